@@ -1,0 +1,39 @@
+package event
+
+import "time"
+
+// Progress is a snapshot of a run's counters. Interfaces copy it on a tick
+// instead of receiving an event per request.
+type Progress struct {
+	Phase     Phase
+	Image     string
+	TargetURL string
+	Seed      int64
+	Started   time.Time
+
+	Requests     int64
+	RequestsPerS float64
+	Findings     int
+	CorpusSize   int
+
+	Functions      int // application functions hit
+	FunctionsTotal int // application functions probed
+	Files          int
+	Syscalls       int
+	LastNewSignal  time.Time
+
+	Operations []OperationProgress
+	Paused     bool
+}
+
+// OperationProgress counts one operation's requests by answer class.
+type OperationProgress struct {
+	Operation   string
+	Requests    int64
+	Status2xx   int64
+	Status4xx   int64
+	Status5xx   int64
+	Errors      int64
+	NewCoverage int64
+	Skipped     bool
+}

@@ -1,0 +1,139 @@
+// Package report defines whittle's run report and writes it as JSON (the
+// versioned schema in schema/report.schema.json), JUnit XML and SARIF.
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+)
+
+// SchemaVersion identifies the JSON report format; bump it on breaking changes.
+const SchemaVersion = "whittle.report/v1"
+
+// Report is everything a run found out.
+type Report struct {
+	Schema     string    `json:"schema"`
+	Tool       Tool      `json:"tool"`
+	StartedAt  time.Time `json:"started_at"`
+	FinishedAt time.Time `json:"finished_at"`
+
+	Original     ImageInfo     `json:"original"`
+	Minimal      *ImageInfo    `json:"minimal,omitempty"`
+	Ratio        float64       `json:"ratio,omitempty"` // original size / minimal size
+	Spec         SpecInfo      `json:"spec"`
+	Trace        TraceInfo     `json:"trace"`
+	Fuzz         FuzzInfo      `json:"fuzz"`
+	Files        []File        `json:"files,omitempty"`
+	Verification *Verification `json:"verification,omitempty"`
+	Outputs      []string      `json:"outputs,omitempty"`
+	Error        string        `json:"error,omitempty"`
+}
+
+// Tool names the producer.
+type Tool struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// ImageInfo describes an image.
+type ImageInfo struct {
+	Ref   string `json:"ref"`
+	ID    string `json:"id"`
+	Size  int64  `json:"size"`
+	Files int    `json:"files,omitempty"`
+}
+
+// SpecInfo describes the API specification used.
+type SpecInfo struct {
+	Source     string   `json:"source"`
+	Title      string   `json:"title,omitempty"`
+	Version    string   `json:"version,omitempty"`
+	Hash       string   `json:"hash,omitempty"`
+	Operations int      `json:"operations"`
+	Warnings   []string `json:"warnings,omitempty"`
+}
+
+// TraceInfo summarises what the tracer saw.
+type TraceInfo struct {
+	Tier           string   `json:"tier"`
+	Files          int      `json:"files"`
+	FailedLookups  int      `json:"failed_lookups"`
+	Syscalls       []string `json:"syscalls,omitempty"`
+	Events         uint64   `json:"events"`
+	Lost           uint64   `json:"lost"`
+	Functions      int      `json:"functions,omitempty"`
+	FunctionsTotal int      `json:"functions_total,omitempty"`
+	Coverage       string   `json:"coverage,omitempty"` // e.g. "uprobe functions", "python lines", "files only"
+}
+
+// FuzzInfo summarises the exercise of the target.
+type FuzzInfo struct {
+	Seed       int64       `json:"seed"`
+	Duration   float64     `json:"duration_seconds"`
+	Requests   int64       `json:"requests"`
+	CorpusSize int         `json:"corpus_size"`
+	Operations []Operation `json:"operations"`
+	Findings   []Finding   `json:"findings"`
+}
+
+// Operation counts one spec operation's requests.
+type Operation struct {
+	Operation string `json:"operation"`
+	Requests  int64  `json:"requests"`
+	Status2xx int64  `json:"status_2xx"`
+	Status4xx int64  `json:"status_4xx"`
+	Status5xx int64  `json:"status_5xx"`
+	Errors    int64  `json:"errors"`
+}
+
+// Finding is a bug an oracle found.
+type Finding struct {
+	ID        string `json:"id"`
+	Operation string `json:"operation"`
+	Check     string `json:"check"`
+	Severity  string `json:"severity"`
+	Summary   string `json:"summary"`
+	Curl      string `json:"curl,omitempty"`
+	Request   string `json:"request,omitempty"`
+	Response  string `json:"response,omitempty"`
+}
+
+// File is one path kept in the minimal image and why.
+type File struct {
+	Path     string   `json:"path"`
+	Size     int64    `json:"size"`
+	Mode     string   `json:"mode"`
+	Linkname string   `json:"link,omitempty"`
+	Reasons  []string `json:"reasons"`
+}
+
+// Verification is the outcome of replaying the corpus against the minimal image.
+type Verification struct {
+	Result      string       `json:"result"` // "identical", "diverged" or "error"
+	Total       int          `json:"total"`
+	Identical   int          `json:"identical"`
+	Divergences []Divergence `json:"divergences,omitempty"`
+	Volatile    int          `json:"volatile_fields"`
+	Error       string       `json:"error,omitempty"`
+}
+
+// Divergence is one request the minimal image answered differently.
+type Divergence struct {
+	Operation string `json:"operation"`
+	Request   string `json:"request"`
+	Reason    string `json:"reason"`
+	Original  string `json:"original"`
+	Minimal   string `json:"minimal"`
+}
+
+// WriteJSON writes r as indented JSON.
+func WriteJSON(w io.Writer, r *Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(r); err != nil {
+		return fmt.Errorf("encoding JSON report: %w", err)
+	}
+	return nil
+}
