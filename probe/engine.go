@@ -1,0 +1,130 @@
+// Package probe inspects container images and runs them as fuzzing targets:
+// it starts a container with its port published on 127.0.0.1 only, waits until
+// it answers, sends HTTP requests to it, notices when it dies, and always
+// removes it.
+package probe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/client"
+	"github.com/docker/docker/errdefs"
+)
+
+// Sentinel errors, checked with errors.Is by callers that map them to exit codes.
+var (
+	ErrNoEngine      = errors.New("no Docker engine answers")
+	ErrImageNotFound = errors.New("image not found")
+	ErrNoPort        = errors.New("image exposes no TCP port")
+	ErrExited        = errors.New("target exited")
+	ErrNotReady      = errors.New("target never became ready")
+)
+
+// LabelRun marks every container whittle creates; its value is the run id.
+const LabelRun = "dev.whittle.run"
+
+// LabelOwner records the whittle process that owns a container (pid and start
+// time), so a later run can tell leftovers of a dead run from a live run's.
+const LabelOwner = "dev.whittle.owner"
+
+// Engine is a connection to a Docker engine.
+type Engine struct {
+	cli *client.Client
+}
+
+// Connect reaches the engine named by the environment (DOCKER_HOST) or the
+// default socket, negotiating the API version (engines here speak 1.41).
+func Connect(ctx context.Context) (*Engine, error) {
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v (start dockerd, e.g. scripts/setup.sh)", ErrNoEngine, err)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := cli.Ping(pingCtx); err != nil {
+		_ = cli.Close()
+		return nil, fmt.Errorf("%w at %s (start dockerd, e.g. scripts/setup.sh)", ErrNoEngine, cli.DaemonHost())
+	}
+	return &Engine{cli: cli}, nil
+}
+
+// Client exposes the engine client to packages that need more of the API (rebuild).
+func (e *Engine) Client() *client.Client { return e.cli }
+
+// Close releases the connection.
+func (e *Engine) Close() error { return e.cli.Close() }
+
+// Image is what whittle needs to know of an image to run it.
+type Image struct {
+	Ref          string
+	ID           string
+	Size         int64
+	Entrypoint   []string
+	Cmd          []string
+	Env          []string
+	WorkingDir   string
+	User         string
+	ExposedPorts []string // "8080/tcp", sorted
+}
+
+// Inspect reads an image's configuration.
+func (e *Engine) Inspect(ctx context.Context, ref string) (*Image, error) {
+	info, err := e.cli.ImageInspect(ctx, ref)
+	if err != nil {
+		if errdefs.IsNotFound(err) {
+			return nil, fmt.Errorf("%w: %s (build or load it first; `docker images` lists what the engine has)", ErrImageNotFound, ref)
+		}
+		return nil, fmt.Errorf("inspecting image %s: %w", ref, err)
+	}
+	img := &Image{Ref: ref, ID: info.ID, Size: info.Size}
+	if cfg := info.Config; cfg != nil {
+		img.Entrypoint = cfg.Entrypoint
+		img.Cmd = cfg.Cmd
+		img.Env = cfg.Env
+		img.WorkingDir = cfg.WorkingDir
+		img.User = cfg.User
+		for p := range cfg.ExposedPorts {
+			img.ExposedPorts = append(img.ExposedPorts, p)
+		}
+		sort.Strings(img.ExposedPorts)
+	}
+	return img, nil
+}
+
+// RemoveLeftovers removes containers created by earlier whittle runs whose
+// owning process is gone (for example after SIGKILL). It returns their ids.
+func (e *Engine) RemoveLeftovers(ctx context.Context) ([]string, error) {
+	list, err := e.cli.ContainerList(ctx, container.ListOptions{
+		All:     true,
+		Filters: filters.NewArgs(filters.Arg("label", LabelRun)),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing leftover containers: %w", err)
+	}
+	var removed []string
+	for _, c := range list {
+		if ownerAlive(c.Labels[LabelOwner]) {
+			continue
+		}
+		if err := e.cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !errdefs.IsNotFound(err) {
+			return removed, fmt.Errorf("removing leftover container %s: %w", shortID(c.ID), err)
+		}
+		removed = append(removed, c.ID)
+	}
+	return removed, nil
+}
+
+func shortID(id string) string {
+	id = strings.TrimPrefix(id, "sha256:")
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
