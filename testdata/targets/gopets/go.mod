@@ -1,0 +1,3 @@
+module github.com/whittle-dev/gopets
+
+go 1.24
