@@ -1,0 +1,62 @@
+# whittle — see README.md. Everything runs as root on a Debian machine;
+# scripts/setup.sh installs and starts what is missing.
+export PATH := /usr/local/go/bin:$(PATH)
+GO        ?= go
+BIN       := bin/whittle
+FIXTURES  := whittle-fixture/gopets:latest whittle-fixture/pypets:latest
+OUT       := out
+
+.PHONY: all build setup fixtures demo demo-pypets test test-unit fuzz bench lint generate clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -o $(BIN) ./cmd/whittle
+
+setup:
+	@scripts/setup.sh
+
+fixtures: setup
+	@scripts/fixtures.sh all
+
+# The main job on the bundled sample target: fat gopets image in, verified minimal image out.
+demo: setup fixtures build
+	@mkdir -p $(OUT)
+	$(BIN) run whittle-fixture/gopets:latest --spec testdata/targets/gopets/openapi.yaml \
+		--auto --seed 1 -o json=$(OUT)/gopets-report.json
+
+demo-pypets: setup fixtures build
+	@mkdir -p $(OUT)
+	$(BIN) run whittle-fixture/pypets:latest --auto --seed 1 -o json=$(OUT)/pypets-report.json
+
+# Unit and integration tests (integration tests need root, Docker and BPF: setup provides them).
+test: setup fixtures lint
+	$(GO) test -count=1 -timeout 60m ./...
+
+test-unit:
+	$(GO) test -count=1 -short ./...
+
+# Longer runs of the native fuzz tests of every parser.
+FUZZTIME ?= 60s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list 'Fuzz.*' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+bench: setup fixtures build
+	@mkdir -p bench/results
+	scripts/bench.sh
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^testdata/')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
+	$(GO) vet ./...
+
+# Regenerates the committed BPF objects (needs clang-14 and libbpf-dev from Debian).
+generate:
+	$(GO) generate ./tracer/...
+
+clean:
+	rm -rf bin $(OUT)
