@@ -1,0 +1,133 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/whittle-dev/whittle/event"
+	"github.com/whittle-dev/whittle/pipeline"
+	"github.com/whittle-dev/whittle/report"
+)
+
+type runFlags struct {
+	cfg     pipeline.Config
+	auto    bool
+	outputs []string
+}
+
+func newRunCommand() *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "run IMAGE",
+		Short: "Trace and fuzz IMAGE, build its minimal image and verify it",
+		Example: "  whittle run shop:1.4 --spec openapi.yaml --auto -o json=report.json\n" +
+			"  whittle run pets:latest            # spec discovered at /openapi.json etc.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f.cfg.Image = args[0]
+			outs, err := parseOutputs(f.outputs)
+			if err != nil {
+				return err
+			}
+			return runPipeline(cmd, &f, outs)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.cfg.Spec, "spec", "", "OpenAPI/Swagger spec: a file or an http(s) URL (default: discovered on the target)")
+	fl.StringVar(&f.cfg.BasePath, "base-path", "", "path prefix of the API on the target (default: from the spec's servers/basePath)")
+	fl.StringArrayVar(&f.cfg.Headers, "header", nil, "header sent with every request, e.g. 'Authorization: Bearer x' (repeatable)")
+	fl.BoolVar(&f.auto, "auto", false, "headless: no TUI, progress lines on stderr (also when CI=true or no terminal)")
+	fl.StringArrayVarP(&f.outputs, "output", "o", nil, "write a report: json=FILE, junit=FILE, sarif=FILE, seccomp=FILE (repeatable)")
+	fl.StringVar(&f.cfg.Tag, "tag", "", "tag of the minimal image (default IMAGE-whittled)")
+	fl.Int64Var(&f.cfg.Seed, "seed", 0, "random seed; the same seed and answers give the same run (default: random, reported)")
+	fl.DurationVar(&f.cfg.Duration, "duration", 30*time.Second, "fuzzing time budget")
+	fl.Int64Var(&f.cfg.MaxRequests, "max-requests", 0, "stop fuzzing after this many requests (0: no limit)")
+	fl.IntVar(&f.cfg.Port, "port", 0, "container port the service listens on (default: the image's exposed port)")
+	fl.StringVar(&f.cfg.ReadyPath, "ready-path", "/", "HTTP path polled until the target answers")
+	fl.DurationVar(&f.cfg.ReadyTimeout, "ready-timeout", 60*time.Second, "how long to wait for the target to answer")
+	fl.DurationVar(&f.cfg.RequestTimeout, "request-timeout", 10*time.Second, "timeout of each request")
+	fl.StringArrayVar(&f.cfg.Include, "include", nil, "also keep this path or glob in the minimal image (repeatable)")
+	fl.StringArrayVar(&f.cfg.Exclude, "exclude", nil, "never keep paths matching this glob (repeatable)")
+	fl.BoolVar(&f.cfg.KeepShell, "keep-shell", false, "keep a shell and basic tools in the minimal image for debugging")
+	fl.StringVar(&f.cfg.OutputDir, "output-dir", "", "also write the minimal image as a docker-archive tarball into this directory")
+	return cmd
+}
+
+func runPipeline(cmd *cobra.Command, f *runFlags, outs []output) error {
+	ctx := cmd.Context()
+	stderr := cmd.ErrOrStderr()
+	bus := event.NewBus()
+	p := pipeline.New(f.cfg, bus)
+
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		printProgress(ctx, stderr, bus, p.Progress, noColor())
+	}()
+	rep, runErr := p.Execute(ctx)
+	bus.Close()
+	<-done
+
+	if rep != nil {
+		if err := writeOutputs(rep, outs); err != nil && runErr == nil {
+			runErr = err
+		}
+		// A run that failed before sending anything has nothing to summarise:
+		// the error line says it all.
+		if rep.Fuzz.Requests > 0 || rep.Minimal != nil {
+			printSummary(cmd.OutOrStdout(), rep)
+		}
+	}
+	return runErr
+}
+
+func noColor() bool {
+	_, set := os.LookupEnv("NO_COLOR")
+	return set
+}
+
+func printSummary(w io.Writer, r *report.Report) {
+	fmt.Fprintf(w, "original:  %s  %s\n", r.Original.Ref, humanBytes(r.Original.Size))
+	if r.Minimal != nil {
+		fmt.Fprintf(w, "minimal:   %s  %s  (%d files)\n", r.Minimal.Ref, humanBytes(r.Minimal.Size), r.Minimal.Files)
+		fmt.Fprintf(w, "ratio:     %.1fx smaller\n", r.Ratio)
+	}
+	fmt.Fprintf(w, "requests:  %d to %d operations, %d findings\n", r.Fuzz.Requests, len(r.Fuzz.Operations), len(r.Fuzz.Findings))
+	if v := r.Verification; v != nil {
+		switch v.Result {
+		case "identical":
+			fmt.Fprintf(w, "verified: %d/%d identical\n", v.Identical, v.Total)
+		case "diverged":
+			fmt.Fprintf(w, "verified: %d/%d identical, %d DIVERGED\n", v.Identical, v.Total, len(v.Divergences))
+			for i, d := range v.Divergences {
+				if i == 5 {
+					fmt.Fprintf(w, "  ... %d more in the JSON report\n", len(v.Divergences)-5)
+					break
+				}
+				fmt.Fprintf(w, "  %s %s: %s\n", d.Operation, d.Request, d.Reason)
+			}
+		default:
+			fmt.Fprintf(w, "verified: not completed: %s\n", v.Error)
+		}
+	}
+	for _, o := range r.Outputs {
+		fmt.Fprintf(w, "wrote:     %s\n", o)
+	}
+}
+
+func humanBytes(n int64) string {
+	const unit = 1000
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
+}

@@ -1,0 +1,310 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/whittle-dev/whittle/event"
+	"github.com/whittle-dev/whittle/fuzz/spec"
+	"github.com/whittle-dev/whittle/probe"
+	"github.com/whittle-dev/whittle/rebuild"
+	"github.com/whittle-dev/whittle/report"
+	"github.com/whittle-dev/whittle/tracer"
+)
+
+// Version is reported in the JSON report's tool section.
+var Version = "dev"
+
+// Config is everything a run needs to know; the CLI fills it from flags.
+type Config struct {
+	Image    string
+	Spec     string // file or URL; empty: discovered on the target
+	BasePath string
+	Headers  []string
+
+	Seed        int64 // 0: pick one and report it
+	Duration    time.Duration
+	MaxRequests int64
+
+	Port           int
+	ReadyPath      string
+	ReadyTimeout   time.Duration
+	RequestTimeout time.Duration
+
+	Tag       string
+	Include   []string
+	Exclude   []string
+	KeepShell bool
+	OutputDir string
+
+	// Tier forces a file-observation tier (tests, troubleshooting).
+	Tier tracer.Tier
+}
+
+// Run is one execution of the pipeline.
+type Run struct {
+	cfg   Config
+	bus   *event.Bus
+	ctr   counters
+	runID string
+}
+
+// New prepares a run; events go to bus (which may be nil).
+func New(cfg Config, bus *event.Bus) *Run {
+	if cfg.Seed == 0 {
+		cfg.Seed = rand.Int64N(1<<31-1) + 1
+	}
+	if cfg.ReadyPath == "" {
+		cfg.ReadyPath = "/"
+	}
+	if cfg.ReadyTimeout == 0 {
+		cfg.ReadyTimeout = 60 * time.Second
+	}
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = 10 * time.Second
+	}
+	r := &Run{cfg: cfg, bus: bus, runID: fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixNano())}
+	r.ctr.update(func(p *event.Progress) {
+		p.Image = cfg.Image
+		p.Seed = cfg.Seed
+		p.Phase = event.PhaseInspect
+	})
+	return r
+}
+
+// Progress returns a snapshot of the run's counters.
+func (r *Run) Progress() event.Progress { return r.ctr.progress() }
+
+func (r *Run) logf(level event.Level, format string, args ...any) {
+	r.bus.Publish(event.Log{Stamp: event.Now(), Level: level, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (r *Run) startPhase(p event.Phase, detail string) {
+	r.ctr.setPhase(p)
+	r.bus.Publish(event.PhaseStarted{Stamp: event.Now(), Phase: p, Detail: detail})
+}
+
+func (r *Run) endPhase(p event.Phase, detail string, err error) {
+	r.bus.Publish(event.PhaseFinished{Stamp: event.Now(), Phase: p, Detail: detail, Err: err})
+}
+
+// Execute runs every step and returns the report, also when a step fails
+// (then with what was learnt so far). Containers and BPF programs are always
+// released before it returns.
+func (r *Run) Execute(ctx context.Context) (rep *report.Report, err error) {
+	rep = &report.Report{
+		Schema:    report.SchemaVersion,
+		Tool:      report.Tool{Name: "whittle", Version: Version},
+		StartedAt: time.Now().UTC(),
+		Original:  report.ImageInfo{Ref: r.cfg.Image},
+		Spec:      report.SpecInfo{Source: r.cfg.Spec},
+	}
+	rep.Fuzz.Seed = r.cfg.Seed
+	s := &session{run: r, rep: rep}
+	defer func() {
+		s.close(ctx)
+		rep.FinishedAt = time.Now().UTC()
+		if err != nil {
+			if ctx.Err() != nil {
+				err = fmt.Errorf("%w: %w", ErrInterrupted, ctx.Err())
+			}
+			rep.Error = err.Error()
+		}
+		r.ctr.setPhase(event.PhaseDone)
+		detail := "ok"
+		if err != nil {
+			detail = "failed"
+		}
+		r.bus.Publish(event.PhaseStarted{Stamp: event.Now(), Phase: event.PhaseDone, Detail: detail})
+	}()
+
+	if err := s.inspect(ctx); err != nil {
+		return rep, err
+	}
+	if err := s.startOriginal(ctx); err != nil {
+		return rep, err
+	}
+	if err := s.exercise(ctx); err != nil {
+		return rep, err
+	}
+	if err := s.build(ctx); err != nil {
+		return rep, err
+	}
+	if err := s.verify(ctx); err != nil {
+		return rep, err
+	}
+	if rep.Verification != nil && rep.Verification.Result != "identical" {
+		return rep, fmt.Errorf("%w: %d of %d answers differ (see the report's divergences)",
+			ErrDiverged, len(rep.Verification.Divergences), rep.Verification.Total)
+	}
+	return rep, nil
+}
+
+// session holds the resources of one Execute call.
+type session struct {
+	run *Run
+	rep *report.Report
+
+	spec    *spec.Spec
+	engine  *probe.Engine
+	image   *probe.Image
+	tracer  *tracer.Tracer
+	target  *probe.Target
+	imageFS *imageExport
+
+	corpus   []sequence
+	selected []string // input-selected directories
+	minimal  *rebuild.Result
+}
+
+func (s *session) close(ctx context.Context) {
+	if s.target != nil {
+		if err := s.target.Remove(ctx); err != nil {
+			s.run.logf(event.LevelWarn, "%v", err)
+		}
+	}
+	if s.tracer != nil {
+		if err := s.tracer.Close(); err != nil {
+			s.run.logf(event.LevelWarn, "closing tracer: %v", err)
+		}
+	}
+	if s.imageFS != nil {
+		s.imageFS.close()
+	}
+	if s.engine != nil {
+		s.engine.Close()
+	}
+}
+
+func (s *session) specOptions() []spec.SpecOption {
+	var opts []spec.SpecOption
+	if s.run.cfg.BasePath != "" {
+		opts = append(opts, spec.WithBasePath(s.run.cfg.BasePath))
+	}
+	for _, h := range s.run.cfg.Headers {
+		opts = append(opts, spec.WithHeaderLine(h))
+	}
+	return opts
+}
+
+// inspect checks everything that can be checked before a container starts,
+// cheapest first, so bad input fails fast and leaves nothing behind.
+func (s *session) inspect(ctx context.Context) error {
+	r := s.run
+	r.startPhase(event.PhaseInspect, r.cfg.Image)
+	var err error
+	if r.cfg.Spec != "" {
+		s.spec, err = spec.LoadSpec(ctx, r.cfg.Spec, s.specOptions()...)
+		if err != nil {
+			r.endPhase(event.PhaseInspect, "", err)
+			return err
+		}
+		s.noteSpec()
+	}
+	s.tracer, err = tracer.New(tracer.WithTier(r.cfg.Tier))
+	if err != nil {
+		r.endPhase(event.PhaseInspect, "", err)
+		return fmt.Errorf("arming the tracer: %w", err)
+	}
+	s.rep.Trace.Tier = s.tracer.Tier().String()
+	for _, fb := range s.tracer.Fallbacks() {
+		r.logf(event.LevelInfo, "tracer: tier %s unavailable here, falling back (%v)", fb.Tier, fb.Err)
+	}
+	s.engine, err = probe.Connect(ctx)
+	if err != nil {
+		r.endPhase(event.PhaseInspect, "", err)
+		return err
+	}
+	s.image, err = s.engine.Inspect(ctx, r.cfg.Image)
+	if err != nil {
+		r.endPhase(event.PhaseInspect, "", err)
+		return err
+	}
+	s.rep.Original.ID, s.rep.Original.Size = s.image.ID, s.image.Size
+	if removed, err := s.engine.RemoveLeftovers(ctx); err != nil {
+		r.logf(event.LevelWarn, "%v", err)
+	} else if len(removed) > 0 {
+		r.logf(event.LevelInfo, "removed %d container(s) left behind by an interrupted run", len(removed))
+	}
+	// The pristine filesystem is needed by the fuzzer (names in directories)
+	// and the build; export it while the target starts and runs.
+	s.imageFS = startExport(ctx, s.engine, r.cfg.Image)
+	r.endPhase(event.PhaseInspect, fmt.Sprintf("%s %s, entrypoint %s, ports %s",
+		r.cfg.Image, humanSize(s.image.Size), strings.Join(append(s.image.Entrypoint, s.image.Cmd...), " "),
+		strings.Join(s.image.ExposedPorts, ",")), nil)
+	return nil
+}
+
+func (s *session) noteSpec() {
+	sp := s.spec
+	s.rep.Spec.Source = sp.Source
+	s.rep.Spec.Hash = sp.Hash
+	s.rep.Spec.Operations = len(sp.Operations)
+	s.rep.Spec.Warnings = sp.Warnings
+	if sp.Doc != nil && sp.Doc.Info != nil {
+		s.rep.Spec.Title, s.rep.Spec.Version = sp.Doc.Info.Title, sp.Doc.Info.Version
+	}
+	for _, w := range sp.Warnings {
+		s.run.logf(event.LevelWarn, "spec: %s", w)
+	}
+}
+
+// startTarget creates and starts a container of ref, binds the tracer to it
+// when traced, and waits until it answers.
+func (s *session) startTarget(ctx context.Context, img *probe.Image, traced bool) (*probe.Target, error) {
+	cfg := s.run.cfg
+	opts := []probe.Option{
+		probe.WithRun(s.run.runID),
+		probe.WithReadyPath(cfg.ReadyPath),
+		probe.WithReadyTimeout(cfg.ReadyTimeout),
+		probe.WithRequestTimeout(cfg.RequestTimeout),
+	}
+	if cfg.Port != 0 {
+		opts = append(opts, probe.WithPort(cfg.Port))
+	}
+	t, err := s.engine.Create(ctx, img, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.Start(ctx); err != nil {
+		return t, err
+	}
+	if traced {
+		if err := s.tracer.Bind(t.Pid); err != nil {
+			return t, fmt.Errorf("binding the tracer to container %s: %w", t.ID[:12], err)
+		}
+	}
+	return t, t.WaitReady(ctx)
+}
+
+func (s *session) startOriginal(ctx context.Context) error {
+	r := s.run
+	r.startPhase(event.PhaseStart, "starting "+r.cfg.Image)
+	t, err := s.startTarget(ctx, s.image, true)
+	s.target = t
+	if err != nil {
+		r.endPhase(event.PhaseStart, "", err)
+		return err
+	}
+	r.ctr.update(func(p *event.Progress) { p.TargetURL = t.BaseURL })
+	if s.spec == nil {
+		sp, where, err := spec.DiscoverSpec(ctx, t.BaseURL, nil, s.specOptions()...)
+		if err != nil {
+			r.endPhase(event.PhaseStart, "", err)
+			return fmt.Errorf("no --spec given and none found on the target: %w", err)
+		}
+		s.spec = sp
+		s.noteSpec()
+		r.logf(event.LevelInfo, "spec discovered at %s", where)
+	}
+	r.endPhase(event.PhaseStart, fmt.Sprintf("%s answers on %s (%d operations)", r.cfg.Image, t.BaseURL, len(s.spec.Operations)), nil)
+	return nil
+}
+
+func humanSize(n int64) string {
+	return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+}
