@@ -1,0 +1,186 @@
+package fuzz
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"sort"
+	"strings"
+
+	"github.com/whittle-dev/whittle/corpus"
+)
+
+// Feedback tells the fuzzer what the request it just got an answer to newly
+// exercised in the target. The tracer implements it; After is called once
+// after each answer, from the fuzz loop's goroutine.
+type Feedback interface {
+	After(ctx context.Context) (Signal, error)
+}
+
+// FeedbackFunc adapts a function to Feedback.
+type FeedbackFunc func(ctx context.Context) (Signal, error)
+
+// After calls f.
+func (f FeedbackFunc) After(ctx context.Context) (Signal, error) { return f(ctx) }
+
+// Signal is what is new in the target since the previous call.
+type Signal struct {
+	// Functions, Files and Syscalls count newly covered functions, files
+	// (opened, executed or looked up, failed lookups included) and syscalls.
+	Functions int `json:"functions,omitempty"`
+	Files     int `json:"files,omitempty"`
+	Syscalls  int `json:"syscalls,omitempty"`
+	// NewFiles are the paths behind Files (failed lookups included); they are
+	// correlated with the values sent to find input-selected files.
+	NewFiles []string `json:"new_files,omitempty"`
+	// Dirs are directories the target opened or listed, with their entries
+	// when the tracer knows them; entry names become dictionary values.
+	Dirs []DirListing `json:"dirs,omitempty"`
+}
+
+// DirListing is a directory and the names it holds.
+type DirListing struct {
+	Path    string   `json:"path"`
+	Entries []string `json:"entries,omitempty"`
+}
+
+// New reports whether the signal holds anything new.
+func (s Signal) New() bool {
+	return s.Functions > 0 || s.Files > 0 || s.Syscalls > 0 || len(s.NewFiles) > 0
+}
+
+func (s Signal) String() string {
+	var parts []string
+	if s.Functions > 0 {
+		parts = append(parts, fmt.Sprintf("+%d functions", s.Functions))
+	}
+	if n := max(s.Files, len(s.NewFiles)); n > 0 {
+		parts = append(parts, fmt.Sprintf("+%d files", n))
+	}
+	if s.Syscalls > 0 {
+		parts = append(parts, fmt.Sprintf("+%d syscalls", s.Syscalls))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// novelty tracks response novelty, the signal that works without a tracer:
+// a status code not yet seen for an operation, or a new response shape.
+type novelty struct {
+	statuses map[string]bool // op + status
+	shapes   map[string]bool // op + status + shape hash
+}
+
+func newNovelty() *novelty {
+	return &novelty{statuses: map[string]bool{}, shapes: map[string]bool{}}
+}
+
+// observe returns what is new about resp for op ("" when nothing is).
+// doc is the decoded JSON body, or nil when it is not JSON.
+func (n *novelty) observe(op string, resp corpus.Response, doc any, isJSON bool) []string {
+	var out []string
+	status := fmt.Sprint(resp.Status)
+	if resp.Status == 0 {
+		status = "no-answer"
+	}
+	if k := op + " " + status; !n.statuses[k] {
+		n.statuses[k] = true
+		out = append(out, "new status "+status)
+	}
+	if resp.Status != 0 {
+		if k := op + " " + status + " " + shape(resp, doc, isJSON); !n.shapes[k] {
+			n.shapes[k] = true
+			if len(out) == 0 {
+				out = append(out, "new response shape")
+			}
+		}
+	}
+	return out
+}
+
+// Shape fingerprints the structure of an answer: media type and, for JSON,
+// the keys and value types (array elements folded together), not the values.
+func Shape(resp corpus.Response) string {
+	doc, ok := decodeJSON(resp)
+	return shape(resp, doc, ok)
+}
+
+// decodeJSON decodes a JSON-looking body; ok is false for other bodies.
+func decodeJSON(resp corpus.Response) (any, bool) {
+	if !strings.Contains(resp.ContentType(), "json") && (len(resp.Body) == 0 || (resp.Body[0] != '{' && resp.Body[0] != '[')) {
+		return nil, false
+	}
+	var v any
+	if json.Unmarshal(resp.Body, &v) != nil {
+		return nil, false
+	}
+	return v, true
+}
+
+func shape(resp corpus.Response, doc any, isJSON bool) string {
+	var b strings.Builder
+	b.WriteString(resp.ContentType())
+	b.WriteByte('|')
+	if isJSON {
+		shapeOf(&b, doc, 0)
+	} else if len(resp.Body) == 0 {
+		b.WriteString("empty")
+	} else {
+		b.WriteString("body")
+	}
+	h := fnv.New64a()
+	h.Write([]byte(b.String()))
+	return fmt.Sprintf("%016x", h.Sum64())
+}
+
+func shapeOf(b *strings.Builder, v any, depth int) {
+	if depth > 5 {
+		b.WriteString("…")
+		return
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		if len(keys) > 64 {
+			keys = keys[:64] // maps keyed by data: the first keys suffice
+		}
+		b.WriteByte('{')
+		for _, k := range keys {
+			b.WriteString(k)
+			b.WriteByte(':')
+			shapeOf(b, x[k], depth+1)
+			b.WriteByte(',')
+		}
+		b.WriteByte('}')
+	case []any:
+		b.WriteByte('[')
+		seen := map[string]bool{}
+		for i, e := range x {
+			if i >= 3 {
+				break
+			}
+			var eb strings.Builder
+			shapeOf(&eb, e, depth+1)
+			if !seen[eb.String()] {
+				seen[eb.String()] = true
+				b.WriteString(eb.String())
+			}
+		}
+		if len(x) == 0 {
+			b.WriteString("empty")
+		}
+		b.WriteByte(']')
+	case string:
+		b.WriteByte('s')
+	case float64:
+		b.WriteByte('n')
+	case bool:
+		b.WriteByte('b')
+	case nil:
+		b.WriteByte('0')
+	}
+}

@@ -1,0 +1,237 @@
+package fuzz
+
+import (
+	"context"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/whittle-dev/whittle/fuzz/gen"
+)
+
+// DirLister lists a directory of the target's image (not the host), so that
+// the fuzzer can try names that really exist there. rebuild or probe provides it.
+type DirLister interface {
+	ListDir(ctx context.Context, dir string) ([]string, error)
+}
+
+// Selection says that a request value selects files in a directory: the
+// target looked up a path containing the value.
+type Selection struct {
+	Operation string `json:"operation"`
+	// Target is the value's place, "query.module" or "body/name".
+	Target string `json:"target"`
+	Value  string `json:"value"`
+	// Dir is the directory the value picked names in.
+	Dir string `json:"dir"`
+	// Path is the looked-up path; Suffix what followed the value in its name
+	// (".py" for "mod" → "mod.py").
+	Path   string `json:"path"`
+	Prefix string `json:"prefix,omitempty"`
+	Suffix string `json:"suffix,omitempty"`
+}
+
+// Effect records which files a value newly caused to be opened.
+type Effect struct {
+	Operation string   `json:"operation"`
+	Target    string   `json:"target"`
+	Value     string   `json:"value"`
+	Files     []string `json:"files"`
+}
+
+// FileCorrelator finds input-selected files: it correlates the values sent
+// with the paths the tracer reports, and turns directory entries into values
+// worth sending.
+type FileCorrelator struct {
+	mu         sync.Mutex
+	lister     DirLister
+	selections map[string]Selection // op target dir -> selection
+	order      []string
+	dirs       map[string]bool
+	listed     map[string][]string
+	effects    []Effect
+}
+
+// NewFileCorrelator returns a correlator; lister may be nil.
+func NewFileCorrelator(lister DirLister) *FileCorrelator {
+	return &FileCorrelator{lister: lister, selections: map[string]Selection{}, dirs: map[string]bool{}, listed: map[string][]string{}}
+}
+
+const (
+	minCorrelatedLen = 3
+	maxEffects       = 256
+)
+
+// Observe correlates the values of one request with the signal that followed
+// it and returns the selections it had not seen before. target is the
+// value the request was about (its intent's target), "" if none.
+func (c *FileCorrelator) Observe(op, target string, sent []gen.SentValue, sig Signal) []Selection {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, d := range sig.Dirs {
+		if len(d.Entries) > 0 {
+			c.listed[path.Clean(d.Path)] = append([]string(nil), d.Entries...)
+		}
+	}
+	if len(sig.NewFiles) == 0 {
+		return nil
+	}
+	var fresh []Selection
+	for _, sv := range sent {
+		v := sv.Value
+		if len(v) < minCorrelatedLen || strings.ContainsAny(v, "\x00") || v == "true" || v == "false" {
+			continue
+		}
+		for _, p := range sig.NewFiles {
+			sel, ok := correlate(v, p)
+			if !ok {
+				continue
+			}
+			sel.Operation, sel.Target = op, sv.Target
+			k := op + "\x00" + sv.Target + "\x00" + sel.Dir
+			if _, seen := c.selections[k]; seen {
+				continue
+			}
+			c.selections[k] = sel
+			c.order = append(c.order, k)
+			c.dirs[sel.Dir] = true
+			fresh = append(fresh, sel)
+		}
+		if sv.Target == target && len(c.effects) < maxEffects {
+			c.effects = append(c.effects, Effect{Operation: op, Target: sv.Target, Value: v, Files: append([]string(nil), sig.NewFiles...)})
+		}
+	}
+	return fresh
+}
+
+// correlate finds value v as a path component (or part of one) of p.
+func correlate(v, p string) (Selection, bool) {
+	clean := path.Clean(p)
+	parts := strings.Split(clean, "/")
+	// A value may span components ("a/b"); look for it in the whole path first.
+	if strings.Contains(v, "/") {
+		i := strings.Index(clean, v)
+		if i <= 0 {
+			return Selection{}, false
+		}
+		dir := path.Dir(clean[:i+1])
+		return Selection{Value: v, Dir: dir, Path: p, Suffix: clean[i+len(v):]}, true
+	}
+	for i := len(parts) - 1; i >= 1; i-- {
+		comp := parts[i]
+		j := strings.Index(comp, v)
+		if j < 0 {
+			continue
+		}
+		// Short values must be the whole name or its stem, not a substring.
+		if len(v) < 5 && comp != v && !(j == 0 && strings.HasPrefix(comp[len(v):], ".")) {
+			continue
+		}
+		dir := "/" + strings.Join(parts[1:i], "/")
+		return Selection{Value: v, Dir: path.Clean(dir), Path: p, Prefix: comp[:j], Suffix: comp[j+len(v):]}, true
+	}
+	return Selection{}, false
+}
+
+// Candidates returns the names worth sending for sel: entries of its
+// directory in the image (via the lister) or seen listed by the target,
+// turned into values the way the sent value became a name (suffix and
+// prefix removed).
+func (c *FileCorrelator) Candidates(ctx context.Context, sel Selection) []string {
+	c.mu.Lock()
+	entries, ok := c.listed[sel.Dir]
+	c.mu.Unlock()
+	if !ok && c.lister != nil {
+		if list, err := c.lister.ListDir(ctx, sel.Dir); err == nil {
+			entries = list
+			c.mu.Lock()
+			c.listed[sel.Dir] = list
+			c.mu.Unlock()
+		}
+	}
+	seen := map[string]bool{sel.Value: true}
+	var out []string
+	for _, e := range entries {
+		name := e
+		if sel.Suffix != "" {
+			if !strings.HasSuffix(name, sel.Suffix) {
+				continue
+			}
+			name = strings.TrimSuffix(name, sel.Suffix)
+		}
+		if sel.Prefix != "" {
+			if !strings.HasPrefix(name, sel.Prefix) {
+				continue
+			}
+			name = strings.TrimPrefix(name, sel.Prefix)
+		}
+		if name == "" || seen[name] || strings.HasPrefix(name, ".") {
+			continue
+		}
+		seen[name] = true
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ListedNames returns entry names of directories the target listed, for
+// use as dictionary values.
+func (c *FileCorrelator) ListedNames() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	seen := map[string]bool{}
+	var out []string
+	dirs := make([]string, 0, len(c.listed))
+	for d := range c.listed {
+		dirs = append(dirs, d)
+	}
+	sort.Strings(dirs)
+	for _, d := range dirs {
+		for _, e := range c.listed[d] {
+			if strings.HasPrefix(e, ".") {
+				continue
+			}
+			stem := strings.TrimSuffix(e, path.Ext(e))
+			for _, n := range []string{e, stem} {
+				if n != "" && !seen[n] {
+					seen[n] = true
+					out = append(out, n)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// Selections returns every selection found, in order of discovery.
+func (c *FileCorrelator) Selections() []Selection {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]Selection, len(c.order))
+	for i, k := range c.order {
+		out[i] = c.selections[k]
+	}
+	return out
+}
+
+// Dirs returns the directories whose entries request values select: rebuild
+// should keep them whole.
+func (c *FileCorrelator) Dirs() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]string, 0, len(c.dirs))
+	for d := range c.dirs {
+		out = append(out, d)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Effects returns which files values newly caused to be opened.
+func (c *FileCorrelator) Effects() []Effect {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Effect(nil), c.effects...)
+}

@@ -1,0 +1,147 @@
+package fuzz
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/whittle-dev/whittle/fuzz/gen"
+	"github.com/whittle-dev/whittle/fuzz/spec"
+)
+
+func TestCorrelate(t *testing.T) {
+	tests := []struct {
+		value, path   string
+		ok            bool
+		dir, pre, suf string
+	}{
+		{"mod", "/usr/lib/app/plugins/mod.py", true, "/usr/lib/app/plugins", "", ".py"},
+		{"mod", "/usr/lib/app/plugins/mod/__init__.py", true, "/usr/lib/app/plugins", "", ""},
+		{"report", "/srv/templates/report.html.j2", true, "/srv/templates", "", ".html.j2"},
+		{"fr_FR", "/usr/share/locale/fr_FR/LC_MESSAGES/app.mo", true, "/usr/share/locale", "", ""},
+		{"abc", "/usr/lib/xabcx.so", false, "", "", ""},
+		{"theme-dark", "/srv/static/css/theme-dark-min.css", true, "/srv/static/css", "", "-min.css"},
+		{"a/b", "/data/a/b.json", true, "/data", "", ".json"},
+		{"zzz", "/etc/passwd", false, "", "", ""},
+	}
+	for _, tt := range tests {
+		sel, ok := correlate(tt.value, tt.path)
+		if ok != tt.ok || (ok && (sel.Dir != tt.dir || sel.Prefix != tt.pre || sel.Suffix != tt.suf)) {
+			t.Errorf("correlate(%q, %q) = %+v, %v", tt.value, tt.path, sel, ok)
+		}
+	}
+}
+
+type fakeLister map[string][]string
+
+func (f fakeLister) ListDir(_ context.Context, dir string) ([]string, error) { return f[dir], nil }
+
+func TestFileCorrelatorCandidates(t *testing.T) {
+	c := NewFileCorrelator(fakeLister{"/app/plugins": {"alpha.py", "beta.py", "gamma.txt", ".hidden.py"}})
+	sent := []gen.SentValue{{Target: "query.name", Value: "nosuch"}, {Target: "query.x", Value: "1"}}
+	sels := c.Observe("GET /load", "query.name", sent, Signal{NewFiles: []string{"/app/plugins/nosuch.py"}})
+	if len(sels) != 1 || sels[0].Dir != "/app/plugins" || sels[0].Target != "query.name" {
+		t.Fatalf("selections %+v", sels)
+	}
+	if again := c.Observe("GET /load", "query.name", sent, Signal{NewFiles: []string{"/app/plugins/nosuch.py"}}); len(again) != 0 {
+		t.Errorf("selection reported twice: %+v", again)
+	}
+	if got := c.Candidates(context.Background(), sels[0]); !reflect.DeepEqual(got, []string{"alpha", "beta"}) {
+		t.Errorf("candidates %v", got)
+	}
+	if !reflect.DeepEqual(c.Dirs(), []string{"/app/plugins"}) || len(c.Effects()) != 2 {
+		t.Errorf("dirs %v effects %+v", c.Dirs(), c.Effects())
+	}
+	c.Observe("GET /x", "", nil, Signal{Dirs: []DirListing{{Path: "/srv/lang", Entries: []string{"en.json", "de.json"}}}})
+	if got := c.ListedNames(); !reflect.DeepEqual(got, []string{"alpha.py", "alpha", "beta.py", "beta", "gamma.txt", "gamma", "en.json", "en", "de.json", "de"}) {
+		t.Errorf("listed names %v", got)
+	}
+}
+
+const pluginSpec = `openapi: 3.0.3
+info: {title: plugins, version: "1"}
+paths:
+  /load:
+    get:
+      parameters:
+        - {name: name, in: query, required: true, schema: {type: string, minLength: 3, maxLength: 12}}
+      responses:
+        "200":
+          description: ok
+          content:
+            application/json:
+              schema: {type: object, properties: {loaded: {type: boolean}}}
+`
+
+// fakeTracer plays the tracer: a lookup of plugins/NAME.py for each new
+// name, and new functions when an existing plugin loads.
+type fakeTracer struct {
+	mu       sync.Mutex
+	last     string
+	seen     map[string]bool
+	existing map[string]bool
+}
+
+func (f *fakeTracer) After(context.Context) (Signal, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.last == "" || f.seen[f.last] {
+		return Signal{}, nil
+	}
+	f.seen[f.last] = true
+	sig := Signal{Files: 1, NewFiles: []string{"/app/plugins/" + f.last + ".py"}}
+	if f.existing[f.last] {
+		sig.Functions = 5
+	}
+	return sig, nil
+}
+
+func TestInputSelectedFilesAreTried(t *testing.T) {
+	s, err := spec.LoadSpecData(context.Background(), "plugins.yaml", []byte(pluginSpec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &fakeTracer{seen: map[string]bool{}, existing: map[string]bool{"alpha": true, "beta": true}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := r.URL.Query().Get("name")
+		tr.mu.Lock()
+		tr.last = name
+		loaded := tr.existing[name]
+		tr.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"loaded": loaded})
+	}))
+	defer srv.Close()
+	events := make(chan Event, 1024)
+	f := New(s, NewHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithMaxRequests(200), WithFeedback(tr),
+		WithDirLister(fakeLister{"/app/plugins": {"alpha.py", "beta.py", "README"}}), WithEvents(events))
+	res, err := f.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(res.SelectedDirs, []string{"/app/plugins"}) {
+		t.Errorf("selected dirs %v", res.SelectedDirs)
+	}
+	tr.mu.Lock()
+	triedAlpha, triedBeta := tr.seen["alpha"], tr.seen["beta"]
+	tr.mu.Unlock()
+	if !triedAlpha || !triedBeta {
+		t.Errorf("existing plugins not tried: alpha=%v beta=%v", triedAlpha, triedBeta)
+	}
+	if res.Stats.Functions < 10 {
+		t.Errorf("functions %d", res.Stats.Functions)
+	}
+	close(events)
+	kinds := map[EventKind]int{}
+	for e := range events {
+		kinds[e.Kind]++
+	}
+	if kinds[EventSelection] == 0 || kinds[EventCoverage] == 0 || kinds[EventDone] != 1 {
+		t.Errorf("events %v", kinds)
+	}
+}

@@ -1,0 +1,120 @@
+package fuzz
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"sort"
+	"sync"
+
+	"github.com/whittle-dev/whittle/corpus"
+	"github.com/whittle-dev/whittle/fuzz/gen"
+)
+
+// Check names an oracle.
+type Check string
+
+// The oracles.
+const (
+	// CheckServerError: the target answered 5xx.
+	CheckServerError Check = "server-error"
+	// CheckStatus: the status code is not documented for the operation.
+	CheckStatus Check = "undocumented-status"
+	// CheckSchema: the body or a header does not match the documented schema.
+	CheckSchema Check = "response-schema"
+	// CheckContentType: the answer's media type is not documented.
+	CheckContentType Check = "content-type"
+	// CheckTimeout: no answer within the request timeout.
+	CheckTimeout Check = "timeout"
+	// CheckTransport: the connection failed (refused, reset, closed early).
+	CheckTransport Check = "transport-error"
+	// CheckAcceptedInvalid: a knowingly invalid request got a 2xx (off by default).
+	CheckAcceptedInvalid Check = "accepted-invalid"
+)
+
+// DefaultChecks are the oracles on unless chosen otherwise.
+var DefaultChecks = []Check{CheckServerError, CheckStatus, CheckSchema, CheckContentType, CheckTimeout, CheckTransport}
+
+// Finding is a distinct problem: one operation, one check, one signature.
+type Finding struct {
+	// ID is a short stable hash of Operation, Check and Signature.
+	ID        string `json:"id"`
+	Operation string `json:"operation"`
+	Check     Check  `json:"check"`
+	// Signature tells findings of one check apart, e.g. "500 a1b2c3" or
+	// "/items/0/age: value must be an integer".
+	Signature string `json:"signature"`
+	Message   string `json:"message"`
+	// Requests is the sequence that led to it; the last one got Response.
+	Requests []corpus.Request `json:"requests"`
+	Response corpus.Response  `json:"response"`
+	Intent   gen.Intent       `json:"intent"`
+	// Curl reproduces Requests against the base URL given to the fuzzer.
+	Curl string `json:"curl"`
+	// Count is how many requests hit it; FirstRequest the request number of the first.
+	Count        int   `json:"count"`
+	FirstRequest int64 `json:"first_request"`
+}
+
+func findingID(op string, check Check, sig string) string {
+	sum := sha256.Sum256([]byte(op + "\x00" + string(check) + "\x00" + sig))
+	return hex.EncodeToString(sum[:6])
+}
+
+// findingSet deduplicates findings; safe for concurrent use.
+type findingSet struct {
+	mu    sync.Mutex
+	byID  map[string]*Finding
+	order []string
+}
+
+func newFindingSet() *findingSet { return &findingSet{byID: map[string]*Finding{}} }
+
+// add records f and reports whether it is new; repeated ones only count.
+func (s *findingSet) add(f Finding) (Finding, bool) {
+	f.ID = findingID(f.Operation, f.Check, f.Signature)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cur, ok := s.byID[f.ID]; ok {
+		cur.Count++
+		// Keep the shortest reproducer.
+		if len(f.Requests) < len(cur.Requests) {
+			cur.Requests, cur.Response, cur.Curl, cur.Intent = f.Requests, f.Response, f.Curl, f.Intent
+		}
+		return *cur, false
+	}
+	f.Count = 1
+	s.byID[f.ID] = &f
+	s.order = append(s.order, f.ID)
+	return f, true
+}
+
+func (s *findingSet) len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.order)
+}
+
+// list returns findings in order of discovery.
+func (s *findingSet) list() []Finding {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Finding, len(s.order))
+	for i, id := range s.order {
+		out[i] = *s.byID[id]
+	}
+	return out
+}
+
+// SortFindings orders findings by operation, check and signature.
+func SortFindings(fs []Finding) {
+	sort.Slice(fs, func(i, j int) bool {
+		a, b := fs[i], fs[j]
+		if a.Operation != b.Operation {
+			return a.Operation < b.Operation
+		}
+		if a.Check != b.Check {
+			return a.Check < b.Check
+		}
+		return a.Signature < b.Signature
+	})
+}

@@ -1,0 +1,93 @@
+package fuzz
+
+import (
+	"time"
+
+	"github.com/whittle-dev/whittle/corpus"
+	"github.com/whittle-dev/whittle/fuzz/gen"
+)
+
+// Option configures EachOperationOnce and New.
+type Option func(*config)
+
+type config struct {
+	seed        uint64
+	baseURL     string
+	checks      []Check
+	feedback    Feedback
+	events      chan<- Event
+	duration    time.Duration
+	maxRequests int64
+	plateau     time.Duration
+	mix         gen.Mix
+	genOpts     []gen.Option
+	retries     int
+	lister      DirLister
+	onExchange  func(Exchange)
+	maxSeqLen   int
+}
+
+func newConfig(opts []Option) *config {
+	c := &config{retries: 2, maxSeqLen: 5}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+// WithSeed makes the run reproducible: same seed and same answers, same requests.
+func WithSeed(seed uint64) Option { return func(c *config) { c.seed = seed } }
+
+// WithBaseURL is the target's base URL, used in curl reproducers.
+func WithBaseURL(u string) Option { return func(c *config) { c.baseURL = u } }
+
+// WithChecks chooses the oracles (DefaultChecks otherwise).
+func WithChecks(checks ...Check) Option { return func(c *config) { c.checks = checks } }
+
+// WithFeedback connects the tracer's coverage.
+func WithFeedback(f Feedback) Option { return func(c *config) { c.feedback = f } }
+
+// WithEvents sends discrete events (findings, new coverage) to ch without
+// ever blocking: events that do not fit are dropped and counted.
+func WithEvents(ch chan<- Event) Option { return func(c *config) { c.events = ch } }
+
+// WithDuration stops the loop after d.
+func WithDuration(d time.Duration) Option { return func(c *config) { c.duration = d } }
+
+// WithMaxRequests stops after n requests.
+func WithMaxRequests(n int64) Option { return func(c *config) { c.maxRequests = n } }
+
+// WithPlateau stops when nothing new was seen for d.
+func WithPlateau(d time.Duration) Option { return func(c *config) { c.plateau = d } }
+
+// WithMix sets the proportion of valid, boundary and invalid inputs.
+func WithMix(m gen.Mix) Option { return func(c *config) { c.mix = m } }
+
+// WithGeneratorOptions passes options to the request generator.
+func WithGeneratorOptions(opts ...gen.Option) Option {
+	return func(c *config) { c.genOpts = append(c.genOpts, opts...) }
+}
+
+// WithRetries sets how many more valid requests EachOperationOnce sends to
+// an operation that got no 2xx (default 2).
+func WithRetries(n int) Option { return func(c *config) { c.retries = n } }
+
+// WithDirLister lets the fuzzer list directories of the image for
+// input-selected files.
+func WithDirLister(l DirLister) Option { return func(c *config) { c.lister = l } }
+
+// WithExchangeHook is called synchronously after every answer (e.g. to
+// persist the corpus); it must be quick.
+func WithExchangeHook(f func(Exchange)) Option { return func(c *config) { c.onExchange = f } }
+
+// Exchange is one request and its answer, with what it earned.
+type Exchange struct {
+	// Seq numbers requests from 1 in the order sent.
+	Seq      int64           `json:"seq"`
+	Request  corpus.Request  `json:"request"`
+	Intent   gen.Intent      `json:"intent"`
+	Response corpus.Response `json:"response"`
+	Signal   Signal          `json:"signal,omitempty"`
+	// New lists what was new (status, shape, coverage); empty if nothing.
+	New []string `json:"new,omitempty"`
+}

@@ -1,0 +1,260 @@
+package fuzz
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/whittle-dev/whittle/corpus"
+	"github.com/whittle-dev/whittle/fuzz/gen"
+	"github.com/whittle-dev/whittle/fuzz/spec"
+)
+
+// Violation is what one oracle says about one answer.
+type Violation struct {
+	Check     Check
+	Signature string
+	Message   string
+}
+
+// Oracle judges answers against the spec.
+type Oracle struct {
+	spec   *spec.Spec
+	checks map[Check]bool
+	opts   *openapi3filter.Options
+}
+
+// NewOracle returns an oracle running checks (DefaultChecks when none given).
+func NewOracle(s *spec.Spec, checks ...Check) *Oracle {
+	if len(checks) == 0 {
+		checks = DefaultChecks
+	}
+	o := &Oracle{spec: s, checks: map[Check]bool{}}
+	for _, c := range checks {
+		o.checks[c] = true
+	}
+	sopts := []openapi3.SchemaValidationOption{openapi3.SetSchemaRegexCompiler(spec.CompileRegex)}
+	o.opts = &openapi3filter.Options{
+		IncludeResponseStatus:   true,
+		RegexCompiler:           spec.CompileRegex,
+		SchemaValidationOptions: sopts,
+		AuthenticationFunc:      openapi3filter.NoopAuthenticationFunc,
+	}
+	return o
+}
+
+// Check judges resp, the answer to req (made with intent).
+func (o *Oracle) Check(ctx context.Context, req corpus.Request, intent gen.Intent, resp corpus.Response) []Violation {
+	if resp.Err != "" && resp.Status == 0 {
+		if isTimeout(resp.Err) {
+			if o.checks[CheckTimeout] {
+				return []Violation{{CheckTimeout, "timeout", "no answer in time: " + oneLine(resp.Err)}}
+			}
+			return nil
+		}
+		if o.checks[CheckTransport] {
+			return []Violation{{CheckTransport, transportClass(resp.Err), "connection failed: " + oneLine(resp.Err)}}
+		}
+		return nil
+	}
+	var out []Violation
+	if resp.Status >= 500 {
+		if o.checks[CheckServerError] {
+			out = append(out, Violation{CheckServerError, fmt.Sprintf("%d %s", resp.Status, bodyDigest(resp.Body)),
+				fmt.Sprintf("server error %d: %s", resp.Status, snippet(resp.Body))})
+		}
+		return out
+	}
+	if o.checks[CheckAcceptedInvalid] && intent.SchemaInvalid && resp.Status >= 200 && resp.Status < 300 {
+		out = append(out, Violation{CheckAcceptedInvalid, intent.Kind + " " + intent.Target,
+			fmt.Sprintf("invalid input (%s) accepted with %d", intent, resp.Status)})
+	}
+	op := o.spec.Operation(req.Operation)
+	if op == nil {
+		var ok bool
+		if op, _, ok = o.spec.Match(req.Method, req.Path); !ok {
+			return out
+		}
+	}
+	if v, ok := o.validate(ctx, op, req, resp); ok {
+		out = append(out, v)
+	}
+	return out
+}
+
+func (o *Oracle) validate(ctx context.Context, op *spec.Operation, req corpus.Request, resp corpus.Response) (Violation, bool) {
+	if !o.checks[CheckStatus] && !o.checks[CheckSchema] && !o.checks[CheckContentType] {
+		return Violation{}, false
+	}
+	hr, err := req.HTTPRequest("http://target")
+	if err != nil {
+		return Violation{}, false
+	}
+	// The route is built from the operation the request was made for, so no
+	// router has to match servers or base paths.
+	route := &routers.Route{Spec: o.spec.Doc, Path: op.Path, PathItem: op.PathItem, Method: op.Method, Operation: op.Op}
+	opts := *o.opts
+	if resp.Truncated {
+		opts.ExcludeResponseBody = true
+	}
+	input := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: hr, Route: route, Options: &opts},
+		Status:                 resp.Status,
+		Header:                 http.Header(resp.Header),
+		Body:                   io.NopCloser(bytes.NewReader(resp.Body)),
+		Options:                &opts,
+	}
+	if input.Header == nil {
+		input.Header = http.Header{}
+	}
+	err = validateResponse(ctx, input)
+	if err == nil {
+		return Violation{}, false
+	}
+	var re *openapi3filter.ResponseError
+	if !errors.As(err, &re) {
+		return Violation{CheckSchema, "validation", "response could not be validated: " + oneLine(err.Error())}, o.checks[CheckSchema]
+	}
+	switch {
+	case re.Reason == "status is not supported":
+		return Violation{CheckStatus, fmt.Sprint(resp.Status), fmt.Sprintf("status %d is not documented for %s", resp.Status, op.ID)}, o.checks[CheckStatus]
+	case strings.Contains(re.Reason, "Content-Type has unexpected value"):
+		ct := resp.ContentType()
+		return Violation{CheckContentType, fmt.Sprintf("%d %s", resp.Status, ct),
+			fmt.Sprintf("content type %q is not documented for status %d (documented: %s)", ct, resp.Status, documentedTypes(op, resp.Status))}, o.checks[CheckContentType]
+	}
+	sig, msg := schemaSignature(re)
+	return Violation{CheckSchema, fmt.Sprintf("%d %s", resp.Status, sig), msg}, o.checks[CheckSchema]
+}
+
+// validateResponse shields the fuzz loop from panics in validation.
+func validateResponse(ctx context.Context, in *openapi3filter.ResponseValidationInput) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("validator panicked: %v", r)
+		}
+	}()
+	return openapi3filter.ValidateResponse(ctx, in)
+}
+
+func schemaSignature(re *openapi3filter.ResponseError) (string, string) {
+	var se *openapi3.SchemaError
+	if errors.As(re, &se) {
+		path, inner := innermost(se, 0)
+		se = inner
+		ptr := "/" + strings.Join(path, "/")
+		ptr = digits.ReplaceAllString(ptr, "N")
+		sig := fmt.Sprintf("%s %s: %s", ptr, se.SchemaField, se.Reason)
+		return sig, oneLine(fmt.Sprintf("%s: at %s: %s", re.Reason, ptr, se.Reason))
+	}
+	msg := re.Reason
+	if re.Err != nil {
+		msg += ": " + re.Err.Error()
+	}
+	return oneLine(re.Reason), oneLine(msg)
+}
+
+// innermost follows allOf/oneOf/anyOf errors down to the schema error that
+// names the real fault, and returns the full path to it.
+func innermost(se *openapi3.SchemaError, depth int) ([]string, *openapi3.SchemaError) {
+	path := se.JSONPointer()
+	if se.Origin == nil || depth > 16 {
+		return path, se
+	}
+	var next error = se.Origin
+	for i := 0; i < 8 && next != nil; i++ {
+		var me openapi3.MultiError
+		if errors.As(next, &me) && len(me) > 0 {
+			next = me[0]
+			continue
+		}
+		var inner *openapi3.SchemaError
+		if errors.As(next, &inner) && inner != se {
+			p, deepest := innermost(inner, depth+1)
+			if len(p) >= len(path) && slices.Equal(p[:len(path)], path) {
+				return p, deepest
+			}
+			return append(path, p...), deepest
+		}
+		break
+	}
+	return path, se
+}
+
+func documentedTypes(op *spec.Operation, status int) string {
+	if op.Op.Responses == nil {
+		return "none"
+	}
+	r := op.Op.Responses.Status(status)
+	if r == nil {
+		r = op.Op.Responses.Default()
+	}
+	if r == nil || r.Value == nil {
+		return "none"
+	}
+	var cts []string
+	for ct := range r.Value.Content {
+		cts = append(cts, ct)
+	}
+	slices.Sort(cts)
+	return strings.Join(cts, ", ")
+}
+
+var (
+	digits = regexp.MustCompile(`[0-9]+`)
+	hexIDs = regexp.MustCompile(`[0-9a-fA-F-]{8,}`)
+)
+
+// bodyDigest fingerprints an error body with numbers and ids masked, so the
+// same fault with different values counts once.
+func bodyDigest(body []byte) string {
+	b := body
+	if len(b) > 512 {
+		b = b[:512]
+	}
+	s := hexIDs.ReplaceAllString(string(b), "H")
+	s = digits.ReplaceAllString(s, "N")
+	h := fnv.New32a()
+	h.Write([]byte(s))
+	return fmt.Sprintf("%08x", h.Sum32())
+}
+
+func snippet(body []byte) string {
+	s := strings.TrimSpace(string(body))
+	if len(s) > 120 {
+		s = s[:120] + "..."
+	}
+	if s == "" {
+		return "(empty body)"
+	}
+	return oneLine(s)
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func isTimeout(e string) bool {
+	e = strings.ToLower(e)
+	return strings.Contains(e, "timeout") || strings.Contains(e, "deadline exceeded")
+}
+
+func transportClass(e string) string {
+	e = strings.ToLower(e)
+	for _, c := range []string{"connection refused", "connection reset", "broken pipe", "eof", "no such host", "malformed http", "too many open files"} {
+		if strings.Contains(e, c) {
+			return c
+		}
+	}
+	return "other"
+}

@@ -1,0 +1,186 @@
+package fuzz
+
+import (
+	"context"
+	"sort"
+	"strings"
+
+	"github.com/whittle-dev/whittle/corpus"
+	"github.com/whittle-dev/whittle/fuzz/spec"
+)
+
+// PlanResult is what EachOperationOnce did.
+type PlanResult struct {
+	Exchanges []Exchange `json:"exchanges"`
+	Findings  []Finding  `json:"findings"`
+	// Succeeded lists operations that got a 2xx; Failed those that did not.
+	Succeeded []string `json:"succeeded"`
+	Failed    []string `json:"failed"`
+	Stats     Stats    `json:"stats"`
+}
+
+// Requests returns the requests sent, in order.
+func (p *PlanResult) Requests() []corpus.Request {
+	out := make([]corpus.Request, len(p.Exchanges))
+	for i, e := range p.Exchanges {
+		out[i] = e.Request
+	}
+	return out
+}
+
+// EachOperationOnce sends every operation of s with schema-valid values,
+// producers before consumers, ids taken from earlier answers, so that most
+// operations get a 2xx. An operation without a 2xx is tried again with new
+// values (WithRetries). The error is only the context's.
+func EachOperationOnce(ctx context.Context, s *spec.Spec, send Sender, opts ...Option) (*PlanResult, error) {
+	cfg := newConfig(opts)
+	var exchanges []Exchange
+	hook := cfg.onExchange
+	cfg.onExchange = func(e Exchange) {
+		exchanges = append(exchanges, e)
+		if hook != nil {
+			hook(e)
+		}
+	}
+	r := newRunner(s, send, cfg)
+	ok, failed := r.runPlan(ctx, nil)
+	res := &PlanResult{Exchanges: exchanges, Findings: r.findings.list(), Succeeded: ok, Failed: failed}
+	r.stats.set(r.findings.len(), 0, r.gen.Dictionary().Len())
+	res.Stats = r.stats.snapshot()
+	return res, ctx.Err()
+}
+
+// PlanOrder orders operations so that producers run before consumers:
+// creations first, then reads of collections, then operations on items
+// (shallow paths first; POST, GET, PUT, PATCH), deletions last and deepest
+// first; then moves any operation after the producers its ids come from.
+func PlanOrder(s *spec.Spec, links *Links) []*spec.Operation {
+	ops := append([]*spec.Operation(nil), s.Operations...)
+	stage := func(op *spec.Operation) int {
+		hasPathVar := strings.Contains(op.Path, "{")
+		switch {
+		case op.Method == "DELETE":
+			return 3
+		case !hasPathVar && op.Method == "POST":
+			return 0
+		case !hasPathVar:
+			return 1
+		}
+		return 2
+	}
+	depth := func(op *spec.Operation) int { return strings.Count(strings.Trim(op.Path, "/"), "/") }
+	rank := map[string]int{"POST": 0, "GET": 1, "PUT": 2, "PATCH": 3}
+	mrank := func(m string) int {
+		if r, ok := rank[m]; ok {
+			return r
+		}
+		return 4
+	}
+	sort.SliceStable(ops, func(i, j int) bool {
+		a, b := ops[i], ops[j]
+		if sa, sb := stage(a), stage(b); sa != sb {
+			return sa < sb
+		}
+		da, db := depth(a), depth(b)
+		if stage(a) == 3 && da != db {
+			return da > db
+		}
+		if da != db {
+			return da < db
+		}
+		if ma, mb := mrank(a.Method), mrank(b.Method); ma != mb {
+			return ma < mb
+		}
+		return a.Path < b.Path
+	})
+	// Stable topological pass: an operation waits for its (non-DELETE) producers.
+	done := map[string]bool{}
+	var out []*spec.Operation
+	remaining := ops
+	for len(remaining) > 0 {
+		pick := 0
+		for i, op := range remaining {
+			ready := true
+			for _, p := range links.Producers(op.ID) {
+				if !done[p] && !strings.HasPrefix(p, "DELETE ") && s.Operation(p) != nil && inList(remaining, p) {
+					ready = false
+					break
+				}
+			}
+			if ready {
+				pick = i
+				break
+			}
+		}
+		op := remaining[pick]
+		out = append(out, op)
+		done[op.ID] = true
+		remaining = append(remaining[:pick:pick], remaining[pick+1:]...)
+	}
+	return out
+}
+
+func inList(ops []*spec.Operation, id string) bool {
+	for _, o := range ops {
+		if o.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// runPlan sends each operation until it gets a 2xx or runs out of retries;
+// keep, when set, is given each step with what it returned.
+func (r *runner) runPlan(ctx context.Context, keep func(seq []Step, res []stepResult)) (succeeded, failed []string) {
+	for _, op := range PlanOrder(r.spec, r.links) {
+		got := false
+		for attempt := 0; attempt <= r.cfg.retries && !got; attempt++ {
+			if !r.budgetLeft(ctx) {
+				return succeeded, failed
+			}
+			in, intent := r.gen.Input(op, 0)
+			bound := r.store.bind(op, &in, true, nil)
+			st := Step{Op: op.ID, Input: in, Intent: intent, Bound: bound}
+			res := r.execute(ctx, []Step{st})
+			if len(res) == 0 {
+				break
+			}
+			status := res[0].resp.Status
+			got = status >= 200 && status < 300
+			if keep != nil {
+				seq := []Step{st}
+				if len(bound) > 0 {
+					seq = r.withProducers(op, st)
+				}
+				keep(seq, res)
+			}
+			if status == 401 || status == 403 {
+				break // new values will not help without credentials
+			}
+		}
+		if got {
+			succeeded = append(succeeded, op.ID)
+		} else {
+			failed = append(failed, op.ID)
+		}
+	}
+	return succeeded, failed
+}
+
+// withProducers prefixes a consumer step with the last successful steps of
+// the producers its bound parameters come from.
+func (r *runner) withProducers(op *spec.Operation, st Step) []Step {
+	var seq []Step
+	seen := map[string]bool{}
+	for _, b := range r.links.For(op.ID) {
+		if !containsStr(st.Bound, b.Param) || seen[b.Producer] {
+			continue
+		}
+		if p, ok := r.producerStep[b.Producer]; ok {
+			seen[b.Producer] = true
+			seq = append(seq, Step{Op: p.Op, Input: p.Input.Clone(), Intent: p.Intent, Bound: append([]string(nil), p.Bound...)})
+			break
+		}
+	}
+	return append(seq, st)
+}

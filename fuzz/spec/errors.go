@@ -1,0 +1,119 @@
+package spec
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+)
+
+// Sentinel kinds of LoadError, for errors.Is.
+var (
+	ErrFetch         = errors.New("cannot read spec")
+	ErrSyntax        = errors.New("spec syntax error")
+	ErrNotOpenAPI    = errors.New("not an OpenAPI or Swagger document")
+	ErrInvalid       = errors.New("invalid spec")
+	ErrUnresolvedRef = errors.New("unresolved $ref in spec")
+	ErrNoOperations  = errors.New("spec has no usable operations")
+	ErrNotFound      = errors.New("no spec found on target")
+)
+
+// LoadError is a spec that could not be loaded. Its message is one line:
+// "spec LOCATION: PROBLEM (fix: FIX)".
+type LoadError struct {
+	Source       string
+	Line, Column int
+	// Ref is the $ref that could not be resolved, for ErrUnresolvedRef.
+	Ref     string
+	Kind    error
+	Problem string
+	Fix     string
+}
+
+func (e *LoadError) Error() string {
+	var b strings.Builder
+	b.WriteString("spec ")
+	b.WriteString(e.Source)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d:%d", e.Line, e.Column)
+	}
+	b.WriteString(": ")
+	b.WriteString(e.Problem)
+	if e.Fix != "" {
+		b.WriteString(" (fix: ")
+		b.WriteString(e.Fix)
+		b.WriteString(")")
+	}
+	return oneLine(b.String())
+}
+
+// Is reports whether target is the error's kind.
+func (e *LoadError) Is(target error) bool { return target == e.Kind }
+
+func oneLine(s string) string {
+	s = strings.ReplaceAll(s, "\r", " ")
+	s = strings.ReplaceAll(s, "\n", " ")
+	s = strings.ReplaceAll(s, "\t", " ")
+	return s
+}
+
+var (
+	quotedRef  = regexp.MustCompile(`"([^"]*#[^"]*)"`)
+	quotedAny  = regexp.MustCompile(`"([^"]+)"`)
+	yamlLineRe = regexp.MustCompile(`line (\d+)(?:, column (\d+))?`)
+)
+
+// kinError turns what kin-openapi said into a LoadError.
+func kinError(source string, data []byte, err error) error {
+	msg := err.Error()
+	var dis *openapi3.DisallowedExternalRefError
+	switch {
+	case errors.As(err, &dis):
+		le := &LoadError{Source: source, Kind: ErrUnresolvedRef, Ref: dis.Ref, Problem: fmt.Sprintf("external $ref %q refused", dis.Ref), Fix: "inline the referenced document or allow external refs"}
+		le.Line, le.Column = findRef(data, dis.Ref)
+		return le
+	case strings.Contains(msg, "failed to resolve") || strings.Contains(msg, "unresolved ref") ||
+		strings.Contains(msg, "bad data in") || strings.Contains(msg, "no such file") ||
+		strings.Contains(msg, "error resolving reference"):
+		ref := ""
+		if m := quotedRef.FindStringSubmatch(msg); m != nil {
+			ref = m[1]
+		} else if m := quotedAny.FindStringSubmatch(msg); m != nil {
+			ref = m[1]
+		}
+		le := &LoadError{Source: source, Kind: ErrUnresolvedRef, Ref: ref, Problem: fmt.Sprintf("unresolved $ref %q", ref), Fix: "define the referenced component or correct the $ref"}
+		if ref == "" {
+			le.Problem = "unresolved $ref: " + msg
+		}
+		le.Line, le.Column = findRef(data, ref)
+		return le
+	}
+	le := &LoadError{Source: source, Kind: ErrInvalid, Problem: strings.TrimPrefix(msg, "failed to unmarshal data: "), Fix: "correct the document's structure (check it with an OpenAPI validator)"}
+	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
+		le.Line, _ = strconv.Atoi(m[1])
+		le.Column, _ = strconv.Atoi(m[2])
+	}
+	return le
+}
+
+// findRef locates the first occurrence of ref in data.
+func findRef(data []byte, ref string) (int, int) {
+	if ref == "" {
+		return 0, 0
+	}
+	i := bytes.Index(data, []byte(ref))
+	if i < 0 {
+		// A relative ref may have been made absolute; look for its fragment.
+		if j := strings.IndexByte(ref, '#'); j >= 0 {
+			i = bytes.Index(data, []byte(ref[j:]))
+		}
+	}
+	if i < 0 {
+		return 0, 0
+	}
+	return lineCol(data, i)
+}
