@@ -1,0 +1,123 @@
+package rebuild
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/docker/docker/client"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+)
+
+// NewImage assembles a one-layer image from scratch with the original
+// config: platform, creation time, author and the whole runtime config
+// (Entrypoint, Cmd, Env, WorkingDir, User, ExposedPorts, Volumes, Labels,
+// StopSignal, Healthcheck, Shell, ...), plus the label LabelSource=sourceID.
+// The history has one entry. Equal inputs give an equal image ID.
+func NewImage(orig *v1.ConfigFile, sourceID, sourceRef string, layer v1.Layer) (v1.Image, error) {
+	if orig == nil {
+		orig = &v1.ConfigFile{OS: "linux", Architecture: "amd64"}
+	}
+	img, err := mutate.Append(empty.Image, mutate.Addendum{Layer: layer})
+	if err != nil {
+		return nil, fmt.Errorf("assembling image: %w", err)
+	}
+	base, err := img.ConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("assembling image: %w", err)
+	}
+	cf := base.DeepCopy()
+	o := orig.DeepCopy()
+	cf.Architecture, cf.OS, cf.OSVersion, cf.Variant, cf.OSFeatures = o.Architecture, o.OS, o.OSVersion, o.Variant, o.OSFeatures
+	cf.Author = o.Author
+	cf.Created = o.Created
+	cf.Config = o.Config
+	if cf.Config.Labels == nil {
+		cf.Config.Labels = map[string]string{}
+	}
+	cf.Config.Labels[LabelSource] = sourceID
+	cf.Container, cf.DockerVersion = "", ""
+	cf.History = []v1.History{{
+		Created:   o.Created,
+		CreatedBy: "whittle: minimal rebuild of " + sourceRef,
+		Comment:   "files kept: see the why report",
+	}}
+	img, err = mutate.ConfigFile(img, cf)
+	if err != nil {
+		return nil, fmt.Errorf("assembling image: %w", err)
+	}
+	return img, nil
+}
+
+// LoadImage streams img as a docker-archive tagged ref into the engine.
+func LoadImage(ctx context.Context, cli client.ImageAPIClient, ref name.Tag, img v1.Image) error {
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(tarball.Write(ref, img, pw)) }()
+	err := load(ctx, cli, pr)
+	_ = pr.CloseWithError(errors.New("load finished"))
+	return err
+}
+
+// WriteArchive writes img as a docker-archive tarball (docker load format)
+// tagged ref at file.
+func WriteArchive(file string, ref name.Tag, img v1.Image) error {
+	f, err := os.Create(file)
+	if err != nil {
+		return fmt.Errorf("writing archive: %w", err)
+	}
+	if err := tarball.Write(ref, img, f); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("writing archive %s: %w", file, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("writing archive %s: %w", file, err)
+	}
+	return nil
+}
+
+// LoadArchive loads a docker-archive tarball into the engine.
+func LoadArchive(ctx context.Context, cli client.ImageAPIClient, file string) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return fmt.Errorf("loading archive: %w", err)
+	}
+	defer f.Close()
+	return load(ctx, cli, f)
+}
+
+func load(ctx context.Context, cli client.ImageAPIClient, r io.Reader) error {
+	resp, err := cli.ImageLoad(ctx, r, client.ImageLoadWithQuiet(true))
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrLoad, err)
+	}
+	defer resp.Body.Close()
+	dec := json.NewDecoder(resp.Body)
+	for {
+		var msg struct {
+			Stream      string `json:"stream"`
+			Error       string `json:"error"`
+			ErrorDetail *struct {
+				Message string `json:"message"`
+			} `json:"errorDetail"`
+		}
+		if err := dec.Decode(&msg); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return fmt.Errorf("%w: reading answer: %v", ErrLoad, err)
+		}
+		if msg.ErrorDetail != nil && msg.ErrorDetail.Message != "" {
+			return fmt.Errorf("%w: %s", ErrLoad, msg.ErrorDetail.Message)
+		}
+		if msg.Error != "" {
+			return fmt.Errorf("%w: %s", ErrLoad, msg.Error)
+		}
+	}
+}

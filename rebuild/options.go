@@ -1,0 +1,131 @@
+package rebuild
+
+import (
+	"github.com/whittle-dev/whittle/event"
+)
+
+// Heuristic names a runtime heuristic: a rule that keeps files the trace may
+// not show but the program needs on paths it did not take. Each is switchable
+// and every file it keeps says so in its reasons.
+type Heuristic string
+
+const (
+	// HeuristicConfig keeps what the image config implies: the entrypoint
+	// (or command) executable found along the image's PATH, the working
+	// directory and volume mount points.
+	HeuristicConfig Heuristic = "config"
+	// HeuristicUser keeps /etc/passwd and /etc/group when the config's User
+	// is a name: the engine resolves it at container start.
+	HeuristicUser Heuristic = "user"
+	// HeuristicPython keeps a used .pyc's .py and a used .py's .pyc, the
+	// dist-info/egg-info metadata of imported packages, the .pth files and
+	// sitecustomize of used site directories.
+	HeuristicPython Heuristic = "python"
+	// HeuristicNSS keeps glibc's name service configuration (nsswitch.conf,
+	// the libnss_* modules it names, passwd, group, hosts, services, ...)
+	// when a glibc-linked or Go program is kept.
+	HeuristicNSS Heuristic = "nss"
+	// HeuristicCACerts keeps the CA bundle when a TLS library (libssl,
+	// libgnutls, libnss3, Go's crypto/x509) is kept.
+	HeuristicCACerts Heuristic = "cacerts"
+	// HeuristicLocale keeps gconv module lists when a gconv module is used
+	// and the locale named by LANG/LC_ALL/LC_CTYPE.
+	HeuristicLocale Heuristic = "locale"
+	// HeuristicNode keeps the package.json of every node_modules package
+	// a kept file belongs to.
+	HeuristicNode Heuristic = "node"
+)
+
+// AllHeuristics lists every heuristic, all on by default.
+var AllHeuristics = []Heuristic{HeuristicConfig, HeuristicUser, HeuristicPython, HeuristicNSS, HeuristicCACerts, HeuristicLocale, HeuristicNode}
+
+type config struct {
+	tag        string
+	includes   []string
+	excludes   []string
+	keepShell  bool
+	workDir    string
+	outputDir  string
+	heuristics map[Heuristic]bool
+	bus        *event.Bus
+	fsys       *ImageFS
+}
+
+func newConfig(opts []Option) *config {
+	c := &config{heuristics: map[Heuristic]bool{}}
+	for _, h := range AllHeuristics {
+		c.heuristics[h] = true
+	}
+	for _, o := range opts {
+		if o != nil {
+			o(c)
+		}
+	}
+	return c
+}
+
+// Option configures Build (and Select, ExportImage where meaningful).
+type Option func(*config)
+
+// WithTag names the minimal image (default: DefaultTag(image)).
+func WithTag(tag string) Option { return func(c *config) { c.tag = tag } }
+
+// WithInclude keeps paths matching the globs (path.Match syntax on absolute
+// paths, "**" matches any number of directories; a plain path is resolved
+// through symlinks). Matched directories are kept whole.
+func WithInclude(globs ...string) Option {
+	return func(c *config) { c.includes = append(c.includes, globs...) }
+}
+
+// WithExclude drops paths matching the globs (and everything beneath a
+// matched directory), whatever else asked for them, except parent
+// directories of kept files.
+func WithExclude(globs ...string) Option {
+	return func(c *config) { c.excludes = append(c.excludes, globs...) }
+}
+
+// WithKeepShell keeps a shell and basic tools (sh, bash, ls, cat, ...) with
+// their libraries, for debugging the minimal image.
+func WithKeepShell(keep bool) Option { return func(c *config) { c.keepShell = keep } }
+
+// WithWorkDir sets where temporary files (exported filesystem, layer) go
+// (default: the system temporary directory).
+func WithWorkDir(dir string) Option { return func(c *config) { c.workDir = dir } }
+
+// WithOutputDir also writes the minimal image as a docker-archive tarball
+// (NAME.tar, loadable with docker load) and the why report (why.json) there.
+func WithOutputDir(dir string) Option { return func(c *config) { c.outputDir = dir } }
+
+// WithHeuristics enables exactly the given heuristics (none when empty).
+func WithHeuristics(hs ...Heuristic) Option {
+	return func(c *config) {
+		c.heuristics = map[Heuristic]bool{}
+		for _, h := range hs {
+			c.heuristics[h] = true
+		}
+	}
+}
+
+// WithoutHeuristics disables the given heuristics, keeping the others.
+func WithoutHeuristics(hs ...Heuristic) Option {
+	return func(c *config) {
+		for _, h := range hs {
+			delete(c.heuristics, h)
+		}
+	}
+}
+
+// WithEvents publishes build steps (event.Step, phase build) on bus.
+func WithEvents(bus *event.Bus) Option { return func(c *config) { c.bus = bus } }
+
+// WithImageFS makes Build use an already exported filesystem of the image
+// instead of exporting it again; the caller keeps ownership (Build does not
+// close it).
+func WithImageFS(f *ImageFS) Option { return func(c *config) { c.fsys = f } }
+
+func (c *config) step(name string, done, total int64) {
+	if c.bus == nil {
+		return
+	}
+	c.bus.Publish(event.Step{Stamp: event.Now(), Phase: event.PhaseBuild, Name: name, Done: done, Total: total})
+}
