@@ -1,0 +1,360 @@
+package tracer
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Integration helpers: root + BPF + Docker + a C compiler. Every test that
+// needs them calls requireIntegration and skips loudly when one is missing.
+
+const testLabel = "dev.whittle.run=tracer-test"
+
+var (
+	imageOnce sync.Once
+	imageTag  string
+	imageErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if imageTag != "" {
+		_ = exec.Command("docker", "rmi", "-f", imageTag).Run()
+	}
+	os.Exit(code)
+}
+
+func requireIntegration(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("INTEGRATION TEST SKIPPED: -short")
+	}
+	if err := checkPrivileges(); err != nil {
+		t.Skipf("INTEGRATION TEST SKIPPED: needs root for BPF: %v", err)
+	}
+	if err := checkFeatures(); err != nil {
+		t.Skipf("INTEGRATION TEST SKIPPED: kernel lacks BPF features: %v", err)
+	}
+	if out, err := exec.Command("docker", "info", "--format", "{{.ServerVersion}}").CombinedOutput(); err != nil {
+		t.Skipf("INTEGRATION TEST SKIPPED: no Docker engine answers (%v: %s)", err, bytes.TrimSpace(out))
+	}
+	if compiler() == "" {
+		t.Skip("INTEGRATION TEST SKIPPED: no C compiler (cc, gcc, clang) to build the workload")
+	}
+}
+
+func compiler() string {
+	for _, c := range []string{"cc", "gcc", "clang", "clang-14"} {
+		if p, err := exec.LookPath(c); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// testImage builds (once per test binary) a tiny image: the workload, its
+// ldd closure with the host's merged-/usr symlinks, /etc/ld.so.cache and a
+// few data files.
+func testImage(t *testing.T) string {
+	t.Helper()
+	imageOnce.Do(func() { imageTag, imageErr = buildTestImage() })
+	if imageErr != nil {
+		t.Fatalf("building the test image: %v", imageErr)
+	}
+	return imageTag
+}
+
+func buildTestImage() (string, error) {
+	dir, err := os.MkdirTemp("", "whittle-tracer-test")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(dir)
+	wl := filepath.Join(dir, "wl")
+	if out, err := exec.Command(compiler(), "-O2", "-o", wl, "testdata/workload.c").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("compiling the workload: %v: %s", err, out)
+	}
+	libs, err := lddClosure(wl)
+	if err != nil {
+		return "", err
+	}
+
+	var buf bytes.Buffer
+	ib := &imageBuilder{tw: tar.NewWriter(&buf), seen: map[string]bool{}}
+	for _, d := range []string{"/etc", "/proc", "/sys", "/dev", "/data/rel", "/data/dir/sub"} {
+		ib.dir(d, 0o755)
+	}
+	ib.dir("/tmp", 0o1777)
+	for _, l := range append(libs, "/etc/ld.so.cache") {
+		if err := ib.hostPath(l); err != nil {
+			return "", err
+		}
+	}
+	ib.symlinkChain("/bin")
+	wlData, err := os.ReadFile(wl)
+	if err != nil {
+		return "", err
+	}
+	ib.file("/usr/bin/wl", 0o755, wlData)
+	for _, f := range []string{"abs.txt", "rel/file.txt", "dir/sub/inner.txt", "dir/x.txt", "child.txt",
+		"from-script.txt", "only-b.txt", "execd.txt"} {
+		ib.file("/data/"+f, 0o644, []byte(f+"\n"))
+	}
+	ib.symlink("/data/link", "dir")
+	ib.file("/data/script", 0o755, []byte("#!/usr/bin/wl\n"))
+	if ib.err != nil {
+		return "", ib.err
+	}
+	if err := ib.tw.Close(); err != nil {
+		return "", err
+	}
+
+	tag := "whittle-test/tracer-" + randHex(6) + ":latest"
+	cmd := exec.Command("docker", "import", "-", tag)
+	cmd.Stdin = &buf
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("docker import: %v: %s", err, out)
+	}
+	return tag, nil
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+var lddLine = regexp.MustCompile(`(?:=>\s*)?(/\S+)\s+\(0x`)
+
+func lddClosure(bin string) ([]string, error) {
+	out, err := exec.Command("ldd", bin).CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("ldd %s: %v: %s", bin, err, out)
+	}
+	var libs []string
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		if m := lddLine.FindStringSubmatch(sc.Text()); m != nil {
+			libs = append(libs, m[1])
+		}
+	}
+	if len(libs) == 0 {
+		return nil, fmt.Errorf("ldd %s: no libraries in %q", bin, out)
+	}
+	return libs, nil
+}
+
+type imageBuilder struct {
+	tw   *tar.Writer
+	seen map[string]bool
+	err  error
+}
+
+func (b *imageBuilder) header(h *tar.Header) bool {
+	if b.err != nil || b.seen[h.Name] {
+		return false
+	}
+	b.seen[h.Name] = true
+	h.Name = strings.TrimPrefix(h.Name, "/")
+	h.ModTime = time.Unix(0, 0)
+	b.err = b.tw.WriteHeader(h)
+	return b.err == nil
+}
+
+func (b *imageBuilder) dir(p string, mode int64) {
+	if p == "/" {
+		return
+	}
+	b.dir(path.Dir(p), 0o755)
+	b.header(&tar.Header{Name: p, Typeflag: tar.TypeDir, Mode: mode})
+}
+
+func (b *imageBuilder) file(p string, mode int64, data []byte) {
+	b.dir(path.Dir(p), 0o755)
+	if b.header(&tar.Header{Name: p, Typeflag: tar.TypeReg, Mode: mode, Size: int64(len(data))}) {
+		_, b.err = b.tw.Write(data)
+	}
+}
+
+func (b *imageBuilder) symlink(p, target string) {
+	b.dir(path.Dir(p), 0o755)
+	b.header(&tar.Header{Name: p, Typeflag: tar.TypeSymlink, Linkname: target, Mode: 0o777})
+}
+
+// symlinkChain copies the host's symlinks on the way to p (not the target's
+// content when it is a directory).
+func (b *imageBuilder) symlinkChain(p string) {
+	if fi, err := os.Lstat(p); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		t, _ := os.Readlink(p)
+		b.symlink(p, t)
+	}
+}
+
+// hostPath copies a host file into the image at the same path, with every
+// symlink met on the way (e.g. /lib -> usr/lib, /usr/lib64/ld-linux... ->
+// /lib/x86_64-linux-gnu/...), like a rebuild would.
+func (b *imageBuilder) hostPath(p string) error {
+	cur := "/"
+	rest := splitPath(p)
+	for hops := 0; len(rest) > 0; {
+		next := path.Join(cur, rest[0])
+		rest = rest[1:]
+		fi, err := os.Lstat(next)
+		if err != nil {
+			return err
+		}
+		switch {
+		case fi.Mode()&fs.ModeSymlink != 0:
+			if hops++; hops > maxSymlinks {
+				return fmt.Errorf("%s: too many symlinks", p)
+			}
+			target, err := os.Readlink(next)
+			if err != nil {
+				return err
+			}
+			b.symlink(next, target)
+			if strings.HasPrefix(target, "/") {
+				cur = "/"
+			}
+			rest = append(splitPath(target), rest...)
+		case fi.IsDir():
+			b.dir(next, int64(fi.Mode().Perm()))
+			cur = next
+		default:
+			data, err := os.ReadFile(next)
+			if err != nil {
+				return err
+			}
+			b.file(next, int64(fi.Mode().Perm()), data)
+			cur = next
+		}
+	}
+	return nil
+}
+
+// container is a running test container.
+type container struct {
+	id  string
+	pid int
+}
+
+func runContainer(t *testing.T, image string, args ...string) container {
+	t.Helper()
+	return runContainerOpts(t, nil, image, args...)
+}
+
+func runContainerOpts(t *testing.T, dockerOpts []string, image string, args ...string) container {
+	t.Helper()
+	full := append([]string{"run", "-d", "--label", testLabel, "--network", "none"}, dockerOpts...)
+	full = append(append(full, image), args...)
+	out, err := exec.Command("docker", full...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker run: %v: %s", err, out)
+	}
+	c := container{id: strings.TrimSpace(string(out))}
+	t.Cleanup(func() { _ = exec.Command("docker", "rm", "-f", c.id).Run() })
+	out, err = exec.Command("docker", "inspect", "-f", "{{.State.Pid}}", c.id).CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker inspect: %v: %s", err, out)
+	}
+	c.pid, err = strconv.Atoi(strings.TrimSpace(string(out)))
+	if err != nil || c.pid == 0 {
+		t.Fatalf("container %s has no pid (%q): exited early?", c.id, out)
+	}
+	return c
+}
+
+func (c container) signal(t *testing.T) {
+	t.Helper()
+	if out, err := exec.Command("docker", "kill", "-s", "USR1", c.id).CombinedOutput(); err != nil {
+		t.Fatalf("docker kill -s USR1: %v: %s", err, out)
+	}
+}
+
+func (c container) wait(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "docker", "wait", c.id).CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker wait: %v: %s", err, out)
+	}
+	if code := strings.TrimSpace(string(out)); code != "0" {
+		logs, _ := exec.Command("docker", "logs", c.id).CombinedOutput()
+		t.Fatalf("container exited with %s: %s", code, logs)
+	}
+}
+
+func (c container) logs(t *testing.T) string {
+	out, err := exec.Command("docker", "logs", c.id).CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker logs: %v: %s", err, out)
+	}
+	return string(out)
+}
+
+func (c container) exec(t *testing.T, args ...string) {
+	t.Helper()
+	out, err := exec.Command("docker", append([]string{"exec", c.id}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker exec: %v: %s", err, out)
+	}
+}
+
+func newTestTracer(t *testing.T, opts ...Option) *Tracer {
+	t.Helper()
+	tr, err := New(opts...)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() { _ = tr.Close() })
+	return tr
+}
+
+func syncTracer(t *testing.T, tr *Tracer) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := tr.Sync(ctx); err != nil {
+		t.Fatalf("Sync: %v", err)
+	}
+}
+
+type access struct {
+	path  string
+	kind  Kind
+	errno int
+}
+
+func (a access) String() string { return fmt.Sprintf("%s %s errno=%d", a.kind, a.path, a.errno) }
+
+func accessSet(files []FileAccess) map[access]FileAccess {
+	m := map[access]FileAccess{}
+	for _, f := range files {
+		m[access{f.Path, f.Kind, f.Errno}] = f
+	}
+	return m
+}
+
+func dumpFiles(t *testing.T, files []FileAccess) {
+	t.Helper()
+	for _, f := range files {
+		t.Logf("  %-9s %-45s errno=%-2d req=%q comm=%s tgid=%d n=%d", f.Kind, f.Path, f.Errno, f.Requested, f.Comm, f.Tgid, f.Count)
+	}
+}
