@@ -83,6 +83,9 @@ type Finding struct {
 	Check     string
 	Summary   string
 	Curl      string
+	Severity  string // "critical", "high", "medium" or "low"; may be empty
+	Request   string // the request that triggered it (method, path, body excerpt); may be empty
+	Response  string // the answer (status, body excerpt); may be empty
 }
 
 // NewCoverage: an input added a coverage signal.
