@@ -19,16 +19,18 @@ type Report struct {
 	StartedAt  time.Time `json:"started_at"`
 	FinishedAt time.Time `json:"finished_at"`
 
-	Original     ImageInfo     `json:"original"`
-	Minimal      *ImageInfo    `json:"minimal,omitempty"`
-	Ratio        float64       `json:"ratio,omitempty"` // original size / minimal size
-	Spec         SpecInfo      `json:"spec"`
-	Trace        TraceInfo     `json:"trace"`
-	Fuzz         FuzzInfo      `json:"fuzz"`
-	Files        []File        `json:"files,omitempty"`
-	Verification *Verification `json:"verification,omitempty"`
-	Outputs      []string      `json:"outputs,omitempty"`
-	Error        string        `json:"error,omitempty"`
+	Original ImageInfo  `json:"original"`
+	Minimal  *ImageInfo `json:"minimal,omitempty"`
+	Ratio    float64    `json:"ratio,omitempty"` // original size / minimal size
+	Spec     SpecInfo   `json:"spec"`
+	Trace    TraceInfo  `json:"trace"`
+	Fuzz     FuzzInfo   `json:"fuzz"`
+	Files    []File     `json:"files,omitempty"`
+	// Reasons totals the bytes of regular files by the kind of their first reason.
+	Reasons      map[string]int64 `json:"reasons,omitempty"`
+	Verification *Verification    `json:"verification,omitempty"`
+	Outputs      []string         `json:"outputs,omitempty"`
+	Error        string           `json:"error,omitempty"`
 }
 
 // Tool names the producer.
@@ -74,8 +76,19 @@ type FuzzInfo struct {
 	Duration   float64     `json:"duration_seconds"`
 	Requests   int64       `json:"requests"`
 	CorpusSize int         `json:"corpus_size"`
+	StopReason string      `json:"stop_reason,omitempty"`
 	Operations []Operation `json:"operations"`
 	Findings   []Finding   `json:"findings"`
+	// SelectedDirs are directories whose files a request value selects; the
+	// minimal image keeps them whole.
+	SelectedDirs []Selection `json:"selected_dirs,omitempty"`
+}
+
+// Selection is a directory whose entries a request parameter selects.
+type Selection struct {
+	Dir       string `json:"dir"`
+	Operation string `json:"operation"`
+	Parameter string `json:"parameter"`
 }
 
 // Operation counts one spec operation's requests.
@@ -86,6 +99,8 @@ type Operation struct {
 	Status4xx int64  `json:"status_4xx"`
 	Status5xx int64  `json:"status_5xx"`
 	Errors    int64  `json:"errors"`
+	// NewCoverage counts requests of the operation that added coverage.
+	NewCoverage int64 `json:"new_coverage,omitempty"`
 }
 
 // Finding is a bug an oracle found.
@@ -98,6 +113,8 @@ type Finding struct {
 	Curl      string `json:"curl,omitempty"`
 	Request   string `json:"request,omitempty"`
 	Response  string `json:"response,omitempty"`
+	// Sequence is the length of the (minimised) request sequence that triggers it.
+	Sequence int `json:"sequence,omitempty"`
 }
 
 // File is one path kept in the minimal image and why.
@@ -116,7 +133,10 @@ type Verification struct {
 	Identical   int          `json:"identical"`
 	Divergences []Divergence `json:"divergences,omitempty"`
 	Volatile    int          `json:"volatile_fields"`
-	Error       string       `json:"error,omitempty"`
+	// Seccomp says whether the minimal image started and answered under the
+	// generated seccomp profile.
+	Seccomp string `json:"seccomp,omitempty"`
+	Error   string `json:"error,omitempty"`
 }
 
 // Divergence is one request the minimal image answered differently.

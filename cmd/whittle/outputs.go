@@ -47,6 +47,10 @@ func writeOutputs(r *report.Report, outs []output) error {
 		switch o.format {
 		case "json":
 			err = report.WriteJSON(&buf, r)
+		case "junit":
+			err = report.WriteJUnit(&buf, r)
+		case "sarif":
+			err = report.WriteSARIF(&buf, r)
 		default:
 			err = fmt.Errorf("output format %s is not implemented yet", o.format)
 		}
