@@ -25,19 +25,64 @@ type ELFInfo struct {
 	// Imports are the undefined dynamic symbols among those the runtime
 	// heuristics care about (see heuristicSymbols), sorted.
 	Imports []string
+	// GoFuncs are the functions of a Go program, among those the runtime
+	// heuristics care about (see goHeuristicFuncs), that its function table
+	// (.gopclntab, kept by stripped binaries) holds: the linker drops
+	// unreachable functions, so they are the ones the program may call. Sorted.
+	GoFuncs []string
+}
+
+// nssSymbols map the glibc functions that look names up through NSS to the
+// databases they read.
+var nssSymbols = map[string][]string{
+	"getpwnam": {"passwd"}, "getpwnam_r": {"passwd"}, "getpwuid": {"passwd"}, "getpwuid_r": {"passwd"},
+	"getpwent": {"passwd"}, "getpwent_r": {"passwd"},
+	"getgrnam": {"group"}, "getgrnam_r": {"group"}, "getgrgid": {"group"}, "getgrgid_r": {"group"},
+	"getgrent": {"group"}, "getgrent_r": {"group"}, "getgrouplist": {"group"}, "initgroups": {"group"},
+	"getaddrinfo": {"hosts"}, "gethostbyname": {"hosts"}, "gethostbyname2": {"hosts"}, "gethostbyname_r": {"hosts"},
+	"gethostbyname2_r": {"hosts"}, "gethostbyaddr": {"hosts"}, "gethostbyaddr_r": {"hosts"}, "gethostent": {"hosts"},
+	"getnameinfo": {"hosts", "services"},
+	"res_search":  {"hosts"}, "res_query": {"hosts"}, "res_nsearch": {"hosts"}, "res_nquery": {"hosts"},
+	"getservbyname": {"services"}, "getservbyname_r": {"services"}, "getservbyport": {"services"},
+	"getservbyport_r": {"services"}, "getservent": {"services"},
+	"getprotobyname": {"protocols"}, "getprotobyname_r": {"protocols"}, "getprotobynumber": {"protocols"},
+	"getprotobynumber_r": {"protocols"}, "getprotoent": {"protocols"},
+	"getnetbyname": {"networks"}, "getnetbyaddr": {"networks"}, "getnetent": {"networks"},
+	"getrpcbyname": {"rpc"}, "getrpcbynumber": {"rpc"}, "getrpcent": {"rpc"},
+	"ether_hostton": {"ethers"}, "ether_ntohost": {"ethers"},
+	"innetgr": {"netgroup"}, "setnetgrent": {"netgroup"}, "getnetgrent": {"netgroup"},
 }
 
 // heuristicSymbols are imported functions that reveal runtime data use:
-// glibc NSS lookups, setlocale, iconv.
-var heuristicSymbols = map[string]bool{
-	"getpwnam": true, "getpwnam_r": true, "getpwuid": true, "getpwuid_r": true, "getpwent": true,
-	"getgrnam": true, "getgrnam_r": true, "getgrgid": true, "getgrgid_r": true, "getgrouplist": true, "initgroups": true,
-	"getaddrinfo": true, "gethostbyname": true, "gethostbyname2": true, "gethostbyname_r": true, "gethostbyname2_r": true,
-	"gethostbyaddr": true, "gethostbyaddr_r": true, "getnameinfo": true,
-	"getservbyname": true, "getservbyname_r": true, "getservbyport": true, "getservbyport_r": true,
-	"getprotobyname": true, "getprotobyname_r": true, "getprotobynumber": true,
-	"setlocale": true, "newlocale": true, "iconv_open": true,
+// glibc NSS lookups (nssSymbols), setlocale, iconv.
+var heuristicSymbols = func() map[string]bool {
+	m := map[string]bool{"setlocale": true, "newlocale": true, "iconv_open": true}
+	for s := range nssSymbols {
+		m[s] = true
+	}
+	return m
+}()
+
+// goNSSFuncs map functions of Go's os/user (cgo and pure-Go builds) to the
+// databases they read. Go's resolver is left out on purpose: every Go
+// network server links it (net.Listen resolves its address) whether it ever
+// looks a name up or not, so only the trace can tell.
+var goNSSFuncs = map[string]string{
+	"os/user.current": "passwd", "os/user.lookupUser": "passwd", "os/user.lookupUserId": "passwd",
+	"os/user.lookupUnixUid": "passwd", "os/user.lookupUnixUser": "passwd",
+	"os/user.lookupGroup": "group", "os/user.lookupGroupId": "group", "os/user.listGroups": "group",
+	"os/user.lookupUnixGid": "group", "os/user.lookupUnixGroup": "group",
 }
+
+// goHeuristicFuncs are the Go functions ParseELF looks for.
+var goHeuristicFuncs = func() []string {
+	var out []string
+	for f := range goNSSFuncs {
+		out = append(out, f)
+	}
+	sort.Strings(out)
+	return out
+}()
 
 // ErrNotELF reports a file that is not an ELF object.
 var ErrNotELF = errors.New("not an ELF object")
@@ -99,7 +144,28 @@ func ParseELF(r io.ReaderAt) (info *ELFInfo, err error) {
 			info.IsGo = true
 		}
 	}
+	if s := f.Section(".gopclntab"); s != nil && s.Type != elf.SHT_NOBITS && s.Size <= maxPclntab {
+		if data, err := s.Data(); err == nil {
+			info.GoFuncs = goFuncsIn(data)
+		}
+	}
 	return info, nil
+}
+
+// maxPclntab bounds the function table ParseELF reads (the largest Go
+// programs have tables of tens of megabytes).
+const maxPclntab = 512 << 20
+
+// goFuncsIn returns the goHeuristicFuncs whose names the function table
+// holds: names are NUL-terminated strings of its funcnametab.
+func goFuncsIn(pclntab []byte) []string {
+	var out []string
+	for _, fn := range goHeuristicFuncs {
+		if bytes.Contains(pclntab, []byte("\x00"+fn+"\x00")) {
+			out = append(out, fn)
+		}
+	}
+	return out
 }
 
 // Dep is one edge of an ELF closure: From needs Name, found at Path.

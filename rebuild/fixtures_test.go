@@ -138,15 +138,10 @@ func TestBuildGopetsFixture(t *testing.T) {
 
 const pypetsImage = "whittle-fixture/pypets:latest"
 
-// TestBuildPypetsFixture builds the pypets fixture's minimal image from the
-// files testdata/pypets_driver.py reports (a stand-in for a trace) and
-// compares answers with the fat image, lazily imported exporters included.
-func TestBuildPypetsFixture(t *testing.T) {
-	cli := engine(t)
-	ctx := context.Background()
-	if _, err := cli.ImageInspect(ctx, pypetsImage); err != nil {
-		t.Skipf("SKIP: fixture %s not built (make fixtures): %v", pypetsImage, err)
-	}
+// pypetsNeeds runs testdata/pypets_driver.py in the fixture (a stand-in for
+// a trace): the files its imports and requests use.
+func pypetsNeeds(t testing.TB) []Need {
+	t.Helper()
 	driver, err := filepath.Abs("testdata/pypets_driver.py")
 	if err != nil {
 		t.Fatal(err)
@@ -169,6 +164,19 @@ func TestBuildPypetsFixture(t *testing.T) {
 	for _, p := range used {
 		needs = append(needs, Need{Path: p, Reason: "traced:open"})
 	}
+	return needs
+}
+
+// TestBuildPypetsFixture builds the pypets fixture's minimal image from the
+// files testdata/pypets_driver.py reports (a stand-in for a trace) and
+// compares answers with the fat image, lazily imported exporters included.
+func TestBuildPypetsFixture(t *testing.T) {
+	cli := engine(t)
+	ctx := context.Background()
+	if _, err := cli.ImageInspect(ctx, pypetsImage); err != nil {
+		t.Skipf("SKIP: fixture %s not built (make fixtures): %v", pypetsImage, err)
+	}
+	needs := pypetsNeeds(t)
 	tag := fmt.Sprintf("whittle-test/pypets:%d", os.Getpid())
 	removeImage(t, cli, tag)
 	res, err := Build(ctx, cli, pypetsImage, needs, WithTag(tag), WithWorkDir(t.TempDir()))
@@ -204,6 +212,121 @@ func TestBuildPypetsFixture(t *testing.T) {
 		}
 		if a != b {
 			t.Errorf("%s %s:\nfat     %.300s\nminimal %.300s", r.method, r.path, a, b)
+		}
+	}
+}
+
+// gopetsTypicalTrace is what the tracer reports for gopets serving a typical
+// run (start-up, /whoami, one breed, one card), with its requested paths.
+var gopetsTypicalTrace = []Need{
+	{Path: "/usr/local/bin/gopets", Reason: "traced:exec"},
+	{Path: "/lib64/ld-linux-x86-64.so.2", Reason: "traced:exec"},
+	{Path: "/etc/ld.so.cache", Reason: "traced:open"},
+	{Path: "/lib/x86_64-linux-gnu/libc.so.6", Reason: "traced:open"},
+	{Path: "/lib/x86_64-linux-gnu/libc.so.6", Reason: "traced:mmap-exec"},
+	{Path: "/lib/x86_64-linux-gnu/libm.so.6", Reason: "traced:open"},
+	{Path: "/etc/gopets/config.json", Reason: "traced:open"},
+	{Path: "/etc/nsswitch.conf", Reason: "traced:open"},
+	{Path: "/etc/passwd", Reason: "traced:open"},
+	{Path: "/usr/share/gopets/templates/en.tmpl", Reason: "traced:open"},
+	{Path: "/usr/share/gopets/breeds/beagle.json", Reason: "traced:open"},
+}
+
+// TestGopetsMinimalHygiene builds gopets' minimal image from a typical
+// trace and checks it holds only the binary, the libraries it loads and the
+// files it reads (plus the user database the engine reads for USER): no
+// shell, no package manager, no docs, not the planted secret, none of the
+// NSS and CA files gopets never reads; and that the engine's image holds
+// exactly the reported file set.
+func TestGopetsMinimalHygiene(t *testing.T) {
+	cli := engine(t)
+	ctx := context.Background()
+	if _, err := cli.ImageInspect(ctx, gopetsImage); err != nil {
+		t.Skipf("SKIP: fixture %s not built (make fixtures): %v", gopetsImage, err)
+	}
+	tag := fmt.Sprintf("whittle-test/gopets-hygiene:%d", os.Getpid())
+	removeImage(t, cli, tag)
+	res, err := Build(ctx, cli, gopetsImage, gopetsTypicalTrace, WithTag(tag), WithWorkDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("gopets minimal: %d bytes (fat %d, %.1fx), %d entries, export %v", res.Size, res.OriginalSize,
+		float64(res.OriginalSize)/float64(res.Size), len(res.Files), res.Timings.Export)
+
+	var regular []string
+	for _, f := range res.Files {
+		if f.Mode.IsRegular() {
+			regular = append(regular, f.Path)
+		}
+		base := f.Path[strings.LastIndex(f.Path, "/")+1:]
+		switch base {
+		case "sh", "bash", "dash", "busybox", "zsh", "ash", "apt", "apt-get", "apt-cache", "dpkg", "dpkg-query", "perl":
+			t.Errorf("minimal gopets keeps %s (%q)", f.Path, f.Reasons)
+		}
+		for _, bad := range []string{"/usr/share/doc", "/var/lib/dpkg", "/var/lib/apt", "/etc/apt", "/usr/lib/apt", "/opt"} {
+			if f.Path == bad || strings.HasPrefix(f.Path, bad+"/") {
+				t.Errorf("minimal gopets keeps %s (%q)", f.Path, f.Reasons)
+			}
+		}
+	}
+	want := []string{
+		"/etc/gopets/config.json", "/etc/group", "/etc/ld.so.cache", "/etc/nsswitch.conf", "/etc/passwd",
+		"/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", "/usr/lib/x86_64-linux-gnu/libc.so.6",
+		"/usr/lib/x86_64-linux-gnu/libm.so.6", "/usr/local/bin/gopets",
+		"/usr/share/gopets/breeds/beagle.json", "/usr/share/gopets/templates/en.tmpl",
+	}
+	if strings.Join(regular, " ") != strings.Join(want, " ") {
+		t.Errorf("regular files:\n got %q\nwant %q", regular, want)
+	}
+	kept := keptPaths(res.Files)
+	if !hasReason(kept["/etc/group"], "user:") {
+		t.Errorf("/etc/group: %+v", kept["/etc/group"])
+	}
+	for _, h := range res.Heuristics {
+		switch h.Name {
+		case HeuristicCACerts:
+			if h.Kept != 0 || len(h.Evidence) != 0 {
+				t.Errorf("cacerts fired for gopets: %+v", h)
+			}
+		case HeuristicNSS:
+			if !h.Enabled || strings.Join(h.Evidence, "\n") == "" || strings.Contains(strings.Join(h.Evidence, "\n"), "hosts") {
+				t.Errorf("nss evidence: %+v", h)
+			}
+		}
+	}
+
+	// The engine's image holds exactly the reported entries, as reported.
+	minFS, err := ExportImage(ctx, cli, tag, WithWorkDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer minFS.Close()
+	var inImage, reported []string
+	for _, p := range minFS.Paths() {
+		if p != "/" {
+			inImage = append(inImage, p)
+		}
+	}
+	for _, f := range res.Files {
+		reported = append(reported, f.Path)
+		h, ok := minFS.Lookup(f.Path)
+		if !ok {
+			continue
+		}
+		if h.FileInfo().Mode() != f.Mode || (f.Mode.IsRegular() && h.Size != f.Size) || h.Linkname != f.Linkname {
+			t.Errorf("%s in the image: %v %d %q, reported %v %d %q", f.Path, h.FileInfo().Mode(), h.Size, h.Linkname, f.Mode, f.Size, f.Linkname)
+		}
+	}
+	if strings.Join(inImage, "\n") != strings.Join(reported, "\n") {
+		t.Errorf("image paths differ from the report:\nimage  %q\nreport %q", inImage, reported)
+	}
+
+	// And it still answers like the original on what the trace covered.
+	fat := startTarget(t, gopetsImage, "8080")
+	min := startTarget(t, tag, "8080")
+	for _, p := range []string{"/health", "/whoami", "/breeds/beagle", "/breeds/no-such-breed"} {
+		if a, b := call(t, "GET", fat+p, ""), call(t, "GET", min+p, ""); a != b {
+			t.Errorf("GET %s:\nfat     %s\nminimal %s", p, a, b)
 		}
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"io"
 	"path"
 	"sort"
 	"strings"
@@ -30,12 +29,14 @@ func (s *selector) configNeeds() {
 				prog = path.Join("/", c.WorkingDir, prog) // runc resolves it from the working directory
 			}
 			if p := s.fs.LookPath(prog, envPath(c.Env)); p != "" {
+				s.evidence(HeuristicConfig, "entrypoint "+argv[0])
 				_ = s.need(p, "config:entrypoint", false)
 			} else {
 				s.warn(fmt.Sprintf("config: entrypoint %s not found in the image", argv[0]))
 			}
 		}
 		if c.WorkingDir != "" {
+			s.evidence(HeuristicConfig, "working directory "+c.WorkingDir)
 			_ = s.need(c.WorkingDir, "config:working directory", false)
 		}
 		vols := make([]string, 0, len(c.Volumes))
@@ -44,10 +45,12 @@ func (s *selector) configNeeds() {
 		}
 		sort.Strings(vols)
 		for _, v := range vols {
+			s.evidence(HeuristicConfig, "volume "+v)
 			_ = s.need(v, "config:volume", false)
 		}
 	}
 	if s.on(HeuristicUser) && userIsName(c.User) {
+		s.evidence(HeuristicUser, fmt.Sprintf("config User %q is a name the engine resolves at start", c.User))
 		for _, p := range []string{"/etc/passwd", "/etc/group"} {
 			if err := s.need(p, fmt.Sprintf("user:config User %q is a name", c.User), false); err != nil {
 				s.warn(fmt.Sprintf("config User %q is a name but %s is missing: %v", c.User, p, err))
@@ -75,69 +78,123 @@ func userIsName(u string) bool {
 	return false
 }
 
-// tlsLibraries are sonames whose presence means certificates get verified;
-// the OpenSSL ones also read openssl.cnf.
-var tlsLibraries = []string{"libssl.so", "libcrypto.so", "libgnutls.so", "libnss3.so", "libmbedtls.so", "libwolfssl.so"}
+// tlsLibraries are sonames of libraries that verify certificates: their
+// presence in the file set is evidence that the CA bundle is read.
+var tlsLibraries = []string{"libssl.so", "libgnutls.so", "libnss3.so", "libmbedtls.so", "libwolfssl.so"}
 
-// noteELF records what a kept ELF object tells the global heuristics.
+// opensslLibraries read openssl.cnf when they initialise.
+var opensslLibraries = []string{"libssl.so", "libcrypto.so"}
+
+// certDirs are where TLS libraries look for trust anchors: a traced access
+// beneath them is evidence for the CA heuristic.
+var certDirs = []string{"/etc/ssl", "/etc/pki", "/usr/lib/ssl", "/usr/share/ca-certificates", "/usr/local/share/ca-certificates", "/etc/ca-certificates"}
+
+// resolverFiles are read by name resolution (glibc's and Go's resolvers):
+// a traced access is evidence for the hosts database.
+var resolverFiles = []string{"/etc/hosts", "/etc/resolv.conf", "/etc/host.conf", "/etc/gai.conf"}
+
+// evidence records why heuristic h fires (each line once).
+func (s *selector) evidence(h Heuristic, line string) {
+	if s.evidences == nil {
+		s.evidences, s.evidenceSet = map[Heuristic][]string{}, map[Heuristic]map[string]bool{}
+	}
+	if s.evidenceSet[h] == nil {
+		s.evidenceSet[h] = map[string]bool{}
+	}
+	if !s.evidenceSet[h][line] {
+		s.evidenceSet[h][line] = true
+		s.evidences[h] = append(s.evidences[h], line)
+	}
+}
+
+// useNSS records that database db is looked up, and why.
+func (s *selector) useNSS(db, why string) {
+	if s.nssDBs == nil {
+		s.nssDBs = map[string]string{}
+	}
+	if _, ok := s.nssDBs[db]; !ok {
+		s.nssDBs[db] = why
+	}
+	s.evidence(HeuristicNSS, db+": "+why)
+}
+
+// noteELF records what a kept ELF object tells the global heuristics: the
+// NSS databases its imports (or, for Go, its os/user functions) look up,
+// TLS and OpenSSL libraries, setlocale.
 func (s *selector) noteELF(p string, info *ELFInfo) {
 	names := append([]string{path.Base(p)}, info.Needed...)
 	for _, n := range names {
 		for _, t := range tlsLibraries {
-			if strings.HasPrefix(n, t) {
-				if s.tlsBy == "" {
-					s.tlsBy = p
-				}
-				if strings.HasPrefix(t, "libssl") || strings.HasPrefix(t, "libcrypto") {
-					s.opensslBy = p
-				}
+			if strings.HasPrefix(n, t) && s.tlsBy == "" {
+				s.tlsBy = p
+				s.evidence(HeuristicCACerts, fmt.Sprintf("TLS library %s in %s", n, p))
+			}
+		}
+		for _, t := range opensslLibraries {
+			if strings.HasPrefix(n, t) && s.opensslBy == "" {
+				s.opensslBy = p
 			}
 		}
 	}
+	nssImports := false
 	for _, sym := range info.Imports {
 		switch sym {
 		case "setlocale", "newlocale":
 			if s.localeBy == "" {
 				s.localeBy = p
+				s.evidence(HeuristicLocale, sym+" imported by "+p)
 			}
 		case "iconv_open":
-		default: // an NSS lookup
-			if s.nssBy == "" {
-				s.nssBy, s.nssInfo = p, info
+		default:
+			nssImports = true
+			if !info.IsGo {
+				for _, db := range nssSymbols[sym] {
+					s.useNSS(db, sym+" imported by "+p)
+				}
 			}
 		}
 	}
-	if info.IsGo {
-		if s.goBy == "" {
-			s.goBy = p
+	// A Go program with cgo imports every lookup of the packages it links
+	// (os/user, net), reachable or not: its function table says which run.
+	for _, fn := range info.GoFuncs {
+		if db, ok := goNSSFuncs[fn]; ok {
+			s.useNSS(db, fn+" in "+p)
 		}
-		if s.tlsBy == "" && s.fileContains(p, []byte("crypto/x509.")) {
-			s.tlsBy = p
-		}
+	}
+	// NSS modules are loaded by glibc's lookups: only for objects calling them.
+	if nssImports && s.nssLib == "" {
+		s.nssLib, s.nssInfo = p, info
 	}
 }
 
-// fileContains reports whether the real file p contains needle.
-func (s *selector) fileContains(p string, needle []byte) bool {
-	fh, err := s.fs.openReal(p)
-	if err != nil {
-		return false
+// traceEvidence records what a traced need tells the global heuristics.
+func (s *selector) traceEvidence(n Need) {
+	if !strings.HasPrefix(n.Reason, "traced:") {
+		return
 	}
-	defer fh.Close()
-	r := bufio.NewReaderSize(fh, 1<<20)
-	buf := make([]byte, 0, 1<<20+len(needle))
-	chunk := make([]byte, 1<<20)
-	for {
-		n, err := r.Read(chunk)
-		buf = append(buf, chunk[:n]...)
-		if bytes.Contains(buf, needle) {
-			return true
+	p := cleanAbs(n.Path)
+	paths := []string{p}
+	if res, err := s.fs.Resolve(p); err == nil && res.Path != p {
+		paths = append(paths, res.Path)
+	}
+	for _, q := range paths {
+		for _, d := range certDirs {
+			if q == d || strings.HasPrefix(q, d+"/") {
+				if s.tlsBy == "" {
+					s.tlsBy = q
+				}
+				s.evidence(HeuristicCACerts, fmt.Sprintf("%s of %s", n.Reason, n.Path))
+			}
 		}
-		if len(buf) > len(needle) {
-			buf = append(buf[:0], buf[len(buf)-len(needle):]...)
+		for db, f := range nssFiles {
+			if q == f {
+				s.useNSS(db, fmt.Sprintf("%s of %s", n.Reason, n.Path))
+			}
 		}
-		if err == io.EOF || err != nil && n == 0 {
-			return false
+		for _, f := range resolverFiles {
+			if q == f {
+				s.useNSS("hosts", fmt.Sprintf("%s of %s", n.Reason, n.Path))
+			}
 		}
 	}
 }
@@ -153,6 +210,7 @@ func (s *selector) fileHeuristics(p string) {
 	if s.on(HeuristicLocale) {
 		if dir := path.Dir(p); path.Base(dir) == "gconv" && strings.HasSuffix(p, ".so") {
 			s.gconvDirs[dir] = true
+			s.evidence(HeuristicLocale, "gconv module "+p)
 		}
 	}
 }
@@ -210,6 +268,7 @@ func (s *selector) nodeFile(p string) {
 		pj := p[:i] + "/node_modules/" + pkg + "/package.json"
 		if pj != p {
 			if _, err := s.fs.Resolve(pj); err == nil {
+				s.evidence(HeuristicNode, "package "+pkg+" used")
 				_ = s.need(pj, "node:package.json of "+pkg, false)
 			}
 		}
@@ -232,7 +291,7 @@ func (s *selector) nodeFile(p string) {
 
 // globalHeuristics applies the heuristics that depend on the whole file set.
 func (s *selector) globalHeuristics() {
-	if s.on(HeuristicNSS) && (s.nssBy != "" || s.goBy != "") {
+	if s.on(HeuristicNSS) && len(s.nssDBs) > 0 {
 		s.nss()
 	}
 	if s.on(HeuristicCACerts) && s.tlsBy != "" {
@@ -270,47 +329,64 @@ var nssFiles = map[string]string{
 // builtinNSS are services compiled into glibc 2.34+ (their libnss_*.so.2 are stubs).
 var builtinNSS = map[string]bool{"files": true, "dns": true}
 
+// defaultNSS are glibc's services of a database when nsswitch.conf does not
+// name it (or is absent).
+var defaultNSS = map[string][]string{"hosts": {"dns", "files"}}
+
+// nss keeps, for every database something looks up, nsswitch.conf, the
+// file of its "files" service, the modules of its other services, and for
+// hosts the resolver's configuration.
 func (s *selector) nss() {
-	by := s.nssBy
-	if by == "" {
-		by = s.goBy
-	}
-	reason := "nss:name services of " + by
-	dbs := map[string][]string{"passwd": {"files"}, "group": {"files"}, "hosts": {"files", "dns"}, "services": {"files"}}
+	var dbs map[string][]string
 	if _, err := s.fs.Resolve("/etc/nsswitch.conf"); err == nil {
-		_ = s.need("/etc/nsswitch.conf", reason, false)
 		if data, err := s.fs.ReadFile("/etc/nsswitch.conf"); err == nil {
 			dbs = ParseNSSwitch(data)
 		}
 	}
-	names := make([]string, 0, len(dbs))
-	for db := range dbs {
-		names = append(names, db)
+	used := make([]string, 0, len(s.nssDBs))
+	for db := range s.nssDBs {
+		used = append(used, db)
 	}
-	sort.Strings(names)
-	for _, db := range names {
-		for _, svc := range dbs[db] {
+	sort.Strings(used)
+	for _, db := range used {
+		why := s.nssDBs[db]
+		if _, err := s.fs.Resolve("/etc/nsswitch.conf"); err == nil {
+			_ = s.need("/etc/nsswitch.conf", fmt.Sprintf("nss:%s lookups (%s)", db, why), false)
+		}
+		svcs, ok := dbs[db]
+		if !ok {
+			svcs = defaultNSS[db]
+			if svcs == nil {
+				svcs = []string{"files"}
+			}
+		}
+		for _, svc := range svcs {
 			if svc == "files" || svc == "compat" {
 				if f, ok := nssFiles[db]; ok {
 					if _, err := s.fs.Resolve(f); err == nil {
-						_ = s.need(f, fmt.Sprintf("nss:%s database (%s)", db, svc), false)
+						_ = s.need(f, fmt.Sprintf("nss:%s database (%s) for %s", db, svc, why), false)
 					}
 				}
 			}
-			if s.nssBy == "" || builtinNSS[svc] {
+			if s.nssLib == "" || builtinNSS[svc] {
 				continue
 			}
 			soname := "libnss_" + svc + ".so.2"
 			// A module missing from the image is missing from the original
 			// too: glibc skips it, nothing to keep.
-			for _, d := range s.loader.find(soname, s.nssInfo, s.nssInfo, closureItem{real: s.nssBy, origin: "/"}) {
+			for _, d := range s.loader.find(soname, s.nssInfo, s.nssInfo, closureItem{real: s.nssLib, origin: "/"}) {
 				_ = s.need(d.Path, fmt.Sprintf("nss:%s module for %s", soname, db), false)
 			}
 		}
-	}
-	for _, f := range []string{"/etc/resolv.conf", "/etc/host.conf", "/etc/gai.conf"} {
-		if _, err := s.fs.Resolve(f); err == nil {
-			_ = s.need(f, "nss:resolver configuration", false)
+		if db == "hosts" {
+			for _, f := range resolverFiles {
+				if f == nssFiles["hosts"] {
+					continue // kept above when a service reads it
+				}
+				if _, err := s.fs.Resolve(f); err == nil {
+					_ = s.need(f, "nss:resolver configuration for "+why, false)
+				}
+			}
 		}
 	}
 }
@@ -422,6 +498,7 @@ func (s *selector) pythonSites() {
 	sort.Strings(sites)
 	for _, site := range sites {
 		used := s.siteDirs[site]
+		s.evidence(HeuristicPython, fmt.Sprintf("site directory %s: %d top-level modules used", site, len(used)))
 		for _, name := range s.fs.ReadDir(site) {
 			p := path.Join(site, name)
 			switch {

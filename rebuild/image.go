@@ -7,13 +7,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/docker/docker/client"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // NewImage assembles a one-layer image from scratch with the original
@@ -54,6 +57,68 @@ func NewImage(orig *v1.ConfigFile, sourceID, sourceRef string, layer v1.Layer) (
 		return nil, fmt.Errorf("assembling image: %w", err)
 	}
 	return img, nil
+}
+
+// WriteLayout writes img as an OCI image layout at dir, with OCI media
+// types (the config, hence the image ID, is unchanged) and annotated with
+// ref ("org.opencontainers.image.ref.name" = its tag, as skopeo's
+// oci:DIR:TAG expects, and "io.containerd.image.name" = the full name). An
+// existing layout at dir is replaced; any other existing content is an error.
+func WriteLayout(dir string, ref name.Tag, img v1.Image) error {
+	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+		if _, err := os.Stat(filepath.Join(dir, "oci-layout")); err != nil {
+			return fmt.Errorf("writing OCI layout: %s exists and is not an OCI layout", dir)
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("writing OCI layout: %w", err)
+		}
+	}
+	oci, err := toOCI(img)
+	if err != nil {
+		return fmt.Errorf("writing OCI layout: %w", err)
+	}
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		return fmt.Errorf("writing OCI layout %s: %w", dir, err)
+	}
+	err = p.AppendImage(oci, layout.WithAnnotations(map[string]string{
+		"org.opencontainers.image.ref.name": ref.TagStr(),
+		"io.containerd.image.name":          ref.Name(),
+	}))
+	if err != nil {
+		return fmt.Errorf("writing OCI layout %s: %w", dir, err)
+	}
+	return nil
+}
+
+// toOCI rebuilds img with OCI media types: manifest, config and layers.
+func toOCI(img v1.Image) (v1.Image, error) {
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		return nil, err
+	}
+	base := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
+	base = mutate.ConfigMediaType(base, types.OCIConfigJSON)
+	for _, l := range layers {
+		mt, err := l.MediaType()
+		if err != nil {
+			return nil, err
+		}
+		switch mt {
+		case types.DockerUncompressedLayer:
+			mt = types.OCIUncompressedLayer
+		case types.DockerLayer:
+			mt = types.OCILayer
+		}
+		if base, err = mutate.Append(base, mutate.Addendum{Layer: l, MediaType: mt}); err != nil {
+			return nil, err
+		}
+	}
+	return mutate.ConfigFile(base, cf)
 }
 
 // LoadImage streams img as a docker-archive tagged ref into the engine.

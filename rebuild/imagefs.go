@@ -2,6 +2,7 @@ package rebuild
 
 import (
 	"archive/tar"
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -18,23 +19,25 @@ import (
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/errdefs"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
 // ImageFS is a read-only view of an image's flattened filesystem: an index of
 // the tar headers of every entry (the truth for metadata: modes, owners, times,
-// xattrs, link targets) and a directory holding the extracted files (the truth
-// for contents). Paths are absolute and clean ("/usr/bin/x"); symbolic links
-// are never followed implicitly: use Resolve.
+// xattrs, link targets) and where contents are: byte ranges of the image
+// archive the engine saved (ExportImage, OpenArchive) or files on disk
+// (ExtractTar, OpenDir). Paths are absolute and clean ("/usr/bin/x");
+// symbolic links are never followed implicitly: use Resolve.
 type ImageFS struct {
-	Dir    string         // directory holding the extracted files
+	Dir    string         // directory holding the files on disk; "" when contents come from an archive
 	Ref    string         // image reference it was exported from ("" for OpenDir)
 	ID     string         // image ID as the engine reports it
 	Size   int64          // image size as the engine reports it
 	Config *v1.ConfigFile // image config (nil for OpenDir unless set by the caller)
 
 	entries map[string]*tar.Header // "/usr/bin/x" -> header (Name rewritten to the key)
+	extents map[string]extent      // regular files and hardlinks of archive-backed views: where their bytes are
+	srcs    []io.ReaderAt          // sources of extents
+	closers []io.Closer            // files behind srcs
 	sorted  []string               // keys of entries, sorted
 	skipped []string               // tar entries not materialised (unsafe, conflicting)
 	pending []*tar.Header          // hardlinks met before their target (non-nil while extracting)
@@ -44,16 +47,28 @@ type ImageFS struct {
 	owned   string // directory to remove on Close
 }
 
+// File is an open regular file of an image.
+type File interface {
+	io.Reader
+	io.ReaderAt
+	io.Seeker
+	io.Closer
+}
+
 // epoch is the modification time given to directories that the image's tar
 // implies but does not carry; fixed so that layers are deterministic.
 var epoch = time.Unix(0, 0).UTC()
 
-// ExportImage exports the pristine filesystem of image ref from the engine:
-// ImageSave, read as a docker-archive with go-containerregistry, layers
-// flattened with mutate.Extract (whiteouts applied) and extracted into a
-// temporary directory (under WithWorkDir's directory) preserving modes, owners
-// (when root), times, symlinks and hardlinks. Device nodes and FIFOs are
-// indexed but not created on disk. Close removes the directory.
+// ExportImage exports the pristine filesystem of image ref from the engine.
+// The engine's ImageSave stream is copied to a temporary file (under
+// WithWorkDir's directory) while the headers of its layer tars are indexed;
+// the layers are flattened as overlayfs does (whiteouts and opaque
+// directories applied) and contents are read from the saved archive on
+// demand: no file is extracted. Entries with unsafe names (climbing above the
+// root) or beneath a non-directory are skipped (see Unextracted); symbolic
+// links are kept as written, whatever they point to (Resolve clamps them to
+// the root like the kernel does). Should the engine save compressed layers,
+// they are decompressed once into a second file. Close removes both.
 func ExportImage(ctx context.Context, cli client.ImageAPIClient, ref string, opts ...Option) (*ImageFS, error) {
 	cfg := newConfig(opts)
 	insp, err := cli.ImageInspect(ctx, ref)
@@ -67,274 +82,101 @@ func ExportImage(ctx context.Context, cli client.ImageAPIClient, ref string, opt
 	if err != nil {
 		return nil, fmt.Errorf("creating export directory: %w", err)
 	}
-	ok := false
-	defer func() {
-		if !ok {
-			_ = os.RemoveAll(work)
-		}
-	}()
-
-	archive := filepath.Join(work, "image.tar")
-	if err := saveImage(ctx, cli, insp.ID, archive); err != nil {
+	rc, err := cli.ImageSave(ctx, []string{insp.ID})
+	if err != nil {
+		_ = os.RemoveAll(work)
 		return nil, fmt.Errorf("saving image %s: %w", ref, err)
 	}
-	img, err := tarball.ImageFromPath(archive, nil)
+	fsys, err := exportStream(ctx, rc, work)
+	_ = rc.Close()
 	if err != nil {
-		return nil, fmt.Errorf("reading saved image %s: %w", ref, err)
+		_ = os.RemoveAll(work)
+		return nil, fmt.Errorf("exporting image %s: %w", ref, err)
 	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return nil, fmt.Errorf("reading config of %s: %w", ref, err)
-	}
-	rootDir := filepath.Join(work, "rootfs")
-	if err := os.Mkdir(rootDir, 0o755); err != nil {
-		return nil, fmt.Errorf("creating rootfs directory: %w", err)
-	}
-	flat := mutate.Extract(img)
-	fsys, err := extractInto(ctx, flat, rootDir)
-	_ = flat.Close()
-	if err != nil {
-		return nil, fmt.Errorf("extracting image %s: %w", ref, err)
-	}
-	_ = os.Remove(archive)
-	fsys.Ref, fsys.ID, fsys.Size, fsys.Config = ref, insp.ID, insp.Size, cf
-	fsys.owned = work
-	ok = true
+	fsys.Ref, fsys.ID, fsys.Size = ref, insp.ID, insp.Size
 	return fsys, nil
 }
 
-func saveImage(ctx context.Context, cli client.ImageAPIClient, id, dst string) error {
-	rc, err := cli.ImageSave(ctx, []string{id})
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	f, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, rc); err != nil {
-		_ = f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-// ExtractTar extracts a flattened filesystem tar (as mutate.Extract produces)
-// into dir, which must exist, and returns the view over it. Entries whose path
-// leaves the root, or that would be created beneath a non-directory, are
-// skipped (see Unextracted). The returned ImageFS does not own dir.
-func ExtractTar(r io.Reader, dir string) (*ImageFS, error) {
-	return extractInto(context.Background(), r, dir)
-}
-
-func extractInto(ctx context.Context, r io.Reader, dir string) (*ImageFS, error) {
-	root, err := os.OpenRoot(dir)
+// exportStream copies an ImageSave stream into work/image.tar while indexing
+// it, and returns the view over it; Close removes work.
+func exportStream(ctx context.Context, r io.Reader, work string) (*ImageFS, error) {
+	archive := filepath.Join(work, "image.tar")
+	file, err := os.Create(archive)
 	if err != nil {
 		return nil, err
 	}
-	f := &ImageFS{Dir: dir, root: root, entries: map[string]*tar.Header{}, pending: []*tar.Header{}, made: map[string]bool{}}
-	defer f.closeDirs()
-	tr := tar.NewReader(r)
-	for n := 0; ; n++ {
-		if n%1024 == 0 && ctx.Err() != nil {
-			_ = root.Close()
-			return nil, ctx.Err()
-		}
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			_ = root.Close()
-			return nil, fmt.Errorf("reading tar: %w", err)
-		}
-		if err := f.extractEntry(h, tr); err != nil {
-			_ = root.Close()
-			return nil, err
-		}
+	bw := bufio.NewWriterSize(file, 1<<20)
+	sa, err := indexSavedArchive(ctx, bufio.NewReaderSize(io.TeeReader(r, bw), 1<<20))
+	if err == nil {
+		err = bw.Flush()
 	}
-	pending := f.pending
-	f.pending = nil
-	for _, h := range pending {
-		if err := f.extractEntry(h, nil); err != nil {
-			_ = root.Close()
-			return nil, err
-		}
+	if err != nil {
+		_ = file.Close()
+		return nil, err
 	}
-	f.finish()
-	f.applyMetadata()
-	f.made = nil
+	f, err := openSaved(ctx, sa, file, archive, work)
+	if err != nil {
+		_ = file.Close()
+		return nil, err
+	}
+	f.owned = work
 	return f, nil
 }
 
-// cleanKey turns a tar name into an index key ("/a/b"), or "" when the name
-// leaves the root or is the root itself.
-func cleanKey(name string) string {
-	if name == "" {
-		return ""
-	}
-	c := path.Clean("/" + name)
-	if strings.Contains(name, "\x00") {
-		return ""
-	}
-	depth := 0
-	for _, part := range strings.Split(name, "/") {
-		switch part {
-		case "", ".":
-		case "..":
-			if depth--; depth < 0 {
-				return "" // climbs above the root
-			}
-		default:
-			depth++
-		}
-	}
-	if c == "/" {
-		return ""
-	}
-	return c
-}
-
-func (f *ImageFS) extractEntry(h *tar.Header, tr io.Reader) error {
-	key := cleanKey(h.Name)
-	if key == "" {
-		if path.Clean("/"+h.Name) == "/" && h.Typeflag == tar.TypeDir {
-			hc := *h
-			hc.Name = "/"
-			f.entries["/"] = &hc
-		} else {
-			f.skipped = append(f.skipped, h.Name)
-		}
-		return nil
-	}
-	rel := key[1:]
-	// Every ancestor must be a directory: never create through a link.
-	for d := path.Dir(key); d != "/"; d = path.Dir(d) {
-		if ph, ok := f.entries[d]; ok && ph.Typeflag != tar.TypeDir {
-			f.skipped = append(f.skipped, h.Name)
-			return nil
-		}
-	}
-	dir, base := splitRel(rel)
-	if dir != "." && !f.made[dir] {
-		if err := f.root.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("creating %s: %w", dir, err)
-		}
-		for d := dir; d != "."; d = path.Dir(d) {
-			f.made[d] = true
-		}
-	}
-	// Work relative to the parent directory's handle: one openat per entry
-	// instead of one per path component.
-	pr, err := f.dirRoot(dir)
-	if err != nil {
-		return fmt.Errorf("opening %s: %w", dir, err)
-	}
-	if old, ok := f.entries[key]; ok && !(old.Typeflag == tar.TypeDir && h.Typeflag == tar.TypeDir) {
-		_ = pr.RemoveAll(base)
-		f.closeDirs()
-		if pr, err = f.dirRoot(dir); err != nil {
-			return fmt.Errorf("opening %s: %w", dir, err)
-		}
-	}
-	hc := *h
-	hc.Name = key
-	switch h.Typeflag {
-	case tar.TypeDir:
-		if err := pr.Mkdir(base, 0o700); err != nil {
-			if !errors.Is(err, fs.ErrExist) {
-				return fmt.Errorf("creating directory %s: %w", key, err)
-			}
-			if fi, err := pr.Lstat(base); err != nil || !fi.IsDir() {
-				f.skipped = append(f.skipped, h.Name)
-				return nil
-			}
-		}
-		f.made[rel] = true
-	case tar.TypeReg, tar.TypeRegA:
-		hc.Typeflag = tar.TypeReg
-		out, err := pr.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return fmt.Errorf("creating %s: %w", key, err)
-		}
-		if _, err := io.CopyN(out, tr, h.Size); err != nil {
-			_ = out.Close()
-			return fmt.Errorf("writing %s: %w", key, err)
-		}
-		if err := out.Close(); err != nil {
-			return fmt.Errorf("writing %s: %w", key, err)
-		}
-	case tar.TypeSymlink:
-		if err := pr.Symlink(h.Linkname, base); err != nil {
-			return fmt.Errorf("creating symlink %s: %w", key, err)
-		}
-	case tar.TypeLink:
-		target := cleanKey(h.Linkname)
-		th, ok := f.entries[target]
-		if !ok && target != "" && f.pending != nil {
-			// Flattening puts upper layers first: the target may come later.
-			f.pending = append(f.pending, h)
-			return nil
-		}
-		if target == "" || !ok || th.Typeflag != tar.TypeReg {
-			f.skipped = append(f.skipped, h.Name)
-			return nil
-		}
-		if err := f.root.Link(target[1:], rel); err != nil {
-			return fmt.Errorf("creating hardlink %s: %w", key, err)
-		}
-		// A hardlink shares its target's inode: same metadata.
-		hc = *th
-		hc.Typeflag, hc.Name, hc.Linkname = tar.TypeLink, key, target
-	case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
-		// indexed only: an image rebuild may carry them, the disk copy never needs them
-	default:
-		f.skipped = append(f.skipped, h.Name)
-		return nil
-	}
-	f.entries[key] = &hc
-	return nil
-}
-
-// splitRel splits a relative path into its directory ("." at the top) and base.
-func splitRel(rel string) (dir, base string) {
-	i := strings.LastIndexByte(rel, '/')
-	if i < 0 {
-		return ".", rel
-	}
-	return rel[:i], rel[i+1:]
-}
-
-// dirRoot returns a handle on directory dir (relative to the root), cached.
-// Handles never follow symlinks out of the root: they are os.Roots opened
-// from the image root, on paths the index knows to be directories.
-func (f *ImageFS) dirRoot(dir string) (*os.Root, error) {
-	if dir == "." {
-		return f.root, nil
-	}
-	if r, ok := f.dirs[dir]; ok {
-		return r, nil
-	}
-	if len(f.dirs) >= 256 {
-		f.closeDirs()
-	}
-	r, err := f.root.OpenRoot(dir)
+// OpenArchive indexes an image archive as "docker save" writes it (one
+// image) and reads contents from it on demand. The file must stay in place
+// until Close, which does not remove it.
+func OpenArchive(ctx context.Context, archive string) (*ImageFS, error) {
+	file, err := os.Open(archive)
 	if err != nil {
 		return nil, err
 	}
-	if f.dirs == nil {
-		f.dirs = map[string]*os.Root{}
+	sa, err := indexSavedArchive(ctx, bufio.NewReaderSize(file, 1<<20))
+	if err == nil {
+		var f *ImageFS
+		if f, err = openSaved(ctx, sa, file, archive, ""); err == nil {
+			return f, nil
+		}
 	}
-	f.dirs[dir] = r
-	return r, nil
+	_ = file.Close()
+	return nil, fmt.Errorf("opening %s: %w", archive, err)
 }
 
-func (f *ImageFS) closeDirs() {
-	for k, r := range f.dirs {
-		_ = r.Close()
-		delete(f.dirs, k)
+// openSaved flattens the layers of an indexed archive. Layers stored
+// uncompressed are read in place; otherwise every layer is decompressed into
+// a spill file under spillDir (the system's temporary directory when "").
+func openSaved(ctx context.Context, sa *savedArchive, file *os.File, archive, spillDir string) (*ImageFS, error) {
+	f := &ImageFS{srcs: []io.ReaderAt{file}, closers: []io.Closer{file}}
+	m, cf, err := sa.manifest(file)
+	if err != nil {
+		return nil, err
 	}
+	layers, ok := sa.inPlaceLayers(m)
+	if !ok {
+		spill, err := os.CreateTemp(spillDir, "whittle-contents-*")
+		if err != nil {
+			return nil, err
+		}
+		_ = os.Remove(spill.Name()) // unlinked: gone with the last handle
+		f.srcs, f.closers = append(f.srcs, spill), append(f.closers, spill)
+		if layers, cf, err = spillLayers(ctx, archive, spill); err != nil {
+			_ = spill.Close()
+			return nil, err
+		}
+	}
+	if err := f.flatten(ctx, layers, len(f.srcs)-1); err != nil {
+		f.closeSources()
+		return nil, err
+	}
+	f.Config = cf
+	return f, nil
+}
+
+func (f *ImageFS) closeSources() {
+	for _, c := range f.closers {
+		_ = c.Close()
+	}
+	f.srcs, f.closers = nil, nil
 }
 
 // finish adds the directories that the tar implies but does not carry and
@@ -356,44 +198,6 @@ func (f *ImageFS) finish() {
 		f.sorted = append(f.sorted, k)
 	}
 	sort.Strings(f.sorted)
-}
-
-// applyMetadata sets owners, modes and times on disk, deepest entries first so
-// that directory times survive the creation of their children.
-func (f *ImageFS) applyMetadata() {
-	isRoot := os.Geteuid() == 0
-	for i := len(f.sorted) - 1; i >= 0; i-- {
-		k := f.sorted[i]
-		if k == "/" {
-			continue
-		}
-		h := f.entries[k]
-		switch h.Typeflag {
-		case tar.TypeChar, tar.TypeBlock, tar.TypeFifo, tar.TypeLink:
-			continue // not on disk, or shares the inode of its target
-		}
-		dir, base := splitRel(k[1:])
-		pr, err := f.dirRoot(dir)
-		if err != nil {
-			continue
-		}
-		if h.Typeflag == tar.TypeSymlink {
-			if isRoot {
-				_ = pr.Lchown(base, h.Uid, h.Gid)
-			}
-			continue
-		}
-		if isRoot {
-			_ = pr.Lchown(base, h.Uid, h.Gid)
-		}
-		mode := h.FileInfo().Mode()
-		if !isRoot && h.Typeflag == tar.TypeDir {
-			mode |= 0o700 // keep the tree readable and removable
-		}
-		_ = pr.Chmod(base, mode&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky))
-		_ = pr.Chtimes(base, h.ModTime, h.ModTime)
-	}
-	f.closeDirs()
 }
 
 // OpenDir indexes an existing directory tree as an image filesystem (tests,
@@ -454,8 +258,8 @@ func OpenDir(dir string) (*ImageFS, error) {
 	return f, nil
 }
 
-// Close releases the directory handle and removes the extracted tree when
-// ExportImage created it.
+// Close releases the files and directory handles and removes what
+// ExportImage wrote.
 func (f *ImageFS) Close() error {
 	if f == nil {
 		return nil
@@ -463,6 +267,7 @@ func (f *ImageFS) Close() error {
 	if f.root != nil {
 		_ = f.root.Close()
 	}
+	f.closeSources()
 	if f.owned != "" {
 		// Directories may have been made read-only by the image's modes.
 		_ = filepath.WalkDir(f.owned, func(p string, d fs.DirEntry, err error) error {
@@ -516,8 +321,8 @@ func (f *ImageFS) ReadDir(dir string) []string {
 	return out
 }
 
-// Open opens the file at p, following symlinks inside the image only.
-func (f *ImageFS) Open(p string) (*os.File, error) {
+// Open opens the regular file at p, following symlinks inside the image only.
+func (f *ImageFS) Open(p string) (File, error) {
 	res, err := f.Resolve(p)
 	if err != nil {
 		return nil, err
@@ -526,7 +331,7 @@ func (f *ImageFS) Open(p string) (*os.File, error) {
 }
 
 // openReal opens a path that Resolve returned (no symlink on it).
-func (f *ImageFS) openReal(p string) (*os.File, error) {
+func (f *ImageFS) openReal(p string) (File, error) {
 	h, ok := f.entries[p]
 	if !ok {
 		return nil, &fs.PathError{Op: "open", Path: p, Err: fs.ErrNotExist}
@@ -536,8 +341,19 @@ func (f *ImageFS) openReal(p string) (*os.File, error) {
 	default:
 		return nil, &fs.PathError{Op: "open", Path: p, Err: errors.New("not a regular file")}
 	}
+	if e, ok := f.extents[p]; ok {
+		return sectionFile{io.NewSectionReader(f.srcs[e.src], e.off, h.Size)}, nil
+	}
+	if f.root == nil {
+		return nil, &fs.PathError{Op: "open", Path: p, Err: fs.ErrNotExist}
+	}
 	return f.root.Open(strings.TrimPrefix(p, "/"))
 }
+
+// sectionFile is a file whose bytes are a range of an archive.
+type sectionFile struct{ *io.SectionReader }
+
+func (sectionFile) Close() error { return nil }
 
 // ReadFile reads the file at p, following symlinks inside the image only.
 func (f *ImageFS) ReadFile(p string) ([]byte, error) {

@@ -22,7 +22,7 @@ import (
 )
 
 // engine returns a Docker client, or skips loudly when the test cannot use one.
-func engine(t *testing.T) *client.Client {
+func engine(t testing.TB) *client.Client {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("SKIP (integration): -short")
@@ -110,7 +110,7 @@ func importImage(t *testing.T, cli *client.Client, dir, ref string, changes []st
 	removeImage(t, cli, ref)
 }
 
-func removeImage(t *testing.T, cli *client.Client, ref string) {
+func removeImage(t testing.TB, cli *client.Client, ref string) {
 	t.Cleanup(func() {
 		_, _ = cli.ImageRemove(context.Background(), ref, image.RemoveOptions{Force: true, PruneChildren: true})
 	})
@@ -125,33 +125,7 @@ func dockerRun(args ...string) (string, error) {
 func TestBuildIntegration(t *testing.T) {
 	cli := engine(t)
 	ctx := context.Background()
-	root := mergedUsrRoot(t, "/usr/bin/cat", "/usr/bin/ls", "/usr/bin/dash")
-	symlink(t, root, "usr/bin/sh", "dash")
-	writeFile(t, root, "data/hello.txt", "hello from whittle\n", 0o644)
-	writeFile(t, root, "data/secret.txt", "planted secret\n", 0o644)
-	writeFile(t, root, "etc/passwd", "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/data:/usr/sbin/nologin\n", 0o644)
-	writeFile(t, root, "etc/group", "root:x:0:\napp:x:1000:\n", 0o644)
-	writeFile(t, root, "etc/ld.so.conf", "include /etc/ld.so.conf.d/*.conf\n", 0o644)
-	writeFile(t, root, "etc/ld.so.conf.d/x86_64-linux-gnu.conf", "/usr/lib/x86_64-linux-gnu\n", 0o644)
-	if ldconfig, err := exec.LookPath("ldconfig"); err == nil {
-		if out, err := exec.Command(ldconfig, "-r", root).CombinedOutput(); err != nil {
-			t.Fatalf("ldconfig -r: %v\n%s", err, out)
-		}
-	}
-	writeFile(t, root, "usr/share/doc/big.txt", strings.Repeat("documentation\n", 10000), 0o644)
-
-	suffix := fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixNano())
-	fat := "whittle-test/rebuild:" + suffix
-	importImage(t, cli, root, fat, []string{
-		`ENTRYPOINT ["/bin/cat"]`,
-		`CMD ["/data/hello.txt"]`,
-		`ENV GREETING=hi PATH=/usr/bin:/bin`,
-		`WORKDIR /data`,
-		`USER app`,
-		`LABEL org.example.test=yes`,
-		`EXPOSE 8080/tcp`,
-		`HEALTHCHECK --interval=5s CMD ["/bin/cat", "/data/hello.txt"]`,
-	})
+	fat := testFatImage(t, cli)
 	tag := DefaultTag(fat)
 	removeImage(t, cli, tag)
 
@@ -281,6 +255,42 @@ func TestBuildIntegration(t *testing.T) {
 	if again.ImageID != res.ImageID || again.LayerDigest != res.LayerDigest {
 		t.Errorf("rebuild differs: %s/%s vs %s/%s", again.ImageID, again.LayerDigest, res.ImageID, res.LayerDigest)
 	}
+}
+
+// testFatImage imports the integration tests' fat image: cat, ls and dash
+// with their libraries on a merged-/usr tree, data (one file read, one
+// planted secret), a user database, ld.so configuration and cache, docs;
+// a config with every field Build must keep. It is removed at cleanup.
+func testFatImage(t *testing.T, cli *client.Client) string {
+	t.Helper()
+	root := mergedUsrRoot(t, "/usr/bin/cat", "/usr/bin/ls", "/usr/bin/dash")
+	symlink(t, root, "usr/bin/sh", "dash")
+	writeFile(t, root, "data/hello.txt", "hello from whittle\n", 0o644)
+	writeFile(t, root, "data/secret.txt", "planted secret\n", 0o644)
+	writeFile(t, root, "etc/passwd", "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/data:/usr/sbin/nologin\n", 0o644)
+	writeFile(t, root, "etc/group", "root:x:0:\napp:x:1000:\n", 0o644)
+	writeFile(t, root, "etc/ld.so.conf", "include /etc/ld.so.conf.d/*.conf\n", 0o644)
+	writeFile(t, root, "etc/ld.so.conf.d/x86_64-linux-gnu.conf", "/usr/lib/x86_64-linux-gnu\n", 0o644)
+	if ldconfig, err := exec.LookPath("ldconfig"); err == nil {
+		if out, err := exec.Command(ldconfig, "-r", root).CombinedOutput(); err != nil {
+			t.Fatalf("ldconfig -r: %v\n%s", err, out)
+		}
+	}
+	writeFile(t, root, "usr/share/doc/big.txt", strings.Repeat("documentation\n", 10000), 0o644)
+
+	suffix := fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixNano())
+	fat := "whittle-test/rebuild:" + suffix
+	importImage(t, cli, root, fat, []string{
+		`ENTRYPOINT ["/bin/cat"]`,
+		`CMD ["/data/hello.txt"]`,
+		`ENV GREETING=hi PATH=/usr/bin:/bin`,
+		`WORKDIR /data`,
+		`USER app`,
+		`LABEL org.example.test=yes`,
+		`EXPOSE 8080/tcp`,
+		`HEALTHCHECK --interval=5s CMD ["/bin/cat", "/data/hello.txt"]`,
+	})
+	return fat
 }
 
 func TestBuildErrors(t *testing.T) {

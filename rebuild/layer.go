@@ -68,7 +68,7 @@ func WriteLayer(w io.Writer, fsys *ImageFS, files []KeptFile) (v1.Hash, int64, e
 }
 
 func copyContent(w io.Writer, fsys *ImageFS, p string, size int64) error {
-	f, err := fsys.root.Open(strings.TrimPrefix(p, "/"))
+	f, err := fsys.openReal(p)
 	if err != nil {
 		return fmt.Errorf("writing layer: %w", err)
 	}

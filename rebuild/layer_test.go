@@ -19,7 +19,7 @@ type tarEntry struct {
 	body string
 }
 
-func makeTar(t *testing.T, entries []tarEntry) []byte {
+func makeTar(t testing.TB, entries []tarEntry) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	tw := tar.NewWriter(&b)
@@ -49,7 +49,7 @@ func makeTar(t *testing.T, entries []tarEntry) []byte {
 
 var dirTime = time.Date(2023, 5, 6, 7, 8, 9, 0, time.UTC)
 
-func sampleTar(t *testing.T) []byte {
+func sampleTar(t testing.TB) []byte {
 	return makeTar(t, []tarEntry{
 		{hdr: tar.Header{Name: "./", Typeflag: tar.TypeDir, Mode: 0o755}},
 		{hdr: tar.Header{Name: "a/", Typeflag: tar.TypeDir, Mode: 0o750, Uid: 1, Gid: 2, ModTime: dirTime}},

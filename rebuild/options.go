@@ -21,12 +21,25 @@ const (
 	// dist-info/egg-info metadata of imported packages, the .pth files and
 	// sitecustomize of used site directories.
 	HeuristicPython Heuristic = "python"
-	// HeuristicNSS keeps glibc's name service configuration (nsswitch.conf,
-	// the libnss_* modules it names, passwd, group, hosts, services, ...)
-	// when a glibc-linked or Go program is kept.
+	// HeuristicNSS keeps, for each name service database something looks
+	// up, nsswitch.conf, the database's file for "files" and the libnss_*
+	// modules of its other services; for hosts also resolv.conf, host.conf
+	// and gai.conf. Evidence of a lookup: a kept program or library
+	// importing the glibc function (getpw* -> passwd, getgr*/initgroups ->
+	// group, getaddrinfo/gethostby*/res_* -> hosts, getnameinfo -> hosts and
+	// services, getservby* -> services, getprotoby* -> protocols, getnetby*
+	// -> networks, getrpcby* -> rpc, ether_* -> ethers, innetgr -> netgroup);
+	// for a Go program, the os/user functions its function table holds (its
+	// cgo imports are all linked whether reachable or not, and its resolver
+	// is in every network server); or a traced access to the database's file
+	// (or, for hosts, to the resolver's files).
 	HeuristicNSS Heuristic = "nss"
-	// HeuristicCACerts keeps the CA bundle when a TLS library (libssl,
-	// libgnutls, libnss3, Go's crypto/x509) is kept.
+	// HeuristicCACerts keeps the CA bundle (and openssl.cnf with OpenSSL)
+	// on evidence: a certificate-verifying TLS library in the file set
+	// (libssl, libgnutls, libnss3, libmbedtls, libwolfssl) or a traced
+	// access beneath a trust store directory (/etc/ssl, /etc/pki,
+	// /usr/lib/ssl, ...). A Go program's crypto/x509 is not evidence: every
+	// net/http program links it.
 	HeuristicCACerts Heuristic = "cacerts"
 	// HeuristicLocale keeps gconv module lists when a gconv module is used
 	// and the locale named by LANG/LC_ALL/LC_CTYPE.
@@ -49,6 +62,8 @@ type config struct {
 	heuristics map[Heuristic]bool
 	bus        *event.Bus
 	fsys       *ImageFS
+	syscalls   []string
+	listed     bool
 }
 
 func newConfig(opts []Option) *config {
@@ -92,9 +107,31 @@ func WithKeepShell(keep bool) Option { return func(c *config) { c.keepShell = ke
 // (default: the system temporary directory).
 func WithWorkDir(dir string) Option { return func(c *config) { c.workDir = dir } }
 
-// WithOutputDir also writes the minimal image as a docker-archive tarball
-// (NAME.tar, loadable with docker load) and the why report (why.json) there.
+// WithOutputDir also writes there the minimal image as a docker-archive
+// tarball (NAME.tar, loadable with docker load) and as an OCI image layout
+// (NAME.oci/), the why report (why.json: Result, every kept path with its
+// reasons and size, totals by reason, heuristics) and, with WithSyscalls,
+// the seccomp profile (seccomp.json). NAME is the tag with unsafe
+// characters replaced by "_".
 func WithOutputDir(dir string) Option { return func(c *config) { c.outputDir = dir } }
+
+// WithSyscalls gives the system calls the traced container made (x86-64
+// names as Docker's profiles spell them): Build derives the seccomp profile
+// of the minimal image (seccomp.Generate: those calls plus what the runtime
+// needs to start it), lists the allowed calls in Result.Syscalls and, with
+// WithOutputDir, writes it as seccomp.json.
+func WithSyscalls(names []string) Option {
+	return func(c *config) { c.syscalls = append([]string{}, names...) }
+}
+
+// WithListedDirs keeps the direct children of every directory the trace
+// shows the app listing (a need with reason "traced:opendir"): regular files
+// whole, subdirectories as empty directories, symbolic links with their
+// targets; each with the reason "listed:DIR". Off by default: interpreters
+// list their module directories (Python's importer lists every sys.path
+// entry), which would keep every top-level module of the standard library;
+// on, an app answering with the names of a directory's files answers the same.
+func WithListedDirs(keep bool) Option { return func(c *config) { c.listed = keep } }
 
 // WithHeuristics enables exactly the given heuristics (none when empty).
 func WithHeuristics(hs ...Heuristic) Option {

@@ -18,6 +18,26 @@ type Plan struct {
 	Excluded []string
 	Warnings []string
 	ByReason map[string]int64
+	// Totals count the files and bytes of regular files by the kind of
+	// their first reason.
+	Totals map[string]ReasonTotal
+	// Heuristics says, for each heuristic, whether it was on, what made it
+	// fire and how many paths it kept.
+	Heuristics []HeuristicReport
+}
+
+// ReasonTotal is what the files of one reason kind add up to.
+type ReasonTotal struct {
+	Files int   `json:"files"` // entries of any type
+	Bytes int64 `json:"bytes"` // sizes of regular files
+}
+
+// HeuristicReport is the outcome of one heuristic.
+type HeuristicReport struct {
+	Name     Heuristic `json:"name"`
+	Enabled  bool      `json:"enabled"`
+	Evidence []string  `json:"evidence,omitempty"` // what made it fire; none: it kept nothing
+	Kept     int       `json:"kept"`               // paths with a reason of this heuristic
 }
 
 // Select computes the file set of the minimal image of fsys for needs:
@@ -48,26 +68,40 @@ type selector struct {
 	warnings []string
 
 	// triggers of global heuristics, set while processing files
-	nssBy, goBy, tlsBy, opensslBy, localeBy string
-	nssInfo                                 *ELFInfo
-	gconvDirs                               map[string]bool
-	siteDirs                                map[string]map[string]bool // site dir -> top-level names used
-	metaTops                                map[string][]string        // dist-info path -> top-level names
+	nssDBs                     map[string]string // NSS database -> first evidence
+	nssLib                     string            // an object calling glibc's NSS lookups (loads modules)
+	nssInfo                    *ELFInfo
+	tlsBy, opensslBy, localeBy string
+	evidences                  map[Heuristic][]string
+	evidenceSet                map[Heuristic]map[string]bool
+	gconvDirs                  map[string]bool
+	siteDirs                   map[string]map[string]bool // site dir -> top-level names used
+	metaTops                   map[string][]string        // dist-info path -> top-level names
 }
 
 func selectFiles(fsys *ImageFS, needs []Need, cfg *config) *Plan {
 	s := &selector{
-		fs:        fsys,
-		cfg:       cfg,
-		kept:      map[string]*keptEntry{},
-		excluded:  map[string]bool{},
-		warned:    map[string]bool{},
-		gconvDirs: map[string]bool{},
-		siteDirs:  map[string]map[string]bool{},
-		metaTops:  map[string][]string{},
+		fs:          fsys,
+		cfg:         cfg,
+		kept:        map[string]*keptEntry{},
+		excluded:    map[string]bool{},
+		warned:      map[string]bool{},
+		gconvDirs:   map[string]bool{},
+		nssDBs:      map[string]string{},
+		evidences:   map[Heuristic][]string{},
+		evidenceSet: map[Heuristic]map[string]bool{},
+		siteDirs:    map[string]map[string]bool{},
+		metaTops:    map[string][]string{},
 	}
 	if fsys.Config != nil {
 		s.env = fsys.Config.Config.Env
+	}
+	if un := fsys.Unextracted(); len(un) > 0 {
+		more := ""
+		if len(un) > 5 {
+			un, more = un[:5], fmt.Sprintf(" and %d more", len(fsys.Unextracted())-5)
+		}
+		s.warn(fmt.Sprintf("image entries left out of its filesystem (unsafe name, beneath a non-directory, or a hardlink to nothing): %q%s", un, more))
 	}
 	s.loader = NewLoader(fsys, s.env)
 	if s.loader.CacheErr != nil {
@@ -131,6 +165,10 @@ func (s *selector) addNeed(n Need) {
 	if reason == "" {
 		reason = "needed"
 	}
+	s.traceEvidence(n)
+	if s.cfg.listed && reason == "traced:opendir" {
+		s.listed(n.Path)
+	}
 	switch err := s.need(n.Path, reason, n.Whole); {
 	case err == nil:
 	case errors.Is(err, ErrLoop):
@@ -143,6 +181,24 @@ func (s *selector) addNeed(n Need) {
 }
 
 var errExcluded = errors.New("excluded")
+
+// listed keeps the direct children of the directory the app listed at p.
+func (s *selector) listed(p string) {
+	res, err := s.fs.Resolve(p)
+	if err != nil {
+		return
+	}
+	if h := s.fs.entries[res.Path]; h == nil || h.Typeflag != tar.TypeDir {
+		return
+	}
+	for _, name := range s.fs.ReadDir(res.Path) {
+		c := path.Join(res.Path, name)
+		if h := s.fs.entries[c]; h != nil {
+			// need, not keep: a symbolic link keeps its target too.
+			_ = s.need(c, "listed:"+p, false)
+		}
+	}
+}
 
 // need keeps what path p requires: every symlink on its way and the real
 // file (a dangling final symlink is kept as a link). whole keeps a directory
@@ -392,7 +448,8 @@ func (s *selector) parents() {
 }
 
 func (s *selector) plan() *Plan {
-	pl := &Plan{Skipped: s.skipped, Warnings: s.warnings, ByReason: map[string]int64{}}
+	pl := &Plan{Skipped: s.skipped, Warnings: s.warnings, ByReason: map[string]int64{}, Totals: map[string]ReasonTotal{}}
+	kept := map[string]int{}
 	for p := range s.excluded {
 		pl.Excluded = append(pl.Excluded, p)
 	}
@@ -415,9 +472,24 @@ func (s *selector) plan() *Plan {
 			kf.Linkname = h.Linkname
 		}
 		pl.Files = append(pl.Files, kf)
+		first := ReasonKind(k.reasons[0])
 		if kf.Size > 0 {
-			pl.ByReason[ReasonKind(k.reasons[0])] += kf.Size
+			pl.ByReason[first] += kf.Size
 		}
+		t := pl.Totals[first]
+		t.Files++
+		t.Bytes += kf.Size
+		pl.Totals[first] = t
+		seen := map[string]bool{}
+		for _, r := range k.reasons {
+			if kind := ReasonKind(r); !seen[kind] {
+				seen[kind] = true
+				kept[kind]++
+			}
+		}
+	}
+	for _, h := range AllHeuristics {
+		pl.Heuristics = append(pl.Heuristics, HeuristicReport{Name: h, Enabled: s.on(h), Evidence: s.evidences[h], Kept: kept[string(h)]})
 	}
 	return pl
 }

@@ -351,3 +351,34 @@ func TestDefaultTag(t *testing.T) {
 		}
 	}
 }
+
+func TestSelectListedDirs(t *testing.T) {
+	root := t.TempDir()
+	writeFile(t, root, "srv/plugins/a.so", "a", 0o644)
+	writeFile(t, root, "srv/plugins/sub/deep.so", "deep", 0o644)
+	writeFile(t, root, "shared/b.so", "b", 0o644)
+	symlink(t, root, "srv/plugins/b.so", "../../shared/b.so")
+	symlink(t, root, "plugins", "srv/plugins")
+	f := openDir(t, root)
+	needs := []Need{{Path: "/plugins", Reason: "traced:opendir"}}
+
+	kept := keptPaths(Select(f, needs).Files)
+	if _, ok := kept["/srv/plugins/a.so"]; ok || !hasReason(kept["/srv/plugins"], "traced:opendir") {
+		t.Errorf("default keeps the listed directory only: %v", kept)
+	}
+	kept = keptPaths(Select(f, needs, WithListedDirs(true)).Files)
+	for p, r := range map[string]string{
+		"/srv/plugins/a.so": "listed:/plugins",
+		"/srv/plugins/sub":  "listed:/plugins",
+		"/srv/plugins/b.so": "symlink:on path /srv/plugins/b.so",
+		"/shared/b.so":      "listed:/plugins",
+		"/plugins":          "symlink:on path /plugins",
+	} {
+		if !hasReason(kept[p], r) {
+			t.Errorf("%s: %+v, want reason %q", p, kept[p], r)
+		}
+	}
+	if _, ok := kept["/srv/plugins/sub/deep.so"]; ok {
+		t.Error("listing keeps grandchildren")
+	}
+}

@@ -18,8 +18,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/whittle-dev/whittle/seccomp"
 )
 
 // Sentinel errors, checked with errors.Is.
@@ -86,9 +90,21 @@ type Result struct {
 	// ByReason totals the bytes of regular files by the kind of their first
 	// reason ("traced", "elf", "symlink", "python", ...): each file counts once.
 	ByReason map[string]int64 `json:"by_reason"`
-	// Archive is the docker-archive written under WithOutputDir, if any.
-	Archive string  `json:"archive,omitempty"`
-	Timings Timings `json:"timings"`
+	// Totals count files and bytes by the kind of their first reason.
+	Totals map[string]ReasonTotal `json:"totals"`
+	// Heuristics reports each heuristic: on or off, its evidence, what it kept.
+	Heuristics []HeuristicReport `json:"heuristics"`
+	// Replaced is the ID of the previous minimal image under the same tag,
+	// removed because nothing else used it.
+	Replaced string `json:"replaced,omitempty"`
+	// Archive, Layout and Seccomp are the docker-archive, the OCI image
+	// layout and the seccomp profile written under WithOutputDir, if any.
+	Archive string `json:"archive,omitempty"`
+	Layout  string `json:"layout,omitempty"`
+	Seccomp string `json:"seccomp,omitempty"`
+	// Syscalls are the calls the seccomp profile allows (WithSyscalls).
+	Syscalls []string `json:"syscalls,omitempty"`
+	Timings  Timings  `json:"timings"`
 }
 
 // Build makes the minimal image of image for needs: exports the pristine
@@ -124,6 +140,7 @@ func Build(ctx context.Context, cli client.APIClient, image string, needs []Need
 	cfg.step("select", 0, int64(len(needs)))
 	plan := selectFiles(fsys, needs, cfg)
 	res.Files, res.Skipped, res.Excluded, res.Warnings, res.ByReason = plan.Files, plan.Skipped, plan.Excluded, plan.Warnings, plan.ByReason
+	res.Totals, res.Heuristics = plan.Totals, plan.Heuristics
 	res.Timings.Select = time.Since(t0)
 
 	t0 = time.Now()
@@ -142,6 +159,7 @@ func Build(ctx context.Context, cli client.APIClient, image string, needs []Need
 
 	t0 = time.Now()
 	cfg.step("load", 0, layer.size)
+	previous := previousMinimal(ctx, cli, tag)
 	if cfg.outputDir != "" {
 		if err := os.MkdirAll(cfg.outputDir, 0o755); err != nil {
 			return nil, fmt.Errorf("creating output directory: %w", err)
@@ -161,10 +179,38 @@ func Build(ctx context.Context, cli client.APIClient, image string, needs []Need
 		return nil, fmt.Errorf("inspecting minimal image %s: %w", tag, err)
 	}
 	res.ImageID, res.Size = insp.ID, insp.Size
+	if previous != "" && previous != insp.ID {
+		if err := removeUnused(ctx, cli, previous); err != nil {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("previous minimal image %s kept: %v", shortID(previous), err))
+		} else {
+			res.Replaced = previous
+		}
+	}
 	res.Timings.Load = time.Since(t0)
 	cfg.step("done", 1, 1)
 
+	if cfg.syscalls != nil {
+		p, dropped := seccomp.Generate(cfg.syscalls)
+		res.Syscalls = p.Allowed()
+		for _, d := range dropped {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("seccomp: system call %q cannot be named in a profile: left out", d))
+		}
+		if cfg.outputDir != "" {
+			b, err := p.JSON()
+			if err == nil {
+				res.Seccomp = filepath.Join(cfg.outputDir, "seccomp.json")
+				err = os.WriteFile(res.Seccomp, b, 0o644)
+			}
+			if err != nil {
+				return res, fmt.Errorf("writing seccomp profile: %w", err)
+			}
+		}
+	}
 	if cfg.outputDir != "" {
+		res.Layout = filepath.Join(cfg.outputDir, archiveName(tag)+".oci")
+		if err := WriteLayout(res.Layout, ref, img); err != nil {
+			return res, err
+		}
 		b, err := json.MarshalIndent(res, "", "  ")
 		if err == nil {
 			err = os.WriteFile(filepath.Join(cfg.outputDir, "why.json"), append(b, '\n'), 0o644)
@@ -174,6 +220,40 @@ func Build(ctx context.Context, cli client.APIClient, image string, needs []Need
 		}
 	}
 	return res, nil
+}
+
+// previousMinimal returns the ID of the image tag names when it is a
+// minimal image (it carries LabelSource), or "".
+func previousMinimal(ctx context.Context, cli client.APIClient, tag string) string {
+	insp, err := cli.ImageInspect(ctx, tag)
+	if err != nil || insp.Config == nil || insp.Config.Labels[LabelSource] == "" {
+		return ""
+	}
+	return insp.ID
+}
+
+// removeUnused removes image id unless a container (running or not) uses
+// it; the engine also refuses when another tag still names it.
+func removeUnused(ctx context.Context, cli client.APIClient, id string) error {
+	used, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("ancestor", id))})
+	if err != nil {
+		return fmt.Errorf("listing its containers: %w", err)
+	}
+	if len(used) > 0 {
+		return fmt.Errorf("container %s uses it", shortID(used[0].ID))
+	}
+	if _, err := cli.ImageRemove(ctx, id, image.RemoveOptions{PruneChildren: true}); err != nil {
+		return err
+	}
+	return nil
+}
+
+func shortID(id string) string {
+	id = strings.TrimPrefix(id, "sha256:")
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
 }
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
