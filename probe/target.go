@@ -32,6 +32,7 @@ type runConfig struct {
 	owner        string
 	name         string
 	env          []string
+	securityOpt  []string
 }
 
 // WithPort publishes the given container port instead of the image's exposed one.
@@ -63,6 +64,12 @@ func withOwnerPID(pid int) Option {
 
 // WithName names the container (the engine picks one otherwise).
 func WithName(name string) Option { return func(c *runConfig) { c.name = name } }
+
+// WithSeccompProfile runs the container under a seccomp profile given as
+// JSON (the engine API takes the profile's content, not a file name).
+func WithSeccompProfile(profileJSON []byte) Option {
+	return func(c *runConfig) { c.securityOpt = append(c.securityOpt, "seccomp="+string(profileJSON)) }
+}
 
 // WithEnv adds environment variables (KEY=VALUE) to the image's own.
 func WithEnv(env ...string) Option { return func(c *runConfig) { c.env = append(c.env, env...) } }
@@ -119,6 +126,7 @@ func (e *Engine) Create(ctx context.Context, img *Image, opts ...Option) (*Targe
 		PortBindings: nat.PortMap{nat.Port(port): []nat.PortBinding{{HostIP: "127.0.0.1", HostPort: ""}}},
 		// No restart policy: a crash must stay visible as a crash.
 		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled},
+		SecurityOpt:   cfg.securityOpt,
 	}
 	created, err := e.cli.ContainerCreate(ctx, ccfg, hcfg, nil, nil, cfg.name)
 	if err != nil {

@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/whittle-dev/whittle/report"
+	"github.com/whittle-dev/whittle/seccomp"
 )
 
 type output struct {
@@ -51,6 +53,8 @@ func writeOutputs(r *report.Report, outs []output) error {
 			err = report.WriteJUnit(&buf, r)
 		case "sarif":
 			err = report.WriteSARIF(&buf, r)
+		case "seccomp":
+			err = writeSeccomp(&buf, r)
 		default:
 			err = fmt.Errorf("output format %s is not implemented yet", o.format)
 		}
@@ -89,4 +93,18 @@ func writeFileAtomic(path string, data []byte) error {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
+}
+
+// writeSeccomp writes the docker seccomp profile of the observed syscalls.
+func writeSeccomp(w io.Writer, r *report.Report) error {
+	if len(r.Trace.Syscalls) == 0 {
+		return fmt.Errorf("no syscalls were traced, so there is no profile to write")
+	}
+	p, _ := seccomp.Generate(r.Trace.Syscalls)
+	b, err := p.JSON()
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
 }

@@ -23,7 +23,7 @@ func deps(t *testing.T, pkg string) []string {
 }
 
 func TestLibrariesDoNotImportTUI(t *testing.T) {
-	for _, lib := range []string{"probe", "tracer", "fuzz/...", "rebuild", "corpus", "event", "report", "pipeline"} {
+	for _, lib := range []string{"probe", "tracer", "fuzz/...", "rebuild", "corpus", "event", "report", "pipeline", "seccomp"} {
 		pkgs := []string{lib}
 		if strings.HasSuffix(lib, "/...") {
 			out, err := exec.Command("go", "list", module+"/"+lib).Output()
