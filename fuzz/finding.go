@@ -29,6 +29,10 @@ const (
 	CheckTransport Check = "transport-error"
 	// CheckAcceptedInvalid: a knowingly invalid request got a 2xx (off by default).
 	CheckAcceptedInvalid Check = "accepted-invalid"
+	// CheckCrash: the target died (its container exited) during or after a
+	// request. Found through WithTarget, whatever the checks; the finding
+	// holds the sequence that led there, minimised on fresh targets.
+	CheckCrash Check = "crash"
 )
 
 // DefaultChecks are the oracles on unless chosen otherwise.
@@ -53,6 +57,11 @@ type Finding struct {
 	// Count is how many requests hit it; FirstRequest the request number of the first.
 	Count        int   `json:"count"`
 	FirstRequest int64 `json:"first_request"`
+	// Steps is the sequence as the fuzzer replays it (Replay, corpus).
+	Steps []Step `json:"steps,omitempty"`
+	// Minimized is set when Steps were shrunk to a minimal sequence that
+	// still triggers the finding; Requests and Curl are then that sequence's.
+	Minimized bool `json:"minimized,omitempty"`
 }
 
 func findingID(op string, check Check, sig string) string {
@@ -69,23 +78,35 @@ type findingSet struct {
 
 func newFindingSet() *findingSet { return &findingSet{byID: map[string]*Finding{}} }
 
-// add records f and reports whether it is new; repeated ones only count.
-func (s *findingSet) add(f Finding) (Finding, bool) {
+// add records f and reports whether it is new, and whether an existing
+// finding got a better reproducer (minimised, or shorter); repeated ones
+// only count.
+func (s *findingSet) add(f Finding) (got Finding, isNew, updated bool) {
 	f.ID = findingID(f.Operation, f.Check, f.Signature)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if cur, ok := s.byID[f.ID]; ok {
 		cur.Count++
-		// Keep the shortest reproducer.
-		if len(f.Requests) < len(cur.Requests) {
+		better := f.Minimized && !cur.Minimized ||
+			f.Minimized == cur.Minimized && len(f.Requests) < len(cur.Requests)
+		if better {
 			cur.Requests, cur.Response, cur.Curl, cur.Intent = f.Requests, f.Response, f.Curl, f.Intent
+			cur.Steps, cur.Minimized = f.Steps, f.Minimized
 		}
-		return *cur, false
+		return *cur, false, better
 	}
 	f.Count = 1
 	s.byID[f.ID] = &f
 	s.order = append(s.order, f.ID)
-	return f, true
+	return f, true, false
+}
+
+// has reports whether a finding with this identity is known.
+func (s *findingSet) has(op string, check Check, sig string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.byID[findingID(op, check, sig)]
+	return ok
 }
 
 func (s *findingSet) len() int {

@@ -2,15 +2,15 @@ package fuzz
 
 import (
 	"context"
-	"slices"
-	"time"
+	"errors"
 
-	"github.com/whittle-dev/whittle/fuzz/gen"
+	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/fuzz/spec"
 )
 
 // Fuzzer is the coverage-guided, stateful loop. Run it once; Stats,
-// Findings and Corpus may be called from other goroutines meanwhile.
+// Findings, Corpus and the controls (Pause, Stop, Skip) may be called from
+// other goroutines meanwhile.
 type Fuzzer struct {
 	r    *runner
 	pool pool
@@ -27,8 +27,12 @@ type Result struct {
 	SelectedDirs []string    `json:"selected_dirs,omitempty"`
 	Effects      []Effect    `json:"effects,omitempty"`
 	// NoSuccess lists operations that never got a 2xx.
-	NoSuccess  []string `json:"no_success,omitempty"`
-	StopReason string   `json:"stop_reason"`
+	NoSuccess []string `json:"no_success,omitempty"`
+	// StopReason is "duration", "max requests", "plateau", "stopped",
+	// "cancelled", "all operations skipped" or "target lost".
+	StopReason string `json:"stop_reason"`
+	// Warnings name problems that did not stop the run (corpus writes), one line each.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // New prepares a fuzzer for s sending through send.
@@ -39,7 +43,10 @@ func New(s *spec.Spec, send Sender, opts ...Option) *Fuzzer {
 // Stats returns a snapshot of the progress counters.
 func (f *Fuzzer) Stats() Stats {
 	f.r.stats.set(f.r.findings.len(), f.pool.size(), f.r.gen.Dictionary().Len())
-	return f.r.stats.snapshot()
+	st := f.r.stats.snapshot()
+	st.Paused = f.r.ctl.isPaused()
+	st.Skipped = f.r.ctl.skippedList()
+	return st
 }
 
 // Findings returns the findings so far.
@@ -52,15 +59,19 @@ func (f *Fuzzer) Corpus() []Entry { return f.pool.snapshot() }
 func (f *Fuzzer) Links() *Links { return f.r.links }
 
 // Run fuzzes until the context ends, the duration or request budget is
-// spent, or nothing new was seen for the plateau time. It starts with the
-// producer-before-consumer plan, so every operation is tried early.
+// spent, nothing new was seen for the plateau time, Stop is called, or the
+// target is lost. It runs the seed entries first (WithStore,
+// WithSeedEntries), then the producer-before-consumer plan, so every
+// operation is tried early, then mutates the corpus. The error is the
+// context's, or wraps ErrTargetLost / ErrTooManyCrashes.
 func (f *Fuzzer) Run(ctx context.Context) (*Result, error) {
 	r := f.r
-	r.stats.start = time.Now()
-	r.runPlan(ctx, func(seq []Step, res []stepResult) {
-		last := res[len(res)-1]
-		if len(last.new) > 0 {
-			f.pool.add(seq, last.new, r.stats.requests.Load())
+	r.stats.restartClock()
+	r.ctl.resetClock()
+	f.runSeeds(ctx)
+	r.runPlan(ctx, func(seq []sentStep, last stepResult) {
+		if len(last.new) > 0 && last.crash == "" {
+			f.join(seq, last, nil)
 		}
 	})
 	reason := ""
@@ -70,10 +81,16 @@ func (f *Fuzzer) Run(ctx context.Context) (*Result, error) {
 			break
 		}
 		seq, parent := f.next()
+		if len(seq) == 0 {
+			continue
+		}
 		res := r.execute(ctx, seq)
+		if n := len(res); n > 0 && res[n-1].crash != "" && parent != nil {
+			f.pool.blame(parent)
+		}
 		for i := len(res) - 1; i >= 0; i-- {
-			if len(res[i].new) > 0 {
-				f.pool.add(seq[:i+1], res[i].new, r.stats.requests.Load())
+			if len(res[i].new) > 0 && res[i].crash == "" {
+				f.join(sentSteps(seq, res[:i+1]), res[i], parent)
 				if parent != nil {
 					f.pool.credit(parent)
 				}
@@ -83,6 +100,9 @@ func (f *Fuzzer) Run(ctx context.Context) (*Result, error) {
 		r.stats.set(r.findings.len(), f.pool.size(), r.gen.Dictionary().Len())
 	}
 	r.stopped = true
+	if r.lost == nil {
+		r.releaseHeld()
+	}
 	res := &Result{
 		Stats:        f.Stats(),
 		Findings:     r.findings.list(),
@@ -91,6 +111,7 @@ func (f *Fuzzer) Run(ctx context.Context) (*Result, error) {
 		SelectedDirs: r.files.Dirs(),
 		Effects:      r.files.Effects(),
 		StopReason:   reason,
+		Warnings:     r.warnings,
 	}
 	for _, op := range r.spec.Operations {
 		if _, ok := r.stats.opRequests(op.ID); ok == 0 {
@@ -98,8 +119,11 @@ func (f *Fuzzer) Run(ctx context.Context) (*Result, error) {
 		}
 	}
 	r.emit(Event{Kind: EventDone, Request: r.stats.requests.Load(), Reasons: []string{reason}})
-	if reason == "cancelled" {
+	switch {
+	case reason == "cancelled":
 		return res, ctx.Err()
+	case r.lost != nil:
+		return res, r.lost
 	}
 	return res, nil
 }
@@ -109,128 +133,52 @@ func (f *Fuzzer) stopReason(ctx context.Context) string {
 	switch {
 	case ctx.Err() != nil:
 		return "cancelled"
+	case r.lost != nil:
+		if errors.Is(r.lost, ErrTooManyCrashes) {
+			return "too many crashes"
+		}
+		return "target lost"
+	case r.ctl.isStopped():
+		return "stopped"
 	case r.cfg.maxRequests > 0 && r.stats.requests.Load() >= r.cfg.maxRequests:
 		return "max requests"
-	case r.cfg.duration > 0 && time.Since(r.stats.start) >= r.cfg.duration:
+	case r.cfg.duration > 0 && r.stats.elapsed() >= r.cfg.duration:
 		return "duration"
-	case r.cfg.plateau > 0:
-		r.stats.mu.Lock()
-		last := r.stats.lastNew
-		r.stats.mu.Unlock()
-		if time.Since(r.stats.start)-last >= r.cfg.plateau {
-			return "plateau"
-		}
+	case r.allSkipped():
+		return "all operations skipped"
+	case r.cfg.plateau > 0 && r.stats.elapsed()-r.stats.lastNewAt() >= r.cfg.plateau:
+		return "plateau"
 	}
 	return ""
 }
 
-// next chooses the sequence to run: queued input-selected names first, then
-// mostly mutations of corpus entries, sometimes fresh inputs for the least
-// exercised operations.
-func (f *Fuzzer) next() ([]Step, *Entry) {
-	r := f.r
-	if len(r.pending) > 0 {
-		seq := r.pending[0]
-		r.pending = r.pending[1:]
-		return seq, nil
+// sentSteps pairs the steps of seq that were sent with what they sent and
+// got, with the values they were sent with; copies are renumbered.
+func sentSteps(seq []Step, res []stepResult) []sentStep {
+	keep := make([]int, len(res))
+	for i, x := range res {
+		keep[i] = x.idx
 	}
-	if f.pool.size() == 0 || r.rng.Float64() < 0.2 {
-		return f.fresh(), nil
+	steps := subsequence(seq, keep)
+	out := make([]sentStep, len(res))
+	for i, x := range res {
+		steps[i].Input = x.req.Input.Clone()
+		out[i] = sentStep{step: steps[i], req: x.req.Request, resp: x.resp}
 	}
-	e := f.pool.pick(r.rng, r.stats.requests.Load(), func(op string) int64 {
-		n, _ := r.stats.opRequests(op)
-		return n
-	})
-	seq := cloneSteps(e.Steps)
-	switch x := r.rng.Float64(); {
-	case x < 0.65:
-		f.mutateStep(seq, len(seq)-1)
-	case x < 0.75 && len(seq) > 1:
-		f.mutateStep(seq, r.rng.IntN(len(seq)-1))
-	case x < 0.92 && len(seq) < r.cfg.maxSeqLen:
-		if st, ok := f.consumerOf(seq[len(seq)-1].Op); ok {
-			seq = append(seq, st)
-		} else {
-			f.mutateStep(seq, len(seq)-1)
-		}
-	default:
-		seq = seq[len(seq)-1:]
-		f.mutateStep(seq, 0)
-	}
-	return seq, e
+	return out
 }
 
-func (f *Fuzzer) mutateStep(seq []Step, i int) {
+// join adds a sequence whose last step earned something new to the corpus
+// (and to the store).
+func (f *Fuzzer) join(seq []sentStep, last stepResult, parent *Entry) {
 	r := f.r
-	op := r.spec.Operation(seq[i].Op)
-	if op == nil {
-		return
+	e := Entry{Reasons: last.new, AddedAt: r.stats.requests.Load()}
+	resps := make([]corpus.Response, len(seq))
+	for i, s := range seq {
+		e.Steps = append(e.Steps, s.step)
+		e.Requests = append(e.Requests, s.req)
+		resps[i] = s.resp
 	}
-	in, intent := r.gen.Mutate(op, seq[i].Input)
-	seq[i].Input, seq[i].Intent = in, intent
-	if intent.Target != "" {
-		seq[i].Bound = slices.DeleteFunc(seq[i].Bound, func(p string) bool { return p == intent.Target })
-	}
-	if intent.Kind == "fresh" {
-		seq[i].Bound = r.store.bind(op, &seq[i].Input, true, nil)
-	}
-}
-
-// fresh generates a new input for a rarely exercised operation, preceded by
-// a producer when its ids come from one.
-func (f *Fuzzer) fresh() []Step {
-	r := f.r
-	op := f.rareOp()
-	in, intent := r.gen.Input(op, r.gen.PickPhase())
-	bound := r.store.bind(op, &in, r.rng.IntN(2) == 0, r.rng.IntN)
-	if intent.Target != "" {
-		// keep the generated (boundary or invalid) value of the target
-		bound = slices.DeleteFunc(bound, func(p string) bool { return p == intent.Target })
-	}
-	st := Step{Op: op.ID, Input: in, Intent: intent, Bound: bound}
-	if len(bound) > 0 && r.rng.IntN(2) == 0 {
-		return r.withProducers(op, st)
-	}
-	return []Step{st}
-}
-
-// rareOp draws an operation, favouring those with few requests and no 2xx.
-func (f *Fuzzer) rareOp() *spec.Operation {
-	r := f.r
-	ops := r.spec.Operations
-	weights := make([]float64, len(ops))
-	total := 0.0
-	for i, op := range ops {
-		n, ok := r.stats.opRequests(op.ID)
-		w := 1 / (1 + float64(n))
-		if ok == 0 {
-			w *= 3
-		}
-		weights[i] = w
-		total += w
-	}
-	x := r.rng.Float64() * total
-	for i, w := range weights {
-		if x < w {
-			return ops[i]
-		}
-		x -= w
-	}
-	return ops[len(ops)-1]
-}
-
-// consumerOf makes a step for an operation that consumes what op produces.
-func (f *Fuzzer) consumerOf(producer string) (Step, bool) {
-	r := f.r
-	bs := r.links.From(producer)
-	if len(bs) == 0 {
-		return Step{}, false
-	}
-	b := bs[r.rng.IntN(len(bs))]
-	op := r.spec.Operation(b.Consumer)
-	if op == nil {
-		return Step{}, false
-	}
-	in, intent := r.gen.Input(op, gen.Valid)
-	return Step{Op: op.ID, Input: in, Intent: intent, Bound: []string{b.Param}}, true
+	e.StoreID = r.persistEntry(e, resps, last.sig)
+	f.pool.add(e)
 }

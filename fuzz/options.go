@@ -25,10 +25,20 @@ type config struct {
 	lister      DirLister
 	onExchange  func(Exchange)
 	maxSeqLen   int
+	target      TargetHealth
+	crashGrace  time.Duration
+	maxCrashes  int
+	minRequests int
+	minRestarts int
+	store       *corpus.Store
+	seeds       []Entry
+
+	freshMinimize bool
 }
 
 func newConfig(opts []Option) *config {
-	c := &config{retries: 2, maxSeqLen: 5}
+	c := &config{retries: 2, maxSeqLen: 5, crashGrace: defaultCrashGrace, maxCrashes: defaultMaxCrashes,
+		minRequests: defaultMinimizeRequests, minRestarts: defaultMinimizeRestarts}
 	for _, o := range opts {
 		o(c)
 	}
@@ -80,6 +90,43 @@ func WithDirLister(l DirLister) Option { return func(c *config) { c.lister = l }
 // persist the corpus); it must be quick.
 func WithExchangeHook(f func(Exchange)) Option { return func(c *config) { c.onExchange = f } }
 
+// WithTarget lets the fuzzer notice that the target died (a crash finding,
+// with the sequence that led to it, minimised on fresh targets) and get a
+// fresh one to go on with. Without it a dead target only shows as
+// transport errors, and multi-step findings are not minimised.
+func WithTarget(t TargetHealth) Option { return func(c *config) { c.target = t } }
+
+// WithCrashGrace sets how long, after a request got no answer, the fuzzer
+// waits for TargetHealth to notice an exit (default 1s).
+func WithCrashGrace(d time.Duration) Option { return func(c *config) { c.crashGrace = d } }
+
+// WithMaxCrashes ends the run (ErrTooManyCrashes) after n crashes (default 100).
+func WithMaxCrashes(n int) Option { return func(c *config) { c.maxCrashes = n } }
+
+// WithMinimizeBudget bounds the minimisation of one finding: requests sent
+// and fresh targets started (defaults 1000 and 24). requests 0 turns
+// minimisation off.
+func WithMinimizeBudget(requests, restarts int) Option {
+	return func(c *config) { c.minRequests, c.minRestarts = requests, restarts }
+}
+
+// WithFreshMinimization minimises every finding, not only crashes, on a
+// fresh target per attempt (TargetHealth.Restart), so that the minimal
+// sequence does not rely on what the running target held. Slower: off by
+// default, findings are then minimised on the running target.
+func WithFreshMinimization(on bool) Option { return func(c *config) { c.freshMinimize = on } }
+
+// WithStore persists the corpus: every entry that joins the in-memory corpus
+// is written to s as it joins, and every finding too. The store's entries
+// are also the run's seeds (resume), before any given with WithSeedEntries.
+func WithStore(s *corpus.Store) Option { return func(c *config) { c.store = s } }
+
+// WithSeedEntries starts the run from these entries: they join the corpus
+// and are run first, so the loop knows what they cover before mutating them.
+func WithSeedEntries(entries []Entry) Option {
+	return func(c *config) { c.seeds = append(c.seeds, entries...) }
+}
+
 // Exchange is one request and its answer, with what it earned.
 type Exchange struct {
 	// Seq numbers requests from 1 in the order sent.
@@ -90,4 +137,10 @@ type Exchange struct {
 	Signal   Signal          `json:"signal,omitempty"`
 	// New lists what was new (status, shape, coverage); empty if nothing.
 	New []string `json:"new,omitempty"`
+	// Entry and Step locate the request in the replayed entries (Replay).
+	Entry int `json:"entry"`
+	Step  int `json:"step"`
+	// Crash is set when the target died during or after this request
+	// (TargetHealth's reason); the target was then restarted.
+	Crash string `json:"crash,omitempty"`
 }

@@ -104,7 +104,7 @@ func (o *Oracle) validate(ctx context.Context, op *spec.Operation, req corpus.Re
 	// router has to match servers or base paths.
 	route := &routers.Route{Spec: o.spec.Doc, Path: op.Path, PathItem: op.PathItem, Method: op.Method, Operation: op.Op}
 	opts := *o.opts
-	if resp.Truncated {
+	if resp.Truncated || !decodable(op, resp) {
 		opts.ExcludeResponseBody = true
 	}
 	input := &openapi3filter.ResponseValidationInput{
@@ -135,6 +135,36 @@ func (o *Oracle) validate(ctx context.Context, op *spec.Operation, req corpus.Re
 	}
 	sig, msg := schemaSignature(re)
 	return Violation{CheckSchema, fmt.Sprintf("%d %s", resp.Status, sig), msg}, o.checks[CheckSchema]
+}
+
+// decodable reports whether the validator can read the answer's body. A
+// documented media type it has no decoder for (application/xml) would be
+// reported as "unsupported content type": the body is then left
+// unchecked, never turned into a finding. Undocumented media types are
+// still checked (and reported as such).
+func decodable(op *spec.Operation, resp corpus.Response) bool {
+	ct := resp.ContentType()
+	if ct == "" || op.Op.Responses == nil {
+		return true
+	}
+	r := op.Op.Responses.Status(resp.Status)
+	if r == nil {
+		r = op.Op.Responses.Default()
+	}
+	if r == nil || r.Value == nil || r.Value.Content.Get(ct) == nil {
+		return true // not documented: the content-type check speaks
+	}
+	mt := r.Value.Content.Get(ct)
+	if mt.Schema != nil && mt.Schema.Value != nil && mt.Schema.Value.Type.Is("string") && mt.Schema.Value.Format == "binary" {
+		return true
+	}
+	switch {
+	case openapi3filter.RegisteredBodyDecoder(ct) != nil,
+		strings.HasSuffix(ct, "+json"),
+		openapi3filter.RegisteredBodyDecoder("*/*") != nil:
+		return true
+	}
+	return false
 }
 
 // validateResponse shields the fuzz loop from panics in validation.

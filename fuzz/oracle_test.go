@@ -7,6 +7,7 @@ import (
 
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/fuzz/gen"
+	"github.com/whittle-dev/whittle/fuzz/spec"
 )
 
 func TestOracleChecks(t *testing.T) {
@@ -67,19 +68,27 @@ func TestServerErrorSignatureMasksValues(t *testing.T) {
 func TestFindingsAreDeduplicated(t *testing.T) {
 	fs := newFindingSet()
 	one := Finding{Operation: "GET /a", Check: CheckServerError, Signature: "500 x", Requests: make([]corpus.Request, 3)}
-	if _, isNew := fs.add(one); !isNew {
+	if _, isNew, _ := fs.add(one); !isNew {
 		t.Fatal("first not new")
 	}
 	shorter := one
 	shorter.Requests = make([]corpus.Request, 1)
-	if got, isNew := fs.add(shorter); isNew || got.Count != 2 {
-		t.Fatalf("second: new=%v count=%d", isNew, got.Count)
+	if got, isNew, better := fs.add(shorter); isNew || !better || got.Count != 2 {
+		t.Fatalf("second: new=%v better=%v count=%d", isNew, better, got.Count)
+	}
+	minimized := one
+	minimized.Requests, minimized.Minimized = make([]corpus.Request, 2), true
+	if got, _, better := fs.add(minimized); !better || !got.Minimized || len(got.Requests) != 2 {
+		t.Fatalf("minimised reproducer not preferred: better=%v %+v", better, got)
+	}
+	if _, _, better := fs.add(shorter); better {
+		t.Fatal("a shorter, unminimised reproducer replaced a minimised one")
 	}
 	other := one
 	other.Signature = "500 y"
 	fs.add(other)
 	list := fs.list()
-	if len(list) != 2 || len(list[0].Requests) != 1 || list[0].ID == list[1].ID {
+	if len(list) != 2 || len(list[0].Requests) != 2 || list[0].ID == list[1].ID {
 		t.Errorf("findings %+v", list)
 	}
 }
@@ -159,5 +168,36 @@ func TestValueStore(t *testing.T) {
 	}
 	if v, ok := matchPrefix("/v1/pets/{petId}", "/v1/pets/7/photo", "petId"); !ok || v != "7" {
 		t.Errorf("matchPrefix %q %v", v, ok)
+	}
+}
+
+// TestMediaTypesWithoutDecoder: a documented media type kin-openapi cannot
+// decode (application/xml) is never a finding; the rest is still checked.
+func TestMediaTypesWithoutDecoder(t *testing.T) {
+	s, err := spec.LoadSpec(context.Background(), "../testdata/targets/pypets/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := NewOracle(s)
+	req := corpus.Request{Operation: "GET /items/{item_id}/export", Method: "GET", Path: "/items/1/export?format=xml"}
+	ct := func(v string) map[string][]string { return map[string][]string{"Content-Type": {v}} }
+	tests := []struct {
+		name string
+		resp corpus.Response
+		want Check
+	}{
+		{"xml", corpus.Response{Status: 200, Header: ct("application/xml"), Body: []byte(`<?xml version="1.0" ?><item id="1"/>`)}, ""},
+		{"xml with charset", corpus.Response{Status: 200, Header: ct("application/xml; charset=utf-8"), Body: []byte(`<item/>`)}, ""},
+		{"csv", corpus.Response{Status: 200, Header: ct("text/csv"), Body: []byte("id,name\n1,kite\n")}, ""},
+		{"json still checked", corpus.Response{Status: 200, Header: ct("application/json"), Body: []byte(`{"id":"x"}`)}, CheckSchema},
+		{"undocumented type", corpus.Response{Status: 200, Header: ct("image/png"), Body: []byte("\x89PNG")}, CheckContentType},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vs := o.Check(context.Background(), req, gen.Intent{}, tt.resp)
+			if tt.want == "" && len(vs) > 0 || tt.want != "" && (len(vs) != 1 || vs[0].Check != tt.want) {
+				t.Fatalf("got %+v, want %q", vs, tt.want)
+			}
+		})
 	}
 }

@@ -22,15 +22,25 @@ type petsAPI struct {
 	pets map[int64]map[string]any
 	// seen counts requests by "METHOD path" (path without query).
 	seen map[string]int
+	// die, when set, plants two crashes (see crashtarget_test.go): reading a
+	// deleted pet kills the server without an answer, deleting a pet that
+	// has a photo kills it right after answering.
+	die     func(reason string, w http.ResponseWriter, answered bool)
+	deleted map[int64]bool
+	photos  map[int64]bool
 }
 
 const petsKey = "secret"
 
 func newPetsServer(t testing.TB) (*httptest.Server, *petsAPI) {
-	api := &petsAPI{pets: map[int64]map[string]any{}, seen: map[string]int{}}
+	api := newPetsAPI()
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
 	return srv, api
+}
+
+func newPetsAPI() *petsAPI {
+	return &petsAPI{pets: map[int64]map[string]any{}, seen: map[string]int{}, deleted: map[int64]bool{}, photos: map[int64]bool{}}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -100,6 +110,10 @@ func (a *petsAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		pet, exists := a.pets[id]
+		if a.die != nil && a.deleted[id] && r.Method == "GET" && len(segs) == 2 {
+			a.die("exited with status 70", w, false) // planted crash: use after delete
+			return
+		}
 		if len(segs) == 3 && segs[2] == "photo" && r.Method == "POST" {
 			if !exists {
 				fail(w, 404, "no pet")
@@ -111,6 +125,7 @@ func (a *petsAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			data, _ := io.ReadAll(f)
+			a.photos[id] = true
 			writeJSON(w, 201, map[string]any{"size": len(data), "caption": r.FormValue("caption")})
 			return
 		}
@@ -136,7 +151,11 @@ func (a *petsAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			if r.Method == "DELETE" {
 				delete(a.pets, id)
+				a.deleted[id] = true
 				w.WriteHeader(204)
+				if a.die != nil && a.photos[id] {
+					a.die("exited with status 2", w, true) // planted crash after the answer
+				}
 				return
 			}
 			np, ok := decodePet(w, r)

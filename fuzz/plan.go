@@ -130,9 +130,13 @@ func inList(ops []*spec.Operation, id string) bool {
 }
 
 // runPlan sends each operation until it gets a 2xx or runs out of retries;
-// keep, when set, is given each step with what it returned.
-func (r *runner) runPlan(ctx context.Context, keep func(seq []Step, res []stepResult)) (succeeded, failed []string) {
+// keep, when set, is given each step with what it returned, preceded by the
+// producer steps its bound parameters came from.
+func (r *runner) runPlan(ctx context.Context, keep func(seq []sentStep, last stepResult)) (succeeded, failed []string) {
 	for _, op := range PlanOrder(r.spec, r.links) {
+		if r.ctl.skipped(op.ID) {
+			continue
+		}
 		got := false
 		for attempt := 0; attempt <= r.cfg.retries && !got; attempt++ {
 			if !r.budgetLeft(ctx) {
@@ -148,11 +152,14 @@ func (r *runner) runPlan(ctx context.Context, keep func(seq []Step, res []stepRe
 			status := res[0].resp.Status
 			got = status >= 200 && status < 300
 			if keep != nil {
-				seq := []Step{st}
+				var seq []sentStep
 				if len(bound) > 0 {
-					seq = r.withProducers(op, st)
+					seq = r.producersOf(op, st)
 				}
-				keep(seq, res)
+				concrete := st
+				concrete.Input = res[0].req.Input
+				seq = append(seq, sentStep{step: concrete, req: res[0].req.Request, resp: res[0].resp})
+				keep(seq, res[0])
 			}
 			if status == 401 || status == 403 {
 				break // new values will not help without credentials
@@ -171,16 +178,25 @@ func (r *runner) runPlan(ctx context.Context, keep func(seq []Step, res []stepRe
 // the producers its bound parameters come from.
 func (r *runner) withProducers(op *spec.Operation, st Step) []Step {
 	var seq []Step
-	seen := map[string]bool{}
+	for _, p := range r.producersOf(op, st) {
+		seq = append(seq, p.step)
+	}
+	return append(seq, st)
+}
+
+// producersOf returns the last successful step of the producer st's bound
+// parameters come from (none when there is none), without copies: they
+// referred to the sequence it came from.
+func (r *runner) producersOf(op *spec.Operation, st Step) []sentStep {
 	for _, b := range r.links.For(op.ID) {
-		if !containsStr(st.Bound, b.Param) || seen[b.Producer] {
+		if !containsStr(st.Bound, b.Param) {
 			continue
 		}
 		if p, ok := r.producerStep[b.Producer]; ok {
-			seen[b.Producer] = true
-			seq = append(seq, Step{Op: p.Op, Input: p.Input.Clone(), Intent: p.Intent, Bound: append([]string(nil), p.Bound...)})
-			break
+			p.step = cloneStep(p.step)
+			p.step.Copies = nil
+			return []sentStep{p}
 		}
 	}
-	return append(seq, st)
+	return nil
 }

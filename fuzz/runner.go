@@ -4,32 +4,11 @@ import (
 	"context"
 	"math/rand/v2"
 	"slices"
-	"time"
 
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/fuzz/gen"
 	"github.com/whittle-dev/whittle/fuzz/spec"
 )
-
-// Step is one request of a sequence, before encoding.
-type Step struct {
-	Op     string     `json:"op"`
-	Input  gen.Input  `json:"input"`
-	Intent gen.Intent `json:"intent"`
-	// Bound lists parameters that take, at each run, the latest value an
-	// earlier answer produced for them (ids of resources created before).
-	Bound []string `json:"bound,omitempty"`
-}
-
-func cloneSteps(steps []Step) []Step {
-	out := make([]Step, len(steps))
-	for i, s := range steps {
-		s.Input = s.Input.Clone()
-		s.Bound = slices.Clone(s.Bound)
-		out[i] = s
-	}
-	return out
-}
 
 // runner sends steps and observes answers; shared by the plan and the loop.
 type runner struct {
@@ -40,16 +19,33 @@ type runner struct {
 	oracle   *Oracle
 	links    *Links
 	store    *valueStore
+	bind     *binder
 	findings *findingSet
 	stats    *statsCollector
 	novelty  *novelty
 	files    *FileCorrelator
 	rng      *rand.Rand
-	// producerStep keeps the last step of each operation that got a 2xx, to
-	// prefix consumers with when they join the corpus.
-	producerStep map[string]Step
+	ctl      *controls
+	// producerStep keeps the last step of each operation that got a 2xx
+	// (with its request and answer), to prefix consumers with when they
+	// join the corpus.
+	producerStep map[string]sentStep
 	pending      [][]Step
 	stopped      bool
+
+	// history is what the target was sent since it last (re)started.
+	history          history
+	crashes          int
+	minimizedCrashes map[string]int
+	// lost is set when the target died for good; the run ends.
+	lost     error
+	warnings []string
+	// liveness is the operation checkAlive sends (nil: none suits).
+	liveness *spec.Operation
+	// held are transport-error and timeout findings waiting for the next
+	// answer: when the target turns out to have died they are the crash's
+	// consequences, not findings.
+	held []Finding
 }
 
 func newRunner(s *spec.Spec, send Sender, cfg *config) *runner {
@@ -59,89 +55,138 @@ func newRunner(s *spec.Spec, send Sender, cfg *config) *runner {
 	}
 	gopts = append(gopts, cfg.genOpts...)
 	links := InferLinks(s)
-	return &runner{
-		cfg:          cfg,
-		spec:         s,
-		gen:          gen.New(s, gopts...),
-		send:         send,
-		oracle:       NewOracle(s, cfg.checks...),
-		links:        links,
-		store:        newValueStore(s, links),
-		findings:     newFindingSet(),
-		stats:        newStats(),
-		novelty:      newNovelty(),
-		files:        NewFileCorrelator(cfg.lister),
-		rng:          rand.New(rand.NewPCG(cfg.seed+1, cfg.seed^0x5851f42d4c957f2d)),
-		producerStep: map[string]Step{},
+	r := &runner{
+		cfg:              cfg,
+		spec:             s,
+		gen:              gen.New(s, gopts...),
+		send:             send,
+		oracle:           NewOracle(s, cfg.checks...),
+		links:            links,
+		store:            newValueStore(s, links),
+		findings:         newFindingSet(),
+		novelty:          newNovelty(),
+		files:            NewFileCorrelator(cfg.lister),
+		rng:              rand.New(rand.NewPCG(cfg.seed+1, cfg.seed^0x5851f42d4c957f2d)),
+		ctl:              newControls(),
+		producerStep:     map[string]sentStep{},
+		minimizedCrashes: map[string]int{},
 	}
+	r.stats = newStats(r.ctl.pausedFor)
+	r.bind = &binder{spec: s, gen: r.gen, store: r.store}
+	r.liveness = livenessOp(s)
+	return r
+}
+
+// releaseHeld records the held transport findings: the target answered
+// since, so it did not die of them.
+func (r *runner) releaseHeld() {
+	for _, f := range r.held {
+		f.Steps = nil
+		r.recordFinding(f)
+	}
+	r.held = nil
+}
+
+// sentStep is a step with what it sent and got.
+type sentStep struct {
+	step Step
+	req  corpus.Request
+	resp corpus.Response
 }
 
 // stepResult is what running one step gave.
 type stepResult struct {
+	idx  int // the step's index in its sequence
 	req  *gen.Request
 	resp corpus.Response
 	sig  Signal
 	new  []string
+	// crash is set when the target died during or right after this step.
+	crash string
 }
 
-// budgetLeft reports whether another request may be sent.
+// budgetLeft reports whether another request may be sent; it waits while
+// the run is paused.
 func (r *runner) budgetLeft(ctx context.Context) bool {
-	if r.stopped || ctx.Err() != nil {
+	r.ctl.wait(ctx)
+	if r.stopped || r.lost != nil || ctx.Err() != nil || r.ctl.isStopped() {
 		return false
 	}
 	if r.cfg.maxRequests > 0 && r.stats.requests.Load() >= r.cfg.maxRequests {
 		return false
 	}
-	if r.cfg.duration > 0 && time.Since(r.stats.start) >= r.cfg.duration {
+	if r.cfg.duration > 0 && r.stats.elapsed() >= r.cfg.duration {
 		return false
 	}
 	return true
 }
 
-// execute runs a sequence; it stops early when the budget runs out.
+// execute runs a sequence; it stops early when the budget runs out or the
+// target crashes (which is then recorded, and the target restarted).
 func (r *runner) execute(ctx context.Context, seq []Step) []stepResult {
 	results := make([]stepResult, 0, len(seq))
 	sent := make([]corpus.Request, 0, len(seq))
-	for _, st := range seq {
+	inputs := make([]*gen.Input, len(seq))
+	local := make([]int, len(seq))
+	for i := range local {
+		local[i] = -1
+	}
+	r.history.startSequence()
+	for i, st := range seq {
 		if !r.budgetLeft(ctx) {
 			break
 		}
-		op := r.spec.Operation(st.Op)
-		if op == nil {
+		if r.ctl.skipped(st.Op) {
 			continue
 		}
-		in := st.Input.Clone()
-		if len(st.Bound) > 0 {
-			r.store.bindOnly(op, &in, st.Bound)
+		p, ok := r.bind.prepare(st, inputs)
+		if !ok || p.op == nil {
+			continue
 		}
-		req := r.gen.Encode(op, in, st.Intent)
-		resp := r.send.Send(ctx, req.Request)
+		resp := deliver(ctx, r.send, p.req.Request)
 		if ctx.Err() != nil && resp.Status == 0 {
 			break // cancelled, not the target's fault
 		}
-		sent = append(sent, req.Request)
-		res := r.observe(ctx, op, st, req, resp, sent)
+		sent = append(sent, p.req.Request)
+		inputs[i] = &p.req.Input
+		concrete := st
+		concrete.Input = p.req.Input
+		local[i] = r.history.add(concrete, p.req.Request, resp, local)
+		dead, why := crashed(ctx, r.cfg.target, resp, r.cfg.crashGrace)
+		res := r.observe(ctx, p.op, concrete, p.req, resp, sent, dead && noAnswer(resp))
+		res.idx = i
+		if dead {
+			res.crash, res.new = why, nil
+			results = append(results, res)
+			r.onCrash(ctx, p.op, res, why)
+			break
+		}
+		if resp.Status != 0 {
+			r.releaseHeld()
+		}
 		results = append(results, res)
 	}
 	return results
 }
 
 // observe learns from one answer: statistics, values for later requests,
-// coverage and novelty, oracles.
-func (r *runner) observe(ctx context.Context, op *spec.Operation, st Step, req *gen.Request, resp corpus.Response, seq []corpus.Request) stepResult {
+// coverage and novelty, oracles. deadTarget is set for a request that got
+// no answer because the target died: it is counted, nothing else.
+func (r *runner) observe(ctx context.Context, op *spec.Operation, st Step, req *gen.Request, resp corpus.Response, seq []corpus.Request, deadTarget bool) stepResult {
 	n := r.stats.request(op.ID, resp.Status, int(req.Intent.Phase))
 	res := stepResult{req: req, resp: resp}
+	if deadTarget {
+		return res
+	}
 	var doc any
 	isJSON := false
 	if !resp.Truncated && len(resp.Body) > 0 && len(resp.Body) < 256<<10 {
 		doc, isJSON = decodeJSON(resp)
 	}
 	if resp.Status >= 200 && resp.Status < 300 {
-		r.store.record(op, resp)
-		if op.Method == "DELETE" {
-			r.store.forget(op, req.Input)
-		} else if len(r.links.From(op.ID)) > 0 {
-			r.producerStep[op.ID] = st
+		r.bind.learn(op, req, resp)
+		if op.Method != "DELETE" && len(r.links.From(op.ID)) > 0 {
+			r.producerStep[op.ID] = sentStep{step: cloneStep(st), req: req.Request, resp: resp}
 		}
 		if isJSON {
 			r.gen.Dictionary().AddValue(doc)
@@ -168,7 +213,7 @@ func (r *runner) observe(ctx context.Context, op *spec.Operation, st Step, req *
 			}
 		}
 	}
-	r.stats.signal(res.sig, len(res.new) > 0)
+	r.stats.signal(op.ID, res.sig, len(res.new) > 0)
 	if len(res.new) > 0 {
 		r.emit(Event{Kind: EventCoverage, Request: n, Operation: op.ID, Reasons: res.new})
 	}
@@ -177,10 +222,17 @@ func (r *runner) observe(ctx context.Context, op *spec.Operation, st Step, req *
 			Operation: op.ID, Check: v.Check, Signature: v.Signature, Message: v.Message,
 			Requests: slices.Clone(seq), Response: resp, Intent: req.Intent, FirstRequest: n,
 		}
-		f.Curl = CurlSequence(r.baseURL(), f.Requests)
-		if got, isNew := r.findings.add(f); isNew {
-			r.emit(Event{Kind: EventFinding, Request: n, Operation: op.ID, Finding: &got})
+		if r.cfg.target != nil && (v.Check == CheckTransport || v.Check == CheckTimeout) {
+			r.held = append(r.held, f)
+			continue
 		}
+		if r.findings.has(op.ID, v.Check, v.Signature) {
+			r.findings.add(f)
+			continue
+		}
+		f.Steps = r.history.tail(1)
+		r.minimizeFinding(ctx, &f, f.Steps)
+		r.recordFinding(f)
 	}
 	if r.cfg.onExchange != nil {
 		r.cfg.onExchange(Exchange{Seq: n, Request: req.Request, Intent: req.Intent, Response: resp, Signal: res.sig, New: res.new})
@@ -203,7 +255,7 @@ func (r *runner) emit(e Event) {
 	if r.cfg.events == nil {
 		return
 	}
-	e.At = time.Since(r.stats.start)
+	e.At = r.stats.elapsed()
 	select {
 	case r.cfg.events <- e:
 	default:
@@ -225,6 +277,7 @@ func (r *runner) queueSelection(ctx context.Context, op *spec.Operation, st Step
 			continue
 		}
 		s := Step{Op: op.ID, Input: st.Input.Clone(), Intent: gen.Intent{Phase: gen.Valid, Kind: "input-selected-file", Target: sel.Target}, Bound: slices.Clone(st.Bound)}
+		s.Copies = nil // the sequence it came from is not replayed
 		p, _ := s.Input.Param(param.Key())
 		p.Value, p.Set = name, true
 		r.pending = append(r.pending, []Step{s})

@@ -1,6 +1,10 @@
 // Package fuzz exercises a service from its OpenAPI spec: each operation once
 // for the walking skeleton, then a coverage-guided, stateful fuzzing loop whose
-// oracles turn bad answers into findings.
+// oracles turn bad answers into findings. Given a TargetHealth it notices the
+// target dying, restarts it and shrinks the sequence that killed it; given a
+// corpus.Store it persists its corpus as it grows and resumes from it; Replay
+// runs stored entries again, against any target, with ids re-bound from the
+// answers of the run at hand.
 package fuzz
 
 import (
@@ -96,4 +100,17 @@ func (h *HTTPSender) Send(ctx context.Context, req corpus.Request) corpus.Respon
 		}
 	}
 	return out
+}
+
+// deliver sends req and, when it got no answer for another reason than a
+// timeout, sends it once more: a keep-alive connection the server closed
+// just as it was reused fails a request that never reached the application
+// (Go only retries idempotent methods by itself). A target that really
+// drops the connection, or died, fails the second time too.
+func deliver(ctx context.Context, send Sender, req corpus.Request) corpus.Response {
+	resp := send.Send(ctx, req)
+	if resp.Status != 0 || resp.Err == "" || isTimeout(resp.Err) || ctx.Err() != nil {
+		return resp
+	}
+	return send.Send(ctx, req)
 }

@@ -12,6 +12,9 @@ type OpStats struct {
 	Requests int64 `json:"requests"`
 	// Status counts answers by class: index 0 no answer, 1..5 1xx..5xx.
 	Status [6]int64 `json:"status"`
+	// New counts requests that earned something new (coverage, a status
+	// or response shape not seen before for the operation).
+	New int64 `json:"new"`
 }
 
 // Successes counts 2xx answers.
@@ -36,13 +39,24 @@ type Stats struct {
 	Phases        [3]int64           `json:"phases"`
 	DroppedEvents int64              `json:"dropped_events"`
 	Operations    map[string]OpStats `json:"operations"`
+	// Crashes counts target crashes; Restarts fresh targets (crashes and
+	// minimisation attempts); MinimizeRequests requests sent to minimise
+	// findings (not counted in Requests).
+	Crashes          int   `json:"crashes,omitempty"`
+	Restarts         int   `json:"restarts,omitempty"`
+	MinimizeRequests int64 `json:"minimize_requests,omitempty"`
+	// Paused is set while the loop is paused; Skipped lists skipped operations.
+	Paused  bool     `json:"paused,omitempty"`
+	Skipped []string `json:"skipped,omitempty"`
 }
 
 // statsCollector is written by the fuzz loop and read by anyone.
 type statsCollector struct {
-	start    time.Time
+	start    atomic.Pointer[time.Time]
+	paused   func() time.Duration
 	requests atomic.Int64
 	dropped  atomic.Int64
+	minReqs  atomic.Int64
 
 	mu        sync.Mutex
 	ops       map[string]OpStats
@@ -54,11 +68,45 @@ type statsCollector struct {
 	files     int
 	syscalls  int
 	lastNew   time.Duration
+	crashes   int
+	restarts  int
 }
 
-func newStats() *statsCollector {
-	return &statsCollector{start: time.Now(), ops: map[string]OpStats{}}
+// newStats starts the clock; paused says how long the run was paused, which
+// the elapsed time leaves out (nil: never paused).
+func newStats(paused func() time.Duration) *statsCollector {
+	if paused == nil {
+		paused = func() time.Duration { return 0 }
+	}
+	s := &statsCollector{paused: paused, ops: map[string]OpStats{}}
+	s.restartClock()
+	return s
 }
+
+// elapsed is the running time, pauses left out.
+func (s *statsCollector) elapsed() time.Duration {
+	return max(0, time.Since(*s.start.Load())-s.paused())
+}
+
+// restartClock starts counting from now (Run's start).
+func (s *statsCollector) restartClock() {
+	now := time.Now()
+	s.start.Store(&now)
+}
+
+func (s *statsCollector) crash() {
+	s.mu.Lock()
+	s.crashes++
+	s.mu.Unlock()
+}
+
+func (s *statsCollector) restart() {
+	s.mu.Lock()
+	s.restarts++
+	s.mu.Unlock()
+}
+
+func (s *statsCollector) minimizeRequest() { s.minReqs.Add(1) }
 
 func (s *statsCollector) request(op string, status int, phase int) int64 {
 	n := s.requests.Add(1)
@@ -78,15 +126,25 @@ func (s *statsCollector) request(op string, status int, phase int) int64 {
 	return n
 }
 
-func (s *statsCollector) signal(sig Signal, isNew bool) {
+func (s *statsCollector) signal(op string, sig Signal, isNew bool) {
+	el := s.elapsed()
 	s.mu.Lock()
 	s.functions += sig.Functions
 	s.files += max(sig.Files, len(sig.NewFiles))
 	s.syscalls += sig.Syscalls
 	if isNew {
-		s.lastNew = time.Since(s.start)
+		s.lastNew = el
+		o := s.ops[op]
+		o.New++
+		s.ops[op] = o
 	}
 	s.mu.Unlock()
+}
+
+func (s *statsCollector) lastNewAt() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastNew
 }
 
 func (s *statsCollector) set(findings, corpus, dict int) {
@@ -103,8 +161,8 @@ func (s *statsCollector) opRequests(op string) (int64, int64) {
 }
 
 func (s *statsCollector) snapshot() Stats {
-	el := time.Since(s.start)
-	st := Stats{Requests: s.requests.Load(), Elapsed: el, DroppedEvents: s.dropped.Load()}
+	el := s.elapsed()
+	st := Stats{Requests: s.requests.Load(), Elapsed: el, DroppedEvents: s.dropped.Load(), MinimizeRequests: s.minReqs.Load()}
 	if sec := el.Seconds(); sec > 0 {
 		st.RequestsPerSecond = float64(st.Requests) / sec
 	}
@@ -114,6 +172,7 @@ func (s *statsCollector) snapshot() Stats {
 	st.Findings, st.CorpusSize, st.DictionarySize = s.findings, s.corpus, s.dict
 	st.Functions, st.Files, st.Syscalls = s.functions, s.files, s.syscalls
 	st.LastNew = s.lastNew
+	st.Crashes, st.Restarts = s.crashes, s.restarts
 	s.mu.Unlock()
 	return st
 }
@@ -126,7 +185,10 @@ const (
 	EventFinding   EventKind = "finding"
 	EventCoverage  EventKind = "coverage"
 	EventSelection EventKind = "input-selected-files"
-	EventDone      EventKind = "done"
+	// EventRestart: the target was replaced by a fresh one (after a crash,
+	// or to minimise a finding); Reasons says why.
+	EventRestart EventKind = "restart"
+	EventDone    EventKind = "done"
 )
 
 // Event is a discrete happening in a run.

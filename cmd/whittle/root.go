@@ -37,6 +37,6 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newRunCommand())
+	root.AddCommand(newRunCommand(), newReplayCommand(), newCorpusCommand())
 	return root
 }

@@ -20,7 +20,7 @@ const multipartBoundary = "whittle-7MA4YWxkTrZu0gW"
 func Encodable(ct string) bool {
 	ct = strings.ToLower(ct)
 	return strings.Contains(ct, "json") || ct == "application/x-www-form-urlencoded" ||
-		ct == "multipart/form-data" || strings.HasPrefix(ct, "text/") ||
+		ct == "multipart/form-data" || strings.HasPrefix(ct, "text/") || isXML(ct) ||
 		ct == "application/octet-stream" || strings.Contains(ct, "*")
 }
 
@@ -28,6 +28,8 @@ func Encodable(ct string) bool {
 func encodeBody(m *spec.Media, v any) (string, []byte) {
 	ct := strings.ToLower(m.Type)
 	switch {
+	case isXML(ct):
+		return m.Type, encodeXML(m.Schema, v)
 	case ct == "application/x-www-form-urlencoded":
 		if obj, ok := v.(map[string]any); ok {
 			return m.Type, []byte(formEncode(m, obj))

@@ -1,6 +1,7 @@
 package gen
 
 import (
+	"encoding/xml"
 	"strings"
 	"testing"
 
@@ -94,5 +95,38 @@ func TestBodyEncodings(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestXMLBodies(t *testing.T) {
+	str := &openapi3.SchemaRef{Value: &openapi3.Schema{Type: &openapi3.Types{"string"}}}
+	schema := &openapi3.Schema{
+		Title: "Pet",
+		XML:   &openapi3.XML{Name: "pet", Namespace: "http://example.org/p", Prefix: "p"},
+		Properties: openapi3.Schemas{
+			"id":   {Value: &openapi3.Schema{Type: &openapi3.Types{"integer"}, XML: &openapi3.XML{Attribute: true}}},
+			"name": str,
+			"tags": {Value: &openapi3.Schema{Type: &openapi3.Types{"array"}, XML: &openapi3.XML{Wrapped: true},
+				Items: &openapi3.SchemaRef{Value: &openapi3.Schema{Type: &openapi3.Types{"string"}, XML: &openapi3.XML{Name: "tag"}}}}},
+			"nick": {Value: &openapi3.Schema{Type: &openapi3.Types{"array"}, Items: str}},
+		},
+	}
+	v := map[string]any{"id": 7.0, "name": "R<e>x & co", "tags": []any{"a", "b"}, "nick": []any{"x", "y"}}
+	for _, media := range []string{"application/xml", "text/xml", "application/atom+xml"} {
+		ct, body := encodeBody(&spec.Media{Type: media, Schema: schema}, v)
+		want := xml.Header + `<p:pet xmlns:p="http://example.org/p" id="7"><name>R&lt;e&gt;x &amp; co</name><nick>x</nick><nick>y</nick><tags><tag>a</tag><tag>b</tag></tags></p:pet>`
+		if ct != media || string(body) != want {
+			t.Errorf("%s: %s\n%s\nwant\n%s", media, ct, body, want)
+		}
+		if !Encodable(media) {
+			t.Errorf("%s not encodable", media)
+		}
+		var out any
+		if err := xml.Unmarshal(body, &out); err != nil && !strings.Contains(err.Error(), "unknown type") {
+			t.Errorf("%s: not well-formed: %v", media, err)
+		}
+	}
+	if _, body := encodeBody(&spec.Media{Type: "application/xml"}, "plain"); !strings.HasSuffix(string(body), "<root>plain</root>") {
+		t.Errorf("scalar without schema: %s", body)
 	}
 }

@@ -13,7 +13,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi2"
@@ -221,6 +223,8 @@ func load(ctx context.Context, c *loadConfig, source string, data []byte, loc *u
 	loader.IsExternalRefsAllowed = !c.noExtraRefs
 	loader.IncludeOrigin = true
 	loader.Context = ctx
+	refs := &refDigests{}
+	loader.ReadFromURIFunc = refs.read(!c.noExtraRefs, c.client)
 
 	var doc *openapi3.T
 	var collection collectionFormats
@@ -244,12 +248,11 @@ func load(ctx context.Context, c *loadConfig, source string, data []byte, loc *u
 	if c.basePath != nil {
 		basePath = *c.basePath
 	}
-	sum := sha256.Sum256(data)
 	s = &Spec{
 		Doc:      doc,
 		Source:   source,
 		Version:  version,
-		Hash:     "sha256:" + hex.EncodeToString(sum[:]),
+		Hash:     refs.hash(data),
 		BasePath: cleanBasePath(basePath),
 		Auth:     Auth{Headers: c.headers, Schemes: c.schemes},
 	}
@@ -270,6 +273,62 @@ func load(ctx context.Context, c *loadConfig, source string, data []byte, loc *u
 		return nil, &LoadError{Source: source, Kind: ErrNoOperations, Problem: "no usable operations", Fix: fix}
 	}
 	return s, nil
+}
+
+// refDigests records what the documents a spec's external $refs point to
+// hold, so that the spec's hash changes when any of them does.
+type refDigests struct {
+	mu   sync.Mutex
+	sums map[string]bool
+}
+
+// read is the loader's ReadFromURIFunc: kin-openapi's file and HTTP
+// readers with a cache of this load's own (the default one is process-wide
+// and would hide a changed file), behind the external-refs policy (a custom
+// reader bypasses IsExternalRefsAllowed).
+func (d *refDigests) read(allowed bool, client *http.Client) openapi3.ReadFromURIFunc {
+	reader := openapi3.URIMapCache(openapi3.ReadFromURIs(openapi3.ReadFromHTTP(client), openapi3.ReadFromFile))
+	return func(l *openapi3.Loader, u *url.URL) ([]byte, error) {
+		if !allowed {
+			return nil, &openapi3.DisallowedExternalRefError{Ref: u.String()}
+		}
+		data, err := reader(l, u)
+		if err == nil {
+			sum := sha256.Sum256(data)
+			d.mu.Lock()
+			if d.sums == nil {
+				d.sums = map[string]bool{}
+			}
+			d.sums[hex.EncodeToString(sum[:])] = true
+			d.mu.Unlock()
+		}
+		return data, err
+	}
+}
+
+// hash is "sha256:<hex>" of the root document's bytes when it has no
+// external refs; otherwise of those bytes followed by the sorted digests of
+// every referenced document (contents, not locations: the same spec checked
+// out elsewhere hashes the same).
+func (d *refDigests) hash(root []byte) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.sums) == 0 {
+		sum := sha256.Sum256(root)
+		return "sha256:" + hex.EncodeToString(sum[:])
+	}
+	h := sha256.New()
+	h.Write(root)
+	keys := make([]string, 0, len(d.sums))
+	for k := range d.sums {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		h.Write([]byte{0})
+		h.Write([]byte(k))
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
 // sniff checks the syntax with positions and finds which kind of document it is.

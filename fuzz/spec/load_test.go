@@ -2,6 +2,8 @@ package spec
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -365,4 +367,49 @@ func FuzzLoadSpecData(f *testing.F) {
 			t.Error("spec without operations loaded")
 		}
 	})
+}
+
+func TestHashCoversExternalRefs(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	root := "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /a:\n    get:\n      responses:\n        '200':\n          description: ok\n          content:\n            application/json:\n              schema: {$ref: 'schemas.yaml#/Thing'}\n"
+	write := func(name, data string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("openapi.yaml", root)
+	write("schemas.yaml", "Thing: {type: object, properties: {id: {type: integer}}}\n")
+	a, err := LoadSpec(ctx, filepath.Join(dir, "openapi.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := LoadSpec(ctx, filepath.Join(dir, "openapi.yaml"))
+	if err != nil || again.Hash != a.Hash {
+		t.Fatalf("same documents, hashes %s and %s (%v)", a.Hash, again.Hash, err)
+	}
+	write("schemas.yaml", "Thing: {type: object, properties: {id: {type: string}}}\n")
+	b, err := LoadSpec(ctx, filepath.Join(dir, "openapi.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Hash == b.Hash {
+		t.Error("the hash did not change with the referenced document")
+	}
+	sum := sha256.Sum256([]byte(root))
+	if a.Hash == "sha256:"+hex.EncodeToString(sum[:]) {
+		t.Error("the hash covers the root document only")
+	}
+	if _, err := LoadSpec(ctx, filepath.Join(dir, "openapi.yaml"), WithoutExternalRefs()); err == nil {
+		t.Error("external ref followed although refused")
+	}
+	// Without external refs the hash is that of the document's bytes.
+	own, err := LoadSpecData(ctx, "self.yaml", []byte(strings.Replace(root, "{$ref: 'schemas.yaml#/Thing'}", "{type: object}", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum = sha256.Sum256([]byte(strings.Replace(root, "{$ref: 'schemas.yaml#/Thing'}", "{type: object}", 1)))
+	if own.Hash != "sha256:"+hex.EncodeToString(sum[:]) {
+		t.Errorf("hash of a self-contained document: %s", own.Hash)
+	}
 }

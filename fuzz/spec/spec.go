@@ -19,7 +19,8 @@ type Spec struct {
 	Source string
 	// Version is the document's own version string: "2.0", "3.0.3", "3.1.0", ...
 	Version string
-	// Hash is "sha256:<hex>" of the source bytes, for keying corpora.
+	// Hash is "sha256:<hex>" of the source bytes and of the documents its
+	// external $refs point to, for keying corpora.
 	Hash string
 	// BasePath prefixes every operation's path ("" or e.g. "/v1", no trailing slash).
 	BasePath string

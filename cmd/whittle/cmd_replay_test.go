@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/whittle-dev/whittle/corpus"
+	"github.com/whittle-dev/whittle/fuzz"
+	"github.com/whittle-dev/whittle/fuzz/spec"
+	"github.com/whittle-dev/whittle/internal/testimage"
+	"github.com/whittle-dev/whittle/pipeline"
+	"github.com/whittle-dev/whittle/probe"
+)
+
+func TestCompareReplay(t *testing.T) {
+	json := map[string][]string{"Content-Type": {"application/json"}}
+	resp := func(status int, body string) corpus.Response {
+		return corpus.Response{Status: status, Header: json, Body: []byte(body)}
+	}
+	stored := []corpus.Entry{
+		{ID: "e1", Responses: []corpus.Response{resp(201, `{"id":1,"at":"t0"}`), resp(200, `{"id":1}`)}},
+		{ID: "e2", Responses: []corpus.Response{resp(200, `{"n":5}`)}},
+		{ID: "e3"}, // a seed: no answers recorded
+	}
+	x := func(entry, step int, r corpus.Response) fuzz.Exchange {
+		return fuzz.Exchange{Entry: entry, Step: step, Response: r}
+	}
+	run1 := []fuzz.Exchange{x(0, 0, resp(201, `{"id":1,"at":"t1"}`)), x(0, 1, resp(200, `{"id":1}`)), x(1, 0, resp(200, `{"n":6}`)), x(2, 0, resp(200, `{}`))}
+	run2 := []fuzz.Exchange{x(0, 0, resp(201, `{"id":1,"at":"t2"}`)), x(0, 1, resp(200, `{"id":1}`)), x(1, 0, resp(200, `{"n":6}`)), x(2, 0, resp(200, `{}`))}
+
+	rep := compareReplay(stored, [][]fuzz.Exchange{run1, run2}, nil)
+	var got []string
+	for _, a := range rep.Answers {
+		got = append(got, a.EntryID+":"+a.Match)
+	}
+	if strings.Join(got, " ") != "e1:identical e1:identical e2:differs e3:unrecorded" {
+		t.Fatalf("matches %v", got)
+	}
+	if rep.Summary != (replaySummary{Requests: 4, Identical: 2, Differ: 1, Unrecorded: 1}) {
+		t.Errorf("summary %+v", rep.Summary)
+	}
+	if !strings.Contains(rep.Answers[2].Reason, "/n") {
+		t.Errorf("reason %q", rep.Answers[2].Reason)
+	}
+
+	// Against a baseline (a previous replay), keyed by entry id and step.
+	base := map[string]replayAnswer{}
+	for _, a := range rep.Answers {
+		base[answerKey(a.EntryID, a.Step)] = a
+	}
+	rep2 := compareReplay(stored, [][]fuzz.Exchange{run2}, base)
+	if rep2.Summary.Identical != 4 {
+		t.Errorf("against the baseline: %+v", rep2.Summary)
+	}
+}
+
+// TestReplayCommand fuzzes gopets into a corpus, then replays the corpus
+// against the same image: once to record a baseline, once compared with
+// it, which must match; containers are removed.
+func TestReplayCommand(t *testing.T) {
+	cli := testimage.RequireDocker(t)
+	ctx := context.Background()
+	eng, err := probe.Connect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	img, err := eng.Inspect(ctx, "whittle-fixture/gopets:latest")
+	if err != nil {
+		t.Skipf("SKIPPED: %v (scripts/fixtures.sh builds it)", err)
+	}
+	specPath := "../../testdata/targets/gopets/openapi.yaml"
+	sp, err := spec.LoadSpec(ctx, specPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "corpus")
+	st, err := corpus.Open(dir, corpus.Key{SpecHash: sp.Hash, ImageID: img.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &replayFlags{readyPath: "/health", readyTimeout: time.Minute, requestTimeout: 10 * time.Second, runs: 2}
+	target := &replayTarget{eng: eng, img: img, opts: f.probeOptions()}
+	if err := target.launch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	res, err := fuzz.New(sp, target, fuzz.WithSeed(1), fuzz.WithMaxRequests(400), fuzz.WithTarget(target), fuzz.WithStore(st)).Run(ctx)
+	target.remove(ctx)
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("corpus: %d entries", len(res.Corpus))
+
+	out := filepath.Join(t.TempDir(), "base.json")
+	var stdout, stderr strings.Builder
+	f.spec, f.output = specPath, out
+	err = runReplay(ctx, &stdout, &stderr, dir, "whittle-fixture/gopets:latest", f)
+	t.Logf("against the corpus: %v\n%s%s", err, stdout.String(), stderr.String())
+	if err != nil && (!errors.Is(err, pipeline.ErrDiverged) || exitCode(err) != exitDiverged) {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep replayReport
+	if err := json.Unmarshal(data, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Summary.Requests == 0 || rep.Summary.Identical == 0 || rep.ImageID != img.ID || rep.SpecHash != sp.Hash {
+		t.Fatalf("report %+v", rep.Summary)
+	}
+	volatile := 0
+	for _, a := range rep.Answers {
+		if len(a.Volatile.Paths) > 0 {
+			volatile++
+		}
+	}
+	if volatile == 0 {
+		t.Error("two runs learnt nothing volatile (createdAt changes with every run)")
+	}
+
+	stdout.Reset()
+	stderr.Reset()
+	f.baseline, f.output, f.runs = out, "", 1
+	if err := runReplay(ctx, &stdout, &stderr, dir, "whittle-fixture/gopets:latest", f); err != nil {
+		t.Fatalf("against its own baseline: %v\n%s%s", err, stdout.String(), stderr.String())
+	}
+	if !strings.Contains(stdout.String(), " 0 differ") {
+		t.Errorf("output:\n%s", stdout.String())
+	}
+	assertNoOwnContainers(t, cli)
+
+	// The spec must be the corpus's.
+	f.spec = "testdata/broken.yaml"
+	if err := runReplay(ctx, &stdout, &stderr, dir, "whittle-fixture/gopets:latest", f); err == nil {
+		t.Error("replay with a broken spec succeeded")
+	}
+	assertNoOwnContainers(t, cli)
+}

@@ -1,0 +1,89 @@
+package corpus
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+)
+
+func TestMerge(t *testing.T) {
+	a, b, out := t.TempDir(), t.TempDir(), t.TempDir()+"/merged"
+	sa := mustOpen(t, a, testKey)
+	sb := mustOpen(t, b, Key{SpecHash: testKey.SpecHash, ImageID: "sha256:2222"})
+	for i := 0; i < 4; i++ {
+		if _, _, err := sa.Put(testEntry(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 2; i < 7; i++ { // 2 and 3 are in both
+		if _, _, err := sb.Put(testEntry(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sa.PutFinding(FindingRecord{ID: "f1", Check: "crash", Data: json.RawMessage(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.PutFinding(FindingRecord{ID: "f1", Check: "crash", Data: json.RawMessage(`{"later":true}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.PutFinding(FindingRecord{ID: "f2", Check: "server-error"}); err != nil {
+		t.Fatal(err)
+	}
+	sa.Close()
+	sb.Close()
+
+	res, err := Merge(out, []string{a, b}, MergeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Sources != 2 || res.Read != 9 || res.Added != 7 || res.Duplicates != 2 || res.Findings != 2 {
+		t.Errorf("result %+v", res)
+	}
+	m, err := Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := m.Entries()
+	if len(got) != 7 {
+		t.Fatalf("%d entries", len(got))
+	}
+	for i, e := range got {
+		if e.Coverage.Functions != i || e.Seq != int64(i+1) {
+			t.Errorf("entry %d: functions %d seq %d (order lost)", i, e.Coverage.Functions, e.Seq)
+		}
+	}
+	meta := m.Meta()
+	if meta.SpecHash != testKey.SpecHash || len(meta.Images) != 2 || len(meta.Sources) != 2 {
+		t.Errorf("meta %+v", meta)
+	}
+	if fs := m.Findings(); len(fs) != 2 || string(fs[0].Data) != `{}` {
+		t.Errorf("findings %+v", fs)
+	}
+
+	// Merging again adds nothing.
+	res, err = Merge(out, []string{a, b}, MergeOptions{})
+	if err != nil || res.Added != 0 || res.Duplicates != 9 {
+		t.Errorf("second merge: %+v %v", res, err)
+	}
+}
+
+func TestMergeRefusesOtherSpecs(t *testing.T) {
+	a, b, out := t.TempDir(), t.TempDir(), t.TempDir()
+	sa := mustOpen(t, a, testKey)
+	sb := mustOpen(t, b, Key{SpecHash: "sha256:bbbb"})
+	if _, _, err := sb.Put(testEntry(1)); err != nil {
+		t.Fatal(err)
+	}
+	sa.Close()
+	sb.Close()
+	if _, err := Merge(out, []string{a, b}, MergeOptions{}); !errors.Is(err, ErrSpecMismatch) {
+		t.Fatalf("merge of different specs: %v", err)
+	}
+	res, err := Merge(out, []string{a, b}, MergeOptions{Force: true})
+	if err != nil || res.Added != 1 {
+		t.Fatalf("forced merge: %+v %v", res, err)
+	}
+	if _, err := Merge(out, []string{t.TempDir()}, MergeOptions{}); !errors.Is(err, ErrNotCorpus) {
+		t.Errorf("merge of a non-corpus: %v", err)
+	}
+}

@@ -1,0 +1,442 @@
+package corpus
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Layout of a corpus directory (FORMAT.md).
+const (
+	metaFile    = "meta.json"
+	lockFile    = "lock"
+	entriesDir  = "entries"
+	findingsDir = "findings"
+	tmpPrefix   = ".tmp-"
+)
+
+// Errors of Open and Load, for errors.Is.
+var (
+	ErrSpecMismatch  = errors.New("corpus was recorded for another spec")
+	ErrImageMismatch = errors.New("corpus was recorded against another image")
+	ErrNotCorpus     = errors.New("not a whittle corpus directory")
+	ErrLocked        = errors.New("corpus is in use by another whittle process")
+)
+
+// Key is what a corpus is recorded for: the spec (Spec.Hash) and the image
+// (its id, "sha256:...").
+type Key struct {
+	SpecHash string `json:"spec_hash"`
+	ImageID  string `json:"image_id,omitempty"`
+}
+
+// Meta is the content of meta.json.
+type Meta struct {
+	Format  string `json:"format"`
+	Version int    `json:"version"`
+	Key
+	// Images lists every image id whose runs added entries, ImageID first.
+	Images []string `json:"images,omitempty"`
+	// Sources records the keys of corpora merged into this one.
+	Sources   []Key     `json:"sources,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Store is a corpus directory. Writes are atomic and durable when they
+// return; it is safe for concurrent use.
+type Store struct {
+	dir      string
+	unlock   func()
+	readOnly bool
+
+	mu       sync.Mutex
+	meta     Meta
+	entries  []Entry
+	byID     map[string]int
+	findings map[string]FindingRecord
+	fOrder   []string
+	nextSeq  int64
+	warnings []string
+}
+
+// OpenOption configures Open.
+type OpenOption func(*openConfig)
+
+type openConfig struct {
+	strictImage bool
+	anySpec     bool
+}
+
+// WithStrictImage makes Open refuse a corpus recorded against another image
+// (by default that is allowed and noted in Warnings and Meta.Images).
+func WithStrictImage() OpenOption { return func(c *openConfig) { c.strictImage = true } }
+
+// WithAnySpec makes Open accept a corpus recorded for another spec (merge --force).
+func WithAnySpec() OpenOption { return func(c *openConfig) { c.anySpec = true } }
+
+// Open opens the corpus in dir for key, creating it when dir holds none, and
+// loads what it holds for resuming. It takes an exclusive lock on the
+// directory until Close. Corrupt or torn files are skipped and named in
+// Warnings; only an unusable directory, a different spec (ErrSpecMismatch),
+// or a lock held by another process (ErrLocked) are errors.
+func Open(dir string, key Key, opts ...OpenOption) (*Store, error) {
+	var cfg openConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if key.SpecHash == "" {
+		return nil, fmt.Errorf("opening corpus %s: the key has no spec hash", dir)
+	}
+	for _, d := range []string{dir, filepath.Join(dir, entriesDir), filepath.Join(dir, findingsDir)} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("creating corpus directory: %w", err)
+		}
+	}
+	unlock, err := lockDir(filepath.Join(dir, lockFile))
+	if err != nil {
+		if errors.Is(err, ErrLocked) {
+			return nil, fmt.Errorf("%w: %s (wait for it to finish, or use another --corpus directory)", ErrLocked, dir)
+		}
+		return nil, fmt.Errorf("locking corpus %s: %w", dir, err)
+	}
+	s := newStore(dir)
+	s.unlock = unlock
+	ok := false
+	defer func() {
+		if !ok {
+			unlock()
+		}
+	}()
+	meta, err := readMeta(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		s.meta = Meta{Format: formatMeta, Version: FormatVersion, Key: key, CreatedAt: time.Now().UTC()}
+		if key.ImageID != "" {
+			s.meta.Images = []string{key.ImageID}
+		}
+		if err := s.writeMeta(); err != nil {
+			return nil, err
+		}
+	case err != nil && errors.Is(err, ErrCorrupt):
+		s.warnf("%s is corrupt (%v): rewritten for spec %s", metaFile, err, key.SpecHash)
+		s.meta = Meta{Format: formatMeta, Version: FormatVersion, Key: key, CreatedAt: time.Now().UTC()}
+		if err := s.writeMeta(); err != nil {
+			return nil, err
+		}
+	case err != nil:
+		return nil, err
+	default:
+		s.meta = meta
+		if meta.SpecHash != key.SpecHash && !cfg.anySpec {
+			return nil, fmt.Errorf("%w: %s holds a corpus for spec %s, this run's spec is %s (use another --corpus directory)",
+				ErrSpecMismatch, dir, short(meta.SpecHash), short(key.SpecHash))
+		}
+		if key.ImageID != "" && meta.ImageID != "" && key.ImageID != meta.ImageID {
+			if cfg.strictImage {
+				return nil, fmt.Errorf("%w: %s was recorded against image %s, not %s", ErrImageMismatch, dir, short(meta.ImageID), short(key.ImageID))
+			}
+			s.warnf("corpus %s was recorded against image %s; resuming it against %s", dir, short(meta.ImageID), short(key.ImageID))
+		}
+		if key.ImageID != "" && !slices.Contains(s.meta.Images, key.ImageID) {
+			if s.meta.ImageID == "" {
+				s.meta.ImageID = key.ImageID
+			}
+			s.meta.Images = append(s.meta.Images, key.ImageID)
+			if err := s.writeMeta(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	s.removeTemps()
+	s.load()
+	ok = true
+	return s, nil
+}
+
+// Load reads an existing corpus without locking it or changing it (replay,
+// merge sources). Corrupt files are skipped and named in Warnings.
+func Load(dir string) (*Store, error) {
+	meta, err := readMeta(dir)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s has no %s", ErrNotCorpus, dir, metaFile)
+		}
+		return nil, err
+	}
+	s := newStore(dir)
+	s.meta = meta
+	s.readOnly = true
+	s.load()
+	return s, nil
+}
+
+// ErrReadOnly is returned by writes to a store opened with Load.
+var ErrReadOnly = errors.New("corpus opened read-only")
+
+func newStore(dir string) *Store {
+	return &Store{dir: dir, byID: map[string]int{}, findings: map[string]FindingRecord{}, nextSeq: 1}
+}
+
+func short(h string) string {
+	if i := strings.IndexByte(h, ':'); i >= 0 && len(h) > i+13 {
+		return h[:i+13]
+	}
+	return h
+}
+
+func readMeta(dir string) (Meta, error) {
+	data, err := readCapped(filepath.Join(dir, metaFile))
+	if err != nil {
+		return Meta{}, err
+	}
+	var m Meta
+	if err := json.Unmarshal(data, &m); err != nil {
+		return Meta{}, corrupt("%s: %v", metaFile, err)
+	}
+	if m.Format != formatMeta {
+		return Meta{}, corrupt("%s: format %q, want %q", metaFile, m.Format, formatMeta)
+	}
+	if m.Version < 1 || m.Version > FormatVersion {
+		return Meta{}, fmt.Errorf("%s: corpus format version %d; this whittle reads 1..%d (upgrade whittle)", filepath.Join(dir, metaFile), m.Version, FormatVersion)
+	}
+	return m, nil
+}
+
+func readCapped(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	return data, nil
+}
+
+func (s *Store) writeMeta() error {
+	data, err := json.MarshalIndent(s.meta, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(s.dir, metaFile, append(data, '\n')); err != nil {
+		return fmt.Errorf("writing corpus meta: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) warnf(format string, args ...any) {
+	s.warnings = append(s.warnings, fmt.Sprintf(format, args...))
+}
+
+// removeTemps deletes temporary files of writes that never completed.
+func (s *Store) removeTemps() {
+	for _, d := range []string{s.dir, filepath.Join(s.dir, entriesDir), filepath.Join(s.dir, findingsDir)} {
+		list, _ := os.ReadDir(d)
+		for _, de := range list {
+			if strings.HasPrefix(de.Name(), tmpPrefix) {
+				_ = os.Remove(filepath.Join(d, de.Name()))
+			}
+		}
+	}
+}
+
+// load reads every entry and finding, skipping what is corrupt.
+func (s *Store) load() {
+	dir := filepath.Join(s.dir, entriesDir)
+	list, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		s.warnf("reading %s: %v", dir, err)
+	}
+	for _, de := range list {
+		name := de.Name()
+		if !strings.HasSuffix(name, ".json") || strings.HasPrefix(name, tmpPrefix) || de.IsDir() {
+			continue
+		}
+		data, err := readCapped(filepath.Join(dir, name))
+		if err != nil {
+			s.warnf("skipping entry %s: %v", name, err)
+			continue
+		}
+		e, err := DecodeEntry(data)
+		if err != nil {
+			s.warnf("skipping entry %s: %v", name, err)
+			continue
+		}
+		if e.ID+".json" != name {
+			s.warnf("skipping entry %s: its id is %s", name, e.ID)
+			continue
+		}
+		if _, dup := s.byID[e.ID]; dup {
+			continue
+		}
+		s.byID[e.ID] = len(s.entries)
+		s.entries = append(s.entries, e)
+	}
+	sort.SliceStable(s.entries, func(i, j int) bool {
+		if s.entries[i].Seq != s.entries[j].Seq {
+			return s.entries[i].Seq < s.entries[j].Seq
+		}
+		return s.entries[i].ID < s.entries[j].ID
+	})
+	for i, e := range s.entries {
+		s.byID[e.ID] = i
+		if e.Seq >= s.nextSeq {
+			s.nextSeq = e.Seq + 1
+		}
+	}
+	dir = filepath.Join(s.dir, findingsDir)
+	list, err = os.ReadDir(dir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		s.warnf("reading %s: %v", dir, err)
+	}
+	for _, de := range list {
+		name := de.Name()
+		if !strings.HasSuffix(name, ".json") || strings.HasPrefix(name, tmpPrefix) || de.IsDir() {
+			continue
+		}
+		data, err := readCapped(filepath.Join(dir, name))
+		if err != nil {
+			s.warnf("skipping finding %s: %v", name, err)
+			continue
+		}
+		f, err := DecodeFinding(data)
+		if err != nil || f.ID+".json" != name {
+			if err == nil {
+				err = fmt.Errorf("its id is %s", f.ID)
+			}
+			s.warnf("skipping finding %s: %v", name, err)
+			continue
+		}
+		s.findings[f.ID] = f
+		s.fOrder = append(s.fOrder, f.ID)
+	}
+	sort.Strings(s.fOrder)
+}
+
+// Dir is the corpus directory.
+func (s *Store) Dir() string { return s.dir }
+
+// Meta returns the corpus's meta data.
+func (s *Store) Meta() Meta {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.meta
+	m.Images = slices.Clone(m.Images)
+	m.Sources = slices.Clone(m.Sources)
+	return m
+}
+
+// Warnings lists what was skipped or noticed while opening, one line each.
+func (s *Store) Warnings() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.warnings)
+}
+
+// Len counts the entries.
+func (s *Store) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.entries)
+}
+
+// Entries returns the entries in the order they joined.
+func (s *Store) Entries() []Entry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.entries)
+}
+
+// Has reports whether an entry with this id is stored.
+func (s *Store) Has(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.byID[id]
+	return ok
+}
+
+// Put stores e durably (its ID and Seq are set here) and returns it as
+// stored; added is false when an entry with the same content was already
+// there, which is then returned unchanged.
+func (s *Store) Put(e Entry) (stored Entry, added bool, err error) {
+	if s.readOnly {
+		return Entry{}, false, fmt.Errorf("storing corpus entry in %s: %w", s.dir, ErrReadOnly)
+	}
+	e.ID = ContentID(e.Steps, e.Requests)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i, ok := s.byID[e.ID]; ok {
+		return s.entries[i], false, nil
+	}
+	e.Seq = s.nextSeq
+	if err := e.check(); err != nil {
+		return Entry{}, false, fmt.Errorf("storing corpus entry: %w", err)
+	}
+	data, err := EncodeEntry(e)
+	if err != nil {
+		return Entry{}, false, fmt.Errorf("encoding corpus entry: %w", err)
+	}
+	if err := writeFileAtomic(filepath.Join(s.dir, entriesDir), e.ID+".json", data); err != nil {
+		return Entry{}, false, fmt.Errorf("writing corpus entry: %w", err)
+	}
+	s.nextSeq++
+	s.byID[e.ID] = len(s.entries)
+	s.entries = append(s.entries, e)
+	return e, true, nil
+}
+
+// PutFinding stores or replaces a finding durably.
+func (s *Store) PutFinding(f FindingRecord) error {
+	if s.readOnly {
+		return fmt.Errorf("storing finding in %s: %w", s.dir, ErrReadOnly)
+	}
+	if !validName(f.ID) {
+		return fmt.Errorf("storing finding: bad id %q", f.ID)
+	}
+	data, err := EncodeFinding(f)
+	if err != nil {
+		return fmt.Errorf("encoding finding: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := writeFileAtomic(filepath.Join(s.dir, findingsDir), f.ID+".json", data); err != nil {
+		return fmt.Errorf("writing finding: %w", err)
+	}
+	if _, ok := s.findings[f.ID]; !ok {
+		s.fOrder = append(s.fOrder, f.ID)
+	}
+	s.findings[f.ID] = f
+	return nil
+}
+
+// Findings returns the stored findings.
+func (s *Store) Findings() []FindingRecord {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]FindingRecord, 0, len(s.fOrder))
+	for _, id := range s.fOrder {
+		out = append(out, s.findings[id])
+	}
+	return out
+}
+
+// Close releases the directory lock. Every write is already durable.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.unlock != nil {
+		s.unlock()
+		s.unlock = nil
+	}
+	return nil
+}

@@ -1,0 +1,182 @@
+package fuzz
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/whittle-dev/whittle/fuzz/gen"
+)
+
+func TestCrashesAreFoundMinimisedAndSurvived(t *testing.T) {
+	s := loadPets(t)
+	target := newCrashTarget(t)
+	f := New(s, target.sender, WithSeed(1), WithMaxRequests(4000), WithTarget(target), WithCrashGrace(50*time.Millisecond))
+	res, err := f.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d requests (+%d minimising), %d crashes, %d restarts, stop %q", res.Stats.Requests, res.Stats.MinimizeRequests, res.Stats.Crashes, res.Stats.Restarts, res.StopReason)
+	crashes := map[string]Finding{}
+	for _, fd := range res.Findings {
+		t.Logf("finding %s %s %q minimised=%v count=%d\n%s", fd.Operation, fd.Check, fd.Signature, fd.Minimized, fd.Count, fd.Curl)
+		if fd.Check == CheckCrash {
+			if _, dup := crashes[fd.Signature]; dup {
+				t.Errorf("crash %q reported twice", fd.Signature)
+			}
+			crashes[fd.Signature] = fd
+		}
+		if fd.Check == CheckTransport {
+			t.Errorf("transport error reported for a crashed target: %s", fd.Message)
+		}
+	}
+	if res.StopReason != "max requests" {
+		t.Errorf("stop reason %q: the run did not survive the crashes", res.StopReason)
+	}
+	want := map[string][]string{
+		"exited with status 70": {"POST /pets", "DELETE /pets/{petId}", "GET /pets/{petId}"},
+		"exited with status 2":  {"POST /pets", "POST /pets/{petId}/photo", "DELETE /pets/{petId}"},
+	}
+	for sig, ops := range want {
+		fd, ok := crashes[sig]
+		if !ok {
+			t.Errorf("crash %q not found", sig)
+			continue
+		}
+		if !fd.Minimized {
+			t.Errorf("crash %q not minimised (%d requests)", sig, len(fd.Requests))
+			continue
+		}
+		var got []string
+		for _, r := range fd.Requests {
+			got = append(got, r.Operation)
+		}
+		if strings.Join(got, ", ") != strings.Join(ops, ", ") {
+			t.Errorf("crash %q: minimal sequence %v, want %v", sig, got, ops)
+		}
+		if fd.Operation != ops[len(ops)-1] {
+			t.Errorf("crash %q attributed to %s", sig, fd.Operation)
+		}
+		if n := strings.Count(fd.Curl, "curl "); n != len(ops) {
+			t.Errorf("crash %q: curl has %d commands:\n%s", sig, n, fd.Curl)
+		}
+		if len(fd.Steps) != len(ops) {
+			t.Errorf("crash %q: %d steps", sig, len(fd.Steps))
+		}
+	}
+	if target.restarts() < res.Stats.Crashes {
+		t.Errorf("%d restarts for %d crashes", target.restarts(), res.Stats.Crashes)
+	}
+}
+
+// TestCrashWithoutMinimisation keeps the history since the last restart.
+func TestCrashWithoutMinimisation(t *testing.T) {
+	s := loadPets(t)
+	target := newCrashTarget(t)
+	f := New(s, target.sender, WithSeed(1), WithMaxRequests(1500), WithTarget(target),
+		WithCrashGrace(200*time.Millisecond), WithMinimizeBudget(0, 0))
+	res, err := f.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, fd := range res.Findings {
+		if fd.Check == CheckCrash {
+			n++
+			if fd.Minimized || len(fd.Requests) == 0 || len(fd.Steps) != len(fd.Requests) {
+				t.Errorf("crash finding: minimised %v, %d requests, %d steps", fd.Minimized, len(fd.Requests), len(fd.Steps))
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no crash found")
+	}
+}
+
+func TestTooManyCrashes(t *testing.T) {
+	s := loadPets(t)
+	target := newCrashTarget(t)
+	f := New(s, target.sender, WithSeed(1), WithMaxRequests(4000), WithTarget(target),
+		WithCrashGrace(100*time.Millisecond), WithMaxCrashes(1), WithMinimizeBudget(0, 0))
+	res, err := f.Run(context.Background())
+	if err == nil || res.StopReason != "too many crashes" {
+		t.Fatalf("stop %q, err %v", res.StopReason, err)
+	}
+}
+
+// step makes a valid step for op; bound parameters take the latest id.
+func testStep(t *testing.T, f *Fuzzer, op string, bound ...string) Step {
+	t.Helper()
+	o := f.r.spec.Operation(op)
+	if o == nil {
+		t.Fatalf("no operation %s", op)
+	}
+	in, intent := f.r.gen.Input(o, gen.Valid)
+	if op == "POST /pets" {
+		in.Body = map[string]any{"name": "Rex", "tag": "dog"}
+	}
+	return Step{Op: op, Input: in, Intent: intent, Bound: bound}
+}
+
+func TestMinimizeCrashSequence(t *testing.T) {
+	const id = "path.petId"
+	tests := []struct {
+		name string
+		seq  func(t *testing.T, f *Fuzzer) []Step
+		sig  string
+		want []string
+	}{
+		{"crash after the answer", func(t *testing.T, f *Fuzzer) []Step {
+			return []Step{
+				testStep(t, f, "GET /stats"), testStep(t, f, "POST /pets"), testStep(t, f, "GET /pets"),
+				testStep(t, f, "POST /pets/{petId}/photo", id), testStep(t, f, "GET /stats"),
+				testStep(t, f, "DELETE /pets/{petId}", id), testStep(t, f, "POST /pets"), testStep(t, f, "GET /stats"),
+			}
+		}, "exited with status 2", []string{"POST /pets", "POST /pets/{petId}/photo", "DELETE /pets/{petId}"}},
+		{"use after delete", func(t *testing.T, f *Fuzzer) []Step {
+			get := testStep(t, f, "GET /pets/{petId}")
+			get.Copies = []Copy{{Param: id, Step: 3, From: id}}
+			return []Step{
+				testStep(t, f, "POST /pets"), testStep(t, f, "POST /pets"), testStep(t, f, "GET /stats"),
+				testStep(t, f, "DELETE /pets/{petId}", id), testStep(t, f, "PUT /pets/{petId}", id), get,
+			}
+		}, "exited with status 70", []string{"POST /pets", "DELETE /pets/{petId}", "GET /pets/{petId}"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := loadPets(t)
+			target := newCrashTarget(t)
+			target.firstID = 41 // the recorded run's ids differ from a fresh target's
+			target.Restart(context.Background())
+			f := New(s, target.sender, WithSeed(1), WithTarget(target), WithCrashGrace(50*time.Millisecond))
+			f.r.stats.restartClock()
+			f.r.execute(context.Background(), tt.seq(t, f))
+			time.Sleep(50 * time.Millisecond) // a crash after the last answer shows at the next request
+			f.r.execute(context.Background(), []Step{testStep(t, f, "GET /stats")})
+			var crash *Finding
+			for _, fd := range f.Findings() {
+				if fd.Check == CheckCrash {
+					if crash != nil {
+						t.Fatalf("two crash findings")
+					}
+					crash = &fd
+				}
+			}
+			if crash == nil || crash.Signature != tt.sig {
+				t.Fatalf("crash finding %+v", crash)
+			}
+			var got []string
+			for _, r := range crash.Requests {
+				got = append(got, r.Operation)
+			}
+			if !crash.Minimized || strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Fatalf("minimised %v to %v, want %v\n%s", crash.Minimized, got, tt.want, crash.Curl)
+			}
+			if !strings.Contains(crash.Curl, "/v1/pets/41") {
+				t.Errorf("reproducer does not use the fresh target's ids:\n%s", crash.Curl)
+			}
+			t.Logf("%d minimisation requests, %d restarts\n%s", f.Stats().MinimizeRequests, f.Stats().Restarts, crash.Curl)
+		})
+	}
+}

@@ -1,0 +1,458 @@
+package fuzz
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/whittle-dev/whittle/corpus"
+	"github.com/whittle-dev/whittle/fuzz/gen"
+	"github.com/whittle-dev/whittle/fuzz/spec"
+)
+
+// Minimisation shrinks a finding's sequence to one that still triggers the
+// same check and signature, by delta debugging over its steps (Zeller's
+// ddmin, complements only: the result is 1-minimal when the budget allows).
+//
+// A crash is reproduced on a fresh target per attempt (TargetHealth.Restart):
+// the candidate runs from a clean start, and the crash must follow. Other
+// findings are reproduced on the running target, but a candidate only
+// counts when every bound or copied parameter found its value within the
+// candidate, so that the result does not rely on what the running target
+// already holds; without TargetHealth, sequences of more than one step are
+// not minimised (an attempt could crash the target with no way back).
+
+const (
+	defaultMinimizeRequests = 1000
+	defaultMinimizeRestarts = 24
+	// maxCrashCandidate bounds the steps of history a crash is looked for in.
+	maxCrashCandidate = 64
+)
+
+// minimizer reproduces one finding.
+type minimizer struct {
+	r        *runner
+	check    Check
+	sig      string
+	op       string // for oracle findings: the operation whose answer must violate
+	fresh    bool   // restart before each attempt (crashes)
+	requests int    // budget left
+	restarts int
+	dirty    bool // the target served an attempt since its last restart
+	lost     error
+
+	// what the last successful attempt sent and got
+	reqs []corpus.Request
+	resp corpus.Response
+	used int // steps of the candidate up to the trigger
+}
+
+func (r *runner) newMinimizer(check Check, sig, op string) *minimizer {
+	return &minimizer{r: r, check: check, sig: sig, op: op, fresh: check == CheckCrash || r.cfg.freshMinimize,
+		requests: r.cfg.minRequests, restarts: r.cfg.minRestarts}
+}
+
+func (m *minimizer) budgetLeft(ctx context.Context) bool {
+	return m.lost == nil && ctx.Err() == nil && m.requests > 0 && (!m.fresh || m.restarts > 0) && !m.r.ctl.isStopped()
+}
+
+// try runs a candidate and reports whether it triggers the finding.
+func (m *minimizer) try(ctx context.Context, steps []Step) bool {
+	r := m.r
+	if len(steps) == 0 || !m.budgetLeft(ctx) {
+		return false
+	}
+	if m.fresh && m.dirty {
+		m.restarts--
+		if err := r.restart(ctx, "minimising "+string(m.check)+" "+m.sig); err != nil {
+			m.lost = err
+			return false
+		}
+	}
+	m.dirty = true
+	b := &binder{spec: r.spec, gen: r.gen, store: newValueStore(r.spec, r.links)}
+	sent := make([]*gen.Input, len(steps))
+	rn := renames{}
+	var reqs []corpus.Request
+	for i, st := range steps {
+		if m.requests <= 0 || ctx.Err() != nil {
+			return false
+		}
+		p, ok := b.prepare(rn.apply(r.links, r.spec, cloneStep(st)), sent)
+		if !ok {
+			continue
+		}
+		if p.unbound && !m.fresh {
+			return false // would rely on the running target's state
+		}
+		m.requests--
+		r.stats.minimizeRequest()
+		resp := deliver(ctx, r.send, p.req.Request)
+		if ctx.Err() != nil && resp.Status == 0 {
+			return false
+		}
+		r.drainFeedback(ctx)
+		reqs = append(reqs, p.req.Request)
+		sent[i] = &p.req.Input
+		b.learn(p.op, p.req, resp)
+		rn.learn(r.links, r.spec, p.op, st.orig, resp)
+		if dead, why := crashed(ctx, r.cfg.target, resp, r.cfg.crashGrace); dead {
+			if m.check == CheckCrash && why == m.sig {
+				m.keep(reqs, resp, i+1)
+				return true
+			}
+			m.recover(ctx)
+			return false
+		}
+		if m.check != CheckCrash && p.op != nil && p.op.ID == m.op {
+			for _, v := range r.oracle.Check(ctx, p.req.Request, p.req.Intent, resp) {
+				if v.Check == m.check && v.Signature == m.sig {
+					m.keep(reqs, resp, i+1)
+					return true
+				}
+			}
+		}
+	}
+	if m.check == CheckCrash && len(reqs) > 0 {
+		// The crash may follow the last answer (a goroutine dying after it).
+		if dead, why := r.checkAlive(ctx); dead {
+			if why == m.sig {
+				m.keep(reqs, corpus.Response{Err: "target crashed: " + why}, len(steps))
+				return true
+			}
+			m.recover(ctx)
+		}
+	}
+	return false
+}
+
+func (m *minimizer) keep(reqs []corpus.Request, resp corpus.Response, used int) {
+	m.reqs, m.resp, m.used = reqs, resp, used
+}
+
+// recover restarts a target an attempt crashed in another way.
+func (m *minimizer) recover(ctx context.Context) {
+	if m.r.cfg.target == nil {
+		return
+	}
+	if m.fresh {
+		m.restarts--
+	}
+	if err := m.r.restart(ctx, "crashed while minimising"); err != nil {
+		m.lost = err
+	}
+	m.dirty = false
+}
+
+// ddmin shrinks steps, which must already reproduce (m holds what they
+// sent): delta debugging over chunks while the sequence is long, then one
+// pass that tries to drop each remaining step.
+func (m *minimizer) ddmin(ctx context.Context, steps []Step) []Step {
+	steps = steps[:m.used]
+	drop := func(from, to int) bool {
+		keep := make([]int, 0, len(steps))
+		for i := range steps {
+			if i < from || i >= to {
+				keep = append(keep, i)
+			}
+		}
+		cand := subsequence(steps, keep)
+		if m.try(ctx, cand) {
+			steps = cand[:m.used]
+			return true
+		}
+		return false
+	}
+	n := 2
+	for len(steps) > linearBelow && m.budgetLeft(ctx) {
+		reduced := false
+		for _, c := range split(len(steps), n) {
+			if drop(c[0], c[1]) {
+				n = max(n-1, 2)
+				reduced = true
+				break
+			}
+		}
+		if !reduced {
+			if n >= len(steps) {
+				return steps
+			}
+			n = min(2*n, len(steps))
+		}
+	}
+	for i := 0; i < len(steps) && len(steps) > 1 && m.budgetLeft(ctx); {
+		if !drop(i, i+1) {
+			i++
+		}
+	}
+	return steps
+}
+
+// linearBelow is the length under which steps are dropped one at a time.
+const linearBelow = 10
+
+// split cuts [0,n) into k nearly equal ranges.
+func split(n, k int) [][2]int {
+	k = min(k, n)
+	out := make([][2]int, 0, k)
+	start := 0
+	for i := 0; i < k; i++ {
+		size := (n - start) / (k - i)
+		out = append(out, [2]int{start, start + size})
+		start += size
+	}
+	return out
+}
+
+// minimizeCrash looks for a part of the history since the last restart that
+// reproduces the crash on a fresh target, cheapest guesses first: the last
+// sequence; the steps that touched the resources it addressed (created,
+// changed or deleted them: a slice by id); the same for the last two
+// sequences; then ever longer suffixes. It shrinks the first that does. It
+// returns false when nothing reproduced within the budget; f is then left
+// as recorded (the history since the last restart).
+func (r *runner) minimizeCrash(ctx context.Context, f *Finding, h *history) bool {
+	m := r.newMinimizer(CheckCrash, f.Signature, "")
+	all := h.tail(0)
+	var cands [][]Step
+	seen := map[string]bool{}
+	add := func(keep []int) {
+		if len(keep) > maxCrashCandidate {
+			keep = keep[len(keep)-maxCrashCandidate:]
+		}
+		k := fmt.Sprint(keep)
+		if len(keep) > 0 && !seen[k] {
+			seen[k] = true
+			cands = append(cands, subsequence(all, keep))
+		}
+	}
+	last1 := len(h.tail(1))
+	last2 := len(h.tail(2))
+	add(seqRange(len(all)-last1, len(all)))
+	add(r.resourceSlice(all, len(all)-last1))
+	add(r.resourceSlice(all, len(all)-last2))
+	for n := 2; ; n *= 2 {
+		n = min(n, len(all), maxCrashCandidate)
+		add(seqRange(len(all)-n, len(all)))
+		if n == len(all) || n == maxCrashCandidate {
+			break
+		}
+	}
+	// The caller restarted the target: the first attempt runs on a fresh one.
+	var found []Step
+	for _, cand := range cands {
+		if !m.budgetLeft(ctx) {
+			break
+		}
+		if m.try(ctx, cand) {
+			found = cand
+			break
+		}
+	}
+	ok := found != nil
+	if ok {
+		min := m.ddmin(ctx, found)
+		f.Steps, f.Requests, f.Response = min, m.reqs, m.resp
+		if len(m.reqs) > 0 {
+			f.Operation = m.reqs[len(m.reqs)-1].Operation
+		}
+		f.Minimized = true
+	}
+	// Leave a live target behind for the loop.
+	if m.lost == nil && r.cfg.target != nil {
+		if dead, _ := r.cfg.target.Crashed(); dead {
+			if err := r.restart(ctx, "crashed while minimising"); err != nil {
+				m.lost = err
+			}
+		}
+	}
+	if m.lost != nil && r.lost == nil {
+		r.lost = m.lost
+	}
+	r.resetBindings()
+	return ok
+}
+
+// resourceSlice returns the indexes of the steps from 'from' on, and of the
+// earlier steps that sent or produced one of the ids those steps sent.
+func (r *runner) resourceSlice(steps []Step, from int) []int {
+	ids := map[string]bool{}
+	for _, st := range steps[from:] {
+		for _, v := range r.idValues(st) {
+			ids[v] = true
+		}
+	}
+	var keep []int
+	for i, st := range steps {
+		in := i >= from
+		for _, v := range append(r.idValues(st), r.producedValues(st)...) {
+			in = in || ids[v]
+		}
+		if in {
+			keep = append(keep, i)
+		}
+	}
+	return keep
+}
+
+// idValues are the values st sends for its path parameters and for the
+// parameters links feed.
+func (r *runner) idValues(st Step) []string {
+	op := r.spec.Operation(st.Op)
+	if op == nil || st.Raw != nil {
+		return nil
+	}
+	linked := map[string]bool{}
+	for _, b := range r.links.For(op.ID) {
+		linked[b.Param] = true
+	}
+	var out []string
+	for _, p := range op.Params {
+		if p.In != openapi3.ParameterInPath && !linked[p.Key()] {
+			continue
+		}
+		if pv, ok := st.Input.Param(p.Key()); ok && pv.Set {
+			if v := gen.Scalar(pv.Value); v != "" {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
+}
+
+// producedValues are the ids st's recorded answer gave for later steps.
+func (r *runner) producedValues(st Step) []string {
+	op := r.spec.Operation(st.Op)
+	if op == nil || st.orig == nil || !is2xx(st.orig.Status) {
+		return nil
+	}
+	vs := newValueStore(r.spec, r.links)
+	vs.record(op, *st.orig)
+	var out []string
+	for _, list := range vs.values {
+		for _, v := range list {
+			out = append(out, gen.Scalar(v))
+		}
+	}
+	return out
+}
+
+// minimizeFinding shrinks the sequence of an oracle finding (not a crash),
+// then drops the optional parameters of its last step that do not matter.
+// With WithFreshMinimization every attempt runs on a fresh target, as for
+// crashes; otherwise on the running one.
+func (r *runner) minimizeFinding(ctx context.Context, f *Finding, steps []Step) {
+	if r.cfg.minRequests <= 0 || r.cfg.target == nil && len(steps) > 1 {
+		return
+	}
+	m := r.newMinimizer(f.Check, f.Signature, f.Operation)
+	if m.fresh && r.cfg.target == nil {
+		m.fresh = false
+	}
+	if m.fresh {
+		m.dirty = true // the running target holds the state that led here
+	}
+	defer func() {
+		if m.lost != nil && r.lost == nil {
+			r.lost = m.lost
+		}
+		if m.fresh {
+			r.resetBindings()
+		}
+	}()
+	if !m.try(ctx, steps) {
+		return
+	}
+	min := m.ddmin(ctx, steps)
+	min = m.dropParams(ctx, min)
+	f.Steps, f.Requests, f.Response = min, m.reqs, m.resp
+	f.Minimized = true
+}
+
+// dropParams unsets, one at a time, the optional parameters of the last
+// step, keeping each removal that still reproduces.
+func (m *minimizer) dropParams(ctx context.Context, steps []Step) []Step {
+	last := len(steps) - 1
+	op := m.r.spec.Operation(steps[last].Op)
+	if op == nil || steps[last].Raw != nil {
+		return steps
+	}
+	for _, p := range op.Params {
+		if p.Required || !m.budgetLeft(ctx) {
+			continue
+		}
+		pv, ok := steps[last].Input.Param(p.Key())
+		if !ok || !pv.Set {
+			continue
+		}
+		cand := cloneSteps(steps)
+		cp, _ := cand[last].Input.Param(p.Key())
+		cp.Set, cp.Value = false, nil
+		cand[last].Bound = slices.DeleteFunc(cand[last].Bound, func(b string) bool { return b == p.Key() })
+		cand[last].Copies = slices.DeleteFunc(cand[last].Copies, func(c Copy) bool { return c.Param == p.Key() })
+		if m.try(ctx, cand) && m.used == len(cand) {
+			steps = cand
+		}
+	}
+	if len(m.reqs) != len(steps) {
+		m.try(ctx, steps) // leave m with what the result sends
+	}
+	return steps
+}
+
+// renames maps ids the recorded run got to those a reproduction gets: when a
+// step produced pet 57 then and pet 1 now, later steps send 1 where they
+// sent 57. Only path parameters and parameters fed by links are renamed.
+type renames map[string]any
+
+// learn pairs the values the bindings of op take from the recorded answer
+// and from the new one.
+func (rn renames) learn(l *Links, sp *spec.Spec, op *spec.Operation, orig *corpus.Response, now corpus.Response) {
+	if op == nil || orig == nil || !is2xx(orig.Status) || !is2xx(now.Status) {
+		return
+	}
+	st := newValueStore(sp, l)
+	st.record(op, *orig)
+	was := st.values
+	st = newValueStore(sp, l)
+	st.record(op, now)
+	for k, old := range was {
+		cur := st.values[k]
+		for i := 0; i < len(old) && i < len(cur); i++ {
+			if a, b := gen.Scalar(old[i]), gen.Scalar(cur[i]); a != b && a != "" {
+				rn[a] = cur[i]
+			}
+		}
+	}
+}
+
+// apply renames the values of st's id-like parameters.
+func (rn renames) apply(l *Links, sp *spec.Spec, st Step) Step {
+	if len(rn) == 0 || st.Raw != nil {
+		return st
+	}
+	op := sp.Operation(st.Op)
+	if op == nil {
+		return st
+	}
+	linked := map[string]bool{}
+	for _, b := range l.For(op.ID) {
+		linked[b.Param] = true
+	}
+	for _, p := range op.Params {
+		if p.In != openapi3.ParameterInPath && !linked[p.Key()] {
+			continue
+		}
+		pv, ok := st.Input.Param(p.Key())
+		if !ok || !pv.Set {
+			continue
+		}
+		if v, ok := rn[gen.Scalar(pv.Value)]; ok {
+			pv.Value = v
+		}
+	}
+	return st
+}
+
+func is2xx(status int) bool { return status >= 200 && status < 300 }

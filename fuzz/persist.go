@@ -1,0 +1,128 @@
+package fuzz
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/whittle-dev/whittle/corpus"
+)
+
+// EntryFromCorpus turns a stored entry into one the fuzzer can run and
+// mutate: its steps when they can be read, otherwise its requests, sent as
+// they are.
+func EntryFromCorpus(ce corpus.Entry) (Entry, error) {
+	e := Entry{StoreID: ce.ID, Requests: ce.Requests, Reasons: ce.Reasons, AddedAt: ce.AddedAt}
+	var err error
+	if len(ce.Steps) > 0 {
+		var steps []Step
+		if err = json.Unmarshal(ce.Steps, &steps); err == nil && validSteps(steps) {
+			e.Steps = steps
+			return e, nil
+		}
+		if err == nil {
+			err = fmt.Errorf("steps without operations")
+		}
+		err = fmt.Errorf("corpus entry %s: reading its steps: %w; replaying its requests as they are", ce.ID, err)
+	}
+	for i := range ce.Requests {
+		req := cloneRequest(ce.Requests[i])
+		e.Steps = append(e.Steps, Step{Op: req.Operation, Raw: &req})
+	}
+	return e, err
+}
+
+func validSteps(steps []Step) bool {
+	if len(steps) == 0 {
+		return false
+	}
+	for _, s := range steps {
+		if s.Op == "" && s.Raw == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// EntriesFromCorpus converts stored entries in order; the warnings name
+// entries whose steps could not be read (their requests are used instead).
+func EntriesFromCorpus(ces []corpus.Entry) ([]Entry, []string) {
+	out := make([]Entry, 0, len(ces))
+	var warns []string
+	for _, ce := range ces {
+		e, err := EntryFromCorpus(ce)
+		if err != nil {
+			warns = append(warns, err.Error())
+		}
+		if len(e.Steps) > 0 {
+			out = append(out, e)
+		}
+	}
+	return out, warns
+}
+
+// persistEntry writes e to the store with the answers its requests got
+// (none for seeds) and the signal of the last, and returns its id there (""
+// without a store or on error, which is kept as a warning).
+func (r *runner) persistEntry(e Entry, resps []corpus.Response, sig Signal) string {
+	st := r.cfg.store
+	if st == nil {
+		return ""
+	}
+	steps, err := json.Marshal(e.Steps)
+	if err != nil {
+		r.warn("encoding a corpus entry: %v", err)
+		return ""
+	}
+	ce := corpus.Entry{Steps: steps, Requests: e.Requests, Responses: resps, Reasons: e.Reasons, AddedAt: e.AddedAt,
+		Coverage: corpus.Coverage{Functions: sig.Functions, Files: sig.Files, Syscalls: sig.Syscalls, NewFiles: sig.NewFiles}}
+	if len(ce.Requests) == 0 {
+		return ""
+	}
+	stored, _, err := st.Put(ce)
+	if err != nil {
+		r.warn("%v", err)
+		return ""
+	}
+	return stored.ID
+}
+
+// persistFinding writes f to the store, if any.
+func (r *runner) persistFinding(f Finding) {
+	st := r.cfg.store
+	if st == nil {
+		return
+	}
+	data, err := json.Marshal(f)
+	if err != nil {
+		r.warn("encoding finding %s: %v", f.ID, err)
+		return
+	}
+	rec := corpus.FindingRecord{ID: f.ID, Operation: f.Operation, Check: string(f.Check), Signature: f.Signature, Data: data}
+	if err := st.PutFinding(rec); err != nil {
+		r.warn("%v", err)
+	}
+}
+
+// maxWarnings bounds the warnings a run keeps (a full disk fails every write).
+const maxWarnings = 20
+
+func (r *runner) warn(format string, args ...any) {
+	if len(r.warnings) < maxWarnings {
+		r.warnings = append(r.warnings, fmt.Sprintf(format, args...))
+	}
+}
+
+// FindingsFromCorpus reads the findings a store holds.
+func FindingsFromCorpus(recs []corpus.FindingRecord) ([]Finding, []string) {
+	var out []Finding
+	var warns []string
+	for _, rec := range recs {
+		var f Finding
+		if err := json.Unmarshal(rec.Data, &f); err != nil {
+			warns = append(warns, fmt.Sprintf("finding %s: %v", rec.ID, err))
+			continue
+		}
+		out = append(out, f)
+	}
+	return out, warns
+}
