@@ -10,7 +10,10 @@ import (
 )
 
 // collector turns decoded records into deduplicated file accesses, per mount
-// namespace until Bind, then for the bound one only. For the user-space tier
+// namespace until the first Bind, then merged over the bound namespaces (the
+// view); records of namespaces never bound are dropped unless armed (see
+// bind.go). It also turns coverage records into their sets (cover*.go).
+// For the user-space tier
 // it also keeps a shadow of each process's working directory and open file
 // descriptors, so that relative paths resolve as they did at event time even
 // when the process is gone by the time its records are read.
@@ -19,8 +22,10 @@ type collector struct {
 	userPaths bool // TierTracepointUserPath: resolve bases here, not in BPF
 	proc      procfs
 
-	bound    uint64 // bound mount namespace, 0 before Bind
-	boundPid uint32
+	bound     map[uint64]uint32 // bound mount namespaces -> the pid bound by (0: by inode)
+	filter    bool              // drop records of namespaces outside bound
+	everBound bool              // Bind was called: Files() is the view
+	view      fileSet           // merged accesses of every namespace bound so far
 
 	buckets map[uint64]*bucket
 	procs   map[uint32]*procState // user-space tier shadow, by tgid
@@ -39,8 +44,8 @@ type fileKey struct {
 }
 
 type bucket struct {
-	files    map[fileKey]*FileAccess
-	order    []*FileAccess       // first-seen order, append-only
+	ns       uint64
+	set      fileSet             // accesses while the namespace was not bound
 	tgids    map[uint32]struct{} // live tracked processes, to find a root
 	rootPid  uint32              // last pid whose /proc/PID/root served
 	root     *os.File            // the container root, pinned (see pinRoot)
@@ -63,6 +68,7 @@ func newCollector(userPaths bool, proc procfs) *collector {
 		userPaths:  userPaths,
 		proc:       proc,
 		buckets:    map[uint64]*bucket{},
+		bound:      map[uint64]uint32{},
 		procs:      map[uint32]*procState{},
 		syncNotify: make(chan struct{}),
 	}
@@ -72,7 +78,7 @@ func (c *collector) bucket(mntns uint64) *bucket {
 	b := c.buckets[mntns]
 	if b == nil {
 		b = &bucket{
-			files:    map[fileKey]*FileAccess{},
+			ns:       mntns,
 			tgids:    map[uint32]struct{}{},
 			resolved: map[string]string{},
 			interps:  map[string]string{},
@@ -101,7 +107,7 @@ func (c *collector) handle(r *record) {
 		c.syncNotify = make(chan struct{})
 		return
 	}
-	if c.bound != 0 && r.mntns != c.bound {
+	if _, ok := c.bound[r.mntns]; c.filter && !ok {
 		return // queued before Bind narrowed the BPF filter
 	}
 	switch r.typ {
@@ -148,7 +154,7 @@ func (c *collector) exit(r *record) {
 	b := c.bucket(r.mntns)
 	delete(b.tgids, r.tgid)
 	delete(c.procs, r.tgid)
-	if c.bound == 0 && len(b.tgids) == 0 {
+	if _, ok := c.bound[r.mntns]; !ok && len(b.tgids) == 0 {
 		b.unpinRoot() // an unbound container is gone: do not keep its mount alive
 	}
 }
@@ -393,8 +399,8 @@ func (c *collector) rootFor(b *bucket, r *record) (string, bool) {
 		return err == nil && ns == r.mntns && b.pinRoot(c.proc.root(pid))
 	}
 	cands := []uint32{r.tgid, b.rootPid}
-	if r.mntns == c.bound {
-		cands = append(cands, c.boundPid)
+	if pid := c.bound[r.mntns]; pid != 0 {
+		cands = append(cands, pid)
 	}
 	for _, pid := range cands {
 		if try(pid) {
@@ -435,38 +441,14 @@ func (b *bucket) unpinRoot() {
 	}
 }
 
+// add records an access in the view when its namespace is bound, else in
+// the namespace's own bucket.
 func (c *collector) add(b *bucket, fa FileAccess) {
-	k := fileKey{fa.Path, fa.Kind, fa.Errno}
-	if e := b.files[k]; e != nil {
-		e.Count++
+	if _, ok := c.bound[b.ns]; ok {
+		c.view.add(fa)
 		return
 	}
-	fa.Count = 1
-	e := &fa
-	b.files[k] = e
-	b.order = append(b.order, e)
-}
-
-func (c *collector) bind(mntns uint64, pid uint32) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.bound, c.boundPid = mntns, pid
-	for ns, b := range c.buckets {
-		if ns != mntns {
-			b.unpinRoot()
-			delete(c.buckets, ns)
-		}
-	}
-	if pid != 0 {
-		if b := c.bucket(mntns); b.root == nil {
-			b.pinRoot(c.proc.root(pid))
-		}
-	}
-	for tgid, p := range c.procs {
-		if p.mntns != mntns {
-			delete(c.procs, tgid)
-		}
-	}
+	b.set.add(fa)
 }
 
 // files returns the deduplicated accesses, sorted by (Path, Kind, Errno).
@@ -474,7 +456,15 @@ func (c *collector) bind(mntns uint64, pid uint32) {
 func (c *collector) files() []FileAccess {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := merge(c.buckets)
+	var out []FileAccess
+	if c.everBound {
+		out = make([]FileAccess, 0, len(c.view.order))
+		for _, e := range c.view.order {
+			out = append(out, *e)
+		}
+	} else {
+		out = merge(c.buckets)
+	}
 	sortFiles(out)
 	return out
 }
@@ -483,7 +473,7 @@ func merge(buckets map[uint64]*bucket) []FileAccess {
 	merged := map[fileKey]int{}
 	var out []FileAccess
 	for _, b := range buckets {
-		for _, e := range b.order {
+		for _, e := range b.set.order {
 			k := fileKey{e.Path, e.Kind, e.Errno}
 			if i, ok := merged[k]; ok {
 				out[i].Count += e.Count
@@ -508,39 +498,35 @@ func sortFiles(fs []FileAccess) {
 	})
 }
 
-// filesSince returns the accesses of the bound namespace first seen at or
+// filesSince returns the accesses of the bound namespaces first seen at or
 // after cursor, in first-seen order, and the cursor to pass next time.
 func (c *collector) filesSince(cursor int) ([]FileAccess, int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	b := c.buckets[c.bound]
-	if c.bound == 0 || b == nil || cursor >= len(b.order) {
-		if b == nil {
-			return nil, cursor
-		}
-		return nil, len(b.order)
+	n := len(c.view.order)
+	if !c.everBound {
+		return nil, cursor
 	}
-	if cursor < 0 {
-		cursor = 0
+	if cursor >= n {
+		return nil, n
 	}
-	out := make([]FileAccess, 0, len(b.order)-cursor)
-	for _, e := range b.order[cursor:] {
+	cursor = max(cursor, 0)
+	out := make([]FileAccess, 0, n-cursor)
+	for _, e := range c.view.order[cursor:] {
 		out = append(out, *e)
 	}
-	return out, len(b.order)
+	return out, n
 }
 
 func (c *collector) counters() (events, decodeErrors, unresolved, truncated uint64, files int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.bound != 0 {
-		if b := c.buckets[c.bound]; b != nil {
-			files = len(b.order)
-		}
+	if c.everBound {
+		files = len(c.view.order)
 	} else {
 		seen := map[fileKey]bool{}
 		for _, b := range c.buckets {
-			for k := range b.files {
+			for k := range b.set.files {
 				seen[k] = true
 			}
 		}

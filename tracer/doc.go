@@ -14,6 +14,43 @@
 // keeps the container's and, from then on, BPF ignores every other
 // namespace (another container of the same image included).
 //
+// Bind is additive: the pipeline restarts a crashed target or replays
+// against a fresh container of the same image, and binds that one too;
+// files, syscalls and coverage are merged across the bound containers
+// (Files, FilesSince and Syscalls are one view). Arm before starting the
+// next container widens recording again so its first exec is caught;
+// Unbind a container once it is removed (the kernel reuses namespace
+// inode numbers).
+//
+// # Code coverage
+//
+// Cover(ctx, pid, binary) measures the code coverage of one file of the
+// bound containers, and feeds the fuzzer through NewSince: Sync after an
+// answer, then ask which units the request hit first.
+//
+//   - Native ELF binaries: function-entry uprobes through uprobe_multi
+//     links, one cookie per function indexing a hit array; BPF reports a
+//     function once, on its first hit by a bound namespace (probes sit on
+//     the file's inode: every container of the image traps, only bound
+//     ones count). Functions come from .symtab, else from the Go pclntab of
+//     a stripped Go binary (package tracer/elfsym: the Go text start is read
+//     from the module data, never assumed from .text, and the resulting
+//     addresses are cross-checked against the code's direct calls), else
+//     from .dynsym. Every entry is checked to be an instruction start;
+//     chunks the kernel refuses are bisected down to the function, which is
+//     reported (Problems). Default scope: a Go binary's main module, a C,
+//     C++ or Rust executable's own functions. Probes of hit functions are
+//     removed in the background (Prune: coverage-guided tracing, after
+//     UnTracer), so the steady-state cost approaches zero.
+//   - CPython: the interpreter's python:line USDT probe (package
+//     tracer/usdt reads .note.stapsdt), attached with its semaphore, the
+//     (file, function, line) triples deduplicated in BPF. Enable(false)
+//     detaches it and the interpreter runs at full speed again. Without
+//     USDT, Cover fails with ErrNoUSDT: file-level coverage only.
+//
+// Baseline marks what runs while idle (start-up, timers) as background,
+// never reported as a request's novelty.
+//
 // # Tiers
 //
 // File observation has tiers, best first: LSM hooks with bpf_d_path, fentry,
@@ -44,10 +81,11 @@
 // inotify_add_watch. Calls with an empty path (AT_EMPTY_PATH: fstat and
 // friends) are fd operations, not lookups, and are skipped.
 //
-// # Limits (phase 1)
+// # Limits
 //
-//   - x86_64 only (syscall numbers and pt_regs); 32-bit (ia32) processes'
-//     syscall numbers would be misread.
+//   - x86_64 only (syscall numbers, pt_regs, instruction checks); 32-bit
+//     (ia32) processes' syscall numbers would be misread.
+//   - Coverage needs uprobe_multi links (Linux 6.6+).
 //   - Needs BTF (CO-RE), the BPF ring buffer and bpf_loop: Linux 5.17+.
 //   - A process that unshares its own mount namespace inside a bound
 //     container and execs there is no longer followed.
@@ -60,7 +98,10 @@
 //
 //	go generate ./tracer
 //
-// runs bpf2go with clang-14 and llvm-strip-14 over bpf/tracer.bpf.c (see
-// gen.go); bpf/vmlinux_min.h declares only the kernel members read, with
-// preserve_access_index, so no vmlinux.h or bpftool is needed.
+// runs bpf2go with clang-14 and llvm-strip-14 over bpf/tracer.bpf.c and
+// bpf/cover.bpf.c (see gen.go); bpf/vmlinux_min.h declares only the kernel
+// members read, with preserve_access_index, so no vmlinux.h or bpftool is
+// needed. The coverage object is loaded on the first Cover and shares the
+// tracer's ring buffer (so Sync orders coverage with file records), bound
+// namespace set and counters.
 package tracer

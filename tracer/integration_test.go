@@ -254,7 +254,7 @@ func TestIntegrationCloseLeavesNothing(t *testing.T) {
 		progIDs = append(progIDs, id)
 	}
 	for _, m := range []*ebpf.Map{tr.objs.Events, tr.objs.Tracked, tr.objs.Inflight, tr.objs.SyscallSpecs,
-		tr.objs.Sysbits, tr.objs.Counters, tr.objs.Scratch} {
+		tr.objs.Sysbits, tr.objs.Counters, tr.objs.Scratch, tr.objs.BoundSet} {
 		info, err := m.Info()
 		if err != nil {
 			t.Fatal(err)

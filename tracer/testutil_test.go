@@ -90,6 +90,10 @@ func buildTestImage() (string, error) {
 	if out, err := exec.Command(compiler(), "-O2", "-o", wl, "testdata/workload.c").CombinedOutput(); err != nil {
 		return "", fmt.Errorf("compiling the workload: %v: %s", err, out)
 	}
+	cov := filepath.Join(dir, "covtarget")
+	if out, err := exec.Command(compiler(), "-O2", "-o", cov, "testdata/covtarget.c").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("compiling the coverage target: %v: %s", err, out)
+	}
 	libs, err := lddClosure(wl)
 	if err != nil {
 		return "", err
@@ -112,6 +116,11 @@ func buildTestImage() (string, error) {
 		return "", err
 	}
 	ib.file("/usr/bin/wl", 0o755, wlData)
+	covData, err := os.ReadFile(cov)
+	if err != nil {
+		return "", err
+	}
+	ib.file("/usr/bin/covtarget", 0o755, covData)
 	for _, f := range []string{"abs.txt", "rel/file.txt", "dir/sub/inner.txt", "dir/x.txt", "child.txt",
 		"from-script.txt", "only-b.txt", "execd.txt"} {
 		ib.file("/data/"+f, 0o644, []byte(f+"\n"))

@@ -83,10 +83,16 @@ type Tracer struct {
 	col       *collector
 	done      chan struct{}
 
-	mu      sync.Mutex // guards the fields below
-	bound   uint64
-	closed  bool
-	readErr error
+	mu sync.Mutex // guards the fields below
+	// bound maps the bound mount namespaces to the pid they were bound by
+	// (0 when bound by inode); armed is set by Arm until the next Bind.
+	bound     map[uint64]uint32
+	armed     bool
+	everBound bool
+	sysAcc    []uint64 // syscall bits of namespaces unbound since
+	cover     *coverSet
+	closed    bool
+	readErr   error
 	// snapshots taken by Close, served afterwards
 	finalSyscalls []Syscall
 	finalStats    Stats
@@ -117,7 +123,7 @@ func New(opts ...Option) (*Tracer, error) {
 	}
 	size := ringSize(cfg.ringSize)
 
-	t := &Tracer{done: make(chan struct{})}
+	t := &Tracer{done: make(chan struct{}), bound: map[uint64]uint32{}}
 	candidates := tierOrder
 	if cfg.tier != TierAuto {
 		if _, ok := tierNames[cfg.tier]; !ok {
@@ -261,6 +267,12 @@ func (t *Tracer) read() {
 			t.col.decodeError()
 			continue
 		}
+		if r.typ == evCover || r.typ == evPyLine {
+			if set := t.coverSetIfLoaded(); set != nil {
+				set.handle(&r)
+			}
+			continue
+		}
 		t.col.handle(&r)
 	}
 }
@@ -274,70 +286,6 @@ func (t *Tracer) Fallbacks() []TierStatus { return slicesClone(t.fallbacks) }
 
 func slicesClone[T any](s []T) []T { return append([]T(nil), s...) }
 
-// Bind restricts the tracer to the mount namespace of the host process pid
-// (the container's init). Records already read for that namespace are kept,
-// all others dropped; from now on BPF ignores every other namespace.
-func (t *Tracer) Bind(pid int) error {
-	if pid <= 0 {
-		return fmt.Errorf("binding tracer: invalid pid %d", pid)
-	}
-	ns, err := t.col.proc.mntns(uint32(pid))
-	if err != nil {
-		return fmt.Errorf("binding tracer to pid %d: %w", pid, err)
-	}
-	return t.bind(ns, uint32(pid))
-}
-
-// BindMountNamespace is Bind by mount namespace inode (stat -L -c %i
-// /proc/PID/ns/mnt), for callers that captured it earlier.
-func (t *Tracer) BindMountNamespace(inode uint64) error { return t.bind(inode, 0) }
-
-func (t *Tracer) bind(ns uint64, pid uint32) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.closed {
-		return errors.New("binding tracer: closed")
-	}
-	if t.bound != 0 && t.bound != ns {
-		return fmt.Errorf("binding tracer: already bound to mount namespace %d", t.bound)
-	}
-	host, _ := nsInode("/proc/self/ns/mnt")
-	if ns == host {
-		return fmt.Errorf("binding tracer: pid %d is in the host mount namespace", pid)
-	}
-	if err := t.objs.BoundMntns.Set(ns); err != nil {
-		return fmt.Errorf("binding tracer: %w", err)
-	}
-	t.bound = ns
-	t.col.bind(ns, pid)
-	// Forget processes and syscall sets of every other namespace.
-	var tgid uint32
-	var v tracerTrackedV
-	var stale []uint32
-	it := t.objs.Tracked.Iterate()
-	for it.Next(&tgid, &v) {
-		if v.Mntns != ns {
-			stale = append(stale, tgid)
-		}
-	}
-	for _, k := range stale {
-		_ = t.objs.Tracked.Delete(k)
-	}
-	var key uint64
-	var bitsV tracerSysbits
-	var staleNS []uint64
-	it = t.objs.Sysbits.Iterate()
-	for it.Next(&key, &bitsV) {
-		if key != ns {
-			staleNS = append(staleNS, key)
-		}
-	}
-	for _, k := range staleNS {
-		_ = t.objs.Sysbits.Delete(k)
-	}
-	return nil
-}
-
 // Files returns the file accesses seen, deduplicated by (Path, Kind, Errno)
 // and sorted by them. Before Bind it covers every non-host namespace seen.
 // Call Sync first to include everything up to now.
@@ -348,31 +296,36 @@ func (t *Tracer) Files() []FileAccess { return t.col.files() }
 // append-only view for "what did this request newly touch" (Sync first).
 func (t *Tracer) FilesSince(cursor int) ([]FileAccess, int) { return t.col.filesSince(cursor) }
 
-// Syscalls returns the syscalls made by the bound container's processes
-// (before Bind: by any tracked process), sorted by number.
+// Syscalls returns the syscalls made by the bound containers' processes,
+// those unbound since included (before the first Bind: by any tracked
+// process), sorted by number.
 func (t *Tracer) Syscalls() []Syscall {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.closed {
 		return slicesClone(t.finalSyscalls)
 	}
-	return t.syscalls(t.bound)
+	return syscallsFromBits(t.syscallWords())
 }
 
-func (t *Tracer) syscalls(bound uint64) []Syscall {
+// syscallWords ORs the syscall bits of the followed namespaces (every one
+// before the first Bind, the bound ones after) with those accumulated from
+// namespaces unbound since. Called with t.mu held.
+func (t *Tracer) syscallWords() []uint64 {
 	words := make([]uint64, nrSyscalls/64)
+	copy(words, t.sysAcc)
 	var key uint64
 	var v tracerSysbits
 	it := t.objs.Sysbits.Iterate()
 	for it.Next(&key, &v) {
-		if bound != 0 && key != bound {
+		if _, ok := t.bound[key]; t.everBound && !ok {
 			continue
 		}
 		for i := range words {
 			words[i] |= v.W[i]
 		}
 	}
-	return syscallsFromBits(words)
+	return words
 }
 
 // BPF counter indexes (enum counter).
@@ -472,12 +425,18 @@ func (t *Tracer) Close() error {
 		return nil
 	}
 	if t.objs != nil {
-		t.finalSyscalls = t.syscalls(t.bound)
+		t.finalSyscalls = syscallsFromBits(t.syscallWords())
 		t.kernelCounters(&t.finalStats)
 	}
 	t.closed = true
+	cover := t.cover
 	t.mu.Unlock()
 	var errs []error
+	if cover != nil {
+		if err := cover.close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	for _, l := range t.links {
 		if err := l.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("detaching: %w", err))

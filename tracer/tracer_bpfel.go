@@ -73,6 +73,7 @@ type tracerTrackedV struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	tracerMapBoundSet     = "bound_set"
 	tracerMapCounters     = "counters"
 	tracerMapEvents       = "events"
 	tracerMapInflight     = "inflight"
@@ -86,7 +87,7 @@ const (
 	tracerProgSyncMarker  = "sync_marker"
 	tracerProgSysEnter    = "sys_enter"
 	tracerProgSysExit     = "sys_exit"
-	tracerVarBoundMntns   = "bound_mntns"
+	tracerVarFiltering    = "filtering"
 	tracerVarHostMntns    = "host_mntns"
 	tracerVarKernelPaths  = "kernel_paths"
 )
@@ -145,6 +146,7 @@ type tracerProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type tracerMapSpecs struct {
+	BoundSet     *ebpf.MapSpec `ebpf:"bound_set"`
 	Counters     *ebpf.MapSpec `ebpf:"counters"`
 	Events       *ebpf.MapSpec `ebpf:"events"`
 	Inflight     *ebpf.MapSpec `ebpf:"inflight"`
@@ -158,7 +160,7 @@ type tracerMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type tracerVariableSpecs struct {
-	BoundMntns  *ebpf.VariableSpec `ebpf:"bound_mntns"`
+	Filtering   *ebpf.VariableSpec `ebpf:"filtering"`
 	HostMntns   *ebpf.VariableSpec `ebpf:"host_mntns"`
 	KernelPaths *ebpf.VariableSpec `ebpf:"kernel_paths"`
 }
@@ -183,6 +185,7 @@ func (o *tracerObjects) Close() error {
 //
 // It can be passed to loadTracerObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tracerMaps struct {
+	BoundSet     *ebpf.Map `ebpf:"bound_set"`
 	Counters     *ebpf.Map `ebpf:"counters"`
 	Events       *ebpf.Map `ebpf:"events"`
 	Inflight     *ebpf.Map `ebpf:"inflight"`
@@ -194,6 +197,7 @@ type tracerMaps struct {
 
 func (m *tracerMaps) Close() error {
 	return _TracerClose(
+		m.BoundSet,
 		m.Counters,
 		m.Events,
 		m.Inflight,
@@ -208,7 +212,7 @@ func (m *tracerMaps) Close() error {
 //
 // It can be passed to loadTracerObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tracerVariables struct {
-	BoundMntns  *ebpf.Variable `ebpf:"bound_mntns"`
+	Filtering   *ebpf.Variable `ebpf:"filtering"`
 	HostMntns   *ebpf.Variable `ebpf:"host_mntns"`
 	KernelPaths *ebpf.Variable `ebpf:"kernel_paths"`
 }

@@ -11,6 +11,7 @@
 #define NAME_MASK 255
 #define MAX_DEPTH 256
 #define NR_SYSCALLS 512
+#define MAX_BOUND 64 /* mount namespaces bound at once */
 #define AT_FDCWD -100
 #define PROT_EXEC 4
 
@@ -26,6 +27,8 @@ enum ev_type {
 	EV_FORK = 3,
 	EV_EXIT = 4,
 	EV_SYNC = 5,
+	EV_COVER = 6,  /* first hit of a probed function (cover.bpf.c) */
+	EV_PYLINE = 7, /* first execution of a Python (file, function, line) */
 };
 
 /* Record flags. Keep in sync with events.go. */
@@ -91,6 +94,47 @@ struct fork_ev {
 struct sync_ev {
 	struct hdr h;
 	u64 seq;
+};
+
+/* Coverage (cover.bpf.c). */
+#define MAX_COVER (1 << 18) /* probed functions, all binaries together */
+#define PY_STR 256          /* bytes kept of a Python file or function name */
+#define PY_MASK (PY_STR - 1)
+#define MAX_USDT_SPECS 64   /* USDT sites attached at once */
+#define USDT_ARGS 3
+
+struct cover_ev {
+	struct hdr h;
+	u32 idx; /* the probe's cookie: index into cover_hits */
+	u32 pad;
+};
+
+struct py_ev {
+	struct hdr h;
+	s32 line;
+	u16 file_len;
+	u16 func_len;
+	char data[2 * PY_STR]; /* file, then function */
+};
+
+/* Where a USDT argument lives; mirrors usdt.Arg. */
+enum usdt_arg_kind {
+	ARG_CONST = 1,
+	ARG_REG = 2,
+	ARG_MEM = 3,
+};
+
+struct usdt_arg {
+	u8 kind;
+	u8 size;
+	u8 is_signed;
+	u8 pad;
+	u32 reg_off; /* offset in struct pt_regs */
+	s64 disp;    /* memory displacement or constant */
+};
+
+struct usdt_spec {
+	struct usdt_arg a[USDT_ARGS]; /* python:line: filename, funcname, lineno */
 };
 
 struct spec {

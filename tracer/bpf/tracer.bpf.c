@@ -7,7 +7,8 @@
  * inherited by its forked children (sched_process_fork) and forgotten when
  * its last thread exits (sched_process_exit). runc init therefore never counts,
  * while the loader's first opens of the entrypoint do. Once user space binds
- * to one mount namespace (bound_mntns), everything else is ignored here.
+ * (filtering, bound_set: one or more containers' mount namespaces),
+ * everything else is ignored here.
  *
  * File syscalls are paired: sys_enter saves the raw arguments per thread
  * (inflight), sys_exit reads the path string (the kernel has faulted it in by
@@ -29,8 +30,19 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile u64 host_mntns = 0;
 const volatile u32 kernel_paths = 0;
 
-/* Run-time setting (.bss): the mount namespace user space bound to. */
-volatile u64 bound_mntns = 0;
+/*
+ * Run-time setting (.bss): once user space binds, only the mount namespaces
+ * in bound_set are followed; Arm clears it again to catch the next
+ * container's first exec.
+ */
+volatile u32 filtering = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_BOUND);
+	__type(key, u64);
+	__type(value, u8);
+} bound_set SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -89,6 +101,14 @@ static __always_inline void count(u32 idx)
 static __always_inline u64 task_mntns(struct task_struct *task)
 {
 	return BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
+}
+
+/* ns_followed: whether records of mount namespace m are wanted. */
+static __always_inline int ns_followed(u64 m)
+{
+	if (!filtering)
+		return 1;
+	return bpf_map_lookup_elem(&bound_set, &m) != 0;
 }
 
 static __always_inline struct task_struct *current_task(void)
@@ -204,11 +224,10 @@ int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	long nr = (long)ctx->args[1];
 	u64 id = bpf_get_current_pid_tgid();
 	u32 tgid = id >> 32, tid = (u32)id;
-	u64 bound = bound_mntns;
 	struct tracked_v *t = bpf_map_lookup_elem(&tracked, &tgid);
 
 	if (t) {
-		if (bound && t->mntns != bound)
+		if (!ns_followed(t->mntns))
 			return 0;
 		if ((u64)nr < NR_SYSCALLS)
 			mark_syscall(t->mntns, nr);
@@ -218,7 +237,7 @@ int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 		if (nr != NR_execve && nr != NR_execveat && nr != NR_chdir && nr != NR_fchdir)
 			return 0;
 		u64 m = task_mntns(current_task());
-		if (!m || m == host_mntns || (bound && m != bound))
+		if (!m || m == host_mntns || !ns_followed(m))
 			return 0;
 	}
 	if ((u64)nr >= NR_SYSCALLS)
@@ -310,8 +329,7 @@ int sched_exec(struct bpf_raw_tracepoint_args *ctx)
 	}
 
 	u64 mntns = task_mntns(task);
-	u64 bound = bound_mntns;
-	if (!mntns || mntns == host_mntns || (bound && mntns != bound)) {
+	if (!mntns || mntns == host_mntns || !ns_followed(mntns)) {
 		bpf_map_delete_elem(&tracked, &tgid);
 		return 0;
 	}
@@ -383,8 +401,7 @@ int sched_fork(struct bpf_raw_tracepoint_args *ctx)
 	struct tracked_v *t = bpf_map_lookup_elem(&tracked, &ptgid);
 	if (!t)
 		return 0;
-	u64 bound = bound_mntns;
-	if (bound && t->mntns != bound)
+	if (!ns_followed(t->mntns))
 		return 0;
 	struct tracked_v tv = {.mntns = t->mntns};
 	if (bpf_map_update_elem(&tracked, &ctgid, &tv, BPF_ANY))

@@ -1,0 +1,54 @@
+package tracer
+
+import (
+	"slices"
+	"testing"
+)
+
+// Bind is additive: a second container's namespace joins, records of
+// namespaces never bound are dropped, Arm lets a new one in until the next
+// bind, and Unbind keeps what was seen.
+func TestCollectorMultiBind(t *testing.T) {
+	c := newCollector(false, procfs{dir: t.TempDir()})
+	c.handle(fileRec(7, 1, nrOpenat, "/a", 3))
+	c.handle(fileRec(8, 2, nrOpenat, "/other", 3))
+	c.bind(7, 0)
+	c.handle(fileRec(8, 2, nrOpenat, "/other-late", 3)) // not bound: dropped
+	_, cur := c.filesSince(0)
+	if cur != 1 {
+		t.Fatalf("cursor after the first bind = %d, want 1", cur)
+	}
+
+	// The target restarts: armed, a new namespace's first exec is kept.
+	c.arm()
+	c.handle(fileRec(9, 3, nrOpenat, "/a", 3))       // the restarted target, before its bind
+	c.handle(fileRec(9, 3, nrOpenat, "/startup", 3)) // ditto
+	c.handle(fileRec(10, 4, nrOpenat, "/stranger", 3))
+	c.bind(9, 0)
+	c.handle(fileRec(10, 4, nrOpenat, "/stranger-late", 3))
+	c.handle(fileRec(9, 3, nrOpenat, "/b", 3))
+	c.handle(fileRec(7, 1, nrOpenat, "/c", 3)) // the first container is still bound
+
+	want := []access{{"/a", KindOpen, 0}, {"/b", KindOpen, 0}, {"/c", KindOpen, 0}, {"/startup", KindOpen, 0}}
+	if k := keysOf(c.files()); !slices.Equal(k, want) {
+		t.Fatalf("files = %v, want %v", k, want)
+	}
+	since, cur := c.filesSince(cur)
+	if k := keysOf(since); !slices.Equal(k, []access{{"/startup", KindOpen, 0}, {"/b", KindOpen, 0}, {"/c", KindOpen, 0}}) || cur != 4 {
+		t.Fatalf("filesSince = %v, %d", k, cur)
+	}
+	for _, f := range c.files() {
+		if f.Path == "/a" && f.Count != 2 {
+			t.Errorf("/a counted %d times, want 2 (once per container)", f.Count)
+		}
+	}
+
+	c.unbind(7)
+	c.handle(fileRec(7, 1, nrOpenat, "/after-unbind", 3))
+	if k := keysOf(c.files()); !slices.Equal(k, want) {
+		t.Fatalf("after unbind: files = %v, want %v", k, want)
+	}
+	if _, _, _, _, n := c.counters(); n != 4 {
+		t.Errorf("counters: %d files, want 4", n)
+	}
+}

@@ -1,0 +1,489 @@
+package tracer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/features"
+	"golang.org/x/sys/unix"
+)
+
+// CoverageKind says what a Coverage measures.
+type CoverageKind string
+
+const (
+	// CoverNativeFunctions: entry uprobes on the functions of an ELF binary
+	// (Go, C, C++, Rust); units are function symbols.
+	CoverNativeFunctions CoverageKind = "native-functions"
+	// CoverPythonLines: the CPython interpreter's USDT line probe; units
+	// are "file:function:line", Hit and Total count functions.
+	CoverPythonLines CoverageKind = "python-lines"
+)
+
+// ErrNoUSDT: the interpreter was built without USDT probes, so there is no
+// code coverage for it; the file-level view (FilesSince: which .py files
+// were opened) is all there is.
+var ErrNoUSDT = fmt.Errorf("%w: the Python interpreter has no USDT line probe (built without --with-dtrace): file-level coverage only", ErrNotSupported)
+
+// Function is a unit of coverage.
+type Function struct {
+	// Name is the symbol (native: "main.(*server).handleBreed") or the
+	// Python function name (co_name, e.g. "list_pets", "<module>").
+	Name string
+	// Package is the Go package path of a Go function, "" for other native
+	// code, and the file (absolute, in the container) of a Python function.
+	Package string
+	// Line is the line of a Python line unit; 0 otherwise.
+	Line int
+}
+
+// Unit is the string NewSince reports: the symbol for native code,
+// "file:function:line" for Python lines.
+func (f Function) Unit() string {
+	if f.Line != 0 || strings.HasPrefix(f.Package, "/") {
+		return fmt.Sprintf("%s:%s:%d", f.Package, f.Name, f.Line)
+	}
+	return f.Name
+}
+
+// CoverOption configures Cover.
+type CoverOption func(*coverConfig)
+
+type coverConfig struct {
+	packages, symbols, exclude []string
+	pyFiles                    []string
+	chunk                      int
+	pruneEvery                 time.Duration
+	mode                       CoverageKind
+}
+
+// WithCoverPackages replaces the default scope (a Go binary's main module,
+// a C/C++/Rust executable's own functions) by Go package patterns:
+// "example.com/mod/..." for a package and its sub-packages, "main", or
+// globs over the package path (* matches '/' too).
+func WithCoverPackages(patterns ...string) CoverOption {
+	return func(c *coverConfig) { c.packages = append(c.packages, patterns...) }
+}
+
+// WithCoverSymbols adds symbol-name globs to the scope ("net/http.(*conn).*",
+// "handle_*"); with WithCoverPackages, a function in either is in scope.
+func WithCoverSymbols(globs ...string) CoverOption {
+	return func(c *coverConfig) { c.symbols = append(c.symbols, globs...) }
+}
+
+// WithCoverExclude removes functions whose symbol or package matches a glob.
+func WithCoverExclude(globs ...string) CoverOption {
+	return func(c *coverConfig) { c.exclude = append(c.exclude, globs...) }
+}
+
+// WithPythonFiles sets which Python files count, as globs over their
+// absolute in-container path ("/app/*"; * matches '/' too). Default: the
+// files under the interpreter's working directory (the image's WorkingDir),
+// or everything outside the standard library when that is "/".
+func WithPythonFiles(globs ...string) CoverOption {
+	return func(c *coverConfig) { c.pyFiles = append(c.pyFiles, globs...) }
+}
+
+// WithProbeChunk sets how many functions share one uprobe_multi link
+// (default 64). Smaller chunks make unprobing cheaper.
+func WithProbeChunk(n int) CoverOption { return func(c *coverConfig) { c.chunk = n } }
+
+// WithPruneInterval sets how often the probes of functions already hit are
+// removed (default 200ms); 0 disables automatic pruning (Prune still works).
+func WithPruneInterval(d time.Duration) CoverOption {
+	return func(c *coverConfig) { c.pruneEvery = d }
+}
+
+// WithCoverKind forces native or Python coverage instead of detecting it.
+func WithCoverKind(k CoverageKind) CoverOption { return func(c *coverConfig) { c.mode = k } }
+
+// Coverage is the code coverage of one binary (all containers bound to the
+// tracer that run it). Its methods are safe for concurrent use.
+type Coverage struct {
+	t      *Tracer
+	kind   CoverageKind
+	binary string // in-container path
+	cfg    coverConfig
+
+	// native: units are fixed; base is their first index in cover_hits.
+	base uint32
+	nat  *nativeCover
+	py   *pythonCover
+
+	mu         sync.Mutex
+	units      []Function
+	hit        []bool
+	order      []int // first-hit order, append-only
+	background map[int]bool
+	lost       uint64 // first hits found in the hit array, not in records
+	closed     bool
+	stop       chan struct{}
+	done       chan struct{}
+}
+
+// Cover starts code coverage of binary (its path inside the container of
+// the host process pid, e.g. "/usr/local/bin/gopets"; "" for the process's
+// own executable; a bare name is looked up in the process's PATH). It
+// detects a Python interpreter with USDT probes (in the executable or a
+// mapped libpython) and measures Python lines; anything else gets function
+// entry probes. Only processes of bound mount namespaces count, so bind
+// first. Probes attach to the file's inode: every bound container running
+// the same image file is covered by this one Coverage.
+//
+// Native coverage starts with every in-scope function probed; hit
+// functions are unprobed in the background (WithPruneInterval). Python
+// coverage starts enabled; Enable(false) detaches the probe.
+func (t *Tracer) Cover(ctx context.Context, pid int, binary string, opts ...CoverOption) (*Coverage, error) {
+	cfg := coverConfig{chunk: 64, pruneEvery: 200 * time.Millisecond}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.chunk <= 0 {
+		cfg.chunk = 64
+	}
+	t.mu.Lock()
+	bound := len(t.bound)
+	t.mu.Unlock()
+	if bound == 0 {
+		return nil, errors.New("cover: bind the tracer to the target's container first (only bound mount namespaces are covered)")
+	}
+	set, err := t.coverObjects()
+	if err != nil {
+		return nil, err
+	}
+	target, err := openTarget(t.col.proc, pid, binary)
+	if err != nil {
+		return nil, err
+	}
+	c := &Coverage{t: t, binary: target.inside, cfg: cfg, background: map[int]bool{},
+		stop: make(chan struct{}), done: make(chan struct{})}
+	mode := cfg.mode
+	var pyErr error
+	if mode == "" || mode == CoverPythonLines {
+		c.py, pyErr = newPythonCover(ctx, set, target, cfg)
+		switch {
+		case pyErr == nil:
+			mode = CoverPythonLines
+		case mode == CoverPythonLines || errors.Is(pyErr, ErrNoUSDT):
+			target.close()
+			return nil, pyErr
+		}
+	}
+	if mode == "" || mode == CoverNativeFunctions {
+		mode = CoverNativeFunctions
+		if c.nat, err = newNativeCover(target, cfg); err != nil {
+			target.close()
+			return nil, err
+		}
+	}
+	c.kind = mode
+	if err := set.register(c); err != nil {
+		c.closeProbes()
+		return nil, err
+	}
+	if c.nat != nil {
+		if err := c.attachNative(ctx, set); err != nil {
+			set.unregister(c)
+			c.closeProbes()
+			return nil, err
+		}
+		go c.pruneLoop()
+	} else {
+		close(c.done)
+		if err := c.Enable(true); err != nil {
+			set.unregister(c)
+			c.closeProbes()
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// Kind says what the coverage measures.
+func (c *Coverage) Kind() CoverageKind { return c.kind }
+
+// Binary is the covered file's path inside the container.
+func (c *Coverage) Binary() string { return c.binary }
+
+// Total is the number of units that can be hit: probed functions (native);
+// functions found in the in-scope source files (Python, an estimate from
+// their def statements plus one "<module>" per file).
+func (c *Coverage) Total() int {
+	if c.py != nil {
+		return c.py.total
+	}
+	return len(c.nat.funcs)
+}
+
+// HitCount is the number of units hit (Python: lines).
+func (c *Coverage) HitCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.order)
+}
+
+// Hit returns the functions hit, in first-hit order (Python: each function
+// once, with Line 0; its lines are in Units).
+func (c *Coverage) Hit() []Function {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []Function
+	seen := map[Function]bool{}
+	for _, i := range c.order {
+		f := c.units[i]
+		if c.kind == CoverPythonLines {
+			f.Line = 0
+			if strings.HasPrefix(f.Name, "<") && f.Name != "<module>" {
+				continue // comprehensions, lambdas: not counted as functions
+			}
+		}
+		if !seen[f] {
+			seen[f] = true
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// Units returns every unit hit, in first-hit order.
+func (c *Coverage) Units() []Function {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]Function, 0, len(c.order))
+	for _, i := range c.order {
+		out = append(out, c.units[i])
+	}
+	return out
+}
+
+// NewSince returns the units (Function.Unit) first hit at or after cursor,
+// background ones excluded, and the next cursor: like FilesSince, Sync the
+// tracer after the request's answer, then ask what is new.
+func (c *Coverage) NewSince(cursor int) (units []string, next int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cursor >= len(c.order) {
+		return nil, len(c.order)
+	}
+	for _, i := range c.order[max(cursor, 0):] {
+		if !c.background[i] {
+			units = append(units, c.units[i].Unit())
+		}
+	}
+	return units, len(c.order)
+}
+
+// Baseline waits idle for d (no requests should be sent meanwhile), syncs
+// the tracer and marks every unit hit so far (start-up, timers, health
+// goroutines) as background: never reported by NewSince. It returns the
+// cursor to start from and the background units.
+func (c *Coverage) Baseline(ctx context.Context, d time.Duration) (cursor int, background []string, err error) {
+	select {
+	case <-time.After(d):
+	case <-ctx.Done():
+		return 0, nil, ctx.Err()
+	}
+	if err := c.t.Sync(ctx); err != nil {
+		return 0, nil, err
+	}
+	background, cursor = c.MarkBackground(0)
+	return cursor, background, nil
+}
+
+// MarkBackground marks the units first hit at or after cursor as background
+// and returns them with the next cursor. For callers that know no request
+// was in flight meanwhile (Sync first), e.g. between two requests of a
+// slow fuzzing loop: a timer firing then is not the next request's merit.
+func (c *Coverage) MarkBackground(cursor int) (units []string, next int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, i := range c.order[min(max(cursor, 0), len(c.order)):] {
+		if !c.background[i] {
+			c.background[i] = true
+			units = append(units, c.units[i].Unit())
+		}
+	}
+	return units, len(c.order)
+}
+
+// Background returns the units marked by Baseline and MarkBackground.
+func (c *Coverage) Background() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for _, i := range c.order {
+		if c.background[i] {
+			out = append(out, c.units[i].Unit())
+		}
+	}
+	return out
+}
+
+// markHit records the first hit of unit i (a cover record or the hit array).
+// Called with c.mu held.
+func (c *Coverage) markHit(i int) bool {
+	if i < 0 || i >= len(c.hit) || c.hit[i] {
+		return false
+	}
+	c.hit[i] = true
+	c.order = append(c.order, i)
+	return true
+}
+
+// Close detaches the coverage's probes; what was hit stays readable.
+func (c *Coverage) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	close(c.stop)
+	c.mu.Unlock()
+	<-c.done
+	if set := c.t.coverSetIfLoaded(); set != nil {
+		set.unregister(c)
+	}
+	return c.closeProbes()
+}
+
+func (c *Coverage) closeProbes() error {
+	var errs []error
+	if c.nat != nil {
+		errs = append(errs, c.nat.close())
+	}
+	if c.py != nil {
+		errs = append(errs, c.py.close())
+	}
+	return errors.Join(errs...)
+}
+
+// coverSet is the tracer's coverage BPF object (loaded on the first Cover)
+// and the coverages sharing its hit array.
+type coverSet struct {
+	objs *coverObjects
+	hits []byte // cover_hits, mapped read-only (unmapped by close)
+
+	mu     sync.Mutex
+	next   uint32 // first free index in cover_hits
+	covs   []*Coverage
+	pySpec uint32 // next free usdt_specs slot
+}
+
+func (t *Tracer) coverSetIfLoaded() *coverSet {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.cover
+}
+
+// coverObjects loads the coverage programs on first use.
+func (t *Tracer) coverObjects() (*coverSet, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return nil, errors.New("cover: tracer closed")
+	}
+	if t.cover != nil {
+		return t.cover, nil
+	}
+	if err := features.HaveBPFLinkUprobeMulti(); err != nil {
+		return nil, fmt.Errorf("%w: uprobe_multi links (Linux 6.6+): %v", ErrNotSupported, err)
+	}
+	spec, err := loadCover()
+	if err != nil {
+		return nil, err
+	}
+	spec.Maps["events"].MaxEntries = t.objs.Events.MaxEntries()
+	var objs coverObjects
+	err = spec.LoadAndAssign(&objs, &ebpf.CollectionOptions{MapReplacements: map[string]*ebpf.Map{
+		"events": t.objs.Events, "bound_set": t.objs.BoundSet, "counters": t.objs.Counters,
+	}})
+	if err != nil {
+		var ve *ebpf.VerifierError
+		if errors.As(err, &ve) || errors.Is(err, ebpf.ErrNotSupported) {
+			return nil, fmt.Errorf("%w: loading the coverage programs: %v", ErrNotSupported, err)
+		}
+		return nil, fmt.Errorf("loading the coverage programs: %w", err)
+	}
+	// Mapped here rather than with Map.Memory, whose mapping is only
+	// released by the garbage collector and keeps the map alive after Close.
+	mem, err := unix.Mmap(objs.CoverHits.FD(), 0, int(objs.CoverHits.MaxEntries())*8, unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		objs.Close()
+		return nil, fmt.Errorf("mapping the coverage hit array: %w", err)
+	}
+	t.cover = &coverSet{objs: &objs, hits: mem}
+	return t.cover, nil
+}
+
+// maxCover mirrors MAX_COVER in bpf/records.h.
+const maxCover = 1 << 18
+
+func (s *coverSet) register(c *Coverage) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c.nat != nil {
+		n := uint32(len(c.nat.funcs))
+		if uint64(s.next)+uint64(n) > maxCover {
+			return fmt.Errorf("cover: %d functions exceed the %d the hit array holds", uint64(s.next)+uint64(n), maxCover)
+		}
+		c.base = s.next
+		s.next += n
+		c.units = make([]Function, n)
+		for i, f := range c.nat.funcs {
+			c.units[i] = Function{Name: f.Name, Package: f.Package}
+		}
+		c.hit = make([]bool, n)
+	}
+	s.covs = append(s.covs, c)
+	return nil
+}
+
+func (s *coverSet) unregister(c *Coverage) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.covs = slices.DeleteFunc(s.covs, func(x *Coverage) bool { return x == c })
+}
+
+// handle applies a coverage record; called by the ring buffer reader, so
+// records are applied in order with Sync markers.
+func (s *coverSet) handle(r *record) {
+	s.mu.Lock()
+	covs := s.covs
+	s.mu.Unlock()
+	for _, c := range covs {
+		switch {
+		case r.typ == evCover && c.nat != nil && r.idx >= c.base && r.idx-c.base < uint32(len(c.nat.funcs)):
+			c.mu.Lock()
+			c.markHit(int(r.idx - c.base))
+			c.mu.Unlock()
+			return
+		case r.typ == evPyLine && c.py != nil:
+			c.py.record(c, r)
+		}
+	}
+}
+
+func (s *coverSet) close() error {
+	s.mu.Lock()
+	covs := slices.Clone(s.covs)
+	s.mu.Unlock()
+	var errs []error
+	for _, c := range covs {
+		errs = append(errs, c.Close())
+	}
+	s.mu.Lock()
+	if s.hits != nil {
+		errs = append(errs, unix.Munmap(s.hits))
+		s.hits = nil
+	}
+	s.mu.Unlock()
+	errs = append(errs, s.objs.Close())
+	return errors.Join(errs...)
+}

@@ -1,0 +1,312 @@
+package tracer
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+
+	"github.com/whittle-dev/whittle/tracer/internal/fixture"
+)
+
+// Coverage of the gopets fixture: a stripped, externally linked (cgo) Go
+// binary, the case where a wrong text start shifts every probe and crashes
+// the target.
+
+const gopetsBinary = "/usr/local/bin/gopets"
+
+func requireGopets(t *testing.T) {
+	t.Helper()
+	requireIntegration(t)
+	if err := fixture.Available(fixture.GopetsImage); err != nil {
+		t.Skipf("INTEGRATION TEST SKIPPED: %v", err)
+	}
+}
+
+func startGopets(t *testing.T) *fixture.Container {
+	t.Helper()
+	c, err := fixture.Start(fixture.GopetsImage, 8080)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Remove)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := c.WaitReady(ctx, "/health"); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// requireAlive fails when the container died or logged a crash.
+func requireAlive(t *testing.T, c *fixture.Container) {
+	t.Helper()
+	running, code, err := c.State()
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := c.Logs()
+	if !running {
+		t.Fatalf("the target died (exit %d):\n%s", code, logs)
+	}
+	for _, bad := range []string{"SIGSEGV", "SIGILL", "SIGTRAP", "fatal error", "unexpected signal", "goroutine "} {
+		if strings.Contains(logs, bad) {
+			t.Fatalf("the target logged %q:\n%s", bad, logs)
+		}
+	}
+}
+
+// gopetsSequence: first a repeated request, then a new endpoint twice,
+// then every operation.
+func gopetsSequence() []fixture.Request {
+	health := fixture.Request{Op: "getHealth", Method: "GET", Path: "/health"}
+	breed := fixture.Request{Op: "getBreed", Method: "GET", Path: "/breeds/beagle"}
+	return append([]fixture.Request{health, health, breed, breed}, fixture.GopetsSuite()...)
+}
+
+func runSequence(t *testing.T, c *fixture.Container, seq []fixture.Request, after func(i int)) []fixture.Answer {
+	t.Helper()
+	client := &http.Client{Timeout: 10 * time.Second}
+	var out []fixture.Answer
+	for i, r := range seq {
+		a, err := fixture.Do(client, "http://"+c.Addr, r)
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		out = append(out, a)
+		if after != nil {
+			after(i)
+		}
+	}
+	return out
+}
+
+func TestIntegrationCoverGopets(t *testing.T) {
+	requireGopets(t)
+	seq := gopetsSequence()
+
+	// Reference answers from an untraced container.
+	ref := runSequence(t, startGopets(t), seq, nil)
+
+	tr := newTestTracer(t)
+	c := startGopets(t)
+	if err := tr.Bind(c.Pid); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cov, err := tr.Cover(ctx, c.Pid, gopetsBinary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := cov.Stats()
+	t.Logf("coverage: %+v", st)
+	if st.Kind != CoverNativeFunctions || st.Source != "gopclntab" || st.Total < 50 {
+		t.Fatalf("unexpected coverage: %+v", st)
+	}
+	if st.Rejected != 0 || st.Refused != 0 {
+		t.Errorf("problems: %+v", cov.Problems())
+	}
+	for _, f := range cov.nat.funcs {
+		if f.Package != "main" && !strings.HasPrefix(f.Package, "github.com/whittle-dev/gopets") {
+			t.Errorf("out of the main module: %s (%s)", f.Name, f.Package)
+		}
+	}
+	cursor, bg, err := cov.Baseline(ctx, 300*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("background (start-up): %d functions", len(bg))
+
+	perRequest := make([][]string, len(seq))
+	got := runSequence(t, c, seq, func(i int) {
+		syncTracer(t, tr)
+		perRequest[i], cursor = cov.NewSince(cursor)
+		t.Logf("%-7s %-40s +%d %v", seq[i].Method, seq[i].Path, len(perRequest[i]), perRequest[i])
+	})
+	requireAlive(t, c)
+	for i := range seq {
+		if got[i] != ref[i] {
+			t.Errorf("%s: traced answer differs:\n got %+v\nwant %+v", seq[i], got[i], ref[i])
+		}
+	}
+	// Repeating a request yields nothing new.
+	if len(perRequest[1]) != 0 {
+		t.Errorf("repeated GET /health yielded %v", perRequest[1])
+	}
+	if len(perRequest[3]) != 0 {
+		t.Errorf("repeated GET /breeds/beagle yielded %v", perRequest[3])
+	}
+	// Another endpoint yields its handler's functions, by name.
+	for _, want := range []string{"main.(*server).handleBreed", "main.(*breedCatalog).lookup"} {
+		if !slices.Contains(perRequest[2], want) {
+			t.Errorf("GET /breeds/beagle: %s not among %v", want, perRequest[2])
+		}
+	}
+	hit := map[string]bool{}
+	for _, f := range cov.Hit() {
+		hit[f.Name] = true
+	}
+	for _, want := range []string{"main.(*server).handleCreatePet", "main.(*server).handleAdopt",
+		"github.com/whittle-dev/gopets/internal/adopt.Process", "main.(*server).handleCard", "main.humanYears"} {
+		if !hit[want] {
+			t.Errorf("%s not hit", want)
+		}
+	}
+	// Pruning removed the probes of hit functions.
+	if _, err := cov.Prune(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st = cov.Stats()
+	t.Logf("after the suite: %+v", st)
+	if st.Probed != st.Total-st.Hit || st.Pruned != st.Hit {
+		t.Errorf("probed %d, pruned %d, want %d and %d", st.Probed, st.Pruned, st.Total-st.Hit, st.Hit)
+	}
+	requireAlive(t, c)
+}
+
+// The target restarts: the tracer follows the new container of the same
+// image, keeps what it had and goes on covering through the pinned file.
+func TestIntegrationCoverRestart(t *testing.T) {
+	requireGopets(t)
+	tr := newTestTracer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	a := startGopets(t)
+	if err := tr.Bind(a.Pid); err != nil {
+		t.Fatal(err)
+	}
+	cov, err := tr.Cover(ctx, a.Pid, gopetsBinary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cursor, _, err := cov.Baseline(ctx, 200*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	if _, err := fixture.Do(client, "http://"+a.Addr, fixture.Request{Method: "GET", Path: "/whoami"}); err != nil {
+		t.Fatal(err)
+	}
+	syncTracer(t, tr)
+	first, cursor := cov.NewSince(cursor)
+	if !slices.Contains(first, "main.(*server).handleWhoami") {
+		t.Errorf("first container: %v", first)
+	}
+	filesA := len(tr.Files())
+
+	// The first container goes away; a fresh one replaces it.
+	a.Remove()
+	if err := tr.Unbind(a.Pid); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Arm(); err != nil {
+		t.Fatal(err)
+	}
+	b := startGopets(t)
+	if err := tr.Bind(b.Pid); err != nil {
+		t.Fatal(err)
+	}
+	if got := tr.Bound(); len(got) != 1 {
+		t.Errorf("bound namespaces: %v", got)
+	}
+	if _, err := fixture.Do(client, "http://"+b.Addr, fixture.Request{Method: "GET", Path: "/breeds/beagle"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fixture.Do(client, "http://"+b.Addr, fixture.Request{Method: "GET", Path: "/whoami"}); err != nil {
+		t.Fatal(err)
+	}
+	syncTracer(t, tr)
+	second, _ := cov.NewSince(cursor)
+	if !slices.Contains(second, "main.(*server).handleBreed") || slices.Contains(second, "main.(*server).handleWhoami") {
+		t.Errorf("second container: %v", second)
+	}
+	files := accessSet(tr.Files())
+	if f := files[access{"/usr/local/bin/gopets", KindExec, 0}]; f.Count < 2 {
+		t.Errorf("exec of gopets seen %d times, want one per container (the second's first exec after Arm)", f.Count)
+	}
+	if _, ok := files[access{"/usr/share/gopets/breeds/beagle.json", KindOpen, 0}]; !ok {
+		t.Errorf("the second container's file accesses are missing")
+	}
+	if len(files) < filesA {
+		t.Errorf("files shrank from %d to %d", filesA, len(files))
+	}
+	requireAlive(t, b)
+}
+
+// Close leaves no uprobe link, program or map behind.
+func TestIntegrationCoverCloseLeavesNothing(t *testing.T) {
+	requireGopets(t)
+	tr, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	c := startGopets(t)
+	if err := tr.Bind(c.Pid); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cov, err := tr.Cover(ctx, c.Pid, gopetsBinary, WithProbeChunk(16), WithPruneInterval(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var linkIDs []link.ID
+	for _, ch := range cov.nat.chunks {
+		info, err := ch.l.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		linkIDs = append(linkIDs, info.ID)
+	}
+	if len(linkIDs) < 2 {
+		t.Fatalf("%d uprobe_multi links, want several chunks", len(linkIDs))
+	}
+	progInfo, err := tr.cover.objs.CoverEntry.Info()
+	if err != nil {
+		t.Fatal(err)
+	}
+	progID, _ := progInfo.ID()
+	mapInfo, err := tr.cover.objs.CoverHits.Info()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mapID, _ := mapInfo.ID()
+	if err := tr.Close(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var left []string
+		for _, id := range linkIDs {
+			if l, err := link.NewFromID(id); err == nil {
+				l.Close()
+				left = append(left, "link")
+			}
+		}
+		if liveProgramIDs(t)[progID] {
+			left = append(left, "program")
+		}
+		if m, err := ebpfMapFromID(mapID); err == nil {
+			m.Close()
+			left = append(left, "map")
+		}
+		if len(left) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("left after Close: %v", left)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	requireAlive(t, c)
+}
+
+func ebpfMapFromID(id ebpf.MapID) (*ebpf.Map, error) { return ebpf.NewMapFromID(id) }

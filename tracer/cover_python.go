@@ -1,0 +1,345 @@
+package tracer
+
+import (
+	"bufio"
+	"context"
+	"debug/elf"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+
+	"github.com/whittle-dev/whittle/tracer/elfsym"
+	"github.com/whittle-dev/whittle/tracer/usdt"
+)
+
+// errNotPython: the target is not a CPython interpreter (native coverage).
+var errNotPython = errors.New("not a Python interpreter")
+
+// pythonCover is CPython line coverage through the python:line USDT probe.
+//
+// The probe sits in the interpreter's eval loop behind a semaphore: while
+// no uprobe is attached the semaphore is 0 and the interpreter skips it at
+// full speed; attaching (Enable(true)) raises it, and every executed line
+// then traps. BPF deduplicates (file, function, line) triples, so each is
+// read once.
+type pythonCover struct {
+	tg     *target // the file holding the probes (interpreter or libpython)
+	probes string  // its path inside the container
+	sites  []usdt.Probe
+	slots  []uint32 // usdt_specs slot (cookie) per site
+	ex     *link.Executable
+	prog   *ebpf.Program
+	cwd    string   // the interpreter's working directory (relative file names)
+	files  []string // scope globs
+	total  int
+
+	mu      sync.Mutex
+	l       link.Link
+	enabled bool
+
+	// guarded by the Coverage's mu
+	unitIdx    map[string]int
+	outOfScope uint64
+}
+
+// newPythonCover finds python:line in tg or in a libpython mapped by the
+// process. errNotPython when tg is no Python interpreter; ErrNoUSDT when it
+// is one without the probe.
+func newPythonCover(ctx context.Context, set *coverSet, tg *target, cfg coverConfig) (*pythonCover, error) {
+	probeFile := tg
+	sites, err := pythonLineSites(tg)
+	if err != nil {
+		return nil, err
+	}
+	isPy := len(sites) > 0 || looksLikePython(tg)
+	if len(sites) == 0 {
+		if lib := mappedLibpython(tg); lib != "" {
+			isPy = true
+			lt := &target{pid: tg.pid, inside: lib, root: tg.root, proc: tg.proc}
+			if f, err := os.Open(tg.root + resolveInRoot(tg.root, lib)); err == nil {
+				lt.file = f
+				if sites, err = pythonLineSites(lt); err != nil || len(sites) == 0 {
+					lt.close()
+				} else {
+					probeFile = lt
+				}
+			}
+		}
+	}
+	if !isPy {
+		return nil, errNotPython
+	}
+	if len(sites) == 0 {
+		return nil, fmt.Errorf("cover: %s: %w", tg.inside, ErrNoUSDT)
+	}
+	p := &pythonCover{tg: probeFile, probes: probeFile.inside, sites: sites, prog: set.objs.PyLine,
+		unitIdx: map[string]int{}}
+	if probeFile != tg {
+		tg.close()
+	}
+	if p.ex, err = probeFile.executable(); err != nil {
+		probeFile.close()
+		return nil, fmt.Errorf("cover: %w", err)
+	}
+	for _, s := range sites {
+		slot, err := set.addUSDTSpec(s)
+		if err != nil {
+			probeFile.close()
+			return nil, err
+		}
+		p.slots = append(p.slots, slot)
+	}
+	p.cwd, _ = tg.proc.cwd(uint32(tg.pid))
+	p.files = cfg.pyFiles
+	if len(p.files) == 0 {
+		if p.cwd == "" || p.cwd == "/" {
+			p.files = []string{"!/usr/lib/python3*", "!/usr/local/lib/python3*", "!<*"}
+		} else {
+			p.files = []string{strings.TrimSuffix(p.cwd, "/") + "/*"}
+		}
+	}
+	p.total = countPythonFunctions(ctx, tg.root, p.files)
+	return p, nil
+}
+
+// pythonLineSites returns the python:line probes of the file, checked.
+func pythonLineSites(tg *target) ([]usdt.Probe, error) {
+	probes, err := usdt.Parse(tg.file)
+	if errors.Is(err, usdt.ErrNoProbes) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cover: reading the USDT notes of %s: %w", tg.inside, err)
+	}
+	sites := usdt.Find(probes, "python", "line")
+	for _, s := range sites {
+		if s.ArgErr != nil || len(s.Args) < 3 {
+			return nil, fmt.Errorf("cover: %s python:line arguments %q: %v", tg.inside, s.ArgSpec, s.ArgErr)
+		}
+		if s.Semaphore == 0 {
+			return nil, fmt.Errorf("cover: %s python:line has no semaphore", tg.inside)
+		}
+	}
+	return sites, nil
+}
+
+// looksLikePython reports whether the ELF file exports CPython's entry points.
+func looksLikePython(tg *target) bool {
+	f, err := elf.NewFile(tg.file)
+	if err != nil {
+		return false
+	}
+	syms, _ := f.DynamicSymbols()
+	for _, s := range syms {
+		if s.Name == "Py_BytesMain" || s.Name == "Py_Main" {
+			return true
+		}
+	}
+	libs, _ := f.ImportedLibraries()
+	for _, l := range libs {
+		if strings.HasPrefix(l, "libpython") {
+			return true
+		}
+	}
+	return false
+}
+
+// mappedLibpython returns the in-container path of a libpython the process
+// has mapped, or "".
+func mappedLibpython(tg *target) string {
+	f, err := os.Open(tg.proc.pidPath(uint32(tg.pid), "maps"))
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) >= 6 && strings.HasPrefix(path.Base(fields[5]), "libpython") {
+			return fields[5]
+		}
+	}
+	return ""
+}
+
+// addUSDTSpec stores a site's argument locations for the BPF program.
+func (s *coverSet) addUSDTSpec(p usdt.Probe) (uint32, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pySpec >= maxUSDTSpecs {
+		return 0, fmt.Errorf("cover: more than %d USDT sites", maxUSDTSpecs)
+	}
+	var spec coverUsdtSpec
+	for i := range spec.A {
+		a := p.Args[i]
+		spec.A[i].Kind = uint8(a.Kind)
+		spec.A[i].Size = uint8(a.Size)
+		if a.Signed {
+			spec.A[i].IsSigned = 1
+		}
+		spec.A[i].RegOff = uint32(a.RegOffset)
+		spec.A[i].Disp = a.Disp
+	}
+	slot := s.pySpec
+	if err := s.objs.UsdtSpecs.Update(slot, &spec, ebpf.UpdateAny); err != nil {
+		return 0, fmt.Errorf("cover: storing USDT argument specs: %w", err)
+	}
+	s.pySpec++
+	return slot, nil
+}
+
+// maxUSDTSpecs mirrors MAX_USDT_SPECS in bpf/records.h.
+const maxUSDTSpecs = 64
+
+// enable attaches (raising the semaphore) or detaches the line probe.
+func (p *pythonCover) enable(on bool) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if on == p.enabled {
+		return nil
+	}
+	if !on {
+		p.enabled = false
+		err := p.l.Close()
+		p.l = nil
+		return err
+	}
+	opts := &link.UprobeMultiOptions{}
+	for i, s := range p.sites {
+		opts.Addresses = append(opts.Addresses, s.Offset)
+		opts.RefCtrOffsets = append(opts.RefCtrOffsets, s.SemaphoreOffset)
+		opts.Cookies = append(opts.Cookies, uint64(p.slots[i]))
+	}
+	l, err := p.ex.UprobeMulti(nil, p.prog, opts)
+	if err != nil {
+		return fmt.Errorf("cover: attaching python:line of %s: %w", p.probes, err)
+	}
+	p.l, p.enabled = l, true
+	return nil
+}
+
+func (p *pythonCover) isEnabled() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.enabled
+}
+
+// record applies a python line record.
+func (p *pythonCover) record(c *Coverage, r *record) {
+	file := r.pyFile
+	if !strings.HasPrefix(file, "/") && !strings.HasPrefix(file, "<") && p.cwd != "" {
+		file = path.Join(p.cwd, file)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !pyInScope(p.files, file) {
+		p.outOfScope++
+		return
+	}
+	u := Function{Name: r.pyFunc, Package: file, Line: int(r.line)}
+	key := u.Unit()
+	i, ok := p.unitIdx[key]
+	if !ok {
+		i = len(c.units)
+		p.unitIdx[key] = i
+		c.units = append(c.units, u)
+		c.hit = append(c.hit, false)
+	}
+	c.markHit(i)
+}
+
+// pyInScope: a file is in scope when it matches a glob and no "!glob".
+func pyInScope(globs []string, file string) bool {
+	in, anyPositive := false, false
+	for _, g := range globs {
+		if neg, ok := strings.CutPrefix(g, "!"); ok {
+			if elfsym.Glob(neg, file) {
+				return false
+			}
+			continue
+		}
+		anyPositive = true
+		if elfsym.Glob(g, file) {
+			in = true
+		}
+	}
+	return in || !anyPositive
+}
+
+var pyDef = regexp.MustCompile(`^\s*(async\s+)?def\s+\w+`)
+
+// countPythonFunctions estimates the functions of the in-scope source
+// files: their def statements, plus one "<module>" per file. Only globs
+// with a fixed directory prefix are walked.
+func countPythonFunctions(ctx context.Context, root string, globs []string) int {
+	total, files := 0, 0
+	seen := map[string]bool{}
+	for _, g := range globs {
+		if strings.HasPrefix(g, "!") {
+			continue
+		}
+		dir := g
+		if i := strings.IndexAny(dir, "*?"); i >= 0 {
+			dir = path.Dir(dir[:i] + "x")
+		}
+		if dir == "/" || dir == "." || seen[dir] {
+			continue
+		}
+		seen[dir] = true
+		_ = filepath.WalkDir(root+dir, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || ctx.Err() != nil || files > 5000 {
+				return filepath.SkipDir
+			}
+			if d.IsDir() && (d.Name() == "__pycache__" || strings.HasPrefix(d.Name(), ".")) {
+				return filepath.SkipDir
+			}
+			inside := strings.TrimPrefix(p, root)
+			if d.IsDir() || !strings.HasSuffix(p, ".py") || !pyInScope(globs, inside) {
+				return nil
+			}
+			files++
+			total += 1 + countDefs(p)
+			return nil
+		})
+	}
+	return total
+}
+
+func countDefs(file string) int {
+	f, err := os.Open(file)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	n := 0
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if pyDef.Match(sc.Bytes()) {
+			n++
+		}
+	}
+	return n
+}
+
+func (p *pythonCover) close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var err error
+	if p.l != nil {
+		err = p.l.Close()
+		p.l = nil
+	}
+	p.enabled = false
+	p.tg.close()
+	return err
+}

@@ -1,0 +1,88 @@
+package tracer
+
+import (
+	"context"
+	"fmt"
+)
+
+// CoverageStats are a Coverage's counters, for reports.
+type CoverageStats struct {
+	Kind   CoverageKind
+	Binary string // the covered file inside the container
+	// Source is where the units come from: "symtab" or "gopclntab" (native,
+	// with TextStartFrom saying how the Go text start was established), or
+	// "usdt python:line in FILE".
+	Source        string
+	TextStartFrom string
+	Total         int    // units that can be hit (functions)
+	Hit           int    // functions hit
+	Units         int    // units hit (Python: lines; native: = Hit)
+	Probed        int    // functions currently probed (native)
+	Pruned        int    // probes removed after their function's first hit
+	Rejected      int    // functions that failed the instruction-start checks
+	Refused       int    // functions whose probe the kernel refused
+	Lost          uint64 // native first hits found in the hit array without a record
+	OutOfScope    uint64 // Python lines executed outside the scope
+	Enabled       bool
+}
+
+// Stats returns the coverage's counters.
+func (c *Coverage) Stats() CoverageStats {
+	s := CoverageStats{Kind: c.kind, Binary: c.binary, Total: c.Total(), Hit: len(c.Hit())}
+	c.mu.Lock()
+	s.Units, s.Lost = len(c.order), c.lost
+	if c.py != nil {
+		s.OutOfScope = c.py.outOfScope
+	}
+	c.mu.Unlock()
+	if n := c.nat; n != nil {
+		s.Source, s.TextStartFrom = string(n.table.Source), n.table.TextStartFrom
+		s.Probed = n.probed()
+		n.mu.Lock()
+		s.Pruned, s.Enabled = n.pruned, !n.disabled
+		for _, p := range n.problems {
+			if p.Refused {
+				s.Refused++
+			} else {
+				s.Rejected++
+			}
+		}
+		n.mu.Unlock()
+	}
+	if p := c.py; p != nil {
+		s.Source = fmt.Sprintf("usdt python:line in %s", p.probes)
+		s.Enabled = p.isEnabled()
+		if s.Enabled {
+			s.Probed = len(p.sites)
+		}
+	}
+	return s
+}
+
+// Problems lists the in-scope functions that are not probed and why.
+func (c *Coverage) Problems() []ProbeProblem {
+	if c.nat == nil {
+		return nil
+	}
+	c.nat.mu.Lock()
+	defer c.nat.mu.Unlock()
+	return slicesClone(c.nat.problems)
+}
+
+// Enable switches probing on or off. Python: attaching the line probe
+// raises the interpreter's semaphore (every line traps: slow), detaching
+// lowers it (full speed); switch it on for the requests whose coverage
+// matters. Native: off detaches every probe, on re-attaches the functions
+// not hit yet.
+func (c *Coverage) Enable(on bool) error {
+	c.mu.Lock()
+	closed := c.closed
+	c.mu.Unlock()
+	if closed {
+		return fmt.Errorf("cover: closed")
+	}
+	if c.py != nil {
+		return c.py.enable(on)
+	}
+	return c.enableNative(context.Background(), on)
+}
