@@ -31,8 +31,11 @@ type Signal struct {
 	Functions int `json:"functions,omitempty"`
 	Files     int `json:"files,omitempty"`
 	Syscalls  int `json:"syscalls,omitempty"`
-	// NewFiles are the paths behind Files (failed lookups included); they are
-	// correlated with the values sent to find input-selected files.
+	// NewFiles are the paths the target used for the first time (failed
+	// lookups included), correlated with the values sent to find
+	// input-selected files. They can be more than Files counts: a feedback
+	// may decide that some of them (another failed lookup in a directory
+	// where lookups failed before) are not coverage.
 	NewFiles []string `json:"new_files,omitempty"`
 	// Dirs are directories the target opened or listed, with their entries
 	// when the tracer knows them; entry names become dictionary values.
@@ -47,7 +50,7 @@ type DirListing struct {
 
 // New reports whether the signal holds anything new.
 func (s Signal) New() bool {
-	return s.Functions > 0 || s.Files > 0 || s.Syscalls > 0 || len(s.NewFiles) > 0
+	return s.Functions > 0 || s.Files > 0 || s.Syscalls > 0
 }
 
 func (s Signal) String() string {
@@ -55,7 +58,7 @@ func (s Signal) String() string {
 	if s.Functions > 0 {
 		parts = append(parts, fmt.Sprintf("+%d functions", s.Functions))
 	}
-	if n := max(s.Files, len(s.NewFiles)); n > 0 {
+	if n := s.Files; n > 0 {
 		parts = append(parts, fmt.Sprintf("+%d files", n))
 	}
 	if s.Syscalls > 0 {

@@ -7,7 +7,10 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/getkin/kin-openapi/openapi3"
+
 	"github.com/whittle-dev/whittle/fuzz/gen"
+	"github.com/whittle-dev/whittle/fuzz/spec"
 )
 
 // DirLister lists a directory of the target's image (not the host), so that
@@ -51,6 +54,10 @@ type FileCorrelator struct {
 	dirs       map[string]bool
 	listed     map[string][]string
 	effects    []Effect
+
+	// Selectable, when set, says whether values at target of operation op
+	// may select files (see freeValued); others only record effects.
+	Selectable func(op, target string) bool
 }
 
 // NewFileCorrelator returns a correlator; lister may be nil.
@@ -59,7 +66,7 @@ func NewFileCorrelator(lister DirLister) *FileCorrelator {
 }
 
 const (
-	minCorrelatedLen = 3
+	minCorrelatedLen = 2 // short values must match a whole name or its stem (see correlate)
 	maxEffects       = 256
 )
 
@@ -83,6 +90,9 @@ func (c *FileCorrelator) Observe(op, target string, sent []gen.SentValue, sig Si
 		if len(v) < minCorrelatedLen || strings.ContainsAny(v, "\x00") || v == "true" || v == "false" {
 			continue
 		}
+		if c.Selectable != nil && !c.Selectable(op, sv.Target) {
+			goto effects
+		}
 		for _, p := range sig.NewFiles {
 			sel, ok := correlate(v, p)
 			if !ok {
@@ -98,6 +108,7 @@ func (c *FileCorrelator) Observe(op, target string, sent []gen.SentValue, sig Si
 			c.dirs[sel.Dir] = true
 			fresh = append(fresh, sel)
 		}
+	effects:
 		if sv.Target == target && len(c.effects) < maxEffects {
 			c.effects = append(c.effects, Effect{Operation: op, Target: sv.Target, Value: v, Files: append([]string(nil), sig.NewFiles...)})
 		}
@@ -234,4 +245,80 @@ func (c *FileCorrelator) Effects() []Effect {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]Effect(nil), c.effects...)
+}
+
+// freeValued reports whether the value at target ("query.lang",
+// "path.breed", "body/owner/name") can take values the spec does not list.
+// Only such values can select files nobody enumerated: an enum's values are
+// all sent anyway, and a value that merely matches a file's name through the
+// application's own code (format=csv → import csv) must not make rebuild
+// keep the whole directory of that file.
+func freeValued(op *spec.Operation, target string) bool {
+	var s *openapi3.Schema
+	if rest, ok := strings.CutPrefix(target, "body"); ok {
+		if op.Body == nil || len(op.Body.Media) == 0 {
+			return true
+		}
+		s = op.Body.Media[0].Schema
+		for _, name := range strings.Split(strings.TrimPrefix(rest, "/"), "/") {
+			if name == "" || s == nil {
+				continue
+			}
+			if p := s.Properties[name]; p != nil {
+				s = p.Value
+			} else if s.Items != nil {
+				s = s.Items.Value
+			} else {
+				s = nil
+			}
+		}
+	} else {
+		in, name, _ := strings.Cut(target, ".")
+		for _, p := range op.Params {
+			if p.In == in && p.Name == name {
+				s = p.Schema
+				break
+			}
+		}
+	}
+	if s == nil {
+		return true
+	}
+	if s.Items != nil && s.Type.Is(openapi3.TypeArray) {
+		s = s.Items.Value
+	}
+	if s == nil {
+		return true
+	}
+	return !enumerated(s, 0)
+}
+
+// enumerated reports whether every value s accepts is listed by the spec:
+// an enum or const, a boolean, an allOf with such a member, or a oneOf/anyOf
+// whose alternatives all are.
+func enumerated(s *openapi3.Schema, depth int) bool {
+	if s == nil || depth > 8 {
+		return false
+	}
+	if len(s.Enum) > 0 || s.Type.Is(openapi3.TypeBoolean) {
+		return true
+	}
+	for _, m := range s.AllOf {
+		if m != nil && enumerated(m.Value, depth+1) {
+			return true
+		}
+	}
+	for _, alts := range []openapi3.SchemaRefs{s.OneOf, s.AnyOf} {
+		if len(alts) == 0 {
+			continue
+		}
+		all := true
+		for _, m := range alts {
+			all = all && m != nil && enumerated(m.Value, depth+1)
+		}
+		if all {
+			return true
+		}
+	}
+	return false
 }

@@ -145,3 +145,55 @@ func TestInputSelectedFilesAreTried(t *testing.T) {
 		t.Errorf("events %v", kinds)
 	}
 }
+
+func TestEnumValuesDoNotSelectDirectories(t *testing.T) {
+	doc := `openapi: 3.0.3
+info: {title: t, version: "1"}
+paths:
+  /export:
+    get:
+      parameters:
+        - {name: format, in: query, schema: {type: string, enum: [csv, xml]}}
+        - {name: name, in: query, schema: {type: string}}
+        - {name: kind, in: query, schema: {allOf: [{$ref: "#/components/schemas/Kind"}], default: a}}
+        - {name: either, in: query, schema: {anyOf: [{$ref: "#/components/schemas/Kind"}, {type: string}]}}
+      responses:
+        "200": {description: ok}
+components:
+  schemas:
+    Kind: {type: string, enum: [a, b]}
+`
+	s, err := spec.LoadSpecData(context.Background(), "t.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := s.Operation("GET /export")
+	if freeValued(op, "query.format") {
+		t.Error("an enum parameter was taken as free-valued")
+	}
+	if !freeValued(op, "query.name") {
+		t.Error("a free string parameter was taken as enumerated")
+	}
+	if freeValued(op, "query.kind") {
+		t.Error("an enum behind allOf (as FastAPI writes them) was taken as free-valued")
+	}
+	if !freeValued(op, "query.either") {
+		t.Error("anyOf with a free alternative was taken as enumerated")
+	}
+	c := NewFileCorrelator(nil)
+	c.Selectable = func(_, target string) bool { return freeValued(op, target) }
+	sent := []gen.SentValue{{Target: "query.format", Value: "csv"}}
+	// format=csv made the app import the standard library's csv module: an
+	// effect of the value, but no reason to keep /usr/lib/python3.11 whole.
+	sels := c.Observe(op.ID, "query.format", sent, Signal{NewFiles: []string{"/usr/lib/python3.11/csv.py"}})
+	if len(sels) != 0 {
+		t.Fatalf("enum value selected %+v", sels)
+	}
+	if effects := c.Effects(); len(effects) != 1 || effects[0].Value != "csv" {
+		t.Fatalf("the value's effect should still be recorded: %+v", effects)
+	}
+	sent = []gen.SentValue{{Target: "query.name", Value: "report"}}
+	if sels := c.Observe(op.ID, "query.name", sent, Signal{NewFiles: []string{"/srv/reports/report.tmpl"}}); len(sels) != 1 || sels[0].Dir != "/srv/reports" {
+		t.Fatalf("free value did not select its directory: %+v", sels)
+	}
+}

@@ -73,6 +73,10 @@ func newRunner(s *spec.Spec, send Sender, cfg *config) *runner {
 	}
 	r.stats = newStats(r.ctl.pausedFor)
 	r.bind = &binder{spec: s, gen: r.gen, store: r.store}
+	r.files.Selectable = func(op, target string) bool {
+		o := s.Operation(op)
+		return o == nil || freeValued(o, target)
+	}
 	r.liveness = livenessOp(s)
 	return r
 }

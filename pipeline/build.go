@@ -6,11 +6,12 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/event"
+	"github.com/whittle-dev/whittle/fuzz"
 	"github.com/whittle-dev/whittle/probe"
 	"github.com/whittle-dev/whittle/rebuild"
 	"github.com/whittle-dev/whittle/report"
+	"github.com/whittle-dev/whittle/seccomp"
 	"github.com/whittle-dev/whittle/tracer"
 )
 
@@ -19,7 +20,7 @@ var pseudoFS = []string{"/proc", "/sys", "/dev"}
 
 // needsFromTrace turns what the container used into what the minimal image
 // must hold. Failed lookups are not needs: the file did not exist.
-func needsFromTrace(files []tracer.FileAccess, selectedDirs []string) []rebuild.Need {
+func needsFromTrace(files []tracer.FileAccess, selected []report.Selection) []rebuild.Need {
 	var needs []rebuild.Need
 	for _, f := range files {
 		if f.Errno != 0 || underAny(f.Path, pseudoFS) {
@@ -27,8 +28,12 @@ func needsFromTrace(files []tracer.FileAccess, selectedDirs []string) []rebuild.
 		}
 		needs = append(needs, rebuild.Need{Path: f.Path, Reason: "traced:" + f.Kind.String()})
 	}
-	for _, d := range selectedDirs {
-		needs = append(needs, rebuild.Need{Path: d, Reason: "input-selected", Whole: true})
+	for _, sel := range selected {
+		reason := "input-selected"
+		if sel.Operation != "" {
+			reason += fmt.Sprintf(":%s param %s", sel.Operation, sel.Parameter)
+		}
+		needs = append(needs, rebuild.Need{Path: sel.Dir, Reason: reason, Whole: true})
 	}
 	return needs
 }
@@ -73,9 +78,7 @@ func (s *session) build(ctx context.Context) error {
 	}
 	s.recordTrace()
 	// The original container is no longer needed; the trace is complete.
-	if err := s.target.Remove(ctx); err != nil {
-		r.logf(event.LevelWarn, "%v", err)
-	}
+	s.orig.close(ctx)
 	fsys, err := s.imageFS.wait(ctx)
 	if err != nil {
 		r.endPhase(event.PhaseBuild, "", err)
@@ -85,6 +88,7 @@ func (s *session) build(ctx context.Context) error {
 		rebuild.WithImageFS(fsys),
 		rebuild.WithKeepShell(r.cfg.KeepShell),
 		rebuild.WithEvents(r.bus),
+		rebuild.WithSyscalls(s.rep.Trace.Syscalls),
 	}
 	if r.cfg.Tag != "" {
 		opts = append(opts, rebuild.WithTag(r.cfg.Tag))
@@ -98,7 +102,7 @@ func (s *session) build(ctx context.Context) error {
 	if r.cfg.OutputDir != "" {
 		opts = append(opts, rebuild.WithOutputDir(r.cfg.OutputDir))
 	}
-	res, err := rebuild.Build(ctx, s.engine.Client(), r.cfg.Image, needsFromTrace(s.tracer.Files(), s.selected), opts...)
+	res, err := rebuild.Build(ctx, s.engine.Client(), r.cfg.Image, needsFromTrace(s.tracer.Files(), s.rep.Fuzz.SelectedDirs), opts...)
 	if err != nil {
 		r.endPhase(event.PhaseBuild, "", err)
 		return fmt.Errorf("building the minimal image: %w", err)
@@ -112,8 +116,17 @@ func (s *session) build(ctx context.Context) error {
 	for _, f := range res.Files {
 		s.rep.Files = append(s.rep.Files, report.File{Path: f.Path, Size: f.Size, Mode: f.Mode.String(), Linkname: f.Linkname, Reasons: f.Reasons})
 	}
-	if res.Archive != "" {
-		s.rep.Outputs = append(s.rep.Outputs, "archive="+res.Archive)
+	s.rep.Reasons = map[string]int64{}
+	for kind, t := range res.Totals {
+		s.rep.Reasons[kind] = t.Bytes
+	}
+	for _, o := range []struct{ kind, path string }{{"archive", res.Archive}, {"oci", res.Layout}, {"seccomp", res.Seccomp}} {
+		if o.path != "" {
+			s.rep.Outputs = append(s.rep.Outputs, o.kind+"="+o.path)
+		}
+	}
+	if res.Replaced != "" {
+		r.logf(event.LevelInfo, "removed the previous minimal image %s", shortImageID(res.Replaced))
 	}
 	for _, w := range res.Warnings {
 		r.logf(event.LevelWarn, "rebuild: %s", w)
@@ -122,12 +135,39 @@ func (s *session) build(ctx context.Context) error {
 	return nil
 }
 
-// verify replays the corpus against two fresh containers of the original
-// (to learn which answer fields are volatile) and one of the minimal image,
-// and compares.
+// reference replays the corpus twice on fresh containers of the original,
+// the first one traced: the answers the minimal image must give, and what in
+// them changes from run to run anyway (volatile fields).
+func (s *session) reference(ctx context.Context) error {
+	r := s.run
+	r.bus.Publish(event.Step{Stamp: event.Now(), Phase: event.PhaseFuzz, Name: fmt.Sprintf("recording reference answers (%d corpus entries)", len(s.entries))})
+	var err error
+	if s.want, err = s.replayCorpus(ctx, s.image, true); err != nil {
+		return fmt.Errorf("replaying the corpus on the original: %w", err)
+	}
+	second, err := s.replayCorpus(ctx, s.image, false)
+	if err != nil {
+		return fmt.Errorf("replaying the corpus on the original: %w", err)
+	}
+	s.volatile = learnVolatile(s.want, second)
+	return nil
+}
+
+// replayCorpus starts a fresh container of img and replays every corpus
+// entry in order, restarting the container when an entry crashes it.
+func (s *session) replayCorpus(ctx context.Context, img *probe.Image, traced bool, opts ...probe.Option) ([]fuzz.Exchange, error) {
+	lt := s.newLiveTarget(img, traced, opts...)
+	defer lt.close(ctx)
+	if err := lt.start(ctx); err != nil {
+		return nil, fmt.Errorf("starting %s for the replay: %w", img.Ref, err)
+	}
+	return fuzz.Replay(ctx, s.spec, lt, s.entries, fuzz.WithTarget(lt))
+}
+
+// verify replays the corpus against the minimal image and compares.
 func (s *session) verify(ctx context.Context) error {
 	r := s.run
-	r.startPhase(event.PhaseVerify, fmt.Sprintf("replaying %d requests against %s", s.corpusRequests(), s.minimal.Tag))
+	r.startPhase(event.PhaseVerify, fmt.Sprintf("replaying %d requests against %s", len(s.want), s.minimal.Tag))
 	v, err := s.replayAndCompare(ctx)
 	if err != nil {
 		s.rep.Verification = &report.Verification{Result: "error", Error: err.Error()}
@@ -139,54 +179,71 @@ func (s *session) verify(ctx context.Context) error {
 	return nil
 }
 
-func (s *session) corpusRequests() int {
-	n := 0
-	for _, seq := range s.corpus {
-		n += len(seq)
-	}
-	return n
-}
-
-// replayOn starts a fresh container of img and replays the whole corpus.
-func (s *session) replayOn(ctx context.Context, img *probe.Image) ([]corpus.Response, error) {
-	t, err := s.startTarget(ctx, img, false)
-	if t != nil {
-		defer t.Remove(ctx)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("starting %s for the replay: %w", img.Ref, err)
-	}
-	var out []corpus.Response
-	for _, seq := range s.corpus {
-		resps, err := replay(ctx, t, seq)
-		out = append(out, resps...)
-		if err != nil {
-			return out, err
-		}
-	}
-	return out, nil
-}
-
 func (s *session) replayAndCompare(ctx context.Context) (*report.Verification, error) {
-	first, err := s.replayOn(ctx, s.image)
-	if err != nil {
-		return nil, err
-	}
-	second, err := s.replayOn(ctx, s.image)
-	if err != nil {
-		return nil, err
-	}
 	minImg, err := s.engine.Inspect(ctx, s.minimal.Tag)
 	if err != nil {
 		return nil, err
 	}
-	got, err := s.replayOn(ctx, minImg)
+	// The minimal image is meant to run under its seccomp profile, so it is
+	// verified that way; if that fails, a second replay without the profile
+	// tells a too-strict profile from a broken image.
+	profile, dropped := seccomp.Generate(s.rep.Trace.Syscalls)
+	if len(dropped) > 0 {
+		s.run.logf(event.LevelWarn, "seccomp profile: left out unknown syscalls %s", strings.Join(dropped, ", "))
+	}
+	profileJSON, err := profile.JSON()
+	if err != nil {
+		return nil, fmt.Errorf("encoding the seccomp profile: %w", err)
+	}
+	got, err := s.replayCorpus(ctx, minImg, false, probe.WithSeccompProfile(profileJSON))
+	seccompProblem := ""
+	if err == nil {
+		v := compareRuns(s.want, got, s.volatile)
+		if v.Result == "identical" {
+			v.Seccomp = "identical under the generated profile"
+			return v, nil
+		}
+		d := v.Divergences[0]
+		seccompProblem = fmt.Sprintf("diverged under the generated profile (%d answers; first: %s %s: %s)", len(v.Divergences), d.Operation, d.Request, d.Reason)
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if err != nil {
+		seccompProblem = "failed under the generated profile: " + firstLine(err.Error())
+	}
+	got, err = s.replayCorpus(ctx, minImg, false)
 	if err != nil {
 		return nil, err
 	}
-	var reqs []corpus.Request
-	for _, seq := range s.corpus {
-		reqs = append(reqs, seq...)
+	v := compareRuns(s.want, got, s.volatile)
+	if v.Result == "identical" {
+		v.Seccomp = seccompProblem
+		s.run.logf(event.LevelWarn, "the minimal image works, but %s: run it without --security-opt seccomp=... or report a bug", seccompProblem)
+	} else {
+		v.Seccomp = "not checked: the image diverges without the profile too"
 	}
-	return compareRuns(reqs, first, got, learnVolatile(first, second), s.run.bus), nil
+	s.publishDivergences(v)
+	return v, nil
+}
+
+func (s *session) publishDivergences(v *report.Verification) {
+	for _, d := range v.Divergences {
+		s.run.bus.Publish(event.Divergence{Stamp: event.Now(), Operation: d.Operation, Request: d.Request, Original: d.Original, Minimal: d.Minimal})
+	}
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+func shortImageID(id string) string {
+	id = strings.TrimPrefix(id, "sha256:")
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
 }

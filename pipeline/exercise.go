@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/event"
@@ -12,72 +13,196 @@ import (
 	"github.com/whittle-dev/whittle/report"
 )
 
-// sequence is requests that must be replayed in order.
-type sequence []corpus.Request
-
-// countingSender counts requests for the progress snapshot.
-type countingSender struct {
-	s *session
-}
-
-func (c countingSender) Send(ctx context.Context, req corpus.Request) corpus.Response {
-	c.s.run.ctr.requests.Add(1)
-	return c.s.target.Send(ctx, req)
-}
-
-// exercise drives the target from its spec and records what it sent.
+// exercise fuzzes the target from its spec with the tracer's feedback, and
+// keeps the corpus the verification replays.
 func (s *session) exercise(ctx context.Context) error {
 	r := s.run
-	r.startPhase(event.PhaseFuzz, fmt.Sprintf("%d operations, seed %d", len(s.spec.Operations), r.cfg.Seed))
-	res, err := fuzz.EachOperationOnce(ctx, s.spec, countingSender{s},
-		fuzz.WithSeed(uint64(r.cfg.Seed)), fuzz.WithBaseURL(s.target.BaseURL))
+	cfg := r.cfg
+	r.startPhase(event.PhaseFuzz, fmt.Sprintf("%d operations, seed %d, budget %s", len(s.spec.Operations), cfg.Seed, budget(cfg)))
+	fb, err := newTraceFeedback(ctx, s.tracer, s.cov)
 	if err != nil {
 		r.endPhase(event.PhaseFuzz, "", err)
-		return fmt.Errorf("exercising %s: %w", r.cfg.Image, err)
+		return err
 	}
-	var seq sequence
-	ops := map[string]*report.Operation{}
-	for _, x := range res.Exchanges {
-		seq = append(seq, x.Request)
-		o := ops[x.Request.Operation]
-		if o == nil {
-			o = &report.Operation{Operation: x.Request.Operation}
-			ops[x.Request.Operation] = o
+	events := make(chan fuzz.Event, 1024)
+	opts := []fuzz.Option{
+		fuzz.WithSeed(uint64(cfg.Seed)),
+		fuzz.WithBaseURL(s.orig.baseURL()),
+		fuzz.WithFeedback(fb),
+		fuzz.WithDirLister(s.imageFS),
+		fuzz.WithTarget(s.orig),
+		fuzz.WithEvents(events),
+	}
+	if cfg.Duration > 0 {
+		opts = append(opts, fuzz.WithDuration(cfg.Duration))
+	}
+	if cfg.MaxRequests > 0 {
+		opts = append(opts, fuzz.WithMaxRequests(cfg.MaxRequests))
+	}
+	if cfg.Plateau > 0 {
+		opts = append(opts, fuzz.WithPlateau(cfg.Plateau))
+	}
+	if cfg.CorpusDir != "" {
+		st, err := corpus.Open(cfg.CorpusDir, corpus.Key{SpecHash: s.spec.Hash, ImageID: s.image.ID})
+		if err != nil {
+			r.endPhase(event.PhaseFuzz, "", err)
+			return fmt.Errorf("opening the corpus %s: %w", cfg.CorpusDir, err)
 		}
-		o.Requests++
-		switch {
-		case x.Response.Err != "":
-			o.Errors++
-		case x.Response.Status >= 500:
-			o.Status5xx++
-		case x.Response.Status >= 400:
-			o.Status4xx++
-		case x.Response.Status >= 200 && x.Response.Status < 300:
-			o.Status2xx++
+		defer st.Close()
+		for _, w := range st.Warnings() {
+			r.logf(event.LevelWarn, "corpus: %s", w)
 		}
+		if n := st.Len(); n > 0 {
+			r.logf(event.LevelInfo, "resuming from %d corpus entries in %s", n, cfg.CorpusDir)
+		}
+		opts = append(opts, fuzz.WithStore(st))
 	}
-	s.corpus = append(s.corpus, seq)
-	for _, o := range ops {
-		s.rep.Fuzz.Operations = append(s.rep.Fuzz.Operations, *o)
+	f := fuzz.New(s.spec, s.orig, opts...)
+	started := time.Now()
+	r.controls.attach(f)
+	r.ctr.setExtra(func(p *event.Progress) { s.fuzzProgress(p, f, started) })
+	forwarded := make(chan struct{})
+	go func() {
+		defer close(forwarded)
+		for e := range events {
+			s.forward(e)
+		}
+	}()
+	res, err := f.Run(ctx)
+	close(events)
+	<-forwarded
+	r.controls.detach()
+	if fb.duty != nil {
+		// The replays need no line coverage: let the interpreter run at full speed.
+		_ = s.cov.Enable(false)
 	}
-	sort.Slice(s.rep.Fuzz.Operations, func(i, j int) bool {
-		return s.rep.Fuzz.Operations[i].Operation < s.rep.Fuzz.Operations[j].Operation
-	})
-	s.rep.Fuzz.Requests = int64(len(res.Exchanges))
-	s.rep.Fuzz.Duration = res.Stats.Elapsed.Seconds()
-	s.rep.Fuzz.CorpusSize = len(s.corpus)
-	for _, f := range res.Findings {
-		s.addFinding(f)
+	final := f.Stats()
+	r.ctr.setExtra(func(p *event.Progress) { s.fuzzProgressFrom(p, final, started) })
+	if err != nil {
+		r.endPhase(event.PhaseFuzz, "", err)
+		return fmt.Errorf("fuzzing %s: %w", cfg.Image, err)
 	}
-	if len(res.Failed) > 0 {
-		r.logf(event.LevelWarn, "no 2xx answer for: %s", strings.Join(res.Failed, ", "))
+	s.entries = res.Corpus
+	s.recordFuzz(res)
+	for _, w := range res.Warnings {
+		r.logf(event.LevelWarn, "fuzz: %s", w)
 	}
-	r.endPhase(event.PhaseFuzz, fmt.Sprintf("%d requests, %d operations answered 2xx, %d findings",
-		len(res.Exchanges), len(res.Succeeded), len(res.Findings)), nil)
+	if len(res.NoSuccess) > 0 {
+		r.logf(event.LevelWarn, "no 2xx answer for: %s", strings.Join(res.NoSuccess, ", "))
+	}
+	r.endPhase(event.PhaseFuzz, fmt.Sprintf("%d requests (%.0f/s), corpus %d, %d findings, stopped: %s",
+		res.Stats.Requests, res.Stats.RequestsPerSecond, len(res.Corpus), len(res.Findings), res.StopReason), nil)
 	return nil
 }
 
-func (s *session) addFinding(f fuzz.Finding) {
+func budget(cfg Config) string {
+	var parts []string
+	if cfg.Duration > 0 {
+		parts = append(parts, cfg.Duration.String())
+	}
+	if cfg.MaxRequests > 0 {
+		parts = append(parts, fmt.Sprintf("%d requests", cfg.MaxRequests))
+	}
+	if cfg.Plateau > 0 {
+		parts = append(parts, "plateau "+cfg.Plateau.String())
+	}
+	if len(parts) == 0 {
+		return "until stopped"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// forward turns the fuzzer's events into the interfaces' events.
+func (s *session) forward(e fuzz.Event) {
+	switch e.Kind {
+	case fuzz.EventFinding:
+		if e.Finding != nil {
+			s.run.bus.Publish(s.findingEvent(*e.Finding))
+		}
+	case fuzz.EventCoverage:
+		s.run.bus.Publish(event.NewCoverage{Stamp: event.Now(), Operation: e.Operation, What: strings.Join(e.Reasons, ", ")})
+	case fuzz.EventSelection:
+		if sel := e.Selection; sel != nil {
+			s.run.logf(event.LevelInfo, "%s: %s selects files in %s", sel.Operation, sel.Target, sel.Dir)
+		}
+	case fuzz.EventRestart:
+		s.run.logf(event.LevelWarn, "target restarted: %s", strings.Join(e.Reasons, ", "))
+	}
+}
+
+func (s *session) fuzzProgress(p *event.Progress, f *fuzz.Fuzzer, started time.Time) {
+	s.fuzzProgressFrom(p, f.Stats(), started)
+}
+
+func (s *session) fuzzProgressFrom(p *event.Progress, st fuzz.Stats, started time.Time) {
+	p.Started = started
+	p.Requests = st.Requests
+	p.Findings = st.Findings
+	p.CorpusSize = st.CorpusSize
+	p.Paused = st.Paused
+	if s.cov != nil {
+		p.Functions, p.FunctionsTotal = s.cov.HitCount(), s.cov.Total()
+	}
+	p.Files = s.tracer.Stats().Files
+	p.Syscalls = len(s.tracer.Syscalls())
+	if st.LastNew > 0 {
+		p.LastNewSignal = started.Add(st.LastNew)
+	}
+	skipped := map[string]bool{}
+	for _, op := range st.Skipped {
+		skipped[op] = true
+	}
+	p.Operations = p.Operations[:0]
+	for _, op := range s.spec.Operations {
+		o := st.Operations[op.ID]
+		p.Operations = append(p.Operations, event.OperationProgress{
+			Operation: op.ID, Requests: o.Requests,
+			Status2xx: o.Status[2], Status4xx: o.Status[4], Status5xx: o.Status[5], Errors: o.Status[0],
+			NewCoverage: o.New, Skipped: skipped[op.ID],
+		})
+	}
+}
+
+// recordFuzz puts what the fuzzer did into the report.
+func (s *session) recordFuzz(res *fuzz.Result) {
+	rep := &s.rep.Fuzz
+	rep.Requests = res.Stats.Requests
+	rep.Duration = res.Stats.Elapsed.Seconds()
+	rep.CorpusSize = len(res.Corpus)
+	rep.StopReason = res.StopReason
+	rep.Operations = rep.Operations[:0]
+	for _, op := range s.spec.Operations {
+		o := res.Stats.Operations[op.ID]
+		rep.Operations = append(rep.Operations, report.Operation{
+			Operation: op.ID, Requests: o.Requests,
+			Status2xx: o.Status[2], Status4xx: o.Status[4], Status5xx: o.Status[5], Errors: o.Status[0],
+			NewCoverage: o.New,
+		})
+	}
+	fuzz.SortFindings(res.Findings)
+	rep.Findings = rep.Findings[:0]
+	for _, f := range res.Findings {
+		rep.Findings = append(rep.Findings, findingReport(f))
+	}
+	seen := map[string]bool{}
+	for _, sel := range res.Selections {
+		if seen[sel.Dir] {
+			continue
+		}
+		seen[sel.Dir] = true
+		rep.SelectedDirs = append(rep.SelectedDirs, report.Selection{Dir: sel.Dir, Operation: sel.Operation, Parameter: sel.Target})
+	}
+	for _, d := range res.SelectedDirs {
+		if !seen[d] {
+			seen[d] = true
+			rep.SelectedDirs = append(rep.SelectedDirs, report.Selection{Dir: d})
+		}
+	}
+	sort.Slice(rep.SelectedDirs, func(i, j int) bool { return rep.SelectedDirs[i].Dir < rep.SelectedDirs[j].Dir })
+	s.recordCoverage()
+}
+
+func findingReport(f fuzz.Finding) report.Finding {
 	rf := report.Finding{
 		ID:        f.ID,
 		Operation: f.Operation,
@@ -86,23 +211,28 @@ func (s *session) addFinding(f fuzz.Finding) {
 		Summary:   f.Message,
 		Curl:      f.Curl,
 		Response:  summarize(f.Response),
+		Sequence:  len(f.Requests),
 	}
 	if n := len(f.Requests); n > 0 {
 		rf.Request = f.Requests[n-1].Method + " " + f.Requests[n-1].Path
 	}
-	s.rep.Fuzz.Findings = append(s.rep.Fuzz.Findings, rf)
-	s.run.ctr.update(func(p *event.Progress) { p.Findings = len(s.rep.Fuzz.Findings) })
-	s.run.bus.Publish(event.Finding{Stamp: event.Now(), ID: f.ID, Operation: f.Operation, Check: string(f.Check), Summary: f.Message, Curl: f.Curl})
+	return rf
+}
+
+func (s *session) findingEvent(f fuzz.Finding) event.Finding {
+	rf := findingReport(f)
+	return event.Finding{Stamp: event.Now(), ID: rf.ID, Operation: rf.Operation, Check: rf.Check,
+		Summary: rf.Summary, Curl: rf.Curl, Severity: rf.Severity, Request: rf.Request, Response: rf.Response}
 }
 
 // severityOf grades checks: crashes and server errors are what users act on first.
 func severityOf(c fuzz.Check) string {
 	switch c {
-	case "crash":
+	case fuzz.CheckCrash:
 		return "critical"
 	case fuzz.CheckServerError:
 		return "high"
-	case fuzz.CheckTimeout, fuzz.CheckTransport:
+	case fuzz.CheckTimeout, fuzz.CheckTransport, fuzz.CheckSchema:
 		return "medium"
 	default:
 		return "low"

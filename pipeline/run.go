@@ -8,7 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/event"
+	"github.com/whittle-dev/whittle/fuzz"
 	"github.com/whittle-dev/whittle/fuzz/spec"
 	"github.com/whittle-dev/whittle/probe"
 	"github.com/whittle-dev/whittle/rebuild"
@@ -29,6 +31,9 @@ type Config struct {
 	Seed        int64 // 0: pick one and report it
 	Duration    time.Duration
 	MaxRequests int64
+	Plateau     time.Duration // stop when nothing new came for this long
+	CorpusDir   string        // resume from and persist to this corpus
+	FailOn      string        // severity at or above which findings fail the run ("" never)
 
 	Port           int
 	ReadyPath      string
@@ -47,10 +52,11 @@ type Config struct {
 
 // Run is one execution of the pipeline.
 type Run struct {
-	cfg   Config
-	bus   *event.Bus
-	ctr   counters
-	runID string
+	cfg      Config
+	bus      *event.Bus
+	ctr      counters
+	controls controls
+	runID    string
 }
 
 // New prepares a run; events go to bus (which may be nil).
@@ -131,6 +137,9 @@ func (r *Run) Execute(ctx context.Context) (rep *report.Report, err error) {
 	if err := s.exercise(ctx); err != nil {
 		return rep, err
 	}
+	if err := s.reference(ctx); err != nil {
+		return rep, err
+	}
 	if err := s.build(ctx); err != nil {
 		return rep, err
 	}
@@ -140,6 +149,9 @@ func (r *Run) Execute(ctx context.Context) (rep *report.Report, err error) {
 	if rep.Verification != nil && rep.Verification.Result != "identical" {
 		return rep, fmt.Errorf("%w: %d of %d answers differ (see the report's divergences)",
 			ErrDiverged, len(rep.Verification.Divergences), rep.Verification.Total)
+	}
+	if n := findingsAtOrAbove(rep.Fuzz.Findings, r.cfg.FailOn); n > 0 {
+		return rep, fmt.Errorf("%w: %d finding(s) of severity %s or higher", ErrFindings, n, r.cfg.FailOn)
 	}
 	return rep, nil
 }
@@ -153,19 +165,19 @@ type session struct {
 	engine  *probe.Engine
 	image   *probe.Image
 	tracer  *tracer.Tracer
-	target  *probe.Target
+	cov     *tracer.Coverage // nil when the target's code cannot be covered
+	orig    *liveTarget      // the traced original, restarted when it crashes
 	imageFS *imageExport
 
-	corpus   []sequence
-	selected []string // input-selected directories
+	entries  []fuzz.Entry      // the corpus the verification replays
+	want     []fuzz.Exchange   // the original's answers to the replayed corpus
+	volatile []corpus.Volatile // per answer of want: what changes between runs
 	minimal  *rebuild.Result
 }
 
 func (s *session) close(ctx context.Context) {
-	if s.target != nil {
-		if err := s.target.Remove(ctx); err != nil {
-			s.run.logf(event.LevelWarn, "%v", err)
-		}
+	if s.orig != nil {
+		s.orig.close(ctx)
 	}
 	if s.tracer != nil {
 		if err := s.tracer.Close(); err != nil {
@@ -255,7 +267,7 @@ func (s *session) noteSpec() {
 
 // startTarget creates and starts a container of ref, binds the tracer to it
 // when traced, and waits until it answers.
-func (s *session) startTarget(ctx context.Context, img *probe.Image, traced bool) (*probe.Target, error) {
+func (s *session) startTarget(ctx context.Context, img *probe.Image, traced bool, extra ...probe.Option) (*probe.Target, error) {
 	cfg := s.run.cfg
 	opts := []probe.Option{
 		probe.WithRun(s.run.runID),
@@ -266,7 +278,14 @@ func (s *session) startTarget(ctx context.Context, img *probe.Image, traced bool
 	if cfg.Port != 0 {
 		opts = append(opts, probe.WithPort(cfg.Port))
 	}
-	t, err := s.engine.Create(ctx, img, opts...)
+	if traced {
+		// Other containers are bound already: widen recording again so this
+		// one's first exec is captured before Bind narrows it.
+		if err := s.tracer.Arm(); err != nil {
+			return nil, fmt.Errorf("arming the tracer: %w", err)
+		}
+	}
+	t, err := s.engine.Create(ctx, img, append(opts, extra...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -275,7 +294,7 @@ func (s *session) startTarget(ctx context.Context, img *probe.Image, traced bool
 	}
 	if traced {
 		if err := s.tracer.Bind(t.Pid); err != nil {
-			return t, fmt.Errorf("binding the tracer to container %s: %w", t.ID[:12], err)
+			return t, fmt.Errorf("binding the tracer to container %s: %w", shortImageID(t.ID), err)
 		}
 	}
 	return t, t.WaitReady(ctx)
@@ -284,15 +303,16 @@ func (s *session) startTarget(ctx context.Context, img *probe.Image, traced bool
 func (s *session) startOriginal(ctx context.Context) error {
 	r := s.run
 	r.startPhase(event.PhaseStart, "starting "+r.cfg.Image)
-	t, err := s.startTarget(ctx, s.image, true)
-	s.target = t
-	if err != nil {
+	s.orig = s.newLiveTarget(s.image, true)
+	if err := s.orig.start(ctx); err != nil {
 		r.endPhase(event.PhaseStart, "", err)
 		return err
 	}
-	r.ctr.update(func(p *event.Progress) { p.TargetURL = t.BaseURL })
+	base := s.orig.baseURL()
+	r.ctr.update(func(p *event.Progress) { p.TargetURL = base })
+	s.startCoverage(ctx)
 	if s.spec == nil {
-		sp, where, err := spec.DiscoverSpec(ctx, t.BaseURL, nil, s.specOptions()...)
+		sp, where, err := spec.DiscoverSpec(ctx, base, nil, s.specOptions()...)
 		if err != nil {
 			r.endPhase(event.PhaseStart, "", err)
 			return fmt.Errorf("no --spec given and none found on the target: %w", err)
@@ -301,10 +321,37 @@ func (s *session) startOriginal(ctx context.Context) error {
 		s.noteSpec()
 		r.logf(event.LevelInfo, "spec discovered at %s", where)
 	}
-	r.endPhase(event.PhaseStart, fmt.Sprintf("%s answers on %s (%d operations)", r.cfg.Image, t.BaseURL, len(s.spec.Operations)), nil)
+	r.endPhase(event.PhaseStart, fmt.Sprintf("%s answers on %s (%d operations)", r.cfg.Image, base, len(s.spec.Operations)), nil)
 	return nil
 }
 
 func humanSize(n int64) string {
 	return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+}
+
+// Severities from least to most severe; --fail-on names one of them.
+var Severities = []string{"low", "medium", "high", "critical"}
+
+func severityRank(s string) int {
+	for i, x := range Severities {
+		if x == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// findingsAtOrAbove counts findings at or above the severity threshold.
+func findingsAtOrAbove(fs []report.Finding, threshold string) int {
+	t := severityRank(threshold)
+	if t < 0 {
+		return 0
+	}
+	n := 0
+	for _, f := range fs {
+		if severityRank(f.Severity) >= t {
+			n++
+		}
+	}
+	return n
 }

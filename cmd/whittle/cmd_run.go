@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
+	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
 	"github.com/whittle-dev/whittle/event"
@@ -29,6 +32,9 @@ func newRunCommand() *cobra.Command {
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f.cfg.Image = args[0]
+			if f.cfg.FailOn != "" && !slices.Contains(pipeline.Severities, f.cfg.FailOn) {
+				return fmt.Errorf("bad --fail-on %q: use one of %s", f.cfg.FailOn, strings.Join(pipeline.Severities, ", "))
+			}
 			outs, err := parseOutputs(f.outputs)
 			if err != nil {
 				return err
@@ -46,6 +52,9 @@ func newRunCommand() *cobra.Command {
 	fl.Int64Var(&f.cfg.Seed, "seed", 0, "random seed; the same seed and answers give the same run (default: random, reported)")
 	fl.DurationVar(&f.cfg.Duration, "duration", 30*time.Second, "fuzzing time budget")
 	fl.Int64Var(&f.cfg.MaxRequests, "max-requests", 0, "stop fuzzing after this many requests (0: no limit)")
+	fl.DurationVar(&f.cfg.Plateau, "plateau", 0, "stop fuzzing when nothing new was found for this long (0: never)")
+	fl.StringVar(&f.cfg.CorpusDir, "corpus", "", "keep the corpus in this directory and resume from what it holds")
+	fl.StringVar(&f.cfg.FailOn, "fail-on", "", "exit with code 2 when findings of this severity or higher exist: "+strings.Join(pipeline.Severities, ", "))
 	fl.IntVar(&f.cfg.Port, "port", 0, "container port the service listens on (default: the image's exposed port)")
 	fl.StringVar(&f.cfg.ReadyPath, "ready-path", "/", "HTTP path polled until the target answers")
 	fl.DurationVar(&f.cfg.ReadyTimeout, "ready-timeout", 60*time.Second, "how long to wait for the target to answer")
@@ -53,7 +62,7 @@ func newRunCommand() *cobra.Command {
 	fl.StringArrayVar(&f.cfg.Include, "include", nil, "also keep this path or glob in the minimal image (repeatable)")
 	fl.StringArrayVar(&f.cfg.Exclude, "exclude", nil, "never keep paths matching this glob (repeatable)")
 	fl.BoolVar(&f.cfg.KeepShell, "keep-shell", false, "keep a shell and basic tools in the minimal image for debugging")
-	fl.StringVar(&f.cfg.OutputDir, "output-dir", "", "also write the minimal image as a docker-archive tarball into this directory")
+	fl.StringVar(&f.cfg.OutputDir, "output-dir", "", "also write the minimal image as a docker-archive tarball, an OCI layout, why.json and seccomp.json into this directory")
 	return cmd
 }
 
@@ -63,26 +72,55 @@ func runPipeline(cmd *cobra.Command, f *runFlags, outs []output) error {
 	bus := event.NewBus()
 	p := pipeline.New(f.cfg, bus)
 
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		printProgress(ctx, stderr, bus, p.Progress, noColor())
-	}()
-	rep, runErr := p.Execute(ctx)
-	bus.Close()
-	<-done
-
-	if rep != nil {
-		if err := writeOutputs(rep, outs); err != nil && runErr == nil {
-			runErr = err
+	var rep *report.Report
+	var runErr error
+	if interactive(f.auto, cmd.OutOrStdout(), stderr) {
+		wrote := false
+		rep, runErr = runInteractive(ctx, p, bus, cmd.InOrStdin(), cmd.OutOrStdout(),
+			withAfterRun(func(r *report.Report, _ error) error {
+				wrote = true
+				return writeOutputs(r, outs)
+			}))
+		if rep != nil && !wrote {
+			if err := writeOutputs(rep, outs); err != nil && runErr == nil {
+				runErr = err
+			}
 		}
-		// A run that failed before sending anything has nothing to summarise:
-		// the error line says it all.
-		if rep.Fuzz.Requests > 0 || rep.Minimal != nil {
-			printSummary(cmd.OutOrStdout(), rep)
+	} else {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			printProgress(ctx, stderr, bus, p.Progress, noColor())
+		}()
+		rep, runErr = p.Execute(ctx)
+		bus.Close()
+		<-done
+		if rep != nil {
+			if err := writeOutputs(rep, outs); err != nil && runErr == nil {
+				runErr = err
+			}
 		}
 	}
+	// A run that failed before sending anything has nothing to summarise:
+	// the error line says it all.
+	if rep != nil && (rep.Fuzz.Requests > 0 || rep.Minimal != nil) {
+		printSummary(cmd.OutOrStdout(), rep)
+	}
 	return runErr
+}
+
+// interactive decides between the TUI and headless progress lines: the TUI
+// only for a person at a terminal.
+func interactive(auto bool, stdout, stderr io.Writer) bool {
+	if auto || os.Getenv("CI") == "true" {
+		return false
+	}
+	return isTerminal(stdout) && isTerminal(stderr)
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && isatty.IsTerminal(f.Fd())
 }
 
 func noColor() bool {

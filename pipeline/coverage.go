@@ -1,0 +1,74 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/whittle-dev/whittle/event"
+	"github.com/whittle-dev/whittle/tracer"
+)
+
+// startCoverage probes the target's own code (its main executable, or the
+// Python application through the interpreter's USDT probes). Without it the
+// fuzzer still has files, syscalls and answers to go by; the report says so.
+func (s *session) startCoverage(ctx context.Context) {
+	r := s.run
+	t := s.orig.current()
+	cov, err := s.tracer.Cover(ctx, t.Pid, "")
+	switch {
+	case errors.Is(err, tracer.ErrNoUSDT):
+		s.rep.Trace.Coverage = "files only: the Python interpreter has no USDT probes"
+		r.logf(event.LevelWarn, "python: no USDT probes in the interpreter, file-level coverage only")
+		return
+	case err != nil:
+		s.rep.Trace.Coverage = "files only: " + err.Error()
+		r.logf(event.LevelWarn, "no code coverage: %v", err)
+		return
+	}
+	s.cov = cov
+	st := cov.Stats()
+	s.rep.Trace.Coverage = string(st.Kind) + " from " + st.Source
+	r.logf(event.LevelInfo, "coverage: %d functions of %s probed (%s)", st.Total, st.Binary, st.Source)
+	for _, p := range cov.Problems() {
+		r.logf(event.LevelWarn, "coverage: %v", p)
+	}
+}
+
+// recordCoverage copies the coverage counters into the report.
+func (s *session) recordCoverage() {
+	if s.cov == nil {
+		return
+	}
+	st := s.cov.Stats()
+	s.rep.Trace.Functions, s.rep.Trace.FunctionsTotal = st.Hit, st.Total
+}
+
+// pythonDuty switches Python line coverage on for part of the time only:
+// while it is on every executed line traps (~8x slower requests), so the
+// fuzzer gets coverage feedback on a sample of its requests and runs at full
+// speed otherwise.
+type pythonDuty struct {
+	cov     *tracer.Coverage
+	on, off time.Duration
+	enabled bool
+	since   time.Time
+}
+
+func newPythonDuty(cov *tracer.Coverage) *pythonDuty {
+	return &pythonDuty{cov: cov, on: time.Second, off: 3 * time.Second, enabled: true, since: time.Now()}
+}
+
+// tick flips the probe when its phase is over. It is called between requests.
+func (d *pythonDuty) tick() {
+	limit := d.off
+	if d.enabled {
+		limit = d.on
+	}
+	if time.Since(d.since) < limit {
+		return
+	}
+	d.enabled = !d.enabled
+	d.since = time.Now()
+	_ = d.cov.Enable(d.enabled)
+}

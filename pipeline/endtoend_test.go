@@ -1,0 +1,245 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+
+	"github.com/whittle-dev/whittle/event"
+	"github.com/whittle-dev/whittle/internal/testimage"
+	"github.com/whittle-dev/whittle/probe"
+	"github.com/whittle-dev/whittle/report"
+)
+
+// These tests are the acceptance of the whole pipeline on the bundled
+// fixtures (make fixtures builds them): real containers, real eBPF.
+
+func requireFixture(t *testing.T, ref string) {
+	t.Helper()
+	cli := testimage.RequireDocker(t)
+	if _, err := cli.ImageInspect(context.Background(), ref); err != nil {
+		t.Skipf("SKIP: fixture %s not built (run `make fixtures`): %v", ref, err)
+	}
+}
+
+func runPipeline(t *testing.T, cfg Config) *report.Report {
+	t.Helper()
+	bus := event.NewBus()
+	drained := make(chan struct{})
+	go func() {
+		defer close(drained)
+		for {
+			e, ok := bus.Next(context.Background())
+			if !ok {
+				return
+			}
+			if l, isLog := e.(event.Log); isLog && l.Level >= event.LevelWarn {
+				t.Logf("%s: %s", l.Level, l.Msg)
+			}
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	rep, err := New(cfg, bus).Execute(ctx)
+	bus.Close()
+	<-drained
+	if err != nil {
+		t.Fatalf("run of %s failed: %v", cfg.Image, err)
+	}
+	assertNoContainersLeft(t)
+	return rep
+}
+
+func assertNoContainersLeft(t *testing.T) {
+	t.Helper()
+	e, err := probe.Connect(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	list, err := e.Client().ContainerList(context.Background(), container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", probe.LabelRun))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix := fmt.Sprintf("%d.", os.Getpid())
+	for _, c := range list {
+		if strings.HasPrefix(c.Labels[probe.LabelOwner], prefix) {
+			t.Errorf("container %s of %s left behind", c.ID[:12], c.Image)
+		}
+	}
+}
+
+func assertVerified(t *testing.T, rep *report.Report, minRatio float64) {
+	t.Helper()
+	v := rep.Verification
+	if v == nil || v.Result != "identical" || v.Total == 0 || v.Identical != v.Total {
+		t.Fatalf("verification: %+v", v)
+	}
+	if rep.Minimal == nil || rep.Ratio < minRatio {
+		t.Fatalf("minimal image %+v is %.1fx smaller, want at least %.0fx", rep.Minimal, rep.Ratio, minRatio)
+	}
+	if rep.Trace.Lost != 0 {
+		t.Errorf("tracer lost %d events", rep.Trace.Lost)
+	}
+	t.Logf("%s: %d → %d bytes (%.1fx), %d files, %d requests, %d/%d identical (seccomp: %s)",
+		rep.Original.Ref, rep.Original.Size, rep.Minimal.Size, rep.Ratio, len(rep.Files), rep.Fuzz.Requests, v.Identical, v.Total, v.Seccomp)
+}
+
+func assertEveryOperationSucceeded(t *testing.T, rep *report.Report) {
+	t.Helper()
+	if len(rep.Fuzz.Operations) != rep.Spec.Operations {
+		t.Errorf("%d operations in the report, %d in the spec", len(rep.Fuzz.Operations), rep.Spec.Operations)
+	}
+	for _, o := range rep.Fuzz.Operations {
+		if o.Status2xx == 0 {
+			t.Errorf("%s never got a 2xx answer (%+v)", o.Operation, o)
+		}
+	}
+}
+
+func assertFindings(t *testing.T, rep *report.Report, want map[string]string) {
+	t.Helper()
+	for check, op := range want {
+		found := false
+		for _, f := range rep.Fuzz.Findings {
+			found = found || (f.Check == check && f.Operation == op)
+		}
+		if !found {
+			t.Errorf("planted bug not found: %s on %s (findings: %+v)", check, op, rep.Fuzz.Findings)
+		}
+	}
+}
+
+func keptPaths(rep *report.Report) map[string]report.File {
+	m := map[string]report.File{}
+	for _, f := range rep.Files {
+		m[f.Path] = f
+	}
+	return m
+}
+
+func TestGopetsEndToEnd(t *testing.T) {
+	const img = "whittle-fixture/gopets:latest"
+	requireFixture(t, img)
+	rep := runPipeline(t, Config{Image: img, Spec: "../testdata/targets/gopets/openapi.yaml", Seed: 1, Duration: 20 * time.Second})
+	assertVerified(t, rep, 20)
+	assertEveryOperationSucceeded(t, rep)
+	assertFindings(t, rep, map[string]string{
+		"server-error":    "GET /pets",
+		"response-schema": "POST /pets",
+		"crash":           "DELETE /pets/{petId}",
+	})
+	if rep.Verification.Seccomp != "identical under the generated profile" {
+		t.Errorf("seccomp: %s", rep.Verification.Seccomp)
+	}
+
+	kept := keptPaths(rep)
+	// Only the binary, the libraries it loads and the files it reads.
+	for _, p := range []string{"/usr/local/bin/gopets", "/etc/gopets/config.json", "/usr/lib/x86_64-linux-gnu/libc.so.6", "/usr/lib/x86_64-linux-gnu/libm.so.6"} {
+		if _, ok := kept[p]; !ok {
+			t.Errorf("%s missing from the minimal image", p)
+		}
+	}
+	for p := range kept {
+		base := path.Base(p)
+		if slices.Contains([]string{"sh", "bash", "dash", "apt", "apt-get", "dpkg", "python3", "curl"}, base) ||
+			strings.HasPrefix(p, "/usr/share/doc") || strings.HasPrefix(p, "/opt/") || strings.HasPrefix(p, "/var/lib/dpkg") {
+			t.Errorf("minimal image keeps %s", p)
+		}
+	}
+
+	// The breeds directory is selected by a request value: it is kept whole,
+	// so a breed the run never asked for still answers like the original.
+	var unsent string
+	for p, f := range kept {
+		if path.Dir(p) == "/usr/share/gopets/breeds" && strings.HasSuffix(p, ".json") && !slices.ContainsFunc(f.Reasons, func(r string) bool { return strings.HasPrefix(r, "traced:") }) {
+			unsent = strings.TrimSuffix(path.Base(p), ".json")
+			break
+		}
+	}
+	if unsent == "" {
+		t.Fatalf("every breed file was traced or none was kept: no never-sent breed to check (selected dirs %+v)", rep.Fuzz.SelectedDirs)
+	}
+	orig := answer(t, img, "/breeds/"+unsent)
+	min := answer(t, rep.Minimal.Ref, "/breeds/"+unsent)
+	if orig.status != http.StatusOK || orig != min {
+		t.Fatalf("breed %q never sent during the run: original answered %d %q, minimal %d %q", unsent, orig.status, orig.body, min.status, min.body)
+	}
+	t.Logf("never-sent breed %q answered identically by the minimal image", unsent)
+}
+
+type httpAnswer struct {
+	status int
+	body   string
+}
+
+// answer starts a container of ref and asks it one GET.
+func answer(t *testing.T, ref, p string) httpAnswer {
+	t.Helper()
+	ctx := context.Background()
+	e, err := probe.Connect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	img, err := e.Inspect(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tgt, err := e.Create(ctx, img, probe.WithRun("endtoend-answer"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tgt.Remove(ctx)
+	if err := tgt.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := tgt.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(tgt.BaseURL + p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return httpAnswer{resp.StatusCode, string(b)}
+}
+
+func TestPypetsEndToEnd(t *testing.T) {
+	const img = "whittle-fixture/pypets:latest"
+	requireFixture(t, img)
+	// No spec given: it is discovered on the target (/openapi.json).
+	rep := runPipeline(t, Config{Image: img, Seed: 1, Duration: 20 * time.Second})
+	assertVerified(t, rep, 5)
+	assertEveryOperationSucceeded(t, rep)
+	assertFindings(t, rep, map[string]string{
+		"server-error": "GET /items",
+		"crash":        "GET /items/{item_id}/export",
+	})
+	kept := keptPaths(rep)
+	// The module imported only when format=xml, and what it imports.
+	lazy := false
+	for p := range kept {
+		lazy = lazy || strings.HasPrefix(p, "/app/pypets/exporters/__pycache__/xml_export.") || p == "/app/pypets/exporters/xml_export.py"
+	}
+	if !lazy {
+		t.Error("the lazily imported exporter module is missing from the minimal image")
+	}
+	if _, ok := kept["/usr/lib/python3.11/xml/dom/minidom.py"]; !ok {
+		t.Error("xml.dom.minidom (imported by the lazy exporter) is missing from the minimal image")
+	}
+	if _, ok := kept["/usr/bin/apt"]; ok {
+		t.Error("the minimal image keeps apt")
+	}
+}

@@ -1,0 +1,101 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"strconv"
+	"time"
+
+	"github.com/whittle-dev/whittle/fuzz"
+	"github.com/whittle-dev/whittle/tracer"
+)
+
+// traceFeedback tells the fuzzer what each answered request newly made the
+// target touch, from the tracer's append-only view of unique accesses.
+type traceFeedback struct {
+	tr       *tracer.Tracer
+	cov      *tracer.Coverage // nil: no code coverage
+	duty     *pythonDuty      // nil unless Python line coverage
+	covAt    int
+	cursor   int
+	syscalls int
+	// paths and failedDirs decide what counts as new: a path used for the
+	// first time, or a lookup failing in a directory where none failed
+	// before. Every random name a request makes the target look up fails
+	// differently; counting each as coverage would flood the corpus.
+	paths      map[string]bool
+	failedDirs map[string]bool
+}
+
+func newTraceFeedback(ctx context.Context, tr *tracer.Tracer, cov *tracer.Coverage) (*traceFeedback, error) {
+	f := &traceFeedback{tr: tr, cov: cov, paths: map[string]bool{}, failedDirs: map[string]bool{}}
+	if cov != nil {
+		// Functions hit while idle (start-up, timers) are nobody's merit.
+		cursor, _, err := cov.Baseline(ctx, 500*time.Millisecond)
+		if err != nil {
+			return nil, fmt.Errorf("measuring background coverage: %w", err)
+		}
+		f.covAt = cursor
+		if cov.Kind() == tracer.CoverPythonLines {
+			f.duty = newPythonDuty(cov)
+		}
+	}
+	// What start-up touched is the baseline, not any request's merit.
+	var start []tracer.FileAccess
+	start, f.cursor = tr.FilesSince(0)
+	for _, fa := range start {
+		f.isNew(fa)
+	}
+	f.syscalls = len(tr.Syscalls())
+	return f, nil
+}
+
+func (f *traceFeedback) isNew(fa tracer.FileAccess) bool {
+	if fa.Errno != 0 {
+		key := path.Dir(fa.Path) + "\x00" + strconv.Itoa(fa.Errno)
+		if f.failedDirs[key] {
+			return false
+		}
+		f.failedDirs[key] = true
+		return true
+	}
+	if f.paths[fa.Path] {
+		return false
+	}
+	f.paths[fa.Path] = true
+	return true
+}
+
+func (f *traceFeedback) After(ctx context.Context) (fuzz.Signal, error) {
+	if err := f.tr.Sync(ctx); err != nil {
+		return fuzz.Signal{}, fmt.Errorf("flushing trace events: %w", err)
+	}
+	files, next := f.tr.FilesSince(f.cursor)
+	f.cursor = next
+	var sig fuzz.Signal
+	for _, fa := range files {
+		// Every new path goes to the fuzzer, which correlates them with the
+		// values it sent; only some of them count as coverage.
+		sig.NewFiles = append(sig.NewFiles, fa.Path)
+		if fa.Kind == tracer.KindOpenDir && fa.Errno == 0 {
+			sig.Dirs = append(sig.Dirs, fuzz.DirListing{Path: fa.Path})
+		}
+		if f.isNew(fa) {
+			sig.Files++
+		}
+	}
+	if f.cov != nil {
+		var units []string
+		units, f.covAt = f.cov.NewSince(f.covAt)
+		sig.Functions = len(units)
+		if f.duty != nil {
+			f.duty.tick()
+		}
+	}
+	if n := len(f.tr.Syscalls()); n > f.syscalls {
+		sig.Syscalls = n - f.syscalls
+		f.syscalls = n
+	}
+	return sig, nil
+}
