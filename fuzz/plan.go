@@ -17,6 +17,9 @@ type PlanResult struct {
 	Succeeded []string `json:"succeeded"`
 	Failed    []string `json:"failed"`
 	Stats     Stats    `json:"stats"`
+	// Entry holds every step sent, in order, as one corpus entry: Replay
+	// sends the same requests again with ids bound from its own answers.
+	Entry Entry `json:"entry"`
 }
 
 // Requests returns the requests sent, in order.
@@ -43,8 +46,12 @@ func EachOperationOnce(ctx context.Context, s *spec.Spec, send Sender, opts ...O
 		}
 	}
 	r := newRunner(s, send, cfg)
-	ok, failed := r.runPlan(ctx, nil)
-	res := &PlanResult{Exchanges: exchanges, Findings: r.findings.list(), Succeeded: ok, Failed: failed}
+	var steps []Step
+	ok, failed := r.runPlan(ctx, func(seq []sentStep, _ stepResult) {
+		steps = append(steps, seq[len(seq)-1].step)
+	})
+	res := &PlanResult{Exchanges: exchanges, Findings: r.findings.list(), Succeeded: ok, Failed: failed,
+		Entry: Entry{ID: 1, Steps: steps, Reasons: []string{"each operation once"}}}
 	r.stats.set(r.findings.len(), 0, r.gen.Dictionary().Len())
 	res.Stats = r.stats.snapshot()
 	return res, ctx.Err()

@@ -18,6 +18,10 @@ import (
 func (s *session) exercise(ctx context.Context) error {
 	r := s.run
 	cfg := r.cfg
+	if cfg.Once {
+		return s.exerciseOnce(ctx)
+	}
+	s.rep.Fuzz.Strategy = "fuzz"
 	r.startPhase(event.PhaseFuzz, fmt.Sprintf("%d operations, seed %d, budget %s", len(s.spec.Operations), cfg.Seed, budget(cfg)))
 	fb, err := newTraceFeedback(ctx, s.tracer, s.cov)
 	if err != nil {
@@ -34,7 +38,7 @@ func (s *session) exercise(ctx context.Context) error {
 		fuzz.WithEvents(events),
 	}
 	if cfg.Duration > 0 {
-		opts = append(opts, fuzz.WithDuration(cfg.Duration))
+		opts = append(opts, fuzz.WithDuration(cfg.Duration), fuzz.WithMinimizeBudget(1000, minimizeRestarts(cfg.Duration, s.orig.startup)))
 	}
 	if cfg.MaxRequests > 0 {
 		opts = append(opts, fuzz.WithMaxRequests(cfg.MaxRequests))
@@ -68,7 +72,9 @@ func (s *session) exercise(ctx context.Context) error {
 			s.forward(e)
 		}
 	}()
+	stopSampling := s.sampleTimeline(f, started)
 	res, err := f.Run(ctx)
+	stopSampling()
 	close(events)
 	<-forwarded
 	r.controls.detach()
@@ -93,6 +99,17 @@ func (s *session) exercise(ctx context.Context) error {
 	r.endPhase(event.PhaseFuzz, fmt.Sprintf("%d requests (%.0f/s), corpus %d, %d findings, stopped: %s",
 		res.Stats.Requests, res.Stats.RequestsPerSecond, len(res.Corpus), len(res.Findings), res.StopReason), nil)
 	return nil
+}
+
+// minimizeRestarts bounds the fresh targets one finding's minimisation may
+// start to about a fifth of the fuzzing budget: a target that takes seconds
+// to start (an interpreter loading a framework) would otherwise spend the
+// run restarting instead of fuzzing.
+func minimizeRestarts(budget, startup time.Duration) int {
+	if startup <= 0 {
+		return 24
+	}
+	return min(24, max(2, int(budget/5/startup)))
 }
 
 func budget(cfg Config) string {
@@ -141,7 +158,8 @@ func (s *session) fuzzProgressFrom(p *event.Progress, st fuzz.Stats, started tim
 	p.CorpusSize = st.CorpusSize
 	p.Paused = st.Paused
 	if s.cov != nil {
-		p.Functions, p.FunctionsTotal = s.cov.HitCount(), s.cov.Total()
+		cs := s.cov.Stats()
+		p.Functions, p.FunctionsTotal = cs.Hit, cs.Total
 	}
 	p.Files = s.tracer.Stats().Files
 	p.Syscalls = len(s.tracer.Syscalls())
@@ -237,4 +255,41 @@ func severityOf(c fuzz.Check) string {
 	default:
 		return "low"
 	}
+}
+
+// exerciseOnce sends each operation once with valid values, producers
+// first: what simple minifiers do, kept as a baseline to compare with.
+func (s *session) exerciseOnce(ctx context.Context) error {
+	r := s.run
+	s.rep.Fuzz.Strategy = "once"
+	r.startPhase(event.PhaseFuzz, fmt.Sprintf("each of %d operations once", len(s.spec.Operations)))
+	fb, err := newTraceFeedback(ctx, s.tracer, s.cov)
+	if err != nil {
+		r.endPhase(event.PhaseFuzz, "", err)
+		return err
+	}
+	res, err := fuzz.EachOperationOnce(ctx, s.spec, s.orig, fuzz.WithSeed(uint64(r.cfg.Seed)),
+		fuzz.WithBaseURL(s.orig.baseURL()), fuzz.WithFeedback(fb))
+	if err != nil {
+		r.endPhase(event.PhaseFuzz, "", err)
+		return fmt.Errorf("exercising %s: %w", r.cfg.Image, err)
+	}
+	s.entries = []fuzz.Entry{res.Entry}
+	s.rep.Fuzz.Requests = res.Stats.Requests
+	s.rep.Fuzz.Duration = res.Stats.Elapsed.Seconds()
+	s.rep.Fuzz.CorpusSize = len(s.entries)
+	s.rep.Fuzz.StopReason = "each operation sent"
+	for _, op := range s.spec.Operations {
+		o := res.Stats.Operations[op.ID]
+		s.rep.Fuzz.Operations = append(s.rep.Fuzz.Operations, report.Operation{
+			Operation: op.ID, Requests: o.Requests,
+			Status2xx: o.Status[2], Status4xx: o.Status[4], Status5xx: o.Status[5], Errors: o.Status[0],
+		})
+	}
+	for _, f := range res.Findings {
+		s.rep.Fuzz.Findings = append(s.rep.Fuzz.Findings, findingReport(f))
+	}
+	s.recordCoverage()
+	r.endPhase(event.PhaseFuzz, fmt.Sprintf("%d requests, %d operations answered 2xx", res.Stats.Requests, len(res.Succeeded)), nil)
+	return nil
 }

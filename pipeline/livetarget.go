@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/event"
@@ -21,6 +22,7 @@ type liveTarget struct {
 	mu       sync.Mutex
 	t        *probe.Target
 	restarts int
+	startup  time.Duration // how long the first container took to answer
 }
 
 func (s *session) newLiveTarget(img *probe.Image, traced bool, opts ...probe.Option) *liveTarget {
@@ -29,9 +31,13 @@ func (s *session) newLiveTarget(img *probe.Image, traced bool, opts ...probe.Opt
 
 // start starts the first container.
 func (l *liveTarget) start(ctx context.Context) error {
+	began := time.Now()
 	t, err := l.s.startTarget(ctx, l.img, l.traced, l.opts...)
 	l.mu.Lock()
 	l.t = t
+	if l.startup == 0 {
+		l.startup = time.Since(began)
+	}
 	l.mu.Unlock()
 	return err
 }

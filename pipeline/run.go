@@ -33,6 +33,7 @@ type Config struct {
 	MaxRequests int64
 	Plateau     time.Duration // stop when nothing new came for this long
 	CorpusDir   string        // resume from and persist to this corpus
+	Once        bool          // send each operation once instead of fuzzing (a baseline)
 	FailOn      string        // severity at or above which findings fail the run ("" never)
 
 	Port           int
@@ -57,6 +58,10 @@ type Run struct {
 	ctr      counters
 	controls controls
 	runID    string
+
+	// phaseStart and timings belong to Execute's goroutine.
+	phaseStart map[event.Phase]time.Time
+	timings    map[string]float64
 }
 
 // New prepares a run; events go to bus (which may be nil).
@@ -90,11 +95,19 @@ func (r *Run) logf(level event.Level, format string, args ...any) {
 }
 
 func (r *Run) startPhase(p event.Phase, detail string) {
+	if r.phaseStart == nil {
+		r.phaseStart, r.timings = map[event.Phase]time.Time{}, map[string]float64{}
+	}
+	r.phaseStart[p] = time.Now()
 	r.ctr.setPhase(p)
 	r.bus.Publish(event.PhaseStarted{Stamp: event.Now(), Phase: p, Detail: detail})
 }
 
 func (r *Run) endPhase(p event.Phase, detail string, err error) {
+	if t, ok := r.phaseStart[p]; ok {
+		r.timings[string(p)] += time.Since(t).Seconds()
+		delete(r.phaseStart, p)
+	}
 	r.bus.Publish(event.PhaseFinished{Stamp: event.Now(), Phase: p, Detail: detail, Err: err})
 }
 
@@ -114,6 +127,7 @@ func (r *Run) Execute(ctx context.Context) (rep *report.Report, err error) {
 	defer func() {
 		s.close(ctx)
 		rep.FinishedAt = time.Now().UTC()
+		rep.Timings = r.timings
 		if err != nil {
 			if ctx.Err() != nil {
 				err = fmt.Errorf("%w: %w", ErrInterrupted, ctx.Err())

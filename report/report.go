@@ -30,7 +30,9 @@ type Report struct {
 	Reasons      map[string]int64 `json:"reasons,omitempty"`
 	Verification *Verification    `json:"verification,omitempty"`
 	Outputs      []string         `json:"outputs,omitempty"`
-	Error        string           `json:"error,omitempty"`
+	// Timings are the seconds each phase took.
+	Timings map[string]float64 `json:"timings,omitempty"`
+	Error   string             `json:"error,omitempty"`
 }
 
 // Tool names the producer.
@@ -82,6 +84,24 @@ type FuzzInfo struct {
 	// SelectedDirs are directories whose files a request value selects; the
 	// minimal image keeps them whole.
 	SelectedDirs []Selection `json:"selected_dirs,omitempty"`
+	// Strategy is "fuzz" (coverage-guided) or "once" (each operation once).
+	Strategy string `json:"strategy,omitempty"`
+	// Timeline samples progress during fuzzing (coverage over time, and
+	// whittle's own memory, goroutines and descriptors).
+	Timeline []Sample `json:"timeline,omitempty"`
+}
+
+// Sample is the state of a run at one moment of fuzzing.
+type Sample struct {
+	Seconds    float64 `json:"t"`
+	Requests   int64   `json:"requests"`
+	Functions  int     `json:"functions"`
+	Files      int     `json:"files"`
+	CorpusSize int     `json:"corpus"`
+	Findings   int     `json:"findings"`
+	HeapBytes  uint64  `json:"heap_bytes"`
+	Goroutines int     `json:"goroutines"`
+	FDs        int     `json:"fds"`
 }
 
 // Selection is a directory whose entries a request parameter selects.

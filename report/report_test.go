@@ -31,12 +31,15 @@ func sampleReport() *Report {
 			Findings: []Finding{{ID: "f1", Operation: "GET /pets", Check: "server-error", Severity: "high",
 				Summary: "500 on limit=100", Curl: "curl -sS 'http://127.0.0.1:1/pets?limit=100'", Request: "GET /pets?limit=100", Response: "500 {}", Sequence: 1}},
 			SelectedDirs: []Selection{{Dir: "/usr/share/shop/tpl", Operation: "GET /card", Parameter: "query.lang"}},
+			Strategy:     "fuzz",
+			Timeline:     []Sample{{Seconds: 1, Requests: 500, Functions: 40, Files: 12, CorpusSize: 5, HeapBytes: 1 << 20, Goroutines: 12, FDs: 9}},
 		},
 		Files: []File{
 			{Path: "/app", Size: 1000, Mode: "-rwxr-xr-x", Reasons: []string{"traced:exec"}},
 			{Path: "/lib", Mode: "Lrwxrwxrwx", Linkname: "usr/lib", Reasons: []string{"symlink:on path /lib/libc.so.6"}},
 		},
 		Reasons: map[string]int64{"traced": 1000},
+		Timings: map[string]float64{"fuzz": 30, "build": 4.2},
 		Verification: &Verification{Result: "diverged", Total: 3, Identical: 2, Volatile: 1,
 			Divergences: []Divergence{{Operation: "POST /pets", Request: "POST /pets", Reason: "status 500, want 201", Original: "201 {}", Minimal: "500 {}"}}},
 	}

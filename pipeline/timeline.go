@@ -1,0 +1,73 @@
+package pipeline
+
+import (
+	"os"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/whittle-dev/whittle/fuzz"
+	"github.com/whittle-dev/whittle/report"
+)
+
+// sampleTimeline records the fuzzer's progress and whittle's own resource
+// use at intervals until the returned function is called: the coverage
+// curve of the report, and the evidence that long runs stay steady.
+func (s *session) sampleTimeline(f *fuzz.Fuzzer, started time.Time) (stop func()) {
+	interval := time.Second
+	if s.run.cfg.Duration > 2*time.Minute {
+		interval = 10 * time.Second
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	var samples []report.Sample
+	take := func() {
+		st := f.Stats()
+		smp := report.Sample{
+			Seconds:    time.Since(started).Seconds(),
+			Requests:   st.Requests,
+			Functions:  st.Functions,
+			Files:      st.Files,
+			CorpusSize: st.CorpusSize,
+			Findings:   st.Findings,
+			Goroutines: runtime.NumGoroutine(),
+			FDs:        openFDs(),
+		}
+		if s.cov != nil {
+			smp.Functions = s.cov.Stats().Hit
+		}
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		smp.HeapBytes = ms.HeapAlloc
+		samples = append(samples, smp)
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				take()
+				return
+			case <-tick.C:
+				take()
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		wg.Wait()
+		s.rep.Fuzz.Timeline = samples
+	}
+}
+
+// openFDs counts this process's open file descriptors.
+func openFDs() int {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return 0
+	}
+	return len(entries)
+}
