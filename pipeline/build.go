@@ -108,7 +108,13 @@ func (s *session) build(ctx context.Context) error {
 		return fmt.Errorf("building the minimal image: %w", err)
 	}
 	s.minimal = res
-	s.rep.Minimal = &report.ImageInfo{Ref: res.Tag, ID: res.ImageID, Size: res.Size, Files: len(res.Files)}
+	files := 0
+	for _, f := range res.Files {
+		if !f.Mode.IsDir() {
+			files++
+		}
+	}
+	s.rep.Minimal = &report.ImageInfo{Ref: res.Tag, ID: res.ImageID, Size: res.Size, Files: files}
 	if res.Size > 0 {
 		s.rep.Ratio = float64(s.rep.Original.Size) / float64(res.Size)
 	}
@@ -131,7 +137,7 @@ func (s *session) build(ctx context.Context) error {
 	for _, w := range res.Warnings {
 		r.logf(event.LevelWarn, "rebuild: %s", w)
 	}
-	r.endPhase(event.PhaseBuild, fmt.Sprintf("%s: %s, %d files (%.1fx smaller)", res.Tag, humanSize(res.Size), len(res.Files), s.rep.Ratio), nil)
+	r.endPhase(event.PhaseBuild, fmt.Sprintf("%s: %s, %d files (%.1fx smaller)", res.Tag, humanSize(res.Size), files, s.rep.Ratio), nil)
 	return nil
 }
 

@@ -324,7 +324,9 @@ func (s *session) startOriginal(ctx context.Context) error {
 	}
 	base := s.orig.baseURL()
 	r.ctr.update(func(p *event.Progress) { p.TargetURL = base })
+	r.startPhase(event.PhaseTrace, "attaching coverage probes")
 	s.startCoverage(ctx)
+	r.endPhase(event.PhaseTrace, s.rep.Trace.Coverage, nil)
 	if s.spec == nil {
 		sp, where, err := spec.DiscoverSpec(ctx, base, nil, s.specOptions()...)
 		if err != nil {

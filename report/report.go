@@ -46,7 +46,7 @@ type ImageInfo struct {
 	Ref   string `json:"ref"`
 	ID    string `json:"id"`
 	Size  int64  `json:"size"`
-	Files int    `json:"files,omitempty"`
+	Files int    `json:"files,omitempty"` // entries other than directories
 }
 
 // SpecInfo describes the API specification used.

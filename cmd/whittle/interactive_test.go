@@ -13,6 +13,7 @@ import (
 	"github.com/whittle-dev/whittle/event"
 	"github.com/whittle-dev/whittle/pipeline"
 	"github.com/whittle-dev/whittle/report"
+	"github.com/whittle-dev/whittle/tui"
 )
 
 // screen is the program's output, read while it is written.
@@ -179,8 +180,11 @@ func TestInteractiveWithThePipeline(t *testing.T) {
 	}
 }
 
+// The TUI's p, b and s keys drive the pipeline through these methods.
+var _ tui.Controls = (*pipeline.Run)(nil)
+
 func TestPipelineControls(t *testing.T) {
 	if controlsOf(&pipeline.Run{}) == nil {
-		t.Skip("SKIP: *pipeline.Run has no Pause(bool)/BuildNow()/Skip(string) yet: the TUI offers no p, b or s keys")
+		t.Fatal("*pipeline.Run lost its Pause(bool)/BuildNow()/Skip(string): the TUI would offer no p, b or s keys")
 	}
 }
