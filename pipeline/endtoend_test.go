@@ -14,6 +14,7 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
+	dockerimage "github.com/docker/docker/api/types/image"
 
 	"github.com/whittle-dev/whittle/event"
 	"github.com/whittle-dev/whittle/internal/testimage"
@@ -192,6 +193,32 @@ func TestGopetsEndToEnd(t *testing.T) {
 		t.Fatalf("breed %q never sent during the run: original answered %d %q, minimal %d %q", unsent, orig.status, orig.body, min.status, min.body)
 	}
 	t.Logf("never-sent breed %q answered identically by the minimal image", unsent)
+
+	// The baseline simple minifiers use: each operation once. It covers
+	// fewer functions, and its minimal image (built the same way) lacks the
+	// data files the fuzzed run kept.
+	const onceTag = "whittle-test/gopets-once:latest"
+	once := runPipeline(t, Config{Image: img, Spec: "../testdata/targets/gopets/openapi.yaml", Seed: 1, Once: true, Tag: onceTag})
+	t.Cleanup(func() { removeImage(onceTag) })
+	assertVerified(t, once, 20)
+	if once.Trace.Functions >= rep.Trace.Functions {
+		t.Errorf("fuzzing hit %d application functions, each-operation-once %d: fuzzing must cover strictly more", rep.Trace.Functions, once.Trace.Functions)
+	}
+	t.Logf("application functions hit: fuzzing %d, each operation once %d (of %d)", rep.Trace.Functions, once.Trace.Functions, rep.Trace.FunctionsTotal)
+	if got := answer(t, onceTag, "/breeds/"+unsent); got == orig {
+		t.Errorf("the each-operation-once image answers /breeds/%s like the original: the comparison shows nothing", unsent)
+	} else {
+		t.Logf("each-operation-once image answers /breeds/%s with %d (original: %d)", unsent, got.status, orig.status)
+	}
+}
+
+func removeImage(ref string) {
+	e, err := probe.Connect(context.Background())
+	if err != nil {
+		return
+	}
+	defer e.Close()
+	_, _ = e.Client().ImageRemove(context.Background(), ref, dockerimage.RemoveOptions{Force: true})
 }
 
 type httpAnswer struct {
