@@ -252,36 +252,20 @@ func (s *Store) removeTemps() {
 
 // load reads every entry and finding, skipping what is corrupt.
 func (s *Store) load() {
-	dir := filepath.Join(s.dir, entriesDir)
-	list, err := os.ReadDir(dir)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		s.warnf("reading %s: %v", dir, err)
-	}
-	for _, de := range list {
-		name := de.Name()
-		if !strings.HasSuffix(name, ".json") || strings.HasPrefix(name, tmpPrefix) || de.IsDir() {
-			continue
-		}
-		data, err := readCapped(filepath.Join(dir, name))
-		if err != nil {
-			s.warnf("skipping entry %s: %v", name, err)
-			continue
-		}
+	s.eachFile(entriesDir, "entry", func(name string, data []byte) error {
 		e, err := DecodeEntry(data)
 		if err != nil {
-			s.warnf("skipping entry %s: %v", name, err)
-			continue
+			return err
 		}
 		if e.ID+".json" != name {
-			s.warnf("skipping entry %s: its id is %s", name, e.ID)
-			continue
+			return fmt.Errorf("its id is %s", e.ID)
 		}
-		if _, dup := s.byID[e.ID]; dup {
-			continue
+		if _, dup := s.byID[e.ID]; !dup {
+			s.byID[e.ID] = len(s.entries)
+			s.entries = append(s.entries, e)
 		}
-		s.byID[e.ID] = len(s.entries)
-		s.entries = append(s.entries, e)
-	}
+		return nil
+	})
 	sort.SliceStable(s.entries, func(i, j int) bool {
 		if s.entries[i].Seq != s.entries[j].Seq {
 			return s.entries[i].Seq < s.entries[j].Seq
@@ -294,8 +278,27 @@ func (s *Store) load() {
 			s.nextSeq = e.Seq + 1
 		}
 	}
-	dir = filepath.Join(s.dir, findingsDir)
-	list, err = os.ReadDir(dir)
+	s.eachFile(findingsDir, "finding", func(name string, data []byte) error {
+		f, err := DecodeFinding(data)
+		if err != nil {
+			return err
+		}
+		if f.ID+".json" != name {
+			return fmt.Errorf("its id is %s", f.ID)
+		}
+		s.findings[f.ID] = f
+		s.fOrder = append(s.fOrder, f.ID)
+		return nil
+	})
+	sort.Strings(s.fOrder)
+}
+
+// eachFile reads the JSON files of a subdirectory (not temp files of torn
+// writes) and hands them to fn; a file that cannot be read, or that fn
+// rejects, is skipped with a warning naming it.
+func (s *Store) eachFile(sub, what string, fn func(name string, data []byte) error) {
+	dir := filepath.Join(s.dir, sub)
+	list, err := os.ReadDir(dir)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		s.warnf("reading %s: %v", dir, err)
 	}
@@ -305,22 +308,13 @@ func (s *Store) load() {
 			continue
 		}
 		data, err := readCapped(filepath.Join(dir, name))
+		if err == nil {
+			err = fn(name, data)
+		}
 		if err != nil {
-			s.warnf("skipping finding %s: %v", name, err)
-			continue
+			s.warnf("skipping %s %s: %v", what, name, err)
 		}
-		f, err := DecodeFinding(data)
-		if err != nil || f.ID+".json" != name {
-			if err == nil {
-				err = fmt.Errorf("its id is %s", f.ID)
-			}
-			s.warnf("skipping finding %s: %v", name, err)
-			continue
-		}
-		s.findings[f.ID] = f
-		s.fOrder = append(s.fOrder, f.ID)
 	}
-	sort.Strings(s.fOrder)
 }
 
 // Dir is the corpus directory.

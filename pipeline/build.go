@@ -137,7 +137,7 @@ func (s *session) build(ctx context.Context) error {
 	for _, w := range res.Warnings {
 		r.logf(event.LevelWarn, "rebuild: %s", w)
 	}
-	r.endPhase(event.PhaseBuild, fmt.Sprintf("%s: %s, %d files (%.1fx smaller)", res.Tag, humanSize(res.Size), files, s.rep.Ratio), nil)
+	r.endPhase(event.PhaseBuild, fmt.Sprintf("%s: %s, %d files (%.1fx smaller)", res.Tag, report.HumanBytes(res.Size), files, s.rep.Ratio), nil)
 	return nil
 }
 

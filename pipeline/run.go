@@ -260,7 +260,7 @@ func (s *session) inspect(ctx context.Context) error {
 	// and the build; export it while the target starts and runs.
 	s.imageFS = startExport(ctx, s.engine, r.cfg.Image)
 	r.endPhase(event.PhaseInspect, fmt.Sprintf("%s %s, entrypoint %s, ports %s",
-		r.cfg.Image, humanSize(s.image.Size), strings.Join(append(s.image.Entrypoint, s.image.Cmd...), " "),
+		r.cfg.Image, report.HumanBytes(s.image.Size), strings.Join(append(s.image.Entrypoint, s.image.Cmd...), " "),
 		strings.Join(s.image.ExposedPorts, ",")), nil)
 	return nil
 }
@@ -339,10 +339,6 @@ func (s *session) startOriginal(ctx context.Context) error {
 	}
 	r.endPhase(event.PhaseStart, fmt.Sprintf("%s answers on %s (%d operations)", r.cfg.Image, base, len(s.spec.Operations)), nil)
 	return nil
-}
-
-func humanSize(n int64) string {
-	return fmt.Sprintf("%.1f MB", float64(n)/1e6)
 }
 
 // Severities from least to most severe; --fail-on names one of them.

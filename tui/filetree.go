@@ -108,9 +108,9 @@ func (f *fileTreePane) SetSize(w, h int) {
 }
 
 func (f *fileTreePane) Title() string {
-	s := fmt.Sprintf("files %s · %s", thousands(int64(f.root.files)), humanBytes(f.root.size))
+	s := fmt.Sprintf("files %s · %s", thousands(int64(f.root.files)), report.HumanBytes(f.root.size))
 	if f.dirs > 0 {
-		s = fmt.Sprintf("files %s in %s · %s", thousands(int64(f.root.files)), plural(int64(f.dirs), "directory"), humanBytes(f.root.size))
+		s = fmt.Sprintf("files %s in %s · %s", thousands(int64(f.root.files)), plural(int64(f.dirs), "directory"), report.HumanBytes(f.root.size))
 	}
 	if f.filter != "" {
 		s += " · /" + f.filter
@@ -233,7 +233,7 @@ func fileDetail(n *treeNode) string {
 			fmt.Fprintf(&b, "link    → %s\n", n.file.Linkname)
 		}
 	}
-	fmt.Fprintf(&b, "size    %s (%s bytes)\n", humanBytes(n.size), thousands(n.size))
+	fmt.Fprintf(&b, "size    %s (%s bytes)\n", report.HumanBytes(n.size), thousands(n.size))
 	b.WriteString("\nkept because\n")
 	if n.file == nil || len(n.file.Reasons) == 0 {
 		b.WriteString("  (no reason recorded)\n")
@@ -328,7 +328,7 @@ func (f *fileTreePane) View() string {
 			}
 			line += fitLine(mode, 11)
 		}
-		line += fmt.Sprintf("%8s ", humanBytes(n.size)) + fitLine(f.prefix(n)+name, nameW) + " " + fitLine(reason, reasonW)
+		line += fmt.Sprintf("%8s ", report.HumanBytes(n.size)) + fitLine(f.prefix(n)+name, nameW) + " " + fitLine(reason, reasonW)
 		if i == f.cur.cursor {
 			line = t.selected.Render(line)
 		} else if n.dir {

@@ -9,20 +9,6 @@ import (
 	"github.com/charmbracelet/x/ansi"
 )
 
-// humanBytes formats a size with decimal units, as docker does.
-func humanBytes(n int64) string {
-	const unit = 1000
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
-}
-
 // thousands formats n with thousands separators: 12,345.
 func thousands(n int64) string {
 	s := strconv.FormatInt(n, 10)

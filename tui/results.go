@@ -23,7 +23,7 @@ func summaryLines(t *theme, o Outcome, w int) []string {
 	label := func(s string) string { return " " + t.dim.Render(fmt.Sprintf("%-9s", s)) + " " }
 	var lines []string
 	refW := min(60, max(10, w-36))
-	lines = append(lines, label("original")+fitLine(r.Original.Ref, refW)+fmt.Sprintf(" %9s", humanBytes(r.Original.Size))+
+	lines = append(lines, label("original")+fitLine(r.Original.Ref, refW)+fmt.Sprintf(" %9s", report.HumanBytes(r.Original.Size))+
 		filesCount(r.Original.Files))
 	if m := r.Minimal; m != nil {
 		files := m.Files
@@ -36,7 +36,7 @@ func summaryLines(t *theme, o Outcome, w int) []string {
 				}
 			}
 		}
-		lines = append(lines, label("minimal")+fitLine(m.Ref, refW)+fmt.Sprintf(" %9s", humanBytes(m.Size))+filesCount(files))
+		lines = append(lines, label("minimal")+fitLine(m.Ref, refW)+fmt.Sprintf(" %9s", report.HumanBytes(m.Size))+filesCount(files))
 		frac := 0.0
 		if r.Original.Size > 0 {
 			frac = float64(m.Size) / float64(r.Original.Size)

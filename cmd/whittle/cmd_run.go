@@ -130,9 +130,9 @@ func noColor() bool {
 }
 
 func printSummary(w io.Writer, r *report.Report) {
-	fmt.Fprintf(w, "original:  %s  %s\n", r.Original.Ref, humanBytes(r.Original.Size))
+	fmt.Fprintf(w, "original:  %s  %s\n", r.Original.Ref, report.HumanBytes(r.Original.Size))
 	if r.Minimal != nil {
-		fmt.Fprintf(w, "minimal:   %s  %s  (%d files)\n", r.Minimal.Ref, humanBytes(r.Minimal.Size), r.Minimal.Files)
+		fmt.Fprintf(w, "minimal:   %s  %s  (%d files)\n", r.Minimal.Ref, report.HumanBytes(r.Minimal.Size), r.Minimal.Files)
 		fmt.Fprintf(w, "ratio:     %.1fx smaller\n", r.Ratio)
 	}
 	fmt.Fprintf(w, "requests:  %d to %d operations, %d findings\n", r.Fuzz.Requests, len(r.Fuzz.Operations), len(r.Fuzz.Findings))
@@ -156,17 +156,4 @@ func printSummary(w io.Writer, r *report.Report) {
 	for _, o := range r.Outputs {
 		fmt.Fprintf(w, "wrote:     %s\n", o)
 	}
-}
-
-func humanBytes(n int64) string {
-	const unit = 1000
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
 }
