@@ -102,6 +102,9 @@ func (s *session) build(ctx context.Context) error {
 	if r.cfg.OutputDir != "" {
 		opts = append(opts, rebuild.WithOutputDir(r.cfg.OutputDir))
 	}
+	for _, h := range r.cfg.WithoutHeuristics {
+		opts = append(opts, rebuild.WithoutHeuristics(rebuild.Heuristic(h)))
+	}
 	res, err := rebuild.Build(ctx, s.engine.Client(), r.cfg.Image, needsFromTrace(s.tracer.Files(), s.rep.Fuzz.SelectedDirs), opts...)
 	if err != nil {
 		r.endPhase(event.PhaseBuild, "", err)

@@ -27,6 +27,7 @@ type Config struct {
 	Spec     string // file or URL; empty: discovered on the target
 	BasePath string
 	Headers  []string
+	Auth     []string // SCHEME=VALUE for the spec's named security schemes
 
 	Seed        int64 // 0: pick one and report it
 	Duration    time.Duration
@@ -41,11 +42,18 @@ type Config struct {
 	ReadyTimeout   time.Duration
 	RequestTimeout time.Duration
 
-	Tag       string
-	Include   []string
-	Exclude   []string
-	KeepShell bool
-	OutputDir string
+	Tag               string
+	Include           []string
+	Exclude           []string
+	KeepShell         bool
+	OutputDir         string
+	WithoutHeuristics []string // rebuild heuristics to switch off
+
+	// CoverBinary is the file whose code is covered (default: the
+	// container's main process); CoverPatterns narrow or widen the scope
+	// (Go packages or symbol globs; Python file globs).
+	CoverBinary   string
+	CoverPatterns []string
 
 	// Tier forces a file-observation tier (tests, troubleshooting).
 	Tier tracer.Tier
@@ -213,6 +221,10 @@ func (s *session) specOptions() []spec.SpecOption {
 	}
 	for _, h := range s.run.cfg.Headers {
 		opts = append(opts, spec.WithHeaderLine(h))
+	}
+	for _, a := range s.run.cfg.Auth {
+		scheme, value, _ := strings.Cut(a, "=")
+		opts = append(opts, spec.WithSchemeValue(scheme, value))
 	}
 	return opts
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/whittle-dev/whittle/event"
 	"github.com/whittle-dev/whittle/pipeline"
+	"github.com/whittle-dev/whittle/rebuild"
 	"github.com/whittle-dev/whittle/report"
 )
 
@@ -32,6 +33,16 @@ func newRunCommand() *cobra.Command {
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f.cfg.Image = args[0]
+			for _, a := range f.cfg.Auth {
+				if scheme, _, ok := strings.Cut(a, "="); !ok || scheme == "" {
+					return fmt.Errorf("bad --auth %q: want SCHEME=VALUE with SCHEME a security scheme of the spec", a)
+				}
+			}
+			for _, h := range f.cfg.WithoutHeuristics {
+				if !slices.Contains(rebuild.AllHeuristics, rebuild.Heuristic(h)) {
+					return fmt.Errorf("unknown heuristic %q in --without-heuristic: use one of %s", h, heuristicNames())
+				}
+			}
 			if f.cfg.FailOn != "" && !slices.Contains(pipeline.Severities, f.cfg.FailOn) {
 				return fmt.Errorf("bad --fail-on %q: use one of %s", f.cfg.FailOn, strings.Join(pipeline.Severities, ", "))
 			}
@@ -46,6 +57,7 @@ func newRunCommand() *cobra.Command {
 	fl.StringVar(&f.cfg.Spec, "spec", "", "OpenAPI/Swagger spec: a file or an http(s) URL (default: discovered on the target)")
 	fl.StringVar(&f.cfg.BasePath, "base-path", "", "path prefix of the API on the target (default: from the spec's servers/basePath)")
 	fl.StringArrayVar(&f.cfg.Headers, "header", nil, "header sent with every request, e.g. 'Authorization: Bearer x' (repeatable)")
+	fl.StringArrayVar(&f.cfg.Auth, "auth", nil, "value of a security scheme of the spec, SCHEME=VALUE: a token, an API key, or user:password (repeatable)")
 	fl.BoolVar(&f.auto, "auto", false, "headless: no TUI, progress lines on stderr (also when CI=true or no terminal)")
 	fl.StringArrayVarP(&f.outputs, "output", "o", nil, "write a report: json=FILE, junit=FILE, sarif=FILE, seccomp=FILE (repeatable)")
 	fl.StringVar(&f.cfg.Tag, "tag", "", "tag of the minimal image (default IMAGE-whittled)")
@@ -63,6 +75,9 @@ func newRunCommand() *cobra.Command {
 	fl.StringArrayVar(&f.cfg.Include, "include", nil, "also keep this path or glob in the minimal image (repeatable)")
 	fl.StringArrayVar(&f.cfg.Exclude, "exclude", nil, "never keep paths matching this glob (repeatable)")
 	fl.BoolVar(&f.cfg.KeepShell, "keep-shell", false, "keep a shell and basic tools in the minimal image for debugging")
+	fl.StringArrayVar(&f.cfg.WithoutHeuristics, "without-heuristic", nil, "switch off a rebuild heuristic: "+heuristicNames()+" (repeatable)")
+	fl.StringVar(&f.cfg.CoverBinary, "cover-binary", "", "file in the image whose code is covered (default: the container's main process)")
+	fl.StringArrayVar(&f.cfg.CoverPatterns, "cover", nil, "coverage scope: Go package or symbol globs, Python file globs (default: the application's own code; repeatable)")
 	fl.StringVar(&f.cfg.OutputDir, "output-dir", "", "also write the minimal image as a docker-archive tarball, an OCI layout, why.json and seccomp.json into this directory")
 	return cmd
 }
@@ -122,6 +137,14 @@ func interactive(auto bool, stdout, stderr io.Writer) bool {
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && isatty.IsTerminal(f.Fd())
+}
+
+func heuristicNames() string {
+	var names []string
+	for _, h := range rebuild.AllHeuristics {
+		names = append(names, string(h))
+	}
+	return strings.Join(names, ", ")
 }
 
 func noColor() bool {

@@ -65,6 +65,9 @@ func TestUsageErrors(t *testing.T) {
 		{"bad output format", []string{"run", "x", "-o", "yaml=out.yaml"}, `unknown output format "yaml"`},
 		{"output without file", []string{"run", "x", "-o", "json"}, "want FORMAT=FILE"},
 		{"spec file missing", []string{"run", "x", "--spec", "/nonexistent/openapi.yaml"}, "/nonexistent/openapi.yaml"},
+		{"bad fail-on", []string{"run", "x", "--fail-on", "severe"}, `bad --fail-on "severe": use one of low, medium, high, critical`},
+		{"bad auth", []string{"run", "x", "--auth", "token"}, `bad --auth "token": want SCHEME=VALUE`},
+		{"unknown heuristic", []string{"run", "x", "--without-heuristic", "magic"}, `unknown heuristic "magic"`},
 		{"spec syntax error", []string{"run", "x", "--spec", "testdata/broken.yaml"}, "broken.yaml:"},
 	}
 	for _, c := range cases {
