@@ -23,6 +23,16 @@ type liveTarget struct {
 	t        *probe.Target
 	restarts int
 	startup  time.Duration // how long the first container took to answer
+	// spare is a container started ahead, once the target has crashed
+	// once: a target that keeps crashing is then replaced at once instead
+	// of paying a container start (hundreds of ms, seconds for an
+	// interpreter) per crash.
+	spare chan spareTarget
+}
+
+type spareTarget struct {
+	t   *probe.Target
+	err error
 }
 
 func (s *session) newLiveTarget(img *probe.Image, traced bool, opts ...probe.Option) *liveTarget {
@@ -32,7 +42,7 @@ func (s *session) newLiveTarget(img *probe.Image, traced bool, opts ...probe.Opt
 // start starts the first container.
 func (l *liveTarget) start(ctx context.Context) error {
 	began := time.Now()
-	t, err := l.s.startTarget(ctx, l.img, l.traced, l.opts...)
+	t, err := l.launch(ctx)
 	l.mu.Lock()
 	l.t = t
 	if l.startup == 0 {
@@ -67,15 +77,59 @@ func (l *liveTarget) Crashed() (bool, string) {
 	return true, fmt.Sprintf("exited with status %d", t.ExitCode())
 }
 
-// Restart replaces the current container by a fresh one of the same image.
+// launch starts a container. Traced starts are serialised: the tracer is
+// widened (Arm) until the new container is bound, and two starts at once
+// would narrow it before the second one's first exec.
+func (l *liveTarget) launch(ctx context.Context) (*probe.Target, error) {
+	if l.traced {
+		l.s.startMu.Lock()
+		defer l.s.startMu.Unlock()
+	}
+	return l.s.startTarget(ctx, l.img, l.traced, l.opts...)
+}
+
+// Restart replaces the current container by a fresh one of the same image:
+// the spare when one is ready, else a new one.
 func (l *liveTarget) Restart(ctx context.Context) error {
 	l.mu.Lock()
 	old := l.t
 	l.t = nil
 	l.restarts++
+	spare := l.spare
+	l.spare = nil
 	l.mu.Unlock()
 	l.release(ctx, old)
-	return l.start(ctx)
+	if spare != nil {
+		got := <-spare
+		if got.err == nil {
+			l.mu.Lock()
+			l.t = got.t
+			l.mu.Unlock()
+			l.prepareSpare(ctx)
+			return nil
+		}
+		l.release(ctx, got.t)
+	}
+	t, err := l.launch(ctx)
+	l.mu.Lock()
+	l.t = t
+	l.mu.Unlock()
+	if err == nil {
+		l.prepareSpare(ctx)
+	}
+	return err
+}
+
+// prepareSpare starts the next container in the background.
+func (l *liveTarget) prepareSpare(ctx context.Context) {
+	ch := make(chan spareTarget, 1)
+	l.mu.Lock()
+	l.spare = ch
+	l.mu.Unlock()
+	go func() {
+		t, err := l.launch(ctx)
+		ch <- spareTarget{t: t, err: err}
+	}()
 }
 
 // baseURL is where the current container answers.
@@ -86,13 +140,17 @@ func (l *liveTarget) baseURL() string {
 	return ""
 }
 
-// close removes the current container.
+// close removes the current container and the spare.
 func (l *liveTarget) close(ctx context.Context) {
 	l.mu.Lock()
-	t := l.t
-	l.t = nil
+	t, spare := l.t, l.spare
+	l.t, l.spare = nil, nil
 	l.mu.Unlock()
 	l.release(ctx, t)
+	if spare != nil {
+		got := <-spare
+		l.release(ctx, got.t)
+	}
 }
 
 // release removes a container and, when traced, unbinds the tracer from it
