@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/whittle-dev/whittle/corpus"
@@ -189,6 +190,7 @@ type session struct {
 	tracer  *tracer.Tracer
 	cov     *tracer.Coverage // nil when the target's code cannot be covered
 	orig    *liveTarget      // the traced original, restarted when it crashes
+	startMu sync.Mutex       // serialises traced container starts (see liveTarget.launch)
 	imageFS *imageExport
 
 	entries  []fuzz.Entry      // the corpus the verification replays
