@@ -6,7 +6,7 @@ BIN       := bin/whittle
 FIXTURES  := whittle-fixture/gopets:latest whittle-fixture/pypets:latest
 OUT       := out
 
-.PHONY: all build setup fixtures demo demo-pypets test test-unit fuzz bench lint generate clean
+.PHONY: all build setup fixtures demo demo-pypets test test-unit fuzz fuzz-short bench lint generate clean
 
 all: build
 
@@ -32,6 +32,7 @@ demo-pypets: setup fixtures build
 # Unit and integration tests (integration tests need root, Docker and BPF: setup provides them).
 test: setup fixtures lint
 	$(GO) test -count=1 -p 1 -timeout 60m ./...
+	@$(MAKE) --no-print-directory fuzz-short
 
 test-unit:
 	$(GO) test -count=1 -short ./...
@@ -39,15 +40,27 @@ test-unit:
 # Longer runs of the native fuzz tests of every parser.
 FUZZTIME ?= 60s
 fuzz:
-	@for pkg in $$($(GO) list ./...); do \
+	@start=$$(date +%s); n=0; \
+	for pkg in $$($(GO) list ./...); do \
 	  for f in $$($(GO) test -list 'Fuzz.*' $$pkg 2>/dev/null | grep '^Fuzz'); do \
 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s $$pkg || exit 1; \
+	    n=$$((n+1)); \
 	  done; \
-	done
+	done; \
+	echo "fuzz: $$n fuzz tests, $(FUZZTIME) each, in $$(( $$(date +%s) - start ))s"
+
+# Every native fuzz test briefly, as part of `make test`.
+FUZZTIME_SHORT ?= 3s
+fuzz-short:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME_SHORT)
 
 bench: setup fixtures build
 	@mkdir -p bench/results
 	scripts/bench.sh
+
+bench-endurance: setup fixtures build
+	@mkdir -p bench/results
+	scripts/bench.sh endurance
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^testdata/')); \

@@ -183,6 +183,12 @@ func (h *history) startSequence() { h.starts = append(h.starts, len(h.steps)) }
 // that its copies can be rebased.
 func (h *history) add(st Step, req corpus.Request, resp corpus.Response, local []int) int {
 	s := cloneStep(st)
+	// Only the ids of a 2xx answer are read back (producedValues, renames),
+	// and a truncated body does not parse: keep no other body, or the
+	// history of an endless answer holds a megabyte per step.
+	if !is2xx(resp.Status) || resp.Truncated {
+		resp.Body = nil
+	}
 	s.orig = &resp
 	cs := s.Copies[:0]
 	for _, c := range s.Copies {

@@ -29,7 +29,7 @@ func (s *session) startCoverage(ctx context.Context) {
 		return
 	case err != nil:
 		s.rep.Trace.Coverage = "files only: " + err.Error()
-		r.logf(event.LevelWarn, "no code coverage: %v", err)
+		r.logf(event.LevelWarn, "no code coverage, falling back to file-level coverage: %v", err)
 		return
 	}
 	s.cov = cov

@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/event"
 	"github.com/whittle-dev/whittle/fuzz"
+	"github.com/whittle-dev/whittle/internal/faults"
+	"github.com/whittle-dev/whittle/internal/panics"
 	"github.com/whittle-dev/whittle/report"
 )
 
@@ -69,15 +72,21 @@ func (s *session) exercise(ctx context.Context) error {
 	go func() {
 		defer close(forwarded)
 		for e := range events {
-			s.forward(e)
+			s.forwardSafely(e)
 		}
 	}()
 	stopSampling := s.sampleTimeline(f, started)
+	// Also when the fuzzer panics: no goroutine of this phase may outlive
+	// the tracer and the target that Execute's cleanup releases.
+	finish := sync.OnceFunc(func() {
+		stopSampling()
+		close(events)
+		<-forwarded
+		r.controls.detach()
+	})
+	defer finish()
 	res, err := f.Run(ctx)
-	stopSampling()
-	close(events)
-	<-forwarded
-	r.controls.detach()
+	finish()
 	if fb.duty != nil {
 		// The replays need no line coverage: let the interpreter run at full speed.
 		_ = s.cov.Enable(false)
@@ -127,6 +136,14 @@ func budget(cfg Config) string {
 		return "until stopped"
 	}
 	return strings.Join(parts, ", ")
+}
+
+// forwardSafely forwards one event; a panic doing so ends the run, and the
+// forwarder keeps draining the channel so the fuzzer never blocks on it.
+func (s *session) forwardSafely(e fuzz.Event) {
+	defer panics.Catch(string(faults.EventForwarder), s.run.fail)
+	_ = faults.At(faults.EventForwarder)
+	s.forward(e)
 }
 
 // forward turns the fuzzer's events into the interfaces' events.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/whittle-dev/whittle/fuzz"
+	"github.com/whittle-dev/whittle/internal/faults"
 	"github.com/whittle-dev/whittle/tracer"
 )
 
@@ -68,6 +69,7 @@ func (f *traceFeedback) isNew(fa tracer.FileAccess) bool {
 }
 
 func (f *traceFeedback) After(ctx context.Context) (fuzz.Signal, error) {
+	_ = faults.At(faults.Feedback) // tests: a panic in the fuzzing loop itself
 	if err := f.tr.Sync(ctx); err != nil {
 		return fuzz.Signal{}, fmt.Errorf("flushing trace events: %w", err)
 	}

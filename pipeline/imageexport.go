@@ -6,6 +6,8 @@ import (
 	"path"
 	"sync"
 
+	"github.com/whittle-dev/whittle/internal/faults"
+	"github.com/whittle-dev/whittle/internal/panics"
 	"github.com/whittle-dev/whittle/probe"
 	"github.com/whittle-dev/whittle/rebuild"
 )
@@ -20,11 +22,16 @@ type imageExport struct {
 	once   sync.Once
 }
 
-func startExport(ctx context.Context, engine *probe.Engine, ref string) *imageExport {
+func startExport(ctx context.Context, engine *probe.Engine, ref string, fail func(*panics.Panic)) *imageExport {
 	ctx, cancel := context.WithCancel(ctx)
 	e := &imageExport{done: make(chan struct{}), cancel: cancel}
 	go func() {
 		defer close(e.done)
+		defer panics.Catch(string(faults.ImageExport), func(p *panics.Panic) {
+			e.err = p
+			fail(p)
+		})
+		_ = faults.At(faults.ImageExport)
 		e.fs, e.err = rebuild.ExportImage(ctx, engine.Client(), ref)
 		if e.err != nil {
 			e.err = fmt.Errorf("exporting the filesystem of %s: %w", ref, e.err)

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -13,6 +14,8 @@ import (
 	"github.com/whittle-dev/whittle/event"
 	"github.com/whittle-dev/whittle/fuzz"
 	"github.com/whittle-dev/whittle/fuzz/spec"
+	"github.com/whittle-dev/whittle/internal/faults"
+	"github.com/whittle-dev/whittle/internal/panics"
 	"github.com/whittle-dev/whittle/probe"
 	"github.com/whittle-dev/whittle/rebuild"
 	"github.com/whittle-dev/whittle/report"
@@ -71,6 +74,13 @@ type Run struct {
 	// phaseStart and timings belong to Execute's goroutine.
 	phaseStart map[event.Phase]time.Time
 	timings    map[string]float64
+
+	// A panic in one of the run's goroutines ends the run: the first one is
+	// kept and becomes Execute's error.
+	panicMu  sync.Mutex
+	panicked *panics.Panic
+	cancel   context.CancelCauseFunc
+	finished bool // Execute has returned: no run left to end
 }
 
 // New prepares a run; events go to bus (which may be nil).
@@ -96,8 +106,33 @@ func New(cfg Config, bus *event.Bus) *Run {
 	return r
 }
 
-// Progress returns a snapshot of the run's counters.
-func (r *Run) Progress() event.Progress { return r.ctr.progress() }
+// Progress returns a snapshot of the run's counters. The interfaces call it
+// from their own goroutines: a panic in it ends the run (as an error) rather
+// than the process.
+func (r *Run) Progress() (p event.Progress) {
+	defer panics.Catch(string(faults.ProgressSnapshot), r.fail)
+	_ = faults.At(faults.ProgressSnapshot)
+	return r.ctr.progress()
+}
+
+// fail is how the run's goroutines report a panic: the first one is kept
+// and the run is cancelled, so Execute cleans up and returns it.
+// After Execute has returned (an interface still showing the results), it
+// goes to the process's panic handler instead.
+func (r *Run) fail(p *panics.Panic) {
+	r.panicMu.Lock()
+	finished := r.finished
+	if r.panicked == nil {
+		r.panicked = p
+	}
+	if r.cancel != nil {
+		r.cancel(p)
+	}
+	r.panicMu.Unlock()
+	if finished {
+		panics.Report(p)
+	}
+}
 
 func (r *Run) logf(level event.Level, format string, args ...any) {
 	r.bus.Publish(event.Log{Stamp: event.Now(), Level: level, Msg: fmt.Sprintf(format, args...)})
@@ -123,7 +158,19 @@ func (r *Run) endPhase(p event.Phase, detail string, err error) {
 // Execute runs every step and returns the report, also when a step fails
 // (then with what was learnt so far). Containers and BPF programs are always
 // released before it returns.
+//
+// A panic in Execute or in a goroutine of the run does not skip that cleanup:
+// it is recovered and returned as a *panics.Panic error (errors.Is
+// panics.ErrPanic), with the stack of the goroutine that panicked.
 func (r *Run) Execute(ctx context.Context) (rep *report.Report, err error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	r.panicMu.Lock()
+	r.cancel = cancel
+	if r.panicked != nil {
+		cancel(r.panicked)
+	}
+	r.panicMu.Unlock()
 	rep = &report.Report{
 		Schema:    report.SchemaVersion,
 		Tool:      report.Tool{Name: "whittle", Version: Version},
@@ -134,12 +181,28 @@ func (r *Run) Execute(ctx context.Context) (rep *report.Report, err error) {
 	rep.Fuzz.Seed = r.cfg.Seed
 	s := &session{run: r, rep: rep}
 	defer func() {
+		if v := recover(); v != nil {
+			err = panics.New("pipeline", v)
+		}
 		s.close(ctx)
 		rep.FinishedAt = time.Now().UTC()
 		rep.Timings = r.timings
+		r.panicMu.Lock()
+		r.finished = true
+		if r.panicked != nil {
+			err = r.panicked // whatever else failed, it failed because of the panic
+		}
+		r.panicMu.Unlock()
 		if err != nil {
-			if ctx.Err() != nil {
-				err = fmt.Errorf("%w: %w", ErrInterrupted, ctx.Err())
+			var p *panics.Panic
+			switch {
+			case errors.As(err, &p):
+			case errors.As(context.Cause(ctx), &p):
+				// A goroutine outside the pipeline panicked and the CLI
+				// cancelled the run with it.
+				err = p
+			case ctx.Err() != nil:
+				err = fmt.Errorf("%w: %w", ErrInterrupted, context.Cause(ctx))
 			}
 			rep.Error = err.Error()
 		}
@@ -272,7 +335,7 @@ func (s *session) inspect(ctx context.Context) error {
 	}
 	// The pristine filesystem is needed by the fuzzer (names in directories)
 	// and the build; export it while the target starts and runs.
-	s.imageFS = startExport(ctx, s.engine, r.cfg.Image)
+	s.imageFS = startExport(ctx, s.engine, r.cfg.Image, r.fail)
 	r.endPhase(event.PhaseInspect, fmt.Sprintf("%s %s, entrypoint %s, ports %s",
 		r.cfg.Image, report.HumanBytes(s.image.Size), strings.Join(append(s.image.Entrypoint, s.image.Cmd...), " "),
 		strings.Join(s.image.ExposedPorts, ",")), nil)
@@ -322,6 +385,13 @@ func (s *session) startTarget(ctx context.Context, img *probe.Image, traced bool
 	}
 	if traced {
 		if err := s.tracer.Bind(t.Pid); err != nil {
+			// A target that dies at once is gone before it can be bound:
+			// then say that, with its last log lines (WaitReady does).
+			select {
+			case <-t.Done():
+				return t, t.WaitReady(ctx)
+			case <-time.After(5 * time.Second):
+			}
 			return t, fmt.Errorf("binding the tracer to container %s: %w", shortImageID(t.ID), err)
 		}
 	}

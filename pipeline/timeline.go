@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/whittle-dev/whittle/fuzz"
+	"github.com/whittle-dev/whittle/internal/faults"
+	"github.com/whittle-dev/whittle/internal/panics"
 	"github.com/whittle-dev/whittle/report"
 )
 
@@ -44,6 +46,8 @@ func (s *session) sampleTimeline(f *fuzz.Fuzzer, started time.Time) (stop func()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		defer panics.Catch(string(faults.TimelineSampler), s.run.fail)
+		_ = faults.At(faults.TimelineSampler)
 		tick := time.NewTicker(interval)
 		defer tick.Stop()
 		for {

@@ -8,12 +8,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/versions"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/errdefs"
 )
@@ -25,7 +28,13 @@ var (
 	ErrNoPort        = errors.New("image exposes no TCP port")
 	ErrExited        = errors.New("target exited")
 	ErrNotReady      = errors.New("target never became ready")
+	ErrEngineAPI     = errors.New("unsupported Docker engine API version")
 )
+
+// MinAPIVersion is the oldest engine API whittle's calls are written for
+// (Docker 19.03): older versions accept the calls but differ in meaning
+// (container wait conditions, for one), which would show as false crashes.
+const MinAPIVersion = "1.40"
 
 // LabelRun marks every container whittle creates; its value is the run id.
 const LabelRun = "dev.whittle.run"
@@ -48,11 +57,42 @@ func Connect(ctx context.Context) (*Engine, error) {
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if _, err := cli.Ping(pingCtx); err != nil {
+	ping, err := cli.Ping(pingCtx)
+	if err != nil {
 		_ = cli.Close()
 		return nil, fmt.Errorf("%w at %s (start dockerd, e.g. scripts/setup.sh)", ErrNoEngine, cli.DaemonHost())
 	}
+	if err := checkAPIVersion(os.Getenv(client.EnvOverrideAPIVersion), ping.APIVersion, cli.DaemonHost()); err != nil {
+		_ = cli.Close()
+		return nil, err
+	}
 	return &Engine{cli: cli}, nil
+}
+
+var apiVersionRe = regexp.MustCompile(`^v?[0-9]+\.[0-9]+$`)
+
+// checkAPIVersion refuses API versions whittle cannot work with: one forced
+// with DOCKER_API_VERSION (the client then does not negotiate) that is
+// malformed, older than MinAPIVersion or newer than the engine's, or an
+// engine older than MinAPIVersion.
+func checkAPIVersion(forced, engine, host string) error {
+	const unset = "unset DOCKER_API_VERSION: whittle negotiates the version with the engine"
+	if forced != "" {
+		v := strings.TrimPrefix(forced, "v")
+		switch {
+		case !apiVersionRe.MatchString(forced):
+			return fmt.Errorf("%w: DOCKER_API_VERSION=%q is not an API version such as %s (fix: %s)", ErrEngineAPI, forced, MinAPIVersion, unset)
+		case versions.LessThan(v, MinAPIVersion):
+			return fmt.Errorf("%w: DOCKER_API_VERSION=%s is older than whittle needs (%s or newer) (fix: %s)", ErrEngineAPI, forced, MinAPIVersion, unset)
+		case engine != "" && versions.GreaterThan(v, engine):
+			return fmt.Errorf("%w: DOCKER_API_VERSION=%s is newer than the engine at %s speaks (%s) (fix: %s)", ErrEngineAPI, forced, host, engine, unset)
+		}
+		return nil
+	}
+	if engine != "" && versions.LessThan(engine, MinAPIVersion) {
+		return fmt.Errorf("%w: the engine at %s speaks API %s; whittle needs %s or newer (fix: upgrade Docker to 19.03 or later)", ErrEngineAPI, host, engine, MinAPIVersion)
+	}
+	return nil
 }
 
 // Client exposes the engine client to packages that need more of the API (rebuild).

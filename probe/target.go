@@ -17,6 +17,9 @@ import (
 	"github.com/docker/docker/errdefs"
 	"github.com/docker/docker/pkg/stdcopy"
 	"github.com/docker/go-connections/nat"
+
+	"github.com/whittle-dev/whittle/internal/faults"
+	"github.com/whittle-dev/whittle/internal/panics"
 )
 
 // Option configures how a target is run.
@@ -128,12 +131,23 @@ func (e *Engine) Create(ctx context.Context, img *Image, opts ...Option) (*Targe
 		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled},
 		SecurityOpt:   cfg.securityOpt,
 	}
-	created, err := e.cli.ContainerCreate(ctx, ccfg, hcfg, nil, nil, cfg.name)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	// The request is not cancelled half-way: the engine may create the
+	// container anyway, and whittle would not know its id to remove it.
+	createCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	created, err := e.cli.ContainerCreate(createCtx, ccfg, hcfg, nil, nil, cfg.name)
 	if err != nil {
 		return nil, fmt.Errorf("creating container of %s: %w", img.Ref, err)
 	}
 	t := &Target{engine: e, cfg: cfg, ID: created.ID, Image: img, Port: port, exited: make(chan struct{}), exitCode: -1}
 	t.client = newLoopbackClient(cfg.reqTimeout)
+	if err := ctx.Err(); err != nil {
+		_ = t.Remove(ctx)
+		return nil, err
+	}
 	return t, nil
 }
 
@@ -161,7 +175,9 @@ func (t *Target) Start(ctx context.Context) error {
 		return fmt.Errorf("starting container %s: %w", shortID(t.ID), err)
 	}
 	go func() {
+		defer panics.Catch(string(faults.ContainerWatch), nil)
 		defer cancelWait()
+		_ = faults.At(faults.ContainerWatch)
 		select {
 		case res := <-waitCh:
 			t.markExited(res.StatusCode)
@@ -187,6 +203,14 @@ func (t *Target) Start(ctx context.Context) error {
 		}
 	}
 	if t.HostPort == 0 {
+		if info.State != nil && !info.State.Running {
+			// It exited before its port was published: wait for the
+			// watcher to learn its status, for the error to tell it.
+			select {
+			case <-t.exited:
+			case <-time.After(5 * time.Second):
+			}
+		}
 		if t.Exited() {
 			return t.exitError(ctx, "during start-up")
 		}

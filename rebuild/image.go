@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 
 	"github.com/docker/docker/client"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -17,6 +18,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/whittle-dev/whittle/internal/panics"
 )
 
 // NewImage assembles a one-layer image from scratch with the original
@@ -124,9 +127,20 @@ func toOCI(img v1.Image) (v1.Image, error) {
 // LoadImage streams img as a docker-archive tagged ref into the engine.
 func LoadImage(ctx context.Context, cli client.ImageAPIClient, ref name.Tag, img v1.Image) error {
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(tarball.Write(ref, img, pw)) }()
+	var panicked atomic.Pointer[panics.Panic]
+	go func() {
+		// A panic while writing becomes LoadImage's error, not the process's end.
+		defer panics.Catch("rebuild: image writer", func(p *panics.Panic) {
+			panicked.Store(p)
+			pw.CloseWithError(p)
+		})
+		pw.CloseWithError(tarball.Write(ref, img, pw))
+	}()
 	err := load(ctx, cli, pr)
 	_ = pr.CloseWithError(errors.New("load finished"))
+	if p := panicked.Load(); p != nil {
+		return p
+	}
 	return err
 }
 

@@ -12,6 +12,9 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/features"
 	"golang.org/x/sys/unix"
+
+	"github.com/whittle-dev/whittle/internal/faults"
+	"github.com/whittle-dev/whittle/internal/panics"
 )
 
 // CoverageKind says what a Coverage measures.
@@ -193,7 +196,10 @@ func (t *Tracer) Cover(ctx context.Context, pid int, binary string, opts ...Cove
 			c.closeProbes()
 			return nil, err
 		}
-		go c.pruneLoop()
+		go func() {
+			defer panics.Catch("tracer: coverage pruner", nil)
+			c.pruneLoop()
+		}()
 	} else {
 		close(c.done)
 		if err := c.Enable(true); err != nil {
@@ -392,7 +398,11 @@ func (t *Tracer) coverObjects() (*coverSet, error) {
 	if t.cover != nil {
 		return t.cover, nil
 	}
-	if err := features.HaveBPFLinkUprobeMulti(); err != nil {
+	err := faults.At(faults.UprobeMulti) // tests: a kernel without uprobe_multi
+	if err == nil {
+		err = features.HaveBPFLinkUprobeMulti()
+	}
+	if err != nil {
 		return nil, fmt.Errorf("%w: uprobe_multi links (Linux 6.6+): %v", ErrNotSupported, err)
 	}
 	spec, err := loadCover()

@@ -14,6 +14,9 @@ import (
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/ringbuf"
 	"github.com/cilium/ebpf/rlimit"
+
+	"github.com/whittle-dev/whittle/internal/faults"
+	"github.com/whittle-dev/whittle/internal/panics"
 )
 
 // FileAccess is one use of a path by a container process.
@@ -246,8 +249,13 @@ func (t *Tracer) start(cfg config) error {
 }
 
 func (t *Tracer) read() {
+	// A panic here must not end the process before the run cleans up: it
+	// goes to the process's panic handler, which cancels the run (Sync then
+	// reports the stopped reader).
+	defer panics.Catch(string(faults.RingReader), nil)
 	defer close(t.done)
 	defer t.col.close()
+	_ = faults.At(faults.RingReader)
 	var rec ringbuf.Record
 	var r record
 	for {

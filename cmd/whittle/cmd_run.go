@@ -12,6 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/whittle-dev/whittle/event"
+	"github.com/whittle-dev/whittle/internal/faults"
+	"github.com/whittle-dev/whittle/internal/panics"
 	"github.com/whittle-dev/whittle/pipeline"
 	"github.com/whittle-dev/whittle/rebuild"
 	"github.com/whittle-dev/whittle/report"
@@ -106,6 +108,7 @@ func runPipeline(cmd *cobra.Command, f *runFlags, outs []output) error {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
+			defer panics.Catch(string(faults.ProgressPrinter), nil)
 			printProgress(ctx, stderr, bus, p.Progress, noColor())
 		}()
 		rep, runErr = p.Execute(ctx)

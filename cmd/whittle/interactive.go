@@ -11,6 +11,7 @@ import (
 	"github.com/muesli/termenv"
 
 	"github.com/whittle-dev/whittle/event"
+	"github.com/whittle-dev/whittle/internal/panics"
 	"github.com/whittle-dev/whittle/pipeline"
 	"github.com/whittle-dev/whittle/report"
 	"github.com/whittle-dev/whittle/tui"
@@ -88,6 +89,7 @@ func (r *interactiveRun) run(ctx context.Context) (*report.Report, error) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		defer panics.Catch("interactive run", nil)
 		rep, runErr = r.execute(runCtx)
 		r.bus.Close()
 		if r.afterRun != nil {
@@ -96,6 +98,12 @@ func (r *interactiveRun) run(ctx context.Context) (*report.Report, error) {
 			}
 		}
 		outcome <- tui.Outcome{Report: rep, Err: runErr}
+	}()
+	// Even when the interface panics on this goroutine, the run is cancelled
+	// and has cleaned up before the panic goes on.
+	defer func() {
+		cancel()
+		<-done
 	}()
 
 	renderer := lipgloss.NewRenderer(r.out)
@@ -121,6 +129,11 @@ func (r *interactiveRun) run(ctx context.Context) (*report.Report, error) {
 	// However the interface ended, the run ends too and cleans up first.
 	cancel()
 	<-done
+	// A panic in the interface (Bubble Tea recovered it and printed its
+	// stack) is the run's error: the run was cancelled because of it.
+	if errors.Is(uiErr, tea.ErrProgramPanic) {
+		return rep, &panics.Panic{Where: "the interactive interface", Value: tea.ErrProgramPanic}
+	}
 	// A signal or ctx ending the interface is not an error of its own: the
 	// run's error says it was interrupted, if it was.
 	killed := errors.Is(uiErr, tea.ErrProgramKilled) || errors.Is(uiErr, tea.ErrInterrupted)

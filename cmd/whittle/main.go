@@ -3,14 +3,38 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// The first SIGINT or SIGTERM cancels the run, which then removes its
+		// containers, closes its BPF programs and flushes the corpus before
+		// exiting with 130. A second one means the user will not wait.
+		s := <-signals
+		cancel(fmt.Errorf("%s received", signalName(s)))
+		s = <-signals
+		fmt.Fprintf(os.Stderr, "whittle: %s again: exiting without cleaning up (the next run removes the containers left behind)\n", signalName(s))
+		os.Exit(exitInterrupted)
+	}()
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	stop()
+	signal.Stop(signals)
+	cancel(nil)
 	os.Exit(code)
+}
+
+func signalName(s os.Signal) string {
+	switch s {
+	case os.Interrupt:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	}
+	return s.String()
 }

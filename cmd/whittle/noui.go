@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/whittle-dev/whittle/event"
+	"github.com/whittle-dev/whittle/internal/faults"
 )
 
 // printProgress is the headless interface: timestamped lines on stderr for
@@ -31,6 +32,7 @@ func printProgress(ctx context.Context, w io.Writer, bus *event.Bus, progress fu
 			if !ok {
 				return
 			}
+			_ = faults.At(faults.ProgressPrinter)
 			if line := formatEvent(e); line != "" {
 				fmt.Fprintf(w, "%s %s\n", e.When().Format("15:04:05"), line)
 			}

@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi2"
@@ -161,16 +162,23 @@ func read(ctx context.Context, client *http.Client, source string) ([]byte, *url
 	if !isURL(source) {
 		f, err := os.Open(source)
 		if err != nil {
-			problem := err.Error()
-			if errors.Is(err, os.ErrNotExist) {
+			problem, fix := err.Error(), "check the path given with --spec, or pass a URL"
+			switch {
+			case errors.Is(err, os.ErrNotExist):
 				problem = "no such file"
+			case errors.Is(err, os.ErrPermission):
+				problem, fix = "permission denied", "make the file readable by the user running whittle"
 			}
-			return nil, nil, &LoadError{Source: source, Kind: ErrFetch, Problem: problem, Fix: "check the path given with --spec, or pass a URL"}
+			return nil, nil, &LoadError{Source: source, Kind: ErrFetch, Problem: problem, Fix: fix}
 		}
 		defer f.Close()
 		data, err := io.ReadAll(io.LimitReader(f, maxSpecSize+1))
 		if err != nil {
-			return nil, nil, &LoadError{Source: source, Kind: ErrFetch, Problem: err.Error(), Fix: "check the file is readable"}
+			fix := "check the file is readable"
+			if errors.Is(err, syscall.EISDIR) {
+				fix = "pass the spec file, not a directory"
+			}
+			return nil, nil, &LoadError{Source: source, Kind: ErrFetch, Problem: err.Error(), Fix: fix}
 		}
 		if len(data) > maxSpecSize {
 			return nil, nil, &LoadError{Source: source, Kind: ErrFetch, Problem: "larger than 64 MiB", Fix: "pass a smaller document"}
