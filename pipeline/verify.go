@@ -9,29 +9,63 @@ import (
 	"github.com/whittle-dev/whittle/report"
 )
 
-// sameStep reports whether two replay exchanges are the same request of the
-// same corpus entry.
-func sameStep(a, b fuzz.Exchange) bool { return a.Entry == b.Entry && a.Step == b.Step }
+// stepKey locates an exchange in the replayed corpus.
+type stepKey struct{ entry, step int }
+
+func keyOf(x fuzz.Exchange) stepKey { return stepKey{x.Entry, x.Step} }
+
+// replayIndex finds a replay's exchanges by step, and the entries in which
+// the target crashed (with the reason).
+type replayIndex struct {
+	at      map[stepKey]int
+	crashed map[int]string
+}
+
+func indexReplay(xs []fuzz.Exchange) replayIndex {
+	ix := replayIndex{at: make(map[stepKey]int, len(xs)), crashed: map[int]string{}}
+	for i, x := range xs {
+		ix.at[keyOf(x)] = i
+		if x.Crash != "" {
+			if _, seen := ix.crashed[x.Entry]; !seen {
+				ix.crashed[x.Entry] = x.Crash
+			}
+		}
+	}
+	return ix
+}
+
+// sameCrash reports whether both replays saw the target die in entry e for
+// the same reason. A process that dies just after answering (a goroutine
+// panicking once the handler returned) is noticed at this request in one
+// run and at the next in another: where exactly is timing, not behaviour.
+func sameCrash(a, b replayIndex, e int) bool {
+	ra, okA := a.crashed[e]
+	rb, okB := b.crashed[e]
+	return okA && okB && ra == rb
+}
 
 // learnVolatile compares two replays of the corpus on the original image and
 // returns, per exchange of the first, what changed in the second.
 func learnVolatile(a, b []fuzz.Exchange) []corpus.Volatile {
+	ia, ib := indexReplay(a), indexReplay(b)
 	v := make([]corpus.Volatile, len(a))
-	for i := range a {
-		if i >= len(b) || !sameStep(a[i], b[i]) {
-			// The replays took different paths from here: nothing after is comparable.
-			for j := i; j < len(a); j++ {
-				v[j] = corpus.Volatile{Status: true, Body: true}
+	for i, x := range a {
+		j, ok := ib.at[keyOf(x)]
+		switch {
+		case !ok || sameCrash(ia, ib, x.Entry) && (noAnswer(x.Response) || noAnswer(b[j].Response)):
+			// Not comparable: anything goes.
+			v[i] = corpus.Volatile{Status: true, Body: true}
+		default:
+			v[i] = corpus.LearnVolatile(x.Response, b[j].Response)
+			if (x.Crash == "") != (b[j].Crash == "") {
+				v[i].Status = true
 			}
-			break
-		}
-		v[i] = corpus.LearnVolatile(a[i].Response, b[i].Response)
-		if (a[i].Crash == "") != (b[i].Crash == "") {
-			v[i].Status = true
 		}
 	}
 	return v
 }
+
+func noAnswer(r corpus.Response) bool { return r.Status == 0 && r.Err != "" }
 
 // compareRuns checks the minimal image's replay against the original's.
 func compareRuns(want, got []fuzz.Exchange, vol []corpus.Volatile) *report.Verification {
@@ -42,23 +76,26 @@ func compareRuns(want, got []fuzz.Exchange, vol []corpus.Volatile) *report.Verif
 			v.Volatile++
 		}
 	}
+	iw, ig := indexReplay(want), indexReplay(got)
 	for i, w := range want {
 		d := report.Divergence{Operation: w.Request.Operation, Request: w.Request.Method + " " + w.Request.Path, Original: describe(w)}
+		j, ok := ig.at[keyOf(w)]
+		crashedAlike := sameCrash(iw, ig, w.Entry)
 		switch {
-		case i >= len(got):
-			d.Reason, d.Minimal = "no answer: the minimal image's replay ended early", "(none)"
-		case !sameStep(w, got[i]):
-			d.Reason = fmt.Sprintf("replay took another path: entry %d step %d instead of entry %d step %d", got[i].Entry, got[i].Step, w.Entry, w.Step)
-			d.Minimal = describe(got[i])
-		case (w.Crash == "") != (got[i].Crash == "") && !vol[i].Status:
-			d.Reason, d.Minimal = "crash behaviour differs", describe(got[i])
+		case crashedAlike && (!ok || noAnswer(w.Response) || noAnswer(got[j].Response)):
+			v.Identical++ // both died in this entry, for the same reason
+			continue
+		case !ok:
+			d.Reason, d.Minimal = "not sent: the minimal image's replay took another path", "(none)"
+		case (w.Crash == "") != (got[j].Crash == "") && !crashedAlike && !vol[i].Status:
+			d.Reason, d.Minimal = "crash behaviour differs", describe(got[j])
 		default:
-			ok, why := corpus.Equivalent(w.Response, got[i].Response, vol[i])
+			ok, why := corpus.Equivalent(w.Response, got[j].Response, vol[i])
 			if ok {
 				v.Identical++
 				continue
 			}
-			d.Reason, d.Minimal = why, describe(got[i])
+			d.Reason, d.Minimal = why, describe(got[j])
 		}
 		v.Divergences = append(v.Divergences, d)
 	}
