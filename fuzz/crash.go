@@ -16,7 +16,10 @@ const maxMinimizePerCrash = 3
 // restarts the target and minimises the crash's sequence. It returns false
 // when the run cannot go on (r.lost says why).
 func (r *runner) onCrash(ctx context.Context, op *spec.Operation, res stepResult, reason string) bool {
-	r.crashes++
+	if r.stats.requests.Load()-r.lifeStart >= healthyLife {
+		r.crashLoop = 0
+	}
+	r.crashLoop++
 	r.stats.crash()
 	r.held = nil // failures of a dying target, not findings
 	h := r.history
@@ -29,8 +32,8 @@ func (r *runner) onCrash(ctx context.Context, op *spec.Operation, res stepResult
 		Requests: slices.Clone(h.reqs), Response: res.resp, Intent: res.req.Intent, FirstRequest: n,
 		Steps: cloneSteps(h.steps),
 	}
-	if r.crashes > r.cfg.maxCrashes {
-		r.lost = fmt.Errorf("%w: %d crashes", ErrTooManyCrashes, r.crashes)
+	if r.crashLoop > r.cfg.maxCrashes {
+		r.lost = fmt.Errorf("%w: %d crashes in a row, each within %d requests of a start", ErrTooManyCrashes, r.crashLoop, healthyLife)
 		r.recordFinding(f)
 		return false
 	}

@@ -2,6 +2,7 @@ package fuzz
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -97,11 +98,32 @@ func TestCrashWithoutMinimisation(t *testing.T) {
 func TestTooManyCrashes(t *testing.T) {
 	s := loadPets(t)
 	target := newCrashTarget(t)
+	target.dieAfter = 3 // every instance dies on its third request
 	f := New(s, target.sender, WithSeed(1), WithMaxRequests(4000), WithTarget(target),
-		WithCrashGrace(100*time.Millisecond), WithMaxCrashes(1), WithMinimizeBudget(0, 0))
+		WithCrashGrace(100*time.Millisecond), WithMaxCrashes(5), WithMinimizeBudget(0, 0))
 	res, err := f.Run(context.Background())
-	if err == nil || res.StopReason != "too many crashes" {
+	if !errors.Is(err, ErrTooManyCrashes) || res.StopReason != "too many crashes" {
 		t.Fatalf("stop %q, err %v", res.StopReason, err)
+	}
+	if got := target.restarts(); got != 5 {
+		t.Errorf("%d restarts before giving up, want 5 (the 6th crash in a row ends the run)", got)
+	}
+}
+
+// A known crash found again and again after healthy stretches is not a
+// crash loop: the run goes on to its limit.
+func TestRecurringCrashDoesNotEndRun(t *testing.T) {
+	s := loadPets(t)
+	target := newCrashTarget(t)
+	target.dieAfter = healthyLife + 10
+	f := New(s, target.sender, WithSeed(1), WithMaxRequests(600), WithTarget(target),
+		WithCrashGrace(100*time.Millisecond), WithMaxCrashes(2), WithMinimizeBudget(0, 0))
+	res, err := f.Run(context.Background())
+	if err != nil || res.StopReason != "max requests" {
+		t.Fatalf("stop %q, err %v", res.StopReason, err)
+	}
+	if res.Stats.Crashes <= 2 {
+		t.Fatalf("%d crashes: the target should have crashed more often than WithMaxCrashes allows in a row", res.Stats.Crashes)
 	}
 }
 

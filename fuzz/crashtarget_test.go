@@ -24,7 +24,10 @@ type crashTarget struct {
 	// firstID makes the first pet of each instance get this id (0: 1), to
 	// check that replays bind ids from their own answers.
 	firstID int64
-	sender  *HTTPSender
+	// dieAfter > 0 makes each instance die on its dieAfter-th request,
+	// whatever it is, instead of on the planted bugs.
+	dieAfter int
+	sender   *HTTPSender
 }
 
 func newCrashTarget(t testing.TB) *crashTarget {
@@ -46,8 +49,24 @@ func (c *crashTarget) start() {
 	if c.firstID > 0 {
 		api.next = c.firstID - 1
 	}
-	api.die = c.die
-	srv := httptest.NewServer(api)
+	var handler http.Handler = api
+	if c.dieAfter == 0 {
+		api.die = c.die // the planted crashes
+	} else {
+		served := 0
+		handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c.mu.Lock()
+			served++
+			n := served
+			c.mu.Unlock()
+			if n >= c.dieAfter {
+				c.die("exited with status 1", w, false)
+				return
+			}
+			api.ServeHTTP(w, r)
+		})
+	}
+	srv := httptest.NewServer(handler)
 	c.mu.Lock()
 	c.srv, c.api, c.dead, c.reason = srv, api, false, ""
 	c.all = append(c.all, srv)

@@ -100,7 +100,10 @@ func WithTarget(t TargetHealth) Option { return func(c *config) { c.target = t }
 // waits for TargetHealth to notice an exit (default 1s).
 func WithCrashGrace(d time.Duration) Option { return func(c *config) { c.crashGrace = d } }
 
-// WithMaxCrashes ends the run (ErrTooManyCrashes) after n crashes (default 100).
+// WithMaxCrashes ends the run (ErrTooManyCrashes) once the target crashed
+// more than n times in a row, each time within a few requests of its start
+// (default 100): it cannot serve any more. Crashes after a healthy stretch
+// (a known bug found again) never end a run; a time-boxed run goes on.
 func WithMaxCrashes(n int) Option { return func(c *config) { c.maxCrashes = n } }
 
 // WithMinimizeBudget bounds the minimisation of one finding: requests sent

@@ -34,8 +34,11 @@ type runner struct {
 	stopped      bool
 
 	// history is what the target was sent since it last (re)started.
-	history          history
-	crashes          int
+	history history
+	// crashLoop counts crashes in a row that came within healthyLife
+	// requests of the instance's start; lifeStart is that start.
+	crashLoop        int
+	lifeStart        int64
 	minimizedCrashes map[string]int
 	// lost is set when the target died for good; the run ends.
 	lost     error

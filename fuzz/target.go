@@ -30,14 +30,18 @@ type TargetHealth interface {
 var (
 	// ErrTargetLost: the target crashed and could not be restarted.
 	ErrTargetLost = errors.New("target crashed and could not be restarted")
-	// ErrTooManyCrashes: the target crashed more often than WithMaxCrashes allows.
+	// ErrTooManyCrashes: the target crashed soon after each start more often
+	// in a row than WithMaxCrashes allows.
 	ErrTooManyCrashes = errors.New("target keeps crashing")
 )
 
 const (
 	defaultCrashGrace = 500 * time.Millisecond
 	defaultMaxCrashes = 100
-	crashPoll         = 10 * time.Millisecond
+	// healthyLife is how many requests a target instance must answer for
+	// its crash not to count towards a crash loop.
+	healthyLife = 20
+	crashPoll   = 10 * time.Millisecond
 )
 
 // noAnswer reports whether resp is a transport failure rather than an answer.
@@ -148,6 +152,7 @@ func (r *runner) restart(ctx context.Context, why string) error {
 	}
 	r.resetBindings()
 	r.history.reset()
+	r.lifeStart = r.stats.requests.Load()
 	return nil
 }
 
