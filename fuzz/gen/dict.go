@@ -3,6 +3,7 @@ package gen
 import (
 	"encoding/json"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -14,6 +15,9 @@ import (
 const (
 	perNameCap = 32
 	generalCap = 256
+	// nameCap bounds the names values are remembered under: answers may
+	// carry keys chosen by the fuzzer's own inputs.
+	nameCap = 4096
 )
 
 // Dictionary holds values worth reusing: from the spec's examples, enums and
@@ -66,21 +70,29 @@ func (d *Dictionary) Add(name string, v any) {
 	if d.seen[id] {
 		return
 	}
-	d.seen[id] = true
 	if key != "" {
-		d.byName[key] = pushCapped(d.byName[key], v, perNameCap)
+		if _, known := d.byName[key]; known || len(d.byName) < nameCap {
+			d.seen[id] = true
+			d.byName[key] = d.pushCapped(key, d.byName[key], v, perNameCap)
+		}
 	}
 	gid := "\x00" + jsonKey(v)
 	if !d.seen[gid] {
 		d.seen[gid] = true
-		d.general = pushCapped(d.general, v, generalCap)
+		d.general = d.pushCapped("", d.general, v, generalCap)
 	}
 }
 
-func pushCapped(list []any, v any, limit int) []any {
+// pushCapped appends v to the list of key. Past twice limit it keeps the
+// newest limit values and forgets the others were seen, so that seen stays
+// as small as the lists (dropping in batches keeps the copying cheap).
+func (d *Dictionary) pushCapped(key string, list []any, v any, limit int) []any {
 	list = append(list, v)
-	if len(list) > limit {
-		list = list[len(list)-limit:]
+	if len(list) > 2*limit {
+		for _, old := range list[:len(list)-limit] {
+			delete(d.seen, key+"\x00"+jsonKey(old))
+		}
+		list = slices.Clone(list[len(list)-limit:])
 	}
 	return list
 }
