@@ -3,6 +3,7 @@ package pipeline
 import (
 	"os"
 	"runtime"
+	"runtime/metrics"
 	"sync"
 	"time"
 
@@ -38,9 +39,7 @@ func (s *session) sampleTimeline(f *fuzz.Fuzzer, started time.Time) (stop func()
 		if s.cov != nil {
 			smp.Functions = s.cov.Stats().Hit
 		}
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		smp.HeapBytes = ms.HeapAlloc
+		smp.HeapBytes, smp.LiveHeapBytes = heapBytes()
 		samples = append(samples, smp)
 	}
 	wg.Add(1)
@@ -74,4 +73,18 @@ func openFDs() int {
 		return 0
 	}
 	return len(entries)
+}
+
+// heapBytes returns the Go heap now (garbage included) and as the last
+// collection left it (live objects only).
+func heapBytes() (now, live uint64) {
+	m := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/gc/heap/live:bytes"}}
+	metrics.Read(m)
+	if m[0].Value.Kind() == metrics.KindUint64 {
+		now = m[0].Value.Uint64()
+	}
+	if m[1].Value.Kind() == metrics.KindUint64 {
+		live = m[1].Value.Uint64()
+	}
+	return now, live
 }

@@ -99,9 +99,13 @@ type Sample struct {
 	Files      int     `json:"files"`
 	CorpusSize int     `json:"corpus"`
 	Findings   int     `json:"findings"`
-	HeapBytes  uint64  `json:"heap_bytes"`
-	Goroutines int     `json:"goroutines"`
-	FDs        int     `json:"fds"`
+	// HeapBytes is whittle's heap at the sample, garbage included;
+	// LiveHeapBytes what the last garbage collection found reachable, the
+	// figure that shows growth.
+	HeapBytes     uint64 `json:"heap_bytes"`
+	LiveHeapBytes uint64 `json:"live_heap_bytes,omitempty"`
+	Goroutines    int    `json:"goroutines"`
+	FDs           int    `json:"fds"`
 }
 
 // Selection is a directory whose entries a request parameter selects.
