@@ -23,6 +23,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "whittle: %s again: exiting without cleaning up (the next run removes the containers left behind)\n", signalName(s))
 		os.Exit(exitInterrupted)
 	}()
+	servePprof(os.Stderr)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	signal.Stop(signals)
 	cancel(nil)
