@@ -15,6 +15,7 @@ type Progress struct {
 	RequestsPerS float64
 	Findings     int
 	CorpusSize   int
+	Restarts     int // fresh targets started after crashes (and to minimise them)
 
 	Functions      int // application functions hit
 	FunctionsTotal int // application functions probed

@@ -160,7 +160,14 @@ func (s *session) forward(e fuzz.Event) {
 			s.run.logf(event.LevelInfo, "%s: %s selects files in %s", sel.Operation, sel.Target, sel.Dir)
 		}
 	case fuzz.EventRestart:
-		s.run.logf(event.LevelWarn, "target restarted: %s", strings.Join(e.Reasons, ", "))
+		why := strings.Join(e.Reasons, ", ")
+		if s.restartReasons == nil {
+			s.restartReasons = map[string]bool{}
+		}
+		if !s.restartReasons[why] {
+			s.restartReasons[why] = true
+			s.run.logf(event.LevelWarn, "target restarted: %s (restarts for the same reason are counted, not logged)", why)
+		}
 	}
 }
 
@@ -173,6 +180,7 @@ func (s *session) fuzzProgressFrom(p *event.Progress, st fuzz.Stats, started tim
 	p.Requests = st.Requests
 	p.Findings = st.Findings
 	p.CorpusSize = st.CorpusSize
+	p.Restarts = st.Restarts
 	p.Paused = st.Paused
 	if s.cov != nil {
 		cs := s.cov.Stats()

@@ -260,6 +260,10 @@ type session struct {
 	want     []fuzz.Exchange   // the original's answers to the replayed corpus
 	volatile []corpus.Volatile // per answer of want: what changes between runs
 	minimal  *rebuild.Result
+
+	// restartReasons are the reasons of restarts already logged: a known
+	// crash found again is counted in the progress, not logged each time.
+	restartReasons map[string]bool
 }
 
 func (s *session) close(ctx context.Context) {

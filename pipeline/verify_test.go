@@ -1,11 +1,14 @@
 package pipeline
 
 import (
+	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/whittle-dev/whittle/corpus"
+	"github.com/whittle-dev/whittle/event"
 	"github.com/whittle-dev/whittle/fuzz"
 )
 
@@ -110,5 +113,30 @@ func TestCompareRuns(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A known crash found again must not flood the log: the first restart for
+// a reason is logged, later ones only counted.
+func TestRepeatedRestartsLoggedOnce(t *testing.T) {
+	bus := event.NewBus()
+	s := &session{run: New(Config{}, bus)}
+	for range 50 {
+		s.forward(fuzz.Event{Kind: fuzz.EventRestart, Reasons: []string{"crashed: exited with status 2"}})
+	}
+	s.forward(fuzz.Event{Kind: fuzz.EventRestart, Reasons: []string{"crashed: exited with status 70"}})
+	bus.Close()
+	var logged []string
+	for {
+		e, ok := bus.Next(context.Background())
+		if !ok {
+			break
+		}
+		if l, isLog := e.(event.Log); isLog {
+			logged = append(logged, l.Msg)
+		}
+	}
+	if len(logged) != 2 || !strings.Contains(logged[0], "status 2") || !strings.Contains(logged[1], "status 70") {
+		t.Fatalf("logged %q, want one line per restart reason", logged)
 	}
 }

@@ -39,9 +39,13 @@ func printProgress(ctx context.Context, w io.Writer, bus *event.Bus, progress fu
 		case now := <-tick.C:
 			p := progress()
 			if p.Phase == event.PhaseFuzz {
-				fmt.Fprintf(w, "%s [fuzz] %d requests (%.0f/s), corpus %d, findings %d, functions %d/%d, files %d, syscalls %d\n",
+				restarts := ""
+				if p.Restarts > 0 {
+					restarts = fmt.Sprintf(", restarts %d", p.Restarts)
+				}
+				fmt.Fprintf(w, "%s [fuzz] %d requests (%.0f/s), corpus %d, findings %d, functions %d/%d, files %d, syscalls %d%s\n",
 					now.Format("15:04:05"), p.Requests, p.RequestsPerS, p.CorpusSize, p.Findings,
-					p.Functions, p.FunctionsTotal, p.Files, p.Syscalls)
+					p.Functions, p.FunctionsTotal, p.Files, p.Syscalls, restarts)
 			}
 		}
 	}
