@@ -1,0 +1,1 @@
+whittle run whittle-fixture/gopets:latest --auto --seed 1 --tag whittle-bench/gopets:endurance --spec testdata/targets/gopets/openapi.yaml --duration 20m -o json=bench/results/raw/endurance-gopets.json
