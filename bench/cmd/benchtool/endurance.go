@@ -102,7 +102,7 @@ func enduranceSection(d *doc, raw, name string, r *report.Report, steps []Step) 
 			r.Trace.Functions, r.Trace.FunctionsTotal, r.Trace.Files, r.Trace.Events, r.Trace.Lost)})
 	}
 	if r.Minimal != nil {
-		rows = append(rows, []string{"minimal image", fmt.Sprintf("%s, %d files, %.1f× smaller", humanBytes(r.Minimal.Size), r.Minimal.Files, r.Ratio)})
+		rows = append(rows, []string{"minimal image", fmt.Sprintf("%s, %d files, %.1f× smaller", report.HumanBytes(r.Minimal.Size), r.Minimal.Files, r.Ratio)})
 	}
 	if v := r.Verification; v != nil {
 		rows = append(rows, []string{"verification", fmt.Sprintf("%s %d/%d (seccomp: %s)", v.Result, v.Identical, v.Total, v.Seccomp)})

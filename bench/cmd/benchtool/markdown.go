@@ -37,20 +37,6 @@ func (d *doc) save(dir, name string) error {
 	return os.WriteFile(filepath.Join(dir, name), []byte(d.String()), 0o644)
 }
 
-// humanBytes uses decimal units, as whittle's own summary does.
-func humanBytes(n int64) string {
-	const unit = 1000
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
-}
-
 func mib(n uint64) string { return fmt.Sprintf("%.1f", float64(n)/(1<<20)) }
 
 func yesNo(ok bool) string {

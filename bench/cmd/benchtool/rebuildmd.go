@@ -32,7 +32,7 @@ func renderRebuild(in *inputs) *doc {
 				continue
 			}
 			if r.Minimal == nil {
-				rows = append(rows, []string{fx, c.name, humanBytes(r.Original.Size), "no minimal image: " + r.Error})
+				rows = append(rows, []string{fx, c.name, report.HumanBytes(r.Original.Size), "no minimal image: " + r.Error})
 				continue
 			}
 			tm := r.Timings
@@ -52,7 +52,7 @@ func renderRebuild(in *inputs) *doc {
 					notes = append(notes, fmt.Sprintf("%s, %s: seccomp check: %s", fx, c.name, v.Seccomp))
 				}
 			}
-			rows = append(rows, []string{fx, c.name, humanBytes(r.Original.Size), humanBytes(r.Minimal.Size), fmt.Sprintf("**%.1f×**", r.Ratio),
+			rows = append(rows, []string{fx, c.name, report.HumanBytes(r.Original.Size), report.HumanBytes(r.Minimal.Size), fmt.Sprintf("**%.1f×**", r.Ratio),
 				fmt.Sprint(r.Minimal.Files), f2(tm["build"]), f2(tm["verify"]), "**" + f2(tm["build"]+tm["verify"]) + "**", "**" + f1(after) + "**",
 				f2(tm["inspect"]), f2(tm["start"]), f1(tm["fuzz"]), f1(sum), wall, verified})
 		}
@@ -83,7 +83,7 @@ func renderRebuild(in *inputs) *doc {
 			}
 			return "-"
 		}
-		bytes := func(v float64) string { return humanBytes(int64(v)) }
+		bytes := func(v float64) string { return report.HumanBytes(int64(v)) }
 		rows = append(rows, []string{b.Name, cell("ns/op", func(v float64) string { return f2(v / 1e9) }),
 			cell("fat-bytes", bytes), cell("min-bytes", bytes), cell("ratio", func(v float64) string { return f1(v) + "×" }),
 			cell("entries", f0), cell("export-ms", f0), cell("select-ms", f0), cell("layer-ms", f0), cell("load-ms", f0),
@@ -110,7 +110,7 @@ func renderRebuild(in *inputs) *doc {
 		}
 		sort.Slice(kinds, func(i, j int) bool { return r.Reasons[kinds[i]] > r.Reasons[kinds[j]] })
 		for _, k := range kinds {
-			rows = append(rows, []string{fx, k, humanBytes(r.Reasons[k])})
+			rows = append(rows, []string{fx, k, report.HumanBytes(r.Reasons[k])})
 		}
 	}
 	if len(rows) > 0 {

@@ -248,7 +248,7 @@ func targets(in *inputs) []*target {
 	sz := &target{what: "gopets minimal image ≥ 20× smaller than fat", issue: "#5"}
 	if r := in.fuzz["gopets"]; r != nil && r.Minimal != nil {
 		sz.known, sz.met = true, r.Ratio >= 20
-		sz.measured = fmt.Sprintf("%.1f× (%s → %s)", r.Ratio, humanBytes(r.Original.Size), humanBytes(r.Minimal.Size))
+		sz.measured = fmt.Sprintf("%.1f× (%s → %s)", r.Ratio, report.HumanBytes(r.Original.Size), report.HumanBytes(r.Minimal.Size))
 	}
 	ts = append(ts, sz)
 	for _, fx := range fixtures {
