@@ -34,8 +34,11 @@ func (s *session) startCoverage(ctx context.Context) {
 	}
 	s.cov = cov
 	st := cov.Stats()
-	s.rep.Trace.Coverage = string(st.Kind) + " from " + st.Source
-	r.logf(event.LevelInfo, "coverage: %d functions of %s probed (%s)", st.Total, st.Binary, st.Source)
+	s.rep.Trace.Coverage = string(st.Kind) + " from " + st.Source + " via " + st.Attach
+	r.logf(event.LevelInfo, "coverage: %d functions of %s probed (%s, %s)", st.Total, st.Binary, st.Source, st.Attach)
+	if st.NoMulti != nil {
+		r.logf(event.LevelWarn, "coverage: no uprobe_multi links on this kernel (Linux 6.6+), attaching one uprobe per address instead: %v", st.NoMulti)
+	}
 	for _, p := range cov.Problems() {
 		r.logf(event.LevelWarn, "coverage: %v", p)
 	}

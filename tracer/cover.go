@@ -116,8 +116,11 @@ type Coverage struct {
 
 	// native: units are fixed; base is their first index in cover_hits.
 	base uint32
-	nat  *nativeCover
-	py   *pythonCover
+	// attach says how probes are attached; noMulti why not uprobe_multi.
+	attach  string
+	noMulti error
+	nat     *nativeCover
+	py      *pythonCover
 
 	mu         sync.Mutex
 	units      []Function
@@ -186,6 +189,10 @@ func (t *Tracer) Cover(ctx context.Context, pid int, binary string, opts ...Cove
 		}
 	}
 	c.kind = mode
+	c.attach, c.noMulti = "uprobe_multi", set.noMulti
+	if !set.multi {
+		c.attach = "uprobe per address"
+	}
 	if err := set.register(c); err != nil {
 		c.closeProbes()
 		return nil, err
@@ -373,8 +380,13 @@ func (c *Coverage) closeProbes() error {
 // coverSet is the tracer's coverage BPF object (loaded on the first Cover)
 // and the coverages sharing its hit array.
 type coverSet struct {
-	objs *coverObjects
-	hits []byte // cover_hits, mapped read-only (unmapped by close)
+	maps *coverMaps
+	// entry and pyLine are the programs of the attach mode in use: multi,
+	// uprobe_multi links (Linux 6.6+); else one classic uprobe per address.
+	entry, pyLine *ebpf.Program
+	multi         bool
+	noMulti       error  // why uprobe_multi is not used
+	hits          []byte // cover_hits, mapped read-only (unmapped by close)
 
 	mu     sync.Mutex
 	next   uint32 // first free index in cover_hits
@@ -398,22 +410,41 @@ func (t *Tracer) coverObjects() (*coverSet, error) {
 	if t.cover != nil {
 		return t.cover, nil
 	}
-	err := faults.At(faults.UprobeMulti) // tests: a kernel without uprobe_multi
-	if err == nil {
-		err = features.HaveBPFLinkUprobeMulti()
+	if err := faults.At(faults.Uprobe); err != nil { // tests: a kernel without uprobes
+		return nil, fmt.Errorf("%w: uprobes: %v", ErrNotSupported, err)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("%w: uprobe_multi links (Linux 6.6+): %v", ErrNotSupported, err)
+	noMulti := faults.At(faults.UprobeMulti) // tests: a kernel without uprobe_multi
+	if noMulti == nil {
+		noMulti = features.HaveBPFLinkUprobeMulti()
 	}
 	spec, err := loadCover()
 	if err != nil {
 		return nil, err
 	}
 	spec.Maps["events"].MaxEntries = t.objs.Events.MaxEntries()
-	var objs coverObjects
-	err = spec.LoadAndAssign(&objs, &ebpf.CollectionOptions{MapReplacements: map[string]*ebpf.Map{
+	opts := &ebpf.CollectionOptions{MapReplacements: map[string]*ebpf.Map{
 		"events": t.objs.Events, "bound_set": t.objs.BoundSet, "counters": t.objs.Counters,
-	}})
+	}}
+	set := &coverSet{multi: noMulti == nil, noMulti: noMulti}
+	// Only the programs of one mode are loaded: a kernel without
+	// uprobe_multi refuses the others.
+	if set.multi {
+		var objs struct {
+			coverMaps
+			Entry  *ebpf.Program `ebpf:"cover_entry"`
+			PyLine *ebpf.Program `ebpf:"py_line"`
+		}
+		err = spec.LoadAndAssign(&objs, opts)
+		set.maps, set.entry, set.pyLine = &objs.coverMaps, objs.Entry, objs.PyLine
+	} else {
+		var objs struct {
+			coverMaps
+			Entry  *ebpf.Program `ebpf:"cover_entry_single"`
+			PyLine *ebpf.Program `ebpf:"py_line_single"`
+		}
+		err = spec.LoadAndAssign(&objs, opts)
+		set.maps, set.entry, set.pyLine = &objs.coverMaps, objs.Entry, objs.PyLine
+	}
 	if err != nil {
 		var ve *ebpf.VerifierError
 		if errors.As(err, &ve) || errors.Is(err, ebpf.ErrNotSupported) {
@@ -423,12 +454,13 @@ func (t *Tracer) coverObjects() (*coverSet, error) {
 	}
 	// Mapped here rather than with Map.Memory, whose mapping is only
 	// released by the garbage collector and keeps the map alive after Close.
-	mem, err := unix.Mmap(objs.CoverHits.FD(), 0, int(objs.CoverHits.MaxEntries())*8, unix.PROT_READ, unix.MAP_SHARED)
+	mem, err := unix.Mmap(set.maps.CoverHits.FD(), 0, int(set.maps.CoverHits.MaxEntries())*8, unix.PROT_READ, unix.MAP_SHARED)
 	if err != nil {
-		objs.Close()
+		set.closeObjects()
 		return nil, fmt.Errorf("mapping the coverage hit array: %w", err)
 	}
-	t.cover = &coverSet{objs: &objs, hits: mem}
+	set.hits = mem
+	t.cover = set
 	return t.cover, nil
 }
 
@@ -494,6 +526,10 @@ func (s *coverSet) close() error {
 		s.hits = nil
 	}
 	s.mu.Unlock()
-	errs = append(errs, s.objs.Close())
+	errs = append(errs, s.closeObjects())
 	return errors.Join(errs...)
+}
+
+func (s *coverSet) closeObjects() error {
+	return errors.Join(s.entry.Close(), s.pyLine.Close(), s.maps.Close())
 }

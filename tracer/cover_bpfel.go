@@ -50,15 +50,17 @@ type coverUsdtSpec struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	coverMapBoundSet    = "bound_set"
-	coverMapCounters    = "counters"
-	coverMapCoverHits   = "cover_hits"
-	coverMapEvents      = "events"
-	coverMapPyScratch   = "py_scratch"
-	coverMapPySeen      = "py_seen"
-	coverMapUsdtSpecs   = "usdt_specs"
-	coverProgCoverEntry = "cover_entry"
-	coverProgPyLine     = "py_line"
+	coverMapBoundSet          = "bound_set"
+	coverMapCounters          = "counters"
+	coverMapCoverHits         = "cover_hits"
+	coverMapEvents            = "events"
+	coverMapPyScratch         = "py_scratch"
+	coverMapPySeen            = "py_seen"
+	coverMapUsdtSpecs         = "usdt_specs"
+	coverProgCoverEntry       = "cover_entry"
+	coverProgCoverEntrySingle = "cover_entry_single"
+	coverProgPyLine           = "py_line"
+	coverProgPyLineSingle     = "py_line_single"
 )
 
 // loadCover returns the embedded CollectionSpec for cover.
@@ -103,8 +105,10 @@ type coverSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type coverProgramSpecs struct {
-	CoverEntry *ebpf.ProgramSpec `ebpf:"cover_entry"`
-	PyLine     *ebpf.ProgramSpec `ebpf:"py_line"`
+	CoverEntry       *ebpf.ProgramSpec `ebpf:"cover_entry"`
+	CoverEntrySingle *ebpf.ProgramSpec `ebpf:"cover_entry_single"`
+	PyLine           *ebpf.ProgramSpec `ebpf:"py_line"`
+	PyLineSingle     *ebpf.ProgramSpec `ebpf:"py_line_single"`
 }
 
 // coverMapSpecs contains maps before they are loaded into the kernel.
@@ -177,14 +181,18 @@ type coverVariables struct {
 //
 // It can be passed to loadCoverObjects or ebpf.CollectionSpec.LoadAndAssign.
 type coverPrograms struct {
-	CoverEntry *ebpf.Program `ebpf:"cover_entry"`
-	PyLine     *ebpf.Program `ebpf:"py_line"`
+	CoverEntry       *ebpf.Program `ebpf:"cover_entry"`
+	CoverEntrySingle *ebpf.Program `ebpf:"cover_entry_single"`
+	PyLine           *ebpf.Program `ebpf:"py_line"`
+	PyLineSingle     *ebpf.Program `ebpf:"py_line_single"`
 }
 
 func (p *coverPrograms) Close() error {
 	return _CoverClose(
 		p.CoverEntry,
+		p.CoverEntrySingle,
 		p.PyLine,
+		p.PyLineSingle,
 	)
 }
 

@@ -2,6 +2,7 @@ package tracer
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 
+	"github.com/whittle-dev/whittle/internal/faults"
 	"github.com/whittle-dev/whittle/tracer/internal/fixture"
 )
 
@@ -88,6 +90,16 @@ func runSequence(t *testing.T, c *fixture.Container, seq []fixture.Request, afte
 
 func TestIntegrationCoverGopets(t *testing.T) {
 	requireGopets(t)
+	t.Run("uprobe_multi", func(t *testing.T) { checkCoverGopets(t, "uprobe_multi") })
+	// A kernel without uprobe_multi links (before 6.6): one classic uprobe
+	// per function gives the same coverage.
+	t.Run("uprobe per address", func(t *testing.T) {
+		t.Cleanup(faults.Set(faults.UprobeMulti, func() error { return errors.New("simulated: no uprobe_multi links") }))
+		checkCoverGopets(t, "uprobe per address")
+	})
+}
+
+func checkCoverGopets(t *testing.T, attach string) {
 	seq := gopetsSequence()
 
 	// Reference answers from an untraced container.
@@ -100,13 +112,15 @@ func TestIntegrationCoverGopets(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	began := time.Now()
 	cov, err := tr.Cover(ctx, c.Pid, gopetsBinary)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("attached in %s", time.Since(began))
 	st := cov.Stats()
 	t.Logf("coverage: %+v", st)
-	if st.Kind != CoverNativeFunctions || st.Source != "gopclntab" || st.Total < 50 {
+	if st.Kind != CoverNativeFunctions || st.Source != "gopclntab" || st.Total < 50 || st.Attach != attach {
 		t.Fatalf("unexpected coverage: %+v", st)
 	}
 	if st.Rejected != 0 || st.Refused != 0 {
@@ -159,9 +173,11 @@ func TestIntegrationCoverGopets(t *testing.T) {
 		}
 	}
 	// Pruning removed the probes of hit functions.
+	began = time.Now()
 	if _, err := cov.Prune(ctx); err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("pruned in %s", time.Since(began))
 	st = cov.Stats()
 	t.Logf("after the suite: %+v", st)
 	if st.Probed != st.Total-st.Hit || st.Pruned != st.Hit {
@@ -269,12 +285,12 @@ func TestIntegrationCoverCloseLeavesNothing(t *testing.T) {
 	if len(linkIDs) < 2 {
 		t.Fatalf("%d uprobe_multi links, want several chunks", len(linkIDs))
 	}
-	progInfo, err := tr.cover.objs.CoverEntry.Info()
+	progInfo, err := tr.cover.entry.Info()
 	if err != nil {
 		t.Fatal(err)
 	}
 	progID, _ := progInfo.ID()
-	mapInfo, err := tr.cover.objs.CoverHits.Info()
+	mapInfo, err := tr.cover.maps.CoverHits.Info()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,13 +34,15 @@ type nativeCover struct {
 
 	mu       sync.Mutex // guards the fields below
 	prog     *ebpf.Program
+	multi    bool // uprobe_multi links; else a classic uprobe per function
 	chunks   []*probeChunk
 	problems []ProbeProblem
 	pruned   int
 	disabled bool
 }
 
-// probeChunk is one uprobe_multi link and the units it probes.
+// probeChunk is one uprobe_multi link and the units it probes, or (without
+// uprobe_multi) one classic uprobe and its single unit.
 type probeChunk struct {
 	idx []int
 	l   link.Link
@@ -86,7 +88,7 @@ func (c *Coverage) attachNative(ctx context.Context, set *coverSet) error {
 	n := c.nat
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	n.prog = set.objs.CoverEntry
+	n.prog, n.multi = set.entry, set.multi
 	all := make([]int, len(n.funcs))
 	for i := range all {
 		all[i] = i
@@ -115,6 +117,9 @@ func (c *Coverage) attachLocked(ctx context.Context, idx []int) error {
 // Errors that are not about addresses (no support, no permission) abort.
 func (c *Coverage) attachBisect(idx []int) error {
 	n := c.nat
+	if !n.multi {
+		return c.attachEach(idx)
+	}
 	offs := make([]uint64, len(idx))
 	cookies := make([]uint64, len(idx))
 	for i, u := range idx {
@@ -142,6 +147,26 @@ func (c *Coverage) attachBisect(idx []int) error {
 	return c.attachBisect(idx[h:])
 }
 
+// attachEach attaches one classic uprobe per unit, for kernels without
+// uprobe_multi; each is its own chunk, so pruning only closes links.
+func (c *Coverage) attachEach(idx []int) error {
+	n := c.nat
+	for _, u := range idx {
+		f := n.funcs[u]
+		l, err := n.ex.Uprobe("", n.prog, &link.UprobeOptions{Address: f.Offset, Cookie: uint64(c.base) + uint64(u)})
+		switch {
+		case err == nil:
+			n.chunks = append(n.chunks, &probeChunk{idx: []int{u}, l: l})
+		case errors.Is(err, ebpf.ErrNotSupported) || errors.Is(err, syscall.EPERM) || errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.EBADF):
+			return fmt.Errorf("cover: attaching uprobes to %s: %w", c.binary, err)
+		default:
+			n.problems = append(n.problems, ProbeProblem{Function: Function{Name: f.Name, Package: f.Package}, Refused: true,
+				Reason: fmt.Sprintf("the kernel refused a uprobe at file offset %#x: %v", f.Offset, err)})
+		}
+	}
+	return nil
+}
+
 // Prune removes the probes of functions already hit (UnTracer's
 // coverage-guided tracing): it syncs the tracer, picks up first hits whose
 // records were lost, and rebuilds every chunk holding a hit function without
@@ -157,8 +182,8 @@ func (c *Coverage) Prune(ctx context.Context) (int, error) {
 	c.reconcile()
 	n := c.nat
 	n.mu.Lock()
-	defer n.mu.Unlock()
 	if n.disabled {
+		n.mu.Unlock()
 		return 0, nil
 	}
 	c.mu.Lock()
@@ -166,6 +191,7 @@ func (c *Coverage) Prune(ctx context.Context) (int, error) {
 	c.mu.Unlock()
 	removed := 0
 	var keep []*probeChunk
+	var old []link.Link
 	var errs []error
 	chunks := n.chunks
 	n.chunks = nil
@@ -187,13 +213,17 @@ func (c *Coverage) Prune(ctx context.Context) (int, error) {
 				continue
 			}
 		}
-		if err := ch.l.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("cover: detaching a pruned chunk: %w", err))
-		}
+		old = append(old, ch.l)
 		removed += len(ch.idx) - len(rest)
 	}
 	n.chunks = append(keep, n.chunks...)
 	n.pruned += removed
+	n.mu.Unlock()
+	// Detached without the lock: classic uprobes take ~0.1 s each to go, and
+	// Stats must not wait for them.
+	if err := closeLinks(old); err != nil {
+		errs = append(errs, fmt.Errorf("cover: detaching pruned probes: %w", err))
+	}
 	return removed, errors.Join(errs...)
 }
 
@@ -303,13 +333,35 @@ func (c *Coverage) enableNative(ctx context.Context, on bool) error {
 }
 
 func (n *nativeCover) detachLocked() error {
-	var errs []error
-	for _, ch := range n.chunks {
-		if err := ch.l.Close(); err != nil {
-			errs = append(errs, err)
-		}
+	links := make([]link.Link, len(n.chunks))
+	for i, ch := range n.chunks {
+		links[i] = ch.l
 	}
 	n.chunks = nil
+	return closeLinks(links)
+}
+
+// closeLinks closes links concurrently: detaching a classic uprobe waits
+// for an RCU grace period (~0.1 s here), and concurrent detaches share them.
+func closeLinks(links []link.Link) error {
+	const workers = 32
+	errs := make([]error, len(links))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range min(workers, len(links)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				errs[i] = links[i].Close()
+			}
+		}()
+	}
+	for i := range links {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 	return errors.Join(errs...)
 }
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/whittle-dev/whittle/internal/faults"
 	"github.com/whittle-dev/whittle/tracer/internal/fixture"
 )
 
@@ -37,6 +39,14 @@ func requirePypets(t *testing.T) *fixture.Container {
 }
 
 func TestIntegrationCoverPython(t *testing.T) {
+	t.Run("uprobe_multi", func(t *testing.T) { checkCoverPython(t, "uprobe_multi") })
+	t.Run("uprobe per address", func(t *testing.T) {
+		t.Cleanup(faults.Set(faults.UprobeMulti, func() error { return errors.New("simulated: no uprobe_multi links") }))
+		checkCoverPython(t, "uprobe per address")
+	})
+}
+
+func checkCoverPython(t *testing.T, attach string) {
 	c := requirePypets(t)
 	tr := newTestTracer(t)
 	if err := tr.Bind(c.Pid); err != nil {
@@ -51,7 +61,7 @@ func TestIntegrationCoverPython(t *testing.T) {
 	defer cov.Close()
 	st := cov.Stats()
 	t.Logf("coverage: %+v", st)
-	if st.Kind != CoverPythonLines || !strings.Contains(st.Source, "python3") || !st.Enabled {
+	if st.Kind != CoverPythonLines || !strings.Contains(st.Source, "python3") || !st.Enabled || st.Attach != attach {
 		t.Fatalf("unexpected coverage: %+v", st)
 	}
 	if st.Total < 20 {

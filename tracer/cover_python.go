@@ -6,6 +6,7 @@ import (
 	"debug/elf"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -38,12 +39,13 @@ type pythonCover struct {
 	slots  []uint32 // usdt_specs slot (cookie) per site
 	ex     *link.Executable
 	prog   *ebpf.Program
+	multi  bool     // one uprobe_multi link; else a classic uprobe per site
 	cwd    string   // the interpreter's working directory (relative file names)
 	files  []string // scope globs
 	total  int
 
 	mu      sync.Mutex
-	l       link.Link
+	l       io.Closer // the line probe's link(s) while enabled
 	enabled bool
 
 	// guarded by the Coverage's mu
@@ -81,7 +83,7 @@ func newPythonCover(ctx context.Context, set *coverSet, tg *target, cfg coverCon
 	if len(sites) == 0 {
 		return nil, fmt.Errorf("cover: %s: %w", tg.inside, ErrNoUSDT)
 	}
-	p := &pythonCover{tg: probeFile, probes: probeFile.inside, sites: sites, prog: set.objs.PyLine,
+	p := &pythonCover{tg: probeFile, probes: probeFile.inside, sites: sites, prog: set.pyLine, multi: set.multi,
 		unitIdx: map[string]int{}}
 	if probeFile != tg {
 		tg.close()
@@ -190,7 +192,7 @@ func (s *coverSet) addUSDTSpec(p usdt.Probe) (uint32, error) {
 		spec.A[i].Disp = a.Disp
 	}
 	slot := s.pySpec
-	if err := s.objs.UsdtSpecs.Update(slot, &spec, ebpf.UpdateAny); err != nil {
+	if err := s.maps.UsdtSpecs.Update(slot, &spec, ebpf.UpdateAny); err != nil {
 		return 0, fmt.Errorf("cover: storing USDT argument specs: %w", err)
 	}
 	s.pySpec++
@@ -213,18 +215,47 @@ func (p *pythonCover) enable(on bool) error {
 		p.l = nil
 		return err
 	}
-	opts := &link.UprobeMultiOptions{}
-	for i, s := range p.sites {
-		opts.Addresses = append(opts.Addresses, s.Offset)
-		opts.RefCtrOffsets = append(opts.RefCtrOffsets, s.SemaphoreOffset)
-		opts.Cookies = append(opts.Cookies, uint64(p.slots[i]))
+	var l io.Closer
+	var err error
+	if p.multi {
+		opts := &link.UprobeMultiOptions{}
+		for i, s := range p.sites {
+			opts.Addresses = append(opts.Addresses, s.Offset)
+			opts.RefCtrOffsets = append(opts.RefCtrOffsets, s.SemaphoreOffset)
+			opts.Cookies = append(opts.Cookies, uint64(p.slots[i]))
+		}
+		l, err = p.ex.UprobeMulti(nil, p.prog, opts)
+	} else {
+		l, err = p.attachEach()
 	}
-	l, err := p.ex.UprobeMulti(nil, p.prog, opts)
 	if err != nil {
 		return fmt.Errorf("cover: attaching python:line of %s: %w", p.probes, err)
 	}
 	p.l, p.enabled = l, true
 	return nil
+}
+
+// attachEach attaches a classic uprobe per site (kernels without
+// uprobe_multi), all closed together.
+func (p *pythonCover) attachEach() (io.Closer, error) {
+	var all linkGroup
+	for i, s := range p.sites {
+		l, err := p.ex.Uprobe("", p.prog, &link.UprobeOptions{Address: s.Offset, RefCtrOffset: s.SemaphoreOffset, Cookie: uint64(p.slots[i])})
+		if err != nil {
+			return nil, errors.Join(err, all.Close())
+		}
+		all.links = append(all.links, l)
+	}
+	return &all, nil
+}
+
+// linkGroup closes several links as one.
+type linkGroup struct{ links []link.Link }
+
+func (g *linkGroup) Close() error {
+	err := closeLinks(g.links)
+	g.links = nil
+	return err
 }
 
 func (p *pythonCover) isEnabled() bool {

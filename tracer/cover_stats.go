@@ -14,21 +14,25 @@ type CoverageStats struct {
 	// "usdt python:line in FILE".
 	Source        string
 	TextStartFrom string
-	Total         int    // units that can be hit (functions)
-	Hit           int    // functions hit
-	Units         int    // units hit (Python: lines; native: = Hit)
-	Probed        int    // functions currently probed (native)
-	Pruned        int    // probes removed after their function's first hit
-	Rejected      int    // functions that failed the instruction-start checks
-	Refused       int    // functions whose probe the kernel refused
-	Lost          uint64 // native first hits found in the hit array without a record
-	OutOfScope    uint64 // Python lines executed outside the scope
-	Enabled       bool
+	// Attach is "uprobe_multi", or "uprobe per address" on kernels without
+	// it (NoMulti says why): slower to attach and prune, same coverage.
+	Attach     string
+	NoMulti    error
+	Total      int    // units that can be hit (functions)
+	Hit        int    // functions hit
+	Units      int    // units hit (Python: lines; native: = Hit)
+	Probed     int    // functions currently probed (native)
+	Pruned     int    // probes removed after their function's first hit
+	Rejected   int    // functions that failed the instruction-start checks
+	Refused    int    // functions whose probe the kernel refused
+	Lost       uint64 // native first hits found in the hit array without a record
+	OutOfScope uint64 // Python lines executed outside the scope
+	Enabled    bool
 }
 
 // Stats returns the coverage's counters.
 func (c *Coverage) Stats() CoverageStats {
-	s := CoverageStats{Kind: c.kind, Binary: c.binary, Total: c.Total(), Hit: len(c.Hit())}
+	s := CoverageStats{Kind: c.kind, Binary: c.binary, Total: c.Total(), Hit: len(c.Hit()), Attach: c.attach, NoMulti: c.noMulti}
 	c.mu.Lock()
 	s.Units, s.Lost = len(c.order), c.lost
 	if c.py != nil {

@@ -29,7 +29,8 @@
 // answer, then ask which units the request hit first.
 //
 //   - Native ELF binaries: function-entry uprobes through uprobe_multi
-//     links, one cookie per function indexing a hit array; BPF reports a
+//     links (or, on kernels before 6.6, one classic uprobe per function,
+//     same program body), one cookie per function indexing a hit array; BPF reports a
 //     function once, on its first hit by a bound namespace (probes sit on
 //     the file's inode: every container of the image traps, only bound
 //     ones count). Functions come from .symtab, else from the Go pclntab of
@@ -85,7 +86,10 @@
 //
 //   - x86_64 only (syscall numbers, pt_regs, instruction checks); 32-bit
 //     (ia32) processes' syscall numbers would be misread.
-//   - Coverage needs uprobe_multi links (Linux 6.6+).
+//   - Without uprobe_multi links (before Linux 6.6) each function has its
+//     own uprobe: attaching stays fast, but each detach waits ~0.1 s, so
+//     pruning runs in the background and closing takes longer.
+//   - BPF cookies on uprobes need Linux 5.15+ (below the 5.17 floor).
 //   - Needs BTF (CO-RE), the BPF ring buffer and bpf_loop: Linux 5.17+.
 //   - A process that unshares its own mount namespace inside a bound
 //     container and execs there is no longer followed.

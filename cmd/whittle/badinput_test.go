@@ -525,7 +525,8 @@ func TestHugeSpec(t *testing.T) {
 }
 
 // A kernel without uprobe_multi (simulated at the tracer's feature probe):
-// whittle falls back to file-level coverage, says so, and completes.
+// whittle attaches one classic uprobe per function instead, says so, and
+// still has code coverage.
 func TestNoUprobeMultiFallsBack(t *testing.T) {
 	cli := requireGopets(t)
 	t.Cleanup(faults.Set(faults.UprobeMulti, func() error {
@@ -533,18 +534,48 @@ func TestNoUprobeMultiFallsBack(t *testing.T) {
 	}))
 	reportPath := filepath.Join(t.TempDir(), "report.json")
 	code, _, stderr := whittle(t, "run", gopetsImage, "--spec", gopetsSpec, "--auto", "--seed", "1", "--duration", "3s",
-		"--tag", testTag(t, cli, "nouprobe"), "-o", "json="+reportPath)
+		"--tag", testTag(t, cli, "nouprobemulti"), "-o", "json="+reportPath)
 	assertNoOwnContainers(t, cli)
 	if code != exitOK && code != exitDiverged { // exit 3: completed, the verdict is another matter
 		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
 	}
-	want := "warn: no code coverage, falling back to file-level coverage: kernel feature not supported: uprobe_multi links (Linux 6.6+): simulated"
+	want := "warn: coverage: no uprobe_multi links on this kernel (Linux 6.6+), attaching one uprobe per address instead: simulated"
 	if !strings.Contains(stderr, want) {
 		t.Errorf("the log should say %q; stderr:\n%s", want, stderr)
 	}
 	rep := readReport(t, reportPath)
-	if !strings.HasPrefix(rep.Trace.Coverage, "files only: ") || !strings.Contains(rep.Trace.Coverage, "uprobe_multi") {
-		t.Errorf("report coverage %q should say files only, for lack of uprobe_multi", rep.Trace.Coverage)
+	if !strings.HasSuffix(rep.Trace.Coverage, " via uprobe per address") {
+		t.Errorf("report coverage %q should name the classic uprobes", rep.Trace.Coverage)
+	}
+	if rep.Trace.FunctionsTotal == 0 || rep.Trace.Functions == 0 {
+		t.Errorf("report trace: %d of %d functions: coverage should work without uprobe_multi", rep.Trace.Functions, rep.Trace.FunctionsTotal)
+	}
+	if rep.Verification == nil || rep.Verification.Result == "error" {
+		t.Errorf("verification %+v", rep.Verification)
+	}
+}
+
+// A kernel without uprobes at all: file-level coverage, said once, and the
+// run completes.
+func TestNoUprobesFallsBackToFiles(t *testing.T) {
+	cli := requireGopets(t)
+	t.Cleanup(faults.Set(faults.Uprobe, func() error {
+		return errors.New("simulated: this kernel has no uprobes")
+	}))
+	reportPath := filepath.Join(t.TempDir(), "report.json")
+	code, _, stderr := whittle(t, "run", gopetsImage, "--spec", gopetsSpec, "--auto", "--seed", "1", "--duration", "3s",
+		"--tag", testTag(t, cli, "nouprobe"), "-o", "json="+reportPath)
+	assertNoOwnContainers(t, cli)
+	if code != exitOK && code != exitDiverged {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	want := "warn: no code coverage, falling back to file-level coverage: kernel feature not supported: uprobes: simulated"
+	if !strings.Contains(stderr, want) {
+		t.Errorf("the log should say %q; stderr:\n%s", want, stderr)
+	}
+	rep := readReport(t, reportPath)
+	if !strings.HasPrefix(rep.Trace.Coverage, "files only: ") {
+		t.Errorf("report coverage %q should say files only", rep.Trace.Coverage)
 	}
 	if rep.Trace.FunctionsTotal != 0 || rep.Trace.Files == 0 {
 		t.Errorf("report trace: %d functions total, %d files", rep.Trace.FunctionsTotal, rep.Trace.Files)

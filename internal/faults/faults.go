@@ -27,6 +27,7 @@ const (
 
 	// Kernel features: a test returns an error to simulate their absence.
 	UprobeMulti Point = "tracer: uprobe_multi feature probe"
+	Uprobe      Point = "tracer: uprobe support"
 )
 
 var (

@@ -105,8 +105,7 @@ static __always_inline void fill_hdr(struct hdr *h, u8 type, u64 mntns)
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
 }
 
-SEC("uprobe.multi")
-int cover_entry(struct pt_regs *ctx)
+static __always_inline int on_entry(struct pt_regs *ctx)
 {
 	u32 idx = (u32)bpf_get_attach_cookie(ctx);
 	u64 *hit = bpf_map_lookup_elem(&cover_hits, &idx);
@@ -158,8 +157,7 @@ static __always_inline u64 usdt_arg(struct pt_regs *ctx, struct usdt_arg *a)
 #define FNV_OFFSET 0xcbf29ce484222325ULL
 #define FNV_PRIME 0x100000001b3ULL
 
-SEC("uprobe.multi")
-int py_line(struct pt_regs *ctx)
+static __always_inline int on_py_line(struct pt_regs *ctx)
 {
 	u64 m = bound_ns();
 	if (!m)
@@ -213,3 +211,17 @@ int py_line(struct pt_regs *ctx)
 	}
 	return 0;
 }
+
+/* The same programs twice: attached through uprobe_multi links (Linux 6.6+),
+ * or one classic uprobe per address on kernels without them. */
+SEC("uprobe.multi")
+int cover_entry(struct pt_regs *ctx) { return on_entry(ctx); }
+
+SEC("uprobe")
+int cover_entry_single(struct pt_regs *ctx) { return on_entry(ctx); }
+
+SEC("uprobe.multi")
+int py_line(struct pt_regs *ctx) { return on_py_line(ctx); }
+
+SEC("uprobe")
+int py_line_single(struct pt_regs *ctx) { return on_py_line(ctx); }
