@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/whittle-dev/whittle/event"
 )
@@ -316,4 +317,17 @@ func TestPhasesFollowEvents(t *testing.T) {
 	}
 	hs.events(event.PhaseFinished{Stamp: event.Now(), Phase: event.PhaseFuzz, Err: errInterrupted})
 	hs.screenHas(t, "✗ fuzz", "interrupted")
+}
+
+// Restarts after the first for a reason are not logged; the status bar
+// counts them while fuzzing.
+func TestStatusBarCountsRestarts(t *testing.T) {
+	hs := newHarness(100, 30)
+	hs.fuzzing()
+	if strings.Contains(hs.view(), "restarts") {
+		t.Fatal("restarts shown before any")
+	}
+	hs.progress.update(func(p *event.Progress) { p.Restarts = 12 })
+	hs.at(hs.clock.Now().Sub(base) + time.Second)
+	hs.screenHas(t, "restarts 12")
 }

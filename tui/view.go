@@ -198,6 +198,10 @@ func (m *Model) statusView(w int) string {
 			fmt.Sprintf("corpus %s", thousands(int64(p.CorpusSize))))
 	}
 	parts = append(parts, fmt.Sprintf("findings %d", max(p.Findings, m.findings.Len())))
+	if p.Restarts > 0 && !m.finished {
+		// Only a reason's first restart is logged: the count shows the rest.
+		parts = append(parts, fmt.Sprintf("restarts %d", p.Restarts))
+	}
 	if n := m.divs.Len(); n > 0 || m.phase() == event.PhaseVerify {
 		parts = append(parts, fmt.Sprintf("divergences %d", n))
 	}
