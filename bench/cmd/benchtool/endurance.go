@@ -38,7 +38,7 @@ func renderEndurance(raw, out string) error {
 		{"started (UTC)", m.Date.Format(time.RFC3339)},
 		{"machine", fmt.Sprintf("%d CPUs (%s), %.1f GiB, kernel %s", m.CPUs, m.CPUModel, float64(m.MemBytes)/(1<<30), m.Kernel)},
 		{"load average at start", fmt.Sprintf("%.2f %.2f %.2f", m.Load[0], m.Load[1], m.Load[2])},
-		{"commit", fmt.Sprintf("%s (%d tracked files modified); bin/whittle sha256 %.12s", m.Commit, m.Dirty, m.Whittle)},
+		{"commit", fmt.Sprintf("%s (%d tracked files modified, bench/results aside); bin/whittle sha256 %.12s", m.Commit, m.Dirty, m.Whittle)},
 	})
 	v := enduranceVerdict(full)
 	d.p("**Result: %s.** %s\n", v.verdict(), v.measured)

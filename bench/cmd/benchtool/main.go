@@ -110,7 +110,8 @@ func collectMachine(whittleBin string) Machine {
 	}
 	m.Docker = command("docker", "version", "--format", "{{.Server.Version}}")
 	m.Commit = command("git", "rev-parse", "--short=12", "HEAD")
-	if st := command("git", "status", "--porcelain", "--untracked-files=no"); st != "" {
+	// The results being rewritten are not a change to what is measured.
+	if st := command("git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench/results"); st != "" {
 		m.Dirty = len(strings.Split(st, "\n"))
 	}
 	if whittleBin != "" {

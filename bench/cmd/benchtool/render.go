@@ -280,7 +280,7 @@ func renderReadme(in *inputs) *doc {
 		d.p("## Machine and date\n")
 		d.table("ll", []string{"", ""}, [][]string{
 			{"date (UTC, start of make bench)", m.Date.Format(time.RFC3339)},
-			{"commit", fmt.Sprintf("%s (%d tracked files modified)", m.Commit, m.Dirty)},
+			{"commit", fmt.Sprintf("%s (%d tracked files modified, bench/results aside)", m.Commit, m.Dirty)},
 			{"nproc", fmt.Sprint(m.CPUs)},
 			{"CPU", m.CPUModel},
 			{"memory", fmt.Sprintf("%.1f GiB", float64(m.MemBytes)/(1<<30))},
