@@ -524,63 +524,53 @@ func TestHugeSpec(t *testing.T) {
 		len(hugeSpec(4000))>>10, stderr.at.Sub(began).Round(time.Millisecond), total.Round(time.Millisecond), rep.Fuzz.Requests)
 }
 
-// A kernel without uprobe_multi (simulated at the tracer's feature probe):
-// whittle attaches one classic uprobe per function instead, says so, and
-// still has code coverage.
-func TestNoUprobeMultiFallsBack(t *testing.T) {
+// runWithMissingFeature runs whittle on gopets for a few seconds with a
+// kernel feature simulated absent: the run must complete, say so in the log
+// line want, and leave no container behind.
+func runWithMissingFeature(t *testing.T, point faults.Point, tag, want string) *report.Report {
+	t.Helper()
 	cli := requireGopets(t)
-	t.Cleanup(faults.Set(faults.UprobeMulti, func() error {
-		return errors.New("simulated: this kernel has no uprobe_multi links")
-	}))
+	t.Cleanup(faults.Set(point, func() error { return errors.New("simulated: this kernel lacks it") }))
 	reportPath := filepath.Join(t.TempDir(), "report.json")
 	code, _, stderr := whittle(t, "run", gopetsImage, "--spec", gopetsSpec, "--auto", "--seed", "1", "--duration", "3s",
-		"--tag", testTag(t, cli, "nouprobemulti"), "-o", "json="+reportPath)
+		"--tag", testTag(t, cli, tag), "-o", "json="+reportPath)
 	assertNoOwnContainers(t, cli)
 	if code != exitOK && code != exitDiverged { // exit 3: completed, the verdict is another matter
 		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
 	}
-	want := "warn: coverage: no uprobe_multi links on this kernel (Linux 6.6+), attaching one uprobe per address instead: simulated"
 	if !strings.Contains(stderr, want) {
 		t.Errorf("the log should say %q; stderr:\n%s", want, stderr)
 	}
 	rep := readReport(t, reportPath)
+	if rep.Verification == nil || rep.Verification.Result == "error" {
+		t.Errorf("verification %+v", rep.Verification)
+	}
+	return rep
+}
+
+// A kernel without uprobe_multi (simulated at the tracer's feature probe):
+// whittle attaches one classic uprobe per function instead, says so, and
+// still has code coverage.
+func TestNoUprobeMultiFallsBack(t *testing.T) {
+	rep := runWithMissingFeature(t, faults.UprobeMulti, "nouprobemulti",
+		"warn: coverage: no uprobe_multi links on this kernel (Linux 6.6+), attaching one uprobe per address instead: simulated")
 	if !strings.HasSuffix(rep.Trace.Coverage, " via uprobe per address") {
 		t.Errorf("report coverage %q should name the classic uprobes", rep.Trace.Coverage)
 	}
 	if rep.Trace.FunctionsTotal == 0 || rep.Trace.Functions == 0 {
 		t.Errorf("report trace: %d of %d functions: coverage should work without uprobe_multi", rep.Trace.Functions, rep.Trace.FunctionsTotal)
 	}
-	if rep.Verification == nil || rep.Verification.Result == "error" {
-		t.Errorf("verification %+v", rep.Verification)
-	}
 }
 
-// A kernel without uprobes at all: file-level coverage, said once, and the
-// run completes.
+// A kernel without uprobes at all: file-level coverage, said, and the run
+// completes.
 func TestNoUprobesFallsBackToFiles(t *testing.T) {
-	cli := requireGopets(t)
-	t.Cleanup(faults.Set(faults.Uprobe, func() error {
-		return errors.New("simulated: this kernel has no uprobes")
-	}))
-	reportPath := filepath.Join(t.TempDir(), "report.json")
-	code, _, stderr := whittle(t, "run", gopetsImage, "--spec", gopetsSpec, "--auto", "--seed", "1", "--duration", "3s",
-		"--tag", testTag(t, cli, "nouprobe"), "-o", "json="+reportPath)
-	assertNoOwnContainers(t, cli)
-	if code != exitOK && code != exitDiverged {
-		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
-	}
-	want := "warn: no code coverage, falling back to file-level coverage: kernel feature not supported: uprobes: simulated"
-	if !strings.Contains(stderr, want) {
-		t.Errorf("the log should say %q; stderr:\n%s", want, stderr)
-	}
-	rep := readReport(t, reportPath)
+	rep := runWithMissingFeature(t, faults.Uprobe, "nouprobe",
+		"warn: no code coverage, falling back to file-level coverage: kernel feature not supported: uprobes: simulated")
 	if !strings.HasPrefix(rep.Trace.Coverage, "files only: ") {
 		t.Errorf("report coverage %q should say files only", rep.Trace.Coverage)
 	}
 	if rep.Trace.FunctionsTotal != 0 || rep.Trace.Files == 0 {
 		t.Errorf("report trace: %d functions total, %d files", rep.Trace.FunctionsTotal, rep.Trace.Files)
-	}
-	if rep.Verification == nil || rep.Verification.Result == "error" {
-		t.Errorf("verification %+v", rep.Verification)
 	}
 }
