@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/whittle-dev/whittle/event"
 	"github.com/whittle-dev/whittle/fuzz"
@@ -170,8 +171,14 @@ func (s *session) replayCorpus(ctx context.Context, img *probe.Image, traced boo
 	if err := lt.start(ctx); err != nil {
 		return nil, fmt.Errorf("starting %s for the replay: %w", img.Ref, err)
 	}
-	return fuzz.Replay(ctx, s.spec, lt, s.entries, fuzz.WithTarget(lt))
+	return fuzz.Replay(ctx, s.spec, lt, s.entries, fuzz.WithTarget(lt), fuzz.WithCrashGrace(replayCrashGrace))
 }
+
+// replayCrashGrace is how long a replay waits, after a request got no
+// answer, for the engine to report the container's exit. Replays compare
+// where crashes happen, so a crash noticed late (a loaded engine) must not
+// move to another entry; the wait ends as soon as the exit is seen.
+const replayCrashGrace = 3 * time.Second
 
 // verify replays the corpus against the minimal image and compares.
 func (s *session) verify(ctx context.Context) error {

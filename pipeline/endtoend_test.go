@@ -55,6 +55,11 @@ func runPipeline(t *testing.T, cfg Config) *report.Report {
 	bus.Close()
 	<-drained
 	if err != nil {
+		if rep != nil && rep.Verification != nil {
+			for _, d := range rep.Verification.Divergences {
+				t.Logf("divergence on %s %s (%s):\n original: %s\n minimal:  %s", d.Operation, d.Request, d.Reason, d.Original, d.Minimal)
+			}
+		}
 		t.Fatalf("run of %s failed: %v", cfg.Image, err)
 	}
 	assertNoContainersLeft(t)
