@@ -19,8 +19,11 @@ import (
 // With WithTarget, a request that gets no answer is followed by a check of
 // the target (waiting up to the crash grace): when it died, the exchange
 // records the crash, the target is restarted, bindings are forgotten and the
-// replay goes on with the next entry. The target is checked once more after
-// the last request. Without WithTarget, a dead target answers with transport
+// replay goes on with the next entry. A target found dead at an entry's
+// first request died of the previous entry's last one, just after answering
+// it: the crash goes on that exchange and the entry is sent again, so where
+// a crash lands does not depend on how fast the process exited. The target
+// is checked once more after the last request. Without WithTarget, a dead target answers with transport
 // errors until the end.
 //
 // Options that apply: WithTarget, WithCrashGrace, WithExchangeHook. The
@@ -38,34 +41,12 @@ func Replay(ctx context.Context, s *spec.Spec, send Sender, entries []Entry, opt
 		return nil
 	}
 	for ei, e := range entries {
-		sent := make([]*gen.Input, len(e.Steps))
-		for si, st := range e.Steps {
-			if err := ctx.Err(); err != nil {
+		for attempt := 0; ; attempt++ {
+			again, err := replayEntry(ctx, cfg, b, send, ei, e, &out, attempt == 0, restart)
+			if err != nil {
 				return out, err
 			}
-			p, ok := b.prepare(st, sent)
-			if !ok {
-				continue
-			}
-			resp := deliver(ctx, send, p.req.Request)
-			if err := ctx.Err(); err != nil && resp.Status == 0 {
-				return out, err
-			}
-			sent[si] = &p.req.Input
-			b.learn(p.op, p.req, resp)
-			x := Exchange{Seq: int64(len(out) + 1), Entry: ei, Step: si, Request: p.req.Request, Intent: st.Intent, Response: resp}
-			dead := false
-			if cfg.target != nil && noAnswer(resp) {
-				dead, x.Crash = crashed(ctx, cfg.target, resp, cfg.crashGrace)
-			}
-			out = append(out, x)
-			if cfg.onExchange != nil {
-				cfg.onExchange(x)
-			}
-			if dead {
-				if err := restart(); err != nil {
-					return out, err
-				}
+			if !again {
 				break
 			}
 		}
@@ -88,4 +69,51 @@ func ReplayEntries(ctx context.Context, s *spec.Spec, send Sender, entries []cor
 	es, warns := EntriesFromCorpus(entries)
 	x, err := Replay(ctx, s, send, es, opts...)
 	return x, warns, err
+}
+
+// replayEntry sends one entry's steps, restarting the target when one kills
+// it (the entry's remaining steps are then skipped). When the target is
+// found dead at the entry's first request although the previous entry's
+// last request was answered, that request killed it just after answering
+// (a crash in a goroutine the handler started): the crash is put on it,
+// where the timing of another run may also find it, and the entry is to be
+// sent again on the fresh target (again, when mayRetry).
+func replayEntry(ctx context.Context, cfg *config, b *binder, send Sender, ei int, e Entry, out *[]Exchange, mayRetry bool, restart func() error) (again bool, err error) {
+	sent := make([]*gen.Input, len(e.Steps))
+	sentAny := false
+	for si, st := range e.Steps {
+		if err := ctx.Err(); err != nil {
+			return false, err
+		}
+		p, ok := b.prepare(st, sent)
+		if !ok {
+			continue
+		}
+		resp := deliver(ctx, send, p.req.Request)
+		if err := ctx.Err(); err != nil && resp.Status == 0 {
+			return false, err
+		}
+		x := Exchange{Seq: int64(len(*out) + 1), Entry: ei, Step: si, Request: p.req.Request, Intent: st.Intent, Response: resp}
+		dead := false
+		if cfg.target != nil && noAnswer(resp) {
+			dead, x.Crash = crashed(ctx, cfg.target, resp, cfg.crashGrace)
+		}
+		if dead && !sentAny && mayRetry && len(*out) > 0 {
+			if prev := &(*out)[len(*out)-1]; prev.Entry < ei && prev.Crash == "" && !noAnswer(prev.Response) {
+				prev.Crash = x.Crash
+				return true, restart()
+			}
+		}
+		sentAny = true
+		sent[si] = &p.req.Input
+		b.learn(p.op, p.req, resp)
+		*out = append(*out, x)
+		if cfg.onExchange != nil {
+			cfg.onExchange(x)
+		}
+		if dead {
+			return false, restart()
+		}
+	}
+	return false, nil
 }

@@ -87,6 +87,7 @@ func TestReplayRestartsAfterCrash(t *testing.T) {
 		{Steps: []Step{testStep(t, f, "POST /pets"), testStep(t, f, "DELETE /pets/{petId}", id), get, testStep(t, f, "GET /stats")}},
 		{Steps: []Step{testStep(t, f, "POST /pets"), testStep(t, f, "GET /pets/{petId}", id)}},
 		{Steps: []Step{testStep(t, f, "POST /pets"), testStep(t, f, "POST /pets/{petId}/photo", id), testStep(t, f, "DELETE /pets/{petId}", id)}},
+		{Steps: []Step{testStep(t, f, "GET /stats")}},
 	}
 	var hooked int
 	x, err := Replay(context.Background(), s, target.sender, entries, WithTarget(target), WithCrashGrace(200*time.Millisecond),
@@ -103,6 +104,9 @@ func TestReplayRestartsAfterCrash(t *testing.T) {
 		// restarted: the entry's last step is skipped, ids start again at 1
 		"1.0 POST /pets 201 ", "1.1 GET /pets/{petId} 200 ",
 		"2.0 POST /pets 201 ", "2.1 POST /pets/{petId}/photo 201 ", "2.2 DELETE /pets/{petId} 204 exited with status 2",
+		// the process died after answering: the crash is put on the request
+		// that caused it, and the next entry is sent to a fresh target
+		"3.0 GET /stats 200 ",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("exchanges:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
