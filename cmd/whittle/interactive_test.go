@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,32 +15,18 @@ import (
 )
 
 // screen is the program's output, read while it is written.
-type screen struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *screen) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
+type screen struct{ lockedBuffer }
 
 func (s *screen) waitFor(t *testing.T, want string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		s.mu.Lock()
-		ok := strings.Contains(s.buf.String(), want)
-		s.mu.Unlock()
-		if ok {
+		if strings.Contains(s.String(), want) {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t.Fatalf("the screen never showed %q; output:\n%q", want, s.buf.String())
+	t.Fatalf("the screen never showed %q; output:\n%q", want, s.String())
 }
 
 type interactiveResult struct {
