@@ -23,8 +23,8 @@ import (
 // first request died of the previous entry's last one, just after answering
 // it: the crash goes on that exchange and the entry is sent again, so where
 // a crash lands does not depend on how fast the process exited. The target
-// is checked once more after the last request. Without WithTarget, a dead target answers with transport
-// errors until the end.
+// is checked once more after the last request. Without WithTarget, a dead
+// target answers with transport errors until the end.
 //
 // Options that apply: WithTarget, WithCrashGrace, WithExchangeHook. The
 // error is the context's, or wraps ErrTargetLost.

@@ -131,7 +131,7 @@ func (c *Coverage) attachBisect(idx []int) error {
 		n.chunks = append(n.chunks, &probeChunk{idx: idx, l: l})
 		return nil
 	}
-	if errors.Is(err, ebpf.ErrNotSupported) || errors.Is(err, syscall.EPERM) || errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.EBADF) {
+	if attachAborts(err) {
 		return fmt.Errorf("cover: attaching uprobes to %s: %w", c.binary, err)
 	}
 	if len(idx) == 1 {
@@ -147,6 +147,13 @@ func (c *Coverage) attachBisect(idx []int) error {
 	return c.attachBisect(idx[h:])
 }
 
+// attachAborts reports whether an attach error is about the kernel or the
+// file (no support, no permission, gone) rather than one address: then no
+// other address will do better.
+func attachAborts(err error) bool {
+	return errors.Is(err, ebpf.ErrNotSupported) || errors.Is(err, syscall.EPERM) || errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.EBADF)
+}
+
 // attachEach attaches one classic uprobe per unit, for kernels without
 // uprobe_multi; each is its own chunk, so pruning only closes links.
 func (c *Coverage) attachEach(idx []int) error {
@@ -157,7 +164,7 @@ func (c *Coverage) attachEach(idx []int) error {
 		switch {
 		case err == nil:
 			n.chunks = append(n.chunks, &probeChunk{idx: []int{u}, l: l})
-		case errors.Is(err, ebpf.ErrNotSupported) || errors.Is(err, syscall.EPERM) || errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.EBADF):
+		case attachAborts(err):
 			return fmt.Errorf("cover: attaching uprobes to %s: %w", c.binary, err)
 		default:
 			n.problems = append(n.problems, ProbeProblem{Function: Function{Name: f.Name, Package: f.Package}, Refused: true,
