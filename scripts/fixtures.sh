@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # fixtures.sh — builds whittle's fixture images (testdata/targets/*).
 #
-#   scripts/fixtures.sh [--force] [--smoke] [--update-spec] [gopets|pypets|all]...
+#   scripts/fixtures.sh [--force] [--smoke] [--update-spec] [NAME|all]...
 #
 #   whittle-fixture/base:bookworm-1  shared "fat" Debian base: debootstrap minbase + tools +
 #                                    python3-fastapi/uvicorn, imported with docker import
-#   whittle-fixture/gopets:latest    Go service (cgo, glibc, stripped), built on the host
-#   whittle-fixture/pypets:latest    FastAPI service on Debian's python3-fastapi + uvicorn
+#   whittle-fixture/NAME:latest      one per directory testdata/targets/NAME holding a
+#                                    Dockerfile (gopets: Go, cgo, stripped; pypets: FastAPI; ...)
+#
+# A target directory is self-describing: its Dockerfile (FROM the base, EXPOSE its port), an
+# optional executable `prebuild` run as `prebuild CONTEXT_DIR` from the target directory to put
+# host-built artifacts (Go binaries) into the docker build context, and a service answering
+# GET /health once ready (the smoke check polls it).
 #
 # Images are cached by tag: a step is skipped when its image exists and carries the
 # recipe hash of the current sources (label dev.whittle.fixture.hash); when the sources
@@ -31,8 +36,6 @@ readonly base_packages=(
 	python3 python3-venv python3-pip python3-fastapi python3-uvicorn
 )
 
-declare -A port=([gopets]=8080 [pypets]=8000)
-
 log() { printf 'fixtures: %s\n' "$*" >&2; }
 die() { printf 'fixtures: error: %s\n' "$*" >&2; exit 1; }
 
@@ -48,6 +51,19 @@ image_label() { # IMAGE LABEL -> value, or nothing when the image does not exist
 }
 
 image_id() { docker image inspect --format '{{.Id}}' "$1" 2>/dev/null || true; }
+
+# all_targets: every directory of testdata/targets holding a Dockerfile.
+all_targets() {
+	local d
+	for d in "$targets_dir"/*/; do
+		[[ -f $d/Dockerfile ]] && basename "$d"
+	done
+}
+
+# port_of NAME: the first port the target's Dockerfile EXPOSEs.
+port_of() {
+	awk 'toupper($1) == "EXPOSE" {sub(/\/.*/, "", $2); print $2; exit}' "$targets_dir/$1/Dockerfile"
+}
 
 # build_inputs: find(1) tests selecting the files of a target that go into its image
 # (not its spec or notes, nor Python caches).
@@ -139,7 +155,7 @@ target_hash() {
 		tree_hash "$targets_dir/$1"
 		declare -f build_target
 		image_id "$base_image"
-		[[ $1 == gopets ]] && "$go" version
+		[[ -x $targets_dir/$1/prebuild ]] && "$go" version
 		true
 	} | sha256sum | cut -c1-16
 }
@@ -161,11 +177,10 @@ build_target() {
 	trap "rm -rf '$tmp'" EXIT
 	(cd "$targets_dir/$name" && find . "${build_inputs[@]}" -print0 | tar --null -T - -cf -) |
 		tar -C "$ctx" -xf -
-	if [[ $name == gopets ]]; then
-		log "go build gopets (cgo, external link, stripped)"
-		(cd "$targets_dir/gopets" && CGO_ENABLED=1 GOWORK=off GOTOOLCHAIN=local \
-			"$go" build -trimpath -ldflags='-s -w -linkmode=external' -o "$ctx/gopets" .) ||
-			die "building gopets failed"
+	if [[ -x $targets_dir/$name/prebuild ]]; then
+		log "prebuild $name"
+		(cd "$targets_dir/$name" && GO="$go" GOWORK=off GOTOOLCHAIN=local ./prebuild "$ctx") ||
+			die "prebuild of $name failed"
 	fi
 	log "docker build $image"
 	replaced=("$(image_id "$image")" "${replaced[@]}")
@@ -185,12 +200,14 @@ build_target() {
 # --- smoke check ------------------------------------------------------------------------
 
 smoke_check() {
-	local name=$1 image=whittle-fixture/$1:latest cid addr deadline
-	cid=$(docker run -d --label dev.whittle.fixture=smoke -p "127.0.0.1::${port[$name]}" "$image")
+	local name=$1 image=whittle-fixture/$1:latest cid addr deadline port
+	port=$(port_of "$name")
+	[[ -n $port ]] || die "$targets_dir/$name/Dockerfile EXPOSEs no port"
+	cid=$(docker run -d --label dev.whittle.fixture=smoke -p "127.0.0.1::$port" "$image")
 	# shellcheck disable=SC2064
 	trap "docker rm -f '$cid' >/dev/null 2>&1 || true" EXIT
-	addr=$(docker port "$cid" "${port[$name]}/tcp" | grep -m1 '^127\.0\.0\.1:') ||
-		die "$image: port ${port[$name]} is not published on 127.0.0.1"
+	addr=$(docker port "$cid" "$port/tcp" | grep -m1 '^127\.0\.0\.1:') ||
+		die "$image: port $port is not published on 127.0.0.1"
 	deadline=$((SECONDS + smoke_timeout))
 	until curl -fsS -m 2 -o /dev/null "http://$addr/health" 2>/dev/null; do
 		if [[ $(docker inspect --format '{{.State.Running}}' "$cid") != true ]]; then
@@ -237,12 +254,15 @@ for arg in "$@"; do
 	--smoke) smoke_all=1 ;;
 	--update-spec) update_spec=1 smoke_all=1 ;;
 	-h | --help) usage 0 ;;
-	all) want+=(gopets pypets) ;;
-	gopets | pypets) want+=("$arg") ;;
-	*) log "unknown argument: $arg"; usage ;;
+	all) mapfile -t -O "${#want[@]}" want < <(all_targets) ;;
+	-*) log "unknown option: $arg"; usage ;;
+	*)
+		[[ -f $targets_dir/$arg/Dockerfile ]] || die "unknown fixture $arg: no $targets_dir/$arg/Dockerfile"
+		want+=("$arg")
+		;;
 	esac
 done
-((${#want[@]})) || want=(gopets pypets)
+((${#want[@]})) || mapfile -t want < <(all_targets)
 ((update_spec == 0)) || [[ " ${want[*]} " == *" pypets "* ]] || die "--update-spec needs pypets"
 
 "$repo/scripts/setup.sh"
