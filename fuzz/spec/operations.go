@@ -200,6 +200,7 @@ func (s *Spec) operation(ctx context.Context, id, method, path string, item *ope
 		}
 		o.Body = newBody(rb.Value)
 	}
+	o.ResponseMedia = responseMedia(op)
 	sec := s.Doc.Security
 	if op.Security != nil {
 		sec = *op.Security
@@ -213,6 +214,29 @@ func (s *Spec) operation(ctx context.Context, id, method, path string, item *ope
 		o.Security = append(o.Security, names)
 	}
 	return o, nil
+}
+
+// responseMedia is the sorted union of the media types op's responses declare.
+func responseMedia(op *openapi3.Operation) []string {
+	if op.Responses == nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range op.Responses.Map() {
+		if r == nil || r.Value == nil {
+			continue
+		}
+		for ct := range r.Value.Content {
+			ct = strings.ToLower(strings.TrimSpace(ct))
+			if ct != "" && !seen[ct] {
+				seen[ct] = true
+				out = append(out, ct)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 func templateVars(path string) []string {

@@ -52,8 +52,11 @@ type Operation struct {
 	// Nil or empty: no credentials needed.
 	Security [][]string
 	// Links are the OpenAPI links declared on this operation's responses.
-	Links      []Link
-	Deprecated bool
+	Links []Link
+	// ResponseMedia are the media types its responses declare (the union
+	// over every status), sorted: what an Accept header may ask for.
+	ResponseMedia []string
+	Deprecated    bool
 
 	Op       *openapi3.Operation
 	PathItem *openapi3.PathItem
