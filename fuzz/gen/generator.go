@@ -5,6 +5,7 @@ package gen
 
 import (
 	"encoding/json"
+	"maps"
 	"math/rand/v2"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -68,6 +69,10 @@ type Input struct {
 	Body  any    `json:"body,omitempty"`
 	// RawBody, when set, is sent instead of encoding Body (malformed bodies).
 	RawBody []byte `json:"raw_body,omitempty"`
+	// Headers are content-negotiation headers (Accept, Accept-Language,
+	// Accept-Encoding) by canonical name: specs declare none of them as
+	// parameters, servers still choose files by them.
+	Headers map[string]string `json:"headers,omitempty"`
 }
 
 // ParamValue is one parameter's value; Set is false when it is not sent.
@@ -93,6 +98,7 @@ func (in Input) Clone() Input {
 	if in.RawBody != nil {
 		out.RawBody = append([]byte(nil), in.RawBody...)
 	}
+	out.Headers = maps.Clone(in.Headers)
 	return out
 }
 
@@ -111,7 +117,23 @@ func (in *Input) Param(key string) (*ParamValue, bool) {
 type SentValue struct {
 	Target string `json:"target"`
 	Value  string `json:"value"`
+	// Part, when set, is the part of a file name a server makes of the
+	// value: negotiated header values are not names themselves but give
+	// tokens (a language tag, a file extension) that names are built with.
+	Part NamePart `json:"part,omitempty"`
 }
+
+// NamePart says where in a path a token of a negotiated value shows.
+type NamePart string
+
+const (
+	// PartExtension: a dot-separated part after a name's stem, in its last
+	// component ("html" in item.html, "gz" in app.js.gz).
+	PartExtension NamePart = "extension"
+	// PartTag: a whole component, a stem or a dot-separated part of a name
+	// in any component ("fr" in fr.json, messages.fr.json, fr/LC_MESSAGES).
+	PartTag NamePart = "tag"
+)
 
 // Request is a generated request with what made it.
 type Request struct {

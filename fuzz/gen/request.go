@@ -10,7 +10,8 @@ import (
 	"github.com/whittle-dev/whittle/fuzz/spec"
 )
 
-// ignoredHeaders are header parameters OpenAPI says to ignore.
+// ignoredHeaders are header parameters OpenAPI says to ignore (Accept is
+// sent from Input.Headers instead, see negotiate.go).
 var ignoredHeaders = map[string]bool{"Accept": true, "Content-Type": true, "Authorization": true}
 
 // Request generates a request for op in the given phase.
@@ -162,6 +163,7 @@ func (g *Generator) Encode(op *spec.Operation, in Input, intent Intent) *Request
 			}
 		}
 	}
+	values = appendNegotiated(header, values, in)
 	creds := g.credentials(op)
 	for k, vs := range creds.Header {
 		header[http.CanonicalHeaderKey(k)] = append([]string(nil), vs...)
