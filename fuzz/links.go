@@ -124,8 +124,8 @@ func InferLinks(s *spec.Spec) *Links {
 	}
 	for _, c := range s.Operations {
 		for _, q := range c.Params {
-			if q.In != openapi3.ParameterInPath && q.In != openapi3.ParameterInQuery {
-				continue
+			if q.In != openapi3.ParameterInPath && q.In != openapi3.ParameterInQuery || enumerated(q.Schema, 0) {
+				continue // an enum takes its own values, not another answer's
 			}
 			qn := gen.NormalizeName(q.Name)
 			for _, p := range s.Operations {
