@@ -90,7 +90,8 @@ func (c *FileCorrelator) Observe(op, target string, sent []gen.SentValue, sig Si
 		if len(v) < minCorrelatedLen || strings.ContainsAny(v, "\x00") || v == "true" || v == "false" {
 			continue
 		}
-		if c.Selectable != nil && !c.Selectable(op, sv.Target) {
+		// Tokens of negotiated headers are correlated by observeNegotiation.
+		if sv.Part != "" || c.Selectable != nil && !c.Selectable(op, sv.Target) {
 			goto effects
 		}
 		for _, p := range sig.NewFiles {

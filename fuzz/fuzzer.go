@@ -62,18 +62,25 @@ func (f *Fuzzer) Links() *Links { return f.r.links }
 // spent, nothing new was seen for the plateau time, Stop is called, or the
 // target is lost. It runs the seed entries first (WithStore,
 // WithSeedEntries), then the producer-before-consumer plan, so every
-// operation is tried early, then mutates the corpus. The error is the
-// context's, or wraps ErrTargetLost / ErrTooManyCrashes.
+// operation is tried early, then the plan's steps again with each declared
+// media type and common languages and codings (sweepNegotiation), then
+// mutates the corpus. The error is the context's, or wraps ErrTargetLost /
+// ErrTooManyCrashes.
 func (f *Fuzzer) Run(ctx context.Context) (*Result, error) {
 	r := f.r
 	r.stats.restartClock()
 	r.ctl.resetClock()
 	f.runSeeds(ctx)
+	planned := map[string]Step{}
 	r.runPlan(ctx, func(seq []sentStep, last stepResult) {
 		if len(last.new) > 0 && last.crash == "" {
 			f.join(seq, last, nil)
 		}
+		if is2xx(last.resp.Status) {
+			planned[seq[len(seq)-1].step.Op] = seq[len(seq)-1].step
+		}
 	})
+	f.sweepNegotiation(ctx, planned)
 	reason := ""
 	for reason == "" {
 		reason = f.stopReason(ctx)

@@ -339,7 +339,8 @@ func (r *runner) producedValues(st Step) []string {
 }
 
 // minimizeFinding shrinks the sequence of an oracle finding (not a crash),
-// then drops the optional parameters of its last step that do not matter.
+// then drops the optional parameters and negotiation headers of its last
+// step that do not matter.
 // With WithFreshMinimization every attempt runs on a fresh target, as for
 // crashes; otherwise on the running one.
 func (r *runner) minimizeFinding(ctx context.Context, f *Finding, steps []Step) {
@@ -395,6 +396,7 @@ func (m *minimizer) dropParams(ctx context.Context, steps []Step) []Step {
 			steps = cand
 		}
 	}
+	steps = m.dropNegotiation(ctx, steps)
 	if len(m.reqs) != len(steps) {
 		m.try(ctx, steps) // leave m with what the result sends
 	}

@@ -86,6 +86,9 @@ func (o *Oracle) Check(ctx context.Context, req corpus.Request, intent gen.Inten
 			return out
 		}
 	}
+	if resp.Status == http.StatusNotAcceptable && refusedNegotiation(op, req) {
+		return out // asked for what the spec does not promise
+	}
 	if v, ok := o.validate(ctx, op, req, resp); ok {
 		out = append(out, v)
 	}
@@ -104,7 +107,7 @@ func (o *Oracle) validate(ctx context.Context, op *spec.Operation, req corpus.Re
 	// router has to match servers or base paths.
 	route := &routers.Route{Spec: o.spec.Doc, Path: op.Path, PathItem: op.PathItem, Method: op.Method, Operation: op.Op}
 	opts := *o.opts
-	if resp.Truncated || !decodable(op, resp) {
+	if resp.Truncated || !decodable(op, resp) || contentEncoded(resp) {
 		opts.ExcludeResponseBody = true
 	}
 	input := &openapi3filter.ResponseValidationInput{

@@ -214,6 +214,7 @@ func (r *runner) observe(ctx context.Context, op *spec.Operation, st Step, req *
 			r.emit(Event{Kind: EventSelection, Request: n, Operation: op.ID, Selection: &sel})
 			r.queueSelection(ctx, op, st, sel)
 		}
+		r.observeNegotiation(ctx, op, st, req, res.sig, n)
 		for _, d := range res.sig.Dirs {
 			for _, e := range d.Entries {
 				r.gen.Dictionary().Add("", e)

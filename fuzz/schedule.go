@@ -62,6 +62,10 @@ func (f *Fuzzer) next() ([]Step, *Entry) {
 	return seq, e
 }
 
+// negotiateOneIn: one mutation in so many changes a negotiation header
+// (Accept, Accept-Language, Accept-Encoding) instead of a value.
+const negotiateOneIn = 12
+
 func (f *Fuzzer) mutateStep(seq []Step, i int) {
 	r := f.r
 	if seq[i].Raw != nil {
@@ -71,7 +75,13 @@ func (f *Fuzzer) mutateStep(seq []Step, i int) {
 	if op == nil {
 		return
 	}
-	in, intent := r.gen.Mutate(op, seq[i].Input)
+	var in gen.Input
+	var intent gen.Intent
+	if r.rng.IntN(negotiateOneIn) == 0 {
+		in, intent = r.gen.MutateNegotiation(op, seq[i].Input)
+	} else {
+		in, intent = r.gen.Mutate(op, seq[i].Input)
+	}
 	seq[i].Input, seq[i].Intent = in, intent
 	if intent.Target != "" {
 		seq[i].Bound = slices.DeleteFunc(seq[i].Bound, func(p string) bool { return p == intent.Target })
