@@ -1,0 +1,3 @@
+module github.com/whittle-dev/nego
+
+go 1.24
