@@ -4,7 +4,7 @@
 # outputs) to bench/results/; bench/results/README.md says how, where and when they were measured.
 #
 #   scripts/bench.sh [all]          every part below, then the markdown
-#   scripts/bench.sh PART...        only these parts: tracer fuzz rate rebuild loop render
+#   scripts/bench.sh PART...        only these parts: tracer fuzz negotiate rate rebuild loop render
 #   scripts/bench.sh endurance      20 minutes on gopets → bench/results/endurance-gopets.md
 #
 # Needs root, Docker, BPF, bin/whittle and the fixture images (make bench builds them first).
@@ -22,6 +22,7 @@ duration=${BENCH_DURATION:-60s} seed=${BENCH_SEED:-1} rounds=${BENCH_ROUNDS:-5}
 quiet_wait=${BENCH_QUIET_WAIT:-300} rerun=${BENCH_RERUN:-1} run_timeout=${BENCH_RUN_TIMEOUT:-15m}
 gopets=whittle-fixture/gopets:latest pypets=whittle-fixture/pypets:latest
 gopets_spec=testdata/targets/gopets/openapi.yaml
+nego=whittle-fixture/nego:latest nego_spec=testdata/targets/nego/openapi.yaml
 steps=$raw/steps.tsv
 
 log() { printf 'bench: %s\n' "$*" >&2; }
@@ -161,6 +162,16 @@ part_fuzz() {
 		whittle-bench/pypets:once >/dev/null 2>&1 || true
 }
 
+# part_negotiate: the content-negotiation fixture (files chosen by Accept, Accept-Language,
+# Accept-Encoding), fuzzed and --once: what each keeps and whether it verifies.
+part_negotiate() {
+	docker image inspect "$nego" >/dev/null 2>&1 || die "fixture $nego missing: make fixtures (or scripts/fixtures.sh nego)"
+	step nego-fuzz 2 run_whittle nego-fuzz whittle-bench/nego:fuzz "$nego" --spec "$nego_spec" --duration "$duration"
+	step nego-once 2 run_whittle nego-once whittle-bench/nego:once "$nego" --spec "$nego_spec" --once
+	grep -hE '^(minimal|requests|verified):' "$raw/nego-fuzz.log" "$raw/nego-once.log" >&2 || true
+	docker image rm whittle-bench/nego:fuzz whittle-bench/nego:once >/dev/null 2>&1 || true
+}
+
 part_rate() {
 	step gopets-rate 1 rate gopets "$gopets" 8080 /health /breeds/beagle '/pets?limit=5' /pets/1 '/breeds/unicorn'
 	step pypets-rate 1 rate pypets "$pypets" 8000 /health '/items?limit=5' /items/1 '/items/1/export?format=csv'
@@ -207,6 +218,7 @@ all)
 	log "machine: $(nproc) CPUs, kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
 	part_tracer
 	part_fuzz
+	part_negotiate
 	part_rate
 	part_rebuild
 	part_loop
@@ -216,7 +228,7 @@ endurance) endurance ;;
 *)
 	[[ -s $raw/machine.json ]] || "$bt" machine -whittle "$whittle" >"$raw/machine.json"
 	for p in "${parts[@]}"; do
-		declare -F "part_$p" >/dev/null || die "unknown part $p (tracer fuzz rate rebuild loop render, or all, endurance)"
+		declare -F "part_$p" >/dev/null || die "unknown part $p (tracer fuzz negotiate rate rebuild loop render, or all, endurance)"
 		"part_$p"
 	done
 	[[ " ${parts[*]} " == *" render "* ]] || part_render
