@@ -3,9 +3,7 @@ package probe
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -19,6 +17,7 @@ import (
 	"github.com/docker/go-connections/nat"
 
 	"github.com/whittle-dev/whittle/internal/faults"
+	"github.com/whittle-dev/whittle/internal/loopback"
 	"github.com/whittle-dev/whittle/internal/panics"
 )
 
@@ -143,7 +142,7 @@ func (e *Engine) Create(ctx context.Context, img *Image, opts ...Option) (*Targe
 		return nil, fmt.Errorf("creating container of %s: %w", img.Ref, err)
 	}
 	t := &Target{engine: e, cfg: cfg, ID: created.ID, Image: img, Port: port, exited: make(chan struct{}), exitCode: -1}
-	t.client = newLoopbackClient(cfg.reqTimeout)
+	t.client = loopback.NewClient(cfg.reqTimeout)
 	if err := ctx.Err(); err != nil {
 		_ = t.Remove(ctx)
 		return nil, err
@@ -339,33 +338,4 @@ func indent(s, prefix string) string {
 		lines[i] = prefix + l
 	}
 	return strings.Join(lines, "\n")
-}
-
-// newLoopbackClient returns an HTTP client that only ever dials 127.0.0.1,
-// ignores proxy settings and never follows redirects (a redirect to another
-// host must not take fuzzing traffic off this machine).
-func newLoopbackClient(timeout time.Duration) *http.Client {
-	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
-	tr := &http.Transport{
-		Proxy: nil,
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			host, _, err := net.SplitHostPort(addr)
-			if err != nil {
-				return nil, err
-			}
-			if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-				return nil, errors.New("refusing to connect to non-loopback address " + addr)
-			}
-			return dialer.DialContext(ctx, network, addr)
-		},
-		MaxIdleConns:        64,
-		MaxIdleConnsPerHost: 64,
-		IdleConnTimeout:     30 * time.Second,
-		DisableCompression:  true,
-	}
-	return &http.Client{
-		Transport:     tr,
-		Timeout:       timeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
 }

@@ -220,7 +220,7 @@ func (f *replayFlags) loadSpec(ctx context.Context, baseURL string) (*spec.Spec,
 	if f.spec != "" {
 		return spec.LoadSpec(ctx, f.spec, opts...)
 	}
-	sp, _, err := spec.DiscoverSpec(ctx, baseURL, nil, opts...)
+	sp, _, err := spec.DiscoverSpec(ctx, baseURL, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("no --spec given and none found on the target: %w", err)
 	}
