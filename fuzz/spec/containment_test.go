@@ -47,7 +47,9 @@ func serve(t *testing.T, addr string, h http.Handler) *watched {
 // followed a redirect or a $ref whittle must refuse.
 func elsewhere(t *testing.T) *watched {
 	t.Helper()
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, refSpec(`{type: string, enum: [ELSEWHERE]}`)) })
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, refSpec(`{type: string, enum: [ELSEWHERE]}`))
+	})
 	addrs, _ := net.InterfaceAddrs()
 	for _, a := range addrs {
 		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLoopback() {
