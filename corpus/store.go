@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/whittle-dev/whittle/internal/atomicfile"
 )
 
 // Layout of a corpus directory (FORMAT.md).
@@ -20,7 +22,7 @@ const (
 	lockFile    = "lock"
 	entriesDir  = "entries"
 	findingsDir = "findings"
-	tmpPrefix   = ".tmp-"
+	tmpPrefix   = atomicfile.TempPrefix
 )
 
 // Errors of Open and Load, for errors.Is.
@@ -228,7 +230,7 @@ func (s *Store) writeMeta() error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(s.dir, metaFile, append(data, '\n')); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(s.dir, metaFile), append(data, '\n')); err != nil {
 		return fmt.Errorf("writing corpus meta: %w", err)
 	}
 	return nil
@@ -380,7 +382,7 @@ func (s *Store) Put(e Entry) (stored Entry, added bool, err error) {
 	if err != nil {
 		return Entry{}, false, fmt.Errorf("encoding corpus entry: %w", err)
 	}
-	if err := writeFileAtomic(filepath.Join(s.dir, entriesDir), e.ID+".json", data); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(s.dir, entriesDir, e.ID+".json"), data); err != nil {
 		return Entry{}, false, fmt.Errorf("writing corpus entry: %w", err)
 	}
 	s.nextSeq++
@@ -403,7 +405,7 @@ func (s *Store) PutFinding(f FindingRecord) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := writeFileAtomic(filepath.Join(s.dir, findingsDir), f.ID+".json", data); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(s.dir, findingsDir, f.ID+".json"), data); err != nil {
 		return fmt.Errorf("writing finding: %w", err)
 	}
 	if _, ok := s.findings[f.ID]; !ok {
