@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/whittle-dev/whittle/internal/atomicfile"
+	"github.com/whittle-dev/whittle/internal/remedy"
 )
 
 // Layout of a corpus directory (FORMAT.md).
@@ -31,6 +32,14 @@ var (
 	ErrImageMismatch = errors.New("corpus was recorded against another image")
 	ErrNotCorpus     = errors.New("not a whittle corpus directory")
 	ErrLocked        = errors.New("corpus is in use by another whittle process")
+)
+
+// Remedies of the errors above, in this package's words (*remedy.Error
+// carries them); a command may say them with its own options.
+const (
+	FixLocked      = "wait for it to finish, or use another corpus directory"
+	FixOtherCorpus = "use another corpus directory"
+	FixForceMerge  = "merge them anyway only if the specs are compatible (force)"
 )
 
 // Key is what a corpus is recorded for: the spec (Spec.Hash) and the image
@@ -105,7 +114,7 @@ func Open(dir string, key Key, opts ...OpenOption) (*Store, error) {
 	unlock, err := lockDir(filepath.Join(dir, lockFile))
 	if err != nil {
 		if errors.Is(err, ErrLocked) {
-			return nil, fmt.Errorf("%w: %s (wait for it to finish, or use another --corpus directory)", ErrLocked, dir)
+			return nil, remedy.New(fmt.Errorf("%w: %s", ErrLocked, dir), FixLocked)
 		}
 		return nil, fmt.Errorf("locking corpus %s: %w", dir, err)
 	}
@@ -138,8 +147,8 @@ func Open(dir string, key Key, opts ...OpenOption) (*Store, error) {
 	default:
 		s.meta = meta
 		if meta.SpecHash != key.SpecHash && !cfg.anySpec {
-			return nil, fmt.Errorf("%w: %s holds a corpus for spec %s, this run's spec is %s (use another --corpus directory)",
-				ErrSpecMismatch, dir, short(meta.SpecHash), short(key.SpecHash))
+			return nil, remedy.New(fmt.Errorf("%w: %s holds a corpus for spec %s, this run's spec is %s",
+				ErrSpecMismatch, dir, short(meta.SpecHash), short(key.SpecHash)), FixOtherCorpus)
 		}
 		if key.ImageID != "" && meta.ImageID != "" && key.ImageID != meta.ImageID {
 			if cfg.strictImage {

@@ -168,7 +168,7 @@ func TestTargetExitsDuringStartup(t *testing.T) {
 func TestTargetNeverReady(t *testing.T) {
 	e, ref := testImage(t, `ENTRYPOINT ["/app", "mute"]`, `EXPOSE 8080`)
 	_, err := startTarget(t, e, ref, "probe-mute", WithReadyTimeout(2*time.Second))
-	if !errors.Is(err, ErrNotReady) || !strings.Contains(err.Error(), "--ready-timeout") {
+	if !errors.Is(err, ErrNotReady) || !strings.Contains(err.Error(), "("+FixNotReady+")") {
 		t.Fatalf("got %v, want ErrNotReady naming the fix", err)
 	}
 }

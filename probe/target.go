@@ -19,6 +19,7 @@ import (
 	"github.com/whittle-dev/whittle/internal/faults"
 	"github.com/whittle-dev/whittle/internal/loopback"
 	"github.com/whittle-dev/whittle/internal/panics"
+	"github.com/whittle-dev/whittle/internal/remedy"
 )
 
 // Option configures how a target is run.
@@ -159,7 +160,7 @@ func choosePort(img *Image, want string) (string, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("%w: %s (pass --port with the port the service listens on)", ErrNoPort, img.Ref)
+	return "", remedy.New(fmt.Errorf("%w: %s", ErrNoPort, img.Ref), FixPort)
 }
 
 // Start starts the container, learns its published port and init pid, and
@@ -279,12 +280,11 @@ func (t *Target) WaitReady(ctx context.Context) error {
 		}
 		if time.Now().After(deadline) {
 			logs, _ := t.Logs(context.WithoutCancel(ctx), 10)
-			msg := fmt.Sprintf("%v: no HTTP answer on %s%s within %s (pass --port if the service listens elsewhere, or raise --ready-timeout)",
-				ErrNotReady, t.BaseURL, t.cfg.readyPath, t.cfg.readyTimeout)
+			e := remedy.New(fmt.Errorf("%w: no HTTP answer on %s%s within %s", ErrNotReady, t.BaseURL, t.cfg.readyPath, t.cfg.readyTimeout), FixNotReady)
 			if logs = strings.TrimSpace(logs); logs != "" {
-				msg += "; last log lines:\n" + indent(logs, "    ")
+				e.Detail = "; last log lines:\n" + indent(logs, "    ")
 			}
-			return &targetError{msg: msg, err: ErrNotReady}
+			return e
 		}
 		select {
 		case <-ctx.Done():

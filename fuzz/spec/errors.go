@@ -65,9 +65,13 @@ func (e *LoadError) Error() string {
 // Is reports whether target is the error's kind.
 func (e *LoadError) Is(target error) bool { return target == e.Kind }
 
-// WithFix returns a copy of the error naming another fix, e.g. the same fix
+// Remedy is the error's fix in the library's words (one of the Fix
+// constants, or a fix of its own).
+func (e *LoadError) Remedy() string { return e.Fix }
+
+// WithRemedy is a copy of the error naming another fix, e.g. the same fix
 // phrased with a command's own options.
-func (e *LoadError) WithFix(fix string) error {
+func (e *LoadError) WithRemedy(fix string) error {
 	c := *e
 	c.Fix = fix
 	return &c

@@ -164,7 +164,7 @@ func sourceURL(source string) (*url.URL, error) {
 func read(ctx context.Context, client *http.Client, source string) ([]byte, *url.URL, error) {
 	loc, err := sourceURL(source)
 	if err != nil {
-		return nil, nil, &LoadError{Source: source, Kind: ErrFetch, Problem: "bad location: " + err.Error(), Fix: "give a file path or an http(s) URL"}
+		return nil, nil, &LoadError{Source: source, Kind: ErrFetch, Problem: "bad location: " + err.Error(), Fix: "pass a file path or an http(s) URL"}
 	}
 	if !isURL(source) {
 		f, err := os.Open(source)
@@ -183,10 +183,10 @@ func read(ctx context.Context, client *http.Client, source string) ([]byte, *url
 		if err != nil {
 			fix := "check the file is readable"
 			if errors.Is(err, syscall.EISDIR) {
-				fix = "give the spec file, not a directory"
+				fix = "pass the spec file, not a directory"
 			}
 			if errors.Is(err, errTooLarge) {
-				fix = "use a smaller document"
+				fix = "pass a smaller document"
 			}
 			return nil, nil, &LoadError{Source: source, Kind: ErrFetch, Problem: err.Error(), Fix: fix}
 		}
