@@ -238,6 +238,7 @@ func (fl *flattener) removeChildren(key string) {
 	}
 	delete(fl.children, key)
 }
+
 // cleanKey turns a tar name into an index key ("/a/b"), or "" when the name
 // leaves the root or is the root itself.
 func cleanKey(name string) string {
@@ -265,4 +266,3 @@ func cleanKey(name string) string {
 	}
 	return c
 }
-
