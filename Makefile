@@ -72,7 +72,8 @@ lint:
 	  if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
 	$(GO) vet ./...
 
-# Regenerates the committed BPF objects (needs clang-14 and libbpf-dev from Debian).
+# Regenerates the committed BPF objects (needs clang-14 and libbpf-dev from Debian) and the
+# syscall table from linux-libc-dev's asm/unistd_64.h (alone: go generate -run gensyscalls ./tracer).
 generate:
 	$(GO) generate ./tracer/...
 
