@@ -419,7 +419,10 @@ func (s *session) startOriginal(ctx context.Context) error {
 		sp, where, err := spec.DiscoverSpec(ctx, base, s.specOptions()...)
 		if err != nil {
 			r.endPhase(event.PhaseStart, "", err)
-			return fmt.Errorf("no spec given and none found on the target: %w", err)
+			if errors.Is(err, spec.ErrNotFound) {
+				return fmt.Errorf("no spec given and none found on the target: %w", err)
+			}
+			return fmt.Errorf("no spec given and the target's own cannot be used: %w", err)
 		}
 		s.spec = sp
 		s.noteSpec()

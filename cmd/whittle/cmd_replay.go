@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -227,7 +228,10 @@ func (f *replayFlags) loadSpec(ctx context.Context, baseURL string) (*spec.Spec,
 	}
 	sp, _, err := spec.DiscoverSpec(ctx, baseURL, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("no --spec given and none found on the target: %w", err)
+		if errors.Is(err, spec.ErrNotFound) {
+			return nil, fmt.Errorf("no --spec given and none found on the target: %w", err)
+		}
+		return nil, fmt.Errorf("no --spec given and the target's own cannot be used: %w", err)
 	}
 	return sp, nil
 }

@@ -98,7 +98,7 @@ func TestDiscoveryStaysContained(t *testing.T) {
 		}
 		line := errorLine(t, stderr)
 		t.Logf("error line: %s", line)
-		for _, want := range []string{"no spec given and none found on the target", `/swagger.json:`, `$ref "file://` + secretPath + `" refused`,
+		for _, want := range []string{"no spec given and the target's own cannot be used", `/swagger.json:`, `$ref "file://` + secretPath + `" refused`,
 			"may refer only to places within itself", "(fix: pass --spec FILE|URL)"} {
 			if !strings.Contains(line, want) {
 				t.Errorf("error line lacks %q", want)
