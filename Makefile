@@ -6,7 +6,7 @@ BIN       := bin/whittle
 FIXTURES  := whittle-fixture/gopets:latest whittle-fixture/pypets:latest
 OUT       := out
 
-.PHONY: all build setup fixtures demo demo-pypets test test-unit fuzz fuzz-short bench lint generate clean
+.PHONY: all build setup schemas fixtures demo demo-pypets test test-unit fuzz fuzz-short bench lint generate clean
 
 all: build
 
@@ -15,6 +15,10 @@ build:
 
 setup:
 	@scripts/setup.sh
+
+# The official SARIF 2.1.0 schema for report's tests, fetched and checked into a cache outside git.
+schemas: setup
+	@scripts/sarif-schema.sh
 
 fixtures: setup
 	@scripts/fixtures.sh all
@@ -30,11 +34,11 @@ demo-pypets: setup fixtures build
 	$(BIN) run whittle-fixture/pypets:latest --auto --seed 1 -o json=$(OUT)/pypets-report.json
 
 # Unit and integration tests (integration tests need root, Docker and BPF: setup provides them).
-test: setup fixtures lint
+test: setup schemas fixtures lint
 	$(GO) test -count=1 -p 1 -timeout 60m ./...
 	@$(MAKE) --no-print-directory fuzz-short
 
-test-unit:
+test-unit: schemas
 	$(GO) test -count=1 -short ./...
 
 # Longer runs of the native fuzz tests of every parser.
@@ -72,7 +76,8 @@ lint:
 	  if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
 	$(GO) vet ./...
 
-# Regenerates the committed BPF objects (needs clang-14 and libbpf-dev from Debian).
+# Regenerates the committed BPF objects (needs clang-14 and libbpf-dev from Debian) and the
+# syscall table from linux-libc-dev's asm/unistd_64.h (alone: go generate -run gensyscalls ./tracer).
 generate:
 	$(GO) generate ./tracer/...
 

@@ -6,6 +6,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/whittle-dev/whittle/internal/remedy"
 )
 
 // MergeOptions configures Merge.
@@ -70,8 +72,8 @@ func Merge(out string, dirs []string, opts MergeOptions) (*MergeResult, error) {
 		for _, s := range sources {
 			names = append(names, fmt.Sprintf("%s (%s)", s.Dir(), short(s.Meta().SpecHash)))
 		}
-		return nil, fmt.Errorf("%w: the corpora were recorded for different specs: %s (pass --force to merge anyway)",
-			ErrSpecMismatch, strings.Join(names, ", "))
+		return nil, remedy.New(fmt.Errorf("%w: the corpora were recorded for different specs: %s",
+			ErrSpecMismatch, strings.Join(names, ", ")), FixForceMerge)
 	}
 	dst, err := Open(out, key, WithAnySpec())
 	if err != nil {

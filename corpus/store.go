@@ -12,6 +12,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/whittle-dev/whittle/internal/atomicfile"
+	"github.com/whittle-dev/whittle/internal/remedy"
 )
 
 // Layout of a corpus directory (FORMAT.md).
@@ -20,7 +23,7 @@ const (
 	lockFile    = "lock"
 	entriesDir  = "entries"
 	findingsDir = "findings"
-	tmpPrefix   = ".tmp-"
+	tmpPrefix   = atomicfile.TempPrefix
 )
 
 // Errors of Open and Load, for errors.Is.
@@ -29,6 +32,14 @@ var (
 	ErrImageMismatch = errors.New("corpus was recorded against another image")
 	ErrNotCorpus     = errors.New("not a whittle corpus directory")
 	ErrLocked        = errors.New("corpus is in use by another whittle process")
+)
+
+// Remedies of the errors above, in this package's words (*remedy.Error
+// carries them); a command may say them with its own options.
+const (
+	FixLocked      = "wait for it to finish, or use another corpus directory"
+	FixOtherCorpus = "use another corpus directory"
+	FixForceMerge  = "merge them anyway only if the specs are compatible (force)"
 )
 
 // Key is what a corpus is recorded for: the spec (Spec.Hash) and the image
@@ -103,7 +114,7 @@ func Open(dir string, key Key, opts ...OpenOption) (*Store, error) {
 	unlock, err := lockDir(filepath.Join(dir, lockFile))
 	if err != nil {
 		if errors.Is(err, ErrLocked) {
-			return nil, fmt.Errorf("%w: %s (wait for it to finish, or use another --corpus directory)", ErrLocked, dir)
+			return nil, remedy.New(fmt.Errorf("%w: %s", ErrLocked, dir), FixLocked)
 		}
 		return nil, fmt.Errorf("locking corpus %s: %w", dir, err)
 	}
@@ -136,8 +147,8 @@ func Open(dir string, key Key, opts ...OpenOption) (*Store, error) {
 	default:
 		s.meta = meta
 		if meta.SpecHash != key.SpecHash && !cfg.anySpec {
-			return nil, fmt.Errorf("%w: %s holds a corpus for spec %s, this run's spec is %s (use another --corpus directory)",
-				ErrSpecMismatch, dir, short(meta.SpecHash), short(key.SpecHash))
+			return nil, remedy.New(fmt.Errorf("%w: %s holds a corpus for spec %s, this run's spec is %s",
+				ErrSpecMismatch, dir, short(meta.SpecHash), short(key.SpecHash)), FixOtherCorpus)
 		}
 		if key.ImageID != "" && meta.ImageID != "" && key.ImageID != meta.ImageID {
 			if cfg.strictImage {
@@ -228,7 +239,7 @@ func (s *Store) writeMeta() error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(s.dir, metaFile, append(data, '\n')); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(s.dir, metaFile), append(data, '\n')); err != nil {
 		return fmt.Errorf("writing corpus meta: %w", err)
 	}
 	return nil
@@ -380,7 +391,7 @@ func (s *Store) Put(e Entry) (stored Entry, added bool, err error) {
 	if err != nil {
 		return Entry{}, false, fmt.Errorf("encoding corpus entry: %w", err)
 	}
-	if err := writeFileAtomic(filepath.Join(s.dir, entriesDir), e.ID+".json", data); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(s.dir, entriesDir, e.ID+".json"), data); err != nil {
 		return Entry{}, false, fmt.Errorf("writing corpus entry: %w", err)
 	}
 	s.nextSeq++
@@ -403,7 +414,7 @@ func (s *Store) PutFinding(f FindingRecord) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := writeFileAtomic(filepath.Join(s.dir, findingsDir), f.ID+".json", data); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(s.dir, findingsDir, f.ID+".json"), data); err != nil {
 		return fmt.Errorf("writing finding: %w", err)
 	}
 	if _, ok := s.findings[f.ID]; !ok {

@@ -11,11 +11,11 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"time"
 
 	"github.com/whittle-dev/whittle/corpus"
+	"github.com/whittle-dev/whittle/internal/loopback"
 )
 
 // Sender delivers a request to the target and returns its answer; transport
@@ -40,23 +40,13 @@ type HTTPSender struct {
 	MaxBody int64
 }
 
-// NewHTTPSender returns a sender with its own keep-alive transport; redirects
-// are not followed so that answers are seen as sent.
+// NewHTTPSender returns a sender with its own keep-alive client, which
+// connects to loopback addresses only and does not follow redirects (answers
+// are seen as sent).
 func NewHTTPSender(base string, timeout time.Duration) *HTTPSender {
-	tr := &http.Transport{
-		Proxy:               nil,
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        16,
-		MaxIdleConnsPerHost: 16,
-		IdleConnTimeout:     60 * time.Second,
-		DisableCompression:  true,
-	}
 	return &HTTPSender{
-		Base: base,
-		Client: &http.Client{
-			Transport:     tr,
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
+		Base:    base,
+		Client:  loopback.NewClient(0),
 		Timeout: timeout,
 		MaxBody: 1 << 20,
 	}

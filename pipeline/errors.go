@@ -9,5 +9,5 @@ import "errors"
 var (
 	ErrInterrupted = errors.New("interrupted")
 	ErrDiverged    = errors.New("minimal image diverged from the original")
-	ErrFindings    = errors.New("findings at or above the --fail-on severity")
+	ErrFindings    = errors.New("findings at or above the failing severity")
 )

@@ -416,10 +416,13 @@ func (s *session) startOriginal(ctx context.Context) error {
 	s.startCoverage(ctx)
 	r.endPhase(event.PhaseTrace, s.rep.Trace.Coverage, nil)
 	if s.spec == nil {
-		sp, where, err := spec.DiscoverSpec(ctx, base, nil, s.specOptions()...)
+		sp, where, err := spec.DiscoverSpec(ctx, base, s.specOptions()...)
 		if err != nil {
 			r.endPhase(event.PhaseStart, "", err)
-			return fmt.Errorf("no --spec given and none found on the target: %w", err)
+			if errors.Is(err, spec.ErrNotFound) {
+				return fmt.Errorf("no spec given and none found on the target: %w", err)
+			}
+			return fmt.Errorf("no spec given and the target's own cannot be used: %w", err)
 		}
 		s.spec = sp
 		s.noteSpec()

@@ -19,6 +19,8 @@ import (
 	"github.com/docker/docker/api/types/versions"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/errdefs"
+
+	"github.com/whittle-dev/whittle/internal/remedy"
 )
 
 // Sentinel errors, checked with errors.Is by callers that map them to exit codes.
@@ -29,6 +31,14 @@ var (
 	ErrExited        = errors.New("target exited")
 	ErrNotReady      = errors.New("target never became ready")
 	ErrEngineAPI     = errors.New("unsupported Docker engine API version")
+)
+
+// Remedies of the errors above, in this package's words (*remedy.Error
+// carries them); a command may say them with its own options.
+const (
+	FixStartEngine = "start dockerd"
+	FixPort        = "name the port the service listens on"
+	FixNotReady    = "name the port if the service listens on another one, or allow a longer ready timeout"
 )
 
 // MinAPIVersion is the oldest engine API whittle's calls are written for
@@ -53,14 +63,14 @@ type Engine struct {
 func Connect(ctx context.Context) (*Engine, error) {
 	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v (start dockerd, e.g. scripts/setup.sh)", ErrNoEngine, err)
+		return nil, remedy.New(fmt.Errorf("%w: %v", ErrNoEngine, err), FixStartEngine)
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	ping, err := cli.Ping(pingCtx)
 	if err != nil {
 		_ = cli.Close()
-		return nil, fmt.Errorf("%w at %s (start dockerd, e.g. scripts/setup.sh)", ErrNoEngine, cli.DaemonHost())
+		return nil, remedy.New(fmt.Errorf("%w at %s", ErrNoEngine, cli.DaemonHost()), FixStartEngine)
 	}
 	if err := checkAPIVersion(os.Getenv(client.EnvOverrideAPIVersion), ping.APIVersion, cli.DaemonHost()); err != nil {
 		_ = cli.Close()

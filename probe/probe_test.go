@@ -145,8 +145,8 @@ func TestUnknownImage(t *testing.T) {
 func TestImageWithoutPort(t *testing.T) {
 	e, ref := testImage(t, `ENTRYPOINT ["/app"]`)
 	_, err := startTarget(t, e, ref, "probe-noport")
-	if !errors.Is(err, ErrNoPort) || !strings.Contains(err.Error(), "--port") {
-		t.Fatalf("got %v, want ErrNoPort naming --port", err)
+	if !errors.Is(err, ErrNoPort) || !strings.Contains(err.Error(), "("+FixPort+")") {
+		t.Fatalf("got %v, want ErrNoPort naming the fix", err)
 	}
 	_, err = startTarget(t, e, ref, "probe-noport", WithPort(8080))
 	if err != nil {
@@ -168,7 +168,7 @@ func TestTargetExitsDuringStartup(t *testing.T) {
 func TestTargetNeverReady(t *testing.T) {
 	e, ref := testImage(t, `ENTRYPOINT ["/app", "mute"]`, `EXPOSE 8080`)
 	_, err := startTarget(t, e, ref, "probe-mute", WithReadyTimeout(2*time.Second))
-	if !errors.Is(err, ErrNotReady) || !strings.Contains(err.Error(), "--ready-timeout") {
+	if !errors.Is(err, ErrNotReady) || !strings.Contains(err.Error(), "("+FixNotReady+")") {
 		t.Fatalf("got %v, want ErrNotReady naming the fix", err)
 	}
 }

@@ -3,9 +3,7 @@ package probe
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -19,7 +17,9 @@ import (
 	"github.com/docker/go-connections/nat"
 
 	"github.com/whittle-dev/whittle/internal/faults"
+	"github.com/whittle-dev/whittle/internal/loopback"
 	"github.com/whittle-dev/whittle/internal/panics"
+	"github.com/whittle-dev/whittle/internal/remedy"
 )
 
 // Option configures how a target is run.
@@ -143,7 +143,7 @@ func (e *Engine) Create(ctx context.Context, img *Image, opts ...Option) (*Targe
 		return nil, fmt.Errorf("creating container of %s: %w", img.Ref, err)
 	}
 	t := &Target{engine: e, cfg: cfg, ID: created.ID, Image: img, Port: port, exited: make(chan struct{}), exitCode: -1}
-	t.client = newLoopbackClient(cfg.reqTimeout)
+	t.client = loopback.NewClient(cfg.reqTimeout)
 	if err := ctx.Err(); err != nil {
 		_ = t.Remove(ctx)
 		return nil, err
@@ -160,7 +160,7 @@ func choosePort(img *Image, want string) (string, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("%w: %s (pass --port with the port the service listens on)", ErrNoPort, img.Ref)
+	return "", remedy.New(fmt.Errorf("%w: %s", ErrNoPort, img.Ref), FixPort)
 }
 
 // Start starts the container, learns its published port and init pid, and
@@ -280,12 +280,11 @@ func (t *Target) WaitReady(ctx context.Context) error {
 		}
 		if time.Now().After(deadline) {
 			logs, _ := t.Logs(context.WithoutCancel(ctx), 10)
-			msg := fmt.Sprintf("%v: no HTTP answer on %s%s within %s (pass --port if the service listens elsewhere, or raise --ready-timeout)",
-				ErrNotReady, t.BaseURL, t.cfg.readyPath, t.cfg.readyTimeout)
+			e := remedy.New(fmt.Errorf("%w: no HTTP answer on %s%s within %s", ErrNotReady, t.BaseURL, t.cfg.readyPath, t.cfg.readyTimeout), FixNotReady)
 			if logs = strings.TrimSpace(logs); logs != "" {
-				msg += "; last log lines:\n" + indent(logs, "    ")
+				e.Detail = "; last log lines:\n" + indent(logs, "    ")
 			}
-			return &targetError{msg: msg, err: ErrNotReady}
+			return e
 		}
 		select {
 		case <-ctx.Done():
@@ -339,33 +338,4 @@ func indent(s, prefix string) string {
 		lines[i] = prefix + l
 	}
 	return strings.Join(lines, "\n")
-}
-
-// newLoopbackClient returns an HTTP client that only ever dials 127.0.0.1,
-// ignores proxy settings and never follows redirects (a redirect to another
-// host must not take fuzzing traffic off this machine).
-func newLoopbackClient(timeout time.Duration) *http.Client {
-	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
-	tr := &http.Transport{
-		Proxy: nil,
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			host, _, err := net.SplitHostPort(addr)
-			if err != nil {
-				return nil, err
-			}
-			if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-				return nil, errors.New("refusing to connect to non-loopback address " + addr)
-			}
-			return dialer.DialContext(ctx, network, addr)
-		},
-		MaxIdleConns:        64,
-		MaxIdleConnsPerHost: 64,
-		IdleConnTimeout:     30 * time.Second,
-		DisableCompression:  true,
-	}
-	return &http.Client{
-		Transport:     tr,
-		Timeout:       timeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
 }

@@ -162,12 +162,7 @@ func checkOverlay(t *testing.T, f *ImageFS) {
 	if _, _, err := WriteLayer(&b, f, pl.Files); err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	g, err := ExtractTar(bytes.NewReader(b.Bytes()), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
+	g := openLayers(t, b.Bytes())
 	for _, p := range []string{"/bin/app-hard", "/bin/keep-hard", "/bin/keep", "/up"} {
 		want := read(p)
 		if b, err := g.ReadFile(p); err != nil || string(b) != want {

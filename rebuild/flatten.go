@@ -238,3 +238,31 @@ func (fl *flattener) removeChildren(key string) {
 	}
 	delete(fl.children, key)
 }
+
+// cleanKey turns a tar name into an index key ("/a/b"), or "" when the name
+// leaves the root or is the root itself.
+func cleanKey(name string) string {
+	if name == "" {
+		return ""
+	}
+	c := path.Clean("/" + name)
+	if strings.Contains(name, "\x00") {
+		return ""
+	}
+	depth := 0
+	for _, part := range strings.Split(name, "/") {
+		switch part {
+		case "", ".":
+		case "..":
+			if depth--; depth < 0 {
+				return "" // climbs above the root
+			}
+		default:
+			depth++
+		}
+	}
+	if c == "/" {
+		return ""
+	}
+	return c
+}

@@ -1,6 +1,7 @@
 package rebuild
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,6 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/whittle-dev/whittle/internal/atomicfile"
 	"github.com/whittle-dev/whittle/internal/panics"
 )
 
@@ -72,22 +74,23 @@ func WriteLayout(dir string, ref name.Tag, img v1.Image) error {
 		if _, err := os.Stat(filepath.Join(dir, "oci-layout")); err != nil {
 			return fmt.Errorf("writing OCI layout: %s exists and is not an OCI layout", dir)
 		}
-		if err := os.RemoveAll(dir); err != nil {
-			return fmt.Errorf("writing OCI layout: %w", err)
-		}
 	}
 	oci, err := toOCI(img)
 	if err != nil {
 		return fmt.Errorf("writing OCI layout: %w", err)
 	}
-	p, err := layout.Write(dir, empty.Index)
-	if err != nil {
-		return fmt.Errorf("writing OCI layout %s: %w", dir, err)
-	}
-	err = p.AppendImage(oci, layout.WithAnnotations(map[string]string{
-		"org.opencontainers.image.ref.name": ref.TagStr(),
-		"io.containerd.image.name":          ref.Name(),
-	}))
+	// The layout is written whole beside dir and takes its place at the
+	// end: an interrupted write never leaves a layout that is half there.
+	err = atomicfile.WriteDir(dir, func(tmp string) error {
+		p, err := layout.Write(tmp, empty.Index)
+		if err != nil {
+			return err
+		}
+		return p.AppendImage(oci, layout.WithAnnotations(map[string]string{
+			"org.opencontainers.image.ref.name": ref.TagStr(),
+			"io.containerd.image.name":          ref.Name(),
+		}))
+	})
 	if err != nil {
 		return fmt.Errorf("writing OCI layout %s: %w", dir, err)
 	}
@@ -147,16 +150,15 @@ func LoadImage(ctx context.Context, cli client.ImageAPIClient, ref name.Tag, img
 // WriteArchive writes img as a docker-archive tarball (docker load format)
 // tagged ref at file.
 func WriteArchive(file string, ref name.Tag, img v1.Image) error {
-	f, err := os.Create(file)
+	err := atomicfile.Write(file, func(w io.Writer) error {
+		bw := bufio.NewWriterSize(w, 1<<20)
+		if err := tarball.Write(ref, img, bw); err != nil {
+			return err
+		}
+		return bw.Flush()
+	})
 	if err != nil {
 		return fmt.Errorf("writing archive: %w", err)
-	}
-	if err := tarball.Write(ref, img, f); err != nil {
-		_ = f.Close()
-		return fmt.Errorf("writing archive %s: %w", file, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("writing archive %s: %w", file, err)
 	}
 	return nil
 }

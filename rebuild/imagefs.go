@@ -25,7 +25,7 @@ import (
 // the tar headers of every entry (the truth for metadata: modes, owners, times,
 // xattrs, link targets) and where contents are: byte ranges of the image
 // archive the engine saved (ExportImage, OpenArchive) or files on disk
-// (ExtractTar, OpenDir). Paths are absolute and clean ("/usr/bin/x");
+// (OpenDir). Paths are absolute and clean ("/usr/bin/x");
 // symbolic links are never followed implicitly: use Resolve.
 type ImageFS struct {
 	Dir    string         // directory holding the files on disk; "" when contents come from an archive
@@ -40,9 +40,6 @@ type ImageFS struct {
 	closers []io.Closer            // files behind srcs
 	sorted  []string               // keys of entries, sorted
 	skipped []string               // tar entries not materialised (unsafe, conflicting)
-	pending []*tar.Header          // hardlinks met before their target (non-nil while extracting)
-	made    map[string]bool        // directories created on disk while extracting (relative)
-	dirs    map[string]*os.Root    // cached directory handles while extracting
 	root    *os.Root
 	owned   string // directory to remove on Close
 }

@@ -3,15 +3,18 @@ package rebuild
 import (
 	"context"
 	"encoding/json"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/whittle-dev/whittle/internal/atomicfile"
 	"github.com/whittle-dev/whittle/seccomp"
 )
 
@@ -41,11 +44,16 @@ func TestBuildOutputsAndSeccomp(t *testing.T) {
 		{Path: "/data/hello.txt", Reason: "traced:open"},
 		{Path: "/etc/ld.so.cache", Reason: "traced:open"},
 	}
+	// Under umask 027 every output is 0640 (directories 0750), as
+	// os.WriteFile and os.Mkdir would make them.
+	oldUmask := syscall.Umask(0o027)
 	res, err := Build(ctx, cli, fat, needs, WithOutputDir(out), WithWorkDir(t.TempDir()),
 		WithSyscalls(append([]string{"syscall_999"}, catSyscalls...)))
+	syscall.Umask(oldUmask)
 	if err != nil {
 		t.Fatal(err)
 	}
+	assertOutputModes(t, out, 0o640, 0o750)
 
 	// OCI layout: one image, OCI media types, the same config (image ID).
 	if res.Layout != filepath.Join(out, archiveName(tag)+".oci") {
@@ -133,6 +141,40 @@ func TestBuildOutputsAndSeccomp(t *testing.T) {
 	}
 	if got, err := dockerRun("--entrypoint", "/bin/ls", tag, "-A", "/data"); err != nil || got != "hello.txt\n" {
 		t.Errorf("ls without the profile: %q, %v", got, err)
+	}
+}
+
+// assertOutputModes checks every file and directory under dir, and that no
+// temporary file of an atomic write was left behind.
+func assertOutputModes(t *testing.T, dir string, file, sub fs.FileMode) {
+	t.Helper()
+	n := 0
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || p == dir {
+			return err
+		}
+		n++
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		want := file
+		if d.IsDir() {
+			want = sub
+		}
+		if info.Mode().Perm() != want {
+			t.Errorf("%s: mode %03o, want %03o", strings.TrimPrefix(p, dir), info.Mode().Perm(), want)
+		}
+		if strings.HasPrefix(d.Name(), atomicfile.TempPrefix) {
+			t.Errorf("%s: temporary file left behind", p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 5 {
+		t.Errorf("only %d outputs under %s", n, dir)
 	}
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/whittle-dev/whittle/internal/atomicfile"
 	"github.com/whittle-dev/whittle/seccomp"
 )
 
@@ -199,7 +200,7 @@ func Build(ctx context.Context, cli client.APIClient, image string, needs []Need
 			b, err := p.JSON()
 			if err == nil {
 				res.Seccomp = filepath.Join(cfg.outputDir, "seccomp.json")
-				err = os.WriteFile(res.Seccomp, b, 0o644)
+				err = atomicfile.WriteFile(res.Seccomp, b)
 			}
 			if err != nil {
 				return res, fmt.Errorf("writing seccomp profile: %w", err)
@@ -213,7 +214,7 @@ func Build(ctx context.Context, cli client.APIClient, image string, needs []Need
 		}
 		b, err := json.MarshalIndent(res, "", "  ")
 		if err == nil {
-			err = os.WriteFile(filepath.Join(cfg.outputDir, "why.json"), append(b, '\n'), 0o644)
+			err = atomicfile.WriteFile(filepath.Join(cfg.outputDir, "why.json"), append(b, '\n'))
 		}
 		if err != nil {
 			return res, fmt.Errorf("writing why report: %w", err)

@@ -1,5 +1,7 @@
 package tracer
 
+//go:generate go run ./internal/gensyscalls -o syscalls_amd64_table.go
+
 import "strconv"
 
 // Syscall is one system call a container's processes made.

@@ -61,7 +61,7 @@ func TestCorpusMergeAndInfo(t *testing.T) {
 	}
 
 	_, _, err = execCommand(t, newCorpusCommand(), "merge", out, c)
-	if !errors.Is(err, corpus.ErrSpecMismatch) || exitCode(err) != exitError || !strings.Contains(err.Error(), "--force") {
+	if !errors.Is(err, corpus.ErrSpecMismatch) || exitCode(err) != exitError || !strings.Contains(withFlags(err), "pass --force to merge anyway") {
 		t.Fatalf("merge of another spec: %v", err)
 	}
 	if _, _, err := execCommand(t, newCorpusCommand(), "merge", "--force", out, c); err != nil {

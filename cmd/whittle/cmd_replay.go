@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -26,7 +28,7 @@ type replayFlags struct {
 	readyTimeout   time.Duration
 	requestTimeout time.Duration
 	runs           int
-	output         string
+	outputs        []string
 	baseline       string
 	force          bool
 }
@@ -42,7 +44,7 @@ func newReplayCommand() *cobra.Command {
 			"--runs 2 (the default) it replays twice on fresh containers to learn which fields change\n" +
 			"by themselves (timestamps, generated ids) and ignores them. A crashing entry restarts the\n" +
 			"container and the replay goes on. Exit status 3 when answers differ.",
-		Example: "  whittle replay corpus/ shop:1.4 --spec openapi.yaml -o shop-1.4.json\n" +
+		Example: "  whittle replay corpus/ shop:1.4 --spec openapi.yaml -o json=shop-1.4.json\n" +
 			"  whittle replay corpus/ shop:1.5 --spec openapi.yaml --baseline shop-1.4.json",
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -58,7 +60,7 @@ func newReplayCommand() *cobra.Command {
 	fl.DurationVar(&f.readyTimeout, "ready-timeout", 60*time.Second, "how long to wait for the target to answer")
 	fl.DurationVar(&f.requestTimeout, "request-timeout", 10*time.Second, "timeout of each request")
 	fl.IntVar(&f.runs, "runs", 2, "replays on fresh containers; 2 or more learn which fields change by themselves")
-	fl.StringVarP(&f.output, "output", "o", "", "write the answers and the comparison as JSON to this file")
+	fl.StringArrayVarP(&f.outputs, "output", "o", nil, "write a report as FORMAT=FILE: json (the answers and the comparison; repeatable)")
 	fl.StringVar(&f.baseline, "baseline", "", "compare with the answers of a previous replay (its -o file) instead of the stored ones")
 	fl.BoolVar(&f.force, "force", false, "replay although the spec is not the one the corpus was recorded for")
 	return cmd
@@ -101,6 +103,10 @@ type replayAnswer struct {
 func runReplay(ctx context.Context, stdout, stderr io.Writer, dir, image string, f *replayFlags) error {
 	if f.runs < 1 {
 		return fmt.Errorf("--runs %d: at least one replay is needed", f.runs)
+	}
+	outs, err := parseOutputs(f.outputs, replayOutputFormats)
+	if err != nil {
+		return err
 	}
 	st, err := corpus.Load(dir)
 	if err != nil {
@@ -173,8 +179,8 @@ func runReplay(ctx context.Context, stdout, stderr io.Writer, dir, image string,
 	if f.baseline != "" {
 		rep.Against = f.baseline
 	}
-	if f.output != "" {
-		if err := writeReplayReport(f.output, rep); err != nil {
+	for _, o := range outs {
+		if err := writeReplayReport(o.path, rep); err != nil {
 			return err
 		}
 	}
@@ -220,9 +226,12 @@ func (f *replayFlags) loadSpec(ctx context.Context, baseURL string) (*spec.Spec,
 	if f.spec != "" {
 		return spec.LoadSpec(ctx, f.spec, opts...)
 	}
-	sp, _, err := spec.DiscoverSpec(ctx, baseURL, nil, opts...)
+	sp, _, err := spec.DiscoverSpec(ctx, baseURL, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("no --spec given and none found on the target: %w", err)
+		if errors.Is(err, spec.ErrNotFound) {
+			return nil, fmt.Errorf("no --spec given and none found on the target: %w", err)
+		}
+		return nil, fmt.Errorf("no --spec given and the target's own cannot be used: %w", err)
 	}
 	return sp, nil
 }
@@ -295,15 +304,11 @@ func readBaseline(path string) (map[string]replayAnswer, error) {
 }
 
 func writeReplayReport(path string, rep *replayReport) error {
-	fh, err := os.Create(path)
-	if err != nil {
+	var buf bytes.Buffer
+	if err := encodeIndented(&buf, rep); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	if err := encodeIndented(fh, rep); err != nil {
-		fh.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return fh.Close()
+	return writeOutput(path, buf.Bytes())
 }
 
 func printReplay(w io.Writer, rep *replayReport) {

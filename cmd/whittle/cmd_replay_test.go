@@ -100,7 +100,7 @@ func TestReplayCommand(t *testing.T) {
 
 	out := filepath.Join(t.TempDir(), "base.json")
 	var stdout, stderr strings.Builder
-	f.spec, f.output = specPath, out
+	f.spec, f.outputs = specPath, []string{"json=" + out}
 	err = runReplay(ctx, &stdout, &stderr, dir, "whittle-fixture/gopets:latest", f)
 	t.Logf("against the corpus: %v\n%s%s", err, stdout.String(), stderr.String())
 	if err != nil && (!errors.Is(err, pipeline.ErrDiverged) || exitCode(err) != exitDiverged) {
@@ -129,7 +129,7 @@ func TestReplayCommand(t *testing.T) {
 
 	stdout.Reset()
 	stderr.Reset()
-	f.baseline, f.output, f.runs = out, "", 1
+	f.baseline, f.outputs, f.runs = out, nil, 1
 	if err := runReplay(ctx, &stdout, &stderr, dir, "whittle-fixture/gopets:latest", f); err != nil {
 		t.Fatalf("against its own baseline: %v\n%s%s", err, stdout.String(), stderr.String())
 	}

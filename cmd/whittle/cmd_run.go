@@ -48,7 +48,7 @@ func newRunCommand() *cobra.Command {
 			if f.cfg.FailOn != "" && !slices.Contains(pipeline.Severities, f.cfg.FailOn) {
 				return fmt.Errorf("bad --fail-on %q: use one of %s", f.cfg.FailOn, strings.Join(pipeline.Severities, ", "))
 			}
-			outs, err := parseOutputs(f.outputs)
+			outs, err := parseOutputs(f.outputs, runOutputFormats)
 			if err != nil {
 				return err
 			}

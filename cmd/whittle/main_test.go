@@ -64,6 +64,8 @@ func TestUsageErrors(t *testing.T) {
 		{"no image", []string{"run"}, "accepts 1 arg"},
 		{"bad output format", []string{"run", "x", "-o", "yaml=out.yaml"}, `unknown output format "yaml"`},
 		{"output without file", []string{"run", "x", "-o", "json"}, "want FORMAT=FILE"},
+		{"replay output as a bare path", []string{"replay", "corpus", "x", "-o", "out.json"}, `bad -o "out.json": want FORMAT=FILE with FORMAT one of json, e.g. -o json=out.json`},
+		{"replay output format", []string{"replay", "corpus", "x", "-o", "sarif=out.sarif"}, `unknown output format "sarif" in -o "sarif=out.sarif": use one of json`},
 		{"spec file missing", []string{"run", "x", "--spec", "/nonexistent/openapi.yaml"}, "/nonexistent/openapi.yaml"},
 		{"bad fail-on", []string{"run", "x", "--fail-on", "severe"}, `bad --fail-on "severe": use one of low, medium, high, critical`},
 		{"bad auth", []string{"run", "x", "--auth", "token"}, `bad --auth "token": want SCHEME=VALUE`},

@@ -6,8 +6,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
+	"github.com/whittle-dev/whittle/internal/atomicfile"
 	"github.com/whittle-dev/whittle/report"
 	"github.com/whittle-dev/whittle/seccomp"
 )
@@ -17,28 +19,38 @@ type output struct {
 	path   string
 }
 
-var outputFormats = []string{"json", "junit", "sarif", "seccomp"}
+// Formats of -o FORMAT=FILE, per command: the flag means the same in each.
+var (
+	runOutputFormats    = []string{"json", "junit", "sarif", "seccomp"}
+	replayOutputFormats = []string{"json"}
+)
 
-func parseOutputs(specs []string) ([]output, error) {
+// parseOutputs reads -o FORMAT=FILE values; formats lists what the command
+// writes.
+func parseOutputs(specs []string, formats []string) ([]output, error) {
 	var outs []output
 	for _, s := range specs {
 		format, path, ok := strings.Cut(s, "=")
 		if !ok || path == "" {
-			return nil, fmt.Errorf("bad -o %q: want FORMAT=FILE with FORMAT one of %s", s, strings.Join(outputFormats, ", "))
+			return nil, fmt.Errorf("bad -o %q: want FORMAT=FILE with FORMAT one of %s, e.g. -o %s=%s", s, strings.Join(formats, ", "), formats[0], exampleFile(s, formats[0]))
 		}
-		known := false
-		for _, f := range outputFormats {
-			known = known || f == format
-		}
-		if !known {
-			return nil, fmt.Errorf("unknown output format %q in -o %q: use one of %s", format, s, strings.Join(outputFormats, ", "))
+		if !slices.Contains(formats, format) {
+			return nil, fmt.Errorf("unknown output format %q in -o %q: use one of %s", format, s, strings.Join(formats, ", "))
 		}
 		outs = append(outs, output{format: format, path: path})
 	}
 	return outs, nil
 }
 
-// writeOutputs writes each requested report atomically (temp file + rename).
+// exampleFile is the file a malformed -o value most likely meant.
+func exampleFile(value, format string) string {
+	if value != "" && !strings.Contains(value, "=") && value != format {
+		return value
+	}
+	return "whittle." + format
+}
+
+// writeOutputs writes each requested report atomically (internal/atomicfile).
 func writeOutputs(r *report.Report, outs []output) error {
 	for _, o := range outs {
 		r.Outputs = append(r.Outputs, o.format+"="+o.path)
@@ -61,38 +73,21 @@ func writeOutputs(r *report.Report, outs []output) error {
 		if err != nil {
 			return fmt.Errorf("writing %s report: %w", o.format, err)
 		}
-		if err := writeFileAtomic(o.path, buf.Bytes()); err != nil {
+		if err := writeOutput(o.path, buf.Bytes()); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func writeFileAtomic(path string, data []byte) error {
+// writeOutput writes an output file of any command: its directory is made
+// when missing, the file replaced atomically with mode 0644 less the umask.
+func writeOutput(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("creating %s: %w", dir, err)
 	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.WriteFile(path, data)
 }
 
 // writeSeccomp writes the docker seccomp profile of the observed syscalls.

@@ -54,7 +54,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitError
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "whittle: "+strings.TrimSpace(err.Error()))
+		fmt.Fprintln(stderr, "whittle: "+strings.TrimSpace(withFlags(err)))
 	}
 	return exitCode(err)
 }

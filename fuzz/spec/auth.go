@@ -147,5 +147,5 @@ func (s *Spec) credentialWarning() string {
 		names = append(names, k)
 	}
 	sort.Strings(names)
-	return fmt.Sprintf("%d operations need credentials (schemes: %s) and none were given; they will likely answer 401/403 (pass --header 'Name: value' or a scheme value)", n, strings.Join(names, ", "))
+	return fmt.Sprintf("%d operations need credentials (schemes: %s) and none were given; they will likely answer 401/403 (give the credentials as a header, e.g. 'Authorization: Bearer TOKEN', or as a value of the scheme)", n, strings.Join(names, ", "))
 }

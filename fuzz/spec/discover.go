@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
+
+	"github.com/whittle-dev/whittle/internal/loopback"
 )
 
 // DiscoveryPaths are tried in order by DiscoverSpec.
@@ -31,29 +34,35 @@ var DiscoveryPaths = []string{
 }
 
 // DiscoverSpec looks for the target's own spec under baseURL
-// (scheme://host:port[/prefix]) and returns it with the URL it came from.
-func DiscoverSpec(ctx context.Context, baseURL string, client *http.Client, opts ...SpecOption) (*Spec, string, error) {
+// (scheme://host:port[/prefix], a loopback address) and returns it with the
+// URL it came from. The target is untrusted: redirects are not followed, and
+// the document's $refs may point only into the document itself.
+func DiscoverSpec(ctx context.Context, baseURL string, opts ...SpecOption) (*Spec, string, error) {
 	c := newConfig(opts)
 	if c.headerErr != nil {
 		return nil, "", c.headerErr
 	}
-	if client != nil {
-		c.client = client
-	}
 	base := strings.TrimRight(baseURL, "/")
+	if u, err := url.Parse(base); err != nil || loopback.CheckURL(u) != nil {
+		return nil, "", &LoadError{Source: base, Kind: ErrFetch, Problem: "targets are reached on loopback addresses only", Fix: "give the target's 127.0.0.1 address"}
+	}
 	var lastProblem error
+	var redirects []string
 	for _, p := range DiscoveryPaths {
 		if err := ctx.Err(); err != nil {
 			return nil, "", err
 		}
 		u := base + p
-		data, status, err := fetch(ctx, c.client, u)
+		data, status, location, err := fetch(ctx, c.client, u)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, "", ctx.Err()
 			}
 			lastProblem = err
 			continue
+		}
+		if location != "" {
+			redirects = append(redirects, fmt.Sprintf("%s to %q", p, oneLine(location)))
 		}
 		if status != http.StatusOK {
 			continue
@@ -62,7 +71,7 @@ func DiscoverSpec(ctx context.Context, baseURL string, client *http.Client, opts
 			continue // e.g. an HTML page
 		}
 		loc, _ := sourceURL(u)
-		s, err := load(ctx, c, u, data, loc)
+		s, err := load(ctx, c, u, data, loc, sameDocument)
 		if err != nil {
 			var le *LoadError
 			if errors.As(err, &le) {
@@ -74,8 +83,11 @@ func DiscoverSpec(ctx context.Context, baseURL string, client *http.Client, opts
 		return s, u, nil
 	}
 	problem := fmt.Sprintf("no OpenAPI or Swagger document at %s (tried %s)", base, strings.Join(DiscoveryPaths, ", "))
+	if len(redirects) > 0 {
+		problem += "; redirects not followed: " + strings.Join(redirects, ", ")
+	}
 	if lastProblem != nil {
 		problem += "; last error: " + lastProblem.Error()
 	}
-	return nil, "", &LoadError{Source: base, Kind: ErrNotFound, Problem: problem, Fix: "pass --spec FILE|URL"}
+	return nil, "", &LoadError{Source: base, Kind: ErrNotFound, Problem: problem, Fix: FixPassSpec}
 }

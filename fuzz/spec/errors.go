@@ -20,6 +20,17 @@ var (
 	ErrUnresolvedRef = errors.New("unresolved $ref in spec")
 	ErrNoOperations  = errors.New("spec has no usable operations")
 	ErrNotFound      = errors.New("no spec found on target")
+	ErrRefRefused    = errors.New("$ref outside what the spec may reach")
+)
+
+// Fixes a LoadError names in the library's words. They name no command-line
+// option: a command that has options for them may say them its own way.
+const (
+	FixPassSpec    = "pass a spec file or URL"
+	FixCheckPath   = "check the spec's path, or pass a URL"
+	FixPointAtSpec = "point to an OpenAPI 3 or Swagger 2.0 document"
+	FixDownload    = "download the spec and pass the file"
+	FixInlineRef   = "inline the referenced document into the spec"
 )
 
 // LoadError is a spec that could not be loaded. Its message is one line:
@@ -54,6 +65,18 @@ func (e *LoadError) Error() string {
 // Is reports whether target is the error's kind.
 func (e *LoadError) Is(target error) bool { return target == e.Kind }
 
+// Remedy is the error's fix in the library's words (one of the Fix
+// constants, or a fix of its own).
+func (e *LoadError) Remedy() string { return e.Fix }
+
+// WithRemedy is a copy of the error naming another fix, e.g. the same fix
+// phrased with a command's own options.
+func (e *LoadError) WithRemedy(fix string) error {
+	c := *e
+	c.Fix = fix
+	return &c
+}
+
 func oneLine(s string) string {
 	s = strings.ReplaceAll(s, "\r", " ")
 	s = strings.ReplaceAll(s, "\n", " ")
@@ -68,12 +91,21 @@ var (
 )
 
 // kinError turns what kin-openapi said into a LoadError.
-func kinError(source string, data []byte, err error) error {
+func kinError(source string, data []byte, scope refScope, err error) error {
 	msg := err.Error()
 	var dis *openapi3.DisallowedExternalRefError
+	var refused *RefRefusedError
+	fix := FixInlineRef
+	if scope == sameDocument {
+		fix = FixPassSpec
+	}
 	switch {
+	case errors.As(err, &refused):
+		le := &LoadError{Source: source, Kind: ErrRefRefused, Ref: refused.Ref, Problem: refused.Error(), Fix: fix}
+		le.Line, le.Column = findRef(data, refused.Ref)
+		return le
 	case errors.As(err, &dis):
-		le := &LoadError{Source: source, Kind: ErrUnresolvedRef, Ref: dis.Ref, Problem: fmt.Sprintf("external $ref %q refused", dis.Ref), Fix: "inline the referenced document or allow external refs"}
+		le := &LoadError{Source: source, Kind: ErrRefRefused, Ref: dis.Ref, Problem: fmt.Sprintf("external $ref %q refused", dis.Ref), Fix: fix}
 		le.Line, le.Column = findRef(data, dis.Ref)
 		return le
 	case strings.Contains(msg, "failed to resolve") || strings.Contains(msg, "unresolved ref") ||
@@ -110,6 +142,12 @@ func findRef(data []byte, ref string) (int, int) {
 		// A relative ref may have been made absolute; look for its fragment.
 		if j := strings.IndexByte(ref, '#'); j >= 0 {
 			i = bytes.Index(data, []byte(ref[j:]))
+		}
+	}
+	if i < 0 {
+		// Or it was resolved against the document's location: look for its name.
+		if j := strings.LastIndexByte(ref, '/'); j >= 0 && j+1 < len(ref) {
+			i = bytes.Index(data, []byte(ref[j+1:]))
 		}
 	}
 	if i < 0 {

@@ -3,8 +3,6 @@ package spec
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,9 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -23,6 +19,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi2conv"
 	"github.com/getkin/kin-openapi/openapi3"
 	"go.yaml.in/yaml/v4"
+
+	"github.com/whittle-dev/whittle/internal/loopback"
 )
 
 // maxSpecSize caps what is read from a file or URL.
@@ -39,6 +37,9 @@ type loadConfig struct {
 	headerErr   error
 	noExtraRefs bool
 }
+
+// specTimeout bounds each fetch of a spec or a document it refers to.
+const specTimeout = 30 * time.Second
 
 // WithBasePath overrides the prefix taken from servers (OpenAPI 3) or
 // basePath (Swagger 2.0). "" or "/" means no prefix.
@@ -80,12 +81,8 @@ func WithSchemeValue(scheme, value string) SpecOption {
 	}
 }
 
-// WithHTTPClient sets the client used to fetch specs from URLs.
-func WithHTTPClient(client *http.Client) SpecOption {
-	return func(c *loadConfig) { c.client = client }
-}
-
-// WithoutExternalRefs refuses $refs to other files or URLs.
+// WithoutExternalRefs refuses $refs to other files or URLs, as for a
+// discovered spec.
 func WithoutExternalRefs() SpecOption {
 	return func(c *loadConfig) { c.noExtraRefs = true }
 }
@@ -105,13 +102,16 @@ func newConfig(opts []SpecOption) *loadConfig {
 	for _, o := range opts {
 		o(c)
 	}
-	if c.client == nil {
-		c.client = &http.Client{Timeout: 30 * time.Second}
-	}
+	// Every fetch goes through the loopback-only client that never follows
+	// a redirect: no spec, wherever it came from, takes whittle elsewhere.
+	c.client = loopback.NewClient(specTimeout)
 	return c
 }
 
-// LoadSpec loads the document at source, a file path or an http(s) URL.
+// LoadSpec loads the document the user named: a file path or an http(s) URL
+// on a loopback address (whittle fetches nothing from other hosts). Its
+// $refs may reach files in the spec file's directory and below, or
+// documents on the URL's own origin; nothing else.
 // Errors are *LoadError: one line naming the problem, its location and the fix.
 func LoadSpec(ctx context.Context, source string, opts ...SpecOption) (*Spec, error) {
 	c := newConfig(opts)
@@ -122,11 +122,18 @@ func LoadSpec(ctx context.Context, source string, opts ...SpecOption) (*Spec, er
 	if err != nil {
 		return nil, err
 	}
-	return load(ctx, c, source, data, loc)
+	scope := sameTree
+	if isURL(source) {
+		scope = sameOrigin
+	}
+	if c.noExtraRefs {
+		scope = sameDocument
+	}
+	return load(ctx, c, source, data, loc, scope)
 }
 
-// LoadSpecData loads a document from memory; source names it in messages and
-// relative $refs are resolved against it when it is a path or URL.
+// LoadSpecData loads a document from memory; source names it in messages.
+// Its $refs may point only into the document itself.
 func LoadSpecData(ctx context.Context, source string, data []byte, opts ...SpecOption) (*Spec, error) {
 	c := newConfig(opts)
 	if c.headerErr != nil {
@@ -136,7 +143,7 @@ func LoadSpecData(ctx context.Context, source string, data []byte, opts ...SpecO
 	if err != nil {
 		loc = &url.URL{Path: source}
 	}
-	return load(ctx, c, source, data, loc)
+	return load(ctx, c, source, data, loc, sameDocument)
 }
 
 func isURL(source string) bool {
@@ -162,7 +169,7 @@ func read(ctx context.Context, client *http.Client, source string) ([]byte, *url
 	if !isURL(source) {
 		f, err := os.Open(source)
 		if err != nil {
-			problem, fix := err.Error(), "check the path given with --spec, or pass a URL"
+			problem, fix := err.Error(), FixCheckPath
 			switch {
 			case errors.Is(err, os.ErrNotExist):
 				problem = "no such file"
@@ -172,51 +179,80 @@ func read(ctx context.Context, client *http.Client, source string) ([]byte, *url
 			return nil, nil, &LoadError{Source: source, Kind: ErrFetch, Problem: problem, Fix: fix}
 		}
 		defer f.Close()
-		data, err := io.ReadAll(io.LimitReader(f, maxSpecSize+1))
+		data, err := readCapped(f)
 		if err != nil {
 			fix := "check the file is readable"
 			if errors.Is(err, syscall.EISDIR) {
 				fix = "pass the spec file, not a directory"
 			}
+			if errors.Is(err, errTooLarge) {
+				fix = "pass a smaller document"
+			}
 			return nil, nil, &LoadError{Source: source, Kind: ErrFetch, Problem: err.Error(), Fix: fix}
-		}
-		if len(data) > maxSpecSize {
-			return nil, nil, &LoadError{Source: source, Kind: ErrFetch, Problem: "larger than 64 MiB", Fix: "pass a smaller document"}
 		}
 		return data, loc, nil
 	}
-	data, status, err := fetch(ctx, client, source)
+	if err := loopback.CheckURL(loc); err != nil {
+		return nil, nil, &LoadError{Source: source, Kind: ErrFetch,
+			Problem: "whittle fetches specs only from loopback addresses (127.0.0.1, ::1, localhost)", Fix: FixDownload}
+	}
+	data, status, location, err := fetch(ctx, client, source)
 	if err != nil {
 		return nil, nil, &LoadError{Source: source, Kind: ErrFetch, Problem: err.Error(), Fix: "check the URL and that the service is up"}
 	}
 	if status != http.StatusOK {
-		return nil, nil, &LoadError{Source: source, Kind: ErrFetch, Problem: fmt.Sprintf("HTTP status %d", status), Fix: "check the URL serves the spec"}
+		fix := "check the URL serves the spec"
+		if location != "" {
+			fix = "give the URL it redirects to, if that is on this machine, or " + FixDownload
+		}
+		return nil, nil, &LoadError{Source: source, Kind: ErrFetch, Problem: statusProblem(status, location), Fix: fix}
 	}
 	return data, loc, nil
 }
 
-func fetch(ctx context.Context, client *http.Client, u string) ([]byte, int, error) {
+// errTooLarge is a document over maxSpecSize.
+var errTooLarge = errors.New("larger than 64 MiB")
+
+func readCapped(r io.Reader) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxSpecSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxSpecSize {
+		return nil, errTooLarge
+	}
+	return data, nil
+}
+
+// fetch GETs u with client and returns the body, the status and, for a
+// redirect, where it pointed (never followed).
+func fetch(ctx context.Context, client *http.Client, u string) (data []byte, status int, location string, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, "", err
 	}
 	req.Header.Set("Accept", "application/json, application/yaml;q=0.9, text/yaml;q=0.8, */*;q=0.5")
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, "", err
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxSpecSize+1))
-	if err != nil {
-		return nil, resp.StatusCode, err
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		location = resp.Header.Get("Location")
 	}
-	if len(data) > maxSpecSize {
-		return nil, resp.StatusCode, errors.New("larger than 64 MiB")
-	}
-	return data, resp.StatusCode, nil
+	data, err = readCapped(resp.Body)
+	return data, resp.StatusCode, location, err
 }
 
-func load(ctx context.Context, c *loadConfig, source string, data []byte, loc *url.URL) (s *Spec, err error) {
+// statusProblem says what a status other than 200 means for a spec fetch.
+func statusProblem(status int, location string) string {
+	if location != "" {
+		return fmt.Sprintf("HTTP status %d, a redirect to %q (redirects are not followed)", status, oneLine(location))
+	}
+	return fmt.Sprintf("HTTP status %d", status)
+}
+
+func load(ctx context.Context, c *loadConfig, source string, data []byte, loc *url.URL, scope refScope) (s *Spec, err error) {
 	defer func() {
 		// kin-openapi must not bring the process down on hostile input.
 		if r := recover(); r != nil {
@@ -228,11 +264,13 @@ func load(ctx context.Context, c *loadConfig, source string, data []byte, loc *u
 		return nil, err
 	}
 	loader := openapi3.NewLoader()
-	loader.IsExternalRefsAllowed = !c.noExtraRefs
+	// The reader below decides what a $ref may read (kin-openapi leaves the
+	// policy to a custom reader); the flag only records the intent.
+	loader.IsExternalRefsAllowed = scope != sameDocument
 	loader.IncludeOrigin = true
 	loader.Context = ctx
-	refs := &refDigests{}
-	loader.ReadFromURIFunc = refs.read(!c.noExtraRefs, c.client)
+	refs := newRefReader(scope, loc, data, c.client)
+	loader.ReadFromURIFunc = refs.read
 
 	var doc *openapi3.T
 	var collection collectionFormats
@@ -240,16 +278,16 @@ func load(ctx context.Context, c *loadConfig, source string, data []byte, loc *u
 	if swagger {
 		var doc2 openapi2.T
 		if err := openapi2.UnmarshalFromData(data, &doc2); err != nil {
-			return nil, kinError(source, data, err)
+			return nil, kinError(source, data, scope, err)
 		}
 		collection = swaggerCollectionFormats(&doc2)
 		basePath = doc2.BasePath
 		if doc, err = openapi2conv.ToV3WithLoader(&doc2, loader, loc); err != nil {
-			return nil, kinError(source, data, err)
+			return nil, kinError(source, data, scope, err)
 		}
 	} else {
 		if doc, err = loader.LoadFromDataWithPath(data, loc); err != nil {
-			return nil, kinError(source, data, err)
+			return nil, kinError(source, data, scope, err)
 		}
 		basePath = serverBasePath(doc)
 	}
@@ -260,7 +298,7 @@ func load(ctx context.Context, c *loadConfig, source string, data []byte, loc *u
 		Doc:      doc,
 		Source:   source,
 		Version:  version,
-		Hash:     refs.hash(data),
+		Hash:     refs.hash(),
 		BasePath: cleanBasePath(basePath),
 		Auth:     Auth{Headers: c.headers, Schemes: c.schemes},
 	}
@@ -283,67 +321,11 @@ func load(ctx context.Context, c *loadConfig, source string, data []byte, loc *u
 	return s, nil
 }
 
-// refDigests records what the documents a spec's external $refs point to
-// hold, so that the spec's hash changes when any of them does.
-type refDigests struct {
-	mu   sync.Mutex
-	sums map[string]bool
-}
-
-// read is the loader's ReadFromURIFunc: kin-openapi's file and HTTP
-// readers with a cache of this load's own (the default one is process-wide
-// and would hide a changed file), behind the external-refs policy (a custom
-// reader bypasses IsExternalRefsAllowed).
-func (d *refDigests) read(allowed bool, client *http.Client) openapi3.ReadFromURIFunc {
-	reader := openapi3.URIMapCache(openapi3.ReadFromURIs(openapi3.ReadFromHTTP(client), openapi3.ReadFromFile))
-	return func(l *openapi3.Loader, u *url.URL) ([]byte, error) {
-		if !allowed {
-			return nil, &openapi3.DisallowedExternalRefError{Ref: u.String()}
-		}
-		data, err := reader(l, u)
-		if err == nil {
-			sum := sha256.Sum256(data)
-			d.mu.Lock()
-			if d.sums == nil {
-				d.sums = map[string]bool{}
-			}
-			d.sums[hex.EncodeToString(sum[:])] = true
-			d.mu.Unlock()
-		}
-		return data, err
-	}
-}
-
-// hash is "sha256:<hex>" of the root document's bytes when it has no
-// external refs; otherwise of those bytes followed by the sorted digests of
-// every referenced document (contents, not locations: the same spec checked
-// out elsewhere hashes the same).
-func (d *refDigests) hash(root []byte) string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if len(d.sums) == 0 {
-		sum := sha256.Sum256(root)
-		return "sha256:" + hex.EncodeToString(sum[:])
-	}
-	h := sha256.New()
-	h.Write(root)
-	keys := make([]string, 0, len(d.sums))
-	for k := range d.sums {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		h.Write([]byte{0})
-		h.Write([]byte(k))
-	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil))
-}
-
 // sniff checks the syntax with positions and finds which kind of document it is.
 func sniff(source string, data []byte) (version string, swagger bool, err error) {
 	trimmed := bytes.TrimLeft(data, " \t\r\n\ufeff")
 	if len(trimmed) == 0 {
-		return "", false, &LoadError{Source: source, Kind: ErrNotOpenAPI, Problem: "empty document", Fix: "point --spec at an OpenAPI 3 or Swagger 2.0 document"}
+		return "", false, &LoadError{Source: source, Kind: ErrNotOpenAPI, Problem: "empty document", Fix: FixPointAtSpec}
 	}
 	top := map[string]any{}
 	if trimmed[0] == '{' || trimmed[0] == '[' {
@@ -405,7 +387,7 @@ func sniff(source string, data []byte) (version string, swagger bool, err error)
 }
 
 func notOpenAPI(source string) error {
-	return &LoadError{Source: source, Kind: ErrNotOpenAPI, Problem: "no top-level \"openapi\" or \"swagger\" key", Fix: "point --spec at an OpenAPI 3 or Swagger 2.0 document"}
+	return &LoadError{Source: source, Kind: ErrNotOpenAPI, Problem: "no top-level \"openapi\" or \"swagger\" key", Fix: FixPointAtSpec}
 }
 
 func lineCol(data []byte, offset int) (int, int) {

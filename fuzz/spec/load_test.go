@@ -284,7 +284,7 @@ func TestDiscoverSpec(t *testing.T) {
 	mux.HandleFunc("/v3/api-docs", func(w http.ResponseWriter, r *http.Request) { w.Write(data) })
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
-	s, u, err := DiscoverSpec(context.Background(), srv.URL, srv.Client())
+	s, u, err := DiscoverSpec(context.Background(), srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,8 +293,8 @@ func TestDiscoverSpec(t *testing.T) {
 	}
 	empty := httptest.NewServer(http.NotFoundHandler())
 	defer empty.Close()
-	_, _, err = DiscoverSpec(context.Background(), empty.URL, nil)
-	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "--spec") {
+	_, _, err = DiscoverSpec(context.Background(), empty.URL)
+	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), FixPassSpec) {
 		t.Errorf("discovery on an empty server: %v", err)
 	}
 }
