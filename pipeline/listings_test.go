@@ -298,3 +298,38 @@ func answersFrom(t *testing.T, ref string, paths []string) []httpAnswer {
 	}
 	return out
 }
+
+// TestPypluginsIncludedPluginsWork: plugins kept whole but never run (here
+// by --include on an each-operation-once run, which imports none of them)
+// work in the minimal image, the ones importing standard modules nothing
+// else imported included (diff_marks: difflib, word_stats: statistics):
+// rebuild keeps what their import statements name.
+func TestPypluginsIncludedPluginsWork(t *testing.T) {
+	const img = "whittle-fixture/pyplugins:latest"
+	requireFixture(t, img)
+	const tag = "whittle-test/pyplugins-include:latest"
+	t.Cleanup(func() { removeImage(tag) })
+	rep := runPipeline(t, Config{Image: img, Seed: 1, Once: true, Tag: tag,
+		Include: []string{"/app/pyplugins/codecs", "/app/pyplugins/renderers"}})
+	assertVerified(t, rep, 5)
+	kept := keptPaths(rep)
+	for _, p := range []string{"/usr/lib/python3.11/difflib.py", "/usr/lib/python3.11/statistics.py"} {
+		f, ok := kept[p]
+		if !ok || !slices.ContainsFunc(f.Reasons, func(r string) bool { return strings.HasPrefix(r, "python:imported by /app/pyplugins/codecs/") }) {
+			t.Errorf("%s: kept %v with reasons %q, want it imported by a codec", p, ok, f.Reasons)
+		}
+	}
+	var asked []string
+	for _, c := range imageModules(t, img, "/app/pyplugins/codecs") {
+		asked = append(asked, "/convert?text=Hello%20World&codec="+c)
+	}
+	for _, r := range []string{"banner", "box", "centered", "html_heading", "json_string", "markdown", "under_line"} {
+		asked = append(asked, "/render/"+r+"?title=T")
+	}
+	orig, minimal := answersFrom(t, img, asked), answersFrom(t, tag, asked)
+	for i, p := range asked {
+		if orig[i].status != http.StatusOK || orig[i] != minimal[i] {
+			t.Errorf("GET %s: original %d %q, minimal %d %q", p, orig[i].status, orig[i].body, minimal[i].status, minimal[i].body)
+		}
+	}
+}

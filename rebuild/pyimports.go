@@ -24,6 +24,7 @@ type pyImport struct {
 	level  int
 	module string
 	names  []string
+	lazy   bool // inside a function: runs only when it is called
 }
 
 // pythonImports keeps the modules the never-run source file p imports.
@@ -43,11 +44,19 @@ func (s *selector) pythonImports(p string) {
 	if len(imports) == 0 {
 		return
 	}
+	// The functions of a module kept for itself (a plugin) are what using it
+	// runs; of one kept only because another imports it, only what runs on
+	// import is sure to be needed (difflib's self-test would pull doctest,
+	// pdb and unittest in).
+	transitive := !slices.ContainsFunc(k.reasons, func(r string) bool { return !strings.HasPrefix(r, "python:") })
 	root, pkg := s.pythonPackage(p)
 	roots := append([]string{root}, s.pythonRoots()...)
 	reason := "python:imported by " + p
 	kept := 0
 	for _, imp := range imports {
+		if imp.lazy && transitive {
+			continue
+		}
 		mod := imp.module
 		if imp.level > 0 {
 			if imp.level-1 > len(pkg) {
@@ -195,17 +204,19 @@ func (s *selector) pythonModuleFile(dir, name string) (file string, isPkg bool) 
 	return "", false
 }
 
-// parsePythonImports finds the import statements of Python source, at any
-// depth (a function's imports run when it is called), outside strings.
+// parsePythonImports finds the import statements of Python source outside
+// strings; lazy marks those inside a function (or a __main__ block): they
+// run only when it is called.
 func parsePythonImports(src string) []pyImport {
 	var out []pyImport
-	for _, stmt := range pythonStatements(src) {
+	for _, st := range pythonStatements(src) {
+		stmt := st.text
 		switch {
 		case strings.HasPrefix(stmt, "import "):
 			for _, item := range strings.Split(strings.TrimPrefix(stmt, "import "), ",") {
 				name, _, _ := strings.Cut(strings.TrimSpace(item), " ")
 				if validDotted(name) {
-					out = append(out, pyImport{module: name})
+					out = append(out, pyImport{module: name, lazy: st.lazy})
 				}
 			}
 		case strings.HasPrefix(stmt, "from "):
@@ -220,7 +231,7 @@ func parsePythonImports(src string) []pyImport {
 			if mod == "__future__" || (mod != "" && !validDotted(mod)) || (mod == "" && level == 0) {
 				continue
 			}
-			imp := pyImport{level: level, module: mod}
+			imp := pyImport{level: level, module: mod, lazy: st.lazy}
 			names = strings.Trim(strings.TrimSpace(names), "()")
 			for _, item := range strings.Split(names, ",") {
 				n, _, _ := strings.Cut(strings.TrimSpace(item), " ")
@@ -234,14 +245,48 @@ func parsePythonImports(src string) []pyImport {
 	return out
 }
 
+// pyStatement is a logical line that may be an import statement.
+type pyStatement struct {
+	text string
+	lazy bool // inside a def or an `if __name__ == "__main__"` block
+}
+
 // pythonStatements returns the logical lines of src that may be import
 // statements, trimmed, with comments, strings' contents and line
 // continuations (backslashes, open brackets) folded away.
-func pythonStatements(src string) []string {
-	var out []string
+func pythonStatements(src string) []pyStatement {
+	var out []pyStatement
 	var cur strings.Builder
-	depth := 0
-	quote := "" // the open string's delimiter
+	var blocks []int // indentation of the enclosing defs and __main__ blocks
+	depth, indent := 0, 0
+	counting := true    // at the start of a line, measuring its indentation
+	bodyOnLine := false // the line holds a one-line def's body
+	quote := ""         // the open string's delimiter
+	end := func() {
+		stmt := strings.Join(strings.Fields(cur.String()), " ")
+		cur.Reset()
+		if stmt == "" {
+			return
+		}
+		for len(blocks) > 0 && indent <= blocks[len(blocks)-1] {
+			blocks = blocks[:len(blocks)-1]
+		}
+		lazy := len(blocks) > 0 || bodyOnLine
+		switch {
+		case strings.HasPrefix(stmt, "import "), strings.HasPrefix(stmt, "from "):
+			out = append(out, pyStatement{text: stmt, lazy: lazy})
+		case strings.HasPrefix(stmt, "def "), strings.HasPrefix(stmt, "async def "), strings.HasPrefix(stmt, "if __name__"):
+			if strings.HasSuffix(stmt, ":") {
+				blocks = append(blocks, indent)
+				break
+			}
+			// "def f(): import x; import y": the body is the rest of the line.
+			bodyOnLine = true
+			if _, body, ok := strings.Cut(stmt, ": "); ok && (strings.HasPrefix(body, "import ") || strings.HasPrefix(body, "from ")) {
+				out = append(out, pyStatement{text: body, lazy: true})
+			}
+		}
+	}
 	for i := 0; i < len(src); i++ {
 		c := src[i]
 		if quote != "" {
@@ -255,6 +300,13 @@ func pythonStatements(src string) []string {
 				quote = "" // unterminated: Python would have refused it
 			}
 			continue
+		}
+		if counting {
+			if c == ' ' || c == '\t' {
+				indent++
+				continue
+			}
+			counting = false
 		}
 		switch c {
 		case '#':
@@ -280,22 +332,20 @@ func pythonStatements(src string) []string {
 		case ')', ']', '}':
 			depth = max(0, depth-1)
 			cur.WriteByte(c)
-		case '\n', ';':
-			if depth > 0 && c == '\n' {
+		case ';':
+			end() // the next statement has this line's indentation
+		case '\n':
+			if depth > 0 {
 				cur.WriteByte(' ')
 				continue
 			}
-			if stmt := strings.Join(strings.Fields(cur.String()), " "); strings.HasPrefix(stmt, "import ") || strings.HasPrefix(stmt, "from ") {
-				out = append(out, stmt)
-			}
-			cur.Reset()
+			end()
+			indent, counting, bodyOnLine = 0, true, false
 		default:
 			cur.WriteByte(c)
 		}
 	}
-	if stmt := strings.Join(strings.Fields(cur.String()), " "); strings.HasPrefix(stmt, "import ") || strings.HasPrefix(stmt, "from ") {
-		out = append(out, stmt)
-	}
+	end()
 	return out
 }
 
