@@ -32,6 +32,7 @@ type nameBook struct {
 	order    []string // paths in the order first seen: picks are deterministic
 	pending  []string // known, entries not read yet
 	selected map[string]bool
+	total    int // names in all directories
 }
 
 // nameDir is one directory of the book.
@@ -55,6 +56,7 @@ type listedName struct {
 const (
 	maxNameDirs    = 4096
 	maxNamesPerDir = 4096
+	maxNames       = 1 << 16
 	// maxSweep bounds the names sent deterministically per parameter and
 	// matching directory; once one of them selects files, the correlator
 	// queues the others (Candidates).
@@ -126,13 +128,26 @@ func underAny(p string, dirs []string) bool {
 	return false
 }
 
+// readiness is implemented by listers that prepare in the background (the
+// image's filesystem is exported while the target starts): until Ready,
+// load leaves the directories for later rather than hold the fuzzer up.
+type readiness interface {
+	Ready() bool
+}
+
 // load reads the entries of the directories noted since the last call from
 // the image and returns those that hold names.
 func (b *nameBook) load(ctx context.Context) []*nameDir {
+	if r, ok := b.lister.(readiness); ok && !r.Ready() {
+		return nil
+	}
 	b.mu.Lock()
 	todo := b.pending
 	b.pending = nil
 	b.mu.Unlock()
+	if len(todo) == 0 {
+		return nil
+	}
 	var out []*nameDir
 	for _, p := range todo {
 		var entries []string
@@ -156,16 +171,17 @@ func (b *nameBook) load(ctx context.Context) []*nameDir {
 	return out
 }
 
-func (*nameBook) setEntries(nd *nameDir, entries []string) {
+func (b *nameBook) setEntries(nd *nameDir, entries []string) {
 	nd.loaded = true
 	seen := map[string]bool{}
 	for _, e := range entries {
 		stem := nameStem(e)
-		if stem == "" || seen[stem] || len(nd.names) >= maxNamesPerDir {
+		if stem == "" || seen[stem] || len(nd.names) >= maxNamesPerDir || b.total >= maxNames {
 			continue
 		}
 		seen[stem] = true
 		nd.names = append(nd.names, listedName{stem: stem, entry: e})
+		b.total++
 	}
 	sort.Slice(nd.names, func(i, j int) bool { return nd.names[i].stem < nd.names[j].stem })
 }

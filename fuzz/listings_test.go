@@ -442,3 +442,38 @@ func TestKnownDirectoriesOnTheWayAreNotSelected(t *testing.T) {
 		t.Fatalf("selections %+v, want /usr/share/locale (names not listed)", sels)
 	}
 }
+
+// slowLister is an image still being exported: until ready, reading a
+// directory would wait for it.
+type slowLister struct {
+	fakeLister
+	ready bool
+}
+
+func (s *slowLister) Ready() bool { return s.ready }
+
+func (s *slowLister) ListDir(ctx context.Context, dir string) ([]string, error) {
+	if !s.ready {
+		panic("ListDir before Ready: the fuzzer would wait for the export")
+	}
+	return s.fakeLister.ListDir(ctx, dir)
+}
+
+func TestNameBookWaitsForTheImage(t *testing.T) {
+	l := &slowLister{fakeLister: pythonImage()}
+	b := newNameBook(l)
+	b.note(startupListings())
+	if got := b.load(context.Background()); got != nil {
+		t.Fatalf("loaded %d directories before the image was ready", len(got))
+	}
+	if _, ok := b.PickName(rand.New(rand.NewPCG(1, 1)), "codec"); ok {
+		t.Error("a name picked before any directory was read")
+	}
+	l.ready = true
+	if got := b.load(context.Background()); len(got) != 5 {
+		t.Fatalf("%d directories with names once ready, want 5", len(got))
+	}
+	if v, ok := b.PickName(rand.New(rand.NewPCG(1, 1)), "codec"); !ok || v == "" {
+		t.Error("no name once ready")
+	}
+}

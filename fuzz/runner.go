@@ -225,13 +225,13 @@ func (r *runner) observe(ctx context.Context, op *spec.Operation, st Step, req *
 			r.emit(Event{Kind: EventSelection, Request: n, Operation: op.ID, Selection: &sel})
 			r.queueSelection(ctx, op, st, sel)
 		}
-		r.queueNameSweeps(r.files.names.load(ctx))
 		for _, d := range res.sig.Dirs {
 			for _, e := range d.Entries {
 				r.gen.Dictionary().Add("", e)
 			}
 		}
 	}
+	r.queueNameSweeps(r.files.names.load(ctx))
 	r.stats.signal(op.ID, res.sig, len(res.new) > 0)
 	if len(res.new) > 0 {
 		r.emit(Event{Kind: EventCoverage, Request: n, Operation: op.ID, Reasons: res.new})
