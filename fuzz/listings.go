@@ -33,6 +33,9 @@ type nameBook struct {
 	pending  []string // known, entries not read yet
 	selected map[string]bool
 	total    int // names in all directories
+	// weights caches each parameter name's directory weights (in order's
+	// order) until the book changes.
+	weights map[string][]float64
 }
 
 // nameDir is one directory of the book.
@@ -83,6 +86,7 @@ func (b *nameBook) note(dirs []DirListing) {
 			continue
 		}
 		nd, ok := b.dirs[p]
+		b.weights = nil
 		if !ok {
 			if len(b.dirs) >= maxNameDirs {
 				continue
@@ -173,6 +177,7 @@ func (b *nameBook) load(ctx context.Context) []*nameDir {
 
 func (b *nameBook) setEntries(nd *nameDir, entries []string) {
 	nd.loaded = true
+	b.weights = nil
 	seen := map[string]bool{}
 	for _, e := range entries {
 		stem := nameStem(e)
@@ -363,11 +368,20 @@ func (b *nameBook) weight(d *nameDir, param string) float64 {
 func (b *nameBook) PickName(rng *rand.Rand, param string) (string, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	weights, ok := b.weights[param]
+	if !ok {
+		weights = make([]float64, len(b.order))
+		for i, p := range b.order {
+			weights[i] = b.weight(b.dirs[p], param)
+		}
+		if b.weights == nil {
+			b.weights = map[string][]float64{}
+		}
+		b.weights[param] = weights
+	}
 	total := 0.0
-	weights := make([]float64, len(b.order))
-	for i, p := range b.order {
-		weights[i] = b.weight(b.dirs[p], param)
-		total += weights[i]
+	for _, w := range weights {
+		total += w
 	}
 	if total == 0 {
 		return "", false
@@ -429,8 +443,9 @@ func (b *nameBook) knows(dir string) bool {
 func (b *nameBook) markSelected(dir string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if p := nameDirOf(dir); p != "" {
+	if p := nameDirOf(dir); p != "" && !b.selected[p] {
 		b.selected[p] = true
+		b.weights = nil
 	}
 }
 
