@@ -37,8 +37,9 @@ type Signal struct {
 	// may decide that some of them (another failed lookup in a directory
 	// where lookups failed before) are not coverage.
 	NewFiles []string `json:"new_files,omitempty"`
-	// Dirs are directories the target opened or listed, with their entries
-	// when the tracer knows them; entry names become dictionary values.
+	// Dirs are directories the target listed or used files in (those of
+	// start-up in the first signal), with their entries when the tracer
+	// knows them; their names become values for free-form strings.
 	Dirs []DirListing `json:"dirs,omitempty"`
 }
 
@@ -46,6 +47,10 @@ type Signal struct {
 type DirListing struct {
 	Path    string   `json:"path"`
 	Entries []string `json:"entries,omitempty"`
+	// Listed is set when the target read the directory itself (opendir);
+	// otherwise it used files in it. Startup: before the first request.
+	Listed  bool `json:"listed,omitempty"`
+	Startup bool `json:"startup,omitempty"`
 }
 
 // New reports whether the signal holds anything new.

@@ -33,6 +33,10 @@ type Selection struct {
 	Path   string `json:"path"`
 	Prefix string `json:"prefix,omitempty"`
 	Suffix string `json:"suffix,omitempty"`
+	// Names says where the directory's names were known from when the
+	// target had listed it ("listed by the target at start-up"): a value
+	// naming an entry that did not exist would have touched no file.
+	Names string `json:"names,omitempty"`
 }
 
 // Effect records which files a value newly caused to be opened.
@@ -54,6 +58,7 @@ type FileCorrelator struct {
 	dirs       map[string]bool
 	listed     map[string][]string
 	effects    []Effect
+	names      *nameBook
 
 	// Selectable, when set, says whether values at target of operation op
 	// may select files (see freeValued); others only record effects.
@@ -62,7 +67,7 @@ type FileCorrelator struct {
 
 // NewFileCorrelator returns a correlator; lister may be nil.
 func NewFileCorrelator(lister DirLister) *FileCorrelator {
-	return &FileCorrelator{lister: lister, selections: map[string]Selection{}, dirs: map[string]bool{}, listed: map[string][]string{}}
+	return &FileCorrelator{lister: lister, selections: map[string]Selection{}, dirs: map[string]bool{}, listed: map[string][]string{}, names: newNameBook(lister)}
 }
 
 const (
@@ -82,7 +87,7 @@ func (c *FileCorrelator) Observe(op, target string, sent []gen.SentValue, sig Si
 		}
 	}
 	if len(sig.NewFiles) == 0 {
-		return nil
+		return c.noteListings(op, sig, nil)
 	}
 	var fresh []Selection
 	for _, sv := range sent {
@@ -96,7 +101,7 @@ func (c *FileCorrelator) Observe(op, target string, sent []gen.SentValue, sig Si
 		}
 		for _, p := range sig.NewFiles {
 			sel, ok := correlate(v, p)
-			if !ok {
+			if !ok || !c.newOnTheWay(sel, p) {
 				continue
 			}
 			sel.Operation, sel.Target = op, sv.Target
@@ -114,7 +119,7 @@ func (c *FileCorrelator) Observe(op, target string, sent []gen.SentValue, sig Si
 			c.effects = append(c.effects, Effect{Operation: op, Target: sv.Target, Value: v, Files: append([]string(nil), sig.NewFiles...)})
 		}
 	}
-	return fresh
+	return c.noteListings(op, sig, fresh)
 }
 
 // correlate finds value v as a path component (or part of one) of p.
@@ -178,8 +183,8 @@ func (c *FileCorrelator) Candidates(ctx context.Context, sel Selection) []string
 			}
 			name = strings.TrimPrefix(name, sel.Prefix)
 		}
-		if name == "" || seen[name] || strings.HasPrefix(name, ".") {
-			continue
+		if name == "" || seen[name] || nameStem(name) == "" {
+			continue // dotfiles, __init__, __pycache__
 		}
 		seen[name] = true
 		out = append(out, name)

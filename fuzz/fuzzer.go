@@ -97,9 +97,11 @@ func (f *Fuzzer) Run(ctx context.Context) (*Result, error) {
 		}
 		for i := len(res) - 1; i >= 0; i-- {
 			if len(res[i].new) > 0 && res[i].crash == "" {
-				f.join(sentSteps(seq, res[:i+1]), res[i], parent)
-				if parent != nil {
-					f.pool.credit(parent)
+				if !r.floods(res[i]) {
+					f.join(sentSteps(seq, res[:i+1]), res[i], parent)
+					if parent != nil {
+						f.pool.credit(parent)
+					}
 				}
 				break
 			}

@@ -32,6 +32,12 @@ type runner struct {
 	producerStep map[string]sentStep
 	pending      [][]Step
 	stopped      bool
+	// swept, queued and selectedEntries belong to the name sweeps
+	// (namesweep.go): sweeps done, names queued, corpus entries per
+	// input-selected directory.
+	swept           map[string]bool
+	queued          map[string]bool
+	selectedEntries map[string]int
 
 	// history is what the target was sent since it last (re)started.
 	history history
@@ -56,6 +62,8 @@ func newRunner(s *spec.Spec, send Sender, cfg *config) *runner {
 	if cfg.mix != (gen.Mix{}) {
 		gopts = append(gopts, gen.WithMix(cfg.mix))
 	}
+	files := NewFileCorrelator(cfg.lister)
+	gopts = append(gopts, gen.WithNames(files.names))
 	gopts = append(gopts, cfg.genOpts...)
 	links := InferLinks(s)
 	r := &runner{
@@ -68,11 +76,14 @@ func newRunner(s *spec.Spec, send Sender, cfg *config) *runner {
 		store:            newValueStore(s, links),
 		findings:         newFindingSet(),
 		novelty:          newNovelty(),
-		files:            NewFileCorrelator(cfg.lister),
+		files:            files,
 		rng:              rand.New(rand.NewPCG(cfg.seed+1, cfg.seed^0x5851f42d4c957f2d)),
 		ctl:              newControls(),
 		producerStep:     map[string]sentStep{},
 		minimizedCrashes: map[string]int{},
+		swept:            map[string]bool{},
+		queued:           map[string]bool{},
+		selectedEntries:  map[string]int{},
 	}
 	r.stats = newStats(r.ctl.pausedFor)
 	r.bind = &binder{spec: s, gen: r.gen, store: r.store}
@@ -221,6 +232,7 @@ func (r *runner) observe(ctx context.Context, op *spec.Operation, st Step, req *
 			}
 		}
 	}
+	r.queueNameSweeps(r.files.names.load(ctx))
 	r.stats.signal(op.ID, res.sig, len(res.new) > 0)
 	if len(res.new) > 0 {
 		r.emit(Event{Kind: EventCoverage, Request: n, Operation: op.ID, Reasons: res.new})
@@ -278,16 +290,14 @@ func (r *runner) queueSelection(ctx context.Context, op *spec.Operation, st Step
 	if len(names) > maxSelectionTries {
 		names = names[:maxSelectionTries]
 	}
-	param, ok := st.Input.Param(sel.Target)
 	for _, name := range names {
 		r.gen.Dictionary().Add(dictName(sel.Target), name)
-		if !ok {
+		in := st.Input.Clone()
+		if !setValue(&in, sel.Target, name) || !r.firstTry(op.ID, sel.Target, name) {
 			continue
 		}
-		s := Step{Op: op.ID, Input: st.Input.Clone(), Intent: gen.Intent{Phase: gen.Valid, Kind: "input-selected-file", Target: sel.Target}, Bound: slices.Clone(st.Bound)}
-		s.Copies = nil // the sequence it came from is not replayed
-		p, _ := s.Input.Param(param.Key())
-		p.Value, p.Set = name, true
+		// No copies: the sequence it came from is not replayed.
+		s := Step{Op: op.ID, Input: in, Intent: gen.Intent{Phase: gen.Valid, Kind: "input-selected-file", Target: sel.Target}, Bound: slices.Clone(st.Bound)}
 		r.pending = append(r.pending, []Step{s})
 	}
 }

@@ -34,6 +34,9 @@ func needsFromTrace(files []tracer.FileAccess, selected []report.Selection) []re
 		if sel.Operation != "" {
 			reason += fmt.Sprintf(":%s param %s", sel.Operation, sel.Parameter)
 		}
+		if sel.Names != "" {
+			reason += ", names " + sel.Names
+		}
 		needs = append(needs, rebuild.Need{Path: sel.Dir, Reason: reason, Whole: true})
 	}
 	return needs

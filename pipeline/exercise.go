@@ -157,7 +157,11 @@ func (s *session) forward(e fuzz.Event) {
 		s.run.bus.Publish(event.NewCoverage{Stamp: event.Now(), Operation: e.Operation, What: strings.Join(e.Reasons, ", ")})
 	case fuzz.EventSelection:
 		if sel := e.Selection; sel != nil {
-			s.run.logf(event.LevelInfo, "%s: %s selects files in %s", sel.Operation, sel.Target, sel.Dir)
+			how := ""
+			if sel.Names != "" {
+				how = " (names " + sel.Names + ")"
+			}
+			s.run.logf(event.LevelInfo, "%s: %s selects files in %s%s", sel.Operation, sel.Target, sel.Dir, how)
 		}
 	case fuzz.EventRestart:
 		why := strings.Join(e.Reasons, ", ")
@@ -233,7 +237,7 @@ func (s *session) recordFuzz(res *fuzz.Result) {
 			continue
 		}
 		seen[sel.Dir] = true
-		rep.SelectedDirs = append(rep.SelectedDirs, report.Selection{Dir: sel.Dir, Operation: sel.Operation, Parameter: sel.Target})
+		rep.SelectedDirs = append(rep.SelectedDirs, report.Selection{Dir: sel.Dir, Operation: sel.Operation, Parameter: sel.Target, Names: sel.Names})
 	}
 	for _, d := range res.SelectedDirs {
 		if !seen[d] {

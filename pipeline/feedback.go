@@ -27,10 +27,15 @@ type traceFeedback struct {
 	// differently; counting each as coverage would flood the corpus.
 	paths      map[string]bool
 	failedDirs map[string]bool
+	// dirs are the directories the target used files in, true when it
+	// listed them; startup those of start-up, handed to the fuzzer with
+	// the first signal (see listings.go).
+	dirs    map[string]bool
+	startup []fuzz.DirListing
 }
 
 func newTraceFeedback(ctx context.Context, tr *tracer.Tracer, cov *tracer.Coverage) (*traceFeedback, error) {
-	f := &traceFeedback{tr: tr, cov: cov, paths: map[string]bool{}, failedDirs: map[string]bool{}}
+	f := &traceFeedback{tr: tr, cov: cov, paths: map[string]bool{}, failedDirs: map[string]bool{}, dirs: map[string]bool{}}
 	if cov != nil {
 		// Functions hit while idle (start-up, timers) are nobody's merit.
 		cursor, _, err := cov.Baseline(ctx, 500*time.Millisecond)
@@ -48,6 +53,7 @@ func newTraceFeedback(ctx context.Context, tr *tracer.Tracer, cov *tracer.Covera
 	for _, fa := range start {
 		f.isNew(fa)
 	}
+	f.startup = f.listings(start, true)
 	f.syscalls = len(tr.Syscalls())
 	return f, nil
 }
@@ -76,13 +82,11 @@ func (f *traceFeedback) After(ctx context.Context) (fuzz.Signal, error) {
 	files, next := f.tr.FilesSince(f.cursor)
 	f.cursor = next
 	var sig fuzz.Signal
+	sig.Dirs, f.startup = append(f.startup, f.listings(files, false)...), nil
 	for _, fa := range files {
 		// Every new path goes to the fuzzer, which correlates them with the
 		// values it sent; only some of them count as coverage.
 		sig.NewFiles = append(sig.NewFiles, fa.Path)
-		if fa.Kind == tracer.KindOpenDir && fa.Errno == 0 {
-			sig.Dirs = append(sig.Dirs, fuzz.DirListing{Path: fa.Path})
-		}
 		if f.isNew(fa) {
 			sig.Files++
 		}

@@ -50,6 +50,17 @@ func (e *imageExport) wait(ctx context.Context) (*rebuild.ImageFS, error) {
 	}
 }
 
+// Ready reports whether the filesystem is exported (or failed to): ListDir
+// will not wait.
+func (e *imageExport) Ready() bool {
+	select {
+	case <-e.done:
+		return true
+	default:
+		return false
+	}
+}
+
 // ListDir lists a directory of the original image (fuzz.DirLister): names the
 // fuzzer can try where a request value selects files.
 func (e *imageExport) ListDir(ctx context.Context, dir string) ([]string, error) {

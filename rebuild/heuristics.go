@@ -231,6 +231,7 @@ func (s *selector) pythonFile(p string) {
 		for _, m := range matches {
 			_ = s.need(m, "python:bytecode of "+p, false)
 		}
+		s.pythonImports(p)
 	}
 	// Remember which top-level names of which site directory are used.
 	for _, marker := range []string{"/site-packages/", "/dist-packages/"} {

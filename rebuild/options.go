@@ -19,7 +19,9 @@ const (
 	HeuristicUser Heuristic = "user"
 	// HeuristicPython keeps a used .pyc's .py and a used .py's .pyc, the
 	// dist-info/egg-info metadata of imported packages, the .pth files and
-	// sitecustomize of used site directories.
+	// sitecustomize of used site directories, and what the import
+	// statements of a module kept without having run (a plugin of an
+	// input-selected directory) name.
 	HeuristicPython Heuristic = "python"
 	// HeuristicNSS keeps, for each name service database something looks
 	// up, nsswitch.conf, the database's file for "files" and the libnss_*

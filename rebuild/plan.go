@@ -77,6 +77,7 @@ type selector struct {
 	gconvDirs                  map[string]bool
 	siteDirs                   map[string]map[string]bool // site dir -> top-level names used
 	metaTops                   map[string][]string        // dist-info path -> top-level names
+	pyRoots                    []string                   // the interpreter's search path (pythonRoots)
 }
 
 func selectFiles(fsys *ImageFS, needs []Need, cfg *config) *Plan {

@@ -113,6 +113,10 @@ type Selection struct {
 	Dir       string `json:"dir"`
 	Operation string `json:"operation"`
 	Parameter string `json:"parameter"`
+	// Names is set when the target had listed the directory ("listed by the
+	// target at start-up"): it resolves names from that listing, so only a
+	// value naming an entry showed the selection.
+	Names string `json:"names,omitempty"`
 }
 
 // Operation counts one spec operation's requests.

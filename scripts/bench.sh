@@ -4,7 +4,7 @@
 # outputs) to bench/results/; bench/results/README.md says how, where and when they were measured.
 #
 #   scripts/bench.sh [all]          every part below, then the markdown
-#   scripts/bench.sh PART...        only these parts: tracer fuzz negotiate rate rebuild loop render
+#   scripts/bench.sh PART...        only these parts: tracer fuzz negotiate rate rebuild loop cached render
 #   scripts/bench.sh endurance      20 minutes on gopets → bench/results/endurance-gopets.md
 #
 # Needs root, Docker, BPF, bin/whittle and the fixture images (make bench builds them first).
@@ -20,7 +20,7 @@ export PATH=/usr/local/go/bin:$PATH
 results=bench/results raw=bench/results/raw
 duration=${BENCH_DURATION:-60s} seed=${BENCH_SEED:-1} rounds=${BENCH_ROUNDS:-5}
 quiet_wait=${BENCH_QUIET_WAIT:-300} rerun=${BENCH_RERUN:-1} run_timeout=${BENCH_RUN_TIMEOUT:-15m}
-gopets=whittle-fixture/gopets:latest pypets=whittle-fixture/pypets:latest
+gopets=whittle-fixture/gopets:latest pypets=whittle-fixture/pypets:latest pyplugins=whittle-fixture/pyplugins:latest
 gopets_spec=testdata/targets/gopets/openapi.yaml
 nego=whittle-fixture/nego:latest nego_spec=testdata/targets/nego/openapi.yaml
 steps=$raw/steps.tsv
@@ -38,7 +38,7 @@ trap cleanup EXIT
 
 [[ $(id -u) -eq 0 ]] || die "needs root (whittle and tracebench load eBPF programs)"
 [[ -x bin/whittle ]] || die "bin/whittle missing: make build (or make bench)"
-for img in "$gopets" "$pypets"; do
+for img in "$gopets" "$pypets" "$pyplugins"; do
 	docker image inspect "$img" >/dev/null 2>&1 || die "fixture $img missing: make fixtures"
 done
 mkdir -p "$raw"
@@ -187,6 +187,15 @@ part_loop() {
 	grep -E '^(Benchmark|ok|FAIL)' "$raw/fuzzloop-bench.txt" >&2 || true
 }
 
+# part_cached: pyplugins resolves codec and renderer names from package directories Python listed at
+# start-up (issue 11, item 2): fuzzed, the run must find names that exist and keep both directories
+# whole; --once, the baseline, cuts them (its verification diverges: exit 3, recorded).
+part_cached() {
+	step pyplugins-fuzz 2 run_whittle pyplugins-fuzz whittle-bench/pyplugins:fuzz "$pyplugins" --duration "$duration"
+	step pyplugins-once 2 run_whittle pyplugins-once whittle-bench/pyplugins:once "$pyplugins" --once
+	docker image rm whittle-bench/pyplugins:fuzz whittle-bench/pyplugins:once >/dev/null 2>&1 || true
+}
+
 part_render() {
 	"$bt" render -raw "$raw" -out "$results"
 	log "wrote $results/README.md, tracer.md, fuzz.md, rebuild.md"
@@ -222,13 +231,14 @@ all)
 	part_rate
 	part_rebuild
 	part_loop
+	part_cached
 	part_render
 	;;
 endurance) endurance ;;
 *)
 	[[ -s $raw/machine.json ]] || "$bt" machine -whittle "$whittle" >"$raw/machine.json"
 	for p in "${parts[@]}"; do
-		declare -F "part_$p" >/dev/null || die "unknown part $p (tracer fuzz negotiate rate rebuild loop render, or all, endurance)"
+		declare -F "part_$p" >/dev/null || die "unknown part $p (tracer fuzz negotiate rate rebuild loop cached render, or all, endurance)"
 		"part_$p"
 	done
 	[[ " ${parts[*]} " == *" render "* ]] || part_render

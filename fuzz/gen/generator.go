@@ -178,6 +178,7 @@ type Generator struct {
 	mix         Mix
 	exampleBias float64
 	vopts       []openapi3.SchemaValidationOption
+	names       NameSource
 }
 
 // New returns a generator for s (s may be nil when only Value is used).

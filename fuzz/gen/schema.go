@@ -44,6 +44,11 @@ func (g *Generator) valid(s *openapi3.Schema, name string, depth int) (any, stri
 			if v, ok := g.dict.PickAny(g.rng); ok && g.Validate(s, v) == nil {
 				return v, "dictionary"
 			}
+		case x < 0.38:
+			// Names that exist where the target looks names up.
+			if v, ok := g.listedName(s, name); ok {
+				return v, "listed-name"
+			}
 		}
 	}
 	if len(s.AllOf) > 0 {

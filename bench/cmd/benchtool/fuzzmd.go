@@ -130,6 +130,7 @@ func renderFuzz(in *inputs) *doc {
 		}
 	}
 
+	renderSelected(d, in)
 	for _, fx := range fixtures {
 		renderCurve(d, fx, in.fuzz[fx], in.once[fx])
 	}
@@ -149,6 +150,33 @@ func renderFuzz(in *inputs) *doc {
 		missing(d, "fuzzloop-bench.txt")
 	}
 	return d
+}
+
+// renderSelected lists the directories pyplugins' run kept whole because
+// request values select their entries: names Python listed at start-up
+// (issue 11), which the --once baseline never finds.
+func renderSelected(d *doc, in *inputs) {
+	d.p("## Names listed before the request: pyplugins\n")
+	r := in.fuzz["pyplugins"]
+	if r == nil {
+		missing(d, "pyplugins-fuzz.json")
+		return
+	}
+	d.p("pyplugins imports a codec or renderer module named by a request value from a package directory Python")
+	d.p("listed at start-up: a name that does not exist touches no file. Directories the run kept whole:\n")
+	var rows [][]string
+	for _, s := range r.Fuzz.SelectedDirs {
+		rows = append(rows, []string{"`" + s.Dir + "`", s.Operation, s.Parameter, s.Names})
+	}
+	if len(rows) == 0 {
+		d.p("**none** — the run did not find that request values select names.\n")
+	} else {
+		d.table("llll", []string{"directory", "operation", "parameter", "names"}, rows)
+	}
+	if once := in.once["pyplugins"]; once != nil && once.Verification != nil {
+		d.p("The `--once` baseline kept %d directories whole; its own verification: %s %d/%d.\n",
+			len(once.Fuzz.SelectedDirs), once.Verification.Result, once.Verification.Identical, once.Verification.Total)
+	}
 }
 
 // renderCurve writes the coverage of a fuzzing run every 5 s, as a table and

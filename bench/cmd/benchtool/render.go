@@ -12,7 +12,12 @@ import (
 	"github.com/whittle-dev/whittle/report"
 )
 
-var fixtures = []string{"gopets", "pypets"}
+// fixtures are the fixtures whittle runs on; rated those whose untraced
+// rate is measured too.
+var (
+	fixtures = []string{"gopets", "pypets", "pyplugins"}
+	rated    = []string{"gopets", "pypets"}
+)
 
 // TracerReport mirrors what tracer/cmd/tracebench -json writes.
 type TracerReport struct {
@@ -85,6 +90,9 @@ func loadInputs(raw string) *inputs {
 			note(fx+"-once.json", err)
 		}
 		for _, w := range []string{"1", "4"} {
+			if !slices.Contains(rated, fx) {
+				break
+			}
 			var r Rate
 			if err := readJSON(path(fx+"-rate-"+w+".json"), &r); err == nil {
 				in.rate[fx+"-"+w] = &r

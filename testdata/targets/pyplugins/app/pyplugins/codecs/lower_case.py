@@ -1,0 +1,7 @@
+"""lower case."""
+
+NAME = "lower_case"
+
+
+def encode(text: str) -> str:
+    return text.lower()

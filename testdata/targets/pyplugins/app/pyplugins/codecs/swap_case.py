@@ -1,0 +1,7 @@
+"""sWAP cASE."""
+
+NAME = "swap_case"
+
+
+def encode(text: str) -> str:
+    return text.swapcase()

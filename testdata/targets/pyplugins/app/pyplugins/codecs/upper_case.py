@@ -1,0 +1,7 @@
+"""UPPER CASE."""
+
+NAME = "upper_case"
+
+
+def encode(text: str) -> str:
+    return text.upper()

@@ -1,0 +1,7 @@
+"""The title as a JSON document."""
+
+import json
+
+
+def render(title: str) -> str:
+    return json.dumps({"title": title}) + "\n"

@@ -1,0 +1,4 @@
+"""A Markdown heading."""
+
+def render(title: str) -> str:
+    return f"# {title}\n"

@@ -1,0 +1,4 @@
+"""The title underlined with '-'."""
+
+def render(title: str) -> str:
+    return f"{title}\n{'-' * len(title)}\n"
