@@ -14,14 +14,13 @@ import (
 // fuzzer still has files, syscalls and answers to go by; the report says so.
 func (s *session) startCoverage(ctx context.Context) {
 	r := s.run
-	t := s.orig.current()
 	var opts []tracer.CoverOption
 	if pats := r.cfg.CoverPatterns; len(pats) > 0 {
 		// Patterns with a slash or a .py suffix name files (Python); others
 		// Go packages or symbols: the tracer applies the ones its kind uses.
 		opts = append(opts, tracer.WithCoverPackages(pats...), tracer.WithCoverSymbols(pats...), tracer.WithPythonFiles(pats...))
 	}
-	cov, err := s.tracer.Cover(ctx, t.Pid, r.cfg.CoverBinary, opts...)
+	cov, err := s.tracer.Cover(ctx, s.origPid, r.cfg.CoverBinary, opts...)
 	switch {
 	case errors.Is(err, tracer.ErrNoUSDT):
 		s.rep.Trace.Coverage = "files only: the Python interpreter has no USDT probes"

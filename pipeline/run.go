@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/event"
 	"github.com/whittle-dev/whittle/fuzz"
 	"github.com/whittle-dev/whittle/fuzz/spec"
@@ -20,6 +19,7 @@ import (
 	"github.com/whittle-dev/whittle/rebuild"
 	"github.com/whittle-dev/whittle/report"
 	"github.com/whittle-dev/whittle/tracer"
+	"github.com/whittle-dev/whittle/verify"
 )
 
 // Version is reported in the JSON report's tool section.
@@ -252,14 +252,16 @@ type session struct {
 	image   *probe.Image
 	tracer  *tracer.Tracer
 	cov     *tracer.Coverage // nil when the target's code cannot be covered
-	orig    *liveTarget      // the traced original, restarted when it crashes
-	startMu sync.Mutex       // serialises traced container starts (see liveTarget.launch)
+	orig    *verify.Target   // the traced original, restarted when it crashes
+	startMu sync.Mutex       // serialises traced container starts (see starter)
+	origPid int              // host pid of the first traced container's init
 	imageFS *imageExport
 
-	entries  []fuzz.Entry      // the corpus the verification replays
-	want     []fuzz.Exchange   // the original's answers to the replayed corpus
-	volatile []corpus.Volatile // per answer of want: what changes between runs
-	minimal  *rebuild.Result
+	entries []fuzz.Entry // the corpus the verification replays
+	// ref holds the original's answers to the replayed corpus and what in
+	// them changes between runs.
+	ref     *verify.Reference
+	minimal *rebuild.Result
 
 	// restartReasons are the reasons of restarts already logged: a known
 	// crash found again is counted in the progress, not logged each time.
@@ -268,7 +270,7 @@ type session struct {
 
 func (s *session) close(ctx context.Context) {
 	if s.orig != nil {
-		s.orig.close(ctx)
+		s.orig.Close(ctx)
 	}
 	if s.tracer != nil {
 		if err := s.tracer.Close(); err != nil {
@@ -405,12 +407,12 @@ func (s *session) startTarget(ctx context.Context, img *probe.Image, traced bool
 func (s *session) startOriginal(ctx context.Context) error {
 	r := s.run
 	r.startPhase(event.PhaseStart, "starting "+r.cfg.Image)
-	s.orig = s.newLiveTarget(s.image, true)
-	if err := s.orig.start(ctx); err != nil {
+	s.orig = verify.NewTarget(s.starter(s.image, true), s.targetOptions(s.image)...)
+	if err := s.orig.Start(ctx); err != nil {
 		r.endPhase(event.PhaseStart, "", err)
 		return err
 	}
-	base := s.orig.baseURL()
+	base := s.orig.BaseURL()
 	r.ctr.update(func(p *event.Progress) { p.TargetURL = base })
 	r.startPhase(event.PhaseTrace, "attaching coverage probes")
 	s.startCoverage(ctx)
