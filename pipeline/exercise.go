@@ -72,6 +72,9 @@ func (s *session) exercise(ctx context.Context) error {
 	forwarded := make(chan struct{})
 	go func() {
 		defer close(forwarded)
+		// forwardSafely catches each event's panic and goes on draining;
+		// this only guards the loop itself.
+		defer panics.Catch(string(faults.EventForwarder), s.run.fail)
 		for e := range events {
 			s.forwardSafely(e)
 		}

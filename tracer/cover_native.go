@@ -13,6 +13,7 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 
+	"github.com/whittle-dev/whittle/internal/panics"
 	"github.com/whittle-dev/whittle/tracer/elfsym"
 )
 
@@ -360,7 +361,7 @@ func closeLinks(links []link.Link) error {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				errs[i] = links[i].Close()
+				errs[i] = closeLink(links[i])
 			}
 		}()
 	}
@@ -370,6 +371,13 @@ func closeLinks(links []link.Link) error {
 	close(next)
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// closeLink closes one link; a panic doing so becomes its error, so that
+// the other workers go on and the caller gets it.
+func closeLink(l link.Link) (err error) {
+	defer panics.Catch("tracer: closing probes", func(p *panics.Panic) { err = p })
+	return l.Close()
 }
 
 func (n *nativeCover) close() error {
