@@ -19,6 +19,7 @@ import (
 	"github.com/whittle-dev/whittle/rebuild"
 	"github.com/whittle-dev/whittle/report"
 	"github.com/whittle-dev/whittle/tracer"
+	"github.com/whittle-dev/whittle/tracer/cover"
 	"github.com/whittle-dev/whittle/verify"
 )
 
@@ -251,10 +252,9 @@ type session struct {
 	engine  *probe.Engine
 	image   *probe.Image
 	tracer  *tracer.Tracer
-	cov     *tracer.Coverage // nil when the target's code cannot be covered
-	orig    *verify.Target   // the traced original, restarted when it crashes
-	startMu sync.Mutex       // serialises traced container starts (see starter)
-	origPid int              // host pid of the first traced container's init
+	traced  *cover.Starter  // starts the traced containers, covers the first one's code
+	cov     *cover.Coverage // nil when the target's code cannot be covered
+	orig    *verify.Target  // the traced original, restarted when it crashes
 	imageFS *imageExport
 
 	entries []fuzz.Entry // the corpus the verification replays
@@ -319,6 +319,7 @@ func (s *session) inspect(ctx context.Context) error {
 		r.endPhase(event.PhaseInspect, "", err)
 		return fmt.Errorf("arming the tracer: %w", err)
 	}
+	s.traced = cover.NewStarter(s.tracer, r.cfg.CoverBinary, s.coverOptions()...)
 	s.rep.Trace.Tier = s.tracer.Tier().String()
 	for _, fb := range s.tracer.Fallbacks() {
 		r.logf(event.LevelInfo, "tracer: tier %s unavailable here, falling back (%v)", fb.Tier, fb.Err)
@@ -362,9 +363,8 @@ func (s *session) noteSpec() {
 	}
 }
 
-// startTarget creates and starts a container of ref, binds the tracer to it
-// when traced, and waits until it answers.
-func (s *session) startTarget(ctx context.Context, img *probe.Image, traced bool, extra ...probe.Option) (*probe.Target, error) {
+// probeOptions are the options of every container of the run.
+func (s *session) probeOptions(extra ...probe.Option) []probe.Option {
 	cfg := s.run.cfg
 	opts := []probe.Option{
 		probe.WithRun(s.run.runID),
@@ -375,33 +375,7 @@ func (s *session) startTarget(ctx context.Context, img *probe.Image, traced bool
 	if cfg.Port != 0 {
 		opts = append(opts, probe.WithPort(cfg.Port))
 	}
-	if traced {
-		// Other containers are bound already: widen recording again so this
-		// one's first exec is captured before Bind narrows it.
-		if err := s.tracer.Arm(); err != nil {
-			return nil, fmt.Errorf("arming the tracer: %w", err)
-		}
-	}
-	t, err := s.engine.Create(ctx, img, append(opts, extra...)...)
-	if err != nil {
-		return nil, err
-	}
-	if err := t.Start(ctx); err != nil {
-		return t, err
-	}
-	if traced {
-		if err := s.tracer.Bind(t.Pid); err != nil {
-			// A target that dies at once is gone before it can be bound:
-			// then say that, with its last log lines (WaitReady does).
-			select {
-			case <-t.Done():
-				return t, t.WaitReady(ctx)
-			case <-time.After(5 * time.Second):
-			}
-			return t, fmt.Errorf("binding the tracer to container %s: %w", shortImageID(t.ID), err)
-		}
-	}
-	return t, t.WaitReady(ctx)
+	return append(opts, extra...)
 }
 
 func (s *session) startOriginal(ctx context.Context) error {
@@ -415,7 +389,7 @@ func (s *session) startOriginal(ctx context.Context) error {
 	base := s.orig.BaseURL()
 	r.ctr.update(func(p *event.Progress) { p.TargetURL = base })
 	r.startPhase(event.PhaseTrace, "attaching coverage probes")
-	s.startCoverage(ctx)
+	s.startCoverage()
 	r.endPhase(event.PhaseTrace, s.rep.Trace.Coverage, nil)
 	if s.spec == nil {
 		sp, where, err := spec.DiscoverSpec(ctx, base, nil, s.specOptions()...)

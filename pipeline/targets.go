@@ -12,28 +12,33 @@ import (
 )
 
 // starter is how the run starts containers of img (the original, the
-// reference replays' and the minimal image's). A traced one is bound to the
-// tracer while it starts and unbound when it is removed. Traced starts are
-// serialised: the tracer is widened (Arm) until the new container is bound,
-// and two starts at once would narrow it before the second one's first
-// exec.
+// reference replays' and the minimal image's). A traced one is started
+// under the tracer (cover.Starter: arm, start, bind, in that order) and
+// unbound when it is removed.
 func (s *session) starter(img *probe.Image, traced bool, extra ...probe.Option) verify.StartFunc {
+	opts := s.probeOptions(extra...)
+	if !traced {
+		return verify.Container(s.engine, img, opts...)
+	}
 	return func(ctx context.Context) (verify.Instance, error) {
-		if traced {
-			s.startMu.Lock()
-			defer s.startMu.Unlock()
-		}
-		t, err := s.startTarget(ctx, img, traced, extra...)
-		switch {
-		case t == nil:
-			return nil, err
-		case traced:
-			if s.origPid == 0 {
-				s.origPid = t.Pid
+		var t *probe.Target
+		_, err := s.traced.Start(ctx, func(ctx context.Context) (int, func(context.Context) error, error) {
+			var err error
+			if t, err = s.engine.Create(ctx, img, opts...); err != nil {
+				return 0, nil, err
 			}
-			return &tracedTarget{Target: t, tracer: s.tracer}, err
+			if err := t.Start(ctx); err != nil {
+				return 0, nil, err
+			}
+			return t.Pid, t.WaitReady, nil
+		})
+		if t == nil {
+			return nil, err
 		}
-		return t, err
+		if errors.Is(err, tracer.ErrNotBound) {
+			err = fmt.Errorf("binding the tracer to container %s: %w", shortImageID(t.ID), err)
+		}
+		return &tracedTarget{Target: t, tracer: s.tracer}, err
 	}
 }
 

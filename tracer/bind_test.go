@@ -3,13 +3,15 @@ package tracer
 import (
 	"slices"
 	"testing"
+
+	"github.com/whittle-dev/whittle/tracer/internal/procfs"
 )
 
 // Bind is additive: a second container's namespace joins, records of
 // namespaces never bound are dropped, Arm lets a new one in until the next
 // bind, and Unbind keeps what was seen.
 func TestCollectorMultiBind(t *testing.T) {
-	c := newCollector(false, procfs{dir: t.TempDir()})
+	c := newCollector(false, procfs.FS{Dir: t.TempDir()})
 	c.handle(fileRec(7, 1, nrOpenat, "/a", 3))
 	c.handle(fileRec(8, 2, nrOpenat, "/other", 3))
 	c.bind(7, 0)

@@ -28,6 +28,7 @@ import (
 
 	"github.com/whittle-dev/whittle/internal/panics"
 	"github.com/whittle-dev/whittle/tracer"
+	"github.com/whittle-dev/whittle/tracer/cover"
 	"github.com/whittle-dev/whittle/tracer/internal/fixture"
 )
 
@@ -228,9 +229,9 @@ func measure(ctx context.Context, m mode, o options) (measurement, error) {
 			return res, err
 		}
 	}
-	var cov *tracer.Coverage
+	var cov *cover.Coverage
 	if m.cover {
-		if cov, err = tr.Cover(ctx, c.Pid, "/usr/local/bin/gopets", tracer.WithPruneInterval(0)); err != nil {
+		if cov, err = cover.Attach(ctx, tr, c.Pid, "/usr/local/bin/gopets", cover.WithPruneInterval(0)); err != nil {
 			return res, err
 		}
 		defer cov.Close()

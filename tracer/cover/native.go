@@ -1,4 +1,4 @@
-package tracer
+package cover
 
 import (
 	"context"
@@ -51,7 +51,7 @@ type probeChunk struct {
 
 // newNativeCover reads the binary's functions, selects the in-scope ones and
 // validates their entries.
-func newNativeCover(tg *target, cfg coverConfig) (*nativeCover, error) {
+func newNativeCover(tg *target, cfg config) (*nativeCover, error) {
 	bin, err := elfsym.NewBinary(tg.file)
 	if err != nil {
 		return nil, fmt.Errorf("cover: reading %s: %w", tg.inside, err)
@@ -184,7 +184,7 @@ func (c *Coverage) Prune(ctx context.Context) (int, error) {
 	if c.nat == nil {
 		return 0, nil
 	}
-	if err := c.t.Sync(ctx); err != nil {
+	if err := c.tr.Sync(ctx); err != nil {
 		return 0, err
 	}
 	c.reconcile()
@@ -238,8 +238,8 @@ func (c *Coverage) Prune(ctx context.Context) (int, error) {
 // reconcile marks the hits the BPF array holds that no record reported (the
 // ring buffer was full). Call after a Sync.
 func (c *Coverage) reconcile() {
-	set := c.t.coverSetIfLoaded()
-	if set == nil || c.nat == nil {
+	set := c.set
+	if c.nat == nil {
 		return
 	}
 	// One u64 per function (array elements are 8-byte aligned anyway).
