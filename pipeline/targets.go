@@ -22,7 +22,7 @@ func (s *session) starter(img *probe.Image, traced bool, extra ...probe.Option) 
 	}
 	return func(ctx context.Context) (verify.Instance, error) {
 		var t *probe.Target
-		_, err := s.traced.Start(ctx, func(ctx context.Context) (int, func(context.Context) error, error) {
+		pid, err := s.traced.Start(ctx, func(ctx context.Context) (int, func(context.Context) error, error) {
 			var err error
 			if t, err = s.engine.Create(ctx, img, opts...); err != nil {
 				return 0, nil, err
@@ -38,7 +38,7 @@ func (s *session) starter(img *probe.Image, traced bool, extra ...probe.Option) 
 		if errors.Is(err, tracer.ErrNotBound) {
 			err = fmt.Errorf("binding the tracer to container %s: %w", shortImageID(t.ID), err)
 		}
-		return &tracedTarget{Target: t, tracer: s.tracer}, err
+		return &tracedTarget{Target: t, tracer: s.tracer, bound: pid}, err
 	}
 }
 
@@ -53,10 +53,11 @@ func (s *session) targetOptions(img *probe.Image) []verify.Option {
 	}
 }
 
-// tracedTarget is a container the tracer is bound to.
+// tracedTarget is a container started under the tracer.
 type tracedTarget struct {
 	*probe.Target
 	tracer *tracer.Tracer
+	bound  int // the pid the tracer was bound to; 0: not bound
 }
 
 // Remove removes the container and unbinds the tracer from it (namespace
@@ -64,8 +65,8 @@ type tracedTarget struct {
 // unrelated container in).
 func (t *tracedTarget) Remove(ctx context.Context) error {
 	err := t.Target.Remove(ctx)
-	if t.Pid > 0 {
-		if uerr := t.tracer.Unbind(t.Pid); uerr != nil {
+	if t.bound > 0 {
+		if uerr := t.tracer.Unbind(t.bound); uerr != nil {
 			err = errors.Join(err, fmt.Errorf("unbinding the tracer: %w", uerr))
 		}
 	}

@@ -42,7 +42,9 @@ func newReplayCommand() *cobra.Command {
 			"the one stored in the corpus, or with a previous replay given with --baseline. With\n" +
 			"--runs 2 (the default) it replays twice on fresh containers to learn which fields change\n" +
 			"by themselves (timestamps, generated ids) and ignores them. A crashing entry restarts the\n" +
-			"container and the replay goes on. Exit status 3 when answers differ.",
+			"container and the replay goes on. Answers are matched by entry and step, as `run` verifies\n" +
+			"a minimal image: the same crash noticed one request later is no difference. Exit status 3\n" +
+			"when answers differ.",
 		Example: "  whittle replay corpus/ shop:1.4 --spec openapi.yaml -o shop-1.4.json\n" +
 			"  whittle replay corpus/ shop:1.5 --spec openapi.yaml --baseline shop-1.4.json",
 		Args: cobra.ExactArgs(2),

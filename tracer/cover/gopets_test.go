@@ -297,11 +297,11 @@ func TestIntegrationStarterFailures(t *testing.T) {
 		t.Error("coverage after a failed start")
 	}
 	died := errors.New("exited with status 1 during start-up")
-	_, err := st.Start(ctx, func(context.Context) (int, func(context.Context) error, error) {
+	pid, err := st.Start(ctx, func(context.Context) (int, func(context.Context) error, error) {
 		return 1 << 30, func(context.Context) error { return died }, nil // no such process
 	})
-	if !errors.Is(err, died) {
-		t.Fatalf("a process gone before Bind: %v, want its own error", err)
+	if !errors.Is(err, died) || pid != 0 {
+		t.Fatalf("a process gone before Bind: pid %d, %v, want 0 and its own error", pid, err)
 	}
 	if got := tr.Bound(); len(got) != 0 {
 		t.Errorf("bound after failed starts: %v", got)

@@ -43,9 +43,11 @@ func NewStarter(tr *tracer.Tracer, binary string, opts ...Option) *Starter {
 // show that it died (ready fails at once then, saying why).
 const bindGrace = 5 * time.Second
 
-// Start starts one process with start and returns its pid once it is
-// ready. A failure to begin coverage does not fail the start: Coverage
-// says why there is none.
+// Start starts one process with start and returns once it is ready. The
+// pid is the one the tracer was bound to, 0 when it was not (start failed,
+// or the process could not be bound): a pid to Unbind when the process is
+// gone. A failure to begin coverage does not fail the start: Coverage says
+// why there is none.
 func (s *Starter) Start(ctx context.Context, start StartFunc) (int, error) {
 	var ready func(context.Context) error
 	pid, err := s.tr.Start(ctx, func(ctx context.Context) (int, error) {
@@ -62,11 +64,11 @@ func (s *Starter) Start(ctx context.Context, start StartFunc) (int, error) {
 		waited := rctx.Err() != nil // alive, or not ready within the grace
 		cancel()
 		if rerr != nil && !waited {
-			return pid, rerr
+			return 0, rerr
 		}
-		return pid, err
+		return 0, err
 	case err != nil:
-		return pid, err
+		return 0, err
 	}
 	if ready != nil {
 		if err := ready(ctx); err != nil {
