@@ -399,7 +399,7 @@ func setFor(tr *tracer.Tracer) (*coverSet, error) {
 		return loadSet(tr)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("cover: %w", err)
+		return nil, err
 	}
 	return ext.(*coverSet), nil
 }
