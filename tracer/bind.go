@@ -119,7 +119,17 @@ func (t *Tracer) bind(ns uint64, pid uint32) error {
 	if err := t.objs.Filtering.Set(uint32(1)); err != nil {
 		return fmt.Errorf("binding tracer: %w", err)
 	}
-	if old, ok := t.bound[ns]; !ok || old == 0 {
+	switch old, ok := t.bound[ns]; {
+	case ok && old != 0 && pid != 0 && old != pid:
+		// The kernel gave the new container the namespace inode of one
+		// that is gone (it died) but not unbound yet: the new one takes
+		// the binding over, and the old one's Unbind leaves it alone.
+		if t.superseded == nil {
+			t.superseded = map[uint32]uint64{}
+		}
+		t.superseded[old] = ns
+		t.bound[ns] = pid
+	case !ok || old == 0:
 		t.bound[ns] = pid
 	}
 	t.armed, t.everBound = false, true
@@ -175,9 +185,16 @@ func (t *Tracer) Arm() error {
 }
 
 // Unbind stops following the container bound by Bind(pid) (the pid may be
-// gone by now). What was recorded for it is kept.
+// gone by now). What was recorded for it is kept. A container whose
+// namespace inode a newer bound container got (the kernel reuses them once
+// a namespace is gone) is only forgotten: the newer one stays followed.
 func (t *Tracer) Unbind(pid int) error {
 	t.mu.Lock()
+	if _, ok := t.superseded[uint32(pid)]; ok && pid > 0 {
+		delete(t.superseded, uint32(pid))
+		t.mu.Unlock()
+		return nil
+	}
 	var ns uint64
 	for n, p := range t.bound {
 		if p == uint32(pid) && pid > 0 {
@@ -241,7 +258,15 @@ func (t *Tracer) Bound() []uint64 {
 func (c *collector) bind(mntns uint64, pid uint32) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if old, ok := c.bound[mntns]; !ok || old == 0 {
+	switch old, ok := c.bound[mntns]; {
+	case ok && old != 0 && pid != 0 && old != pid:
+		// A newer container got a gone one's namespace inode (see
+		// Tracer.bind): paths resolve in the newer one's root from now on.
+		c.bound[mntns] = pid
+		if b := c.buckets[mntns]; b != nil {
+			b.unpinRoot()
+		}
+	case !ok || old == 0:
 		c.bound[mntns] = pid
 	}
 	c.filter, c.everBound = true, true

@@ -54,3 +54,39 @@ func TestCollectorMultiBind(t *testing.T) {
 		t.Errorf("counters: %d files, want 4", n)
 	}
 }
+
+// The kernel reuses a mount namespace's inode number once the namespace is
+// gone. A container that died and is not unbound yet can leave its number
+// to the next one started (a restart's spare): the new container takes the
+// binding over, and unbinding the dead one must not stop following it.
+func TestIntegrationBindTakesOverAReusedNamespace(t *testing.T) {
+	requireIntegration(t)
+	tr := newTestTracer(t)
+	const ns = 4026500001 // made up: never the host's
+	const dead, fresh = 1<<30 + 1, 1<<30 + 2
+	if err := tr.bind(ns, dead); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.bind(ns, fresh); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Unbind(dead); err != nil {
+		t.Fatalf("unbinding the container that gave its namespace number away: %v", err)
+	}
+	if got := tr.Bound(); !slices.Equal(got, []uint64{ns}) {
+		t.Fatalf("bound after unbinding the dead container: %v, want the fresh one's namespace", got)
+	}
+	var v uint8
+	if err := tr.objs.BoundSet.Lookup(uint64(ns), &v); err != nil {
+		t.Fatalf("BPF no longer follows the fresh container: %v", err)
+	}
+	if err := tr.Unbind(fresh); err != nil {
+		t.Fatal(err)
+	}
+	if got := tr.Bound(); len(got) != 0 {
+		t.Errorf("bound after unbinding both: %v", got)
+	}
+	if err := tr.Unbind(fresh); err == nil {
+		t.Error("unbinding twice succeeded")
+	}
+}

@@ -90,13 +90,16 @@ type Tracer struct {
 	mu sync.Mutex // guards the fields below
 	// bound maps the bound mount namespaces to the pid they were bound by
 	// (0 when bound by inode); armed is set by Arm until the next Bind.
-	bound     map[uint64]uint32
-	armed     bool
-	everBound bool
-	sysAcc    []uint64 // syscall bits of namespaces unbound since
-	ext       map[string]Extension
-	closed    bool
-	readErr   error
+	bound map[uint64]uint32
+	// superseded are pids bound once whose namespace inode a newer bound
+	// container got: their Unbind is a no-op.
+	superseded map[uint32]uint64
+	armed      bool
+	everBound  bool
+	sysAcc     []uint64 // syscall bits of namespaces unbound since
+	ext        map[string]Extension
+	closed     bool
+	readErr    error
 	// snapshots taken by Close, served afterwards
 	finalSyscalls []Syscall
 	finalStats    Stats
