@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/whittle-dev/whittle/event"
 	"github.com/whittle-dev/whittle/fuzz"
@@ -14,6 +13,7 @@ import (
 	"github.com/whittle-dev/whittle/report"
 	"github.com/whittle-dev/whittle/seccomp"
 	"github.com/whittle-dev/whittle/tracer"
+	"github.com/whittle-dev/whittle/verify"
 )
 
 // pseudoFS are mounted by the runtime, never part of an image.
@@ -82,7 +82,7 @@ func (s *session) build(ctx context.Context) error {
 	}
 	s.recordTrace()
 	// The original container is no longer needed; the trace is complete.
-	s.orig.close(ctx)
+	s.orig.Close(ctx)
 	fsys, err := s.imageFS.wait(ctx)
 	if err != nil {
 		r.endPhase(event.PhaseBuild, "", err)
@@ -154,39 +154,28 @@ func (s *session) build(ctx context.Context) error {
 func (s *session) reference(ctx context.Context) error {
 	r := s.run
 	r.bus.Publish(event.Step{Stamp: event.Now(), Phase: event.PhaseFuzz, Name: fmt.Sprintf("recording reference answers (%d corpus entries)", len(s.entries))})
-	var err error
-	if s.want, err = s.replayCorpus(ctx, s.image, true); err != nil {
+	want, err := s.replayCorpus(ctx, s.image, true)
+	if err != nil {
 		return fmt.Errorf("replaying the corpus on the original: %w", err)
 	}
 	second, err := s.replayCorpus(ctx, s.image, false)
 	if err != nil {
 		return fmt.Errorf("replaying the corpus on the original: %w", err)
 	}
-	s.volatile = learnVolatile(s.want, second)
+	s.ref = &verify.Reference{Answers: want, Volatile: verify.LearnVolatility(want, second)}
 	return nil
 }
 
-// replayCorpus starts a fresh container of img and replays every corpus
-// entry in order, restarting the container when an entry crashes it.
+// replayCorpus replays every corpus entry in order on fresh containers of
+// img, restarting one when an entry crashes it.
 func (s *session) replayCorpus(ctx context.Context, img *probe.Image, traced bool, opts ...probe.Option) ([]fuzz.Exchange, error) {
-	lt := s.newLiveTarget(img, traced, opts...)
-	defer lt.close(ctx)
-	if err := lt.start(ctx); err != nil {
-		return nil, fmt.Errorf("starting %s for the replay: %w", img.Ref, err)
-	}
-	return fuzz.Replay(ctx, s.spec, lt, s.entries, fuzz.WithTarget(lt), fuzz.WithCrashGrace(replayCrashGrace))
+	return verify.Replay(ctx, s.spec, s.entries, s.starter(img, traced, opts...), s.targetOptions(img)...)
 }
-
-// replayCrashGrace is how long a replay waits, after a request got no
-// answer, for the engine to report the container's exit. Replays compare
-// where crashes happen, so a crash noticed late (a loaded engine) must not
-// move to another entry; the wait ends as soon as the exit is seen.
-const replayCrashGrace = 3 * time.Second
 
 // verify replays the corpus against the minimal image and compares.
 func (s *session) verify(ctx context.Context) error {
 	r := s.run
-	r.startPhase(event.PhaseVerify, fmt.Sprintf("replaying %d requests against %s", len(s.want), s.minimal.Tag))
+	r.startPhase(event.PhaseVerify, fmt.Sprintf("replaying %d requests against %s", len(s.ref.Answers), s.minimal.Tag))
 	v, err := s.replayAndCompare(ctx)
 	if err != nil {
 		s.rep.Verification = &report.Verification{Result: "error", Error: err.Error()}
@@ -217,7 +206,7 @@ func (s *session) replayAndCompare(ctx context.Context) (*report.Verification, e
 	got, err := s.replayCorpus(ctx, minImg, false, probe.WithSeccompProfile(profileJSON))
 	seccompProblem := ""
 	if err == nil {
-		v := compareRuns(s.want, got, s.volatile)
+		v := s.ref.Verification(got)
 		if v.Result == "identical" {
 			v.Seccomp = "identical under the generated profile"
 			return v, nil
@@ -235,7 +224,7 @@ func (s *session) replayAndCompare(ctx context.Context) (*report.Verification, e
 	if err != nil {
 		return nil, err
 	}
-	v := compareRuns(s.want, got, s.volatile)
+	v := s.ref.Verification(got)
 	if v.Result == "identical" {
 		v.Seccomp = seccompProblem
 		s.run.logf(event.LevelWarn, "the minimal image works, but %s: run it without --security-opt seccomp=... or report a bug", seccompProblem)

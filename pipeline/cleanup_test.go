@@ -28,6 +28,7 @@ func TestPanicBecomesExecuteError(t *testing.T) {
 		{faults.TimelineSampler, string(faults.TimelineSampler)},
 		{faults.EventForwarder, string(faults.EventForwarder)},
 		{faults.Feedback, "pipeline"},
+		{faults.SpareStart, string(faults.SpareStart)}, // after gopets' first crash
 	} {
 		t.Run(string(tt.point), func(t *testing.T) {
 			var fired atomic.Bool

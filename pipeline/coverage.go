@@ -1,29 +1,33 @@
 package pipeline
 
 import (
-	"context"
 	"errors"
 	"time"
 
 	"github.com/whittle-dev/whittle/event"
-	"github.com/whittle-dev/whittle/tracer"
+	"github.com/whittle-dev/whittle/tracer/cover"
 )
 
-// startCoverage probes the target's own code (its main executable, or the
-// Python application through the interpreter's USDT probes). Without it the
-// fuzzer still has files, syscalls and answers to go by; the report says so.
-func (s *session) startCoverage(ctx context.Context) {
-	r := s.run
-	t := s.orig.current()
-	var opts []tracer.CoverOption
-	if pats := r.cfg.CoverPatterns; len(pats) > 0 {
-		// Patterns with a slash or a .py suffix name files (Python); others
-		// Go packages or symbols: the tracer applies the ones its kind uses.
-		opts = append(opts, tracer.WithCoverPackages(pats...), tracer.WithCoverSymbols(pats...), tracer.WithPythonFiles(pats...))
+// coverOptions narrow or widen the coverage scope: patterns with a slash
+// or a .py suffix name files (Python), others Go packages or symbols; the
+// coverage applies the ones its kind uses.
+func (s *session) coverOptions() []cover.Option {
+	pats := s.run.cfg.CoverPatterns
+	if len(pats) == 0 {
+		return nil
 	}
-	cov, err := s.tracer.Cover(ctx, t.Pid, r.cfg.CoverBinary, opts...)
+	return []cover.Option{cover.WithPackages(pats...), cover.WithSymbols(pats...), cover.WithPythonFiles(pats...)}
+}
+
+// startCoverage takes the coverage the first traced start began: the
+// target's own code (its main executable, or the Python application
+// through the interpreter's USDT probes). Without it the fuzzer still has
+// files, syscalls and answers to go by; the report says so.
+func (s *session) startCoverage() {
+	r := s.run
+	cov, err := s.traced.Coverage()
 	switch {
-	case errors.Is(err, tracer.ErrNoUSDT):
+	case errors.Is(err, cover.ErrNoUSDT):
 		s.rep.Trace.Coverage = "files only: the Python interpreter has no USDT probes"
 		r.logf(event.LevelWarn, "python: no USDT probes in the interpreter, file-level coverage only")
 		return
@@ -58,13 +62,13 @@ func (s *session) recordCoverage() {
 // fuzzer gets coverage feedback on a sample of its requests and runs at full
 // speed otherwise.
 type pythonDuty struct {
-	cov     *tracer.Coverage
+	cov     *cover.Coverage
 	on, off time.Duration
 	enabled bool
 	since   time.Time
 }
 
-func newPythonDuty(cov *tracer.Coverage) *pythonDuty {
+func newPythonDuty(cov *cover.Coverage) *pythonDuty {
 	return &pythonDuty{cov: cov, on: time.Second, off: 3 * time.Second, enabled: true, since: time.Now()}
 }
 

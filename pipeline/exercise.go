@@ -14,6 +14,7 @@ import (
 	"github.com/whittle-dev/whittle/internal/faults"
 	"github.com/whittle-dev/whittle/internal/panics"
 	"github.com/whittle-dev/whittle/report"
+	"github.com/whittle-dev/whittle/verify"
 )
 
 // exercise fuzzes the target from its spec with the tracer's feedback, and
@@ -34,14 +35,14 @@ func (s *session) exercise(ctx context.Context) error {
 	events := make(chan fuzz.Event, 1024)
 	opts := []fuzz.Option{
 		fuzz.WithSeed(uint64(cfg.Seed)),
-		fuzz.WithBaseURL(s.orig.baseURL()),
+		fuzz.WithBaseURL(s.orig.BaseURL()),
 		fuzz.WithFeedback(fb),
 		fuzz.WithDirLister(s.imageFS),
 		fuzz.WithTarget(s.orig),
 		fuzz.WithEvents(events),
 	}
 	if cfg.Duration > 0 {
-		opts = append(opts, fuzz.WithDuration(cfg.Duration), fuzz.WithMinimizeBudget(1000, minimizeRestarts(cfg.Duration, s.orig.startup)))
+		opts = append(opts, fuzz.WithDuration(cfg.Duration), fuzz.WithMinimizeBudget(1000, minimizeRestarts(cfg.Duration, s.orig.Startup())))
 	}
 	if cfg.MaxRequests > 0 {
 		opts = append(opts, fuzz.WithMaxRequests(cfg.MaxRequests))
@@ -71,6 +72,9 @@ func (s *session) exercise(ctx context.Context) error {
 	forwarded := make(chan struct{})
 	go func() {
 		defer close(forwarded)
+		// forwardSafely catches each event's panic and goes on draining;
+		// this only guards the loop itself.
+		defer panics.Catch(string(faults.EventForwarder), s.run.fail)
 		for e := range events {
 			s.forwardSafely(e)
 		}
@@ -257,7 +261,7 @@ func findingReport(f fuzz.Finding) report.Finding {
 		Severity:  severityOf(f.Check),
 		Summary:   f.Message,
 		Curl:      f.Curl,
-		Response:  summarize(f.Response),
+		Response:  verify.Summarize(f.Response),
 		Sequence:  len(f.Requests),
 	}
 	if n := len(f.Requests); n > 0 {
@@ -298,7 +302,7 @@ func (s *session) exerciseOnce(ctx context.Context) error {
 		return err
 	}
 	res, err := fuzz.EachOperationOnce(ctx, s.spec, s.orig, fuzz.WithSeed(uint64(r.cfg.Seed)),
-		fuzz.WithBaseURL(s.orig.baseURL()), fuzz.WithFeedback(fb))
+		fuzz.WithBaseURL(s.orig.BaseURL()), fuzz.WithFeedback(fb))
 	if err != nil {
 		r.endPhase(event.PhaseFuzz, "", err)
 		return fmt.Errorf("exercising %s: %w", r.cfg.Image, err)

@@ -10,14 +10,15 @@ import (
 	"github.com/whittle-dev/whittle/fuzz"
 	"github.com/whittle-dev/whittle/internal/faults"
 	"github.com/whittle-dev/whittle/tracer"
+	"github.com/whittle-dev/whittle/tracer/cover"
 )
 
 // traceFeedback tells the fuzzer what each answered request newly made the
 // target touch, from the tracer's append-only view of unique accesses.
 type traceFeedback struct {
 	tr       *tracer.Tracer
-	cov      *tracer.Coverage // nil: no code coverage
-	duty     *pythonDuty      // nil unless Python line coverage
+	cov      *cover.Coverage // nil: no code coverage
+	duty     *pythonDuty     // nil unless Python line coverage
 	covAt    int
 	cursor   int
 	syscalls int
@@ -34,7 +35,7 @@ type traceFeedback struct {
 	startup []fuzz.DirListing
 }
 
-func newTraceFeedback(ctx context.Context, tr *tracer.Tracer, cov *tracer.Coverage) (*traceFeedback, error) {
+func newTraceFeedback(ctx context.Context, tr *tracer.Tracer, cov *cover.Coverage) (*traceFeedback, error) {
 	f := &traceFeedback{tr: tr, cov: cov, paths: map[string]bool{}, failedDirs: map[string]bool{}, dirs: map[string]bool{}}
 	if cov != nil {
 		// Functions hit while idle (start-up, timers) are nobody's merit.
@@ -43,7 +44,7 @@ func newTraceFeedback(ctx context.Context, tr *tracer.Tracer, cov *tracer.Covera
 			return nil, fmt.Errorf("measuring background coverage: %w", err)
 		}
 		f.covAt = cursor
-		if cov.Kind() == tracer.CoverPythonLines {
+		if cov.Kind() == cover.PythonLines {
 			f.duty = newPythonDuty(cov)
 		}
 	}

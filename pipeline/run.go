@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/event"
 	"github.com/whittle-dev/whittle/fuzz"
 	"github.com/whittle-dev/whittle/fuzz/spec"
@@ -20,6 +19,8 @@ import (
 	"github.com/whittle-dev/whittle/rebuild"
 	"github.com/whittle-dev/whittle/report"
 	"github.com/whittle-dev/whittle/tracer"
+	"github.com/whittle-dev/whittle/tracer/cover"
+	"github.com/whittle-dev/whittle/verify"
 )
 
 // Version is reported in the JSON report's tool section.
@@ -251,15 +252,16 @@ type session struct {
 	engine  *probe.Engine
 	image   *probe.Image
 	tracer  *tracer.Tracer
-	cov     *tracer.Coverage // nil when the target's code cannot be covered
-	orig    *liveTarget      // the traced original, restarted when it crashes
-	startMu sync.Mutex       // serialises traced container starts (see liveTarget.launch)
+	traced  *cover.Starter  // starts the traced containers, covers the first one's code
+	cov     *cover.Coverage // nil when the target's code cannot be covered
+	orig    *verify.Target  // the traced original, restarted when it crashes
 	imageFS *imageExport
 
-	entries  []fuzz.Entry      // the corpus the verification replays
-	want     []fuzz.Exchange   // the original's answers to the replayed corpus
-	volatile []corpus.Volatile // per answer of want: what changes between runs
-	minimal  *rebuild.Result
+	entries []fuzz.Entry // the corpus the verification replays
+	// ref holds the original's answers to the replayed corpus and what in
+	// them changes between runs.
+	ref     *verify.Reference
+	minimal *rebuild.Result
 
 	// restartReasons are the reasons of restarts already logged: a known
 	// crash found again is counted in the progress, not logged each time.
@@ -268,7 +270,7 @@ type session struct {
 
 func (s *session) close(ctx context.Context) {
 	if s.orig != nil {
-		s.orig.close(ctx)
+		s.orig.Close(ctx)
 	}
 	if s.tracer != nil {
 		if err := s.tracer.Close(); err != nil {
@@ -317,6 +319,7 @@ func (s *session) inspect(ctx context.Context) error {
 		r.endPhase(event.PhaseInspect, "", err)
 		return fmt.Errorf("arming the tracer: %w", err)
 	}
+	s.traced = cover.NewStarter(s.tracer, r.cfg.CoverBinary, s.coverOptions()...)
 	s.rep.Trace.Tier = s.tracer.Tier().String()
 	for _, fb := range s.tracer.Fallbacks() {
 		r.logf(event.LevelInfo, "tracer: tier %s unavailable here, falling back (%v)", fb.Tier, fb.Err)
@@ -360,9 +363,8 @@ func (s *session) noteSpec() {
 	}
 }
 
-// startTarget creates and starts a container of ref, binds the tracer to it
-// when traced, and waits until it answers.
-func (s *session) startTarget(ctx context.Context, img *probe.Image, traced bool, extra ...probe.Option) (*probe.Target, error) {
+// probeOptions are the options of every container of the run.
+func (s *session) probeOptions(extra ...probe.Option) []probe.Option {
 	cfg := s.run.cfg
 	opts := []probe.Option{
 		probe.WithRun(s.run.runID),
@@ -373,47 +375,21 @@ func (s *session) startTarget(ctx context.Context, img *probe.Image, traced bool
 	if cfg.Port != 0 {
 		opts = append(opts, probe.WithPort(cfg.Port))
 	}
-	if traced {
-		// Other containers are bound already: widen recording again so this
-		// one's first exec is captured before Bind narrows it.
-		if err := s.tracer.Arm(); err != nil {
-			return nil, fmt.Errorf("arming the tracer: %w", err)
-		}
-	}
-	t, err := s.engine.Create(ctx, img, append(opts, extra...)...)
-	if err != nil {
-		return nil, err
-	}
-	if err := t.Start(ctx); err != nil {
-		return t, err
-	}
-	if traced {
-		if err := s.tracer.Bind(t.Pid); err != nil {
-			// A target that dies at once is gone before it can be bound:
-			// then say that, with its last log lines (WaitReady does).
-			select {
-			case <-t.Done():
-				return t, t.WaitReady(ctx)
-			case <-time.After(5 * time.Second):
-			}
-			return t, fmt.Errorf("binding the tracer to container %s: %w", shortImageID(t.ID), err)
-		}
-	}
-	return t, t.WaitReady(ctx)
+	return append(opts, extra...)
 }
 
 func (s *session) startOriginal(ctx context.Context) error {
 	r := s.run
 	r.startPhase(event.PhaseStart, "starting "+r.cfg.Image)
-	s.orig = s.newLiveTarget(s.image, true)
-	if err := s.orig.start(ctx); err != nil {
+	s.orig = verify.NewTarget(s.starter(s.image, true), s.targetOptions(s.image)...)
+	if err := s.orig.Start(ctx); err != nil {
 		r.endPhase(event.PhaseStart, "", err)
 		return err
 	}
-	base := s.orig.baseURL()
+	base := s.orig.BaseURL()
 	r.ctr.update(func(p *event.Progress) { p.TargetURL = base })
 	r.startPhase(event.PhaseTrace, "attaching coverage probes")
-	s.startCoverage(ctx)
+	s.startCoverage()
 	r.endPhase(event.PhaseTrace, s.rep.Trace.Coverage, nil)
 	if s.spec == nil {
 		sp, where, err := spec.DiscoverSpec(ctx, base, s.specOptions()...)

@@ -227,6 +227,9 @@ func (t *Target) markExited(code int64) {
 	})
 }
 
+// URL is BaseURL, for interfaces that hold a target (verify.Instance).
+func (t *Target) URL() string { return t.BaseURL }
+
 // Exited reports whether the container has stopped since it was started.
 func (t *Target) Exited() bool {
 	select {

@@ -1,11 +1,14 @@
 package tracer
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
 
 	"github.com/cilium/ebpf"
+
+	"github.com/whittle-dev/whittle/tracer/internal/procfs"
 )
 
 // Binding: which containers the tracer follows.
@@ -24,6 +27,53 @@ import (
 // namespace is no longer followed (mount namespace inode numbers are
 // reused by the kernel).
 
+// ErrNotBound: Start started the process but could not bind the tracer to
+// it (it may have died at once).
+var ErrNotBound = errors.New("the tracer could not follow the new process")
+
+// Start starts a process the tracer is to follow, in the order that
+// catches its first exec: Arm, start (which returns the host pid of the
+// new container's init as soon as it exists), then Bind that pid. Starts
+// are serialised: two at once would narrow recording (Bind) before the
+// second one's first exec. The error of a failed Bind wraps ErrNotBound;
+// start's own error is returned as it is.
+func (t *Tracer) Start(ctx context.Context, start func(ctx context.Context) (pid int, err error)) (int, error) {
+	t.startMu.Lock()
+	defer t.startMu.Unlock()
+	// Containers bound already keep being followed; recording widens to
+	// every namespace only until this one is bound.
+	if err := t.Arm(); err != nil {
+		return 0, err
+	}
+	pid, err := start(ctx)
+	if err != nil {
+		t.disarm()
+		return pid, err
+	}
+	if err := t.Bind(pid); err != nil {
+		t.disarm()
+		return pid, fmt.Errorf("%w: %w", ErrNotBound, err)
+	}
+	return pid, nil
+}
+
+// disarm narrows recording to the bound set again after a start that bound
+// nothing (when something is bound: before the first Bind every namespace
+// is recorded anyway).
+func (t *Tracer) disarm() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed || !t.armed || len(t.bound) == 0 {
+		return
+	}
+	if err := t.objs.Filtering.Set(uint32(1)); err != nil {
+		return // stays armed: more is recorded, nothing is lost
+	}
+	t.armed = false
+	t.col.disarm()
+	t.dropUnbound()
+}
+
 // maxBound mirrors MAX_BOUND in bpf/records.h.
 const maxBound = 64
 
@@ -36,7 +86,7 @@ func (t *Tracer) Bind(pid int) error {
 	if pid <= 0 {
 		return fmt.Errorf("binding tracer: invalid pid %d", pid)
 	}
-	ns, err := t.col.proc.mntns(uint32(pid))
+	ns, err := t.col.proc.Mntns(uint32(pid))
 	if err != nil {
 		return fmt.Errorf("binding tracer to pid %d: %w", pid, err)
 	}
@@ -56,7 +106,7 @@ func (t *Tracer) bind(ns uint64, pid uint32) error {
 	if ns == 0 {
 		return errors.New("binding tracer: mount namespace 0")
 	}
-	host, _ := nsInode("/proc/self/ns/mnt")
+	host, _ := procfs.NSInode("/proc/self/ns/mnt")
 	if ns == host {
 		return fmt.Errorf("binding tracer: pid %d is in the host mount namespace", pid)
 	}
@@ -69,7 +119,17 @@ func (t *Tracer) bind(ns uint64, pid uint32) error {
 	if err := t.objs.Filtering.Set(uint32(1)); err != nil {
 		return fmt.Errorf("binding tracer: %w", err)
 	}
-	if old, ok := t.bound[ns]; !ok || old == 0 {
+	switch old, ok := t.bound[ns]; {
+	case ok && old != 0 && pid != 0 && old != pid:
+		// The kernel gave the new container the namespace inode of one
+		// that is gone (it died) but not unbound yet: the new one takes
+		// the binding over, and the old one's Unbind leaves it alone.
+		if t.superseded == nil {
+			t.superseded = map[uint32]uint64{}
+		}
+		t.superseded[old] = ns
+		t.bound[ns] = pid
+	case !ok || old == 0:
 		t.bound[ns] = pid
 	}
 	t.armed, t.everBound = false, true
@@ -125,9 +185,16 @@ func (t *Tracer) Arm() error {
 }
 
 // Unbind stops following the container bound by Bind(pid) (the pid may be
-// gone by now). What was recorded for it is kept.
+// gone by now). What was recorded for it is kept. A container whose
+// namespace inode a newer bound container got (the kernel reuses them once
+// a namespace is gone) is only forgotten: the newer one stays followed.
 func (t *Tracer) Unbind(pid int) error {
 	t.mu.Lock()
+	if _, ok := t.superseded[uint32(pid)]; ok && pid > 0 {
+		delete(t.superseded, uint32(pid))
+		t.mu.Unlock()
+		return nil
+	}
 	var ns uint64
 	for n, p := range t.bound {
 		if p == uint32(pid) && pid > 0 {
@@ -191,7 +258,15 @@ func (t *Tracer) Bound() []uint64 {
 func (c *collector) bind(mntns uint64, pid uint32) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if old, ok := c.bound[mntns]; !ok || old == 0 {
+	switch old, ok := c.bound[mntns]; {
+	case ok && old != 0 && pid != 0 && old != pid:
+		// A newer container got a gone one's namespace inode (see
+		// Tracer.bind): paths resolve in the newer one's root from now on.
+		c.bound[mntns] = pid
+		if b := c.buckets[mntns]; b != nil {
+			b.unpinRoot()
+		}
+	case !ok || old == 0:
 		c.bound[mntns] = pid
 	}
 	c.filter, c.everBound = true, true
@@ -209,7 +284,7 @@ func (c *collector) bind(mntns uint64, pid uint32) {
 	}
 	if pid != 0 {
 		if b := c.bucket(mntns); b.root == nil {
-			b.pinRoot(c.proc.root(pid))
+			b.pinRoot(c.proc.Root(pid))
 		}
 	}
 	for tgid, p := range c.procs {
@@ -224,6 +299,25 @@ func (c *collector) arm() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.filter = false
+}
+
+// disarm drops records of namespaces outside the bound set again, and
+// what was kept of them since arm.
+func (c *collector) disarm() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.filter = true
+	for ns, b := range c.buckets {
+		if _, ok := c.bound[ns]; !ok {
+			b.unpinRoot()
+			delete(c.buckets, ns)
+		}
+	}
+	for tgid, p := range c.procs {
+		if _, ok := c.bound[p.mntns]; !ok {
+			delete(c.procs, tgid)
+		}
+	}
 }
 
 // unbind stops following mntns; its accesses stay in the view.

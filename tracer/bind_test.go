@@ -3,13 +3,15 @@ package tracer
 import (
 	"slices"
 	"testing"
+
+	"github.com/whittle-dev/whittle/tracer/internal/procfs"
 )
 
 // Bind is additive: a second container's namespace joins, records of
 // namespaces never bound are dropped, Arm lets a new one in until the next
 // bind, and Unbind keeps what was seen.
 func TestCollectorMultiBind(t *testing.T) {
-	c := newCollector(false, procfs{dir: t.TempDir()})
+	c := newCollector(false, procfs.FS{Dir: t.TempDir()})
 	c.handle(fileRec(7, 1, nrOpenat, "/a", 3))
 	c.handle(fileRec(8, 2, nrOpenat, "/other", 3))
 	c.bind(7, 0)
@@ -50,5 +52,41 @@ func TestCollectorMultiBind(t *testing.T) {
 	}
 	if _, _, _, _, n := c.counters(); n != 4 {
 		t.Errorf("counters: %d files, want 4", n)
+	}
+}
+
+// The kernel reuses a mount namespace's inode number once the namespace is
+// gone. A container that died and is not unbound yet can leave its number
+// to the next one started (a restart's spare): the new container takes the
+// binding over, and unbinding the dead one must not stop following it.
+func TestIntegrationBindTakesOverAReusedNamespace(t *testing.T) {
+	requireIntegration(t)
+	tr := newTestTracer(t)
+	const ns = 4026500001 // made up: never the host's
+	const dead, fresh = 1<<30 + 1, 1<<30 + 2
+	if err := tr.bind(ns, dead); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.bind(ns, fresh); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Unbind(dead); err != nil {
+		t.Fatalf("unbinding the container that gave its namespace number away: %v", err)
+	}
+	if got := tr.Bound(); !slices.Equal(got, []uint64{ns}) {
+		t.Fatalf("bound after unbinding the dead container: %v, want the fresh one's namespace", got)
+	}
+	var v uint8
+	if err := tr.objs.BoundSet.Lookup(uint64(ns), &v); err != nil {
+		t.Fatalf("BPF no longer follows the fresh container: %v", err)
+	}
+	if err := tr.Unbind(fresh); err != nil {
+		t.Fatal(err)
+	}
+	if got := tr.Bound(); len(got) != 0 {
+		t.Errorf("bound after unbinding both: %v", got)
+	}
+	if err := tr.Unbind(fresh); err == nil {
+		t.Error("unbinding twice succeeded")
 	}
 }

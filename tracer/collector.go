@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/whittle-dev/whittle/tracer/internal/procfs"
 )
 
 // collector turns decoded records into deduplicated file accesses, per mount
@@ -20,7 +22,7 @@ import (
 type collector struct {
 	mu        sync.Mutex
 	userPaths bool // TierTracepointUserPath: resolve bases here, not in BPF
-	proc      procfs
+	proc      procfs.FS
 
 	bound     map[uint64]uint32 // bound mount namespaces -> the pid bound by (0: by inode)
 	filter    bool              // drop records of namespaces outside bound
@@ -50,7 +52,7 @@ type bucket struct {
 	rootPid  uint32              // last pid whose /proc/PID/root served
 	root     *os.File            // the container root, pinned (see pinRoot)
 	rootPath string              // /proc/self/fd/N of root
-	resolved map[string]string   // resolveInRoot cache
+	resolved map[string]string   // ResolveInRoot cache
 	interps  map[string]string   // executable Path -> PT_INTERP ("" none)
 }
 
@@ -63,7 +65,7 @@ type procState struct {
 
 const maxResolveCache = 4096
 
-func newCollector(userPaths bool, proc procfs) *collector {
+func newCollector(userPaths bool, proc procfs.FS) *collector {
 	return &collector{
 		userPaths:  userPaths,
 		proc:       proc,
@@ -173,7 +175,7 @@ func (c *collector) exec(r *record) {
 		case !c.userPaths && r.flags&fBase != 0:
 			fa.Path = path.Clean(r.base)
 		default:
-			if exe, ok := c.proc.exe(r.tgid); ok {
+			if exe, ok := c.proc.Exe(r.tgid); ok {
 				fa.Path = exe
 			} else {
 				c.unresolved++
@@ -200,7 +202,7 @@ func (c *collector) elfInterp(b *bucket, r *record, exe string) string {
 	if !ok {
 		return ""
 	}
-	s := readInterp(root + resolveInRoot(root, exe))
+	s := readInterp(root + procfs.ResolveInRoot(root, exe))
 	if len(b.interps) >= maxResolveCache {
 		clear(b.interps)
 	}
@@ -337,7 +339,7 @@ func (c *collector) cwdOf(r *record, p *procState) string {
 		}
 		return p.cwd
 	}
-	cwd, ok := c.proc.cwd(r.tgid)
+	cwd, ok := c.proc.Cwd(r.tgid)
 	if !ok {
 		return ""
 	}
@@ -357,7 +359,7 @@ func (c *collector) fdPath(r *record, p *procState, fd int32) string {
 			return c.resolveRoot(r, s)
 		}
 	}
-	s, _ := c.proc.fd(r.tgid, fd)
+	s, _ := c.proc.FD(r.tgid, fd)
 	return s
 }
 
@@ -372,7 +374,7 @@ func (c *collector) resolveRoot(r *record, p string) string {
 	if !ok {
 		return p
 	}
-	s := resolveInRoot(root, p)
+	s := procfs.ResolveInRoot(root, p)
 	if len(b.resolved) >= maxResolveCache {
 		clear(b.resolved)
 	}
@@ -395,8 +397,8 @@ func (c *collector) rootFor(b *bucket, r *record) (string, bool) {
 		if pid == 0 {
 			return false
 		}
-		ns, err := c.proc.mntns(pid)
-		return err == nil && ns == r.mntns && b.pinRoot(c.proc.root(pid))
+		ns, err := c.proc.Mntns(pid)
+		return err == nil && ns == r.mntns && b.pinRoot(c.proc.Root(pid))
 	}
 	cands := []uint32{r.tgid, b.rootPid}
 	if pid := c.bound[r.mntns]; pid != 0 {

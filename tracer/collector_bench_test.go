@@ -3,6 +3,8 @@ package tracer
 import (
 	"strconv"
 	"testing"
+
+	"github.com/whittle-dev/whittle/tracer/internal/procfs"
 )
 
 // User-space capacity: decode + dedup of one open record, the hot path at
@@ -15,7 +17,7 @@ func BenchmarkDecodeAndHandle(b *testing.B) {
 			name = "user-path"
 		}
 		b.Run(name, func(b *testing.B) {
-			c := newCollector(userPaths, procfs{dir: b.TempDir()})
+			c := newCollector(userPaths, procfs.FS{Dir: b.TempDir()})
 			c.bind(7, 1)
 			bufs := make([][]byte, 64)
 			for i := range bufs {

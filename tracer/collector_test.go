@@ -6,11 +6,13 @@ import (
 	"slices"
 	"syscall"
 	"testing"
+
+	"github.com/whittle-dev/whittle/tracer/internal/procfs"
 )
 
 // fakeProc makes a procfs with one live process, pid, whose root is a fake
 // container root and whose mount namespace inode is returned.
-func fakeProc(t *testing.T, pid string) (procfs, string, uint64) {
+func fakeProc(t *testing.T, pid string) (procfs.FS, string, uint64) {
 	t.Helper()
 	dir := t.TempDir()
 	root := fakeRoot(t)
@@ -27,7 +29,7 @@ func fakeProc(t *testing.T, pid string) (procfs, string, uint64) {
 	if err := syscall.Stat(filepath.Join(dir, pid, "ns", "mnt"), &st); err != nil {
 		t.Fatal(err)
 	}
-	return procfs{dir: dir}, root, st.Ino
+	return procfs.FS{Dir: dir}, root, st.Ino
 }
 
 func fileRec(ns uint64, tgid uint32, nr uint16, path string, ret int64) *record {
@@ -42,7 +44,7 @@ const (
 )
 
 func TestCollectorDedupAndOrder(t *testing.T) {
-	c := newCollector(false, procfs{dir: t.TempDir()})
+	c := newCollector(false, procfs.FS{Dir: t.TempDir()})
 	c.handle(fileRec(7, 1, nrOpenat, "/b", 3))
 	c.handle(fileRec(7, 1, nrOpenat, "/a", -2))
 	c.handle(fileRec(7, 2, nrOpenat, "/b", 4))
@@ -71,7 +73,7 @@ func keysOf(files []FileAccess) []access {
 }
 
 func TestCollectorBind(t *testing.T) {
-	c := newCollector(false, procfs{dir: t.TempDir()})
+	c := newCollector(false, procfs.FS{Dir: t.TempDir()})
 	c.handle(fileRec(7, 1, nrOpenat, "/mine", 3))
 	c.handle(fileRec(8, 2, nrOpenat, "/other", 3))
 	c.bind(7, 1)
@@ -94,7 +96,7 @@ func TestCollectorBind(t *testing.T) {
 }
 
 func TestCollectorKernelBases(t *testing.T) {
-	c := newCollector(false, procfs{dir: t.TempDir()})
+	c := newCollector(false, procfs.FS{Dir: t.TempDir()})
 	r := fileRec(7, 1, nrOpenat, "x.txt", 3)
 	r.flags |= fBase
 	r.base = "/data/dir"
@@ -177,7 +179,7 @@ func TestCollectorUserShadow(t *testing.T) {
 }
 
 func TestCollectorUntrackedFailedExec(t *testing.T) {
-	c := newCollector(false, procfs{dir: t.TempDir()})
+	c := newCollector(false, procfs.FS{Dir: t.TempDir()})
 	r := fileRec(7, 1, nrExecve, "/missing-entrypoint", -2)
 	r.flags = 0
 	c.handle(r)
@@ -216,7 +218,7 @@ func TestCollectorELFInterp(t *testing.T) {
 }
 
 func TestCollectorSyncNotify(t *testing.T) {
-	c := newCollector(false, procfs{dir: t.TempDir()})
+	c := newCollector(false, procfs.FS{Dir: t.TempDir()})
 	last, next, _ := c.syncState()
 	if last != 0 {
 		t.Fatalf("lastSync = %d", last)
@@ -242,7 +244,7 @@ func TestCollectorPinnedRoot(t *testing.T) {
 	c := newCollector(true, proc)
 	defer c.close()
 	c.bind(ns, 100)
-	if err := os.RemoveAll(filepath.Join(proc.dir, "100")); err != nil { // the process exits
+	if err := os.RemoveAll(filepath.Join(proc.Dir, "100")); err != nil { // the process exits
 		t.Fatal(err)
 	}
 	c.handle(fileRec(ns, 100, nrChdir, "/data/link", 0))

@@ -19,38 +19,17 @@
 // files, syscalls and coverage are merged across the bound containers
 // (Files, FilesSince and Syscalls are one view). Arm before starting the
 // next container widens recording again so its first exec is caught;
+// Start does Arm, the start and Bind in that order, one start at a time.
 // Unbind a container once it is removed (the kernel reuses namespace
 // inode numbers).
 //
 // # Code coverage
 //
-// Cover(ctx, pid, binary) measures the code coverage of one file of the
-// bound containers, and feeds the fuzzer through NewSince: Sync after an
-// answer, then ask which units the request hit first.
-//
-//   - Native ELF binaries: function-entry uprobes through uprobe_multi
-//     links (or, on kernels before 6.6, one classic uprobe per function,
-//     same program body), one cookie per function indexing a hit array; BPF reports a
-//     function once, on its first hit by a bound namespace (probes sit on
-//     the file's inode: every container of the image traps, only bound
-//     ones count). Functions come from .symtab, else from the Go pclntab of
-//     a stripped Go binary (package tracer/elfsym: the Go text start is read
-//     from the module data, never assumed from .text, and the resulting
-//     addresses are cross-checked against the code's direct calls), else
-//     from .dynsym. Every entry is checked to be an instruction start;
-//     chunks the kernel refuses are bisected down to the function, which is
-//     reported (Problems). Default scope: a Go binary's main module, a C,
-//     C++ or Rust executable's own functions. Probes of hit functions are
-//     removed in the background (Prune: coverage-guided tracing, after
-//     UnTracer), so the steady-state cost approaches zero.
-//   - CPython: the interpreter's python:line USDT probe (package
-//     tracer/usdt reads .note.stapsdt), attached with its semaphore, the
-//     (file, function, line) triples deduplicated in BPF. Enable(false)
-//     detaches it and the interpreter runs at full speed again. Without
-//     USDT, Cover fails with ErrNoUSDT: file-level coverage only.
-//
-// Baseline marks what runs while idle (start-up, timers) as background,
-// never reported as a request's novelty.
+// Package tracer/cover measures the code coverage of the bound containers
+// with uprobes that share the tracer's ring buffer (an Extension), so that
+// Sync orders coverage records with file records. Its Starter starts the
+// target processes through Start (Arm, start, Bind, serialised) and begins
+// coverage once the first one is ready.
 //
 // # Tiers
 //
@@ -98,14 +77,12 @@
 //     left, the path stays lexical. execveat through a descriptor is named
 //     by /proc/PID/exe there (racy for short-lived processes).
 //
-// # Regenerating the BPF object
+// # Regenerating the BPF objects
 //
-//	go generate ./tracer
+//	go generate ./tracer/...
 //
-// runs bpf2go with clang-14 and llvm-strip-14 over bpf/tracer.bpf.c and
-// bpf/cover.bpf.c (see gen.go); bpf/vmlinux_min.h declares only the kernel
-// members read, with preserve_access_index, so no vmlinux.h or bpftool is
-// needed. The coverage object is loaded on the first Cover and shares the
-// tracer's ring buffer (so Sync orders coverage with file records), bound
-// namespace set and counters.
+// runs bpf2go with clang-14 and llvm-strip-14 over bpf/tracer.bpf.c (see
+// gen.go) and, in tracer/cover, bpf/cover.bpf.c; bpf/vmlinux_min.h declares
+// only the kernel members read, with preserve_access_index, so no
+// vmlinux.h or bpftool is needed.
 package tracer

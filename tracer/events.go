@@ -12,13 +12,13 @@ import (
 
 // record types (enum ev_type)
 const (
-	evFile   = 1
-	evExec   = 2
-	evFork   = 3
-	evExit   = 4
-	evSync   = 5
-	evCover  = 6 // first hit of a probed function (bpf/cover.bpf.c)
-	evPyLine = 7 // first execution of a Python (file, function, line)
+	evFile = 1
+	evExec = 2
+	evFork = 3
+	evExit = 4
+	evSync = 5
+	// 6 and 7 are coverage records (bpf/cover.bpf.c), decoded by the
+	// extension that owns them (package tracer/cover).
 )
 
 // record flags (enum ev_flags)
@@ -37,8 +37,6 @@ const (
 	fileFixedSize = 80 // struct file_ev up to data
 	forkSize      = hdrSize + 8
 	syncSize      = hdrSize + 8
-	coverSize     = hdrSize + 8
-	pyFixedSize   = hdrSize + 8 // struct py_ev up to data
 	atFDCWD       = -100
 )
 
@@ -66,11 +64,6 @@ type record struct {
 
 	child uint32 // evFork: the new process
 	seq   uint64 // evSync
-	idx   uint32 // evCover: the probe's cookie
-
-	// evPyLine
-	line           int32
-	pyFile, pyFunc string
 }
 
 func cstring(b []byte) string {
@@ -123,22 +116,6 @@ func (r *record) decode(b []byte) error {
 			return fmt.Errorf("%w: sync record of %d bytes", errShortRecord, len(b))
 		}
 		r.seq = le.Uint64(b[48:])
-	case evCover:
-		if len(b) < coverSize {
-			return fmt.Errorf("%w: cover record of %d bytes", errShortRecord, len(b))
-		}
-		r.idx = le.Uint32(b[48:])
-	case evPyLine:
-		if len(b) < pyFixedSize {
-			return fmt.Errorf("%w: python line record of %d bytes", errShortRecord, len(b))
-		}
-		r.line = int32(le.Uint32(b[48:]))
-		flen, nlen := int(le.Uint16(b[52:])), int(le.Uint16(b[54:]))
-		data := b[pyFixedSize:]
-		if flen+nlen > len(data) {
-			return fmt.Errorf("%w: file %d + function %d > %d bytes", errShortRecord, flen, nlen, len(data))
-		}
-		r.pyFile, r.pyFunc = string(data[:flen]), string(data[flen:flen+nlen])
 	case evExit:
 	default:
 		return fmt.Errorf("unknown record type %d", r.typ)

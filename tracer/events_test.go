@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"testing"
 	"unsafe"
-
-	"github.com/whittle-dev/whittle/tracer/usdt"
 )
 
 // encodeRecord writes r in the BPF wire format (test helper).
@@ -39,15 +37,6 @@ func encodeRecord(r record) []byte {
 		b = le.AppendUint32(b, 0)
 	case evSync:
 		b = le.AppendUint64(b, r.seq)
-	case evCover:
-		b = le.AppendUint32(b, r.idx)
-		b = le.AppendUint32(b, 0)
-	case evPyLine:
-		b = le.AppendUint32(b, uint32(r.line))
-		b = le.AppendUint16(b, uint16(len(r.pyFile)))
-		b = le.AppendUint16(b, uint16(len(r.pyFunc)))
-		b = append(b, r.pyFile...)
-		b = append(b, r.pyFunc...)
 	}
 	return b
 }
@@ -61,8 +50,6 @@ func TestRecordDecode(t *testing.T) {
 		{typ: evFork, pid: 1, tgid: 1, mntns: 5, comm: "sh", child: 99},
 		{typ: evExit, pid: 3, tgid: 3, mntns: 5},
 		{typ: evSync, seq: 42},
-		{typ: evCover, pid: 9, tgid: 8, mntns: 5, comm: "gopets", idx: 77},
-		{typ: evPyLine, pid: 9, tgid: 8, mntns: 5, comm: "python3", line: 42, pyFile: "/app/x.py", pyFunc: "<module>"},
 	}
 	for _, want := range tests {
 		var got record
@@ -85,9 +72,7 @@ func TestRecordDecodeRejects(t *testing.T) {
 		"unknown type":    append([]byte{99}, good[1:]...),
 		"short fork":      encodeRecord(record{typ: evFork})[:hdrSize+4],
 		"short sync":      encodeRecord(record{typ: evSync})[:hdrSize+4],
-		"short cover":     encodeRecord(record{typ: evCover})[:hdrSize+4],
-		"short pyline":    encodeRecord(record{typ: evPyLine})[:hdrSize+6],
-		"pyline past end": encodeRecord(record{typ: evPyLine, pyFile: "/a.py", pyFunc: "f"})[:pyFixedSize+5],
+		"coverage record": append([]byte{6}, good[1:]...), // the coverage extension's, never the collector's
 		"huge base size": func() []byte {
 			b := append([]byte(nil), good...)
 			binary.LittleEndian.PutUint32(b[72:], 1<<31)
@@ -127,20 +112,12 @@ func TestWireLayoutMatchesBPF(t *testing.T) {
 	if got := len(s.Ev.Data); got != 2*4096 {
 		t.Errorf("file_ev data is %d bytes", got)
 	}
-	var py coverPyEv
-	if got := unsafe.Offsetof(py.Data); got != pyFixedSize {
-		t.Errorf("offsetof(py_ev, data) = %d, decoder uses %d", got, pyFixedSize)
-	}
-	var spec coverUsdtSpec
-	if got := unsafe.Sizeof(spec.A[0]); got != 16 {
-		t.Errorf("sizeof(struct usdt_arg) = %d", got)
-	}
 }
 
 // Constants shared with bpf/tracer.bpf.c must have the same values.
 func TestConstantsMatchBPF(t *testing.T) {
 	var src []byte
-	for _, f := range []string{"bpf/records.h", "bpf/tracer.bpf.c", "bpf/cover.bpf.c"} {
+	for _, f := range []string{"bpf/records.h", "bpf/tracer.bpf.c"} {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
@@ -151,12 +128,8 @@ func TestConstantsMatchBPF(t *testing.T) {
 	for _, m := range regexp.MustCompile(`(?m)^\s*([A-Z][A-Z0-9_]+) = (\d+),`).FindAllStringSubmatch(string(src), -1) {
 		c[m[1]], _ = strconv.Atoi(m[2])
 	}
-	for _, m := range regexp.MustCompile(`(?m)^#define (NR_\w+|NR_SYSCALLS|AT_FDCWD|MAX_BOUND|MAX_USDT_SPECS) (-?\d+)`).FindAllStringSubmatch(string(src), -1) {
+	for _, m := range regexp.MustCompile(`(?m)^#define (NR_\w+|NR_SYSCALLS|AT_FDCWD|MAX_BOUND) (-?\d+)`).FindAllStringSubmatch(string(src), -1) {
 		c[m[1]], _ = strconv.Atoi(m[2])
-	}
-	for _, m := range regexp.MustCompile(`(?m)^#define (MAX_COVER) \(1 << (\d+)\)`).FindAllStringSubmatch(string(src), -1) {
-		n, _ := strconv.Atoi(m[2])
-		c[m[1]] = 1 << n
 	}
 	want := map[string]int{
 		"EV_FILE": evFile, "EV_EXEC": evExec, "EV_FORK": evFork, "EV_EXIT": evExit, "EV_SYNC": evSync,
@@ -167,10 +140,7 @@ func TestConstantsMatchBPF(t *testing.T) {
 		"C_DROPS": cDrops, "C_INFLIGHT_FULL": cInflightFull, "C_READ_FAIL": cReadFail,
 		"C_TRACKED_FULL": cTrackedFull, "C_WALK_TRUNC": cWalkTrunc,
 		"NR_execve": nrExecve, "NR_chdir": nrChdir, "NR_fchdir": nrFchdir, "NR_execveat": nrExecveat,
-		"NR_SYSCALLS": nrSyscalls, "AT_FDCWD": atFDCWD,
-		"EV_COVER": evCover, "EV_PYLINE": evPyLine, "MAX_BOUND": maxBound, "MAX_COVER": maxCover,
-		"MAX_USDT_SPECS": maxUSDTSpecs,
-		"ARG_CONST":      int(usdt.ArgConst), "ARG_REG": int(usdt.ArgReg), "ARG_MEM": int(usdt.ArgMem),
+		"NR_SYSCALLS": nrSyscalls, "AT_FDCWD": atFDCWD, "MAX_BOUND": maxBound,
 	}
 	for name, v := range want {
 		got, ok := c[name]
@@ -187,15 +157,13 @@ func FuzzRecordDecode(f *testing.F) {
 	f.Add(encodeRecord(record{typ: evExec, path: "/bin/sh"}))
 	f.Add(encodeRecord(record{typ: evFork, child: 3}))
 	f.Add(encodeRecord(record{typ: evSync, seq: 1}))
-	f.Add(encodeRecord(record{typ: evCover, idx: 3}))
-	f.Add(encodeRecord(record{typ: evPyLine, line: 7, pyFile: "/app/a.py", pyFunc: "f"}))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var r record
 		if err := r.decode(b); err != nil {
 			return
 		}
-		if len(r.path)+len(r.base)+len(r.pyFile)+len(r.pyFunc) > len(b) {
+		if len(r.path)+len(r.base) > len(b) {
 			t.Fatalf("decoded more bytes than given")
 		}
 	})

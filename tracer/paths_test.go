@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/whittle-dev/whittle/tracer/internal/procfs"
 )
 
 func TestJoinPath(t *testing.T) {
@@ -92,38 +94,8 @@ func TestResolveInRoot(t *testing.T) {
 		{"/loop1/x", "/loop1/x"}, // ELOOP: kept as is from the loop on
 	}
 	for _, tt := range tests {
-		if got := resolveInRoot(root, tt.in); got != tt.want {
+		if got := procfs.ResolveInRoot(root, tt.in); got != tt.want {
 			t.Errorf("resolveInRoot(%q) = %q, want %q", tt.in, got, tt.want)
 		}
-	}
-}
-
-func TestProcfsReadlink(t *testing.T) {
-	dir := t.TempDir()
-	must := func(err error) {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	must(os.MkdirAll(filepath.Join(dir, "42", "fd"), 0o755))
-	must(os.Symlink("/app", filepath.Join(dir, "42", "cwd")))
-	must(os.Symlink("/usr/bin/app (deleted)", filepath.Join(dir, "42", "exe")))
-	must(os.Symlink("socket:[1234]", filepath.Join(dir, "42", "fd", "3")))
-	must(os.Symlink("/data/dir", filepath.Join(dir, "42", "fd", "4")))
-	p := procfs{dir: dir}
-	if s, ok := p.cwd(42); !ok || s != "/app" {
-		t.Errorf("cwd = %q, %v", s, ok)
-	}
-	if s, ok := p.exe(42); !ok || s != "/usr/bin/app" {
-		t.Errorf("exe = %q, %v", s, ok)
-	}
-	if s, ok := p.fd(42, 3); ok {
-		t.Errorf("fd 3 (socket) = %q, want not a path", s)
-	}
-	if s, ok := p.fd(42, 4); !ok || s != "/data/dir" {
-		t.Errorf("fd 4 = %q, %v", s, ok)
-	}
-	if _, ok := p.cwd(43); ok {
-		t.Error("cwd of a missing pid")
 	}
 }

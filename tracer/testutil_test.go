@@ -1,24 +1,21 @@
 package tracer
 
 import (
-	"archive/tar"
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
-	"path"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/whittle-dev/whittle/tracer/internal/fixture"
 )
 
 // Integration helpers: root + BPF + Docker + a C compiler. Every test that
@@ -90,55 +87,36 @@ func buildTestImage() (string, error) {
 	if out, err := exec.Command(compiler(), "-O2", "-o", wl, "testdata/workload.c").CombinedOutput(); err != nil {
 		return "", fmt.Errorf("compiling the workload: %v: %s", err, out)
 	}
-	cov := filepath.Join(dir, "covtarget")
-	if out, err := exec.Command(compiler(), "-O2", "-o", cov, "testdata/covtarget.c").CombinedOutput(); err != nil {
-		return "", fmt.Errorf("compiling the coverage target: %v: %s", err, out)
-	}
-	libs, err := lddClosure(wl)
+	libs, err := fixture.LddClosure(wl)
 	if err != nil {
 		return "", err
 	}
 
-	var buf bytes.Buffer
-	ib := &imageBuilder{tw: tar.NewWriter(&buf), seen: map[string]bool{}}
+	ib := fixture.NewImageBuilder()
 	for _, d := range []string{"/etc", "/proc", "/sys", "/dev", "/data/rel", "/data/dir/sub"} {
-		ib.dir(d, 0o755)
+		ib.Dir(d, 0o755)
 	}
-	ib.dir("/tmp", 0o1777)
+	ib.Dir("/tmp", 0o1777)
 	for _, l := range append(libs, "/etc/ld.so.cache") {
-		if err := ib.hostPath(l); err != nil {
+		if err := ib.HostPath(l); err != nil {
 			return "", err
 		}
 	}
-	ib.symlinkChain("/bin")
+	ib.SymlinkChain("/bin")
 	wlData, err := os.ReadFile(wl)
 	if err != nil {
 		return "", err
 	}
-	ib.file("/usr/bin/wl", 0o755, wlData)
-	covData, err := os.ReadFile(cov)
-	if err != nil {
-		return "", err
-	}
-	ib.file("/usr/bin/covtarget", 0o755, covData)
+	ib.File("/usr/bin/wl", 0o755, wlData)
 	for _, f := range []string{"abs.txt", "rel/file.txt", "dir/sub/inner.txt", "dir/x.txt", "child.txt",
 		"from-script.txt", "only-b.txt", "execd.txt"} {
-		ib.file("/data/"+f, 0o644, []byte(f+"\n"))
+		ib.File("/data/"+f, 0o644, []byte(f+"\n"))
 	}
-	ib.symlink("/data/link", "dir")
-	ib.file("/data/script", 0o755, []byte("#!/usr/bin/wl\n"))
-	if ib.err != nil {
-		return "", ib.err
-	}
-	if err := ib.tw.Close(); err != nil {
-		return "", err
-	}
-
+	ib.Symlink("/data/link", "dir")
+	ib.File("/data/script", 0o755, []byte("#!/usr/bin/wl\n"))
 	tag := "whittle-test/tracer-" + randHex(6) + ":latest"
-	cmd := exec.Command("docker", "import", "-", tag)
-	cmd.Stdin = &buf
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("docker import: %v: %s", err, out)
+	if err := ib.Import(tag); err != nil {
+		return "", err
 	}
 	return tag, nil
 }
@@ -147,114 +125,6 @@ func randHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-var lddLine = regexp.MustCompile(`(?:=>\s*)?(/\S+)\s+\(0x`)
-
-func lddClosure(bin string) ([]string, error) {
-	out, err := exec.Command("ldd", bin).CombinedOutput()
-	if err != nil {
-		return nil, fmt.Errorf("ldd %s: %v: %s", bin, err, out)
-	}
-	var libs []string
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		if m := lddLine.FindStringSubmatch(sc.Text()); m != nil {
-			libs = append(libs, m[1])
-		}
-	}
-	if len(libs) == 0 {
-		return nil, fmt.Errorf("ldd %s: no libraries in %q", bin, out)
-	}
-	return libs, nil
-}
-
-type imageBuilder struct {
-	tw   *tar.Writer
-	seen map[string]bool
-	err  error
-}
-
-func (b *imageBuilder) header(h *tar.Header) bool {
-	if b.err != nil || b.seen[h.Name] {
-		return false
-	}
-	b.seen[h.Name] = true
-	h.Name = strings.TrimPrefix(h.Name, "/")
-	h.ModTime = time.Unix(0, 0)
-	b.err = b.tw.WriteHeader(h)
-	return b.err == nil
-}
-
-func (b *imageBuilder) dir(p string, mode int64) {
-	if p == "/" {
-		return
-	}
-	b.dir(path.Dir(p), 0o755)
-	b.header(&tar.Header{Name: p, Typeflag: tar.TypeDir, Mode: mode})
-}
-
-func (b *imageBuilder) file(p string, mode int64, data []byte) {
-	b.dir(path.Dir(p), 0o755)
-	if b.header(&tar.Header{Name: p, Typeflag: tar.TypeReg, Mode: mode, Size: int64(len(data))}) {
-		_, b.err = b.tw.Write(data)
-	}
-}
-
-func (b *imageBuilder) symlink(p, target string) {
-	b.dir(path.Dir(p), 0o755)
-	b.header(&tar.Header{Name: p, Typeflag: tar.TypeSymlink, Linkname: target, Mode: 0o777})
-}
-
-// symlinkChain copies the host's symlinks on the way to p (not the target's
-// content when it is a directory).
-func (b *imageBuilder) symlinkChain(p string) {
-	if fi, err := os.Lstat(p); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
-		t, _ := os.Readlink(p)
-		b.symlink(p, t)
-	}
-}
-
-// hostPath copies a host file into the image at the same path, with every
-// symlink met on the way (e.g. /lib -> usr/lib, /usr/lib64/ld-linux... ->
-// /lib/x86_64-linux-gnu/...), like a rebuild would.
-func (b *imageBuilder) hostPath(p string) error {
-	cur := "/"
-	rest := splitPath(p)
-	for hops := 0; len(rest) > 0; {
-		next := path.Join(cur, rest[0])
-		rest = rest[1:]
-		fi, err := os.Lstat(next)
-		if err != nil {
-			return err
-		}
-		switch {
-		case fi.Mode()&fs.ModeSymlink != 0:
-			if hops++; hops > maxSymlinks {
-				return fmt.Errorf("%s: too many symlinks", p)
-			}
-			target, err := os.Readlink(next)
-			if err != nil {
-				return err
-			}
-			b.symlink(next, target)
-			if strings.HasPrefix(target, "/") {
-				cur = "/"
-			}
-			rest = append(splitPath(target), rest...)
-		case fi.IsDir():
-			b.dir(next, int64(fi.Mode().Perm()))
-			cur = next
-		default:
-			data, err := os.ReadFile(next)
-			if err != nil {
-				return err
-			}
-			b.file(next, int64(fi.Mode().Perm()), data)
-			cur = next
-		}
-	}
-	return nil
 }
 
 // container is a running test container.

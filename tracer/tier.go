@@ -9,6 +9,8 @@ import (
 	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/rlimit"
+
+	"github.com/whittle-dev/whittle/tracer/internal/procfs"
 )
 
 // Tier is how file accesses are observed, best first. TierAuto picks the
@@ -79,7 +81,7 @@ func ProbeTiers() []TierStatus {
 		return out
 	}
 	_ = rlimit.RemoveMemlock()
-	host, _ := nsInode("/proc/self/ns/mnt")
+	host, _ := procfs.NSInode("/proc/self/ns/mnt")
 	for _, t := range tierOrder {
 		var err error
 		switch t {

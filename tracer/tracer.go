@@ -17,6 +17,7 @@ import (
 
 	"github.com/whittle-dev/whittle/internal/faults"
 	"github.com/whittle-dev/whittle/internal/panics"
+	"github.com/whittle-dev/whittle/tracer/internal/procfs"
 )
 
 // FileAccess is one use of a path by a container process.
@@ -62,7 +63,7 @@ type Option func(*config)
 type config struct {
 	tier     Tier
 	ringSize int
-	proc     procfs
+	proc     procfs.FS
 }
 
 const defaultRingBufferSize = 8 << 20
@@ -89,25 +90,32 @@ type Tracer struct {
 	mu sync.Mutex // guards the fields below
 	// bound maps the bound mount namespaces to the pid they were bound by
 	// (0 when bound by inode); armed is set by Arm until the next Bind.
-	bound     map[uint64]uint32
-	armed     bool
-	everBound bool
-	sysAcc    []uint64 // syscall bits of namespaces unbound since
-	cover     *coverSet
-	closed    bool
-	readErr   error
+	bound map[uint64]uint32
+	// superseded are pids bound once whose namespace inode a newer bound
+	// container got: their Unbind is a no-op.
+	superseded map[uint32]uint64
+	armed      bool
+	everBound  bool
+	sysAcc     []uint64 // syscall bits of namespaces unbound since
+	ext        map[string]Extension
+	closed     bool
+	readErr    error
 	// snapshots taken by Close, served afterwards
 	finalSyscalls []Syscall
 	finalStats    Stats
 
 	syncSeq atomic.Uint64
+	// handlers route record types to the extensions that own them; read
+	// by the ring buffer reader for every record, so a snapshot.
+	handlers atomic.Pointer[map[uint8]Extension]
+	startMu  sync.Mutex // serialises Start
 }
 
 // New loads and attaches the tracer ("armed"): from now on every process
 // that execs in a non-host mount namespace is recorded, until Bind narrows
 // it to one container. Close it when done.
 func New(opts ...Option) (*Tracer, error) {
-	cfg := config{tier: TierAuto, ringSize: defaultRingBufferSize, proc: procfs{dir: "/proc"}}
+	cfg := config{tier: TierAuto, ringSize: defaultRingBufferSize, proc: procfs.Host}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -120,7 +128,7 @@ func New(opts ...Option) (*Tracer, error) {
 	if err := rlimit.RemoveMemlock(); err != nil {
 		return nil, fmt.Errorf("raising the memlock limit for BPF maps: %w", err)
 	}
-	host, err := nsInode("/proc/self/ns/mnt")
+	host, err := procfs.NSInode("/proc/self/ns/mnt")
 	if err != nil {
 		return nil, fmt.Errorf("reading the host mount namespace: %w", err)
 	}
@@ -271,14 +279,14 @@ func (t *Tracer) read() {
 			t.mu.Unlock()
 			return
 		}
-		if err := r.decode(rec.RawSample); err != nil {
-			t.col.decodeError()
+		if ext := t.handler(rec.RawSample); ext != nil {
+			if err := ext.Handle(rec.RawSample); err != nil {
+				t.col.decodeError()
+			}
 			continue
 		}
-		if r.typ == evCover || r.typ == evPyLine {
-			if set := t.coverSetIfLoaded(); set != nil {
-				set.handle(&r)
-			}
+		if err := r.decode(rec.RawSample); err != nil {
+			t.col.decodeError()
 			continue
 		}
 		t.col.handle(&r)
@@ -437,11 +445,11 @@ func (t *Tracer) Close() error {
 		t.kernelCounters(&t.finalStats)
 	}
 	t.closed = true
-	cover := t.cover
+	exts := t.ext
 	t.mu.Unlock()
 	var errs []error
-	if cover != nil {
-		if err := cover.close(); err != nil {
+	for _, ext := range exts {
+		if err := ext.Close(); err != nil {
 			errs = append(errs, err)
 		}
 	}

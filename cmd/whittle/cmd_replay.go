@@ -13,10 +13,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/whittle-dev/whittle/corpus"
-	"github.com/whittle-dev/whittle/fuzz"
 	"github.com/whittle-dev/whittle/fuzz/spec"
 	"github.com/whittle-dev/whittle/pipeline"
 	"github.com/whittle-dev/whittle/probe"
+	"github.com/whittle-dev/whittle/verify"
 )
 
 type replayFlags struct {
@@ -43,7 +43,9 @@ func newReplayCommand() *cobra.Command {
 			"the one stored in the corpus, or with a previous replay given with --baseline. With\n" +
 			"--runs 2 (the default) it replays twice on fresh containers to learn which fields change\n" +
 			"by themselves (timestamps, generated ids) and ignores them. A crashing entry restarts the\n" +
-			"container and the replay goes on. Exit status 3 when answers differ.",
+			"container and the replay goes on. Answers are matched by entry and step, as `run` verifies\n" +
+			"a minimal image: the same crash noticed one request later is no difference. Exit status 3\n" +
+			"when answers differ.",
 		Example: "  whittle replay corpus/ shop:1.4 --spec openapi.yaml -o json=shop-1.4.json\n" +
 			"  whittle replay corpus/ shop:1.5 --spec openapi.yaml --baseline shop-1.4.json",
 		Args: cobra.ExactArgs(2),
@@ -66,40 +68,6 @@ func newReplayCommand() *cobra.Command {
 	return cmd
 }
 
-// replayReport is the -o file of `whittle replay`; --baseline reads it back.
-type replayReport struct {
-	Corpus   string         `json:"corpus"`
-	Image    string         `json:"image"`
-	ImageID  string         `json:"image_id"`
-	SpecHash string         `json:"spec_hash"`
-	Runs     int            `json:"runs"`
-	Against  string         `json:"against"` // "corpus" or the baseline file
-	Summary  replaySummary  `json:"summary"`
-	Answers  []replayAnswer `json:"answers"`
-	Warnings []string       `json:"warnings,omitempty"`
-}
-
-type replaySummary struct {
-	Requests   int `json:"requests"`
-	Identical  int `json:"identical"`
-	Differ     int `json:"differ"`
-	Unrecorded int `json:"unrecorded"`
-	Crashes    int `json:"crashes"`
-}
-
-type replayAnswer struct {
-	EntryID  string          `json:"entry_id"`
-	Entry    int             `json:"entry"`
-	Step     int             `json:"step"`
-	Request  corpus.Request  `json:"request"`
-	Response corpus.Response `json:"response"`
-	Crash    string          `json:"crash,omitempty"`
-	Volatile corpus.Volatile `json:"volatile"`
-	// Match is "identical", "differs" or "unrecorded" (nothing to compare with).
-	Match  string `json:"match"`
-	Reason string `json:"reason,omitempty"`
-}
-
 func runReplay(ctx context.Context, stdout, stderr io.Writer, dir, image string, f *replayFlags) error {
 	if f.runs < 1 {
 		return fmt.Errorf("--runs %d: at least one replay is needed", f.runs)
@@ -120,7 +88,7 @@ func runReplay(ctx context.Context, stdout, stderr io.Writer, dir, image string,
 	if len(stored) == 0 {
 		return fmt.Errorf("corpus %s holds no entries", dir)
 	}
-	var base map[string]replayAnswer
+	var base *verify.Report
 	if f.baseline != "" {
 		if base, err = readBaseline(f.baseline); err != nil {
 			return err
@@ -138,43 +106,40 @@ func runReplay(ctx context.Context, stdout, stderr io.Writer, dir, image string,
 	if removed, err := eng.RemoveLeftovers(ctx); err == nil && len(removed) > 0 {
 		fmt.Fprintf(stderr, "removed %d container(s) left behind by an interrupted run\n", len(removed))
 	}
-	t := &replayTarget{eng: eng, img: img, opts: f.probeOptions()}
-	defer t.remove(ctx)
-
-	var sp *spec.Spec
-	var runs [][]fuzz.Exchange
-	var warns []string
-	for i := 0; i < f.runs; i++ {
-		if err := t.launch(ctx); err != nil {
-			return err
-		}
-		if sp == nil {
-			if sp, err = f.loadSpec(ctx, t.cur.BaseURL); err != nil {
-				return err
+	check := &verify.Check{
+		Entries:  stored,
+		Start:    verify.Container(eng, img, f.probeOptions()...),
+		Runs:     f.runs,
+		Baseline: base,
+		Spec: func(ctx context.Context, baseURL string) (*spec.Spec, error) {
+			sp, err := f.loadSpec(ctx, baseURL)
+			if err != nil {
+				return nil, err
 			}
 			if h := st.Meta().SpecHash; h != sp.Hash {
 				if !f.force {
-					return fmt.Errorf("%w: corpus %s was recorded for spec %s, %s is %s (pass --force to replay anyway)", corpus.ErrSpecMismatch, dir, h, sp.Source, sp.Hash)
+					return nil, fmt.Errorf("%w: corpus %s was recorded for spec %s, %s is %s (pass --force to replay anyway)", corpus.ErrSpecMismatch, dir, h, sp.Source, sp.Hash)
 				}
 				warn("corpus recorded for spec %s, replaying with %s", h, sp.Hash)
 			}
-		}
-		fmt.Fprintf(stderr, "replay %d/%d: %d entries against %s on %s\n", i+1, f.runs, len(stored), image, t.cur.BaseURL)
-		x, w, err := fuzz.ReplayEntries(ctx, sp, t, stored, fuzz.WithTarget(t))
-		if i == 0 {
-			warns = w
-		}
-		if err != nil {
-			return fmt.Errorf("replaying %s: %w", dir, err)
-		}
-		runs = append(runs, x)
-		t.remove(ctx)
+			return sp, nil
+		},
+		OnRun: func(run, runs int, baseURL string) {
+			fmt.Fprintf(stderr, "replay %d/%d: %d entries against %s on %s\n", run, runs, len(stored), image, baseURL)
+		},
+		Options: []verify.Option{verify.WithName(image), verify.WithWarnings(func(err error) { warn("%v", err) })},
 	}
-	for _, w := range warns {
+	rep, err := check.Run(ctx)
+	if err != nil {
+		if errors.Is(err, corpus.ErrSpecMismatch) {
+			return err
+		}
+		return fmt.Errorf("replaying %s: %w", dir, err)
+	}
+	for _, w := range rep.Warnings {
 		warn("%s", w)
 	}
-	rep := compareReplay(stored, runs, base)
-	rep.Corpus, rep.Image, rep.ImageID, rep.SpecHash, rep.Runs, rep.Warnings = dir, image, img.ID, sp.Hash, f.runs, warns
+	rep.Corpus, rep.Image, rep.ImageID = dir, image, img.ID
 	rep.Against = "corpus"
 	if f.baseline != "" {
 		rep.Against = f.baseline
@@ -185,12 +150,12 @@ func runReplay(ctx context.Context, stdout, stderr io.Writer, dir, image string,
 		}
 	}
 	printReplay(stdout, rep)
-	if rep.Summary.Differ > 0 {
+	if n := rep.Differences(); n > 0 {
 		against := "the stored answers"
 		if f.baseline != "" {
 			against = f.baseline
 		}
-		return &answersDiffer{fmt.Sprintf("%d of %d answers of %s differ from %s", rep.Summary.Differ, rep.Summary.Requests, image, against)}
+		return &answersDiffer{fmt.Sprintf("%d of %d answers of %s differ from %s", n, rep.Summary.Requests+rep.Summary.NotSent, image, against)}
 	}
 	return nil
 }
@@ -236,74 +201,19 @@ func (f *replayFlags) loadSpec(ctx context.Context, baseURL string) (*spec.Spec,
 	return sp, nil
 }
 
-// compareReplay lines the first run's answers up with what they are
-// compared to (the baseline's, or the ones stored with the entries) and
-// masks what changed between the runs.
-func compareReplay(stored []corpus.Entry, runs [][]fuzz.Exchange, base map[string]replayAnswer) *replayReport {
-	rep := &replayReport{}
-	first := runs[0]
-	for i, x := range first {
-		a := replayAnswer{Entry: x.Entry, Step: x.Step, Request: x.Request, Response: x.Response, Crash: x.Crash}
-		if x.Entry < len(stored) {
-			a.EntryID = stored[x.Entry].ID
-		}
-		for _, other := range runs[1:] {
-			if i < len(other) && other[i].Entry == x.Entry && other[i].Step == x.Step {
-				a.Volatile.Merge(corpus.LearnVolatile(x.Response, other[i].Response))
-			} else {
-				a.Volatile.Merge(corpus.Volatile{Status: true, Body: true}) // the runs took different paths
-			}
-		}
-		var want *corpus.Response
-		if base != nil {
-			if b, ok := base[answerKey(a.EntryID, a.Step)]; ok {
-				want = &b.Response
-				a.Volatile.Merge(b.Volatile)
-			}
-		} else if x.Entry < len(stored) && x.Step < len(stored[x.Entry].Responses) {
-			want = &stored[x.Entry].Responses[x.Step]
-		}
-		switch ok, why := false, ""; {
-		case want == nil:
-			a.Match = "unrecorded"
-			rep.Summary.Unrecorded++
-		default:
-			if ok, why = corpus.Equivalent(*want, x.Response, a.Volatile); ok {
-				a.Match = "identical"
-				rep.Summary.Identical++
-			} else {
-				a.Match, a.Reason = "differs", why
-				rep.Summary.Differ++
-			}
-		}
-		if x.Crash != "" {
-			rep.Summary.Crashes++
-		}
-		rep.Answers = append(rep.Answers, a)
-	}
-	rep.Summary.Requests = len(first)
-	return rep
-}
-
-func answerKey(entryID string, step int) string { return fmt.Sprintf("%s/%d", entryID, step) }
-
-func readBaseline(path string) (map[string]replayAnswer, error) {
+func readBaseline(path string) (*verify.Report, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading the baseline: %w", err)
 	}
-	var rep replayReport
+	var rep verify.Report
 	if err := json.Unmarshal(data, &rep); err != nil {
 		return nil, fmt.Errorf("reading the baseline %s: %w (want the -o file of `whittle replay`)", path, err)
 	}
-	out := make(map[string]replayAnswer, len(rep.Answers))
-	for _, a := range rep.Answers {
-		out[answerKey(a.EntryID, a.Step)] = a
-	}
-	return out, nil
+	return &rep, nil
 }
 
-func writeReplayReport(path string, rep *replayReport) error {
+func writeReplayReport(path string, rep *verify.Report) error {
 	var buf bytes.Buffer
 	if err := encodeIndented(&buf, rep); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
@@ -311,30 +221,34 @@ func writeReplayReport(path string, rep *replayReport) error {
 	return writeOutput(path, buf.Bytes())
 }
 
-func printReplay(w io.Writer, rep *replayReport) {
+func printReplay(w io.Writer, rep *verify.Report) {
 	s := rep.Summary
 	against := "the answers stored in the corpus"
 	if rep.Against != "corpus" {
 		against = rep.Against
 	}
 	fmt.Fprintf(w, "replayed:  %d requests of %s against %s (%d runs)\n", s.Requests, rep.Corpus, rep.Image, rep.Runs)
-	fmt.Fprintf(w, "compared:  with %s: %d identical, %d differ, %d with nothing recorded\n", against, s.Identical, s.Differ, s.Unrecorded)
+	notSent := ""
+	if s.NotSent > 0 {
+		notSent = fmt.Sprintf(", %d not sent (the replay took another path)", s.NotSent)
+	}
+	fmt.Fprintf(w, "compared:  with %s: %d identical, %d differ%s, %d with nothing recorded\n", against, s.Identical, s.Differ, notSent, s.Unrecorded)
 	if s.Crashes > 0 {
 		fmt.Fprintf(w, "crashes:   %d (the container was restarted each time)\n", s.Crashes)
 	}
 	shown := 0
 	for _, a := range rep.Answers {
-		if a.Match != "differs" {
+		if a.Match != verify.Differs && a.Match != verify.NotSent {
 			continue
 		}
 		if shown == 10 {
-			fmt.Fprintf(w, "  ... %d more (see -o)\n", s.Differ-shown)
+			fmt.Fprintf(w, "  ... %d more (see -o)\n", rep.Differences()-shown)
 			break
 		}
 		shown++
 		fmt.Fprintf(w, "  %s #%d %s %s: %s\n", short12(a.EntryID), a.Step, a.Request.Method, a.Request.Path, a.Reason)
 	}
-	if s.Differ > 0 && rep.Against == "corpus" {
+	if rep.Differences() > 0 && rep.Against == "corpus" {
 		fmt.Fprintln(w, "note:      stored answers were recorded while fuzzing, on a target holding more state; for a\n"+
 			"           like-for-like comparison replay the original with -o and pass that file as --baseline")
 	}
@@ -345,57 +259,4 @@ func short12(s string) string {
 		return s[:12]
 	}
 	return s
-}
-
-// replayTarget runs IMAGE with probe, restarts it when it dies, and is the
-// Sender and TargetHealth of a replay.
-type replayTarget struct {
-	eng  *probe.Engine
-	img  *probe.Image
-	opts []probe.Option
-	cur  *probe.Target
-}
-
-func (t *replayTarget) launch(ctx context.Context) error {
-	c, err := t.eng.Create(ctx, t.img, t.opts...)
-	if err != nil {
-		return err
-	}
-	t.cur = c
-	if err := c.Start(ctx); err != nil {
-		return err
-	}
-	return c.WaitReady(ctx)
-}
-
-func (t *replayTarget) remove(ctx context.Context) {
-	if t.cur != nil {
-		_ = t.cur.Remove(ctx)
-		t.cur = nil
-	}
-}
-
-// Send implements fuzz.Sender.
-func (t *replayTarget) Send(ctx context.Context, req corpus.Request) corpus.Response {
-	if t.cur == nil {
-		return corpus.Response{Err: "no target running"}
-	}
-	return t.cur.Send(ctx, req)
-}
-
-// Crashed implements fuzz.TargetHealth.
-func (t *replayTarget) Crashed() (bool, string) {
-	if t.cur != nil && t.cur.Exited() {
-		return true, fmt.Sprintf("exited with status %d", t.cur.ExitCode())
-	}
-	return false, ""
-}
-
-// Restart implements fuzz.TargetHealth.
-func (t *replayTarget) Restart(ctx context.Context) error {
-	t.remove(ctx)
-	if err := t.launch(ctx); err != nil {
-		return fmt.Errorf("restarting %s: %w", t.img.Ref, err)
-	}
-	return nil
 }

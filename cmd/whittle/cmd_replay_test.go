@@ -16,49 +16,8 @@ import (
 	"github.com/whittle-dev/whittle/internal/testimage"
 	"github.com/whittle-dev/whittle/pipeline"
 	"github.com/whittle-dev/whittle/probe"
+	"github.com/whittle-dev/whittle/verify"
 )
-
-func TestCompareReplay(t *testing.T) {
-	json := map[string][]string{"Content-Type": {"application/json"}}
-	resp := func(status int, body string) corpus.Response {
-		return corpus.Response{Status: status, Header: json, Body: []byte(body)}
-	}
-	stored := []corpus.Entry{
-		{ID: "e1", Responses: []corpus.Response{resp(201, `{"id":1,"at":"t0"}`), resp(200, `{"id":1}`)}},
-		{ID: "e2", Responses: []corpus.Response{resp(200, `{"n":5}`)}},
-		{ID: "e3"}, // a seed: no answers recorded
-	}
-	x := func(entry, step int, r corpus.Response) fuzz.Exchange {
-		return fuzz.Exchange{Entry: entry, Step: step, Response: r}
-	}
-	run1 := []fuzz.Exchange{x(0, 0, resp(201, `{"id":1,"at":"t1"}`)), x(0, 1, resp(200, `{"id":1}`)), x(1, 0, resp(200, `{"n":6}`)), x(2, 0, resp(200, `{}`))}
-	run2 := []fuzz.Exchange{x(0, 0, resp(201, `{"id":1,"at":"t2"}`)), x(0, 1, resp(200, `{"id":1}`)), x(1, 0, resp(200, `{"n":6}`)), x(2, 0, resp(200, `{}`))}
-
-	rep := compareReplay(stored, [][]fuzz.Exchange{run1, run2}, nil)
-	var got []string
-	for _, a := range rep.Answers {
-		got = append(got, a.EntryID+":"+a.Match)
-	}
-	if strings.Join(got, " ") != "e1:identical e1:identical e2:differs e3:unrecorded" {
-		t.Fatalf("matches %v", got)
-	}
-	if rep.Summary != (replaySummary{Requests: 4, Identical: 2, Differ: 1, Unrecorded: 1}) {
-		t.Errorf("summary %+v", rep.Summary)
-	}
-	if !strings.Contains(rep.Answers[2].Reason, "/n") {
-		t.Errorf("reason %q", rep.Answers[2].Reason)
-	}
-
-	// Against a baseline (a previous replay), keyed by entry id and step.
-	base := map[string]replayAnswer{}
-	for _, a := range rep.Answers {
-		base[answerKey(a.EntryID, a.Step)] = a
-	}
-	rep2 := compareReplay(stored, [][]fuzz.Exchange{run2}, base)
-	if rep2.Summary.Identical != 4 {
-		t.Errorf("against the baseline: %+v", rep2.Summary)
-	}
-}
 
 // TestReplayCommand fuzzes gopets into a corpus, then replays the corpus
 // against the same image: once to record a baseline, once compared with
@@ -86,12 +45,12 @@ func TestReplayCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := &replayFlags{readyPath: "/health", readyTimeout: time.Minute, requestTimeout: 10 * time.Second, runs: 2}
-	target := &replayTarget{eng: eng, img: img, opts: f.probeOptions()}
-	if err := target.launch(ctx); err != nil {
+	target := verify.NewTarget(verify.Container(eng, img, f.probeOptions()...))
+	if err := target.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
 	res, err := fuzz.New(sp, target, fuzz.WithSeed(1), fuzz.WithMaxRequests(400), fuzz.WithTarget(target), fuzz.WithStore(st)).Run(ctx)
-	target.remove(ctx)
+	target.Close(ctx)
 	st.Close()
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +69,7 @@ func TestReplayCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rep replayReport
+	var rep verify.Report
 	if err := json.Unmarshal(data, &rep); err != nil {
 		t.Fatal(err)
 	}

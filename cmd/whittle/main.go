@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/whittle-dev/whittle/internal/panics"
 )
 
 func main() {
@@ -14,6 +16,7 @@ func main() {
 	signals := make(chan os.Signal, 2)
 	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
 	go func() {
+		defer panics.Catch("cli: signal handler", nil)
 		// The first SIGINT or SIGTERM cancels the run, which then removes its
 		// containers, closes its BPF programs and flushes the corpus before
 		// exiting with 130. A second one means the user will not wait.

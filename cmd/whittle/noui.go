@@ -8,6 +8,7 @@ import (
 
 	"github.com/whittle-dev/whittle/event"
 	"github.com/whittle-dev/whittle/internal/faults"
+	"github.com/whittle-dev/whittle/internal/panics"
 )
 
 // printProgress is the headless interface: timestamped lines on stderr for
@@ -16,6 +17,7 @@ func printProgress(ctx context.Context, w io.Writer, bus *event.Bus, progress fu
 	events := make(chan event.Event)
 	go func() {
 		defer close(events)
+		defer panics.Catch("cli: event reader", nil)
 		for {
 			e, ok := bus.Next(context.WithoutCancel(ctx))
 			if !ok {

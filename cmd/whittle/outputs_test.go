@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/whittle-dev/whittle/report"
+	"github.com/whittle-dev/whittle/verify"
 )
 
 // Output files are read by other users: in CI whittle runs under sudo and
@@ -29,7 +30,7 @@ func TestOutputFileModes(t *testing.T) {
 		old := syscall.Umask(c.umask)
 		err := writeOutputs(rep, outs)
 		if err == nil {
-			err = writeReplayReport(replayOut, &replayReport{Corpus: "c", Image: "i"})
+			err = writeReplayReport(replayOut, &verify.Report{Corpus: "c", Image: "i"})
 		}
 		syscall.Umask(old)
 		if err != nil {

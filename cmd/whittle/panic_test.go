@@ -41,6 +41,7 @@ func TestPanicsEndTheRunCleanly(t *testing.T) {
 		{faults.Feedback, true, "pipeline"}, // Execute's own goroutine, in the fuzzing loop
 		{faults.ProgressSnapshot, true, ""}, // called from the interface's goroutine
 		{faults.ProgressPrinter, true, ""},  // the CLI's progress goroutine
+		{faults.SpareStart, false, ""},      // verify goroutine, after gopets' first crash
 	}
 	for _, p := range points {
 		where := p.where

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+
+	"github.com/whittle-dev/whittle/internal/panics"
 )
 
 // servePprof serves Go's profiles on WHITTLE_PPROF (a loopback address such
@@ -29,5 +31,8 @@ func servePprof(stderr *os.File) {
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	go http.Serve(ln, mux) //nolint:errcheck // ends with the process
+	go func() {
+		defer panics.Catch("cli: pprof server", nil)
+		_ = http.Serve(ln, mux) // ends with the process
+	}()
 }

@@ -23,7 +23,7 @@ func deps(t *testing.T, pkg string) []string {
 }
 
 func TestLibrariesDoNotImportTUI(t *testing.T) {
-	for _, lib := range []string{"probe", "tracer", "fuzz/...", "rebuild", "corpus", "event", "report", "pipeline", "seccomp"} {
+	for _, lib := range []string{"probe", "tracer/...", "fuzz/...", "rebuild", "corpus", "event", "report", "pipeline", "seccomp", "verify"} {
 		pkgs := []string{lib}
 		if strings.HasSuffix(lib, "/...") {
 			out, err := exec.Command("go", "list", module+"/"+lib).Output()
@@ -53,7 +53,7 @@ func TestTUIDoesNoIO(t *testing.T) {
 		t.Skip("SKIP: no tui package yet")
 	}
 	forbidden := []string{
-		module + "/probe", module + "/tracer", module + "/rebuild", module + "/pipeline",
+		module + "/probe", module + "/tracer", module + "/tracer/cover", module + "/rebuild", module + "/pipeline", module + "/verify",
 		"github.com/docker/docker/client", "github.com/cilium/ebpf",
 	}
 	for _, d := range deps(t, "tui") {

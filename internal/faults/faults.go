@@ -24,6 +24,7 @@ const (
 	ContainerWatch   Point = "probe: container watch"
 	RingReader       Point = "tracer: ring-buffer reader"
 	ProgressPrinter  Point = "cli: progress printer"
+	SpareStart       Point = "verify: spare target start"
 
 	// Kernel features: a test returns an error to simulate their absence.
 	UprobeMulti Point = "tracer: uprobe_multi feature probe"

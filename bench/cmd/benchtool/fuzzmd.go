@@ -124,7 +124,7 @@ func renderFuzz(in *inputs) *doc {
 	for _, fx := range fixtures {
 		if r := in.fuzz[fx]; r != nil && r.Trace.FunctionsTotal > 0 && r.Trace.Functions > r.Trace.FunctionsTotal {
 			d.p("Note: %s reports more functions hit (%d) than in scope (%d). For Python the total is an estimate from the", fx, r.Trace.Functions, r.Trace.FunctionsTotal)
-			d.p("`def` statements of the in-scope files plus one `<module>` per file (`Coverage.Total` in `tracer/cover.go`),")
+			d.p("`def` statements of the in-scope files plus one `<module>` per file (`Coverage.Total` in `tracer/cover/cover.go`),")
 			d.p("while hits count every function name line coverage sees; code objects without a `def` of their own")
 			d.p("(comprehensions, lambdas, class bodies) are the likely surplus. The figures are printed as measured.\n")
 		}

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/whittle-dev/whittle/internal/panics"
 )
 
 // Rate is what `benchtool rate` measures: plain keep-alive GETs, no tracer,
@@ -86,10 +88,22 @@ func load(ctx context.Context, client *http.Client, urls []string, workers int, 
 	statuses := map[string]int{}
 	var wg sync.WaitGroup
 	start := time.Now()
+	// A worker's panic is raised again here, once the others have stopped,
+	// so that the caller's deferred cleanup runs.
+	var panicked atomic.Pointer[panics.Panic]
+	defer func() {
+		if p := panicked.Load(); p != nil {
+			panics.Report(p)
+		}
+	}()
 	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer panics.Catch("benchtool: load worker", func(p *panics.Panic) {
+				panicked.CompareAndSwap(nil, p)
+				cancel()
+			})
 			for i := w; ; i++ {
 				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, urls[i%len(urls)], nil)
 				resp, err := client.Do(req)

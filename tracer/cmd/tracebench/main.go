@@ -26,7 +26,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/whittle-dev/whittle/internal/panics"
 	"github.com/whittle-dev/whittle/tracer"
+	"github.com/whittle-dev/whittle/tracer/cover"
 	"github.com/whittle-dev/whittle/tracer/internal/fixture"
 )
 
@@ -227,9 +229,9 @@ func measure(ctx context.Context, m mode, o options) (measurement, error) {
 			return res, err
 		}
 	}
-	var cov *tracer.Coverage
+	var cov *cover.Coverage
 	if m.cover {
-		if cov, err = tr.Cover(ctx, c.Pid, "/usr/local/bin/gopets", tracer.WithPruneInterval(0)); err != nil {
+		if cov, err = cover.Attach(ctx, tr, c.Pid, "/usr/local/bin/gopets", cover.WithPruneInterval(0)); err != nil {
 			return res, err
 		}
 		defer cov.Close()
@@ -263,10 +265,22 @@ func load(ctx context.Context, client *http.Client, base string, workers int, d 
 	mix := benchMix()
 	var done, failed atomic.Int64
 	var wg sync.WaitGroup
+	// A worker's panic is raised again here, once the others have stopped,
+	// so that the caller's deferred cleanup (container, tracer) runs.
+	var panicked atomic.Pointer[panics.Panic]
+	defer func() {
+		if p := panicked.Load(); p != nil {
+			panics.Report(p)
+		}
+	}()
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
+			defer panics.Catch("tracebench: load worker", func(p *panics.Panic) {
+				panicked.CompareAndSwap(nil, p)
+				cancel()
+			})
 			for i := w; ctx.Err() == nil; i++ {
 				a, err := fixture.Do(client, base, mix[i%len(mix)])
 				switch {

@@ -19,6 +19,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/whittle-dev/whittle/event"
+	"github.com/whittle-dev/whittle/internal/panics"
 	"github.com/whittle-dev/whittle/report"
 	"github.com/whittle-dev/whittle/tui"
 )
@@ -47,6 +48,12 @@ func main() {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		// A panic ends the synthetic run as an error on the results screen,
+		// not the process with the terminal in the alternate screen.
+		defer panics.Catch("demo: synthetic run", func(p *panics.Panic) {
+			bus.Close()
+			outcome <- tui.Outcome{Err: p}
+		})
 		rep, err := r.play(ctx, *rate, *rps, *fuzzFor)
 		bus.Close()
 		outcome <- tui.Outcome{Report: rep, Err: err}

@@ -1,4 +1,4 @@
-package tracer
+package cover
 
 import (
 	"context"
@@ -9,7 +9,9 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/whittle-dev/whittle/tracer"
 	"github.com/whittle-dev/whittle/tracer/elfsym"
+	"github.com/whittle-dev/whittle/tracer/internal/procfs"
 )
 
 func TestFunctionUnit(t *testing.T) {
@@ -50,13 +52,13 @@ func TestPyInScope(t *testing.T) {
 // records dispatched by index range.
 func TestCoverageCursor(t *testing.T) {
 	set := &coverSet{}
-	a := &Coverage{kind: CoverNativeFunctions, background: map[int]bool{},
+	a := &Coverage{kind: NativeFunctions, background: map[int]bool{},
 		nat: &nativeCover{}}
 	a.nat.funcs = make([]elfsym.Func, 3)
 	for i, n := range []string{"main.a", "main.b", "main.c"} {
 		a.nat.funcs[i].Name, a.nat.funcs[i].Package = n, "main"
 	}
-	b := &Coverage{kind: CoverNativeFunctions, background: map[int]bool{}, nat: &nativeCover{}}
+	b := &Coverage{kind: NativeFunctions, background: map[int]bool{}, nat: &nativeCover{}}
 	b.nat.funcs = make([]elfsym.Func, 2)
 	b.nat.funcs[0].Name, b.nat.funcs[1].Name = "x", "y"
 	for _, c := range []*Coverage{a, b} {
@@ -67,12 +69,12 @@ func TestCoverageCursor(t *testing.T) {
 	if b.base != 3 {
 		t.Fatalf("second coverage at %d, want 3", b.base)
 	}
-	set.handle(&record{typ: evCover, idx: 1})
+	handle(t, set, record{typ: evCover, idx: 1})
 	a.background[a.order[0]] = true // as Baseline does
-	set.handle(&record{typ: evCover, idx: 2})
-	set.handle(&record{typ: evCover, idx: 2}) // a second CPU raced: ignored
-	set.handle(&record{typ: evCover, idx: 4})
-	set.handle(&record{typ: evCover, idx: 99}) // nobody's
+	handle(t, set, record{typ: evCover, idx: 2})
+	handle(t, set, record{typ: evCover, idx: 2}) // a second CPU raced: ignored
+	handle(t, set, record{typ: evCover, idx: 4})
+	handle(t, set, record{typ: evCover, idx: 99}) // nobody's
 	units, next := a.NewSince(0)
 	if !slices.Equal(units, []string{"main.c"}) || next != 2 {
 		t.Errorf("NewSince(0) = %v, %d", units, next)
@@ -117,13 +119,13 @@ func TestPythonDetection(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { f.Close() })
-		return &target{pid: os.Getpid(), inside: p, file: f, root: "/proc/self/root", proc: procfs{dir: "/proc"}}
+		return &target{pid: os.Getpid(), inside: p, file: f, root: "/proc/self/root", proc: procfs.Host}
 	}
-	if _, err := newPythonCover(context.Background(), &coverSet{}, open(noUSDT), coverConfig{}); !errors.Is(err, ErrNoUSDT) || !errors.Is(err, ErrNotSupported) {
+	if _, err := newPythonCover(context.Background(), &coverSet{}, open(noUSDT), config{}); !errors.Is(err, ErrNoUSDT) || !errors.Is(err, tracer.ErrNotSupported) {
 		t.Errorf("python without USDT: %v, want ErrNoUSDT", err)
 	}
 	self, _ := os.Executable()
-	if _, err := newPythonCover(context.Background(), &coverSet{}, open(self), coverConfig{}); !errors.Is(err, errNotPython) {
+	if _, err := newPythonCover(context.Background(), &coverSet{}, open(self), config{}); !errors.Is(err, errNotPython) {
 		t.Errorf("the test binary: %v, want errNotPython", err)
 	}
 	sites, err := pythonLineSites(open(py))
@@ -136,7 +138,7 @@ func TestPythonDetection(t *testing.T) {
 }
 
 func TestMarkBackground(t *testing.T) {
-	c := &Coverage{kind: CoverNativeFunctions, background: map[int]bool{},
+	c := &Coverage{kind: NativeFunctions, background: map[int]bool{},
 		units: []Function{{Name: "a"}, {Name: "b"}, {Name: "c"}}, hit: make([]bool, 3)}
 	c.markHit(0)
 	bg, cur := c.MarkBackground(0)

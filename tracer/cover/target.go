@@ -1,4 +1,4 @@
-package tracer
+package cover
 
 import (
 	"fmt"
@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/cilium/ebpf/link"
+
+	"github.com/whittle-dev/whittle/tracer/internal/procfs"
 )
 
 // target is the covered file: its in-container path and an open handle,
@@ -17,7 +19,7 @@ type target struct {
 	inside string   // path inside the container
 	file   *os.File // the file, pinned
 	root   string   // /proc/PID/root
-	proc   procfs
+	proc   procfs.FS
 }
 
 func (tg *target) attachPath() string { return fmt.Sprintf("/proc/self/fd/%d", tg.file.Fd()) }
@@ -33,19 +35,19 @@ func (tg *target) executable() (*link.Executable, error) {
 }
 
 // openTarget resolves binary inside pid's container and opens it.
-func openTarget(proc procfs, pid int, binary string) (*target, error) {
+func openTarget(proc procfs.FS, pid int, binary string) (*target, error) {
 	if pid <= 0 {
 		return nil, fmt.Errorf("cover: invalid pid %d", pid)
 	}
-	tg := &target{pid: pid, root: proc.root(uint32(pid)), proc: proc}
+	tg := &target{pid: pid, root: proc.Root(uint32(pid)), proc: proc}
 	host := ""
 	switch {
 	case binary == "":
-		exe, ok := proc.exe(uint32(pid))
+		exe, ok := proc.Exe(uint32(pid))
 		if !ok {
 			return nil, fmt.Errorf("cover: reading /proc/%d/exe: no such process?", pid)
 		}
-		tg.inside, host = exe, proc.pidPath(uint32(pid), "exe")
+		tg.inside, host = exe, proc.PidPath(uint32(pid), "exe")
 	case !strings.Contains(binary, "/"):
 		found := lookPathIn(tg.root, procPATH(proc, uint32(pid)), binary)
 		if found == "" {
@@ -53,7 +55,7 @@ func openTarget(proc procfs, pid int, binary string) (*target, error) {
 		}
 		tg.inside = found
 	default:
-		tg.inside = resolveInRoot(tg.root, path.Clean("/"+binary))
+		tg.inside = procfs.ResolveInRoot(tg.root, path.Clean("/"+binary))
 	}
 	if host == "" {
 		host = tg.root + tg.inside
@@ -71,8 +73,8 @@ func openTarget(proc procfs, pid int, binary string) (*target, error) {
 }
 
 // procPATH returns the PATH in pid's environment (or the usual default).
-func procPATH(proc procfs, pid uint32) string {
-	data, err := os.ReadFile(proc.pidPath(pid, "environ"))
+func procPATH(proc procfs.FS, pid uint32) string {
+	data, err := os.ReadFile(proc.PidPath(pid, "environ"))
 	if err == nil {
 		for _, kv := range strings.Split(string(data), "\x00") {
 			if v, ok := strings.CutPrefix(kv, "PATH="); ok {
@@ -88,7 +90,7 @@ func lookPathIn(root, pathList, name string) string {
 		if !strings.HasPrefix(dir, "/") {
 			continue
 		}
-		p := resolveInRoot(root, path.Join(dir, name))
+		p := procfs.ResolveInRoot(root, path.Join(dir, name))
 		if fi, err := os.Stat(root + p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
 			return p
 		}

@@ -1,35 +1,12 @@
-package pipeline
+package verify
 
 import (
-	"context"
 	"fmt"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/whittle-dev/whittle/corpus"
-	"github.com/whittle-dev/whittle/event"
 	"github.com/whittle-dev/whittle/fuzz"
 )
-
-func TestMinimizeRestartsFollowsStartupCost(t *testing.T) {
-	cases := []struct {
-		budget, startup time.Duration
-		want            int
-	}{
-		{20 * time.Second, 300 * time.Millisecond, 13},
-		{60 * time.Second, 100 * time.Millisecond, 24},
-		{20 * time.Second, 1500 * time.Millisecond, 2},
-		{60 * time.Second, 1500 * time.Millisecond, 8},
-		{10 * time.Minute, 2 * time.Second, 24},
-		{time.Minute, 0, 24},
-	}
-	for _, c := range cases {
-		if got := minimizeRestarts(c.budget, c.startup); got != c.want {
-			t.Errorf("minimizeRestarts(%s, %s) = %d, want %d", c.budget, c.startup, got, c.want)
-		}
-	}
-}
 
 func ex(entry, step, status int, body, crash string) fuzz.Exchange {
 	x := fuzz.Exchange{Entry: entry, Step: step, Crash: crash,
@@ -42,7 +19,7 @@ func ex(entry, step, status int, body, crash string) fuzz.Exchange {
 	return x
 }
 
-func TestCompareRuns(t *testing.T) {
+func TestVerification(t *testing.T) {
 	// Entry 1: DELETE answers 204, then the process dies; the crash is seen
 	// at the next step or only after it, depending on timing.
 	original := []fuzz.Exchange{
@@ -56,9 +33,9 @@ func TestCompareRuns(t *testing.T) {
 		ex(1, 0, 204, ``, "exited with status 2"),
 		ex(2, 0, 200, `{"n":1}`, ""),
 	}
-	vol := learnVolatile(original, second)
-	if len(vol[0].Paths) != 1 || vol[0].Paths[0] != "/at" {
-		t.Fatalf("volatile of the first answer: %+v", vol[0])
+	ref := &Reference{Answers: original, Volatile: LearnVolatility(original, second)}
+	if v := ref.Volatile[Key{0, 0}]; len(v.Paths) != 1 || v.Paths[0] != "/at" {
+		t.Fatalf("volatile of the first answer: %+v", v)
 	}
 	cases := []struct {
 		name      string
@@ -100,7 +77,7 @@ func TestCompareRuns(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			v := compareRuns(original, c.minimal, vol)
+			v := ref.Verification(c.minimal)
 			if v.Identical != c.identical || v.Total != len(original) {
 				t.Fatalf("identical %d/%d, want %d/%d; divergences %+v", v.Identical, v.Total, c.identical, len(original), v.Divergences)
 			}
@@ -113,30 +90,5 @@ func TestCompareRuns(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-// A known crash found again must not flood the log: the first restart for
-// a reason is logged, later ones only counted.
-func TestRepeatedRestartsLoggedOnce(t *testing.T) {
-	bus := event.NewBus()
-	s := &session{run: New(Config{}, bus)}
-	for range 50 {
-		s.forward(fuzz.Event{Kind: fuzz.EventRestart, Reasons: []string{"crashed: exited with status 2"}})
-	}
-	s.forward(fuzz.Event{Kind: fuzz.EventRestart, Reasons: []string{"crashed: exited with status 70"}})
-	bus.Close()
-	var logged []string
-	for {
-		e, ok := bus.Next(context.Background())
-		if !ok {
-			break
-		}
-		if l, isLog := e.(event.Log); isLog {
-			logged = append(logged, l.Msg)
-		}
-	}
-	if len(logged) != 2 || !strings.Contains(logged[0], "status 2") || !strings.Contains(logged[1], "status 70") {
-		t.Fatalf("logged %q, want one line per restart reason", logged)
 	}
 }

@@ -1,13 +1,14 @@
-package tracer
+package cover
 
 import (
 	"context"
 	"fmt"
+	"slices"
 )
 
-// CoverageStats are a Coverage's counters, for reports.
-type CoverageStats struct {
-	Kind   CoverageKind
+// Stats are a Coverage's counters, for reports.
+type Stats struct {
+	Kind   Kind
 	Binary string // the covered file inside the container
 	// Source is where the units come from: "symtab" or "gopclntab" (native,
 	// with TextStartFrom saying how the Go text start was established), or
@@ -31,8 +32,8 @@ type CoverageStats struct {
 }
 
 // Stats returns the coverage's counters.
-func (c *Coverage) Stats() CoverageStats {
-	s := CoverageStats{Kind: c.kind, Binary: c.binary, Total: c.Total(), Hit: len(c.Hit()), Attach: c.attach, NoMulti: c.noMulti}
+func (c *Coverage) Stats() Stats {
+	s := Stats{Kind: c.kind, Binary: c.binary, Total: c.Total(), Hit: len(c.Hit()), Attach: c.attach, NoMulti: c.noMulti}
 	c.mu.Lock()
 	s.Units, s.Lost = len(c.order), c.lost
 	if c.py != nil {
@@ -70,7 +71,7 @@ func (c *Coverage) Problems() []ProbeProblem {
 	}
 	c.nat.mu.Lock()
 	defer c.nat.mu.Unlock()
-	return slicesClone(c.nat.problems)
+	return slices.Clone(c.nat.problems)
 }
 
 // Enable switches probing on or off. Python: attaching the line probe

@@ -1,4 +1,4 @@
-package tracer
+package cover
 
 import (
 	"bufio"
@@ -54,14 +54,14 @@ func checkCoverPython(t *testing.T, attach string) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cov, err := tr.Cover(ctx, c.Pid, "")
+	cov, err := Attach(ctx, tr, c.Pid, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cov.Close()
 	st := cov.Stats()
 	t.Logf("coverage: %+v", st)
-	if st.Kind != CoverPythonLines || !strings.Contains(st.Source, "python3") || !st.Enabled || st.Attach != attach {
+	if st.Kind != PythonLines || !strings.Contains(st.Source, "python3") || !st.Enabled || st.Attach != attach {
 		t.Fatalf("unexpected coverage: %+v", st)
 	}
 	if st.Total < 20 {

@@ -1,4 +1,4 @@
-package tracer
+package cover
 
 import (
 	"context"
@@ -10,25 +10,26 @@ import (
 	"time"
 
 	"github.com/whittle-dev/whittle/tracer/elfsym"
+	"github.com/whittle-dev/whittle/tracer/internal/fixture"
 )
 
 // Coverage of a C executable through its .symtab.
 func TestIntegrationCoverSymtab(t *testing.T) {
 	requireIntegration(t)
 	tr := newTestTracer(t)
-	c := runContainer(t, testImage(t), "/usr/bin/covtarget")
-	if err := tr.Bind(c.pid); err != nil {
+	c := runContainer(t, covImage(t), "/usr/bin/covtarget")
+	if err := tr.Bind(c.Pid); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cov, err := tr.Cover(ctx, c.pid, "covtarget") // looked up in the container's PATH
+	cov, err := Attach(ctx, tr, c.Pid, "covtarget") // looked up in the container's PATH
 	if err != nil {
 		t.Fatal(err)
 	}
 	st := cov.Stats()
 	t.Logf("coverage: %+v", st)
-	if st.Kind != CoverNativeFunctions || st.Source != "symtab" || cov.Binary() != "/usr/bin/covtarget" {
+	if st.Kind != NativeFunctions || st.Source != "symtab" || cov.Binary() != "/usr/bin/covtarget" {
 		t.Fatalf("unexpected coverage: %+v", st)
 	}
 	var names []string
@@ -48,7 +49,7 @@ func TestIntegrationCoverSymtab(t *testing.T) {
 	cursor := 0
 	step := func(sig string, round int) []string {
 		t.Helper()
-		if out, err := execCommand("docker", "kill", "-s", sig, c.id); err != nil {
+		if out, err := execCommand("docker", "kill", "-s", sig, c.ID); err != nil {
 			t.Fatalf("docker kill: %v: %s", err, out)
 		}
 		waitLog(t, c, "round "+itoa(round)+" ")
@@ -80,12 +81,12 @@ func TestIntegrationCoverSymtab(t *testing.T) {
 	}
 }
 
-func waitLog(t *testing.T, c container, want string) {
+func waitLog(t *testing.T, c *fixture.Container, want string) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(c.logs(t), want) {
+	for !strings.Contains(c.Logs(), want) {
 		if time.Now().After(deadline) {
-			t.Fatalf("no %q in the logs: %s", want, c.logs(t))
+			t.Fatalf("no %q in the logs: %s", want, c.Logs())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -102,13 +103,13 @@ func itoa(i int) string { return strconv.Itoa(i) }
 func TestIntegrationCoverBisectsRefusedChunk(t *testing.T) {
 	requireIntegration(t)
 	tr := newTestTracer(t)
-	c := runContainer(t, testImage(t), "/usr/bin/covtarget")
-	if err := tr.Bind(c.pid); err != nil {
+	c := runContainer(t, covImage(t), "/usr/bin/covtarget")
+	if err := tr.Bind(c.Pid); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cov, err := tr.Cover(ctx, c.pid, "/usr/bin/covtarget", WithPruneInterval(0))
+	cov, err := Attach(ctx, tr, c.Pid, "/usr/bin/covtarget", WithPruneInterval(0))
 	if err != nil {
 		t.Fatal(err)
 	}

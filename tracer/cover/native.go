@@ -1,4 +1,4 @@
-package tracer
+package cover
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 
+	"github.com/whittle-dev/whittle/internal/panics"
 	"github.com/whittle-dev/whittle/tracer/elfsym"
 )
 
@@ -50,7 +51,7 @@ type probeChunk struct {
 
 // newNativeCover reads the binary's functions, selects the in-scope ones and
 // validates their entries.
-func newNativeCover(tg *target, cfg coverConfig) (*nativeCover, error) {
+func newNativeCover(tg *target, cfg config) (*nativeCover, error) {
 	bin, err := elfsym.NewBinary(tg.file)
 	if err != nil {
 		return nil, fmt.Errorf("cover: reading %s: %w", tg.inside, err)
@@ -183,7 +184,7 @@ func (c *Coverage) Prune(ctx context.Context) (int, error) {
 	if c.nat == nil {
 		return 0, nil
 	}
-	if err := c.t.Sync(ctx); err != nil {
+	if err := c.tr.Sync(ctx); err != nil {
 		return 0, err
 	}
 	c.reconcile()
@@ -237,8 +238,8 @@ func (c *Coverage) Prune(ctx context.Context) (int, error) {
 // reconcile marks the hits the BPF array holds that no record reported (the
 // ring buffer was full). Call after a Sync.
 func (c *Coverage) reconcile() {
-	set := c.t.coverSetIfLoaded()
-	if set == nil || c.nat == nil {
+	set := c.set
+	if c.nat == nil {
 		return
 	}
 	// One u64 per function (array elements are 8-byte aligned anyway).
@@ -360,7 +361,7 @@ func closeLinks(links []link.Link) error {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				errs[i] = links[i].Close()
+				errs[i] = closeLink(links[i])
 			}
 		}()
 	}
@@ -370,6 +371,13 @@ func closeLinks(links []link.Link) error {
 	close(next)
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// closeLink closes one link; a panic doing so becomes its error, so that
+// the other workers go on and the caller gets it.
+func closeLink(l link.Link) (err error) {
+	defer panics.Catch("tracer: closing probes", func(p *panics.Panic) { err = p })
+	return l.Close()
 }
 
 func (n *nativeCover) close() error {

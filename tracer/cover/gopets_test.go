@@ -1,4 +1,4 @@
-package tracer
+package cover
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/cilium/ebpf/link"
 
 	"github.com/whittle-dev/whittle/internal/faults"
+	"github.com/whittle-dev/whittle/tracer"
 	"github.com/whittle-dev/whittle/tracer/internal/fixture"
 )
 
@@ -113,14 +114,14 @@ func checkCoverGopets(t *testing.T, attach string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	began := time.Now()
-	cov, err := tr.Cover(ctx, c.Pid, gopetsBinary)
+	cov, err := Attach(ctx, tr, c.Pid, gopetsBinary)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("attached in %s", time.Since(began))
 	st := cov.Stats()
 	t.Logf("coverage: %+v", st)
-	if st.Kind != CoverNativeFunctions || st.Source != "gopclntab" || st.Total < 50 || st.Attach != attach {
+	if st.Kind != NativeFunctions || st.Source != "gopclntab" || st.Total < 50 || st.Attach != attach {
 		t.Fatalf("unexpected coverage: %+v", st)
 	}
 	if st.Rejected != 0 || st.Refused != 0 {
@@ -186,19 +187,34 @@ func checkCoverGopets(t *testing.T, attach string) {
 	requireAlive(t, c)
 }
 
-// The target restarts: the tracer follows the new container of the same
-// image, keeps what it had and goes on covering through the pinned file.
+// Starter starts the target under the tracer and covers it; when the target
+// is replaced, the tracer follows the new container of the same image,
+// keeps what it had, and the one Coverage goes on through the pinned file.
 func TestIntegrationCoverRestart(t *testing.T) {
 	requireGopets(t)
 	tr := newTestTracer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	st := NewStarter(tr, gopetsBinary)
+	if _, err := st.Coverage(); err == nil {
+		t.Fatal("coverage before any start")
+	}
+	start := func(c **fixture.Container) StartFunc {
+		return func(context.Context) (int, func(context.Context) error, error) {
+			var err error
+			if *c, err = fixture.Start(fixture.GopetsImage, 8080); err != nil {
+				return 0, nil, err
+			}
+			t.Cleanup((*c).Remove)
+			return (*c).Pid, func(ctx context.Context) error { return (*c).WaitReady(ctx, "/health") }, nil
+		}
+	}
 
-	a := startGopets(t)
-	if err := tr.Bind(a.Pid); err != nil {
+	var a *fixture.Container
+	if _, err := st.Start(ctx, start(&a)); err != nil {
 		t.Fatal(err)
 	}
-	cov, err := tr.Cover(ctx, a.Pid, gopetsBinary)
+	cov, err := st.Coverage()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,12 +238,12 @@ func TestIntegrationCoverRestart(t *testing.T) {
 	if err := tr.Unbind(a.Pid); err != nil {
 		t.Fatal(err)
 	}
-	if err := tr.Arm(); err != nil {
+	var b *fixture.Container
+	if _, err := st.Start(ctx, start(&b)); err != nil {
 		t.Fatal(err)
 	}
-	b := startGopets(t)
-	if err := tr.Bind(b.Pid); err != nil {
-		t.Fatal(err)
+	if again, err := st.Coverage(); again != cov || err != nil {
+		t.Errorf("the second start changed the coverage: %p (%v), was %p", again, err, cov)
 	}
 	if got := tr.Bound(); len(got) != 1 {
 		t.Errorf("bound namespaces: %v", got)
@@ -243,11 +259,14 @@ func TestIntegrationCoverRestart(t *testing.T) {
 	if !slices.Contains(second, "main.(*server).handleBreed") || slices.Contains(second, "main.(*server).handleWhoami") {
 		t.Errorf("second container: %v", second)
 	}
-	files := accessSet(tr.Files())
-	if f := files[access{"/usr/local/bin/gopets", KindExec, 0}]; f.Count < 2 {
-		t.Errorf("exec of gopets seen %d times, want one per container (the second's first exec after Arm)", f.Count)
+	files := map[access]tracer.FileAccess{}
+	for _, f := range tr.Files() {
+		files[access{f.Path, f.Kind, f.Errno}] = f
 	}
-	if _, ok := files[access{"/usr/share/gopets/breeds/beagle.json", KindOpen, 0}]; !ok {
+	if f := files[access{"/usr/local/bin/gopets", tracer.KindExec, 0}]; f.Count < 2 {
+		t.Errorf("exec of gopets seen %d times, want one per container (the second's first exec: Start arms first)", f.Count)
+	}
+	if _, ok := files[access{"/usr/share/gopets/breeds/beagle.json", tracer.KindOpen, 0}]; !ok {
 		t.Errorf("the second container's file accesses are missing")
 	}
 	if len(files) < filesA {
@@ -256,10 +275,43 @@ func TestIntegrationCoverRestart(t *testing.T) {
 	requireAlive(t, b)
 }
 
+type access struct {
+	path  string
+	kind  tracer.Kind
+	errno int
+}
+
+// A start that fails leaves the tracer following what it followed, and a
+// process that dies before it can be bound is reported by its own error.
+func TestIntegrationStarterFailures(t *testing.T) {
+	requireGopets(t)
+	tr := newTestTracer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	st := NewStarter(tr, gopetsBinary)
+	boom := errors.New("no engine")
+	if _, err := st.Start(ctx, func(context.Context) (int, func(context.Context) error, error) { return 0, nil, boom }); !errors.Is(err, boom) {
+		t.Fatalf("failed start: %v", err)
+	}
+	if _, err := st.Coverage(); err == nil {
+		t.Error("coverage after a failed start")
+	}
+	died := errors.New("exited with status 1 during start-up")
+	pid, err := st.Start(ctx, func(context.Context) (int, func(context.Context) error, error) {
+		return 1 << 30, func(context.Context) error { return died }, nil // no such process
+	})
+	if !errors.Is(err, died) || pid != 0 {
+		t.Fatalf("a process gone before Bind: pid %d, %v, want 0 and its own error", pid, err)
+	}
+	if got := tr.Bound(); len(got) != 0 {
+		t.Errorf("bound after failed starts: %v", got)
+	}
+}
+
 // Close leaves no uprobe link, program or map behind.
 func TestIntegrationCoverCloseLeavesNothing(t *testing.T) {
 	requireGopets(t)
-	tr, err := New()
+	tr, err := tracer.New()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,7 +322,7 @@ func TestIntegrationCoverCloseLeavesNothing(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cov, err := tr.Cover(ctx, c.Pid, gopetsBinary, WithProbeChunk(16), WithPruneInterval(0))
+	cov, err := Attach(ctx, tr, c.Pid, gopetsBinary, WithProbeChunk(16), WithPruneInterval(0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,12 +337,12 @@ func TestIntegrationCoverCloseLeavesNothing(t *testing.T) {
 	if len(linkIDs) < 2 {
 		t.Fatalf("%d uprobe_multi links, want several chunks", len(linkIDs))
 	}
-	progInfo, err := tr.cover.entry.Info()
+	progInfo, err := cov.set.entry.Info()
 	if err != nil {
 		t.Fatal(err)
 	}
 	progID, _ := progInfo.ID()
-	mapInfo, err := tr.cover.maps.CoverHits.Info()
+	mapInfo, err := cov.set.maps.CoverHits.Info()
 	if err != nil {
 		t.Fatal(err)
 	}

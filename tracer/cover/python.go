@@ -1,4 +1,4 @@
-package tracer
+package cover
 
 import (
 	"bufio"
@@ -19,6 +19,7 @@ import (
 	"github.com/cilium/ebpf/link"
 
 	"github.com/whittle-dev/whittle/tracer/elfsym"
+	"github.com/whittle-dev/whittle/tracer/internal/procfs"
 	"github.com/whittle-dev/whittle/tracer/usdt"
 )
 
@@ -56,7 +57,7 @@ type pythonCover struct {
 // newPythonCover finds python:line in tg or in a libpython mapped by the
 // process. errNotPython when tg is no Python interpreter; ErrNoUSDT when it
 // is one without the probe.
-func newPythonCover(ctx context.Context, set *coverSet, tg *target, cfg coverConfig) (*pythonCover, error) {
+func newPythonCover(ctx context.Context, set *coverSet, tg *target, cfg config) (*pythonCover, error) {
 	probeFile := tg
 	sites, err := pythonLineSites(tg)
 	if err != nil {
@@ -67,7 +68,7 @@ func newPythonCover(ctx context.Context, set *coverSet, tg *target, cfg coverCon
 		if lib := mappedLibpython(tg); lib != "" {
 			isPy = true
 			lt := &target{pid: tg.pid, inside: lib, root: tg.root, proc: tg.proc}
-			if f, err := os.Open(tg.root + resolveInRoot(tg.root, lib)); err == nil {
+			if f, err := os.Open(tg.root + procfs.ResolveInRoot(tg.root, lib)); err == nil {
 				lt.file = f
 				if sites, err = pythonLineSites(lt); err != nil || len(sites) == 0 {
 					lt.close()
@@ -100,7 +101,7 @@ func newPythonCover(ctx context.Context, set *coverSet, tg *target, cfg coverCon
 		}
 		p.slots = append(p.slots, slot)
 	}
-	p.cwd, _ = tg.proc.cwd(uint32(tg.pid))
+	p.cwd, _ = tg.proc.Cwd(uint32(tg.pid))
 	p.files = cfg.pyFiles
 	if len(p.files) == 0 {
 		if p.cwd == "" || p.cwd == "/" {
@@ -158,7 +159,7 @@ func looksLikePython(tg *target) bool {
 // mappedLibpython returns the in-container path of a libpython the process
 // has mapped, or "".
 func mappedLibpython(tg *target) string {
-	f, err := os.Open(tg.proc.pidPath(uint32(tg.pid), "maps"))
+	f, err := os.Open(tg.proc.PidPath(uint32(tg.pid), "maps"))
 	if err != nil {
 		return ""
 	}

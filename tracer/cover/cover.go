@@ -1,4 +1,4 @@
-package tracer
+package cover
 
 import (
 	"context"
@@ -15,24 +15,26 @@ import (
 
 	"github.com/whittle-dev/whittle/internal/faults"
 	"github.com/whittle-dev/whittle/internal/panics"
+	"github.com/whittle-dev/whittle/tracer"
+	"github.com/whittle-dev/whittle/tracer/internal/procfs"
 )
 
-// CoverageKind says what a Coverage measures.
-type CoverageKind string
+// Kind says what a Coverage measures.
+type Kind string
 
 const (
-	// CoverNativeFunctions: entry uprobes on the functions of an ELF binary
+	// NativeFunctions: entry uprobes on the functions of an ELF binary
 	// (Go, C, C++, Rust); units are function symbols.
-	CoverNativeFunctions CoverageKind = "native-functions"
-	// CoverPythonLines: the CPython interpreter's USDT line probe; units
+	NativeFunctions Kind = "native-functions"
+	// PythonLines: the CPython interpreter's USDT line probe; units
 	// are "file:function:line", Hit and Total count functions.
-	CoverPythonLines CoverageKind = "python-lines"
+	PythonLines Kind = "python-lines"
 )
 
 // ErrNoUSDT: the interpreter was built without USDT probes, so there is no
-// code coverage for it; the file-level view (FilesSince: which .py files
-// were opened) is all there is.
-var ErrNoUSDT = fmt.Errorf("%w: the Python interpreter has no USDT line probe (built without --with-dtrace): file-level coverage only", ErrNotSupported)
+// code coverage for it; the file-level view (the tracer's FilesSince:
+// which .py files were opened) is all there is.
+var ErrNoUSDT = fmt.Errorf("%w: the Python interpreter has no USDT line probe (built without --with-dtrace): file-level coverage only", tracer.ErrNotSupported)
 
 // Function is a unit of coverage.
 type Function struct {
@@ -55,64 +57,65 @@ func (f Function) Unit() string {
 	return f.Name
 }
 
-// CoverOption configures Cover.
-type CoverOption func(*coverConfig)
+// Option configures Attach and NewStarter.
+type Option func(*config)
 
-type coverConfig struct {
+type config struct {
 	packages, symbols, exclude []string
 	pyFiles                    []string
 	chunk                      int
 	pruneEvery                 time.Duration
-	mode                       CoverageKind
+	mode                       Kind
 }
 
-// WithCoverPackages replaces the default scope (a Go binary's main module,
+// WithPackages replaces the default scope (a Go binary's main module,
 // a C/C++/Rust executable's own functions) by Go package patterns:
 // "example.com/mod/..." for a package and its sub-packages, "main", or
 // globs over the package path (* matches '/' too).
-func WithCoverPackages(patterns ...string) CoverOption {
-	return func(c *coverConfig) { c.packages = append(c.packages, patterns...) }
+func WithPackages(patterns ...string) Option {
+	return func(c *config) { c.packages = append(c.packages, patterns...) }
 }
 
-// WithCoverSymbols adds symbol-name globs to the scope ("net/http.(*conn).*",
-// "handle_*"); with WithCoverPackages, a function in either is in scope.
-func WithCoverSymbols(globs ...string) CoverOption {
-	return func(c *coverConfig) { c.symbols = append(c.symbols, globs...) }
+// WithSymbols adds symbol-name globs to the scope ("net/http.(*conn).*",
+// "handle_*"); with WithPackages, a function in either is in scope.
+func WithSymbols(globs ...string) Option {
+	return func(c *config) { c.symbols = append(c.symbols, globs...) }
 }
 
-// WithCoverExclude removes functions whose symbol or package matches a glob.
-func WithCoverExclude(globs ...string) CoverOption {
-	return func(c *coverConfig) { c.exclude = append(c.exclude, globs...) }
+// WithExclude removes functions whose symbol or package matches a glob.
+func WithExclude(globs ...string) Option {
+	return func(c *config) { c.exclude = append(c.exclude, globs...) }
 }
 
 // WithPythonFiles sets which Python files count, as globs over their
 // absolute in-container path ("/app/*"; * matches '/' too). Default: the
 // files under the interpreter's working directory (the image's WorkingDir),
 // or everything outside the standard library when that is "/".
-func WithPythonFiles(globs ...string) CoverOption {
-	return func(c *coverConfig) { c.pyFiles = append(c.pyFiles, globs...) }
+func WithPythonFiles(globs ...string) Option {
+	return func(c *config) { c.pyFiles = append(c.pyFiles, globs...) }
 }
 
 // WithProbeChunk sets how many functions share one uprobe_multi link
 // (default 64). Smaller chunks make unprobing cheaper.
-func WithProbeChunk(n int) CoverOption { return func(c *coverConfig) { c.chunk = n } }
+func WithProbeChunk(n int) Option { return func(c *config) { c.chunk = n } }
 
 // WithPruneInterval sets how often the probes of functions already hit are
 // removed (default 200ms); 0 disables automatic pruning (Prune still works).
-func WithPruneInterval(d time.Duration) CoverOption {
-	return func(c *coverConfig) { c.pruneEvery = d }
+func WithPruneInterval(d time.Duration) Option {
+	return func(c *config) { c.pruneEvery = d }
 }
 
-// WithCoverKind forces native or Python coverage instead of detecting it.
-func WithCoverKind(k CoverageKind) CoverOption { return func(c *coverConfig) { c.mode = k } }
+// WithKind forces native or Python coverage instead of detecting it.
+func WithKind(k Kind) Option { return func(c *config) { c.mode = k } }
 
 // Coverage is the code coverage of one binary (all containers bound to the
 // tracer that run it). Its methods are safe for concurrent use.
 type Coverage struct {
-	t      *Tracer
-	kind   CoverageKind
+	tr     *tracer.Tracer
+	set    *coverSet
+	kind   Kind
 	binary string // in-container path
-	cfg    coverConfig
+	cfg    config
 
 	// native: units are fixed; base is their first index in cover_hits.
 	base uint32
@@ -133,56 +136,54 @@ type Coverage struct {
 	done       chan struct{}
 }
 
-// Cover starts code coverage of binary (its path inside the container of
+// Attach starts code coverage of binary (its path inside the container of
 // the host process pid, e.g. "/usr/local/bin/gopets"; "" for the process's
 // own executable; a bare name is looked up in the process's PATH). It
 // detects a Python interpreter with USDT probes (in the executable or a
 // mapped libpython) and measures Python lines; anything else gets function
 // entry probes. Only processes of bound mount namespaces count, so bind
-// first. Probes attach to the file's inode: every bound container running
-// the same image file is covered by this one Coverage.
+// first (Starter does it all in order). Probes attach to the file's inode:
+// every bound container running the same image file is covered by this one
+// Coverage. Closing the tracer closes it.
 //
 // Native coverage starts with every in-scope function probed; hit
 // functions are unprobed in the background (WithPruneInterval). Python
 // coverage starts enabled; Enable(false) detaches the probe.
-func (t *Tracer) Cover(ctx context.Context, pid int, binary string, opts ...CoverOption) (*Coverage, error) {
-	cfg := coverConfig{chunk: 64, pruneEvery: 200 * time.Millisecond}
+func Attach(ctx context.Context, tr *tracer.Tracer, pid int, binary string, opts ...Option) (*Coverage, error) {
+	cfg := config{chunk: 64, pruneEvery: 200 * time.Millisecond}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	if cfg.chunk <= 0 {
 		cfg.chunk = 64
 	}
-	t.mu.Lock()
-	bound := len(t.bound)
-	t.mu.Unlock()
-	if bound == 0 {
+	if len(tr.Bound()) == 0 {
 		return nil, errors.New("cover: bind the tracer to the target's container first (only bound mount namespaces are covered)")
 	}
-	set, err := t.coverObjects()
+	set, err := setFor(tr)
 	if err != nil {
 		return nil, err
 	}
-	target, err := openTarget(t.col.proc, pid, binary)
+	target, err := openTarget(procfs.Host, pid, binary)
 	if err != nil {
 		return nil, err
 	}
-	c := &Coverage{t: t, binary: target.inside, cfg: cfg, background: map[int]bool{},
+	c := &Coverage{tr: tr, set: set, binary: target.inside, cfg: cfg, background: map[int]bool{},
 		stop: make(chan struct{}), done: make(chan struct{})}
 	mode := cfg.mode
 	var pyErr error
-	if mode == "" || mode == CoverPythonLines {
+	if mode == "" || mode == PythonLines {
 		c.py, pyErr = newPythonCover(ctx, set, target, cfg)
 		switch {
 		case pyErr == nil:
-			mode = CoverPythonLines
-		case mode == CoverPythonLines || errors.Is(pyErr, ErrNoUSDT):
+			mode = PythonLines
+		case mode == PythonLines || errors.Is(pyErr, ErrNoUSDT):
 			target.close()
 			return nil, pyErr
 		}
 	}
-	if mode == "" || mode == CoverNativeFunctions {
-		mode = CoverNativeFunctions
+	if mode == "" || mode == NativeFunctions {
+		mode = NativeFunctions
 		if c.nat, err = newNativeCover(target, cfg); err != nil {
 			target.close()
 			return nil, err
@@ -219,7 +220,7 @@ func (t *Tracer) Cover(ctx context.Context, pid int, binary string, opts ...Cove
 }
 
 // Kind says what the coverage measures.
-func (c *Coverage) Kind() CoverageKind { return c.kind }
+func (c *Coverage) Kind() Kind { return c.kind }
 
 // Binary is the covered file's path inside the container.
 func (c *Coverage) Binary() string { return c.binary }
@@ -250,7 +251,7 @@ func (c *Coverage) Hit() []Function {
 	seen := map[Function]bool{}
 	for _, i := range c.order {
 		f := c.units[i]
-		if c.kind == CoverPythonLines {
+		if c.kind == PythonLines {
 			f.Line = 0
 			if strings.HasPrefix(f.Name, "<") && f.Name != "<module>" {
 				continue // comprehensions, lambdas: not counted as functions
@@ -302,7 +303,7 @@ func (c *Coverage) Baseline(ctx context.Context, d time.Duration) (cursor int, b
 	case <-ctx.Done():
 		return 0, nil, ctx.Err()
 	}
-	if err := c.t.Sync(ctx); err != nil {
+	if err := c.tr.Sync(ctx); err != nil {
 		return 0, nil, err
 	}
 	background, cursor = c.MarkBackground(0)
@@ -360,9 +361,7 @@ func (c *Coverage) Close() error {
 	close(c.stop)
 	c.mu.Unlock()
 	<-c.done
-	if set := c.t.coverSetIfLoaded(); set != nil {
-		set.unregister(c)
-	}
+	c.set.unregister(c)
 	return c.closeProbes()
 }
 
@@ -377,8 +376,8 @@ func (c *Coverage) closeProbes() error {
 	return errors.Join(errs...)
 }
 
-// coverSet is the tracer's coverage BPF object (loaded on the first Cover)
-// and the coverages sharing its hit array.
+// coverSet is the tracer's coverage BPF object (loaded on the first Attach,
+// a tracer.Extension) and the coverages sharing its hit array.
 type coverSet struct {
 	maps *coverMaps
 	// entry and pyLine are the programs of the attach mode in use: multi,
@@ -394,24 +393,22 @@ type coverSet struct {
 	pySpec uint32 // next free usdt_specs slot
 }
 
-func (t *Tracer) coverSetIfLoaded() *coverSet {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.cover
+// setFor returns tr's coverage object, loading it on first use.
+func setFor(tr *tracer.Tracer) (*coverSet, error) {
+	ext, err := tr.Extend("cover", []uint8{evCover, evPyLine}, func() (tracer.Extension, error) {
+		return loadSet(tr)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ext.(*coverSet), nil
 }
 
-// coverObjects loads the coverage programs on first use.
-func (t *Tracer) coverObjects() (*coverSet, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.closed {
-		return nil, errors.New("cover: tracer closed")
-	}
-	if t.cover != nil {
-		return t.cover, nil
-	}
+// loadSet loads the coverage programs, sharing the tracer's ring buffer,
+// bound namespace set and counters.
+func loadSet(tr *tracer.Tracer) (*coverSet, error) {
 	if err := faults.At(faults.Uprobe); err != nil { // tests: a kernel without uprobes
-		return nil, fmt.Errorf("%w: uprobes: %v", ErrNotSupported, err)
+		return nil, fmt.Errorf("%w: uprobes: %v", tracer.ErrNotSupported, err)
 	}
 	noMulti := faults.At(faults.UprobeMulti) // tests: a kernel without uprobe_multi
 	if noMulti == nil {
@@ -421,10 +418,9 @@ func (t *Tracer) coverObjects() (*coverSet, error) {
 	if err != nil {
 		return nil, err
 	}
-	spec.Maps["events"].MaxEntries = t.objs.Events.MaxEntries()
-	opts := &ebpf.CollectionOptions{MapReplacements: map[string]*ebpf.Map{
-		"events": t.objs.Events, "bound_set": t.objs.BoundSet, "counters": t.objs.Counters,
-	}}
+	shared := tr.SharedMaps()
+	spec.Maps["events"].MaxEntries = shared["events"].MaxEntries()
+	opts := &ebpf.CollectionOptions{MapReplacements: shared}
 	set := &coverSet{multi: noMulti == nil, noMulti: noMulti}
 	// Only the programs of one mode are loaded: a kernel without
 	// uprobe_multi refuses the others.
@@ -448,7 +444,7 @@ func (t *Tracer) coverObjects() (*coverSet, error) {
 	if err != nil {
 		var ve *ebpf.VerifierError
 		if errors.As(err, &ve) || errors.Is(err, ebpf.ErrNotSupported) {
-			return nil, fmt.Errorf("%w: loading the coverage programs: %v", ErrNotSupported, err)
+			return nil, fmt.Errorf("%w: loading the coverage programs: %v", tracer.ErrNotSupported, err)
 		}
 		return nil, fmt.Errorf("loading the coverage programs: %w", err)
 	}
@@ -460,8 +456,7 @@ func (t *Tracer) coverObjects() (*coverSet, error) {
 		return nil, fmt.Errorf("mapping the coverage hit array: %w", err)
 	}
 	set.hits = mem
-	t.cover = set
-	return t.cover, nil
+	return set, nil
 }
 
 // maxCover mirrors MAX_COVER in bpf/records.h.
@@ -493,9 +488,13 @@ func (s *coverSet) unregister(c *Coverage) {
 	s.covs = slices.DeleteFunc(s.covs, func(x *Coverage) bool { return x == c })
 }
 
-// handle applies a coverage record; called by the ring buffer reader, so
-// records are applied in order with Sync markers.
-func (s *coverSet) handle(r *record) {
+// Handle applies a coverage record; the tracer's ring buffer reader calls
+// it, so records are applied in order with Sync markers.
+func (s *coverSet) Handle(raw []byte) error {
+	var r record
+	if err := r.decode(raw); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	covs := s.covs
 	s.mu.Unlock()
@@ -505,14 +504,16 @@ func (s *coverSet) handle(r *record) {
 			c.mu.Lock()
 			c.markHit(int(r.idx - c.base))
 			c.mu.Unlock()
-			return
+			return nil
 		case r.typ == evPyLine && c.py != nil:
-			c.py.record(c, r)
+			c.py.record(c, &r)
 		}
 	}
+	return nil
 }
 
-func (s *coverSet) close() error {
+// Close closes every coverage and unloads the programs (Tracer.Close).
+func (s *coverSet) Close() error {
 	s.mu.Lock()
 	covs := slices.Clone(s.covs)
 	s.mu.Unlock()
