@@ -54,7 +54,7 @@ func TestLibraryMessagesNameNoFlags(t *testing.T) {
 	testSupport := []string{"internal/testimage", "tracer/internal/fixture"}
 	root := filepath.Join("..", "..")
 	checked := 0
-	for _, lib := range []string{"probe", "fuzz", "tracer", "rebuild", "corpus", "pipeline", "report", "seccomp", "event", "internal"} {
+	for _, lib := range []string{"probe", "fuzz", "tracer", "rebuild", "corpus", "pipeline", "report", "seccomp", "event", "verify", "internal"} {
 		err := filepath.WalkDir(filepath.Join(root, lib), func(p string, d os.DirEntry, err error) error {
 			if err != nil {
 				return err
