@@ -70,6 +70,28 @@ type TraceInfo struct {
 	Functions      int      `json:"functions,omitempty"`
 	FunctionsTotal int      `json:"functions_total,omitempty"`
 	Coverage       string   `json:"coverage,omitempty"` // e.g. "uprobe functions", "python lines", "files only"
+	// CoverageScope says which functions of a Go binary were probed by
+	// default and how that scope was derived.
+	CoverageScope *CoverageScope `json:"coverage_scope,omitempty"`
+}
+
+// CoverageScope is the default coverage scope of a Go binary: package main
+// and the application's root.
+type CoverageScope struct {
+	// Root is the application's import path prefix ("" when only main).
+	Root string `json:"root,omitempty"`
+	// From is "module" (the build info's main module), "build-info path"
+	// (a module-less GOPATH build: the main package's repository root),
+	// "pclntab prefix" (the non-standard prefix holding most functions)
+	// or "main only"; Detail says how in a sentence.
+	From   string `json:"derived_from"`
+	Detail string `json:"detail"`
+	// Patterns and Exclude are the package patterns applied; Packages the
+	// binary's packages they select; Functions how many functions.
+	Patterns  []string `json:"patterns,omitempty"`
+	Exclude   []string `json:"exclude,omitempty"`
+	Packages  []string `json:"packages,omitempty"`
+	Functions int      `json:"functions"`
 }
 
 // FuzzInfo summarises the exercise of the target.

@@ -21,7 +21,10 @@ func sampleReport() *Report {
 		Minimal:  &ImageInfo{Ref: "shop:1-whittled", ID: "sha256:bb", Size: 10_000_000, Files: 2},
 		Ratio:    30,
 		Spec:     SpecInfo{Source: "openapi.yaml", Title: "shop", Version: "1", Operations: 2, Hash: "sha256:" + strings.Repeat("0", 64)},
-		Trace:    TraceInfo{Tier: "tracepoint-kernel-path", Files: 10, FailedLookups: 2, Syscalls: []string{"openat", "read"}, Events: 99},
+		Trace: TraceInfo{Tier: "tracepoint-kernel-path", Files: 10, FailedLookups: 2, Syscalls: []string{"openat", "read"}, Events: 99,
+			CoverageScope: &CoverageScope{Root: "github.com/acme/shop", From: "build-info path", Detail: "GOPATH build",
+				Patterns: []string{"main", "github.com/acme/shop/..."}, Exclude: []string{"github.com/acme/shop/vendor/*"},
+				Packages: []string{"github.com/acme/shop/store", "main"}, Functions: 42}},
 		Fuzz: FuzzInfo{
 			Seed: 1, Duration: 30, Requests: 120, CorpusSize: 7, StopReason: "duration",
 			Operations: []Operation{
