@@ -76,6 +76,7 @@ func (f *Fuzzer) Run(ctx context.Context) (*Result, error) {
 	})
 	reason := ""
 	for reason == "" {
+		r.betweenSequences(ctx)
 		reason = f.stopReason(ctx)
 		if reason != "" {
 			break
