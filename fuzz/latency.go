@@ -148,7 +148,7 @@ func (t *latencyTracker) verdict() (bool, string) {
 		return false, ""
 	}
 	l := t.keys[worst]
-	return true, fmt.Sprintf("latency grew: %s answered in %s (median of %d), %.0f× its %s after the start, %d windows in a row; at the current mix of operations answers take %.1f× as long",
+	return true, fmt.Sprintf("latency grew: %s answered in %s (median of %d), %.0f× its %s after the start, %d windows in a row; at the current mix of operations answers take %.1f× as long; a fresh instance replaces it (ids the old one handed out are forgotten)",
 		worst, round(l.last), t.p.Window, ratio(l), round(l.median), l.over, slow)
 }
 

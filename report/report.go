@@ -111,6 +111,15 @@ type FuzzInfo struct {
 	// Timeline samples progress during fuzzing (coverage over time, and
 	// whittle's own memory, goroutines and descriptors).
 	Timeline []Sample `json:"timeline,omitempty"`
+	// Restarts counts fresh targets started during fuzzing (after crashes,
+	// to minimise findings, and for latency); LatencyRestarts those that
+	// replaced a target whose answers kept slowing down.
+	Restarts        int `json:"restarts,omitempty"`
+	LatencyRestarts int `json:"latency_restarts,omitempty"`
+	// GCDeletes counts the DELETE requests sent to remove what the run
+	// created (not in Requests); GCDeleteFailures those that did not.
+	GCDeletes        int64 `json:"gc_deletes,omitempty"`
+	GCDeleteFailures int64 `json:"gc_delete_failures,omitempty"`
 }
 
 // Sample is the state of a run at one moment of fuzzing.
@@ -147,6 +156,10 @@ type Operation struct {
 	Errors    int64  `json:"errors"`
 	// NewCoverage counts requests of the operation that added coverage.
 	NewCoverage int64 `json:"new_coverage,omitempty"`
+	// LatencyMean is the mean time to an answer, LatencyRecent the median
+	// of the last answers, in milliseconds.
+	LatencyMean   float64 `json:"latency_ms_mean,omitempty"`
+	LatencyRecent float64 `json:"latency_ms_recent,omitempty"`
 }
 
 // Finding is a bug an oracle found.

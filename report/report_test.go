@@ -28,14 +28,15 @@ func sampleReport() *Report {
 		Fuzz: FuzzInfo{
 			Seed: 1, Duration: 30, Requests: 120, CorpusSize: 7, StopReason: "duration",
 			Operations: []Operation{
-				{Operation: "GET /pets", Requests: 100, Status2xx: 90, Status4xx: 9, Status5xx: 1, NewCoverage: 3},
+				{Operation: "GET /pets", Requests: 100, Status2xx: 90, Status4xx: 9, Status5xx: 1, NewCoverage: 3, LatencyMean: 1.25, LatencyRecent: 0.8},
 				{Operation: "POST /pets", Requests: 20, Status2xx: 20},
 			},
 			Findings: []Finding{{ID: "f1", Operation: "GET /pets", Check: "server-error", Severity: "high",
 				Summary: "500 on limit=100", Curl: "curl -sS 'http://127.0.0.1:1/pets?limit=100'", Request: "GET /pets?limit=100", Response: "500 {}", Sequence: 1}},
 			SelectedDirs: []Selection{{Dir: "/usr/share/shop/tpl", Operation: "GET /card", Parameter: "query.lang"}},
 			Strategy:     "fuzz",
-			Timeline:     []Sample{{Seconds: 1, Requests: 500, Functions: 40, Files: 12, CorpusSize: 5, HeapBytes: 1 << 20, Goroutines: 12, FDs: 9}},
+			Restarts:     3, LatencyRestarts: 1, GCDeletes: 120, GCDeleteFailures: 2,
+			Timeline: []Sample{{Seconds: 1, Requests: 500, Functions: 40, Files: 12, CorpusSize: 5, HeapBytes: 1 << 20, Goroutines: 12, FDs: 9}},
 		},
 		Files: []File{
 			{Path: "/app", Size: 1000, Mode: "-rwxr-xr-x", Reasons: []string{"traced:exec"}},
