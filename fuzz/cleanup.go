@@ -22,8 +22,11 @@ import (
 // (Stats.CleanupDeletes, not Requests), no oracle judges their answers,
 // what they cover is not credited to the next request, and they join
 // neither the corpus nor the crash history. A target that dies of one is
-// restarted (and counted) like after any crash; the DELETE operation is
-// fuzzed as well, so a crash it causes is found there.
+// restarted (and counted) like after any crash, and once that happened
+// twice that kind of resource is no longer deleted: a restart costs more
+// than what cleaning up saves.
+// The DELETE operation is fuzzed as well, so a crash it causes is found
+// there.
 
 // DefaultMaxLive is how many resources of one kind a run keeps alive.
 const DefaultMaxLive = 32
@@ -35,7 +38,12 @@ type gcKind struct {
 	del      *spec.Operation
 	params   []gcParam
 	live     [][]any // the DELETE's parameter values of each live resource, oldest first
+	// crashes counts the times deleting one of these killed the target.
+	crashes int
 }
+
+// maxCleanupCrashes is how many crashes a kind's cleanup may cause.
+const maxCleanupCrashes = 2
 
 // gcParam says where a required parameter of the DELETE comes from.
 type gcParam struct {
@@ -129,6 +137,9 @@ func (c *collector) created(op *spec.Operation, req *gen.Request, resp corpus.Re
 	}
 	body := answerBody(resp)
 	for _, k := range kinds {
+		if k.crashes >= maxCleanupCrashes {
+			continue
+		}
 		values := make([]any, len(k.params))
 		ok := true
 		for i, gp := range k.params {
@@ -277,7 +288,12 @@ func (r *runner) collectGarbage(ctx context.Context) {
 		}
 		if dead, why := crashed(ctx, r.cfg.target, resp, r.cfg.crashGrace); dead {
 			r.stats.crash()
-			if err := r.restart(ctx, "crashed during cleanup ("+req.Method+" "+req.Path+"): "+why); err != nil {
+			g.kind.crashes++
+			why = "crashed during cleanup (" + req.Method + " " + req.Path + "): " + why
+			if g.kind.crashes >= maxCleanupCrashes {
+				why += "; what " + g.kind.producer + " creates is no longer deleted"
+			}
+			if err := r.restart(ctx, why); err != nil {
 				r.lost = err
 			}
 		}

@@ -111,3 +111,38 @@ func TestCleanupBoundsWhatTheRunCreated(t *testing.T) {
 	}
 	t.Logf("cleanup off: %d pets alive", piled)
 }
+
+// Deleting some resources kills the target (the pets API dies right after
+// deleting a pet that has a photo): the crash is counted and the target
+// restarted, and after the second such crash that kind is left alone.
+func TestCleanupThatCrashesStops(t *testing.T) {
+	tgt := newCrashTarget(t)
+	events := make(chan Event, 4096)
+	f := New(loadPets(t), tgt.sender, WithSeed(11), WithMaxRequests(4000), WithMinimizeBudget(0, 0),
+		WithCleanup(2), WithTarget(tgt), WithLatencyRestarts(LatencyPolicy{}), WithEvents(events))
+	res, err := f.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	close(events)
+	var during []string
+	for e := range events {
+		if e.Kind == EventRestart && strings.HasPrefix(e.Reasons[0], "crashed during cleanup") {
+			during = append(during, e.Reasons[0])
+		}
+	}
+	t.Logf("%d restarts, %d crashes, %d cleanup deletes (%d failed); during cleanup: %q",
+		res.Stats.Restarts, res.Stats.Crashes, res.Stats.CleanupDeletes, res.Stats.CleanupFailures, during)
+	if len(during) == 0 {
+		t.Fatal("no crash during cleanup: the test shows nothing")
+	}
+	if len(during) > maxCleanupCrashes {
+		t.Errorf("%d crashes during cleanup: cleanup went on deleting what kills the target", len(during))
+	}
+	if len(during) == maxCleanupCrashes && !strings.Contains(during[len(during)-1], "no longer deleted") {
+		t.Errorf("the last cleanup crash does not say cleanup stopped: %q", during[len(during)-1])
+	}
+	if res.Stats.Crashes < len(during) || res.Stats.Restarts < len(during) {
+		t.Errorf("crashes %d, restarts %d: cleanup crashes not counted", res.Stats.Crashes, res.Stats.Restarts)
+	}
+}
