@@ -9,6 +9,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"sort"
+
+	"github.com/kestrel-labs/slug"
 )
 
 // Event is one entry of the log.
@@ -69,13 +71,14 @@ func (l *Log) Recent(kind string, limit int) (out []Event, total int, etag strin
 	return out, len(all), `"` + hex.EncodeToString(h.Sum(nil)[:8]) + `"`
 }
 
-// Summary counts the events by kind and names the subjects most talked about.
+// Summary counts the events by kind and names the subjects most talked
+// about (subjects that differ only in case or punctuation are one).
 func (l *Log) Summary(top int) (counts map[string]int, subjects []string) {
 	counts = map[string]int{}
 	bySubject := map[string]int{}
 	l.each(func(_ []byte, e Event) {
 		counts[e.Kind]++
-		bySubject[e.Subject]++
+		bySubject[slug.Make(e.Subject)]++
 	})
 	for s := range bySubject {
 		subjects = append(subjects, s)
