@@ -34,7 +34,6 @@ type config struct {
 	seeds       []Entry
 	maxLive     int
 	latency     LatencyPolicy
-	clock       func() time.Time // nil: time.Now (tests set a fake one)
 
 	freshMinimize bool
 }

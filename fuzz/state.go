@@ -2,6 +2,7 @@ package fuzz
 
 import (
 	"context"
+	"time"
 
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/fuzz/gen"
@@ -19,7 +20,7 @@ type stateKeeper struct {
 func newStateKeeper(s *spec.Spec, links *Links, cfg *config) stateKeeper {
 	k := stateKeeper{gc: newCollector(s, links, cfg.maxLive)}
 	if cfg.latency.Window > 0 && cfg.target != nil {
-		k.latency = newLatencyTracker(cfg.latency, cfg.clock)
+		k.latency = newLatencyTracker(cfg.latency, time.Now)
 	}
 	return k
 }
@@ -43,6 +44,9 @@ func (r *runner) afterAnswer(op *spec.Operation, req *gen.Request, resp corpus.R
 // betweenSequences deletes what is over the bound and restarts the target
 // when its answers kept slowing down.
 func (r *runner) betweenSequences(ctx context.Context) {
+	if r.lost != nil || ctx.Err() != nil || r.ctl.isStopped() {
+		return
+	}
 	r.collectGarbage(ctx)
 	t := r.state.latency
 	if t == nil || r.lost != nil || ctx.Err() != nil || len(r.held) > 0 {

@@ -45,8 +45,8 @@ type Stats struct {
 	Phases        [3]int64           `json:"phases"`
 	DroppedEvents int64              `json:"dropped_events"`
 	Operations    map[string]OpStats `json:"operations"`
-	// Crashes counts target crashes; Restarts fresh targets (crashes and
-	// minimisation attempts); MinimizeRequests requests sent to minimise
+	// Crashes counts target crashes; Restarts fresh targets (crashes,
+	// minimisation attempts, latency); MinimizeRequests requests sent to minimise
 	// findings (not counted in Requests).
 	Crashes          int   `json:"crashes,omitempty"`
 	Restarts         int   `json:"restarts,omitempty"`
