@@ -15,7 +15,7 @@ type Progress struct {
 	RequestsPerS float64
 	Findings     int
 	CorpusSize   int
-	Restarts     int // fresh targets started after crashes (and to minimise them)
+	Restarts     int // fresh targets started after crashes, to minimise them, and when latency kept growing
 
 	Functions      int // application functions hit
 	FunctionsTotal int // application functions probed

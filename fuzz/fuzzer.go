@@ -83,6 +83,7 @@ func (f *Fuzzer) Run(ctx context.Context) (*Result, error) {
 	f.sweepNegotiation(ctx, planned)
 	reason := ""
 	for reason == "" {
+		r.betweenSequences(ctx)
 		reason = f.stopReason(ctx)
 		if reason != "" {
 			break

@@ -345,34 +345,11 @@ func (st *valueStore) record(op *spec.Operation, resp corpus.Response) {
 	if len(bs) == 0 {
 		return
 	}
-	var body any
-	parsed := false
+	body := answerBody(resp)
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	for _, b := range bs {
-		var vals []any
-		if b.Source == "location" {
-			loc := headerValue(resp.Header, "Location")
-			if loc == "" {
-				continue
-			}
-			if u, err := url.Parse(loc); err == nil {
-				loc = u.Path
-			}
-			c := st.spec.Operation(b.Consumer)
-			if c == nil {
-				continue
-			}
-			if v, ok := matchPrefix(st.spec.BasePath+c.Path, loc, strings.TrimPrefix(b.Param, "path.")); ok {
-				vals = append(vals, v)
-			}
-		} else {
-			if !parsed {
-				parsed = true
-				_ = json.Unmarshal(resp.Body, &body)
-			}
-			vals = pointerValues(body, strings.TrimPrefix(b.Source, "body:"))
-		}
+		vals := bindingValues(st.spec, b, resp, body)
 		k := b.Producer + "\x00" + b.Source + "\x00" + b.Consumer
 		for _, v := range vals {
 			list := st.values[k]
@@ -383,6 +360,43 @@ func (st *valueStore) record(op *spec.Operation, resp corpus.Response) {
 			st.values[k] = list
 		}
 	}
+}
+
+// answerBody returns a function parsing resp's JSON body once, when first
+// asked (nil when it is not JSON).
+func answerBody(resp corpus.Response) func() any {
+	var body any
+	parsed := false
+	return func() any {
+		if !parsed {
+			parsed = true
+			_ = json.Unmarshal(resp.Body, &body)
+		}
+		return body
+	}
+}
+
+// bindingValues extracts the values binding b takes from a producer's
+// answer: from its Location header or its body (body parses it).
+func bindingValues(s *spec.Spec, b Binding, resp corpus.Response, body func() any) []any {
+	if b.Source != "location" {
+		return pointerValues(body(), strings.TrimPrefix(b.Source, "body:"))
+	}
+	loc := headerValue(resp.Header, "Location")
+	if loc == "" {
+		return nil
+	}
+	if u, err := url.Parse(loc); err == nil {
+		loc = u.Path
+	}
+	c := s.Operation(b.Consumer)
+	if c == nil {
+		return nil
+	}
+	if v, ok := matchPrefix(s.BasePath+c.Path, loc, strings.TrimPrefix(b.Param, "path.")); ok {
+		return []any{v}
+	}
+	return nil
 }
 
 // forget drops a value a successful DELETE removed.

@@ -32,13 +32,16 @@ type config struct {
 	minRestarts int
 	store       *corpus.Store
 	seeds       []Entry
+	maxLive     int
+	latency     LatencyPolicy
 
 	freshMinimize bool
 }
 
 func newConfig(opts []Option) *config {
 	c := &config{retries: 2, maxSeqLen: 5, crashGrace: defaultCrashGrace, maxCrashes: defaultMaxCrashes,
-		minRequests: defaultMinimizeRequests, minRestarts: defaultMinimizeRestarts}
+		minRequests: defaultMinimizeRequests, minRestarts: defaultMinimizeRestarts,
+		maxLive: DefaultMaxLive, latency: DefaultLatencyPolicy}
 	for _, o := range opts {
 		o(c)
 	}
@@ -129,6 +132,15 @@ func WithStore(s *corpus.Store) Option { return func(c *config) { c.store = s } 
 func WithSeedEntries(entries []Entry) Option {
 	return func(c *config) { c.seeds = append(c.seeds, entries...) }
 }
+
+// WithCleanup sets how many resources of one kind the run keeps alive
+// before it deletes the oldest (DefaultMaxLive; 0: never delete).
+func WithCleanup(maxLive int) Option { return func(c *config) { c.maxLive = maxLive } }
+
+// WithLatencyRestarts sets when a target whose answers keep slowing down is
+// replaced by a fresh one (DefaultLatencyPolicy; the zero policy: never).
+// It needs WithTarget.
+func WithLatencyRestarts(p LatencyPolicy) Option { return func(c *config) { c.latency = p } }
 
 // Exchange is one request and its answer, with what it earned.
 type Exchange struct {

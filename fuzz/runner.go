@@ -55,6 +55,8 @@ type runner struct {
 	// answer: when the target turns out to have died they are the crash's
 	// consequences, not findings.
 	held []Finding
+	// state deletes what the run created and restarts a slowing target.
+	state stateKeeper
 }
 
 func newRunner(s *spec.Spec, send Sender, cfg *config) *runner {
@@ -92,6 +94,7 @@ func newRunner(s *spec.Spec, send Sender, cfg *config) *runner {
 		return o == nil || freeValued(o, target)
 	}
 	r.liveness = livenessOp(s)
+	r.state = newStateKeeper(s, links, cfg)
 	return r
 }
 
@@ -172,6 +175,7 @@ func (r *runner) execute(ctx context.Context, seq []Step) []stepResult {
 		local[i] = r.history.add(concrete, p.req.Request, resp, local)
 		dead, why := crashed(ctx, r.cfg.target, resp, r.cfg.crashGrace)
 		res := r.observe(ctx, p.op, concrete, p.req, resp, sent, dead && noAnswer(resp))
+		r.afterAnswer(p.op, p.req, resp)
 		res.idx = i
 		if dead {
 			res.crash, res.new = why, nil

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/whittle-dev/whittle/corpus"
 )
 
 // OpStats counts one operation's requests by answer class.
@@ -15,6 +17,10 @@ type OpStats struct {
 	// New counts requests that earned something new (coverage, a status
 	// or response shape not seen before for the operation).
 	New int64 `json:"new"`
+	// MeanLatency is the mean time to an answer; RecentLatency the median
+	// of the last answers (recentLatencies of them).
+	MeanLatency   time.Duration `json:"mean_latency_ns,omitempty"`
+	RecentLatency time.Duration `json:"recent_latency_ns,omitempty"`
 }
 
 // Successes counts 2xx answers.
@@ -39,12 +45,19 @@ type Stats struct {
 	Phases        [3]int64           `json:"phases"`
 	DroppedEvents int64              `json:"dropped_events"`
 	Operations    map[string]OpStats `json:"operations"`
-	// Crashes counts target crashes; Restarts fresh targets (crashes and
-	// minimisation attempts); MinimizeRequests requests sent to minimise
+	// Crashes counts target crashes; Restarts fresh targets (crashes,
+	// minimisation attempts, latency); MinimizeRequests requests sent to minimise
 	// findings (not counted in Requests).
 	Crashes          int   `json:"crashes,omitempty"`
 	Restarts         int   `json:"restarts,omitempty"`
 	MinimizeRequests int64 `json:"minimize_requests,omitempty"`
+	// LatencyRestarts counts the restarts (among Restarts) of a target
+	// whose answers kept slowing down; CleanupDeletes the DELETE requests
+	// sent to remove what the run created (not counted in Requests), and
+	// CleanupFailures those that did not remove it.
+	LatencyRestarts int   `json:"latency_restarts,omitempty"`
+	CleanupDeletes  int64 `json:"cleanup_deletes,omitempty"`
+	CleanupFailures int64 `json:"cleanup_failures,omitempty"`
 	// Paused is set while the loop is paused; Skipped lists skipped operations.
 	Paused  bool     `json:"paused,omitempty"`
 	Skipped []string `json:"skipped,omitempty"`
@@ -57,6 +70,8 @@ type statsCollector struct {
 	requests atomic.Int64
 	dropped  atomic.Int64
 	minReqs  atomic.Int64
+	cleanups atomic.Int64
+	cleanErr atomic.Int64
 
 	mu        sync.Mutex
 	ops       map[string]OpStats
@@ -70,7 +85,20 @@ type statsCollector struct {
 	lastNew   time.Duration
 	crashes   int
 	restarts  int
+	slowRest  int
+	latency   map[string]*opLatency
 }
+
+// opLatency is the time an operation's answers took.
+type opLatency struct {
+	total  time.Duration
+	n      int64
+	recent [recentLatencies]time.Duration
+}
+
+// recentLatencies is how many of an operation's last answers RecentLatency
+// is the median of.
+const recentLatencies = 32
 
 // newStats starts the clock; paused says how long the run was paused, which
 // the elapsed time leaves out (nil: never paused).
@@ -78,7 +106,7 @@ func newStats(paused func() time.Duration) *statsCollector {
 	if paused == nil {
 		paused = func() time.Duration { return 0 }
 	}
-	s := &statsCollector{paused: paused, ops: map[string]OpStats{}}
+	s := &statsCollector{paused: paused, ops: map[string]OpStats{}, latency: map[string]*opLatency{}}
 	s.restartClock()
 	return s
 }
@@ -107,6 +135,36 @@ func (s *statsCollector) restart() {
 }
 
 func (s *statsCollector) minimizeRequest() { s.minReqs.Add(1) }
+
+func (s *statsCollector) latencyRestart() {
+	s.mu.Lock()
+	s.slowRest++
+	s.mu.Unlock()
+}
+
+func (s *statsCollector) cleanupDelete(ok bool) {
+	s.cleanups.Add(1)
+	if !ok {
+		s.cleanErr.Add(1)
+	}
+}
+
+// answerTime records how long an answer took (not for requests that got none).
+func (s *statsCollector) answerTime(op string, resp corpus.Response) {
+	if resp.Status == 0 || resp.Duration <= 0 {
+		return
+	}
+	s.mu.Lock()
+	l := s.latency[op]
+	if l == nil {
+		l = &opLatency{}
+		s.latency[op] = l
+	}
+	l.recent[l.n%recentLatencies] = resp.Duration
+	l.n++
+	l.total += resp.Duration
+	s.mu.Unlock()
+}
 
 func (s *statsCollector) request(op string, status int, phase int) int64 {
 	n := s.requests.Add(1)
@@ -172,8 +230,15 @@ func (s *statsCollector) snapshot() Stats {
 	st.Findings, st.CorpusSize, st.DictionarySize = s.findings, s.corpus, s.dict
 	st.Functions, st.Files, st.Syscalls = s.functions, s.files, s.syscalls
 	st.LastNew = s.lastNew
-	st.Crashes, st.Restarts = s.crashes, s.restarts
+	st.Crashes, st.Restarts, st.LatencyRestarts = s.crashes, s.restarts, s.slowRest
+	for op, l := range s.latency {
+		o := st.Operations[op]
+		o.MeanLatency = l.total / time.Duration(l.n)
+		o.RecentLatency = median(l.recent[:min(l.n, recentLatencies)])
+		st.Operations[op] = o
+	}
 	s.mu.Unlock()
+	st.CleanupDeletes, st.CleanupFailures = s.cleanups.Load(), s.cleanErr.Load()
 	return st
 }
 

@@ -151,6 +151,7 @@ func (r *runner) restart(ctx context.Context, why string) error {
 		return fmt.Errorf("%w: %w", ErrTargetLost, err)
 	}
 	r.resetBindings()
+	r.state.freshTarget()
 	r.history.reset()
 	r.lifeStart = r.stats.requests.Load()
 	return nil

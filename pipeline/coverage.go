@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/whittle-dev/whittle/event"
+	"github.com/whittle-dev/whittle/report"
 	"github.com/whittle-dev/whittle/tracer/cover"
 )
 
@@ -40,6 +41,11 @@ func (s *session) startCoverage() {
 	st := cov.Stats()
 	s.rep.Trace.Coverage = string(st.Kind) + " from " + st.Source + " via " + st.Attach
 	r.logf(event.LevelInfo, "coverage: %d functions of %s probed (%s, %s)", st.Total, st.Binary, st.Source, st.Attach)
+	if sc := st.Scope; sc.From != "" {
+		s.rep.Trace.CoverageScope = &report.CoverageScope{Root: sc.Root, From: sc.From, Detail: sc.Detail,
+			Patterns: sc.Packages, Exclude: sc.Exclude, Packages: sc.InScope, Functions: sc.Functions}
+		r.logf(event.LevelInfo, "coverage scope: %s", sc)
+	}
 	if st.NoMulti != nil {
 		r.logf(event.LevelWarn, "coverage: no uprobe_multi links on this kernel (Linux 6.6+), attaching one uprobe per address instead: %v", st.NoMulti)
 	}

@@ -50,6 +50,12 @@ func (s *session) exercise(ctx context.Context) error {
 	if cfg.Plateau > 0 {
 		opts = append(opts, fuzz.WithPlateau(cfg.Plateau))
 	}
+	switch {
+	case cfg.KeepState:
+		opts = append(opts, fuzz.WithCleanup(0), fuzz.WithLatencyRestarts(fuzz.LatencyPolicy{}))
+	case cfg.latency != nil:
+		opts = append(opts, fuzz.WithLatencyRestarts(*cfg.latency))
+	}
 	if cfg.CorpusDir != "" {
 		st, err := corpus.Open(cfg.CorpusDir, corpus.Key{SpecHash: s.spec.Hash, ImageID: s.image.ID})
 		if err != nil {
@@ -108,6 +114,10 @@ func (s *session) exercise(ctx context.Context) error {
 	}
 	if len(res.NoSuccess) > 0 {
 		r.logf(event.LevelWarn, "no 2xx answer for: %s", strings.Join(res.NoSuccess, ", "))
+	}
+	if st := res.Stats; st.CleanupDeletes > 0 || st.LatencyRestarts > 0 {
+		r.logf(event.LevelInfo, "state: %d DELETE requests removed what the run created (%d failed); %d restarts because latency kept growing",
+			st.CleanupDeletes, st.CleanupFailures, st.LatencyRestarts)
 	}
 	r.endPhase(event.PhaseFuzz, fmt.Sprintf("%d requests (%.0f/s), corpus %d, %d findings, stopped: %s",
 		res.Stats.Requests, res.Stats.RequestsPerSecond, len(res.Corpus), len(res.Findings), res.StopReason), nil)
@@ -221,6 +231,8 @@ func (s *session) recordFuzz(res *fuzz.Result) {
 	rep.Duration = res.Stats.Elapsed.Seconds()
 	rep.CorpusSize = len(res.Corpus)
 	rep.StopReason = res.StopReason
+	rep.Restarts, rep.LatencyRestarts = res.Stats.Restarts, res.Stats.LatencyRestarts
+	rep.GCDeletes, rep.GCDeleteFailures = res.Stats.CleanupDeletes, res.Stats.CleanupFailures
 	rep.Operations = rep.Operations[:0]
 	for _, op := range s.spec.Operations {
 		o := res.Stats.Operations[op.ID]
@@ -228,6 +240,7 @@ func (s *session) recordFuzz(res *fuzz.Result) {
 			Operation: op.ID, Requests: o.Requests,
 			Status2xx: o.Status[2], Status4xx: o.Status[4], Status5xx: o.Status[5], Errors: o.Status[0],
 			NewCoverage: o.New,
+			LatencyMean: millis(o.MeanLatency), LatencyRecent: millis(o.RecentLatency),
 		})
 	}
 	fuzz.SortFindings(res.Findings)
@@ -252,6 +265,9 @@ func (s *session) recordFuzz(res *fuzz.Result) {
 	sort.Slice(rep.SelectedDirs, func(i, j int) bool { return rep.SelectedDirs[i].Dir < rep.SelectedDirs[j].Dir })
 	s.recordCoverage()
 }
+
+// millis is d in milliseconds, to the microsecond.
+func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func findingReport(f fuzz.Finding) report.Finding {
 	rf := report.Finding{

@@ -40,7 +40,12 @@ type Config struct {
 	Plateau     time.Duration // stop when nothing new came for this long
 	CorpusDir   string        // resume from and persist to this corpus
 	Once        bool          // send each operation once instead of fuzzing (a baseline)
-	FailOn      string        // severity at or above which findings fail the run ("" never)
+	// KeepState leaves what the run created alive and never restarts a
+	// target that slows down (by default the oldest resources beyond a
+	// bound are deleted, and a target whose latency keeps growing is
+	// replaced by a fresh one).
+	KeepState bool
+	FailOn    string // severity at or above which findings fail the run ("" never)
 
 	Port           int
 	ReadyPath      string
@@ -62,6 +67,8 @@ type Config struct {
 
 	// Tier forces a file-observation tier (tests, troubleshooting).
 	Tier tracer.Tier
+	// latency replaces fuzz.DefaultLatencyPolicy (tests).
+	latency *fuzz.LatencyPolicy
 }
 
 // Run is one execution of the pipeline.

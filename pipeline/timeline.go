@@ -15,7 +15,8 @@ import (
 
 // sampleTimeline records the fuzzer's progress and whittle's own resource
 // use at intervals until the returned function is called: the coverage
-// curve of the report, and the evidence that long runs stay steady.
+// curve of the report (from what start-up alone covered, sampled before
+// the first request), and the evidence that long runs stay steady.
 func (s *session) sampleTimeline(f *fuzz.Fuzzer, started time.Time) (stop func()) {
 	interval := time.Second
 	if s.run.cfg.Duration > 2*time.Minute {
@@ -42,6 +43,8 @@ func (s *session) sampleTimeline(f *fuzz.Fuzzer, started time.Time) (stop func()
 		smp.HeapBytes, smp.LiveHeapBytes = heapBytes()
 		samples = append(samples, smp)
 	}
+	// The first sample is the start: what start-up alone covered.
+	take()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()

@@ -70,6 +70,28 @@ type TraceInfo struct {
 	Functions      int      `json:"functions,omitempty"`
 	FunctionsTotal int      `json:"functions_total,omitempty"`
 	Coverage       string   `json:"coverage,omitempty"` // e.g. "uprobe functions", "python lines", "files only"
+	// CoverageScope says which functions of a Go binary were probed by
+	// default and how that scope was derived.
+	CoverageScope *CoverageScope `json:"coverage_scope,omitempty"`
+}
+
+// CoverageScope is the default coverage scope of a Go binary: package main
+// and the application's root.
+type CoverageScope struct {
+	// Root is the application's import path prefix ("" when only main).
+	Root string `json:"root,omitempty"`
+	// From is "module" (the build info's main module), "build-info path"
+	// (a module-less GOPATH build: the main package's repository root),
+	// "pclntab prefix" (the non-standard prefix holding most functions)
+	// or "main only"; Detail says how in a sentence.
+	From   string `json:"derived_from"`
+	Detail string `json:"detail"`
+	// Patterns and Exclude are the package patterns applied; Packages the
+	// binary's packages they select; Functions how many functions.
+	Patterns  []string `json:"patterns,omitempty"`
+	Exclude   []string `json:"exclude,omitempty"`
+	Packages  []string `json:"packages,omitempty"`
+	Functions int      `json:"functions"`
 }
 
 // FuzzInfo summarises the exercise of the target.
@@ -89,6 +111,15 @@ type FuzzInfo struct {
 	// Timeline samples progress during fuzzing (coverage over time, and
 	// whittle's own memory, goroutines and descriptors).
 	Timeline []Sample `json:"timeline,omitempty"`
+	// Restarts counts fresh targets started during fuzzing (after crashes,
+	// to minimise findings, and for latency); LatencyRestarts those that
+	// replaced a target whose answers kept slowing down.
+	Restarts        int `json:"restarts,omitempty"`
+	LatencyRestarts int `json:"latency_restarts,omitempty"`
+	// GCDeletes counts the DELETE requests sent to remove what the run
+	// created (not in Requests); GCDeleteFailures those that did not.
+	GCDeletes        int64 `json:"gc_deletes,omitempty"`
+	GCDeleteFailures int64 `json:"gc_delete_failures,omitempty"`
 }
 
 // Sample is the state of a run at one moment of fuzzing.
@@ -129,6 +160,10 @@ type Operation struct {
 	Errors    int64  `json:"errors"`
 	// NewCoverage counts requests of the operation that added coverage.
 	NewCoverage int64 `json:"new_coverage,omitempty"`
+	// LatencyMean is the mean time to an answer, LatencyRecent the median
+	// of the last answers, in milliseconds.
+	LatencyMean   float64 `json:"latency_ms_mean,omitempty"`
+	LatencyRecent float64 `json:"latency_ms_recent,omitempty"`
 }
 
 // Finding is a bug an oracle found.

@@ -4,11 +4,12 @@
 # outputs) to bench/results/; bench/results/README.md says how, where and when they were measured.
 #
 #   scripts/bench.sh [all]          every part below, then the markdown
-#   scripts/bench.sh PART...        only these parts: tracer fuzz negotiate rate rebuild loop cached render
+#   scripts/bench.sh PART...        only these parts: tracer fuzz negotiate rate rebuild loop cached stateful render
 #   scripts/bench.sh endurance      20 minutes on gopets → bench/results/endurance-gopets.md
 #
 # Needs root, Docker, BPF, bin/whittle and the fixture images (make bench builds them first).
 # Environment: BENCH_DURATION (60s) BENCH_SEED (1) BENCH_ROUNDS (5, tracebench rounds)
+#   BENCH_STATEFUL_DURATION (2m: the stateful runs on shelf)
 #   ENDURANCE_DURATION (20m)  BENCH_RUN_TIMEOUT (15m per run; 90m for endurance)
 #   BENCH_QUIET_WAIT (300: seconds to wait before a step for other people's containers and builds)
 #   BENCH_RERUN (1: run a step once more when others used the machine while it was measuring)
@@ -20,9 +21,10 @@ export PATH=/usr/local/go/bin:$PATH
 results=bench/results raw=bench/results/raw
 duration=${BENCH_DURATION:-60s} seed=${BENCH_SEED:-1} rounds=${BENCH_ROUNDS:-5}
 quiet_wait=${BENCH_QUIET_WAIT:-300} rerun=${BENCH_RERUN:-1} run_timeout=${BENCH_RUN_TIMEOUT:-15m}
-gopets=whittle-fixture/gopets:latest pypets=whittle-fixture/pypets:latest pyplugins=whittle-fixture/pyplugins:latest
+gopets=whittle-fixture/gopets:latest pypets=whittle-fixture/pypets:latest pyplugins=whittle-fixture/pyplugins:latest shelf=whittle-fixture/shelf:latest
 gopets_spec=testdata/targets/gopets/openapi.yaml
 nego=whittle-fixture/nego:latest nego_spec=testdata/targets/nego/openapi.yaml
+shelf_spec=testdata/targets/shelf/openapi.yaml stateful_duration=${BENCH_STATEFUL_DURATION:-2m}
 steps=$raw/steps.tsv
 
 log() { printf 'bench: %s\n' "$*" >&2; }
@@ -38,7 +40,7 @@ trap cleanup EXIT
 
 [[ $(id -u) -eq 0 ]] || die "needs root (whittle and tracebench load eBPF programs)"
 [[ -x bin/whittle ]] || die "bin/whittle missing: make build (or make bench)"
-for img in "$gopets" "$pypets" "$pyplugins"; do
+for img in "$gopets" "$pypets" "$pyplugins" "$shelf"; do
 	docker image inspect "$img" >/dev/null 2>&1 || die "fixture $img missing: make fixtures"
 done
 mkdir -p "$raw"
@@ -196,9 +198,20 @@ part_cached() {
 	docker image rm whittle-bench/pyplugins:fuzz whittle-bench/pyplugins:once >/dev/null 2>&1 || true
 }
 
+# stateful: issue 11's throughput target on shelf, a service the fuzzer fills (its lists walk everything
+# created). The --keep-state run (no cleanup, no latency restarts) shows the fixture slowing down; the
+# default run is the target. Besides the traced target, a spare container runs once it was restarted.
+part_stateful() {
+	step shelf-stateful-kept 3 run_whittle shelf-stateful-kept whittle-bench/shelf:kept "$shelf" \
+		--spec "$shelf_spec" --duration "$stateful_duration" --keep-state
+	step shelf-stateful 3 run_whittle shelf-stateful whittle-bench/shelf:stateful "$shelf" \
+		--spec "$shelf_spec" --duration "$stateful_duration"
+	docker image rm whittle-bench/shelf:kept whittle-bench/shelf:stateful >/dev/null 2>&1 || true
+}
+
 part_render() {
 	"$bt" render -raw "$raw" -out "$results"
-	log "wrote $results/README.md, tracer.md, fuzz.md, rebuild.md"
+	log "wrote $results/README.md, tracer.md, fuzz.md, rebuild.md, stateful-shelf.md"
 }
 
 # endurance: the 20-minute run issue 7 asks for, on the whole gopets spec (its planted crashes included:
@@ -232,13 +245,14 @@ all)
 	part_rebuild
 	part_loop
 	part_cached
+	part_stateful
 	part_render
 	;;
 endurance) endurance ;;
 *)
 	[[ -s $raw/machine.json ]] || "$bt" machine -whittle "$whittle" >"$raw/machine.json"
 	for p in "${parts[@]}"; do
-		declare -F "part_$p" >/dev/null || die "unknown part $p (tracer fuzz negotiate rate rebuild loop cached render, or all, endurance)"
+		declare -F "part_$p" >/dev/null || die "unknown part $p (tracer fuzz negotiate rate rebuild loop cached stateful render, or all, endurance)"
 		"part_$p"
 	done
 	[[ " ${parts[*]} " == *" render "* ]] || part_render

@@ -67,6 +67,7 @@ func newRunCommand() *cobra.Command {
 	fl.DurationVar(&f.cfg.Duration, "duration", 30*time.Second, "fuzzing time budget")
 	fl.Int64Var(&f.cfg.MaxRequests, "max-requests", 0, "stop fuzzing after this many requests (0: no limit)")
 	fl.DurationVar(&f.cfg.Plateau, "plateau", 0, "stop fuzzing when nothing new was found for this long (0: never)")
+	fl.BoolVar(&f.cfg.KeepState, "keep-state", false, "keep what the run creates and never restart a target that slows down (default: delete the oldest resources beyond 32 of a kind, restart when latency keeps growing)")
 	fl.BoolVar(&f.cfg.Once, "once", false, "send each operation once instead of fuzzing (what simple minifiers do; a baseline to compare with)")
 	fl.StringVar(&f.cfg.CorpusDir, "corpus", "", "keep the corpus in this directory and resume from what it holds")
 	fl.StringVar(&f.cfg.FailOn, "fail-on", "", "exit with code 2 when findings of this severity or higher exist: "+strings.Join(pipeline.Severities, ", "))

@@ -30,7 +30,8 @@ type ProbeProblem struct {
 type nativeCover struct {
 	tg    *target
 	table *elfsym.Table
-	funcs []elfsym.Func // in scope and validated; index = unit index
+	funcs []elfsym.Func   // in scope and validated; index = unit index
+	scope elfsym.AppScope // the default scope of a Go binary, when it applies
 	ex    *link.Executable
 
 	mu       sync.Mutex // guards the fields below
@@ -60,11 +61,12 @@ func newNativeCover(tg *target, cfg config) (*nativeCover, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cover: %s: %w", tg.inside, err)
 	}
+	n := &nativeCover{tg: tg, table: table}
 	scope := elfsym.Scope{Packages: cfg.packages, Symbols: cfg.symbols, Exclude: cfg.exclude}
 	if len(cfg.packages)+len(cfg.symbols) == 0 && bin.IsGo() {
-		scope.Packages = elfsym.GoMainModule(bin.GoMainPath).Packages
+		n.scope = elfsym.GoAppScope(bin.GoMainPath, bin.GoPath, table.Funcs)
+		scope.Packages, scope.Exclude = n.scope.Packages, append(scope.Exclude, n.scope.Exclude...)
 	}
-	n := &nativeCover{tg: tg, table: table}
 	for _, f := range table.Funcs {
 		if !scope.Match(f) {
 			continue

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+
+	"github.com/whittle-dev/whittle/tracer/elfsym"
 )
 
 // Stats are a Coverage's counters, for reports.
@@ -29,6 +31,9 @@ type Stats struct {
 	Lost       uint64 // native first hits found in the hit array without a record
 	OutOfScope uint64 // Python lines executed outside the scope
 	Enabled    bool
+	// Scope is the default scope of a Go binary and how it was derived
+	// (zero when patterns chose the functions, or for other binaries).
+	Scope elfsym.AppScope
 }
 
 // Stats returns the coverage's counters.
@@ -41,7 +46,7 @@ func (c *Coverage) Stats() Stats {
 	}
 	c.mu.Unlock()
 	if n := c.nat; n != nil {
-		s.Source, s.TextStartFrom = string(n.table.Source), n.table.TextStartFrom
+		s.Source, s.TextStartFrom, s.Scope = string(n.table.Source), n.table.TextStartFrom, n.scope
 		s.Probed = n.probed()
 		n.mu.Lock()
 		s.Pruned, s.Enabled = n.pruned, !n.disabled

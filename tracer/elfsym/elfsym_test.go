@@ -171,7 +171,7 @@ func TestGoPclntabMatchesSymtab(t *testing.T) {
 					t.Errorf("text start %#x (%s), runtime.text is %#x", tab.TextStart, tab.TextStartFrom, textSym)
 				}
 				t.Logf("%s: %d functions, text %#x from %s, layout %+v", filepath.Base(path), len(tab.Funcs), tab.TextStart, tab.TextStartFrom, tab.Layout)
-				scope := GoMainModule(b.GoMainPath)
+				scope := GoAppScope(b.GoMainPath, b.GoPath, tab.Funcs).Scope
 				inScope := map[string]bool{}
 				for _, f := range tab.Funcs {
 					if !names[f.Addr][strings.ReplaceAll(f.Name, "·", ".")] {

@@ -37,16 +37,6 @@ type Scope struct {
 	Exclude  []string
 }
 
-// GoMainModule is the default scope of a Go binary: package main and the
-// main module's packages.
-func GoMainModule(modPath string) Scope {
-	s := Scope{Packages: []string{"main"}}
-	if modPath != "" && modPath != "command-line-arguments" {
-		s.Packages = append(s.Packages, modPath+"/...")
-	}
-	return s
-}
-
 // Match reports whether fn is in scope.
 func (s Scope) Match(fn Func) bool {
 	if len(s.Packages)+len(s.Symbols) > 0 && !matchPackage(s.Packages, fn) && !matchSymbol(s.Symbols, fn) {

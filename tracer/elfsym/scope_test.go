@@ -24,9 +24,9 @@ func TestGoPackage(t *testing.T) {
 }
 
 func TestScope(t *testing.T) {
-	mod := GoMainModule("github.com/whittle-dev/gopets")
+	mod := GoAppScope("github.com/whittle-dev/gopets", "github.com/whittle-dev/gopets", nil).Scope
 	custom := Scope{Packages: []string{"net/http"}, Symbols: []string{"handle_*"}, Exclude: []string{"*.init*"}}
-	dotted := GoMainModule("gopkg.in/yaml.v3")
+	dotted := GoAppScope("gopkg.in/yaml.v3", "gopkg.in/yaml.v3", nil).Scope
 	for _, c := range []struct {
 		s    Scope
 		f    Func

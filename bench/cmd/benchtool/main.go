@@ -6,7 +6,7 @@
 //	benchtool machine [-whittle BIN]          machine facts as JSON on stdout
 //	benchtool rate -url URL... [-workers N]   requests/s of plain keep-alive GETs, JSON on stdout
 //	benchtool trim IN OUT                     a whittle report without its per-file list
-//	benchtool render -raw DIR -out DIR        README.md, tracer.md, fuzz.md, rebuild.md
+//	benchtool render -raw DIR -out DIR        README.md, tracer.md, fuzz.md, rebuild.md, stateful-shelf.md
 //	benchtool endurance -raw DIR -out DIR     endurance-gopets.md
 package main
 

@@ -51,12 +51,14 @@ type inputs struct {
 	rebuild  []GoBench
 	rbSkips  []string
 	loop     []GoBench
-	endure   *report.Report // endurance run
-	problems []string       // inputs that could not be read
+	endure   *report.Report            // endurance run
+	stateful map[string]*report.Report // statefulRun, statefulKeptRun → 2-minute runs on shelf
+	problems []string                  // inputs that could not be read
 }
 
 func loadInputs(raw string) *inputs {
-	in := &inputs{raw: raw, fuzz: map[string]*report.Report{}, once: map[string]*report.Report{}, rate: map[string]*Rate{}}
+	in := &inputs{raw: raw, fuzz: map[string]*report.Report{}, once: map[string]*report.Report{}, rate: map[string]*Rate{},
+		stateful: map[string]*report.Report{}}
 	note := func(name string, err error) {
 		if err != nil {
 			in.problems = append(in.problems, fmt.Sprintf("%s: %v", name, err))
@@ -113,6 +115,13 @@ func loadInputs(raw string) *inputs {
 	} else {
 		note("fuzzloop-bench.txt", err)
 	}
+	for _, name := range []string{statefulRun, statefulKeptRun} {
+		if r, err := readReport(path(name + ".json")); err == nil {
+			in.stateful[name] = r
+		} else {
+			note(name+".json", err)
+		}
+	}
 	if r, err := readReport(path(enduranceRun + ".json")); err == nil {
 		in.endure = r
 	} else if !errors.Is(err, os.ErrNotExist) {
@@ -126,7 +135,7 @@ func renderAll(raw, out string) error {
 	for _, r := range []struct {
 		name string
 		fn   func(*inputs) *doc
-	}{{"tracer.md", renderTracer}, {"fuzz.md", renderFuzz}, {"rebuild.md", renderRebuild}, {"README.md", renderReadme}} {
+	}{{"tracer.md", renderTracer}, {"fuzz.md", renderFuzz}, {"rebuild.md", renderRebuild}, {"stateful-shelf.md", renderStateful}, {"README.md", renderReadme}} {
 		if err := r.fn(in).save(out, r.name); err != nil {
 			return err
 		}
@@ -268,6 +277,7 @@ func targets(in *inputs) []*target {
 		}
 		ts = append(ts, t)
 	}
+	ts = append(ts, statefulTarget(in))
 	en := enduranceVerdict(in.endure)
 	if en.known {
 		en.measured += " ([endurance-gopets.md](endurance-gopets.md))"
@@ -315,9 +325,10 @@ func renderReadme(in *inputs) *doc {
 		{"[tracer.md](tracer.md)", "tracer overhead: req/s untraced, file tracing, coverage cold and warm"},
 		{"[fuzz.md](fuzz.md)", "fuzzing executions/s, coverage over time vs `--once`, untraced throughput, fuzz loop alone"},
 		{"[rebuild.md](rebuild.md)", "fat and minimal sizes, time to build and verify, rebuild package benchmark"},
+		{"[stateful-shelf.md](stateful-shelf.md)", "executions/s over 2 minutes on a service the fuzzer fills, with and without cleanup and latency restarts"},
 		{"[endurance-gopets.md](endurance-gopets.md)", "20-minute run: heap, goroutines, fds per minute (`make bench-endurance`)"},
 		{"`raw/machine.json`, `raw/steps.tsv`", "machine facts; per step: start, wall time, load, containers running"},
-		{"`raw/*-fuzz.json`, `raw/*-once.json`", "whittle JSON reports (schema whittle.report/v1) without the per-file list (`files`)"},
+		{"`raw/*-fuzz.json`, `raw/*-once.json`, `raw/shelf-stateful*.json`", "whittle JSON reports (schema whittle.report/v1) without the per-file list (`files`)"},
 		{"`raw/*.cmd`, `raw/*.log`", "each whittle run's command line and its output (progress lines and summary)"},
 		{"`raw/tracer.json`, `raw/tracer.txt`", "tracebench output"},
 		{"`raw/*-rate-N.json`", "plain keep-alive GETs to an untraced container, N clients"},

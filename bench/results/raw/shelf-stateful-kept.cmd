@@ -1,0 +1,1 @@
+whittle run whittle-fixture/shelf:latest --auto --seed 1 --tag whittle-bench/shelf:kept --spec testdata/targets/shelf/openapi.yaml --duration 2m --keep-state -o json=bench/results/raw/shelf-stateful-kept.json

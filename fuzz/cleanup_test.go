@@ -1,0 +1,148 @@
+package fuzz
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/whittle-dev/whittle/corpus"
+	"github.com/whittle-dev/whittle/fuzz/gen"
+)
+
+func TestCollectorKinds(t *testing.T) {
+	s := loadPets(t)
+	c := newCollector(s, InferLinks(s), 4)
+	kinds := c.byProducer["POST /pets"]
+	if len(kinds) != 1 || kinds[0].del.ID != "DELETE /pets/{petId}" {
+		t.Fatalf("kinds of POST /pets: %+v", kinds)
+	}
+	for prod := range c.byProducer {
+		if prod != "POST /pets" {
+			t.Errorf("%s is taken for a create of something a DELETE removes", prod)
+		}
+	}
+	// The id comes from the answer; a second answer naming the same pet is
+	// not a second pet; the fuzzer's own DELETE (or a 404) forgets it.
+	op := s.Operation("POST /pets")
+	del := s.Operation("DELETE /pets/{petId}")
+	for id := 1; id <= 6; id++ {
+		body := []byte(`{"id":` + string(rune('0'+id)) + `,"name":"x"}`)
+		c.created(op, &gen.Request{}, corpus.Response{Status: 201, Body: body})
+	}
+	c.created(op, &gen.Request{}, corpus.Response{Status: 201, Body: []byte(`{"id":6,"name":"x"}`)})
+	c.created(op, &gen.Request{}, corpus.Response{Status: 400, Body: []byte(`{"id":9}`)})
+	if n := c.live(); n != 6 {
+		t.Fatalf("%d live pets remembered, want 6", n)
+	}
+	gone := gen.Input{Op: del.ID, Params: []gen.ParamValue{{In: "path", Name: "petId", Value: float64(2), Set: true}}}
+	c.deleted(del, gone, 204)
+	c.deleted(del, gen.Input{Op: del.ID, Params: []gen.ParamValue{{In: "path", Name: "petId", Value: "3", Set: true}}}, 404)
+	c.deleted(del, gen.Input{Op: del.ID, Params: []gen.ParamValue{{In: "path", Name: "petId", Value: "4", Set: true}}}, 401)
+	if n := c.live(); n != 4 {
+		t.Fatalf("%d live pets after two deletes (and one refused), want 4", n)
+	}
+	// Over the bound of 4: the oldest go, down to half the bound.
+	c.created(op, &gen.Request{}, corpus.Response{Status: 201, Body: []byte(`{"id":7}`)})
+	due := c.due()
+	var ids []string
+	for _, g := range due {
+		in := g.input()
+		p, _ := in.Param("path.petId")
+		ids = append(ids, gen.Scalar(p.Value))
+	}
+	if strings.Join(ids, ",") != "1,4,5" || c.live() != 2 {
+		t.Errorf("due %v with %d left, want the oldest 1,4,5 and 2 left", ids, c.live())
+	}
+	c.reset()
+	if c.live() != 0 || len(c.due()) != 0 {
+		t.Error("reset kept resources of the old target")
+	}
+}
+
+// The run deletes what it created with real DELETE requests, counted apart
+// from the fuzzing requests; without it the pets pile up.
+func TestCleanupBoundsWhatTheRunCreated(t *testing.T) {
+	const maxLive = 8
+	run := func(cleanup int) (*Result, *petsAPI) {
+		s := loadPets(t)
+		srv, api := newPetsServer(t)
+		f := New(s, NewHTTPSender(srv.URL, 5*time.Second), WithSeed(3), WithMaxRequests(2000),
+			WithMinimizeBudget(0, 0), WithCleanup(cleanup))
+		res, err := f.Run(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res, api
+	}
+	res, api := run(maxLive)
+	st := res.Stats
+	if st.CleanupDeletes == 0 || st.CleanupFailures != 0 {
+		t.Fatalf("cleanup: %d deletes, %d failures", st.CleanupDeletes, st.CleanupFailures)
+	}
+	api.mu.Lock()
+	live := len(api.pets)
+	served, deletes := 0, 0
+	for k, n := range api.seen {
+		served += n
+		if strings.HasPrefix(k, "DELETE ") {
+			deletes += n
+		}
+	}
+	api.mu.Unlock()
+	if live > maxLive+newConfig(nil).maxSeqLen {
+		t.Errorf("%d pets alive at the end, bound %d (+ one sequence's creates)", live, maxLive)
+	}
+	// Requests counts the fuzzing only; the target saw the cleanup too.
+	if int64(served) != st.Requests+st.CleanupDeletes {
+		t.Errorf("the target served %d requests: %d fuzzing + %d cleanup expected", served, st.Requests, st.CleanupDeletes)
+	}
+	if fuzzDeletes := st.Operations["DELETE /pets/{petId}"].Requests; int64(deletes) != fuzzDeletes+st.CleanupDeletes {
+		t.Errorf("%d DELETEs served, %d fuzzing + %d cleanup", deletes, fuzzDeletes, st.CleanupDeletes)
+	}
+	t.Logf("cleanup on: %d pets alive, %d deletes sent for it among %d requests", live, st.CleanupDeletes, st.Requests)
+
+	res, api = run(0)
+	api.mu.Lock()
+	piled := len(api.pets)
+	api.mu.Unlock()
+	if res.Stats.CleanupDeletes != 0 || piled <= 4*maxLive {
+		t.Errorf("cleanup off: %d deletes, %d pets alive: the comparison shows nothing", res.Stats.CleanupDeletes, piled)
+	}
+	t.Logf("cleanup off: %d pets alive", piled)
+}
+
+// Deleting some resources kills the target (the pets API dies right after
+// deleting a pet that has a photo): the crash is counted and the target
+// restarted, and after the second such crash that kind is left alone.
+func TestCleanupThatCrashesStops(t *testing.T) {
+	tgt := newCrashTarget(t)
+	events := make(chan Event, 4096)
+	f := New(loadPets(t), tgt.sender, WithSeed(11), WithMaxRequests(4000), WithMinimizeBudget(0, 0),
+		WithCleanup(2), WithTarget(tgt), WithLatencyRestarts(LatencyPolicy{}), WithEvents(events))
+	res, err := f.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	close(events)
+	var during []string
+	for e := range events {
+		if e.Kind == EventRestart && strings.HasPrefix(e.Reasons[0], "crashed during cleanup") {
+			during = append(during, e.Reasons[0])
+		}
+	}
+	t.Logf("%d restarts, %d crashes, %d cleanup deletes (%d failed); during cleanup: %q",
+		res.Stats.Restarts, res.Stats.Crashes, res.Stats.CleanupDeletes, res.Stats.CleanupFailures, during)
+	if len(during) == 0 {
+		t.Fatal("no crash during cleanup: the test shows nothing")
+	}
+	if len(during) > maxCleanupCrashes {
+		t.Errorf("%d crashes during cleanup: cleanup went on deleting what kills the target", len(during))
+	}
+	if len(during) == maxCleanupCrashes && !strings.Contains(during[len(during)-1], "no longer deleted") {
+		t.Errorf("the last cleanup crash does not say cleanup stopped: %q", during[len(during)-1])
+	}
+	if res.Stats.Crashes < len(during) || res.Stats.Restarts < len(during) {
+		t.Errorf("crashes %d, restarts %d: cleanup crashes not counted", res.Stats.Crashes, res.Stats.Restarts)
+	}
+}
