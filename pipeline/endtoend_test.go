@@ -9,6 +9,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,7 +36,17 @@ func requireFixture(t *testing.T, ref string) {
 
 func runPipeline(t *testing.T, cfg Config) *report.Report {
 	t.Helper()
+	rep, _ := runPipelineLogged(t, cfg)
+	return rep
+}
+
+// runPipelineLogged runs the whole pipeline and returns the report and the
+// run's log lines (warnings are also logged to the test).
+func runPipelineLogged(t *testing.T, cfg Config) (*report.Report, []string) {
+	t.Helper()
 	bus := event.NewBus()
+	var mu sync.Mutex
+	var logs []string
 	drained := make(chan struct{})
 	go func() {
 		defer close(drained)
@@ -44,8 +55,13 @@ func runPipeline(t *testing.T, cfg Config) *report.Report {
 			if !ok {
 				return
 			}
-			if l, isLog := e.(event.Log); isLog && l.Level >= event.LevelWarn {
-				t.Logf("%s: %s", l.Level, l.Msg)
+			if l, isLog := e.(event.Log); isLog {
+				mu.Lock()
+				logs = append(logs, l.Msg)
+				mu.Unlock()
+				if l.Level >= event.LevelWarn {
+					t.Logf("%s: %s", l.Level, l.Msg)
+				}
 			}
 		}
 	}()
@@ -63,7 +79,7 @@ func runPipeline(t *testing.T, cfg Config) *report.Report {
 		t.Fatalf("run of %s failed: %v", cfg.Image, err)
 	}
 	assertNoContainersLeft(t)
-	return rep
+	return rep, logs
 }
 
 func assertNoContainersLeft(t *testing.T) {
@@ -192,8 +208,8 @@ func TestGopetsEndToEnd(t *testing.T) {
 	if unsent == "" {
 		t.Fatalf("every breed file was traced or none was kept: no never-sent breed to check (selected dirs %+v)", rep.Fuzz.SelectedDirs)
 	}
-	orig := answer(t, img, "/breeds/"+unsent)
-	min := answer(t, rep.Minimal.Ref, "/breeds/"+unsent)
+	orig := answersFrom(t, img, []string{"/breeds/" + unsent})[0]
+	min := answersFrom(t, rep.Minimal.Ref, []string{"/breeds/" + unsent})[0]
 	if orig.status != http.StatusOK || orig != min {
 		t.Fatalf("breed %q never sent during the run: original answered %d %q, minimal %d %q", unsent, orig.status, orig.body, min.status, min.body)
 	}
@@ -210,7 +226,7 @@ func TestGopetsEndToEnd(t *testing.T) {
 		t.Errorf("fuzzing hit %d application functions, each-operation-once %d: fuzzing must cover strictly more", rep.Trace.Functions, once.Trace.Functions)
 	}
 	t.Logf("application functions hit: fuzzing %d, each operation once %d (of %d)", rep.Trace.Functions, once.Trace.Functions, rep.Trace.FunctionsTotal)
-	if got := answer(t, onceTag, "/breeds/"+unsent); got == orig {
+	if got := answersFrom(t, onceTag, []string{"/breeds/" + unsent})[0]; got == orig {
 		t.Errorf("the each-operation-once image answers /breeds/%s like the original: the comparison shows nothing", unsent)
 	} else {
 		t.Logf("each-operation-once image answers /breeds/%s with %d (original: %d)", unsent, got.status, orig.status)
@@ -231,37 +247,50 @@ type httpAnswer struct {
 	body   string
 }
 
-// answer starts a container of ref and asks it one GET.
-func answer(t *testing.T, ref, p string) httpAnswer {
+// startedTarget starts a container of ref and waits until it answers. The
+// caller removes it (Remove may be called again: the test's end does, in
+// case the caller failed first).
+func startedTarget(t *testing.T, ctx context.Context, ref string) *probe.Target {
 	t.Helper()
-	ctx := context.Background()
 	e, err := probe.Connect(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.Close()
+	t.Cleanup(func() { e.Close() })
 	img, err := e.Inspect(ctx, ref)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tgt, err := e.Create(ctx, img, probe.WithRun("endtoend-answer"))
+	tgt, err := e.Create(ctx, img, probe.WithRun("pipeline-test-answers"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tgt.Remove(ctx)
+	t.Cleanup(func() { tgt.Remove(context.Background()) })
 	if err := tgt.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := tgt.WaitReady(ctx); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.Get(tgt.BaseURL + p)
-	if err != nil {
-		t.Fatal(err)
+	return tgt
+}
+
+// answersFrom starts a container of ref and asks it each GET in turn.
+func answersFrom(t *testing.T, ref string, paths []string) []httpAnswer {
+	t.Helper()
+	tgt := startedTarget(t, context.Background(), ref)
+	defer tgt.Remove(context.Background())
+	out := make([]httpAnswer, len(paths))
+	for i, p := range paths {
+		resp, err := http.Get(tgt.BaseURL + p)
+		if err != nil {
+			t.Fatalf("GET %s on %s: %v", p, ref, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		out[i] = httpAnswer{resp.StatusCode, string(b)}
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return httpAnswer{resp.StatusCode, string(b)}
+	return out
 }
 
 func TestPypetsEndToEnd(t *testing.T) {

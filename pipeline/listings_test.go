@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -260,43 +259,6 @@ func codecNotIn(t *testing.T, dir string, codecs []string, better func(string) b
 	}
 	t.Logf("every codec the corpus does not name was sent during the run")
 	return unnamed[0]
-}
-
-// answersFrom starts a container of ref and asks it each GET in turn.
-func answersFrom(t *testing.T, ref string, paths []string) []httpAnswer {
-	t.Helper()
-	ctx := context.Background()
-	e, err := probe.Connect(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	img, err := e.Inspect(ctx, ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tgt, err := e.Create(ctx, img, probe.WithRun("listings-answers"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tgt.Remove(ctx)
-	if err := tgt.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := tgt.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
-	out := make([]httpAnswer, len(paths))
-	for i, p := range paths {
-		resp, err := http.Get(tgt.BaseURL + p)
-		if err != nil {
-			t.Fatalf("GET %s on %s: %v", p, ref, err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		out[i] = httpAnswer{resp.StatusCode, string(b)}
-	}
-	return out
 }
 
 // TestPypluginsIncludedPluginsWork: plugins kept whole but never run (here

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/whittle-dev/whittle/fuzz/spec"
-	"github.com/whittle-dev/whittle/probe"
 	"github.com/whittle-dev/whittle/report"
 )
 
@@ -54,26 +53,8 @@ func askAll(t *testing.T, ref string, reqs []negoRequest) []negoAnswer {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	e, err := probe.Connect(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	img, err := e.Inspect(ctx, ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tgt, err := e.Create(ctx, img, probe.WithRun("nego-answers"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	tgt := startedTarget(t, ctx, ref)
 	defer tgt.Remove(context.Background())
-	if err := tgt.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := tgt.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
 	// The client must not ask for or undo compression itself.
 	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
 	out := make([]negoAnswer, len(reqs))

@@ -1,17 +1,13 @@
 package pipeline
 
 import (
-	"context"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/whittle-dev/whittle/event"
 	"github.com/whittle-dev/whittle/fuzz"
-	"github.com/whittle-dev/whittle/report"
 )
 
 // shelf (testdata/targets/shelf) is a Go service built as distributions
@@ -24,42 +20,6 @@ const (
 	shelfSpec  = "../testdata/targets/shelf/openapi.yaml"
 	shelfRoot  = "github.com/acme/shelf"
 )
-
-// runPipelineLogged is runPipeline keeping the run's log lines.
-func runPipelineLogged(t *testing.T, cfg Config) (*report.Report, []string) {
-	t.Helper()
-	bus := event.NewBus()
-	var mu sync.Mutex
-	var logs []string
-	drained := make(chan struct{})
-	go func() {
-		defer close(drained)
-		for {
-			e, ok := bus.Next(context.Background())
-			if !ok {
-				return
-			}
-			if l, isLog := e.(event.Log); isLog {
-				mu.Lock()
-				logs = append(logs, l.Msg)
-				mu.Unlock()
-				if l.Level >= event.LevelWarn {
-					t.Logf("%s: %s", l.Level, l.Msg)
-				}
-			}
-		}
-	}()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	rep, err := New(cfg, bus).Execute(ctx)
-	bus.Close()
-	<-drained
-	if err != nil {
-		t.Fatalf("run of %s failed: %v", cfg.Image, err)
-	}
-	assertNoContainersLeft(t)
-	return rep, logs
-}
 
 func logged(logs []string, part string) string {
 	for _, l := range logs {

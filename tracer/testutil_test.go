@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,18 +50,9 @@ func requireIntegration(t *testing.T) {
 	if out, err := exec.Command("docker", "info", "--format", "{{.ServerVersion}}").CombinedOutput(); err != nil {
 		t.Skipf("INTEGRATION TEST SKIPPED: no Docker engine answers (%v: %s)", err, bytes.TrimSpace(out))
 	}
-	if compiler() == "" {
+	if fixture.Compiler() == "" {
 		t.Skip("INTEGRATION TEST SKIPPED: no C compiler (cc, gcc, clang) to build the workload")
 	}
-}
-
-func compiler() string {
-	for _, c := range []string{"cc", "gcc", "clang", "clang-14"} {
-		if p, err := exec.LookPath(c); err == nil {
-			return p
-		}
-	}
-	return ""
 }
 
 // testImage builds (once per test binary) a tiny image: the workload, its
@@ -78,47 +68,18 @@ func testImage(t *testing.T) string {
 }
 
 func buildTestImage() (string, error) {
-	dir, err := os.MkdirTemp("", "whittle-tracer-test")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(dir)
-	wl := filepath.Join(dir, "wl")
-	if out, err := exec.Command(compiler(), "-O2", "-o", wl, "testdata/workload.c").CombinedOutput(); err != nil {
-		return "", fmt.Errorf("compiling the workload: %v: %s", err, out)
-	}
-	libs, err := fixture.LddClosure(wl)
-	if err != nil {
-		return "", err
-	}
-
-	ib := fixture.NewImageBuilder()
-	for _, d := range []string{"/etc", "/proc", "/sys", "/dev", "/data/rel", "/data/dir/sub"} {
-		ib.Dir(d, 0o755)
-	}
-	ib.Dir("/tmp", 0o1777)
-	for _, l := range append(libs, "/etc/ld.so.cache") {
-		if err := ib.HostPath(l); err != nil {
-			return "", err
-		}
-	}
-	ib.SymlinkChain("/bin")
-	wlData, err := os.ReadFile(wl)
-	if err != nil {
-		return "", err
-	}
-	ib.File("/usr/bin/wl", 0o755, wlData)
-	for _, f := range []string{"abs.txt", "rel/file.txt", "dir/sub/inner.txt", "dir/x.txt", "child.txt",
-		"from-script.txt", "only-b.txt", "execd.txt"} {
-		ib.File("/data/"+f, 0o644, []byte(f+"\n"))
-	}
-	ib.Symlink("/data/link", "dir")
-	ib.File("/data/script", 0o755, []byte("#!/usr/bin/wl\n"))
 	tag := "whittle-test/tracer-" + randHex(6) + ":latest"
-	if err := ib.Import(tag); err != nil {
-		return "", err
-	}
-	return tag, nil
+	return tag, fixture.CProgramImage(tag, "testdata/workload.c", "/usr/bin/wl", func(ib *fixture.ImageBuilder) {
+		for _, d := range []string{"/data/rel", "/data/dir/sub"} {
+			ib.Dir(d, 0o755)
+		}
+		for _, f := range []string{"abs.txt", "rel/file.txt", "dir/sub/inner.txt", "dir/x.txt", "child.txt",
+			"from-script.txt", "only-b.txt", "execd.txt"} {
+			ib.File("/data/"+f, 0o644, []byte(f+"\n"))
+		}
+		ib.Symlink("/data/link", "dir")
+		ib.File("/data/script", 0o755, []byte("#!/usr/bin/wl\n"))
+	})
 }
 
 func randHex(n int) string {

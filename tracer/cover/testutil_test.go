@@ -8,7 +8,6 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -73,21 +72,12 @@ func syncTracer(t *testing.T, tr *tracer.Tracer) {
 	}
 }
 
-func compiler() string {
-	for _, c := range []string{"cc", "gcc", "clang", "clang-14"} {
-		if p, err := exec.LookPath(c); err == nil {
-			return p
-		}
-	}
-	return ""
-}
-
 // covImage builds (once per test binary) an image holding the C coverage
 // target /usr/bin/covtarget (testdata/covtarget.c, with .symtab) and its
 // libraries.
 func covImage(t *testing.T) string {
 	t.Helper()
-	if compiler() == "" {
+	if fixture.Compiler() == "" {
 		t.Skip("INTEGRATION TEST SKIPPED: no C compiler (cc, gcc, clang) to build the coverage target")
 	}
 	imageOnce.Do(func() { imageTag, imageErr = buildCovImage() })
@@ -98,39 +88,10 @@ func covImage(t *testing.T) string {
 }
 
 func buildCovImage() (string, error) {
-	dir, err := os.MkdirTemp("", "whittle-cover-test")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "covtarget")
-	if out, err := exec.Command(compiler(), "-O2", "-o", bin, "testdata/covtarget.c").CombinedOutput(); err != nil {
-		return "", errors.New("compiling the coverage target: " + err.Error() + ": " + string(out))
-	}
-	libs, err := fixture.LddClosure(bin)
-	if err != nil {
-		return "", err
-	}
-	ib := fixture.NewImageBuilder()
-	for _, d := range []string{"/etc", "/proc", "/sys", "/dev"} {
-		ib.Dir(d, 0o755)
-	}
-	ib.Dir("/tmp", 0o1777)
-	for _, l := range append(libs, "/etc/ld.so.cache") {
-		if err := ib.HostPath(l); err != nil {
-			return "", err
-		}
-	}
-	ib.SymlinkChain("/bin")
-	data, err := os.ReadFile(bin)
-	if err != nil {
-		return "", err
-	}
-	ib.File("/usr/bin/covtarget", 0o755, data)
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	tag := "whittle-test/cover-" + hex.EncodeToString(b) + ":latest"
-	return tag, ib.Import(tag)
+	return tag, fixture.CProgramImage(tag, "testdata/covtarget.c", "/usr/bin/covtarget", nil)
 }
 
 // runContainer runs image without a network; it is removed at the end.
