@@ -156,9 +156,11 @@ part_tracer() {
 }
 
 part_fuzz() {
-	step gopets-fuzz 2 run_whittle gopets-fuzz whittle-bench/gopets:fuzz "$gopets" --spec "$gopets_spec" --duration "$duration"
+	# Fuzzing a target that crashes runs up to 3 containers of its own: the current one, the warm spare,
+	# and the crashed one being removed.
+	step gopets-fuzz 3 run_whittle gopets-fuzz whittle-bench/gopets:fuzz "$gopets" --spec "$gopets_spec" --duration "$duration"
 	step gopets-once 2 run_whittle gopets-once whittle-bench/gopets:once "$gopets" --spec "$gopets_spec" --once
-	step pypets-fuzz 2 run_whittle pypets-fuzz whittle-bench/pypets:fuzz "$pypets" --duration "$duration"
+	step pypets-fuzz 3 run_whittle pypets-fuzz whittle-bench/pypets:fuzz "$pypets" --duration "$duration"
 	step pypets-once 2 run_whittle pypets-once whittle-bench/pypets:once "$pypets" --once
 	docker image rm whittle-bench/gopets:fuzz whittle-bench/gopets:once whittle-bench/pypets:fuzz \
 		whittle-bench/pypets:once >/dev/null 2>&1 || true

@@ -152,31 +152,50 @@ func renderFuzz(in *inputs) *doc {
 	return d
 }
 
-// renderSelected lists the directories pyplugins' run kept whole because
-// request values select their entries: names Python listed at start-up
-// (issue 11), which the --once baseline never finds.
+// selectionFixtures are the fixtures of issue 11 whose files a request
+// value selects where no failed lookup gives it away, with what selects them.
+var selectionFixtures = []struct{ fixture, title, what string }{
+	{"pyplugins", "Names listed before the request: pyplugins",
+		"pyplugins imports a codec or renderer module named by a request value from a package directory Python\n" +
+			"listed at start-up: a name that does not exist touches no file."},
+	{"nego", "Files chosen by request headers: nego",
+		"nego picks a template by `Accept`, a message catalog by `Accept-Language` and a precompressed asset by\n" +
+			"`Accept-Encoding`; its spec declares the response media types only."},
+}
+
+// renderSelected lists, for each fixture of selectionFixtures, the
+// directories the fuzzing run kept whole because request values select
+// their entries, which the --once baseline does not find.
 func renderSelected(d *doc, in *inputs) {
-	d.p("## Names listed before the request: pyplugins\n")
-	r := in.fuzz["pyplugins"]
-	if r == nil {
-		missing(d, "pyplugins-fuzz.json")
-		return
+	for _, sf := range selectionFixtures {
+		d.p("## %s\n", sf.title)
+		r := in.fuzz[sf.fixture]
+		if r == nil {
+			missing(d, sf.fixture+"-fuzz.json")
+			continue
+		}
+		d.p("%s Directories the run kept whole:\n", sf.what)
+		var rows [][]string
+		for _, s := range r.Fuzz.SelectedDirs {
+			rows = append(rows, []string{"`" + s.Dir + "`", s.Operation, s.Parameter, s.Names})
+		}
+		if len(rows) == 0 {
+			d.p("**none** — the run did not find that request values select files.\n")
+		} else {
+			d.table("llll", []string{"directory", "operation", "parameter", "names"}, rows)
+		}
+		if once := in.once[sf.fixture]; once != nil && once.Verification != nil {
+			d.p("The `--once` baseline kept %d directories whole and %d files; its own verification: %s %d/%d.\n",
+				len(once.Fuzz.SelectedDirs), minimalFiles(once), once.Verification.Result, once.Verification.Identical, once.Verification.Total)
+		}
 	}
-	d.p("pyplugins imports a codec or renderer module named by a request value from a package directory Python")
-	d.p("listed at start-up: a name that does not exist touches no file. Directories the run kept whole:\n")
-	var rows [][]string
-	for _, s := range r.Fuzz.SelectedDirs {
-		rows = append(rows, []string{"`" + s.Dir + "`", s.Operation, s.Parameter, s.Names})
+}
+
+func minimalFiles(r *report.Report) int {
+	if r.Minimal == nil {
+		return 0
 	}
-	if len(rows) == 0 {
-		d.p("**none** — the run did not find that request values select names.\n")
-	} else {
-		d.table("llll", []string{"directory", "operation", "parameter", "names"}, rows)
-	}
-	if once := in.once["pyplugins"]; once != nil && once.Verification != nil {
-		d.p("The `--once` baseline kept %d directories whole; its own verification: %s %d/%d.\n",
-			len(once.Fuzz.SelectedDirs), once.Verification.Result, once.Verification.Identical, once.Verification.Total)
-	}
+	return r.Minimal.Files
 }
 
 // renderCurve writes the coverage of a fuzzing run every 5 s, as a table and

@@ -15,7 +15,7 @@ import (
 // fixtures are the fixtures whittle runs on; rated those whose untraced
 // rate is measured too.
 var (
-	fixtures = []string{"gopets", "pypets", "pyplugins"}
+	fixtures = []string{"gopets", "pypets", "pyplugins", "nego"}
 	rated    = []string{"gopets", "pypets"}
 )
 
@@ -277,12 +277,57 @@ func targets(in *inputs) []*target {
 		}
 		ts = append(ts, t)
 	}
-	ts = append(ts, statefulTarget(in))
+	ts = append(ts, selectionTargets(in)...)
+	ts = append(ts, scopeTarget(in), statefulTarget(in))
 	en := enduranceVerdict(in.endure)
 	if en.known {
 		en.measured += " ([endurance-gopets.md](endurance-gopets.md))"
 	}
 	return append(ts, en)
+}
+
+// selectionTargets are issue 11's items 1 and 2: the fuzzing run finds that
+// request headers (nego) and names listed before the request (pyplugins)
+// select files, and keeps those directories whole.
+func selectionTargets(in *inputs) []*target {
+	headers := &target{what: "directories chosen by Accept, Accept-Language and Accept-Encoding kept whole: nego", issue: "#11"}
+	if r := in.fuzz["nego"]; r != nil {
+		by := map[string][]string{}
+		for _, s := range r.Fuzz.SelectedDirs {
+			by[s.Parameter] = append(by[s.Parameter], s.Dir)
+		}
+		var parts []string
+		headers.known, headers.met = true, true
+		for _, h := range []string{"header.Accept", "header.Accept-Language", "header.Accept-Encoding"} {
+			headers.met = headers.met && len(by[h]) > 0
+			parts = append(parts, fmt.Sprintf("%s: %s", h, strings.Join(by[h], ", ")))
+		}
+		headers.measured = strings.Join(parts, "; ")
+	}
+	listed := &target{what: "directories of names listed before the request kept whole: pyplugins", issue: "#11"}
+	if r := in.fuzz["pyplugins"]; r != nil {
+		var dirs []string
+		for _, s := range r.Fuzz.SelectedDirs {
+			if strings.Contains(s.Names, "listed") {
+				dirs = append(dirs, s.Dir)
+			}
+		}
+		listed.known, listed.met = true, len(dirs) > 0
+		listed.measured = fmt.Sprintf("%d: %s", len(dirs), strings.Join(dirs, ", "))
+	}
+	return []*target{headers, listed}
+}
+
+// scopeTarget is issue 11's item 3: the coverage scope of shelf, a Go
+// binary built without module information, is its application's packages.
+func scopeTarget(in *inputs) *target {
+	t := &target{what: "coverage scope of a module-less Go binary is the application's packages: shelf", issue: "#11"}
+	if r := in.stateful[statefulRun]; r != nil && r.Trace.CoverageScope != nil {
+		sc := r.Trace.CoverageScope
+		t.known, t.met = true, sc.Root != "" && sc.From != "main only" && len(sc.Packages) > 1
+		t.measured = fmt.Sprintf("%s (%s), %d functions in %d packages", sc.Root, sc.From, sc.Functions, len(sc.Packages))
+	}
+	return t
 }
 
 // --- README ------------------------------------------------------------------------------

@@ -92,6 +92,11 @@ func renderStateful(in *inputs) *doc {
 	if len(cmds) > 0 {
 		d.p("```\n%s\n```\n", strings.Join(cmds, "\n"))
 	}
+	if r := in.stateful[statefulRun]; r != nil && r.Trace.CoverageScope != nil {
+		sc := r.Trace.CoverageScope
+		d.p("shelf is built in GOPATH mode: its build info has a `path` line and no `mod` line. Coverage scope chosen")
+		d.p("(issue 11, item 3): `%s` (%s), %d functions in %d packages: %s.\n", sc.Root, sc.From, sc.Functions, len(sc.Packages), sc.Detail)
+	}
 	d.p("`--keep-state` turns off what issue 11 added (deleting what the run created, restarting a target whose")
 	d.p("latency keeps growing): the baseline that shows the fixture slowing down.\n")
 	runs := []struct{ name, label string }{
