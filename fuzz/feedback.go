@@ -8,7 +8,10 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/getkin/kin-openapi/openapi3"
+
 	"github.com/whittle-dev/whittle/corpus"
+	"github.com/whittle-dev/whittle/fuzz/spec"
 )
 
 // Feedback tells the fuzzer what the request it just got an answer to newly
@@ -84,8 +87,10 @@ func newNovelty() *novelty {
 }
 
 // observe returns what is new about resp for op ("" when nothing is).
-// doc is the decoded JSON body, or nil when it is not JSON.
-func (n *novelty) observe(op string, resp corpus.Response, doc any, isJSON bool) []string {
+// doc is the decoded JSON body, or nil when it is not JSON; schema is the
+// answer's documented schema (nil when unknown), which says which objects
+// are maps keyed by data.
+func (n *novelty) observe(op string, resp corpus.Response, doc any, isJSON bool, schema *openapi3.Schema) []string {
 	var out []string
 	status := fmt.Sprint(resp.Status)
 	if resp.Status == 0 {
@@ -96,7 +101,7 @@ func (n *novelty) observe(op string, resp corpus.Response, doc any, isJSON bool)
 		out = append(out, "new status "+status)
 	}
 	if resp.Status != 0 {
-		if k := op + " " + status + " " + shape(resp, doc, isJSON); !n.shapes[k] {
+		if k := op + " " + status + " " + shape(resp, doc, isJSON, schema); !n.shapes[k] {
 			n.shapes[k] = true
 			if len(out) == 0 {
 				out = append(out, "new response shape")
@@ -110,7 +115,27 @@ func (n *novelty) observe(op string, resp corpus.Response, doc any, isJSON bool)
 // the keys and value types (array elements folded together), not the values.
 func Shape(resp corpus.Response) string {
 	doc, ok := decodeJSON(resp)
-	return shape(resp, doc, ok)
+	return shape(resp, doc, ok, nil)
+}
+
+// responseSchema is the schema op documents for an answer of that status
+// and media type (the default response's when the status has none).
+func responseSchema(op *spec.Operation, resp corpus.Response) *openapi3.Schema {
+	if op == nil || op.Op == nil || op.Op.Responses == nil {
+		return nil
+	}
+	r := op.Op.Responses.Status(resp.Status)
+	if r == nil {
+		r = op.Op.Responses.Default()
+	}
+	if r == nil || r.Value == nil {
+		return nil
+	}
+	mt := r.Value.Content.Get(resp.ContentType())
+	if mt == nil || mt.Schema == nil {
+		return nil
+	}
+	return mt.Schema.Value
 }
 
 // decodeJSON decodes a JSON-looking body; ok is false for other bodies.
@@ -125,12 +150,12 @@ func decodeJSON(resp corpus.Response) (any, bool) {
 	return v, true
 }
 
-func shape(resp corpus.Response, doc any, isJSON bool) string {
+func shape(resp corpus.Response, doc any, isJSON bool, schema *openapi3.Schema) string {
 	var b strings.Builder
 	b.WriteString(resp.ContentType())
 	b.WriteByte('|')
 	if isJSON {
-		shapeOf(&b, doc, 0)
+		shapeOf(&b, doc, schema, 0)
 	} else if len(resp.Body) == 0 {
 		b.WriteString("empty")
 	} else {
@@ -141,7 +166,11 @@ func shape(resp corpus.Response, doc any, isJSON bool) string {
 	return fmt.Sprintf("%016x", h.Sum64())
 }
 
-func shapeOf(b *strings.Builder, v any, depth int) {
+// shapeOf writes the structure of v. s, when known, is v's schema: the
+// keys of an object that are not among its properties but allowed by
+// additionalProperties are data (counts by tag, entries by id), folded into
+// one "*" whose value shapes are merged, so that a new key is not a new shape.
+func shapeOf(b *strings.Builder, v any, s *openapi3.Schema, depth int) {
 	if depth > 5 {
 		b.WriteString("…")
 		return
@@ -149,8 +178,13 @@ func shapeOf(b *strings.Builder, v any, depth int) {
 	switch x := v.(type) {
 	case map[string]any:
 		keys := make([]string, 0, len(x))
+		var dataKeys []string
 		for k := range x {
-			keys = append(keys, k)
+			if isDataKey(s, k) {
+				dataKeys = append(dataKeys, k)
+			} else {
+				keys = append(keys, k)
+			}
 		}
 		sort.Strings(keys)
 		if len(keys) > 64 {
@@ -160,8 +194,23 @@ func shapeOf(b *strings.Builder, v any, depth int) {
 		for _, k := range keys {
 			b.WriteString(k)
 			b.WriteByte(':')
-			shapeOf(b, x[k], depth+1)
+			shapeOf(b, x[k], propertySchema(s, k), depth+1)
 			b.WriteByte(',')
+		}
+		if len(dataKeys) > 0 {
+			var vs []string
+			seen := map[string]bool{}
+			for _, k := range dataKeys {
+				var eb strings.Builder
+				shapeOf(&eb, x[k], propertySchema(s, k), depth+1)
+				if !seen[eb.String()] {
+					seen[eb.String()] = true
+					vs = append(vs, eb.String())
+				}
+			}
+			sort.Strings(vs)
+			b.WriteString("*:")
+			b.WriteString(strings.Join(vs, "|"))
 		}
 		b.WriteByte('}')
 	case []any:
@@ -172,7 +221,7 @@ func shapeOf(b *strings.Builder, v any, depth int) {
 				break
 			}
 			var eb strings.Builder
-			shapeOf(&eb, e, depth+1)
+			shapeOf(&eb, e, itemSchema(s), depth+1)
 			if !seen[eb.String()] {
 				seen[eb.String()] = true
 				b.WriteString(eb.String())
@@ -191,4 +240,40 @@ func shapeOf(b *strings.Builder, v any, depth int) {
 	case nil:
 		b.WriteByte('0')
 	}
+}
+
+// isDataKey reports whether key k of an object of schema s names data
+// rather than a field: it is not a declared property and s explicitly
+// allows others (an unspecified additionalProperties is not a map's mark).
+func isDataKey(s *openapi3.Schema, k string) bool {
+	if s == nil {
+		return false
+	}
+	if _, ok := s.Properties[k]; ok {
+		return false
+	}
+	ap := s.AdditionalProperties
+	return ap.Schema != nil || (ap.Has != nil && *ap.Has)
+}
+
+// propertySchema is the schema of key k of an object of schema s (nil when unknown).
+func propertySchema(s *openapi3.Schema, k string) *openapi3.Schema {
+	if s == nil {
+		return nil
+	}
+	if p := s.Properties[k]; p != nil {
+		return p.Value
+	}
+	if ap := s.AdditionalProperties.Schema; ap != nil {
+		return ap.Value
+	}
+	return nil
+}
+
+// itemSchema is the schema of the elements of an array of schema s.
+func itemSchema(s *openapi3.Schema) *openapi3.Schema {
+	if s == nil || s.Items == nil {
+		return nil
+	}
+	return s.Items.Value
 }

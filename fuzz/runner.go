@@ -219,7 +219,7 @@ func (r *runner) observe(ctx context.Context, op *spec.Operation, st Step, req *
 			res.sig = sig
 		}
 	}
-	res.new = r.novelty.observe(op.ID, resp, doc, isJSON)
+	res.new = r.novelty.observe(op.ID, resp, doc, isJSON, responseSchema(op, resp))
 	if res.sig.New() {
 		res.new = append(res.new, res.sig.String())
 	}

@@ -1,0 +1,53 @@
+package fuzz
+
+import (
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/whittle-dev/whittle/corpus"
+)
+
+// A map keyed by data (counts by tag) grows new keys with the service's
+// state: with its schema known, a new key is not a new response shape,
+// while a new declared field, or a new kind of value in the map, still is.
+func TestNoveltyFoldsMapsKeyedByData(t *testing.T) {
+	counts := openapi3.NewObjectSchema().WithAdditionalProperties(openapi3.NewIntegerSchema())
+	stats := openapi3.NewObjectSchema().
+		WithProperty("items", openapi3.NewIntegerSchema()).
+		WithProperty("note", openapi3.NewStringSchema()).
+		WithPropertyRef("tags", &openapi3.SchemaRef{Value: counts})
+	answer := func(body string) (corpus.Response, any) {
+		resp := corpus.Response{Status: 200, Header: map[string][]string{"Content-Type": {"application/json"}}, Body: []byte(body)}
+		doc, ok := decodeJSON(resp)
+		if !ok {
+			t.Fatalf("%s does not decode", body)
+		}
+		return resp, doc
+	}
+	for _, c := range []struct {
+		schema *openapi3.Schema
+		bodies []string
+		want   []bool // whether each answer is new
+	}{
+		{stats, []string{
+			`{"items":1,"tags":{"book":1}}`,
+			`{"items":2,"tags":{"book":1,"toy":1}}`,      // a new key of the map: data
+			`{"items":3,"tags":{"game":2}}`,              // other keys: data
+			`{"items":3,"tags":{"game":"x"}}`,            // a new kind of value in the map
+			`{"items":3,"note":"n","tags":{"book":1}}`,   // a declared field appears
+			`{"items":3,"extra":true,"tags":{"book":1}}`, // an undeclared field of a closed object
+		}, []bool{true, false, false, true, true, true}},
+		// Without the schema every new key is a new shape, as before.
+		{nil, []string{`{"items":1,"tags":{"book":1}}`, `{"items":2,"tags":{"toy":1}}`}, []bool{true, true}},
+	} {
+		n := newNovelty()
+		for i, body := range c.bodies {
+			resp, doc := answer(body)
+			got := len(n.observe("GET /stats", resp, doc, true, c.schema)) > 0
+			if got != c.want[i] {
+				t.Errorf("schema %v, answer %d %s: new = %v, want %v", c.schema != nil, i, body, got, c.want[i])
+			}
+		}
+	}
+}
