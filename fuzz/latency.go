@@ -34,7 +34,7 @@ type LatencyPolicy struct {
 	MinGap    time.Duration // since the target started, and between restarts
 }
 
-// DefaultLatencyPolicy is what WithLatencyRestarts(true) uses.
+// DefaultLatencyPolicy is the policy runs use unless told otherwise (WithLatencyRestarts).
 var DefaultLatencyPolicy = LatencyPolicy{
 	Warmup: 8, Baseline: 24, Window: 24, Factor: 4, MinExcess: 2 * time.Millisecond,
 	Persist: 3, Slowdown: 1.5, MinGap: 30 * time.Second,

@@ -22,6 +22,10 @@ type Extension interface {
 	Close() error
 }
 
+// RecordHeaderSize is the size of the header (struct hdr in bpf/records.h)
+// every record in the ring buffer starts with, an extension's too.
+const RecordHeaderSize = hdrSize
+
 // SharedMaps returns the maps an extension's BPF object shares with the
 // tracer, by the names its C source gives them, for
 // ebpf.CollectionOptions.MapReplacements: "events" (the ring buffer),

@@ -73,3 +73,19 @@ func walkErrors(err error, fn func(error)) {
 		}
 	}
 }
+
+// flagWorded is an error whose message says its remedies with whittle's
+// flags (withFlags), for interfaces that print an error themselves (the
+// dashboard's results view); errors.Is and As still see the original.
+type flagWorded struct{ err error }
+
+func (e flagWorded) Error() string { return withFlags(e.err) }
+func (e flagWorded) Unwrap() error { return e.err }
+
+// sayFlags wraps err (nil stays nil) so that its message names the flags.
+func sayFlags(err error) error {
+	if err == nil {
+		return nil
+	}
+	return flagWorded{err}
+}

@@ -36,5 +36,17 @@ func TestErrorLinesNameFlags(t *testing.T) {
 		if got := withFlags(c.err); got != c.want {
 			t.Errorf("got  %q\nwant %q", got, c.want)
 		}
+		// The dashboard prints the error itself: the same words, and the
+		// sentinels still match.
+		worded := sayFlags(c.err)
+		if got := worded.Error(); got != c.want {
+			t.Errorf("dashboard: got  %q\nwant %q", got, c.want)
+		}
+		if !errors.Is(worded, c.err) {
+			t.Errorf("sayFlags(%v) no longer is the error it wraps", c.err)
+		}
+	}
+	if sayFlags(nil) != nil {
+		t.Error("sayFlags(nil) is not nil")
 	}
 }

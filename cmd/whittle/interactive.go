@@ -97,7 +97,7 @@ func (r *interactiveRun) run(ctx context.Context) (*report.Report, error) {
 				runErr = err
 			}
 		}
-		outcome <- tui.Outcome{Report: rep, Err: runErr}
+		outcome <- tui.Outcome{Report: rep, Err: sayFlags(runErr)}
 	}()
 	// Even when the interface panics on this goroutine, the run is cancelled
 	// and has cleaned up before the panic goes on.

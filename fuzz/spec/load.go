@@ -265,7 +265,8 @@ func load(ctx context.Context, c *loadConfig, source string, data []byte, loc *u
 	}
 	loader := openapi3.NewLoader()
 	// The reader below decides what a $ref may read (kin-openapi leaves the
-	// policy to a custom reader); the flag only records the intent.
+	// policy to a custom reader); for a spec that may refer only within
+	// itself, kin-openapi refuses external refs before asking the reader.
 	loader.IsExternalRefsAllowed = scope != sameDocument
 	loader.IncludeOrigin = true
 	loader.Context = ctx

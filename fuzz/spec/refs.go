@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
@@ -168,7 +170,10 @@ func (r *refReader) readFile(u *url.URL) ([]byte, error) {
 	defer root.Close()
 	f, err := root.Open(rel)
 	if err != nil {
-		if strings.Contains(err.Error(), "escapes from parent") {
+		// rel was checked to stay inside lexically: what else os.Root
+		// refuses (other than a missing or unreadable file) is a symlink
+		// leading out (its error for that is not exported).
+		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, fs.ErrPermission) {
 			return nil, &RefRefusedError{Ref: u.String(), Reason: "a symbolic link leads out of the spec's directory " + r.dir}
 		}
 		return nil, err

@@ -68,8 +68,8 @@ type config struct {
 	mode                       Kind
 }
 
-// WithPackages replaces the default scope (a Go binary's main module,
-// a C/C++/Rust executable's own functions) by Go package patterns:
+// WithPackages replaces the default scope (a Go binary's application, see
+// elfsym.GoAppScope; a C/C++/Rust executable's own functions) by Go package patterns:
 // "example.com/mod/..." for a package and its sub-packages, "main", or
 // globs over the package path (* matches '/' too).
 func WithPackages(patterns ...string) Option {

@@ -20,7 +20,10 @@
 //     calls), else from .dynsym. Every entry is checked to be an
 //     instruction start; chunks the kernel refuses are bisected down to the
 //     function, which is reported (Problems). Default scope: a Go binary's
-//     main module, a C, C++ or Rust executable's own functions. Probes of
+//     application (its main module; for a module-less GOPATH build the
+//     repository root of its main package, else the non-standard prefix
+//     holding most functions; vendored code left out: elfsym.GoAppScope),
+//     a C, C++ or Rust executable's own functions. Probes of
 //     hit functions are removed in the background (Prune: coverage-guided
 //     tracing, after UnTracer), so the steady-state cost approaches zero.
 //   - CPython: the interpreter's python:line USDT probe (package

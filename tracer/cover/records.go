@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"github.com/whittle-dev/whittle/tracer"
 )
 
 // Wire format of the coverage records bpf/cover.bpf.c writes into the
@@ -13,7 +15,7 @@ const (
 	evCover  = 6 // first hit of a probed function (enum ev_type)
 	evPyLine = 7 // first execution of a Python (file, function, line)
 
-	hdrSize     = 48 // struct hdr
+	hdrSize     = tracer.RecordHeaderSize
 	coverSize   = hdrSize + 8
 	pyFixedSize = hdrSize + 8 // struct py_ev up to data
 )
