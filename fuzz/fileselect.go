@@ -193,35 +193,6 @@ func (c *FileCorrelator) Candidates(ctx context.Context, sel Selection) []string
 	return out
 }
 
-// ListedNames returns entry names of directories the target listed, for
-// use as dictionary values.
-func (c *FileCorrelator) ListedNames() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	seen := map[string]bool{}
-	var out []string
-	dirs := make([]string, 0, len(c.listed))
-	for d := range c.listed {
-		dirs = append(dirs, d)
-	}
-	sort.Strings(dirs)
-	for _, d := range dirs {
-		for _, e := range c.listed[d] {
-			if strings.HasPrefix(e, ".") {
-				continue
-			}
-			stem := strings.TrimSuffix(e, path.Ext(e))
-			for _, n := range []string{e, stem} {
-				if n != "" && !seen[n] {
-					seen[n] = true
-					out = append(out, n)
-				}
-			}
-		}
-	}
-	return out
-}
-
 // Selections returns every selection found, in order of discovery.
 func (c *FileCorrelator) Selections() []Selection {
 	c.mu.Lock()

@@ -57,10 +57,6 @@ func TestFileCorrelatorCandidates(t *testing.T) {
 	if !reflect.DeepEqual(c.Dirs(), []string{"/app/plugins"}) || len(c.Effects()) != 2 {
 		t.Errorf("dirs %v effects %+v", c.Dirs(), c.Effects())
 	}
-	c.Observe("GET /x", "", nil, Signal{Dirs: []DirListing{{Path: "/srv/lang", Entries: []string{"en.json", "de.json"}}}})
-	if got := c.ListedNames(); !reflect.DeepEqual(got, []string{"alpha.py", "alpha", "beta.py", "beta", "gamma.txt", "gamma", "en.json", "en", "de.json", "de"}) {
-		t.Errorf("listed names %v", got)
-	}
 }
 
 const pluginSpec = `openapi: 3.0.3
