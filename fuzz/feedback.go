@@ -41,15 +41,14 @@ type Signal struct {
 	// where lookups failed before) are not coverage.
 	NewFiles []string `json:"new_files,omitempty"`
 	// Dirs are directories the target listed or used files in (those of
-	// start-up in the first signal), with their entries when the tracer
-	// knows them; their names become values for free-form strings.
+	// start-up in the first signal); their entries, read from the image
+	// (DirLister), become values for free-form strings.
 	Dirs []DirListing `json:"dirs,omitempty"`
 }
 
-// DirListing is a directory and the names it holds.
+// DirListing is a directory the target listed or used files in.
 type DirListing struct {
-	Path    string   `json:"path"`
-	Entries []string `json:"entries,omitempty"`
+	Path string `json:"path"`
 	// Listed is set when the target read the directory itself (opendir);
 	// otherwise it used files in it. Startup: before the first request.
 	Listed  bool `json:"listed,omitempty"`

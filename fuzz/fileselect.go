@@ -81,11 +81,6 @@ const (
 func (c *FileCorrelator) Observe(op, target string, sent []gen.SentValue, sig Signal) []Selection {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, d := range sig.Dirs {
-		if len(d.Entries) > 0 {
-			c.listed[path.Clean(d.Path)] = append([]string(nil), d.Entries...)
-		}
-	}
 	if len(sig.NewFiles) == 0 {
 		return c.noteListings(op, sig, nil)
 	}

@@ -101,9 +101,6 @@ func (b *nameBook) note(dirs []DirListing) {
 		if d.Listed && path.Clean(d.Path) == p && !nd.listed {
 			nd.listed, nd.startup = true, d.Startup
 		}
-		if len(d.Entries) > 0 && !nd.loaded {
-			b.setEntries(nd, d.Entries)
-		}
 	}
 }
 

@@ -190,8 +190,11 @@ func TestNameBookPrefersTheMatchingApplicationDirectory(t *testing.T) {
 }
 
 func TestNameBookForms(t *testing.T) {
-	b := newNameBook(nil)
-	b.note([]DirListing{{Path: "/srv/templates", Listed: true, Entries: []string{"invoice_long.html.j2"}}})
+	b := newNameBook(fakeLister{"/srv/templates": {"invoice_long.html.j2"}})
+	b.note([]DirListing{{Path: "/srv/templates", Listed: true}})
+	if got := b.load(context.Background()); len(got) != 1 {
+		t.Fatalf("%d directories with names, want 1", len(got))
+	}
 	rng := rand.New(rand.NewPCG(3, 4))
 	forms := map[string]bool{}
 	for range 500 {

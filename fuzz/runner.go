@@ -230,11 +230,6 @@ func (r *runner) observe(ctx context.Context, op *spec.Operation, st Step, req *
 			r.queueSelection(ctx, op, st, sel)
 		}
 		r.observeNegotiation(ctx, op, st, req, res.sig, n)
-		for _, d := range res.sig.Dirs {
-			for _, e := range d.Entries {
-				r.gen.Dictionary().Add("", e)
-			}
-		}
 	}
 	r.queueNameSweeps(r.files.names.load(ctx))
 	r.stats.signal(op.ID, res.sig, len(res.new) > 0)
