@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/whittle-dev/whittle/corpus"
@@ -218,21 +219,45 @@ func selectionKey(sel Selection) string {
 }
 
 // refusedNegotiation reports whether a 406 answer to req is the server's
-// right: it was asked, by a header the spec does not declare for op, for
-// something it need not offer (an Accept naming no declared media type,
-// an Accept-Language or Accept-Encoding it cannot satisfy).
+// right, not to be judged against the spec: it was asked, by a header the
+// spec does not declare for op, for something it need not offer (an
+// Accept naming no declared media type, an Accept-Language or
+// Accept-Encoding it may not have). A 406 the operation documents (by
+// that code: a 4XX range is not about negotiation) is judged like any
+// other answer.
 func refusedNegotiation(op *spec.Operation, req corpus.Request) bool {
+	if op.Op != nil && op.Op.Responses.Value(strconv.Itoa(http.StatusNotAcceptable)) != nil {
+		return false
+	}
 	h := http.Header(req.Header)
 	for _, name := range gen.Negotiable(op) {
 		v := h.Get(name)
 		if v == "" {
 			continue
 		}
-		if name != gen.HeaderAccept || !acceptsDeclared(v, op.ResponseMedia) {
+		if name == gen.HeaderAccept && !acceptsDeclared(v, op.ResponseMedia) || name != gen.HeaderAccept && refusable(v) {
 			return true
 		}
 	}
 	return false
+}
+
+// refusable reports whether a server may refuse an Accept-Language or
+// Accept-Encoding value: it accepts something (q > 0), and nothing a server
+// always has ("*", "identity"). Ranges with q=0 are the client's own
+// refusals ("identity;q=0, br" leaves a server without br nothing to send).
+func refusable(value string) bool {
+	accepted := 0
+	for _, p := range gen.Preferences(value) {
+		if p.Q <= 0 {
+			continue
+		}
+		if p.Value == "*" || strings.EqualFold(p.Value, "identity") {
+			return false
+		}
+		accepted++
+	}
+	return accepted > 0
 }
 
 // acceptsDeclared reports whether an Accept value admits one of the

@@ -201,6 +201,13 @@ func TestOracleLeavesNegotiationAlone(t *testing.T) {
 		{"406 to a language", req(map[string]string{"Accept": "text/html", "Accept-Language": "tlh"}), refused, ""},
 		{"406 to a declared type", req(map[string]string{"Accept": "text/*"}), refused, CheckStatus},
 		{"406 to nothing asked", req(nil), refused, CheckStatus},
+		// A server always has some language and the identity coding.
+		{"406 to any language", req(map[string]string{"Accept-Language": "*"}), refused, CheckStatus},
+		{"406 to a language or any other", req(map[string]string{"Accept-Language": "tlh, *;q=0.5"}), refused, CheckStatus},
+		{"406 to identity", req(map[string]string{"Accept-Encoding": "identity"}), refused, CheckStatus},
+		{"406 to a coding or identity", req(map[string]string{"Accept-Encoding": "br, identity;q=0.5"}), refused, CheckStatus},
+		{"406 to a coding", req(map[string]string{"Accept-Encoding": "br"}), refused, ""},
+		{"406 to a coding, identity refused", req(map[string]string{"Accept-Encoding": "identity;q=0, br"}), refused, ""},
 		{"compressed body", req(map[string]string{"Accept-Encoding": "gzip"}), compressed, ""},
 		{"plain body still checked", req(nil), plainBad, CheckSchema},
 	}
@@ -211,6 +218,42 @@ func TestOracleLeavesNegotiationAlone(t *testing.T) {
 			t.Errorf("%s: unexpected %+v", tt.name, vs)
 		case tt.want != "" && (len(vs) != 1 || vs[0].Check != tt.want):
 			t.Errorf("%s: got %+v, want %s", tt.name, vs, tt.want)
+		}
+	}
+}
+
+// A 406 the operation documents is judged against what it documents, even
+// when the request asked for something the server need not offer.
+func TestOracleJudgesADocumented406(t *testing.T) {
+	doc := `openapi: 3.0.3
+info: {title: t, version: "1"}
+paths:
+  /doc:
+    get:
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {type: object}}}}
+        "406":
+          description: none of the representations asked for
+          content:
+            application/json:
+              schema: {type: object, required: [available], properties: {available: {type: array, items: {type: string}}}}
+`
+	s, err := spec.LoadSpecData(context.Background(), "t.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := NewOracle(s)
+	req := corpus.Request{Operation: "GET /doc", Method: "GET", Path: "/doc", Header: map[string][]string{"Accept": {"image/png"}}}
+	asDocumented := corpus.Response{Status: 406, Header: map[string][]string{"Content-Type": {"application/json"}}, Body: []byte(`{"available": ["application/json"]}`)}
+	if vs := o.Check(context.Background(), req, gen.Intent{}, asDocumented); len(vs) != 0 {
+		t.Errorf("a 406 as documented: %+v", vs)
+	}
+	for _, bad := range []corpus.Response{
+		{Status: 406, Header: map[string][]string{"Content-Type": {"application/json"}}, Body: []byte(`{"available": "json"}`)},
+		{Status: 406, Header: map[string][]string{"Content-Type": {"text/plain"}}, Body: []byte("no")},
+	} {
+		if vs := o.Check(context.Background(), req, gen.Intent{}, bad); len(vs) != 1 {
+			t.Errorf("a 406 unlike the documented one (%s %s) passed: %+v", bad.Header["Content-Type"][0], bad.Body, vs)
 		}
 	}
 }
