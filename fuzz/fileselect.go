@@ -81,40 +81,71 @@ const (
 func (c *FileCorrelator) Observe(op, target string, sent []gen.SentValue, sig Signal) []Selection {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(sig.NewFiles) == 0 {
-		return c.noteListings(op, sig, nil)
-	}
-	var fresh []Selection
+	var found []Selection
 	for _, sv := range sent {
 		v := sv.Value
-		if len(v) < minCorrelatedLen || strings.ContainsAny(v, "\x00") || v == "true" || v == "false" {
+		if len(sig.NewFiles) == 0 || len(v) < minCorrelatedLen || strings.ContainsAny(v, "\x00") || v == "true" || v == "false" {
 			continue
 		}
 		// Tokens of negotiated headers are correlated by observeNegotiation.
-		if sv.Part != "" || c.Selectable != nil && !c.Selectable(op, sv.Target) {
-			goto effects
-		}
-		for _, p := range sig.NewFiles {
-			sel, ok := correlate(v, p)
-			if !ok || !c.newOnTheWay(sel, p) {
-				continue
+		if sv.Part == "" && (c.Selectable == nil || c.Selectable(op, sv.Target)) {
+			for _, p := range sig.NewFiles {
+				if sel, ok := correlate(v, p); ok && c.newOnTheWay(sel, p) {
+					sel.Operation, sel.Target = op, sv.Target
+					found = append(found, sel)
+				}
 			}
-			sel.Operation, sel.Target = op, sv.Target
-			k := op + "\x00" + sv.Target + "\x00" + sel.Dir
-			if _, seen := c.selections[k]; seen {
-				continue
-			}
-			c.selections[k] = sel
-			c.order = append(c.order, k)
-			c.dirs[sel.Dir] = true
-			fresh = append(fresh, sel)
 		}
-	effects:
 		if sv.Target == target && len(c.effects) < maxEffects {
 			c.effects = append(c.effects, Effect{Operation: op, Target: sv.Target, Value: v, Files: append([]string(nil), sig.NewFiles...)})
 		}
 	}
-	return c.noteListings(op, sig, fresh)
+	// The signal's directories join the book after correlation (see
+	// newOnTheWay) and before the selections say where their names came from.
+	c.names.note(sig.Dirs)
+	var fresh []Selection
+	for _, sel := range found {
+		if c.recordLocked(&sel) {
+			fresh = append(fresh, sel)
+		}
+	}
+	return fresh
+}
+
+// recordLocked records sel, with where its directory's names were known
+// from, and marks its directory selected in the name book; false when sel
+// (by operation, target and directory) was known. c.mu is held.
+func (c *FileCorrelator) recordLocked(sel *Selection) bool {
+	k := selectionKey(*sel)
+	if _, ok := c.selections[k]; ok {
+		return false
+	}
+	sel.Names = c.names.origin(sel.Dir)
+	c.selections[k] = *sel
+	c.order = append(c.order, k)
+	c.dirs[sel.Dir] = true
+	c.names.markSelected(sel.Dir)
+	return true
+}
+
+// hasSelection reports whether sel (by operation, target and directory) is known.
+func (c *FileCorrelator) hasSelection(sel Selection) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.selections[selectionKey(sel)]
+	return ok
+}
+
+// addSelection records sel (see recordLocked) and returns it as recorded.
+func (c *FileCorrelator) addSelection(sel Selection) (Selection, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ok := c.recordLocked(&sel)
+	return sel, ok
+}
+
+func selectionKey(sel Selection) string {
+	return sel.Operation + "\x00" + sel.Target + "\x00" + sel.Dir
 }
 
 // correlate finds value v as a path component (or part of one) of p.

@@ -465,15 +465,3 @@ func (c *FileCorrelator) newOnTheWay(sel Selection, p string) bool {
 	m := path.Join(sel.Dir, sel.Prefix+sel.Value+sel.Suffix)
 	return m == path.Clean(p) || !c.names.knows(m)
 }
-
-// noteListings adds the directories of sig to the name book, and says in
-// the fresh selections where their directories' names were known from.
-func (c *FileCorrelator) noteListings(op string, sig Signal, fresh []Selection) []Selection {
-	c.names.note(sig.Dirs)
-	for i, sel := range fresh {
-		fresh[i].Names = c.names.origin(sel.Dir)
-		c.selections[op+"\x00"+sel.Target+"\x00"+sel.Dir] = fresh[i]
-		c.names.markSelected(sel.Dir)
-	}
-	return fresh
-}

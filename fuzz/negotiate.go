@@ -82,7 +82,10 @@ func (r *runner) observeNegotiation(ctx context.Context, op *spec.Operation, st 
 				continue
 			}
 			values := r.negotiatedAlternatives(ctx, op, header, sel, st.Input.Headers[header])
-			if len(values) == 0 || !r.files.addSelection(sel) {
+			if len(values) == 0 {
+				continue
+			}
+			if sel, ok = r.files.addSelection(sel); !ok {
 				continue
 			}
 			r.emit(Event{Kind: EventSelection, Request: n, Operation: op.ID, Selection: &sel})
@@ -190,32 +193,6 @@ func (m *minimizer) dropNegotiation(ctx context.Context, steps []Step) []Step {
 		}
 	}
 	return steps
-}
-
-// hasSelection reports whether sel (by operation, target and directory) is known.
-func (c *FileCorrelator) hasSelection(sel Selection) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	_, ok := c.selections[selectionKey(sel)]
-	return ok
-}
-
-// addSelection records sel and its directory; false when it was known.
-func (c *FileCorrelator) addSelection(sel Selection) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	k := selectionKey(sel)
-	if _, ok := c.selections[k]; ok {
-		return false
-	}
-	c.selections[k] = sel
-	c.order = append(c.order, k)
-	c.dirs[sel.Dir] = true
-	return true
-}
-
-func selectionKey(sel Selection) string {
-	return sel.Operation + "\x00" + sel.Target + "\x00" + sel.Dir
 }
 
 // refusedNegotiation reports whether a 406 answer to req is the server's

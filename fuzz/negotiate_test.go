@@ -170,6 +170,58 @@ func TestNegotiatedFilesAreTried(t *testing.T) {
 	}
 }
 
+// listedAtStart is a feedback that adds, to its first signal, directories
+// the target listed at start-up.
+type listedAtStart struct {
+	Feedback
+	dirs []DirListing
+	done bool
+}
+
+func (l *listedAtStart) After(ctx context.Context) (Signal, error) {
+	sig, err := l.Feedback.After(ctx)
+	if !l.done {
+		l.done = true
+		sig.Dirs = append(sig.Dirs, l.dirs...)
+	}
+	return sig, err
+}
+
+// A header selects like any other value: its selection says where the
+// directory's names were known from, and the name book stops favouring
+// a directory that is kept whole anyway.
+func TestNegotiatedSelectionsAreRecordedLikeOthers(t *testing.T) {
+	s, err := spec.LoadSpecData(context.Background(), "greeting.yaml", []byte(greetingSpec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &greeter{languages: []string{"en", "de", "fr"}, seen: map[string]bool{}, langs: map[string]bool{}}
+	srv := httptest.NewServer(g)
+	defer srv.Close()
+	lister := fakeLister{"/srv/locales": {"de.json", "en.json", "fr.json"}, "/srv/templates": {"greeting.html", "greeting.txt"}}
+	fb := &listedAtStart{Feedback: g, dirs: []DirListing{{Path: "/srv/locales", Listed: true, Startup: true}}}
+	f := New(s, NewHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithMaxRequests(60), WithFeedback(fb), WithDirLister(lister))
+	res, err := f.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var locales *Selection
+	for i, sel := range res.Selections {
+		if sel.Dir == "/srv/locales" {
+			locales = &res.Selections[i]
+		}
+	}
+	if locales == nil {
+		t.Fatalf("no selection of the catalogs: %+v", res.Selections)
+	}
+	if locales.Names != "listed by the target at start-up" {
+		t.Errorf("the catalogs' selection does not say they were listed at start-up: %+v", *locales)
+	}
+	if !f.r.files.names.selected["/srv/locales"] {
+		t.Error("the name book was not told the catalogs are selected")
+	}
+}
+
 func TestOracleLeavesNegotiationAlone(t *testing.T) {
 	s, err := spec.LoadSpecData(context.Background(), "greeting.yaml", []byte(greetingSpec))
 	if err != nil {
