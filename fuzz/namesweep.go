@@ -131,8 +131,8 @@ func paramOf(op *spec.Operation, key string) *spec.Parameter {
 	return nil
 }
 
-// setValue puts v at key: a parameter, or a top-level property of a JSON
-// object body.
+// setValue puts v at key: a parameter, a top-level property of a JSON
+// object body, or a negotiation header the operation does not declare.
 func setValue(in *gen.Input, key string, v string) bool {
 	if prop, ok := strings.CutPrefix(key, "body/"); ok {
 		obj, isObj := in.Body.(map[string]any)
@@ -147,11 +147,18 @@ func setValue(in *gen.Input, key string, v string) bool {
 		in.Body = c
 		return true
 	}
-	p, ok := in.Param(key)
+	if p, ok := in.Param(key); ok {
+		p.Value, p.Set = v, true
+		return true
+	}
+	h, ok := gen.NegotiationHeader(key)
 	if !ok {
 		return false
 	}
-	p.Value, p.Set = v, true
+	if in.Headers == nil {
+		in.Headers = map[string]string{}
+	}
+	in.Headers[h] = v
 	return true
 }
 

@@ -89,17 +89,7 @@ func (r *runner) observeNegotiation(ctx context.Context, op *spec.Operation, st 
 				continue
 			}
 			r.emit(Event{Kind: EventSelection, Request: n, Operation: op.ID, Selection: &sel})
-			if len(values) > maxSelectionTries {
-				values = values[:maxSelectionTries]
-			}
-			for _, v := range values {
-				s := Step{Op: op.ID, Input: st.Input.Clone(), Intent: gen.Intent{Phase: gen.Valid, Kind: "input-selected-file", Target: sel.Target}, Bound: slices.Clone(st.Bound)}
-				if s.Input.Headers == nil {
-					s.Input.Headers = map[string]string{}
-				}
-				s.Input.Headers[header] = v
-				r.pending = append(r.pending, []Step{s})
-			}
+			r.queueSelectedTries(op, st, sel.Target, values)
 		}
 	}
 }

@@ -72,6 +72,8 @@ type greeter struct {
 	seen      map[string]bool
 	accepts   []string // Accept of each request, in order
 	langs     map[string]bool
+	// help: the language also picks a help page, from a second directory.
+	help bool
 }
 
 func (g *greeter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -88,6 +90,9 @@ func (g *greeter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	g.langs[lang] = true
 	g.opened = append(g.opened, "/srv/locales/"+lang+".json")
+	if g.help {
+		g.opened = append(g.opened, "/srv/help/"+lang+".html")
+	}
 	switch accept := r.Header.Get("Accept"); {
 	case strings.Contains(accept, "text/html"):
 		g.opened = append(g.opened, "/srv/templates/greeting.html")
@@ -220,6 +225,47 @@ func TestNegotiatedSelectionsAreRecordedLikeOthers(t *testing.T) {
 	if !f.r.files.names.selected["/srv/locales"] {
 		t.Error("the name book was not told the catalogs are selected")
 	}
+}
+
+// A language that picks files in two directories is two selections, but
+// each other language is asked for once.
+func TestNegotiatedTriesAreQueuedOnce(t *testing.T) {
+	s, err := spec.LoadSpecData(context.Background(), "greeting.yaml", []byte(greetingSpec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &greeter{languages: []string{"en", "de", "fr", "sk"}, seen: map[string]bool{}, langs: map[string]bool{}, help: true}
+	srv := httptest.NewServer(g)
+	defer srv.Close()
+	lister := fakeLister{
+		"/srv/locales": {"de.json", "en.json", "fr.json", "sk.json"},
+		"/srv/help":    {"de.html", "en.html", "fr.html", "sk.html"},
+	}
+	tries := map[string]int{}
+	hook := WithExchangeHook(func(e Exchange) {
+		if e.Intent.Kind == "input-selected-file" {
+			tries[e.Intent.Target+" "+http.Header(e.Request.Header).Get("Accept-Language")]++
+		}
+	})
+	res, err := New(s, NewHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithMaxRequests(80), WithFeedback(g), WithDirLister(lister), hook).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirs := 0
+	for _, sel := range res.Selections {
+		if sel.Target == "header.Accept-Language" {
+			dirs++
+		}
+	}
+	if dirs != 2 {
+		t.Fatalf("%d directories selected by Accept-Language, want 2 (selections %+v): the test shows nothing", dirs, res.Selections)
+	}
+	for k, n := range tries {
+		if n > 1 {
+			t.Errorf("%s tried %d times", k, n)
+		}
+	}
+	t.Logf("tries: %v", tries)
 }
 
 func TestOracleLeavesNegotiationAlone(t *testing.T) {

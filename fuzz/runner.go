@@ -282,8 +282,8 @@ func (r *runner) emit(e Event) {
 	}
 }
 
-// pending holds sequences to run before anything else (names of existing
-// files for input-selected parameters).
+// queueSelection queues the names of existing files of sel's directory for
+// the value that selected one (and files them in the dictionary).
 func (r *runner) queueSelection(ctx context.Context, op *spec.Operation, st Step, sel Selection) {
 	names := r.files.Candidates(ctx, sel)
 	if len(names) > maxSelectionTries {
@@ -291,12 +291,25 @@ func (r *runner) queueSelection(ctx context.Context, op *spec.Operation, st Step
 	}
 	for _, name := range names {
 		r.gen.Dictionary().Add(dictName(sel.Target), name)
+	}
+	r.queueSelectedTries(op, st, sel.Target, names)
+}
+
+// queueSelectedTries queues st once for each of values (up to
+// maxSelectionTries) at target, a parameter, body property or negotiation
+// header, each value once per operation and target: they come before
+// anything else (pending).
+func (r *runner) queueSelectedTries(op *spec.Operation, st Step, target string, values []string) {
+	if len(values) > maxSelectionTries {
+		values = values[:maxSelectionTries]
+	}
+	for _, v := range values {
 		in := st.Input.Clone()
-		if !setValue(&in, sel.Target, name) || !r.firstTry(op.ID, sel.Target, name) {
+		if !setValue(&in, target, v) || !r.firstTry(op.ID, target, v) {
 			continue
 		}
 		// No copies: the sequence it came from is not replayed.
-		s := Step{Op: op.ID, Input: in, Intent: gen.Intent{Phase: gen.Valid, Kind: "input-selected-file", Target: sel.Target}, Bound: slices.Clone(st.Bound)}
+		s := Step{Op: op.ID, Input: in, Intent: gen.Intent{Phase: gen.Valid, Kind: "input-selected-file", Target: target}, Bound: slices.Clone(st.Bound)}
 		r.pending = append(r.pending, []Step{s})
 	}
 }
