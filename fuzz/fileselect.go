@@ -52,13 +52,12 @@ type Effect struct {
 // worth sending.
 type FileCorrelator struct {
 	mu         sync.Mutex
-	lister     DirLister
 	selections map[string]Selection // op target dir -> selection
 	order      []string
 	dirs       map[string]bool
-	listed     map[string][]string
 	effects    []Effect
-	names      *nameBook
+	// names holds the directories' entries (read through the lister).
+	names *nameBook
 
 	// Selectable, when set, says whether values at target of operation op
 	// may select files (see freeValued); others only record effects.
@@ -67,7 +66,7 @@ type FileCorrelator struct {
 
 // NewFileCorrelator returns a correlator; lister may be nil.
 func NewFileCorrelator(lister DirLister) *FileCorrelator {
-	return &FileCorrelator{lister: lister, selections: map[string]Selection{}, dirs: map[string]bool{}, listed: map[string][]string{}, names: newNameBook(lister)}
+	return &FileCorrelator{selections: map[string]Selection{}, dirs: map[string]bool{}, names: newNameBook(lister)}
 }
 
 const (
@@ -178,21 +177,10 @@ func correlate(v, p string) (Selection, bool) {
 }
 
 // Candidates returns the names worth sending for sel: entries of its
-// directory in the image (via the lister) or seen listed by the target,
-// turned into values the way the sent value became a name (suffix and
-// prefix removed).
+// directory in the image (through the name book), turned into values the
+// way the sent value became a name (suffix and prefix removed).
 func (c *FileCorrelator) Candidates(ctx context.Context, sel Selection) []string {
-	c.mu.Lock()
-	entries, ok := c.listed[sel.Dir]
-	c.mu.Unlock()
-	if !ok && c.lister != nil {
-		if list, err := c.lister.ListDir(ctx, sel.Dir); err == nil {
-			entries = list
-			c.mu.Lock()
-			c.listed[sel.Dir] = list
-			c.mu.Unlock()
-		}
-	}
+	entries, _ := c.names.entries(ctx, sel.Dir)
 	seen := map[string]bool{sel.Value: true}
 	var out []string
 	for _, e := range entries {

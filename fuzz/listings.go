@@ -33,6 +33,9 @@ type nameBook struct {
 	pending  []string // known, entries not read yet
 	selected map[string]bool
 	total    int // names in all directories
+	// listings are the entries of every directory read from the image, by
+	// path: the book's and those of selections (Candidates).
+	listings map[string][]string
 	// weights caches each parameter name's directory weights (in order's
 	// order) until the book changes.
 	weights map[string][]float64
@@ -70,7 +73,7 @@ const (
 )
 
 func newNameBook(lister DirLister) *nameBook {
-	return &nameBook{lister: lister, dirs: map[string]*nameDir{}, selected: map[string]bool{}}
+	return &nameBook{lister: lister, dirs: map[string]*nameDir{}, selected: map[string]bool{}, listings: map[string][]string{}}
 }
 
 // note records the directories of a signal; their entries are read by load.
@@ -151,13 +154,9 @@ func (b *nameBook) load(ctx context.Context) []*nameDir {
 	}
 	var out []*nameDir
 	for _, p := range todo {
-		var entries []string
-		if b.lister != nil {
-			list, err := b.lister.ListDir(ctx, p)
-			if err != nil && ctx.Err() != nil {
-				return out
-			}
-			entries = list
+		entries, err := b.entries(ctx, p)
+		if err != nil && ctx.Err() != nil {
+			return out
 		}
 		b.mu.Lock()
 		nd := b.dirs[p]
@@ -170,6 +169,27 @@ func (b *nameBook) load(ctx context.Context) []*nameDir {
 		b.mu.Unlock()
 	}
 	return out
+}
+
+// entries lists dir in the image, once: later calls answer from the
+// book. It waits for a lister still preparing; a failed listing is tried
+// again next time.
+func (b *nameBook) entries(ctx context.Context, dir string) ([]string, error) {
+	dir = path.Clean(dir)
+	b.mu.Lock()
+	list, ok := b.listings[dir]
+	b.mu.Unlock()
+	if ok || b.lister == nil {
+		return list, nil
+	}
+	list, err := b.lister.ListDir(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	b.listings[dir] = list
+	b.mu.Unlock()
+	return list, nil
 }
 
 func (b *nameBook) setEntries(nd *nameDir, entries []string) {
