@@ -150,7 +150,6 @@ func selectionKey(sel Selection) string {
 // correlate finds value v as a path component (or part of one) of p.
 func correlate(v, p string) (Selection, bool) {
 	clean := path.Clean(p)
-	parts := strings.Split(clean, "/")
 	// A value may span components ("a/b"); look for it in the whole path first.
 	if strings.Contains(v, "/") {
 		i := strings.Index(clean, v)
@@ -160,18 +159,30 @@ func correlate(v, p string) (Selection, bool) {
 		dir := path.Dir(clean[:i+1])
 		return Selection{Value: v, Dir: dir, Path: p, Suffix: clean[i+len(v):]}, true
 	}
+	return matchComponent(v, p, func(comp string, _ bool) int {
+		j := strings.Index(comp, v)
+		// Short values must be the whole name or its stem, not a substring.
+		if j < 0 || len(v) < 5 && comp != v && !(j == 0 && strings.HasPrefix(comp[len(v):], ".")) {
+			return -1
+		}
+		return j
+	})
+}
+
+// matchComponent finds v in a component of path p, the last component
+// first: at says where v is in comp (-1: not there); last is set for the
+// file's own name. The selection's directory is the component's, its
+// prefix and suffix what surrounds v in the component.
+func matchComponent(v, p string, at func(comp string, last bool) int) (Selection, bool) {
+	parts := strings.Split(path.Clean(p), "/")
 	for i := len(parts) - 1; i >= 1; i-- {
 		comp := parts[i]
-		j := strings.Index(comp, v)
+		j := at(comp, i == len(parts)-1)
 		if j < 0 {
 			continue
 		}
-		// Short values must be the whole name or its stem, not a substring.
-		if len(v) < 5 && comp != v && !(j == 0 && strings.HasPrefix(comp[len(v):], ".")) {
-			continue
-		}
-		dir := "/" + strings.Join(parts[1:i], "/")
-		return Selection{Value: v, Dir: path.Clean(dir), Path: p, Prefix: comp[:j], Suffix: comp[j+len(v):]}, true
+		dir := path.Clean("/" + strings.Join(parts[1:i], "/"))
+		return Selection{Value: v, Dir: dir, Path: p, Prefix: comp[:j], Suffix: comp[j+len(v):]}, true
 	}
 	return Selection{}, false
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"maps"
 	"net/http"
-	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -119,48 +118,33 @@ func (r *runner) negotiatedAlternatives(ctx context.Context, op *spec.Operation,
 // component, or a tag as a whole component, a stem, a dot-separated part
 // or a name's ending after "_" or "-" (messages_fr.json).
 func correlateToken(tok string, part gen.NamePart, p string) (Selection, bool) {
-	if len(tok) < minCorrelatedLen || strings.ContainsAny(tok, "/\x00") {
+	if len(tok) < minCorrelatedLen || strings.ContainsAny(tok, "/\x00") || part != gen.PartExtension && part != gen.PartTag {
 		return Selection{}, false
 	}
-	clean := path.Clean(p)
-	parts := strings.Split(clean, "/")
-	for i := len(parts) - 1; i >= 1; i-- {
-		comp := parts[i]
+	return matchComponent(tok, p, func(comp string, last bool) int {
+		if part == gen.PartExtension && !last {
+			return -1 // extensions are the file's own
+		}
 		for from := 0; ; {
 			j := strings.Index(comp[from:], tok)
 			if j < 0 {
-				break
+				return -1
 			}
 			j += from
 			from = j + 1
-			end := j + len(tok)
-			if end < len(comp) && comp[end] != '.' {
+			if end := j + len(tok); end < len(comp) && comp[end] != '.' {
 				continue
 			}
 			before := byte(0)
 			if j > 0 {
 				before = comp[j-1]
 			}
-			switch part {
-			case gen.PartExtension:
-				if before != '.' || j == 1 {
-					continue
-				}
-			case gen.PartTag:
-				if before != 0 && before != '.' && before != '_' && before != '-' {
-					continue
-				}
-			default:
-				return Selection{}, false
+			if part == gen.PartExtension && before == '.' && j > 1 ||
+				part == gen.PartTag && (before == 0 || before == '.' || before == '_' || before == '-') {
+				return j
 			}
-			dir := path.Clean("/" + strings.Join(parts[1:i], "/"))
-			return Selection{Value: tok, Dir: dir, Path: p, Prefix: comp[:j], Suffix: comp[end:]}, true
 		}
-		if part == gen.PartExtension {
-			break // extensions are the file's own
-		}
-	}
-	return Selection{}, false
+	})
 }
 
 // dropNegotiation removes, one at a time, the negotiation headers of the
