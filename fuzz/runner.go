@@ -174,7 +174,7 @@ func (r *runner) execute(ctx context.Context, seq []Step) []stepResult {
 		concrete.Input = p.req.Input
 		local[i] = r.history.add(concrete, p.req.Request, resp, local)
 		dead, why := crashed(ctx, r.cfg.target, resp, r.cfg.crashGrace)
-		res := r.observe(ctx, p.op, concrete, p.req, resp, sent, dead && noAnswer(resp))
+		res := r.observe(ctx, p.op, concrete, p.req, resp, sent, dead && resp.NoAnswer())
 		r.afterAnswer(p.op, p.req, resp)
 		res.idx = i
 		if dead {
