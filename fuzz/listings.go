@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -236,7 +237,7 @@ func nameVariants(s string) []string {
 	}
 	var out []string
 	for _, c := range cands {
-		if c != s && !containsStr(out, c) {
+		if c != s && !slices.Contains(out, c) {
 			out = append(out, c)
 		}
 	}
@@ -268,7 +269,7 @@ var (
 )
 
 func systemDir(p string) bool {
-	if containsStr(systemExact, p) || underAny(p, systemDirs) {
+	if slices.Contains(systemExact, p) || underAny(p, systemDirs) {
 		return true
 	}
 	for _, pre := range systemPrefixes {

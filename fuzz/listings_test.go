@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"path"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -41,14 +42,14 @@ func TestNameStem(t *testing.T) {
 func TestNameVariants(t *testing.T) {
 	got := nameVariants("rot_13")
 	for _, want := range []string{"rot-13", "ROT_13", "Rot_13"} {
-		if !containsStr(got, want) {
+		if !slices.Contains(got, want) {
 			t.Errorf("variants of rot_13 %v lack %q", got, want)
 		}
 	}
-	if containsStr(got, "rot_13") {
+	if slices.Contains(got, "rot_13") {
 		t.Errorf("variants of rot_13 %v hold the name itself", got)
 	}
-	if got := nameVariants("Word-Stats"); !containsStr(got, "Word_Stats") || !containsStr(got, "word-stats") || !containsStr(got, "WORD-STATS") {
+	if got := nameVariants("Word-Stats"); !slices.Contains(got, "Word_Stats") || !slices.Contains(got, "word-stats") || !slices.Contains(got, "WORD-STATS") {
 		t.Errorf("variants of Word-Stats: %v", got)
 	}
 }
@@ -352,7 +353,7 @@ func TestNamesListedAtStartupAreSentAndSelect(t *testing.T) {
 	if imported != len(target.codecs) {
 		t.Errorf("%d of %d codecs imported: the directory's names were not all tried", imported, len(target.codecs))
 	}
-	if !containsStr(res.SelectedDirs, "/app/pyplugins/codecs") {
+	if !slices.Contains(res.SelectedDirs, "/app/pyplugins/codecs") {
 		t.Fatalf("selected dirs %v", res.SelectedDirs)
 	}
 	targets := map[string]bool{}
@@ -403,7 +404,7 @@ func TestNameSweepHitsRightAfterThePlan(t *testing.T) {
 	if target.firstHit == 0 || target.firstHit > 7 {
 		t.Fatalf("first existing codec sent as request %d (sent %q)", target.firstHit, target.sent)
 	}
-	if !containsStr(res.SelectedDirs, "/app/pyplugins/codecs") {
+	if !slices.Contains(res.SelectedDirs, "/app/pyplugins/codecs") {
 		t.Errorf("selected dirs %v", res.SelectedDirs)
 	}
 }

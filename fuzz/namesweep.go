@@ -1,6 +1,7 @@
 package fuzz
 
 import (
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -92,7 +93,7 @@ func (r *runner) queueSweep(op *spec.Operation, t nameTarget, names []string) {
 	base, _ := r.gen.Input(op, gen.Valid)
 	for i := range base.Params {
 		pv := &base.Params[i]
-		if p := paramOf(op, pv.Key()); p != nil && !p.Required && pv.Key() != t.key {
+		if p := findParam(op, pv.Key()); p != nil && !p.Required && pv.Key() != t.key {
 			pv.Set = false
 		}
 	}
@@ -122,15 +123,6 @@ func (r *runner) firstTry(op, key, name string) bool {
 	return true
 }
 
-func paramOf(op *spec.Operation, key string) *spec.Parameter {
-	for _, p := range op.Params {
-		if p.Key() == key {
-			return p
-		}
-	}
-	return nil
-}
-
 // setValue puts v at key: a parameter, a top-level property of a JSON
 // object body, or a negotiation header the operation does not declare.
 func setValue(in *gen.Input, key string, v string) bool {
@@ -139,10 +131,7 @@ func setValue(in *gen.Input, key string, v string) bool {
 		if in.Media == "" || !isObj || in.RawBody != nil {
 			return false
 		}
-		c := make(map[string]any, len(obj)+1)
-		for k, x := range obj {
-			c[k] = x
-		}
+		c := maps.Clone(obj)
 		c[prop] = v
 		in.Body = c
 		return true
