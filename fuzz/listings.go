@@ -11,6 +11,7 @@ import (
 	"unicode"
 
 	"github.com/whittle-dev/whittle/fuzz/gen"
+	"github.com/whittle-dev/whittle/internal/imagepath"
 )
 
 // nameBook is the dictionary of names that exist where the target resolves
@@ -118,19 +119,10 @@ func nameDirOf(d string) string {
 	if path.Base(p) == "__pycache__" {
 		p = path.Dir(p)
 	}
-	if p == "/" || underAny(p, []string{"/proc", "/sys", "/dev"}) {
+	if p == "/" || imagepath.UnderAny(p, imagepath.PseudoFS) {
 		return ""
 	}
 	return p
-}
-
-func underAny(p string, dirs []string) bool {
-	for _, d := range dirs {
-		if p == d || strings.HasPrefix(p, d+"/") {
-			return true
-		}
-	}
-	return false
 }
 
 // readiness is implemented by listers that prepare in the background (the
@@ -269,7 +261,7 @@ var (
 )
 
 func systemDir(p string) bool {
-	if slices.Contains(systemExact, p) || underAny(p, systemDirs) {
+	if slices.Contains(systemExact, p) || imagepath.UnderAny(p, systemDirs) {
 		return true
 	}
 	for _, pre := range systemPrefixes {
