@@ -481,3 +481,27 @@ func TestNameBookWaitsForTheImage(t *testing.T) {
 		t.Error("no name once ready")
 	}
 }
+
+// Picks follow the weights as they change: a directory the target turns
+// out to list itself is picked more often from then on.
+func TestNameBookPicksFollowListing(t *testing.T) {
+	b := newNameBook(fakeLister{"/srv/a": {"a1", "a2"}, "/srv/b": {"b1", "b2"}})
+	b.note([]DirListing{{Path: "/srv/a"}, {Path: "/srv/b"}})
+	b.load(context.Background())
+	shareB := func() float64 {
+		rng := rand.New(rand.NewPCG(5, 6))
+		n := 0
+		for range 2000 {
+			if v, _ := b.PickName(rng, "text"); strings.HasPrefix(strings.ToLower(v), "b") {
+				n++
+			}
+		}
+		return float64(n) / 2000
+	}
+	before := shareB()
+	b.note([]DirListing{{Path: "/srv/b", Listed: true}})
+	after := shareB()
+	if before > 0.6 || after < 0.6 {
+		t.Errorf("/srv/b picked %.0f%% of the time, %.0f%% once listed: want about half, then about two thirds", 100*before, 100*after)
+	}
+}

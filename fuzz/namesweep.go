@@ -71,8 +71,9 @@ func (r *runner) queueNameSweeps(dirs []*nameDir) {
 			continue
 		}
 		for _, t := range nameTargets(op) {
+			tw := newNameWords(t.name)
 			for _, d := range dirs {
-				if nameMatch(t.name, path.Base(d.path)) == 0 {
+				if tw.match(d.base) == 0 {
 					continue
 				}
 				k := op.ID + "\x00" + t.key + "\x00" + d.path
