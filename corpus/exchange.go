@@ -88,6 +88,10 @@ type Response struct {
 	Err string `json:"error,omitempty"`
 }
 
+// NoAnswer reports whether no answer came (a transport failure or a
+// timeout), as opposed to an answer of any status.
+func (r Response) NoAnswer() bool { return r.Status == 0 && r.Err != "" }
+
 // ContentType returns the media type of the answer without parameters.
 func (r Response) ContentType() string {
 	for k, vs := range r.Header {

@@ -37,13 +37,26 @@ type gcKind struct {
 	producer string
 	del      *spec.Operation
 	params   []gcParam
-	live     [][]any // the DELETE's parameter values of each live resource, oldest first
+	live     []liveResource // oldest first
 	// crashes counts the times deleting one of these killed the target.
 	crashes int
 }
 
-// maxCleanupCrashes is how many crashes a kind's cleanup may cause.
-const maxCleanupCrashes = 2
+// liveResource is a resource the run created: its DELETE's parameter
+// values, and how many of its DELETEs got no answer.
+type liveResource struct {
+	values []any
+	missed int
+}
+
+const (
+	// maxCleanupCrashes is how many crashes a kind's cleanup may cause.
+	maxCleanupCrashes = 2
+	// maxCleanupMisses is how many DELETEs of one resource may go
+	// unanswered (a timeout) before the run stops trying: each costs a
+	// whole timeout.
+	maxCleanupMisses = 2
+)
 
 // gcParam says where a required parameter of the DELETE comes from.
 type gcParam struct {
@@ -54,8 +67,8 @@ type gcParam struct {
 
 // garbage is one resource to delete.
 type garbage struct {
-	kind   *gcKind
-	values []any
+	kind *gcKind
+	liveResource
 }
 
 // collector remembers the resources the run created, by kind.
@@ -149,7 +162,7 @@ func (c *collector) created(op *spec.Operation, req *gen.Request, resp corpus.Re
 			}
 		}
 		if ok && !k.holds(values) {
-			k.live = append(k.live, values)
+			k.live = append(k.live, liveResource{values: values})
 		}
 	}
 }
@@ -173,8 +186,8 @@ func (k *gcKind) holds(values []any) bool { return k.find(values) >= 0 }
 func (k *gcKind) find(values []any) int {
 	for i, l := range k.live {
 		same := true
-		for j := range l {
-			same = same && gen.Scalar(l[j]) == gen.Scalar(values[j])
+		for j := range l.values {
+			same = same && gen.Scalar(l.values[j]) == gen.Scalar(values[j])
 		}
 		if same {
 			return i
@@ -209,7 +222,8 @@ func (c *collector) deleted(op *spec.Operation, in gen.Input, status int) {
 }
 
 // due takes the oldest resources of every kind over the bound, down to
-// half of it (deleting in batches, not one per create).
+// half of it (deleting in batches, not one per create). Those whose DELETE
+// is not sent or not answered go back with putBack.
 func (c *collector) due() []garbage {
 	var out []garbage
 	for _, del := range c.spec.Operations {
@@ -218,13 +232,32 @@ func (c *collector) due() []garbage {
 				continue
 			}
 			n := len(k.live) - c.maxLive/2
-			for _, v := range k.live[:n] {
-				out = append(out, garbage{kind: k, values: v})
+			for _, l := range k.live[:n] {
+				out = append(out, garbage{kind: k, liveResource: l})
 			}
 			k.live = append(k.live[:0:0], k.live[n:]...)
 		}
 	}
 	return out
+}
+
+// putBack remembers again, as the oldest of their kinds, resources due()
+// took that still exist: their DELETE was not sent, or got no answer.
+func (c *collector) putBack(items []garbage) {
+	back := map[*gcKind][]liveResource{}
+	var kinds []*gcKind
+	for _, g := range items {
+		if g.missed >= maxCleanupMisses {
+			continue // its DELETEs only time out: not worth another timeout
+		}
+		if back[g.kind] == nil {
+			kinds = append(kinds, g.kind)
+		}
+		back[g.kind] = append(back[g.kind], g.liveResource)
+	}
+	for _, k := range kinds {
+		k.live = append(back[k], k.live...)
+	}
 }
 
 // live counts the resources remembered.
@@ -259,6 +292,7 @@ func (g garbage) input() gen.Input {
 // collectGarbage deletes the resources over the bound. It stops at the
 // first one whose DELETE got no answer: a target that died is restarted
 // (its resources are gone with it), one that merely timed out is left be.
+// What was not deleted then, that one included, stays remembered.
 func (r *runner) collectGarbage(ctx context.Context) {
 	if len(r.held) > 0 {
 		return // the last request got no answer: leave the target be until one comes
@@ -268,14 +302,16 @@ func (r *runner) collectGarbage(ctx context.Context) {
 		return
 	}
 	defer r.drainFeedback(ctx)
-	for _, g := range items {
+	for i, g := range items {
 		if ctx.Err() != nil || r.ctl.isStopped() {
+			r.state.gc.putBack(items[i:])
 			return
 		}
 		in := g.input()
 		req := r.gen.Encode(g.kind.del, in, gen.Intent{Phase: gen.Valid, Kind: "cleanup"})
 		resp := deliver(ctx, r.send, req.Request)
 		if ctx.Err() != nil && resp.Status == 0 {
+			r.state.gc.putBack(items[i:])
 			return
 		}
 		r.stats.cleanupDelete(is2xx(resp.Status) || resp.Status == 404 || resp.Status == 410)
@@ -296,7 +332,10 @@ func (r *runner) collectGarbage(ctx context.Context) {
 			if err := r.restart(ctx, why); err != nil {
 				r.lost = err
 			}
+			return
 		}
+		items[i].missed++
+		r.state.gc.putBack(items[i:])
 		return
 	}
 }

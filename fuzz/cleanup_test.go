@@ -2,6 +2,9 @@ package fuzz
 
 import (
 	"context"
+	"fmt"
+	"path"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -144,5 +147,82 @@ func TestCleanupThatCrashesStops(t *testing.T) {
 	}
 	if res.Stats.Crashes < len(during) || res.Stats.Restarts < len(during) {
 		t.Errorf("crashes %d, restarts %d: cleanup crashes not counted", res.Stats.Crashes, res.Stats.Restarts)
+	}
+}
+
+// A DELETE that times out (the target lives on) ends the batch, but what
+// it and the DELETEs not sent yet were to remove still exists: it stays
+// remembered and is deleted later; a resource whose DELETEs keep timing out
+// is given up on.
+func TestCleanupKeepsWhatATimeoutLeft(t *testing.T) {
+	s := loadPets(t)
+	var deleted []string
+	timeouts := map[string]int{"2": 1, "9": maxCleanupMisses} // by pet id
+	send := SenderFunc(func(_ context.Context, req corpus.Request) corpus.Response {
+		if req.Method != "DELETE" {
+			t.Errorf("cleanup sent %s %s", req.Method, req.Path)
+		}
+		id := path.Base(req.Path)
+		if timeouts[id] > 0 {
+			timeouts[id]--
+			return corpus.Response{Err: "context deadline exceeded (Client.Timeout exceeded while awaiting headers)"}
+		}
+		deleted = append(deleted, id)
+		return corpus.Response{Status: 204}
+	})
+	r := newRunner(s, send, newConfig([]Option{WithCleanup(4)}))
+	op := s.Operation("POST /pets")
+	for id := 1; id <= 10; id++ {
+		r.state.gc.created(op, &gen.Request{}, corpus.Response{Status: 201, Body: []byte(fmt.Sprintf(`{"id":%d}`, id))})
+	}
+	r.collectGarbage(context.Background())
+	if got := strings.Join(deleted, ","); got != "1" || r.state.gc.live() != 9 {
+		t.Fatalf("after a timeout: deleted %q, %d remembered; want 1 deleted and the 9 others remembered", got, r.state.gc.live())
+	}
+	r.collectGarbage(context.Background())
+	if got := strings.Join(deleted, ","); got != "1,2,3,4,5,6,7,8" || r.state.gc.live() != 2 {
+		t.Fatalf("deleted %q, %d remembered; want 1 to 8 deleted (2 once it answered), 2 left", got, r.state.gc.live())
+	}
+	// 9 times out twice: dropped then, not retried for ever.
+	for id := 11; id <= 13; id++ {
+		r.state.gc.created(op, &gen.Request{}, corpus.Response{Status: 201, Body: []byte(fmt.Sprintf(`{"id":%d}`, id))})
+	}
+	r.collectGarbage(context.Background())
+	r.collectGarbage(context.Background())
+	if timeouts["9"] != 0 || slices.Contains(deleted, "9") {
+		t.Fatalf("pet 9's DELETE was to time out twice: %d timeouts left, deleted %q", timeouts["9"], deleted)
+	}
+	r.state.gc.created(op, &gen.Request{}, corpus.Response{Status: 201, Body: []byte(`{"id":14}`)})
+	r.state.gc.created(op, &gen.Request{}, corpus.Response{Status: 201, Body: []byte(`{"id":15}`)})
+	before := len(deleted)
+	r.collectGarbage(context.Background())
+	if slices.Contains(deleted[before:], "9") {
+		t.Errorf("pet 9 deleted again after %d timeouts: %q", maxCleanupMisses, deleted)
+	}
+	if st := r.stats.snapshot(); st.CleanupDeletes != int64(len(deleted)+3) || st.CleanupFailures != 3 {
+		t.Errorf("%d cleanup deletes counted (%d failed), want %d sent and the 3 timeouts failed", st.CleanupDeletes, st.CleanupFailures, len(deleted)+3)
+	}
+}
+
+// A run stopped in the middle of a cleanup batch forgets none of what it
+// did not delete.
+func TestCleanupStoppedKeepsTheRest(t *testing.T) {
+	s := loadPets(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sent := 0
+	send := SenderFunc(func(context.Context, corpus.Request) corpus.Response {
+		sent++
+		cancel() // stopped while the first DELETE was under way
+		return corpus.Response{Status: 204}
+	})
+	r := newRunner(s, send, newConfig([]Option{WithCleanup(4)}))
+	op := s.Operation("POST /pets")
+	for id := 1; id <= 10; id++ {
+		r.state.gc.created(op, &gen.Request{}, corpus.Response{Status: 201, Body: []byte(fmt.Sprintf(`{"id":%d}`, id))})
+	}
+	r.collectGarbage(ctx)
+	if sent != 1 || r.state.gc.live() != 9 {
+		t.Errorf("stopped after %d DELETEs with %d remembered, want 1 and 9", sent, r.state.gc.live())
 	}
 }

@@ -41,15 +41,14 @@ type Signal struct {
 	// where lookups failed before) are not coverage.
 	NewFiles []string `json:"new_files,omitempty"`
 	// Dirs are directories the target listed or used files in (those of
-	// start-up in the first signal), with their entries when the tracer
-	// knows them; their names become values for free-form strings.
+	// start-up in the first signal); their entries, read from the image
+	// (DirLister), become values for free-form strings.
 	Dirs []DirListing `json:"dirs,omitempty"`
 }
 
-// DirListing is a directory and the names it holds.
+// DirListing is a directory the target listed or used files in.
 type DirListing struct {
-	Path    string   `json:"path"`
-	Entries []string `json:"entries,omitempty"`
+	Path string `json:"path"`
 	// Listed is set when the target read the directory itself (opendir);
 	// otherwise it used files in it. Startup: before the first request.
 	Listed  bool `json:"listed,omitempty"`
@@ -166,6 +165,10 @@ func shape(resp corpus.Response, doc any, isJSON bool, schema *openapi3.Schema) 
 	return fmt.Sprintf("%016x", h.Sum64())
 }
 
+// maxShapeKeys is how many keys of an object, and how many of its data
+// keys, make its shape: a response's size must not make its shape costly.
+const maxShapeKeys = 64
+
 // shapeOf writes the structure of v. s, when known, is v's schema: the
 // keys of an object that are not among its properties but allowed by
 // additionalProperties are data (counts by tag, entries by id), folded into
@@ -186,9 +189,11 @@ func shapeOf(b *strings.Builder, v any, s *openapi3.Schema, depth int) {
 				keys = append(keys, k)
 			}
 		}
+		// Objects keyed by data (without a schema that says so, or in its
+		// data keys): the first keys suffice.
 		sort.Strings(keys)
-		if len(keys) > 64 {
-			keys = keys[:64] // maps keyed by data: the first keys suffice
+		if len(keys) > maxShapeKeys {
+			keys = keys[:maxShapeKeys]
 		}
 		b.WriteByte('{')
 		for _, k := range keys {
@@ -198,6 +203,10 @@ func shapeOf(b *strings.Builder, v any, s *openapi3.Schema, depth int) {
 			b.WriteByte(',')
 		}
 		if len(dataKeys) > 0 {
+			sort.Strings(dataKeys)
+			if len(dataKeys) > maxShapeKeys {
+				dataKeys = dataKeys[:maxShapeKeys]
+			}
 			var vs []string
 			seen := map[string]bool{}
 			for _, k := range dataKeys {

@@ -1,6 +1,9 @@
 package fuzz
 
 import (
+	"fmt"
+	"maps"
+	"strings"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -49,5 +52,27 @@ func TestNoveltyFoldsMapsKeyedByData(t *testing.T) {
 				t.Errorf("schema %v, answer %d %s: new = %v, want %v", c.schema != nil, i, body, got, c.want[i])
 			}
 		}
+	}
+}
+
+// A map keyed by data is shaped from its first keys, as other objects
+// are: a large one costs no more than 64 of its values.
+func TestShapeOfCapsDataKeys(t *testing.T) {
+	counts := openapi3.NewObjectSchema().WithAdditionalProperties(openapi3.NewIntegerSchema())
+	shape := func(m map[string]any) string {
+		var b strings.Builder
+		shapeOf(&b, m, counts, 0)
+		return b.String()
+	}
+	first := map[string]any{}
+	for i := range maxShapeKeys {
+		first[fmt.Sprintf("k%03d", i)] = float64(i)
+	}
+	large := maps.Clone(first)
+	for i := maxShapeKeys; i < 1000; i++ {
+		large[fmt.Sprintf("k%03d", i)] = "text" // beyond the first keys
+	}
+	if a, b := shape(first), shape(large); a != b {
+		t.Errorf("shape of the first %d keys %q, of 1000 keys %q", maxShapeKeys, a, b)
 	}
 }

@@ -52,13 +52,12 @@ type Effect struct {
 // worth sending.
 type FileCorrelator struct {
 	mu         sync.Mutex
-	lister     DirLister
 	selections map[string]Selection // op target dir -> selection
 	order      []string
 	dirs       map[string]bool
-	listed     map[string][]string
 	effects    []Effect
-	names      *nameBook
+	// names holds the directories' entries (read through the lister).
+	names *nameBook
 
 	// Selectable, when set, says whether values at target of operation op
 	// may select files (see freeValued); others only record effects.
@@ -67,7 +66,7 @@ type FileCorrelator struct {
 
 // NewFileCorrelator returns a correlator; lister may be nil.
 func NewFileCorrelator(lister DirLister) *FileCorrelator {
-	return &FileCorrelator{lister: lister, selections: map[string]Selection{}, dirs: map[string]bool{}, listed: map[string][]string{}, names: newNameBook(lister)}
+	return &FileCorrelator{selections: map[string]Selection{}, dirs: map[string]bool{}, names: newNameBook(lister)}
 }
 
 const (
@@ -81,51 +80,76 @@ const (
 func (c *FileCorrelator) Observe(op, target string, sent []gen.SentValue, sig Signal) []Selection {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, d := range sig.Dirs {
-		if len(d.Entries) > 0 {
-			c.listed[path.Clean(d.Path)] = append([]string(nil), d.Entries...)
-		}
-	}
-	if len(sig.NewFiles) == 0 {
-		return c.noteListings(op, sig, nil)
-	}
-	var fresh []Selection
+	var found []Selection
 	for _, sv := range sent {
 		v := sv.Value
-		if len(v) < minCorrelatedLen || strings.ContainsAny(v, "\x00") || v == "true" || v == "false" {
+		if len(sig.NewFiles) == 0 || len(v) < minCorrelatedLen || strings.ContainsAny(v, "\x00") || v == "true" || v == "false" {
 			continue
 		}
 		// Tokens of negotiated headers are correlated by observeNegotiation.
-		if sv.Part != "" || c.Selectable != nil && !c.Selectable(op, sv.Target) {
-			goto effects
-		}
-		for _, p := range sig.NewFiles {
-			sel, ok := correlate(v, p)
-			if !ok || !c.newOnTheWay(sel, p) {
-				continue
+		if sv.Part == "" && (c.Selectable == nil || c.Selectable(op, sv.Target)) {
+			for _, p := range sig.NewFiles {
+				if sel, ok := correlate(v, p); ok && c.newOnTheWay(sel, p) {
+					sel.Operation, sel.Target = op, sv.Target
+					found = append(found, sel)
+				}
 			}
-			sel.Operation, sel.Target = op, sv.Target
-			k := op + "\x00" + sv.Target + "\x00" + sel.Dir
-			if _, seen := c.selections[k]; seen {
-				continue
-			}
-			c.selections[k] = sel
-			c.order = append(c.order, k)
-			c.dirs[sel.Dir] = true
-			fresh = append(fresh, sel)
 		}
-	effects:
 		if sv.Target == target && len(c.effects) < maxEffects {
 			c.effects = append(c.effects, Effect{Operation: op, Target: sv.Target, Value: v, Files: append([]string(nil), sig.NewFiles...)})
 		}
 	}
-	return c.noteListings(op, sig, fresh)
+	// The signal's directories join the book after correlation (see
+	// newOnTheWay) and before the selections say where their names came from.
+	c.names.note(sig.Dirs)
+	var fresh []Selection
+	for _, sel := range found {
+		if c.recordLocked(&sel) {
+			fresh = append(fresh, sel)
+		}
+	}
+	return fresh
+}
+
+// recordLocked records sel, with where its directory's names were known
+// from, and marks its directory selected in the name book; false when sel
+// (by operation, target and directory) was known. c.mu is held.
+func (c *FileCorrelator) recordLocked(sel *Selection) bool {
+	k := selectionKey(*sel)
+	if _, ok := c.selections[k]; ok {
+		return false
+	}
+	sel.Names = c.names.origin(sel.Dir)
+	c.selections[k] = *sel
+	c.order = append(c.order, k)
+	c.dirs[sel.Dir] = true
+	c.names.markSelected(sel.Dir)
+	return true
+}
+
+// hasSelection reports whether sel (by operation, target and directory) is known.
+func (c *FileCorrelator) hasSelection(sel Selection) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.selections[selectionKey(sel)]
+	return ok
+}
+
+// addSelection records sel (see recordLocked) and returns it as recorded.
+func (c *FileCorrelator) addSelection(sel Selection) (Selection, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ok := c.recordLocked(&sel)
+	return sel, ok
+}
+
+func selectionKey(sel Selection) string {
+	return sel.Operation + "\x00" + sel.Target + "\x00" + sel.Dir
 }
 
 // correlate finds value v as a path component (or part of one) of p.
 func correlate(v, p string) (Selection, bool) {
 	clean := path.Clean(p)
-	parts := strings.Split(clean, "/")
 	// A value may span components ("a/b"); look for it in the whole path first.
 	if strings.Contains(v, "/") {
 		i := strings.Index(clean, v)
@@ -135,38 +159,39 @@ func correlate(v, p string) (Selection, bool) {
 		dir := path.Dir(clean[:i+1])
 		return Selection{Value: v, Dir: dir, Path: p, Suffix: clean[i+len(v):]}, true
 	}
+	return matchComponent(v, p, func(comp string, _ bool) int {
+		j := strings.Index(comp, v)
+		// Short values must be the whole name or its stem, not a substring.
+		if j < 0 || len(v) < 5 && comp != v && !(j == 0 && strings.HasPrefix(comp[len(v):], ".")) {
+			return -1
+		}
+		return j
+	})
+}
+
+// matchComponent finds v in a component of path p, the last component
+// first: at says where v is in comp (-1: not there); last is set for the
+// file's own name. The selection's directory is the component's, its
+// prefix and suffix what surrounds v in the component.
+func matchComponent(v, p string, at func(comp string, last bool) int) (Selection, bool) {
+	parts := strings.Split(path.Clean(p), "/")
 	for i := len(parts) - 1; i >= 1; i-- {
 		comp := parts[i]
-		j := strings.Index(comp, v)
+		j := at(comp, i == len(parts)-1)
 		if j < 0 {
 			continue
 		}
-		// Short values must be the whole name or its stem, not a substring.
-		if len(v) < 5 && comp != v && !(j == 0 && strings.HasPrefix(comp[len(v):], ".")) {
-			continue
-		}
-		dir := "/" + strings.Join(parts[1:i], "/")
-		return Selection{Value: v, Dir: path.Clean(dir), Path: p, Prefix: comp[:j], Suffix: comp[j+len(v):]}, true
+		dir := path.Clean("/" + strings.Join(parts[1:i], "/"))
+		return Selection{Value: v, Dir: dir, Path: p, Prefix: comp[:j], Suffix: comp[j+len(v):]}, true
 	}
 	return Selection{}, false
 }
 
 // Candidates returns the names worth sending for sel: entries of its
-// directory in the image (via the lister) or seen listed by the target,
-// turned into values the way the sent value became a name (suffix and
-// prefix removed).
+// directory in the image (through the name book), turned into values the
+// way the sent value became a name (suffix and prefix removed).
 func (c *FileCorrelator) Candidates(ctx context.Context, sel Selection) []string {
-	c.mu.Lock()
-	entries, ok := c.listed[sel.Dir]
-	c.mu.Unlock()
-	if !ok && c.lister != nil {
-		if list, err := c.lister.ListDir(ctx, sel.Dir); err == nil {
-			entries = list
-			c.mu.Lock()
-			c.listed[sel.Dir] = list
-			c.mu.Unlock()
-		}
-	}
+	entries, _ := c.names.entries(ctx, sel.Dir)
 	seen := map[string]bool{sel.Value: true}
 	var out []string
 	for _, e := range entries {
@@ -190,35 +215,6 @@ func (c *FileCorrelator) Candidates(ctx context.Context, sel Selection) []string
 		out = append(out, name)
 	}
 	sort.Strings(out)
-	return out
-}
-
-// ListedNames returns entry names of directories the target listed, for
-// use as dictionary values.
-func (c *FileCorrelator) ListedNames() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	seen := map[string]bool{}
-	var out []string
-	dirs := make([]string, 0, len(c.listed))
-	for d := range c.listed {
-		dirs = append(dirs, d)
-	}
-	sort.Strings(dirs)
-	for _, d := range dirs {
-		for _, e := range c.listed[d] {
-			if strings.HasPrefix(e, ".") {
-				continue
-			}
-			stem := strings.TrimSuffix(e, path.Ext(e))
-			for _, n := range []string{e, stem} {
-				if n != "" && !seen[n] {
-					seen[n] = true
-					out = append(out, n)
-				}
-			}
-		}
-	}
 	return out
 }
 

@@ -57,9 +57,40 @@ func TestFileCorrelatorCandidates(t *testing.T) {
 	if !reflect.DeepEqual(c.Dirs(), []string{"/app/plugins"}) || len(c.Effects()) != 2 {
 		t.Errorf("dirs %v effects %+v", c.Dirs(), c.Effects())
 	}
-	c.Observe("GET /x", "", nil, Signal{Dirs: []DirListing{{Path: "/srv/lang", Entries: []string{"en.json", "de.json"}}}})
-	if got := c.ListedNames(); !reflect.DeepEqual(got, []string{"alpha.py", "alpha", "beta.py", "beta", "gamma.txt", "gamma", "en.json", "en", "de.json", "de"}) {
-		t.Errorf("listed names %v", got)
+}
+
+// countingLister counts the listings of each directory.
+type countingLister struct {
+	fakeLister
+	calls map[string]int
+}
+
+func (l *countingLister) ListDir(ctx context.Context, dir string) ([]string, error) {
+	l.calls[dir]++
+	return l.fakeLister.ListDir(ctx, dir)
+}
+
+// A directory is read from the image once, whether for the name book or
+// for a selection's candidates.
+func TestDirectoriesAreListedOnce(t *testing.T) {
+	l := &countingLister{fakeLister: fakeLister{"/app/plugins": {"alpha.py", "beta.py"}, "/srv/themes": {"dark", "light"}}, calls: map[string]int{}}
+	c := NewFileCorrelator(l)
+	c.Observe("GET /x", "", nil, Signal{Dirs: []DirListing{{Path: "/app/plugins", Listed: true}}})
+	c.names.load(context.Background())
+	sels := c.Observe("GET /load", "query.name", []gen.SentValue{{Target: "query.name", Value: "nosuch"}}, Signal{NewFiles: []string{"/app/plugins/nosuch.py"}})
+	if len(sels) != 1 {
+		t.Fatalf("selections %+v", sels)
+	}
+	for range 2 {
+		if got := c.Candidates(context.Background(), sels[0]); !reflect.DeepEqual(got, []string{"alpha", "beta"}) {
+			t.Errorf("candidates %v", got)
+		}
+		if got := c.Candidates(context.Background(), Selection{Dir: "/srv/themes", Value: "x"}); !reflect.DeepEqual(got, []string{"dark", "light"}) {
+			t.Errorf("candidates %v", got)
+		}
+	}
+	if !reflect.DeepEqual(l.calls, map[string]int{"/app/plugins": 1, "/srv/themes": 1}) {
+		t.Errorf("listings %v, want each directory once", l.calls)
 	}
 }
 

@@ -49,9 +49,9 @@ type latencyTracker struct {
 	p     LatencyPolicy
 	now   func() time.Time
 	since time.Time // the instance's start
-	keys  map[string]*keyLatency
+	keys  map[latencyKey]*keyLatency
 	// recent holds the keys of the last answers (a ring): the mix.
-	recent []string
+	recent []latencyKey
 	next   int
 }
 
@@ -70,7 +70,7 @@ func newLatencyTracker(p LatencyPolicy, now func() time.Time) *latencyTracker {
 	if now == nil {
 		now = time.Now
 	}
-	return &latencyTracker{p: p, now: now, since: now(), keys: map[string]*keyLatency{}}
+	return &latencyTracker{p: p, now: now, since: now(), keys: map[latencyKey]*keyLatency{}}
 }
 
 // reset starts over for a fresh instance: its baselines are its own.
@@ -80,9 +80,17 @@ func (t *latencyTracker) reset() {
 	t.recent, t.next = t.recent[:0], 0
 }
 
-// latencyKey is an operation and the class of its answer.
-func latencyKey(op string, status int) string {
-	return fmt.Sprintf("%s %dxx", op, status/100)
+// latencyKey is an operation and the class of its answer (2 for 2xx).
+type latencyKey struct {
+	op    string
+	class int
+}
+
+func (k latencyKey) String() string { return fmt.Sprintf("%s %dxx", k.op, k.class) }
+
+// less orders keys by operation, then class.
+func (k latencyKey) less(o latencyKey) bool {
+	return k.op < o.op || k.op == o.op && k.class < o.class
 }
 
 // observe records one answer's latency. Answers that did not come (status
@@ -91,7 +99,7 @@ func (t *latencyTracker) observe(op string, status int, d time.Duration) {
 	if status < 100 || d <= 0 {
 		return
 	}
-	k := latencyKey(op, status)
+	k := latencyKey{op: op, class: status / 100}
 	if len(t.recent) < recentSpan {
 		t.recent = append(t.recent, k)
 	} else {
@@ -134,20 +142,21 @@ func (t *latencyTracker) verdict() (bool, string) {
 	if t.now().Sub(t.since) < t.p.MinGap {
 		return false, ""
 	}
-	var worst string
+	var worst latencyKey
+	var wl *keyLatency
 	for k, l := range t.keys {
-		if l.over >= t.p.Persist && (worst == "" || ratio(l) > ratio(t.keys[worst]) || ratio(l) == ratio(t.keys[worst]) && k < worst) {
-			worst = k
+		if l.over >= t.p.Persist && (wl == nil || ratio(l) > ratio(wl) || ratio(l) == ratio(wl) && k.less(worst)) {
+			worst, wl = k, l
 		}
 	}
-	if worst == "" {
+	if wl == nil {
 		return false, ""
 	}
 	slow := t.slowdown()
 	if slow < t.p.Slowdown {
 		return false, ""
 	}
-	l := t.keys[worst]
+	l := wl
 	return true, fmt.Sprintf("latency grew: %s answered in %s (median of %d), %.0f× its %s after the start, %d windows in a row; at the current mix of operations answers take %.1f× as long; a fresh instance replaces it (ids the old one handed out are forgotten)",
 		worst, round(l.last), t.p.Window, ratio(l), round(l.median), l.over, slow)
 }
@@ -166,7 +175,7 @@ func ratio(l *keyLatency) float64 {
 // too would add their sampling noise (a median of 24 answers on a loaded
 // machine easily moves by a third). Keys without a baseline do not count.
 func (t *latencyTracker) slowdown() float64 {
-	count := map[string]int{}
+	count := map[latencyKey]int{}
 	for _, k := range t.recent {
 		count[k]++
 	}

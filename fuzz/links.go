@@ -3,6 +3,7 @@ package fuzz
 import (
 	"encoding/json"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -47,20 +48,11 @@ func (l *Links) From(producer string) []Binding { return l.byProducer[producer] 
 func (l *Links) Producers(consumer string) []string {
 	var out []string
 	for _, b := range l.byConsumer[consumer] {
-		if strings.HasPrefix(b.Param, "path.") && !containsStr(out, b.Producer) {
+		if strings.HasPrefix(b.Param, "path.") && !slices.Contains(out, b.Producer) {
 			out = append(out, b.Producer)
 		}
 	}
 	return out
-}
-
-func containsStr(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // responseField is a value an answer carries.
@@ -450,7 +442,7 @@ func (st *valueStore) bindParams(op *spec.Operation, in *gen.Input, latest bool,
 	defer st.mu.Unlock()
 	var bound []string
 	for _, b := range st.links.For(op.ID) {
-		if containsStr(bound, b.Param) || (only != nil && !containsStr(only, b.Param)) {
+		if slices.Contains(bound, b.Param) || (only != nil && !slices.Contains(only, b.Param)) {
 			continue
 		}
 		list := st.values[b.Producer+"\x00"+b.Source+"\x00"+b.Consumer]

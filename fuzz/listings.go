@@ -4,12 +4,14 @@ import (
 	"context"
 	"math/rand/v2"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"unicode"
 
 	"github.com/whittle-dev/whittle/fuzz/gen"
+	"github.com/whittle-dev/whittle/internal/imagepath"
 )
 
 // nameBook is the dictionary of names that exist where the target resolves
@@ -29,18 +31,30 @@ type nameBook struct {
 	mu       sync.Mutex
 	lister   DirLister
 	dirs     map[string]*nameDir
-	order    []string // paths in the order first seen: picks are deterministic
-	pending  []string // known, entries not read yet
+	order    []*nameDir // in the order first seen: picks are deterministic
+	pending  []string   // known, entries not read yet
 	selected map[string]bool
 	total    int // names in all directories
-	// weights caches each parameter name's directory weights (in order's
-	// order) until the book changes.
-	weights map[string][]float64
+	// listings are the entries of every directory read from the image, by
+	// path: the book's and those of selections (Candidates).
+	listings map[string][]string
+	// picks caches, per parameter name, what a pick chooses from, until a
+	// directory is added or loaded or selected (see invalidate).
+	picks map[string]*pickTable
+}
+
+// pickTable is what a pick for one parameter name chooses from: the
+// directories of non-zero weight (in order's order) and their cumulative
+// weights, searched by bisection.
+type pickTable struct {
+	dirs []*nameDir
+	cum  []float64 // cum[i] is the weight of dirs[:i+1]
 }
 
 // nameDir is one directory of the book.
 type nameDir struct {
 	path string
+	base nameWords // the name of the directory, as nameMatch compares it
 	// listed: the target read the directory itself (opendir); otherwise it
 	// only used files in it. startup: it was listed before the first request.
 	listed, startup bool
@@ -70,8 +84,11 @@ const (
 )
 
 func newNameBook(lister DirLister) *nameBook {
-	return &nameBook{lister: lister, dirs: map[string]*nameDir{}, selected: map[string]bool{}}
+	return &nameBook{lister: lister, dirs: map[string]*nameDir{}, selected: map[string]bool{}, listings: map[string][]string{}, picks: map[string]*pickTable{}}
 }
+
+// invalidate forgets the pick tables: a weight changed. b.mu is held.
+func (b *nameBook) invalidate() { clear(b.picks) }
 
 // note records the directories of a signal; their entries are read by load.
 func (b *nameBook) note(dirs []DirListing) {
@@ -86,23 +103,21 @@ func (b *nameBook) note(dirs []DirListing) {
 			continue
 		}
 		nd, ok := b.dirs[p]
-		b.weights = nil
 		if !ok {
 			if len(b.dirs) >= maxNameDirs {
 				continue
 			}
-			nd = &nameDir{path: p, system: systemDir(p)}
+			nd = &nameDir{path: p, base: newNameWords(path.Base(p)), system: systemDir(p)}
 			b.dirs[p] = nd
-			b.order = append(b.order, p)
+			b.order = append(b.order, nd)
 			b.pending = append(b.pending, p)
+			b.invalidate()
 		}
 		// A __pycache__ listing stands for its package's, not for a listing
 		// of the package directory itself.
 		if d.Listed && path.Clean(d.Path) == p && !nd.listed {
 			nd.listed, nd.startup = true, d.Startup
-		}
-		if len(d.Entries) > 0 && !nd.loaded {
-			b.setEntries(nd, d.Entries)
+			b.invalidate()
 		}
 	}
 }
@@ -117,19 +132,10 @@ func nameDirOf(d string) string {
 	if path.Base(p) == "__pycache__" {
 		p = path.Dir(p)
 	}
-	if p == "/" || underAny(p, []string{"/proc", "/sys", "/dev"}) {
+	if p == "/" || imagepath.UnderAny(p, imagepath.PseudoFS) {
 		return ""
 	}
 	return p
-}
-
-func underAny(p string, dirs []string) bool {
-	for _, d := range dirs {
-		if p == d || strings.HasPrefix(p, d+"/") {
-			return true
-		}
-	}
-	return false
 }
 
 // readiness is implemented by listers that prepare in the background (the
@@ -154,13 +160,9 @@ func (b *nameBook) load(ctx context.Context) []*nameDir {
 	}
 	var out []*nameDir
 	for _, p := range todo {
-		var entries []string
-		if b.lister != nil {
-			list, err := b.lister.ListDir(ctx, p)
-			if err != nil && ctx.Err() != nil {
-				return out
-			}
-			entries = list
+		entries, err := b.entries(ctx, p)
+		if err != nil && ctx.Err() != nil {
+			return out
 		}
 		b.mu.Lock()
 		nd := b.dirs[p]
@@ -175,9 +177,30 @@ func (b *nameBook) load(ctx context.Context) []*nameDir {
 	return out
 }
 
+// entries lists dir in the image, once: later calls answer from the
+// book. It waits for a lister still preparing; a failed listing is tried
+// again next time.
+func (b *nameBook) entries(ctx context.Context, dir string) ([]string, error) {
+	dir = path.Clean(dir)
+	b.mu.Lock()
+	list, ok := b.listings[dir]
+	b.mu.Unlock()
+	if ok || b.lister == nil {
+		return list, nil
+	}
+	list, err := b.lister.ListDir(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	b.listings[dir] = list
+	b.mu.Unlock()
+	return list, nil
+}
+
 func (b *nameBook) setEntries(nd *nameDir, entries []string) {
 	nd.loaded = true
-	b.weights = nil
+	b.invalidate()
 	seen := map[string]bool{}
 	for _, e := range entries {
 		stem := nameStem(e)
@@ -219,7 +242,7 @@ func nameVariants(s string) []string {
 	}
 	var out []string
 	for _, c := range cands {
-		if c != s && !containsStr(out, c) {
+		if c != s && !slices.Contains(out, c) {
 			out = append(out, c)
 		}
 	}
@@ -251,7 +274,7 @@ var (
 )
 
 func systemDir(p string) bool {
-	if containsStr(systemExact, p) || underAny(p, systemDirs) {
+	if slices.Contains(systemExact, p) || imagepath.UnderAny(p, systemDirs) {
 		return true
 	}
 	for _, pre := range systemPrefixes {
@@ -272,15 +295,29 @@ func systemDir(p string) bool {
 // separators: "codec" ↔ "codecs", "template_name" ↔ "template-names"), 1
 // when one word of each does ("output_format" ↔ "formats"), 0 otherwise.
 func nameMatch(param, dir string) int {
-	pn, dn := gen.NormalizeName(param), gen.NormalizeName(dir)
-	if pn == "" || dn == "" {
+	return newNameWords(param).match(newNameWords(dir))
+}
+
+// nameWords is a name as nameMatch compares it: normalised, and in words.
+type nameWords struct {
+	norm  string
+	words []string
+}
+
+func newNameWords(s string) nameWords {
+	return nameWords{norm: gen.NormalizeName(s), words: words(s)}
+}
+
+// match is nameMatch(param, dir) for param p and dir d.
+func (p nameWords) match(d nameWords) int {
+	if p.norm == "" || d.norm == "" {
 		return 0
 	}
-	if samePlural(pn, dn) {
+	if samePlural(p.norm, d.norm) {
 		return 2
 	}
-	for _, pw := range words(param) {
-		for _, dw := range words(dir) {
+	for _, pw := range p.words {
+		for _, dw := range d.words {
 			if len(pw) >= 3 && len(dw) >= 3 && samePlural(pw, dw) {
 				return 1
 			}
@@ -339,7 +376,7 @@ func words(s string) []string {
 }
 
 // weight is how often a pick for param chooses d.
-func (b *nameBook) weight(d *nameDir, param string) float64 {
+func (b *nameBook) weight(d *nameDir, param nameWords) float64 {
 	if len(d.names) == 0 {
 		return 0
 	}
@@ -350,7 +387,7 @@ func (b *nameBook) weight(d *nameDir, param string) float64 {
 	if d.listed {
 		w *= 2
 	}
-	switch nameMatch(param, path.Base(d.path)) {
+	switch param.match(d.base) {
 	case 2:
 		w *= 50
 	case 1:
@@ -368,35 +405,17 @@ func (b *nameBook) weight(d *nameDir, param string) float64 {
 func (b *nameBook) PickName(rng *rand.Rand, param string) (string, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	weights, ok := b.weights[param]
-	if !ok {
-		weights = make([]float64, len(b.order))
-		for i, p := range b.order {
-			weights[i] = b.weight(b.dirs[p], param)
-		}
-		if b.weights == nil {
-			b.weights = map[string][]float64{}
-		}
-		b.weights[param] = weights
+	t := b.picks[param]
+	if t == nil {
+		t = b.pickTable(param)
+		b.picks[param] = t
 	}
-	total := 0.0
-	for _, w := range weights {
-		total += w
-	}
-	if total == 0 {
+	if len(t.cum) == 0 {
 		return "", false
 	}
-	x := rng.Float64() * total
-	var d *nameDir
-	for i, w := range weights {
-		if w > 0 {
-			d = b.dirs[b.order[i]]
-			if x < w {
-				break
-			}
-		}
-		x -= w
-	}
+	x := rng.Float64() * t.cum[len(t.cum)-1]
+	i := sort.Search(len(t.cum), func(i int) bool { return x < t.cum[i] })
+	d := t.dirs[min(i, len(t.dirs)-1)]
 	n := d.names[rng.IntN(len(d.names))]
 	switch y := rng.Float64(); {
 	case y < 0.6:
@@ -413,6 +432,21 @@ func (b *nameBook) PickName(rng *rand.Rand, param string) (string, bool) {
 		}
 		return vs[rng.IntN(len(vs))], true
 	}
+}
+
+// pickTable weighs every directory for param. b.mu is held.
+func (b *nameBook) pickTable(param string) *pickTable {
+	pw := newNameWords(param)
+	t := &pickTable{}
+	total := 0.0
+	for _, d := range b.order {
+		if w := b.weight(d, pw); w > 0 {
+			total += w
+			t.dirs = append(t.dirs, d)
+			t.cum = append(t.cum, total)
+		}
+	}
+	return t
 }
 
 // origin says where the names of dir came from, for reports: "listed by
@@ -445,7 +479,7 @@ func (b *nameBook) markSelected(dir string) {
 	defer b.mu.Unlock()
 	if p := nameDirOf(dir); p != "" && !b.selected[p] {
 		b.selected[p] = true
-		b.weights = nil
+		b.invalidate()
 	}
 }
 
@@ -467,16 +501,4 @@ func (d *nameDir) sweepNames() []string {
 func (c *FileCorrelator) newOnTheWay(sel Selection, p string) bool {
 	m := path.Join(sel.Dir, sel.Prefix+sel.Value+sel.Suffix)
 	return m == path.Clean(p) || !c.names.knows(m)
-}
-
-// noteListings adds the directories of sig to the name book, and says in
-// the fresh selections where their directories' names were known from.
-func (c *FileCorrelator) noteListings(op string, sig Signal, fresh []Selection) []Selection {
-	c.names.note(sig.Dirs)
-	for i, sel := range fresh {
-		fresh[i].Names = c.names.origin(sel.Dir)
-		c.selections[op+"\x00"+sel.Target+"\x00"+sel.Dir] = fresh[i]
-		c.names.markSelected(sel.Dir)
-	}
-	return fresh
 }

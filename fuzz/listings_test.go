@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"path"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -41,14 +42,14 @@ func TestNameStem(t *testing.T) {
 func TestNameVariants(t *testing.T) {
 	got := nameVariants("rot_13")
 	for _, want := range []string{"rot-13", "ROT_13", "Rot_13"} {
-		if !containsStr(got, want) {
+		if !slices.Contains(got, want) {
 			t.Errorf("variants of rot_13 %v lack %q", got, want)
 		}
 	}
-	if containsStr(got, "rot_13") {
+	if slices.Contains(got, "rot_13") {
 		t.Errorf("variants of rot_13 %v hold the name itself", got)
 	}
-	if got := nameVariants("Word-Stats"); !containsStr(got, "Word_Stats") || !containsStr(got, "word-stats") || !containsStr(got, "WORD-STATS") {
+	if got := nameVariants("Word-Stats"); !slices.Contains(got, "Word_Stats") || !slices.Contains(got, "word-stats") || !slices.Contains(got, "WORD-STATS") {
 		t.Errorf("variants of Word-Stats: %v", got)
 	}
 }
@@ -190,8 +191,11 @@ func TestNameBookPrefersTheMatchingApplicationDirectory(t *testing.T) {
 }
 
 func TestNameBookForms(t *testing.T) {
-	b := newNameBook(nil)
-	b.note([]DirListing{{Path: "/srv/templates", Listed: true, Entries: []string{"invoice_long.html.j2"}}})
+	b := newNameBook(fakeLister{"/srv/templates": {"invoice_long.html.j2"}})
+	b.note([]DirListing{{Path: "/srv/templates", Listed: true}})
+	if got := b.load(context.Background()); len(got) != 1 {
+		t.Fatalf("%d directories with names, want 1", len(got))
+	}
 	rng := rand.New(rand.NewPCG(3, 4))
 	forms := map[string]bool{}
 	for range 500 {
@@ -349,7 +353,7 @@ func TestNamesListedAtStartupAreSentAndSelect(t *testing.T) {
 	if imported != len(target.codecs) {
 		t.Errorf("%d of %d codecs imported: the directory's names were not all tried", imported, len(target.codecs))
 	}
-	if !containsStr(res.SelectedDirs, "/app/pyplugins/codecs") {
+	if !slices.Contains(res.SelectedDirs, "/app/pyplugins/codecs") {
 		t.Fatalf("selected dirs %v", res.SelectedDirs)
 	}
 	targets := map[string]bool{}
@@ -400,7 +404,7 @@ func TestNameSweepHitsRightAfterThePlan(t *testing.T) {
 	if target.firstHit == 0 || target.firstHit > 7 {
 		t.Fatalf("first existing codec sent as request %d (sent %q)", target.firstHit, target.sent)
 	}
-	if !containsStr(res.SelectedDirs, "/app/pyplugins/codecs") {
+	if !slices.Contains(res.SelectedDirs, "/app/pyplugins/codecs") {
 		t.Errorf("selected dirs %v", res.SelectedDirs)
 	}
 }
@@ -475,5 +479,29 @@ func TestNameBookWaitsForTheImage(t *testing.T) {
 	}
 	if v, ok := b.PickName(rand.New(rand.NewPCG(1, 1)), "codec"); !ok || v == "" {
 		t.Error("no name once ready")
+	}
+}
+
+// Picks follow the weights as they change: a directory the target turns
+// out to list itself is picked more often from then on.
+func TestNameBookPicksFollowListing(t *testing.T) {
+	b := newNameBook(fakeLister{"/srv/a": {"a1", "a2"}, "/srv/b": {"b1", "b2"}})
+	b.note([]DirListing{{Path: "/srv/a"}, {Path: "/srv/b"}})
+	b.load(context.Background())
+	shareB := func() float64 {
+		rng := rand.New(rand.NewPCG(5, 6))
+		n := 0
+		for range 2000 {
+			if v, _ := b.PickName(rng, "text"); strings.HasPrefix(strings.ToLower(v), "b") {
+				n++
+			}
+		}
+		return float64(n) / 2000
+	}
+	before := shareB()
+	b.note([]DirListing{{Path: "/srv/b", Listed: true}})
+	after := shareB()
+	if before > 0.6 || after < 0.6 {
+		t.Errorf("/srv/b picked %.0f%% of the time, %.0f%% once listed: want about half, then about two thirds", 100*before, 100*after)
 	}
 }

@@ -1,6 +1,7 @@
 package fuzz
 
 import (
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -70,8 +71,9 @@ func (r *runner) queueNameSweeps(dirs []*nameDir) {
 			continue
 		}
 		for _, t := range nameTargets(op) {
+			tw := newNameWords(t.name)
 			for _, d := range dirs {
-				if nameMatch(t.name, path.Base(d.path)) == 0 {
+				if tw.match(d.base) == 0 {
 					continue
 				}
 				k := op.ID + "\x00" + t.key + "\x00" + d.path
@@ -92,7 +94,7 @@ func (r *runner) queueSweep(op *spec.Operation, t nameTarget, names []string) {
 	base, _ := r.gen.Input(op, gen.Valid)
 	for i := range base.Params {
 		pv := &base.Params[i]
-		if p := paramOf(op, pv.Key()); p != nil && !p.Required && pv.Key() != t.key {
+		if p := findParam(op, pv.Key()); p != nil && !p.Required && pv.Key() != t.key {
 			pv.Set = false
 		}
 	}
@@ -122,36 +124,31 @@ func (r *runner) firstTry(op, key, name string) bool {
 	return true
 }
 
-func paramOf(op *spec.Operation, key string) *spec.Parameter {
-	for _, p := range op.Params {
-		if p.Key() == key {
-			return p
-		}
-	}
-	return nil
-}
-
-// setValue puts v at key: a parameter, or a top-level property of a JSON
-// object body.
+// setValue puts v at key: a parameter, a top-level property of a JSON
+// object body, or a negotiation header the operation does not declare.
 func setValue(in *gen.Input, key string, v string) bool {
 	if prop, ok := strings.CutPrefix(key, "body/"); ok {
 		obj, isObj := in.Body.(map[string]any)
 		if in.Media == "" || !isObj || in.RawBody != nil {
 			return false
 		}
-		c := make(map[string]any, len(obj)+1)
-		for k, x := range obj {
-			c[k] = x
-		}
+		c := maps.Clone(obj)
 		c[prop] = v
 		in.Body = c
 		return true
 	}
-	p, ok := in.Param(key)
+	if p, ok := in.Param(key); ok {
+		p.Value, p.Set = v, true
+		return true
+	}
+	h, ok := gen.NegotiationHeader(key)
 	if !ok {
 		return false
 	}
-	p.Value, p.Set = v, true
+	if in.Headers == nil {
+		in.Headers = map[string]string{}
+	}
+	in.Headers[h] = v
 	return true
 }
 

@@ -4,8 +4,8 @@ import (
 	"context"
 	"maps"
 	"net/http"
-	"path"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/whittle-dev/whittle/corpus"
@@ -81,21 +81,14 @@ func (r *runner) observeNegotiation(ctx context.Context, op *spec.Operation, st 
 				continue
 			}
 			values := r.negotiatedAlternatives(ctx, op, header, sel, st.Input.Headers[header])
-			if len(values) == 0 || !r.files.addSelection(sel) {
+			if len(values) == 0 {
+				continue
+			}
+			if sel, ok = r.files.addSelection(sel); !ok {
 				continue
 			}
 			r.emit(Event{Kind: EventSelection, Request: n, Operation: op.ID, Selection: &sel})
-			if len(values) > maxSelectionTries {
-				values = values[:maxSelectionTries]
-			}
-			for _, v := range values {
-				s := Step{Op: op.ID, Input: st.Input.Clone(), Intent: gen.Intent{Phase: gen.Valid, Kind: "input-selected-file", Target: sel.Target}, Bound: slices.Clone(st.Bound)}
-				if s.Input.Headers == nil {
-					s.Input.Headers = map[string]string{}
-				}
-				s.Input.Headers[header] = v
-				r.pending = append(r.pending, []Step{s})
-			}
+			r.queueSelectedTries(op, st, sel.Target, values)
 		}
 	}
 }
@@ -125,48 +118,33 @@ func (r *runner) negotiatedAlternatives(ctx context.Context, op *spec.Operation,
 // component, or a tag as a whole component, a stem, a dot-separated part
 // or a name's ending after "_" or "-" (messages_fr.json).
 func correlateToken(tok string, part gen.NamePart, p string) (Selection, bool) {
-	if len(tok) < minCorrelatedLen || strings.ContainsAny(tok, "/\x00") {
+	if len(tok) < minCorrelatedLen || strings.ContainsAny(tok, "/\x00") || part != gen.PartExtension && part != gen.PartTag {
 		return Selection{}, false
 	}
-	clean := path.Clean(p)
-	parts := strings.Split(clean, "/")
-	for i := len(parts) - 1; i >= 1; i-- {
-		comp := parts[i]
+	return matchComponent(tok, p, func(comp string, last bool) int {
+		if part == gen.PartExtension && !last {
+			return -1 // extensions are the file's own
+		}
 		for from := 0; ; {
 			j := strings.Index(comp[from:], tok)
 			if j < 0 {
-				break
+				return -1
 			}
 			j += from
 			from = j + 1
-			end := j + len(tok)
-			if end < len(comp) && comp[end] != '.' {
+			if end := j + len(tok); end < len(comp) && comp[end] != '.' {
 				continue
 			}
 			before := byte(0)
 			if j > 0 {
 				before = comp[j-1]
 			}
-			switch part {
-			case gen.PartExtension:
-				if before != '.' || j == 1 {
-					continue
-				}
-			case gen.PartTag:
-				if before != 0 && before != '.' && before != '_' && before != '-' {
-					continue
-				}
-			default:
-				return Selection{}, false
+			if part == gen.PartExtension && before == '.' && j > 1 ||
+				part == gen.PartTag && (before == 0 || before == '.' || before == '_' || before == '-') {
+				return j
 			}
-			dir := path.Clean("/" + strings.Join(parts[1:i], "/"))
-			return Selection{Value: tok, Dir: dir, Path: p, Prefix: comp[:j], Suffix: comp[end:]}, true
 		}
-		if part == gen.PartExtension {
-			break // extensions are the file's own
-		}
-	}
-	return Selection{}, false
+	})
 }
 
 // dropNegotiation removes, one at a time, the negotiation headers of the
@@ -191,48 +169,46 @@ func (m *minimizer) dropNegotiation(ctx context.Context, steps []Step) []Step {
 	return steps
 }
 
-// hasSelection reports whether sel (by operation, target and directory) is known.
-func (c *FileCorrelator) hasSelection(sel Selection) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	_, ok := c.selections[selectionKey(sel)]
-	return ok
-}
-
-// addSelection records sel and its directory; false when it was known.
-func (c *FileCorrelator) addSelection(sel Selection) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	k := selectionKey(sel)
-	if _, ok := c.selections[k]; ok {
+// refusedNegotiation reports whether a 406 answer to req is the server's
+// right, not to be judged against the spec: it was asked, by a header the
+// spec does not declare for op, for something it need not offer (an
+// Accept naming no declared media type, an Accept-Language or
+// Accept-Encoding it may not have). A 406 the operation documents (by
+// that code: a 4XX range is not about negotiation) is judged like any
+// other answer.
+func refusedNegotiation(op *spec.Operation, req corpus.Request) bool {
+	if op.Op != nil && op.Op.Responses.Value(strconv.Itoa(http.StatusNotAcceptable)) != nil {
 		return false
 	}
-	c.selections[k] = sel
-	c.order = append(c.order, k)
-	c.dirs[sel.Dir] = true
-	return true
-}
-
-func selectionKey(sel Selection) string {
-	return sel.Operation + "\x00" + sel.Target + "\x00" + sel.Dir
-}
-
-// refusedNegotiation reports whether a 406 answer to req is the server's
-// right: it was asked, by a header the spec does not declare for op, for
-// something it need not offer (an Accept naming no declared media type,
-// an Accept-Language or Accept-Encoding it cannot satisfy).
-func refusedNegotiation(op *spec.Operation, req corpus.Request) bool {
 	h := http.Header(req.Header)
 	for _, name := range gen.Negotiable(op) {
 		v := h.Get(name)
 		if v == "" {
 			continue
 		}
-		if name != gen.HeaderAccept || !acceptsDeclared(v, op.ResponseMedia) {
+		if name == gen.HeaderAccept && !acceptsDeclared(v, op.ResponseMedia) || name != gen.HeaderAccept && refusable(v) {
 			return true
 		}
 	}
 	return false
+}
+
+// refusable reports whether a server may refuse an Accept-Language or
+// Accept-Encoding value: it accepts something (q > 0), and nothing a server
+// always has ("*", "identity"). Ranges with q=0 are the client's own
+// refusals ("identity;q=0, br" leaves a server without br nothing to send).
+func refusable(value string) bool {
+	accepted := 0
+	for _, p := range gen.Preferences(value) {
+		if p.Q <= 0 {
+			continue
+		}
+		if p.Value == "*" || strings.EqualFold(p.Value, "identity") {
+			return false
+		}
+		accepted++
+	}
+	return accepted > 0
 }
 
 // acceptsDeclared reports whether an Accept value admits one of the

@@ -72,6 +72,8 @@ type greeter struct {
 	seen      map[string]bool
 	accepts   []string // Accept of each request, in order
 	langs     map[string]bool
+	// help: the language also picks a help page, from a second directory.
+	help bool
 }
 
 func (g *greeter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -88,6 +90,9 @@ func (g *greeter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	g.langs[lang] = true
 	g.opened = append(g.opened, "/srv/locales/"+lang+".json")
+	if g.help {
+		g.opened = append(g.opened, "/srv/help/"+lang+".html")
+	}
 	switch accept := r.Header.Get("Accept"); {
 	case strings.Contains(accept, "text/html"):
 		g.opened = append(g.opened, "/srv/templates/greeting.html")
@@ -170,6 +175,99 @@ func TestNegotiatedFilesAreTried(t *testing.T) {
 	}
 }
 
+// listedAtStart is a feedback that adds, to its first signal, directories
+// the target listed at start-up.
+type listedAtStart struct {
+	Feedback
+	dirs []DirListing
+	done bool
+}
+
+func (l *listedAtStart) After(ctx context.Context) (Signal, error) {
+	sig, err := l.Feedback.After(ctx)
+	if !l.done {
+		l.done = true
+		sig.Dirs = append(sig.Dirs, l.dirs...)
+	}
+	return sig, err
+}
+
+// A header selects like any other value: its selection says where the
+// directory's names were known from, and the name book stops favouring
+// a directory that is kept whole anyway.
+func TestNegotiatedSelectionsAreRecordedLikeOthers(t *testing.T) {
+	s, err := spec.LoadSpecData(context.Background(), "greeting.yaml", []byte(greetingSpec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &greeter{languages: []string{"en", "de", "fr"}, seen: map[string]bool{}, langs: map[string]bool{}}
+	srv := httptest.NewServer(g)
+	defer srv.Close()
+	lister := fakeLister{"/srv/locales": {"de.json", "en.json", "fr.json"}, "/srv/templates": {"greeting.html", "greeting.txt"}}
+	fb := &listedAtStart{Feedback: g, dirs: []DirListing{{Path: "/srv/locales", Listed: true, Startup: true}}}
+	f := New(s, NewHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithMaxRequests(60), WithFeedback(fb), WithDirLister(lister))
+	res, err := f.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var locales *Selection
+	for i, sel := range res.Selections {
+		if sel.Dir == "/srv/locales" {
+			locales = &res.Selections[i]
+		}
+	}
+	if locales == nil {
+		t.Fatalf("no selection of the catalogs: %+v", res.Selections)
+	}
+	if locales.Names != "listed by the target at start-up" {
+		t.Errorf("the catalogs' selection does not say they were listed at start-up: %+v", *locales)
+	}
+	if !f.r.files.names.selected["/srv/locales"] {
+		t.Error("the name book was not told the catalogs are selected")
+	}
+}
+
+// A language that picks files in two directories is two selections, but
+// each other language is asked for once.
+func TestNegotiatedTriesAreQueuedOnce(t *testing.T) {
+	s, err := spec.LoadSpecData(context.Background(), "greeting.yaml", []byte(greetingSpec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &greeter{languages: []string{"en", "de", "fr", "sk"}, seen: map[string]bool{}, langs: map[string]bool{}, help: true}
+	srv := httptest.NewServer(g)
+	defer srv.Close()
+	lister := fakeLister{
+		"/srv/locales": {"de.json", "en.json", "fr.json", "sk.json"},
+		"/srv/help":    {"de.html", "en.html", "fr.html", "sk.html"},
+	}
+	tries := map[string]int{}
+	hook := WithExchangeHook(func(e Exchange) {
+		if e.Intent.Kind == "input-selected-file" {
+			tries[e.Intent.Target+" "+http.Header(e.Request.Header).Get("Accept-Language")]++
+		}
+	})
+	res, err := New(s, NewHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithMaxRequests(80), WithFeedback(g), WithDirLister(lister), hook).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirs := 0
+	for _, sel := range res.Selections {
+		if sel.Target == "header.Accept-Language" {
+			dirs++
+		}
+	}
+	if dirs != 2 {
+		t.Fatalf("%d directories selected by Accept-Language, want 2 (selections %+v): the test shows nothing", dirs, res.Selections)
+	}
+	for k, n := range tries {
+		if n > 1 {
+			t.Errorf("%s tried %d times", k, n)
+		}
+	}
+	t.Logf("tries: %v", tries)
+}
+
 func TestOracleLeavesNegotiationAlone(t *testing.T) {
 	s, err := spec.LoadSpecData(context.Background(), "greeting.yaml", []byte(greetingSpec))
 	if err != nil {
@@ -201,6 +299,13 @@ func TestOracleLeavesNegotiationAlone(t *testing.T) {
 		{"406 to a language", req(map[string]string{"Accept": "text/html", "Accept-Language": "tlh"}), refused, ""},
 		{"406 to a declared type", req(map[string]string{"Accept": "text/*"}), refused, CheckStatus},
 		{"406 to nothing asked", req(nil), refused, CheckStatus},
+		// A server always has some language and the identity coding.
+		{"406 to any language", req(map[string]string{"Accept-Language": "*"}), refused, CheckStatus},
+		{"406 to a language or any other", req(map[string]string{"Accept-Language": "tlh, *;q=0.5"}), refused, CheckStatus},
+		{"406 to identity", req(map[string]string{"Accept-Encoding": "identity"}), refused, CheckStatus},
+		{"406 to a coding or identity", req(map[string]string{"Accept-Encoding": "br, identity;q=0.5"}), refused, CheckStatus},
+		{"406 to a coding", req(map[string]string{"Accept-Encoding": "br"}), refused, ""},
+		{"406 to a coding, identity refused", req(map[string]string{"Accept-Encoding": "identity;q=0, br"}), refused, ""},
 		{"compressed body", req(map[string]string{"Accept-Encoding": "gzip"}), compressed, ""},
 		{"plain body still checked", req(nil), plainBad, CheckSchema},
 	}
@@ -211,6 +316,42 @@ func TestOracleLeavesNegotiationAlone(t *testing.T) {
 			t.Errorf("%s: unexpected %+v", tt.name, vs)
 		case tt.want != "" && (len(vs) != 1 || vs[0].Check != tt.want):
 			t.Errorf("%s: got %+v, want %s", tt.name, vs, tt.want)
+		}
+	}
+}
+
+// A 406 the operation documents is judged against what it documents, even
+// when the request asked for something the server need not offer.
+func TestOracleJudgesADocumented406(t *testing.T) {
+	doc := `openapi: 3.0.3
+info: {title: t, version: "1"}
+paths:
+  /doc:
+    get:
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {type: object}}}}
+        "406":
+          description: none of the representations asked for
+          content:
+            application/json:
+              schema: {type: object, required: [available], properties: {available: {type: array, items: {type: string}}}}
+`
+	s, err := spec.LoadSpecData(context.Background(), "t.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := NewOracle(s)
+	req := corpus.Request{Operation: "GET /doc", Method: "GET", Path: "/doc", Header: map[string][]string{"Accept": {"image/png"}}}
+	asDocumented := corpus.Response{Status: 406, Header: map[string][]string{"Content-Type": {"application/json"}}, Body: []byte(`{"available": ["application/json"]}`)}
+	if vs := o.Check(context.Background(), req, gen.Intent{}, asDocumented); len(vs) != 0 {
+		t.Errorf("a 406 as documented: %+v", vs)
+	}
+	for _, bad := range []corpus.Response{
+		{Status: 406, Header: map[string][]string{"Content-Type": {"application/json"}}, Body: []byte(`{"available": "json"}`)},
+		{Status: 406, Header: map[string][]string{"Content-Type": {"text/plain"}}, Body: []byte("no")},
+	} {
+		if vs := o.Check(context.Background(), req, gen.Intent{}, bad); len(vs) != 1 {
+			t.Errorf("a 406 unlike the documented one (%s %s) passed: %+v", bad.Header["Content-Type"][0], bad.Body, vs)
 		}
 	}
 }

@@ -55,7 +55,7 @@ func NewOracle(s *spec.Spec, checks ...Check) *Oracle {
 
 // Check judges resp, the answer to req (made with intent).
 func (o *Oracle) Check(ctx context.Context, req corpus.Request, intent gen.Intent, resp corpus.Response) []Violation {
-	if resp.Err != "" && resp.Status == 0 {
+	if resp.NoAnswer() {
 		if isTimeout(resp.Err) {
 			if o.checks[CheckTimeout] {
 				return []Violation{{CheckTimeout, "timeout", "no answer in time: " + oneLine(resp.Err)}}

@@ -2,6 +2,7 @@ package fuzz
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"strings"
 
@@ -196,7 +197,7 @@ func (r *runner) withProducers(op *spec.Operation, st Step) []Step {
 // referred to the sequence it came from.
 func (r *runner) producersOf(op *spec.Operation, st Step) []sentStep {
 	for _, b := range r.links.For(op.ID) {
-		if !containsStr(st.Bound, b.Param) {
+		if !slices.Contains(st.Bound, b.Param) {
 			continue
 		}
 		if p, ok := r.producerStep[b.Producer]; ok {

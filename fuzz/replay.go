@@ -95,11 +95,11 @@ func replayEntry(ctx context.Context, cfg *config, b *binder, send Sender, ei in
 		}
 		x := Exchange{Seq: int64(len(*out) + 1), Entry: ei, Step: si, Request: p.req.Request, Intent: st.Intent, Response: resp}
 		dead := false
-		if cfg.target != nil && noAnswer(resp) {
+		if cfg.target != nil && resp.NoAnswer() {
 			dead, x.Crash = crashed(ctx, cfg.target, resp, cfg.crashGrace)
 		}
 		if dead && !sentAny && mayRetry && len(*out) > 0 {
-			if prev := &(*out)[len(*out)-1]; prev.Entry < ei && prev.Crash == "" && !noAnswer(prev.Response) {
+			if prev := &(*out)[len(*out)-1]; prev.Entry < ei && prev.Crash == "" && !prev.Response.NoAnswer() {
 				prev.Crash = x.Crash
 				return true, restart()
 			}

@@ -174,7 +174,7 @@ func (r *runner) execute(ctx context.Context, seq []Step) []stepResult {
 		concrete.Input = p.req.Input
 		local[i] = r.history.add(concrete, p.req.Request, resp, local)
 		dead, why := crashed(ctx, r.cfg.target, resp, r.cfg.crashGrace)
-		res := r.observe(ctx, p.op, concrete, p.req, resp, sent, dead && noAnswer(resp))
+		res := r.observe(ctx, p.op, concrete, p.req, resp, sent, dead && resp.NoAnswer())
 		r.afterAnswer(p.op, p.req, resp)
 		res.idx = i
 		if dead {
@@ -230,11 +230,6 @@ func (r *runner) observe(ctx context.Context, op *spec.Operation, st Step, req *
 			r.queueSelection(ctx, op, st, sel)
 		}
 		r.observeNegotiation(ctx, op, st, req, res.sig, n)
-		for _, d := range res.sig.Dirs {
-			for _, e := range d.Entries {
-				r.gen.Dictionary().Add("", e)
-			}
-		}
 	}
 	r.queueNameSweeps(r.files.names.load(ctx))
 	r.stats.signal(op.ID, res.sig, len(res.new) > 0)
@@ -287,8 +282,8 @@ func (r *runner) emit(e Event) {
 	}
 }
 
-// pending holds sequences to run before anything else (names of existing
-// files for input-selected parameters).
+// queueSelection queues the names of existing files of sel's directory for
+// the value that selected one (and files them in the dictionary).
 func (r *runner) queueSelection(ctx context.Context, op *spec.Operation, st Step, sel Selection) {
 	names := r.files.Candidates(ctx, sel)
 	if len(names) > maxSelectionTries {
@@ -296,12 +291,25 @@ func (r *runner) queueSelection(ctx context.Context, op *spec.Operation, st Step
 	}
 	for _, name := range names {
 		r.gen.Dictionary().Add(dictName(sel.Target), name)
+	}
+	r.queueSelectedTries(op, st, sel.Target, names)
+}
+
+// queueSelectedTries queues st once for each of values (up to
+// maxSelectionTries) at target, a parameter, body property or negotiation
+// header, each value once per operation and target: they come before
+// anything else (pending).
+func (r *runner) queueSelectedTries(op *spec.Operation, st Step, target string, values []string) {
+	if len(values) > maxSelectionTries {
+		values = values[:maxSelectionTries]
+	}
+	for _, v := range values {
 		in := st.Input.Clone()
-		if !setValue(&in, sel.Target, name) || !r.firstTry(op.ID, sel.Target, name) {
+		if !setValue(&in, target, v) || !r.firstTry(op.ID, target, v) {
 			continue
 		}
 		// No copies: the sequence it came from is not replayed.
-		s := Step{Op: op.ID, Input: in, Intent: gen.Intent{Phase: gen.Valid, Kind: "input-selected-file", Target: sel.Target}, Bound: slices.Clone(st.Bound)}
+		s := Step{Op: op.ID, Input: in, Intent: gen.Intent{Phase: gen.Valid, Kind: "input-selected-file", Target: target}, Bound: slices.Clone(st.Bound)}
 		r.pending = append(r.pending, []Step{s})
 	}
 }

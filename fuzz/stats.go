@@ -17,8 +17,8 @@ type OpStats struct {
 	// New counts requests that earned something new (coverage, a status
 	// or response shape not seen before for the operation).
 	New int64 `json:"new"`
-	// MeanLatency is the mean time to an answer; RecentLatency the median
-	// of the last answers (recentLatencies of them).
+	// MeanLatency is the mean time to an answer; RecentLatency a moving
+	// mean that weighs the last answers most (see recentLatencies).
 	MeanLatency   time.Duration `json:"mean_latency_ns,omitempty"`
 	RecentLatency time.Duration `json:"recent_latency_ns,omitempty"`
 }
@@ -89,15 +89,18 @@ type statsCollector struct {
 	latency   map[string]*opLatency
 }
 
-// opLatency is the time an operation's answers took.
+// opLatency is the time an operation's answers took: their total, and an
+// exponentially weighted moving mean. Restart decisions keep their own
+// windows (latencyTracker): the report needs no more than these.
 type opLatency struct {
 	total  time.Duration
 	n      int64
-	recent [recentLatencies]time.Duration
+	recent float64 // ns
 }
 
-// recentLatencies is how many of an operation's last answers RecentLatency
-// is the median of.
+// recentLatencies is about how many of an operation's last answers
+// RecentLatency stands for: each answer weighs 2/(recentLatencies+1), so
+// the last recentLatencies carry most (~87%) of the weight.
 const recentLatencies = 32
 
 // newStats starts the clock; paused says how long the run was paused, which
@@ -160,7 +163,11 @@ func (s *statsCollector) answerTime(op string, resp corpus.Response) {
 		l = &opLatency{}
 		s.latency[op] = l
 	}
-	l.recent[l.n%recentLatencies] = resp.Duration
+	if l.n == 0 {
+		l.recent = float64(resp.Duration)
+	} else {
+		l.recent += (float64(resp.Duration) - l.recent) * 2 / (recentLatencies + 1)
+	}
 	l.n++
 	l.total += resp.Duration
 	s.mu.Unlock()
@@ -234,7 +241,7 @@ func (s *statsCollector) snapshot() Stats {
 	for op, l := range s.latency {
 		o := st.Operations[op]
 		o.MeanLatency = l.total / time.Duration(l.n)
-		o.RecentLatency = median(l.recent[:min(l.n, recentLatencies)])
+		o.RecentLatency = time.Duration(l.recent)
 		st.Operations[op] = o
 	}
 	s.mu.Unlock()

@@ -44,9 +44,6 @@ const (
 	crashPoll   = 10 * time.Millisecond
 )
 
-// noAnswer reports whether resp is a transport failure rather than an answer.
-func noAnswer(resp corpus.Response) bool { return resp.Status == 0 && resp.Err != "" }
-
 // crashed asks t whether the target died. After a transport failure the
 // engine may not have noticed the exit yet, so it keeps asking for up to
 // grace; otherwise it asks once.
@@ -57,7 +54,7 @@ func crashed(ctx context.Context, t TargetHealth, resp corpus.Response, grace ti
 	if dead, why := t.Crashed(); dead {
 		return true, why
 	}
-	if !noAnswer(resp) || isTimeout(resp.Err) {
+	if !resp.NoAnswer() || isTimeout(resp.Err) {
 		return false, ""
 	}
 	return waitCrash(ctx, t, grace)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/whittle-dev/whittle/event"
 	"github.com/whittle-dev/whittle/fuzz"
+	"github.com/whittle-dev/whittle/internal/imagepath"
 	"github.com/whittle-dev/whittle/probe"
 	"github.com/whittle-dev/whittle/rebuild"
 	"github.com/whittle-dev/whittle/report"
@@ -16,15 +17,12 @@ import (
 	"github.com/whittle-dev/whittle/verify"
 )
 
-// pseudoFS are mounted by the runtime, never part of an image.
-var pseudoFS = []string{"/proc", "/sys", "/dev"}
-
 // needsFromTrace turns what the container used into what the minimal image
 // must hold. Failed lookups are not needs: the file did not exist.
 func needsFromTrace(files []tracer.FileAccess, selected []report.Selection) []rebuild.Need {
 	var needs []rebuild.Need
 	for _, f := range files {
-		if f.Errno != 0 || underAny(f.Path, pseudoFS) {
+		if f.Errno != 0 || imagepath.UnderAny(f.Path, imagepath.PseudoFS) {
 			continue
 		}
 		needs = append(needs, rebuild.Need{Path: f.Path, Reason: "traced:" + f.Kind.String()})
@@ -40,15 +38,6 @@ func needsFromTrace(files []tracer.FileAccess, selected []report.Selection) []re
 		needs = append(needs, rebuild.Need{Path: sel.Dir, Reason: reason, Whole: true})
 	}
 	return needs
-}
-
-func underAny(p string, dirs []string) bool {
-	for _, d := range dirs {
-		if p == d || strings.HasPrefix(p, d+"/") {
-			return true
-		}
-	}
-	return false
 }
 
 func (s *session) recordTrace() {

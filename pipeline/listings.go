@@ -4,6 +4,7 @@ import (
 	"path"
 
 	"github.com/whittle-dev/whittle/fuzz"
+	"github.com/whittle-dev/whittle/internal/imagepath"
 	"github.com/whittle-dev/whittle/tracer"
 )
 
@@ -16,7 +17,7 @@ func (f *traceFeedback) listings(files []tracer.FileAccess, startup bool) []fuzz
 	var out []fuzz.DirListing
 	add := func(dir string, listed bool) {
 		wasListed, seen := f.dirs[dir]
-		if (seen && (wasListed || !listed)) || underAny(dir, pseudoFS) {
+		if (seen && (wasListed || !listed)) || imagepath.UnderAny(dir, imagepath.PseudoFS) {
 			return
 		}
 		f.dirs[dir] = listed

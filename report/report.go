@@ -160,8 +160,8 @@ type Operation struct {
 	Errors    int64  `json:"errors"`
 	// NewCoverage counts requests of the operation that added coverage.
 	NewCoverage int64 `json:"new_coverage,omitempty"`
-	// LatencyMean is the mean time to an answer, LatencyRecent the median
-	// of the last answers, in milliseconds.
+	// LatencyMean is the mean time to an answer, LatencyRecent a moving
+	// mean weighing the last ~32 answers most, in milliseconds.
 	LatencyMean   float64 `json:"latency_ms_mean,omitempty"`
 	LatencyRecent float64 `json:"latency_ms_recent,omitempty"`
 }
