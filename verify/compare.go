@@ -49,8 +49,6 @@ func sameCrash(a, b index, e int) bool {
 	return okA && okB && ra == rb
 }
 
-func noAnswer(r corpus.Response) bool { return r.Status == 0 && r.Err != "" }
-
 // Volatility says, per answer, what changes between replays of the same
 // image by itself (timestamps, generated ids): comparisons ignore it.
 type Volatility map[Key]corpus.Volatile
@@ -76,7 +74,7 @@ func LearnVolatility(runs ...[]fuzz.Exchange) Volatility {
 			cur := v[k]
 			j, ok := ib.at[k]
 			switch {
-			case !ok || sameCrash(ia, ib, x.Entry) && (noAnswer(x.Response) || noAnswer(b[j].Response)):
+			case !ok || sameCrash(ia, ib, x.Entry) && (x.Response.NoAnswer() || b[j].Response.NoAnswer()):
 				cur.Merge(corpus.Volatile{Status: true, Body: true})
 			default:
 				cur.Merge(corpus.LearnVolatile(x.Response, b[j].Response))
@@ -167,7 +165,7 @@ func (r *Reference) Compare(got []fuzz.Exchange) []Outcome {
 		}
 		alike := crashedAlike(w.Entry)
 		switch {
-		case alike && (!ok || noAnswer(w.Response) || noAnswer(o.Got.Response)):
+		case alike && (!ok || w.Response.NoAnswer() || o.Got.Response.NoAnswer()):
 			o.Match = Identical // both died in this entry, for the same reason
 		case !ok:
 			o.Match, o.Reason = NotSent, "not sent: the replay took another path"
@@ -189,7 +187,7 @@ func (r *Reference) Compare(got []fuzz.Exchange) []Outcome {
 			continue
 		}
 		o := Outcome{Key: k, Got: g, Volatile: r.Volatile[k], Match: Unrecorded}
-		if crashedAlike(g.Entry) && noAnswer(g.Response) {
+		if crashedAlike(g.Entry) && g.Response.NoAnswer() {
 			o.Match = Identical // the reference noticed the same crash one request earlier
 		}
 		out = append(out, o)
