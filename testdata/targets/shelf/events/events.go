@@ -72,20 +72,34 @@ func (l *Log) Recent(kind string, limit int) (out []Event, total int, etag strin
 }
 
 // Summary counts the events by kind and names the subjects most talked
-// about (subjects that differ only in case or punctuation are one).
+// about. A subject counts every event that spells it, give or take case,
+// punctuation and one typo ("Blue Mug", "blue-mug", "blue mgu" are one), so
+// every event is compared with every other: the log grows by one event and
+// the summary costs the whole log once more.
 func (l *Log) Summary(top int) (counts map[string]int, subjects []string) {
 	counts = map[string]int{}
-	bySubject := map[string]int{}
+	var slugs []string
 	l.each(func(_ []byte, e Event) {
 		counts[e.Kind]++
-		bySubject[slug.Make(e.Subject)]++
+		slugs = append(slugs, slug.Make(e.Subject))
 	})
-	for s := range bySubject {
+	mentions := map[string]int{}
+	for _, s := range slugs {
+		if _, done := mentions[s]; done {
+			continue
+		}
+		for _, o := range slugs {
+			if nearlySame(s, o) {
+				mentions[s]++
+			}
+		}
+	}
+	for s := range mentions {
 		subjects = append(subjects, s)
 	}
 	sort.Slice(subjects, func(i, j int) bool {
 		a, b := subjects[i], subjects[j]
-		return bySubject[a] > bySubject[b] || bySubject[a] == bySubject[b] && a < b
+		return mentions[a] > mentions[b] || mentions[a] == mentions[b] && a < b
 	})
 	if len(subjects) > top {
 		subjects = subjects[:top]
@@ -94,4 +108,29 @@ func (l *Log) Summary(top int) (counts map[string]int, subjects []string) {
 		subjects = []string{}
 	}
 	return counts, subjects
+}
+
+// nearlySame says whether a and b are equal but for one changed, added,
+// removed or swapped-neighbour character.
+func nearlySame(a, b string) bool {
+	if len(a) < len(b) {
+		a, b = b, a
+	}
+	if len(a)-len(b) > 1 {
+		return false
+	}
+	i := 0
+	for i < len(b) && a[i] == b[i] {
+		i++
+	}
+	if i == len(b) {
+		return true
+	}
+	if len(a) > len(b) {
+		return a[i+1:] == b[i:]
+	}
+	if a[i+1:] == b[i+1:] {
+		return true
+	}
+	return i+1 < len(a) && a[i] == b[i+1] && a[i+1] == b[i] && a[i+2:] == b[i+2:]
 }
