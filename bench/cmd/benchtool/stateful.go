@@ -80,8 +80,9 @@ func renderStateful(in *inputs) *doc {
 	d := &doc{}
 	d.p("# Stateful service: throughput over a 2-minute run on shelf (issue 11)\n")
 	d.p("shelf (`testdata/targets/shelf`) keeps items and an activity log in memory; its lists sort and hash")
-	d.p("everything they hold and its log is parsed whole on every read, so each item or event created makes the")
-	d.p("service slower. Items can be deleted, events cannot. Two runs with the same binary and seed (commands")
+	d.p("everything they hold, its log is parsed whole on every read and its activity summary compares every")
+	d.p("event with every other, so each item or event created makes the service slower (the summary")
+	d.p("quadratically). Items can be deleted, events cannot. Two runs with the same binary and seed (commands")
 	d.p("as run, from `raw/*.cmd`):\n")
 	var cmds []string
 	for _, name := range []string{statefulKeptRun, statefulRun} {
