@@ -169,6 +169,14 @@ func shape(resp corpus.Response, doc any, isJSON bool, schema *openapi3.Schema) 
 // keys, make its shape: a response's size must not make its shape costly.
 const maxShapeKeys = 64
 
+// firstKeys sorts keys and keeps the first maxShapeKeys: objects keyed by
+// data (without a schema that says so, or in their data keys) are shaped
+// well enough by their first keys.
+func firstKeys(keys []string) []string {
+	sort.Strings(keys)
+	return keys[:min(len(keys), maxShapeKeys)]
+}
+
 // shapeOf writes the structure of v. s, when known, is v's schema: the
 // keys of an object that are not among its properties but allowed by
 // additionalProperties are data (counts by tag, entries by id), folded into
@@ -189,27 +197,17 @@ func shapeOf(b *strings.Builder, v any, s *openapi3.Schema, depth int) {
 				keys = append(keys, k)
 			}
 		}
-		// Objects keyed by data (without a schema that says so, or in its
-		// data keys): the first keys suffice.
-		sort.Strings(keys)
-		if len(keys) > maxShapeKeys {
-			keys = keys[:maxShapeKeys]
-		}
 		b.WriteByte('{')
-		for _, k := range keys {
+		for _, k := range firstKeys(keys) {
 			b.WriteString(k)
 			b.WriteByte(':')
 			shapeOf(b, x[k], propertySchema(s, k), depth+1)
 			b.WriteByte(',')
 		}
 		if len(dataKeys) > 0 {
-			sort.Strings(dataKeys)
-			if len(dataKeys) > maxShapeKeys {
-				dataKeys = dataKeys[:maxShapeKeys]
-			}
 			var vs []string
 			seen := map[string]bool{}
-			for _, k := range dataKeys {
+			for _, k := range firstKeys(dataKeys) {
 				var eb strings.Builder
 				shapeOf(&eb, x[k], propertySchema(s, k), depth+1)
 				if !seen[eb.String()] {
