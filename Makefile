@@ -72,7 +72,7 @@ bench-endurance: setup fixtures build
 	scripts/bench.sh endurance
 
 lint:
-	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^testdata/')); \
+	@out=$$(gofmt -l $$(git ls-files '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
 	$(GO) vet ./...
 
