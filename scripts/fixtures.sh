@@ -5,6 +5,11 @@
 #
 #   whittle-fixture/base:bookworm-1  shared "fat" Debian base: debootstrap minbase + tools +
 #                                    python3-fastapi/uvicorn, imported with docker import
+#   whittle-fixture/runtimes:bookworm-1
+#                                    the base + the runtimes real services use (PostgreSQL 15,
+#                                    Node.js 18 with Express/EJS, OpenJDK 17, gunicorn, Flask,
+#                                    psycopg2), installed by chroot apt-get into the exported base;
+#                                    built only when a wanted target's Dockerfile is FROM it
 #   whittle-fixture/NAME:latest      one per directory testdata/targets/NAME holding a
 #                                    Dockerfile (gopets: Go, cgo, stripped; pypets: FastAPI; ...)
 #
@@ -27,6 +32,7 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 readonly repo
 readonly targets_dir=$repo/testdata/targets
 readonly base_image=whittle-fixture/base:bookworm-1
+readonly runtimes_image=whittle-fixture/runtimes:bookworm-1
 readonly mirror=${WHITTLE_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 readonly hash_label=dev.whittle.fixture.hash
 readonly smoke_timeout=${WHITTLE_SMOKE_TIMEOUT:-60}
@@ -148,6 +154,78 @@ build_base() {
 	built+=(base)
 }
 
+# --- runtimes base ----------------------------------------------------------------------
+
+# What services beside and in real deployments run on. Installed by apt-get in a chroot of
+# the exported base: debootstrap's --include misorders some of these (node-*), and the
+# chroot needs no network inside containers.
+readonly runtimes_packages=(
+	postgresql-15 nodejs node-express node-ejs openjdk-17-jdk-headless
+	gunicorn python3-flask python3-psycopg2
+)
+
+runtimes_hash() {
+	printf '%s\n' "recipe-1" "$mirror" "$(image_id "$base_image")" "${runtimes_packages[@]}" |
+		sha256sum | cut -c1-16
+}
+
+# needs_runtimes NAME...: true when one of the targets' Dockerfiles is FROM the runtimes base.
+needs_runtimes() {
+	local t
+	for t in "$@"; do
+		grep -qiE "^FROM[[:space:]]+$runtimes_image" "$targets_dir/$t/Dockerfile" && return 0
+	done
+	return 1
+}
+
+build_runtimes() {
+	local hash
+	hash=$(runtimes_hash)
+	if up_to_date "$runtimes_image" "$hash"; then
+		log "$runtimes_image is up to date"
+		return 0
+	fi
+	local tmp start=$SECONDS cid
+	tmp=$(mktemp -d /var/tmp/whittle-runtimes.XXXXXX)
+	# shellcheck disable=SC2064 # expand $tmp now
+	trap "unmount_below '$tmp'; rm -rf --one-file-system '$tmp'" EXIT
+	local root=$tmp/root
+	mkdir "$root"
+	cid=$(docker create "$base_image" true)
+	docker export "$cid" | tar --numeric-owner -C "$root" -xf -
+	docker rm "$cid" >/dev/null
+	mount -t proc proc "$root/proc"
+	cp /etc/resolv.conf "$root/etc/resolv.conf"
+	printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
+	chmod +x "$root/usr/sbin/policy-rc.d"
+	log "installing ${runtimes_packages[*]} into $runtimes_image (a few minutes)"
+	if ! { chroot "$root" apt-get update -q &&
+		DEBIAN_FRONTEND=noninteractive chroot "$root" apt-get install -y -q --no-install-recommends \
+			"${runtimes_packages[@]}"; } >"$tmp/apt.log" 2>&1; then
+		tail -n 30 "$tmp/apt.log" >&2
+		die "installing the runtimes failed"
+	fi
+	chroot "$root" apt-get clean
+	umount "$root/proc"
+	rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/log/*.log \
+		"$root"/var/log/apt/* "$root"/tmp/* "$root"/var/tmp/* "$root/usr/sbin/policy-rc.d"
+	: >"$root/etc/resolv.conf"
+	log "importing $runtimes_image ($(du -sh --apparent-size "$root" | cut -f1))"
+	replaced+=("$(image_id "$runtimes_image")")
+	tar --numeric-owner -C "$root" -c . | docker import \
+		--change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+		--change 'ENV LANG=C.UTF-8' \
+		--change 'CMD ["bash"]' \
+		--change "LABEL $hash_label=$hash" \
+		--message "whittle fixture runtimes: the base + ${#runtimes_packages[@]} packages" \
+		- "$runtimes_image" >/dev/null
+	unmount_below "$tmp"
+	rm -rf --one-file-system "$tmp"
+	trap - EXIT
+	log "built $runtimes_image ($(size_of "$runtimes_image")) in $((SECONDS - start))s"
+	built+=(runtimes)
+}
+
 # --- target images ----------------------------------------------------------------------
 
 # target_hash NAME: sources of the target, this script's recipe for it, the base image ID
@@ -157,6 +235,7 @@ target_hash() {
 		tree_hash "$targets_dir/$1"
 		declare -f build_target
 		image_id "$base_image"
+		needs_runtimes "$1" && image_id "$runtimes_image"
 		[[ -x $targets_dir/$1/prebuild ]] && "$go" version
 		true
 	} | sha256sum | cut -c1-16
@@ -278,6 +357,7 @@ fi
 
 start=$SECONDS
 build_base
+needs_runtimes "${want[@]}" && build_runtimes
 declare -A seen=()
 for t in "${want[@]}"; do
 	[[ -n ${seen[$t]:-} ]] && continue
