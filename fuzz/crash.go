@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/whittle-dev/whittle/fuzz/oracle"
+
 	"github.com/whittle-dev/whittle/fuzz/spec"
 )
 
@@ -27,7 +29,7 @@ func (r *runner) onCrash(ctx context.Context, op *spec.Operation, res stepResult
 	n := r.stats.requests.Load()
 	last := res.req.Request
 	f := Finding{
-		Operation: op.ID, Check: CheckCrash, Signature: reason,
+		Operation: op.ID, Check: oracle.CheckCrash, Signature: reason,
 		Message:  fmt.Sprintf("target crashed (%s) after %s %s", reason, last.Method, last.Path),
 		Requests: slices.Clone(h.reqs), Response: res.resp, Intent: res.req.Intent, FirstRequest: n,
 		Steps: cloneSteps(h.steps),
@@ -61,7 +63,7 @@ func (r *runner) onCrash(ctx context.Context, op *spec.Operation, res stepResult
 		last := f.Requests[len(f.Requests)-1]
 		f.Message = fmt.Sprintf("target crashed (%s) after %s %s, %d requests from a fresh start", reason, last.Method, last.Path, len(f.Requests))
 	}
-	f.Curl = CurlSequence(r.baseURL(), f.Requests)
+	f.Curl = oracle.CurlSequence(r.baseURL(), f.Requests)
 	r.recordFinding(f)
 	return r.lost == nil
 }
@@ -69,7 +71,7 @@ func (r *runner) onCrash(ctx context.Context, op *spec.Operation, res stepResult
 // anyCrash returns the first crash finding with this signature.
 func (r *runner) anyCrash(reason string) *Finding {
 	for _, f := range r.findings.list() {
-		if f.Check == CheckCrash && f.Signature == reason {
+		if f.Check == oracle.CheckCrash && f.Signature == reason {
 			return &f
 		}
 	}
@@ -82,7 +84,7 @@ func (r *runner) anyCrash(reason string) *Finding {
 func (r *runner) knownCrash(reason string, h *history) *Finding {
 	var same []Finding
 	for _, f := range r.findings.list() {
-		if f.Check == CheckCrash && f.Signature == reason {
+		if f.Check == oracle.CheckCrash && f.Signature == reason {
 			same = append(same, f)
 		}
 	}
@@ -111,7 +113,7 @@ func (r *runner) knownCrash(reason string, h *history) *Finding {
 // recordFinding adds f (deduplicated), persists it and announces it when new.
 func (r *runner) recordFinding(f Finding) (Finding, bool) {
 	if f.Curl == "" {
-		f.Curl = CurlSequence(r.baseURL(), f.Requests)
+		f.Curl = oracle.CurlSequence(r.baseURL(), f.Requests)
 	}
 	got, isNew, updated := r.findings.add(f)
 	if isNew || updated {

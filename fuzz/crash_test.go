@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/whittle-dev/whittle/fuzz/oracle"
+
 	"github.com/whittle-dev/whittle/fuzz/gen"
 )
 
@@ -22,13 +24,13 @@ func TestCrashesAreFoundMinimisedAndSurvived(t *testing.T) {
 	crashes := map[string]Finding{}
 	for _, fd := range res.Findings {
 		t.Logf("finding %s %s %q minimised=%v count=%d\n%s", fd.Operation, fd.Check, fd.Signature, fd.Minimized, fd.Count, fd.Curl)
-		if fd.Check == CheckCrash {
+		if fd.Check == oracle.CheckCrash {
 			if _, dup := crashes[fd.Signature]; dup {
 				t.Errorf("crash %q reported twice", fd.Signature)
 			}
 			crashes[fd.Signature] = fd
 		}
-		if fd.Check == CheckTransport {
+		if fd.Check == oracle.CheckTransport {
 			t.Errorf("transport error reported for a crashed target: %s", fd.Message)
 		}
 	}
@@ -83,7 +85,7 @@ func TestCrashWithoutMinimisation(t *testing.T) {
 	}
 	n := 0
 	for _, fd := range res.Findings {
-		if fd.Check == CheckCrash {
+		if fd.Check == oracle.CheckCrash {
 			n++
 			if fd.Minimized || len(fd.Requests) == 0 || len(fd.Steps) != len(fd.Requests) {
 				t.Errorf("crash finding: minimised %v, %d requests, %d steps", fd.Minimized, len(fd.Requests), len(fd.Steps))
@@ -178,7 +180,7 @@ func TestMinimizeCrashSequence(t *testing.T) {
 			f.r.execute(context.Background(), []Step{testStep(t, f, "GET /stats")})
 			var crash *Finding
 			for _, fd := range f.Findings() {
-				if fd.Check == CheckCrash {
+				if fd.Check == oracle.CheckCrash {
 					if crash != nil {
 						t.Fatalf("two crash findings")
 					}

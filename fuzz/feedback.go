@@ -11,6 +11,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/whittle-dev/whittle/corpus"
+	"github.com/whittle-dev/whittle/fuzz/inputsel"
 	"github.com/whittle-dev/whittle/fuzz/spec"
 )
 
@@ -43,16 +44,7 @@ type Signal struct {
 	// Dirs are directories the target listed or used files in (those of
 	// start-up in the first signal); their entries, read from the image
 	// (DirLister), become values for free-form strings.
-	Dirs []DirListing `json:"dirs,omitempty"`
-}
-
-// DirListing is a directory the target listed or used files in.
-type DirListing struct {
-	Path string `json:"path"`
-	// Listed is set when the target read the directory itself (opendir);
-	// otherwise it used files in it. Startup: before the first request.
-	Listed  bool `json:"listed,omitempty"`
-	Startup bool `json:"startup,omitempty"`
+	Dirs []inputsel.DirListing `json:"dirs,omitempty"`
 }
 
 // New reports whether the signal holds anything new.

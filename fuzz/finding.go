@@ -6,44 +6,18 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/whittle-dev/whittle/fuzz/oracle"
+
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/fuzz/gen"
 )
 
-// Check names an oracle.
-type Check string
-
-// The oracles.
-const (
-	// CheckServerError: the target answered 5xx.
-	CheckServerError Check = "server-error"
-	// CheckStatus: the status code is not documented for the operation.
-	CheckStatus Check = "undocumented-status"
-	// CheckSchema: the body or a header does not match the documented schema.
-	CheckSchema Check = "response-schema"
-	// CheckContentType: the answer's media type is not documented.
-	CheckContentType Check = "content-type"
-	// CheckTimeout: no answer within the request timeout.
-	CheckTimeout Check = "timeout"
-	// CheckTransport: the connection failed (refused, reset, closed early).
-	CheckTransport Check = "transport-error"
-	// CheckAcceptedInvalid: a knowingly invalid request got a 2xx (off by default).
-	CheckAcceptedInvalid Check = "accepted-invalid"
-	// CheckCrash: the target died (its container exited) during or after a
-	// request. Found through WithTarget, whatever the checks; the finding
-	// holds the sequence that led there, minimised on fresh targets.
-	CheckCrash Check = "crash"
-)
-
-// DefaultChecks are the oracles on unless chosen otherwise.
-var DefaultChecks = []Check{CheckServerError, CheckStatus, CheckSchema, CheckContentType, CheckTimeout, CheckTransport}
-
 // Finding is a distinct problem: one operation, one check, one signature.
 type Finding struct {
 	// ID is a short stable hash of Operation, Check and Signature.
-	ID        string `json:"id"`
-	Operation string `json:"operation"`
-	Check     Check  `json:"check"`
+	ID        string       `json:"id"`
+	Operation string       `json:"operation"`
+	Check     oracle.Check `json:"check"`
 	// Signature tells findings of one check apart, e.g. "500 a1b2c3" or
 	// "/items/0/age: value must be an integer".
 	Signature string `json:"signature"`
@@ -64,7 +38,7 @@ type Finding struct {
 	Minimized bool `json:"minimized,omitempty"`
 }
 
-func findingID(op string, check Check, sig string) string {
+func findingID(op string, check oracle.Check, sig string) string {
 	sum := sha256.Sum256([]byte(op + "\x00" + string(check) + "\x00" + sig))
 	return hex.EncodeToString(sum[:6])
 }
@@ -102,7 +76,7 @@ func (s *findingSet) add(f Finding) (got Finding, isNew, updated bool) {
 }
 
 // has reports whether a finding with this identity is known.
-func (s *findingSet) has(op string, check Check, sig string) bool {
+func (s *findingSet) has(op string, check oracle.Check, sig string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	_, ok := s.byID[findingID(op, check, sig)]

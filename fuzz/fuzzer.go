@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 
+	"github.com/whittle-dev/whittle/fuzz/inputsel"
+
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/fuzz/spec"
 )
@@ -23,9 +25,9 @@ type Result struct {
 	Corpus   []Entry   `json:"corpus"`
 	// Selections are input-selected files; SelectedDirs the directories
 	// rebuild should keep whole.
-	Selections   []Selection `json:"selections,omitempty"`
-	SelectedDirs []string    `json:"selected_dirs,omitempty"`
-	Effects      []Effect    `json:"effects,omitempty"`
+	Selections   []inputsel.Selection `json:"selections,omitempty"`
+	SelectedDirs []string             `json:"selected_dirs,omitempty"`
+	Effects      []inputsel.Effect    `json:"effects,omitempty"`
 	// NoSuccess lists operations that never got a 2xx.
 	NoSuccess []string `json:"no_success,omitempty"`
 	// StopReason is "duration", "max requests", "plateau", "stopped",
@@ -54,9 +56,6 @@ func (f *Fuzzer) Findings() []Finding { return f.r.findings.list() }
 
 // Corpus returns a copy of the in-memory corpus.
 func (f *Fuzzer) Corpus() []Entry { return f.pool.snapshot() }
-
-// Links returns the inferred producer → consumer bindings.
-func (f *Fuzzer) Links() *Links { return f.r.links }
 
 // Run fuzzes until the context ends, the duration or request budget is
 // spent, nothing new was seen for the plateau time, Stop is called, or the

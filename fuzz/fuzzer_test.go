@@ -10,17 +10,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/whittle-dev/whittle/fuzz/oracle"
+
+	"github.com/whittle-dev/whittle/fuzz/internal/testspecs"
 	"github.com/whittle-dev/whittle/fuzz/spec"
 )
 
 func loadPets(t testing.TB, opts ...spec.SpecOption) *spec.Spec {
 	t.Helper()
-	opts = append([]spec.SpecOption{spec.WithSchemeValue("apiKey", petsKey)}, opts...)
-	s, err := spec.LoadSpec(context.Background(), "testdata/pets.yaml", opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return testspecs.Pets(t, opts...)
 }
 
 func index(ids []string, id string) int { return slices.Index(ids, id) }
@@ -75,12 +73,12 @@ func TestFuzzerFindsPlantedBugs(t *testing.T) {
 	for i, fd := range res.Findings {
 		t.Logf("finding %s %s %s: %s", fd.Operation, fd.Check, fd.Signature, fd.Message)
 		switch {
-		case fd.Operation == "GET /pets" && fd.Check == CheckServerError:
+		case fd.Operation == "GET /pets" && fd.Check == oracle.CheckServerError:
 			if boundary500 != nil {
 				t.Errorf("planted 500 reported twice: %q and %q", boundary500.Signature, fd.Signature)
 			}
 			boundary500 = &res.Findings[i]
-		case fd.Operation == "GET /stats" && fd.Check == CheckSchema:
+		case fd.Operation == "GET /stats" && fd.Check == oracle.CheckSchema:
 			schema = &res.Findings[i]
 		}
 	}
@@ -224,7 +222,7 @@ func TestTransportErrorsAndTimeouts(t *testing.T) {
 	}
 	var transport int
 	for _, f := range res.Findings {
-		if f.Check == CheckTransport {
+		if f.Check == oracle.CheckTransport {
 			transport++
 		}
 	}
@@ -242,11 +240,11 @@ func TestTimeoutFinding(t *testing.T) {
 		w.WriteHeader(404)
 	}))
 	defer srv.Close()
-	res, err := EachOperationOnce(context.Background(), s, NewHTTPSender(srv.URL, 50*time.Millisecond), WithRetries(0), WithChecks(CheckTimeout))
+	res, err := EachOperationOnce(context.Background(), s, NewHTTPSender(srv.URL, 50*time.Millisecond), WithRetries(0), WithChecks(oracle.CheckTimeout))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Findings) != 1 || res.Findings[0].Check != CheckTimeout || res.Findings[0].Operation != "GET /stats" {
+	if len(res.Findings) != 1 || res.Findings[0].Check != oracle.CheckTimeout || res.Findings[0].Operation != "GET /stats" {
 		t.Fatalf("findings %+v", res.Findings)
 	}
 }

@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/whittle-dev/whittle/fuzz/oracle"
+
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/fuzz/gen"
+	"github.com/whittle-dev/whittle/fuzz/links"
 	"github.com/whittle-dev/whittle/fuzz/spec"
 )
 
@@ -33,7 +36,7 @@ const (
 // minimizer reproduces one finding.
 type minimizer struct {
 	r        *runner
-	check    Check
+	check    oracle.Check
 	sig      string
 	op       string // for oracle findings: the operation whose answer must violate
 	fresh    bool   // restart before each attempt (crashes)
@@ -48,8 +51,8 @@ type minimizer struct {
 	used int // steps of the candidate up to the trigger
 }
 
-func (r *runner) newMinimizer(check Check, sig, op string) *minimizer {
-	return &minimizer{r: r, check: check, sig: sig, op: op, fresh: check == CheckCrash || r.cfg.freshMinimize,
+func (r *runner) newMinimizer(check oracle.Check, sig, op string) *minimizer {
+	return &minimizer{r: r, check: check, sig: sig, op: op, fresh: check == oracle.CheckCrash || r.cfg.freshMinimize,
 		requests: r.cfg.minRequests, restarts: r.cfg.minRestarts}
 }
 
@@ -71,7 +74,7 @@ func (m *minimizer) try(ctx context.Context, steps []Step) bool {
 		}
 	}
 	m.dirty = true
-	b := &binder{spec: r.spec, gen: r.gen, store: newValueStore(r.spec, r.links)}
+	b := &binder{spec: r.spec, gen: r.gen, store: links.NewStore(r.spec, r.links)}
 	sent := make([]*gen.Input, len(steps))
 	rn := renames{}
 	var reqs []corpus.Request
@@ -98,14 +101,14 @@ func (m *minimizer) try(ctx context.Context, steps []Step) bool {
 		b.learn(p.op, p.req, resp)
 		rn.learn(r.links, r.spec, p.op, st.orig, resp)
 		if dead, why := crashed(ctx, r.cfg.target, resp, r.cfg.crashGrace); dead {
-			if m.check == CheckCrash && why == m.sig {
+			if m.check == oracle.CheckCrash && why == m.sig {
 				m.keep(reqs, resp, i+1)
 				return true
 			}
 			m.recover(ctx)
 			return false
 		}
-		if m.check != CheckCrash && p.op != nil && p.op.ID == m.op {
+		if m.check != oracle.CheckCrash && p.op != nil && p.op.ID == m.op {
 			for _, v := range r.oracle.Check(ctx, p.req.Request, p.req.Intent, resp) {
 				if v.Check == m.check && v.Signature == m.sig {
 					m.keep(reqs, resp, i+1)
@@ -114,7 +117,7 @@ func (m *minimizer) try(ctx context.Context, steps []Step) bool {
 			}
 		}
 	}
-	if m.check == CheckCrash && len(reqs) > 0 {
+	if m.check == oracle.CheckCrash && len(reqs) > 0 {
 		// The crash may follow the last answer (a goroutine dying after it).
 		if dead, why := r.checkAlive(ctx); dead {
 			if why == m.sig {
@@ -213,7 +216,7 @@ func split(n, k int) [][2]int {
 // returns false when nothing reproduced within the budget; f is then left
 // as recorded (the history since the last restart).
 func (r *runner) minimizeCrash(ctx context.Context, f *Finding, h *history) bool {
-	m := r.newMinimizer(CheckCrash, f.Signature, "")
+	m := r.newMinimizer(oracle.CheckCrash, f.Signature, "")
 	all := h.tail(0)
 	var cands [][]Step
 	seen := map[string]bool{}
@@ -327,10 +330,8 @@ func (r *runner) producedValues(st Step) []string {
 	if op == nil || st.orig == nil || !is2xx(st.orig.Status) {
 		return nil
 	}
-	vs := newValueStore(r.spec, r.links)
-	vs.record(op, *st.orig)
 	var out []string
-	for _, list := range vs.values {
+	for _, list := range links.Produced(r.spec, r.links, op, *st.orig) {
 		for _, v := range list {
 			out = append(out, gen.Scalar(v))
 		}
@@ -410,17 +411,14 @@ type renames map[string]any
 
 // learn pairs the values the bindings of op take from the recorded answer
 // and from the new one.
-func (rn renames) learn(l *Links, sp *spec.Spec, op *spec.Operation, orig *corpus.Response, now corpus.Response) {
+func (rn renames) learn(l *links.Links, sp *spec.Spec, op *spec.Operation, orig *corpus.Response, now corpus.Response) {
 	if op == nil || orig == nil || !is2xx(orig.Status) || !is2xx(now.Status) {
 		return
 	}
-	st := newValueStore(sp, l)
-	st.record(op, *orig)
-	was := st.values
-	st = newValueStore(sp, l)
-	st.record(op, now)
+	was := links.Produced(sp, l, op, *orig)
+	got := links.Produced(sp, l, op, now)
 	for k, old := range was {
-		cur := st.values[k]
+		cur := got[k]
 		for i := 0; i < len(old) && i < len(cur); i++ {
 			if a, b := gen.Scalar(old[i]), gen.Scalar(cur[i]); a != b && a != "" {
 				rn[a] = cur[i]
@@ -430,7 +428,7 @@ func (rn renames) learn(l *Links, sp *spec.Spec, op *spec.Operation, orig *corpu
 }
 
 // apply renames the values of st's id-like parameters.
-func (rn renames) apply(l *Links, sp *spec.Spec, st Step) Step {
+func (rn renames) apply(l *links.Links, sp *spec.Spec, st Step) Step {
 	if len(rn) == 0 || st.Raw != nil {
 		return st
 	}

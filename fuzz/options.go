@@ -3,6 +3,10 @@ package fuzz
 import (
 	"time"
 
+	"github.com/whittle-dev/whittle/fuzz/inputsel"
+	"github.com/whittle-dev/whittle/fuzz/oracle"
+	"github.com/whittle-dev/whittle/fuzz/upkeep"
+
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/fuzz/gen"
 )
@@ -13,7 +17,7 @@ type Option func(*config)
 type config struct {
 	seed        uint64
 	baseURL     string
-	checks      []Check
+	checks      []oracle.Check
 	feedback    Feedback
 	events      chan<- Event
 	duration    time.Duration
@@ -22,7 +26,7 @@ type config struct {
 	mix         gen.Mix
 	genOpts     []gen.Option
 	retries     int
-	lister      DirLister
+	lister      inputsel.DirLister
 	onExchange  func(Exchange)
 	maxSeqLen   int
 	target      TargetHealth
@@ -33,7 +37,7 @@ type config struct {
 	store       *corpus.Store
 	seeds       []Entry
 	maxLive     int
-	latency     LatencyPolicy
+	latency     upkeep.LatencyPolicy
 
 	freshMinimize bool
 }
@@ -41,7 +45,7 @@ type config struct {
 func newConfig(opts []Option) *config {
 	c := &config{retries: 2, maxSeqLen: 5, crashGrace: defaultCrashGrace, maxCrashes: defaultMaxCrashes,
 		minRequests: defaultMinimizeRequests, minRestarts: defaultMinimizeRestarts,
-		maxLive: DefaultMaxLive, latency: DefaultLatencyPolicy}
+		maxLive: upkeep.DefaultMaxLive, latency: upkeep.DefaultLatencyPolicy}
 	for _, o := range opts {
 		o(c)
 	}
@@ -54,8 +58,8 @@ func WithSeed(seed uint64) Option { return func(c *config) { c.seed = seed } }
 // WithBaseURL is the target's base URL, used in curl reproducers.
 func WithBaseURL(u string) Option { return func(c *config) { c.baseURL = u } }
 
-// WithChecks chooses the oracles (DefaultChecks otherwise).
-func WithChecks(checks ...Check) Option { return func(c *config) { c.checks = checks } }
+// WithChecks chooses the oracles (oracle.DefaultChecks otherwise).
+func WithChecks(checks ...oracle.Check) Option { return func(c *config) { c.checks = checks } }
 
 // WithFeedback connects the tracer's coverage.
 func WithFeedback(f Feedback) Option { return func(c *config) { c.feedback = f } }
@@ -87,7 +91,7 @@ func WithRetries(n int) Option { return func(c *config) { c.retries = n } }
 
 // WithDirLister lets the fuzzer list directories of the image for
 // input-selected files.
-func WithDirLister(l DirLister) Option { return func(c *config) { c.lister = l } }
+func WithDirLister(l inputsel.DirLister) Option { return func(c *config) { c.lister = l } }
 
 // WithExchangeHook is called synchronously after every answer (e.g. to
 // persist the corpus); it must be quick.
@@ -134,13 +138,13 @@ func WithSeedEntries(entries []Entry) Option {
 }
 
 // WithCleanup sets how many resources of one kind the run keeps alive
-// before it deletes the oldest (DefaultMaxLive; 0: never delete).
+// before it deletes the oldest (upkeep.DefaultMaxLive; 0: never delete).
 func WithCleanup(maxLive int) Option { return func(c *config) { c.maxLive = maxLive } }
 
 // WithLatencyRestarts sets when a target whose answers keep slowing down is
-// replaced by a fresh one (DefaultLatencyPolicy; the zero policy: never).
+// replaced by a fresh one (upkeep.DefaultLatencyPolicy; the zero policy: never).
 // It needs WithTarget.
-func WithLatencyRestarts(p LatencyPolicy) Option { return func(c *config) { c.latency = p } }
+func WithLatencyRestarts(p upkeep.LatencyPolicy) Option { return func(c *config) { c.latency = p } }
 
 // Exchange is one request and its answer, with what it earned.
 type Exchange struct {

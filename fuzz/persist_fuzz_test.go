@@ -6,6 +6,7 @@ import (
 
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/fuzz/gen"
+	"github.com/whittle-dev/whittle/fuzz/links"
 )
 
 // FuzzStoredSteps: steps read from a corpus (damaged, hand-edited, of
@@ -26,7 +27,7 @@ func FuzzStoredSteps(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ce := corpus.Entry{ID: "x", Steps: data, Requests: []corpus.Request{{Method: "GET", Path: "/"}}}
 		e, _ := EntryFromCorpus(ce)
-		b := &binder{spec: s, gen: fz.r.gen, store: newValueStore(s, fz.r.links)}
+		b := &binder{spec: s, gen: fz.r.gen, store: links.NewStore(s, fz.r.links)}
 		sent := make([]*gen.Input, len(e.Steps))
 		for i, st := range e.Steps {
 			if p, ok := b.prepare(st, sent); ok {

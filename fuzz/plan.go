@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/whittle-dev/whittle/corpus"
+	"github.com/whittle-dev/whittle/fuzz/links"
 	"github.com/whittle-dev/whittle/fuzz/spec"
 )
 
@@ -58,11 +59,11 @@ func EachOperationOnce(ctx context.Context, s *spec.Spec, send Sender, opts ...O
 	return res, ctx.Err()
 }
 
-// PlanOrder orders operations so that producers run before consumers:
+// planOrder orders operations so that producers run before consumers:
 // creations first, then reads of collections, then operations on items
 // (shallow paths first; POST, GET, PUT, PATCH), deletions last and deepest
 // first; then moves any operation after the producers its ids come from.
-func PlanOrder(s *spec.Spec, links *Links) []*spec.Operation {
+func planOrder(s *spec.Spec, l *links.Links) []*spec.Operation {
 	ops := append([]*spec.Operation(nil), s.Operations...)
 	stage := func(op *spec.Operation) int {
 		hasPathVar := strings.Contains(op.Path, "{")
@@ -109,7 +110,7 @@ func PlanOrder(s *spec.Spec, links *Links) []*spec.Operation {
 		pick := 0
 		for i, op := range remaining {
 			ready := true
-			for _, p := range links.Producers(op.ID) {
+			for _, p := range l.Producers(op.ID) {
 				if !done[p] && !strings.HasPrefix(p, "DELETE ") && s.Operation(p) != nil && inList(remaining, p) {
 					ready = false
 					break
@@ -141,7 +142,7 @@ func inList(ops []*spec.Operation, id string) bool {
 // keep, when set, is given each step with what it returned, preceded by the
 // producer steps its bound parameters came from.
 func (r *runner) runPlan(ctx context.Context, keep func(seq []sentStep, last stepResult)) (succeeded, failed []string) {
-	for _, op := range PlanOrder(r.spec, r.links) {
+	for _, op := range planOrder(r.spec, r.links) {
 		if r.ctl.skipped(op.ID) {
 			continue
 		}
@@ -151,7 +152,7 @@ func (r *runner) runPlan(ctx context.Context, keep func(seq []sentStep, last ste
 				return succeeded, failed
 			}
 			in, intent := r.gen.Input(op, 0)
-			bound := r.store.bind(op, &in, true, nil)
+			bound := r.store.Bind(op, &in, true, nil)
 			st := Step{Op: op.ID, Input: in, Intent: intent, Bound: bound}
 			res := r.execute(ctx, []Step{st})
 			if len(res) == 0 {

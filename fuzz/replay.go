@@ -6,6 +6,7 @@ import (
 
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/fuzz/gen"
+	"github.com/whittle-dev/whittle/fuzz/links"
 	"github.com/whittle-dev/whittle/fuzz/spec"
 )
 
@@ -30,14 +31,14 @@ import (
 // error is the context's, or wraps ErrTargetLost.
 func Replay(ctx context.Context, s *spec.Spec, send Sender, entries []Entry, opts ...Option) ([]Exchange, error) {
 	cfg := newConfig(opts)
-	links := InferLinks(s)
-	b := &binder{spec: s, gen: gen.New(s), store: newValueStore(s, links)}
+	l := links.Infer(s)
+	b := &binder{spec: s, gen: gen.New(s), store: links.NewStore(s, l)}
 	var out []Exchange
 	restart := func() error {
 		if err := cfg.target.Restart(context.WithoutCancel(ctx)); err != nil {
 			return fmt.Errorf("%w: %w", ErrTargetLost, err)
 		}
-		b.store = newValueStore(s, links)
+		b.store.Reset()
 		return nil
 	}
 	for ei, e := range entries {

@@ -5,8 +5,14 @@ import (
 	"math/rand/v2"
 	"slices"
 
+	"github.com/whittle-dev/whittle/fuzz/inputsel"
+	"github.com/whittle-dev/whittle/fuzz/oracle"
+	"github.com/whittle-dev/whittle/fuzz/upkeep"
+
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/fuzz/gen"
+	"github.com/whittle-dev/whittle/fuzz/links"
+	"github.com/whittle-dev/whittle/fuzz/param"
 	"github.com/whittle-dev/whittle/fuzz/spec"
 )
 
@@ -16,14 +22,14 @@ type runner struct {
 	spec     *spec.Spec
 	gen      *gen.Generator
 	send     Sender
-	oracle   *Oracle
-	links    *Links
-	store    *valueStore
+	oracle   *oracle.Oracle
+	links    *links.Links
+	store    *links.Store
 	bind     *binder
 	findings *findingSet
 	stats    *statsCollector
 	novelty  *novelty
-	files    *FileCorrelator
+	files    *inputsel.Correlator
 	rng      *rand.Rand
 	ctl      *controls
 	// producerStep keeps the last step of each operation that got a 2xx
@@ -56,7 +62,7 @@ type runner struct {
 	// consequences, not findings.
 	held []Finding
 	// state deletes what the run created and restarts a slowing target.
-	state stateKeeper
+	state *upkeep.Keeper
 }
 
 func newRunner(s *spec.Spec, send Sender, cfg *config) *runner {
@@ -64,18 +70,18 @@ func newRunner(s *spec.Spec, send Sender, cfg *config) *runner {
 	if cfg.mix != (gen.Mix{}) {
 		gopts = append(gopts, gen.WithMix(cfg.mix))
 	}
-	files := NewFileCorrelator(cfg.lister)
-	gopts = append(gopts, gen.WithNames(files.names))
+	files := inputsel.NewCorrelator(cfg.lister)
+	gopts = append(gopts, gen.WithNames(files.Names()))
 	gopts = append(gopts, cfg.genOpts...)
-	links := InferLinks(s)
+	l := links.Infer(s)
 	r := &runner{
 		cfg:              cfg,
 		spec:             s,
 		gen:              gen.New(s, gopts...),
 		send:             send,
-		oracle:           NewOracle(s, cfg.checks...),
-		links:            links,
-		store:            newValueStore(s, links),
+		oracle:           oracle.New(s, cfg.checks...),
+		links:            l,
+		store:            links.NewStore(s, l),
 		findings:         newFindingSet(),
 		novelty:          newNovelty(),
 		files:            files,
@@ -91,10 +97,10 @@ func newRunner(s *spec.Spec, send Sender, cfg *config) *runner {
 	r.bind = &binder{spec: s, gen: r.gen, store: r.store}
 	r.files.Selectable = func(op, target string) bool {
 		o := s.Operation(op)
-		return o == nil || freeValued(o, target)
+		return o == nil || param.FreeValued(o, target)
 	}
 	r.liveness = livenessOp(s)
-	r.state = newStateKeeper(s, links, cfg)
+	r.state = upkeep.New(s, l, cfg.maxLive, cfg.latency, cfg.target != nil)
 	return r
 }
 
@@ -224,14 +230,14 @@ func (r *runner) observe(ctx context.Context, op *spec.Operation, st Step, req *
 		res.new = append(res.new, res.sig.String())
 	}
 	if len(res.sig.NewFiles) > 0 || len(res.sig.Dirs) > 0 {
-		for _, sel := range r.files.Observe(op.ID, req.Intent.Target, req.Values, res.sig) {
+		for _, sel := range r.files.Observe(op.ID, req.Intent.Target, req.Values, res.sig.NewFiles, res.sig.Dirs) {
 			sel := sel
 			r.emit(Event{Kind: EventSelection, Request: n, Operation: op.ID, Selection: &sel})
 			r.queueSelection(ctx, op, st, sel)
 		}
 		r.observeNegotiation(ctx, op, st, req, res.sig, n)
 	}
-	r.queueNameSweeps(r.files.names.load(ctx))
+	r.queueNameSweeps(r.files.Names().Load(ctx))
 	r.stats.signal(op.ID, res.sig, len(res.new) > 0)
 	if len(res.new) > 0 {
 		r.emit(Event{Kind: EventCoverage, Request: n, Operation: op.ID, Reasons: res.new})
@@ -241,7 +247,7 @@ func (r *runner) observe(ctx context.Context, op *spec.Operation, st Step, req *
 			Operation: op.ID, Check: v.Check, Signature: v.Signature, Message: v.Message,
 			Requests: slices.Clone(seq), Response: resp, Intent: req.Intent, FirstRequest: n,
 		}
-		if r.cfg.target != nil && (v.Check == CheckTransport || v.Check == CheckTimeout) {
+		if r.cfg.target != nil && (v.Check == oracle.CheckTransport || v.Check == oracle.CheckTimeout) {
 			r.held = append(r.held, f)
 			continue
 		}
@@ -284,7 +290,7 @@ func (r *runner) emit(e Event) {
 
 // queueSelection queues the names of existing files of sel's directory for
 // the value that selected one (and files them in the dictionary).
-func (r *runner) queueSelection(ctx context.Context, op *spec.Operation, st Step, sel Selection) {
+func (r *runner) queueSelection(ctx context.Context, op *spec.Operation, st Step, sel inputsel.Selection) {
 	names := r.files.Candidates(ctx, sel)
 	if len(names) > maxSelectionTries {
 		names = names[:maxSelectionTries]
@@ -305,7 +311,7 @@ func (r *runner) queueSelectedTries(op *spec.Operation, st Step, target string, 
 	}
 	for _, v := range values {
 		in := st.Input.Clone()
-		if !setValue(&in, target, v) || !r.firstTry(op.ID, target, v) {
+		if !param.Set(&in, target, v) || !r.firstTry(op.ID, target, v) {
 			continue
 		}
 		// No copies: the sequence it came from is not replayed.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/whittle-dev/whittle/fuzz/gen"
+	"github.com/whittle-dev/whittle/fuzz/links"
 	"github.com/whittle-dev/whittle/fuzz/spec"
 )
 
@@ -88,7 +89,7 @@ func (f *Fuzzer) mutateStep(seq []Step, i int) {
 		seq[i].Copies = slices.DeleteFunc(seq[i].Copies, func(c Copy) bool { return c.Param == intent.Target })
 	}
 	if intent.Kind == "fresh" {
-		seq[i].Bound = r.store.bind(op, &seq[i].Input, true, nil)
+		seq[i].Bound = r.store.Bind(op, &seq[i].Input, true, nil)
 		seq[i].Copies = nil
 	}
 }
@@ -102,7 +103,7 @@ func (f *Fuzzer) fresh() []Step {
 		return nil
 	}
 	in, intent := r.gen.Input(op, r.gen.PickPhase())
-	bound := r.store.bind(op, &in, r.rng.IntN(2) == 0, r.rng.IntN)
+	bound := r.store.Bind(op, &in, r.rng.IntN(2) == 0, r.rng.IntN)
 	if intent.Target != "" {
 		// keep the generated (boundary or invalid) value of the target
 		bound = slices.DeleteFunc(bound, func(p string) bool { return p == intent.Target })
@@ -170,7 +171,7 @@ func (f *Fuzzer) consumerOf(producer string) (Step, bool) {
 // readBack makes a GET of what producer created, when there is one.
 func (f *Fuzzer) readBack(producer string) (Step, bool) {
 	r := f.r
-	var gets []Binding
+	var gets []links.Binding
 	for _, b := range r.links.From(producer) {
 		if op := r.spec.Operation(b.Consumer); op != nil && op.Method == "GET" && strings.HasPrefix(b.Param, "path.") && !r.ctl.skipped(op.ID) {
 			gets = append(gets, b)

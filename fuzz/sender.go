@@ -14,6 +14,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/whittle-dev/whittle/fuzz/oracle"
+
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/internal/loopback"
 )
@@ -99,7 +101,7 @@ func (h *HTTPSender) Send(ctx context.Context, req corpus.Request) corpus.Respon
 // drops the connection, or died, fails the second time too.
 func deliver(ctx context.Context, send Sender, req corpus.Request) corpus.Response {
 	resp := send.Send(ctx, req)
-	if resp.Status != 0 || resp.Err == "" || isTimeout(resp.Err) || ctx.Err() != nil {
+	if resp.Status != 0 || resp.Err == "" || oracle.IsTimeout(resp.Err) || ctx.Err() != nil {
 		return resp
 	}
 	return send.Send(ctx, req)

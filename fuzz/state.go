@@ -2,28 +2,11 @@ package fuzz
 
 import (
 	"context"
-	"time"
 
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/fuzz/gen"
 	"github.com/whittle-dev/whittle/fuzz/spec"
 )
-
-// stateKeeper keeps a stateful target as fast as it was at its start: it
-// deletes what the run created (collector) and restarts a target whose
-// answers keep slowing down (latencyTracker).
-type stateKeeper struct {
-	gc      *collector
-	latency *latencyTracker // nil: no latency restarts
-}
-
-func newStateKeeper(s *spec.Spec, links *Links, cfg *config) stateKeeper {
-	k := stateKeeper{gc: newCollector(s, links, cfg.maxLive)}
-	if cfg.latency.Window > 0 && cfg.target != nil {
-		k.latency = newLatencyTracker(cfg.latency, time.Now)
-	}
-	return k
-}
 
 // afterAnswer learns from one answer of the loop: its latency, and the
 // resources it created or deleted.
@@ -32,13 +15,7 @@ func (r *runner) afterAnswer(op *spec.Operation, req *gen.Request, resp corpus.R
 		return
 	}
 	r.stats.answerTime(op.ID, resp)
-	if r.state.latency != nil {
-		r.state.latency.observe(op.ID, resp.Status, resp.Duration)
-	}
-	r.state.gc.created(op, req, resp)
-	if op.Method == "DELETE" {
-		r.state.gc.deleted(op, req.Input, resp.Status)
-	}
+	r.state.Observe(op, req, resp)
 }
 
 // betweenSequences deletes what is over the bound and restarts the target
@@ -48,24 +25,16 @@ func (r *runner) betweenSequences(ctx context.Context) {
 		return
 	}
 	r.collectGarbage(ctx)
-	t := r.state.latency
+	t := r.state.Latency
 	if t == nil || r.lost != nil || ctx.Err() != nil || len(r.held) > 0 {
 		return
 	}
-	if slow, why := t.verdict(); slow {
+	if slow, why := t.Verdict(); slow {
 		r.stats.latencyRestart()
 		// A restart forgets the ids the old instance handed out, as after
 		// a crash: they name nothing on the fresh one.
 		if err := r.restart(ctx, why); err != nil {
 			r.lost = err
 		}
-	}
-}
-
-// freshTarget forgets what belonged to the instance just replaced.
-func (k stateKeeper) freshTarget() {
-	k.gc.reset()
-	if k.latency != nil {
-		k.latency.reset()
 	}
 }

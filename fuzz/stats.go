@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/whittle-dev/whittle/fuzz/inputsel"
+
 	"github.com/whittle-dev/whittle/corpus"
 )
 
@@ -267,11 +269,11 @@ const (
 type Event struct {
 	Kind EventKind `json:"kind"`
 	// At is the time since the run started; Request the request number.
-	At        time.Duration `json:"at_ns"`
-	Request   int64         `json:"request"`
-	Operation string        `json:"operation,omitempty"`
-	Finding   *Finding      `json:"finding,omitempty"`
-	Selection *Selection    `json:"selection,omitempty"`
+	At        time.Duration       `json:"at_ns"`
+	Request   int64               `json:"request"`
+	Operation string              `json:"operation,omitempty"`
+	Finding   *Finding            `json:"finding,omitempty"`
+	Selection *inputsel.Selection `json:"selection,omitempty"`
 	// Reasons says what was new ("new status 404", "+3 functions").
 	Reasons []string `json:"reasons,omitempty"`
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/fuzz/gen"
+	"github.com/whittle-dev/whittle/fuzz/links"
 	"github.com/whittle-dev/whittle/fuzz/spec"
 )
 
@@ -98,7 +99,7 @@ func subsequence(steps []Step, keep []int) []Step {
 type binder struct {
 	spec  *spec.Spec
 	gen   *gen.Generator
-	store *valueStore
+	store *links.Store
 }
 
 // prepared is a step ready to send.
@@ -128,7 +129,7 @@ func (b *binder) prepare(st Step, sent []*gen.Input) (prepared, bool) {
 	in := st.Input.Clone()
 	unbound := false
 	if len(st.Bound) > 0 {
-		got := b.store.bindOnly(op, &in, st.Bound)
+		got := b.store.BindOnly(op, &in, st.Bound)
 		for _, p := range st.Bound {
 			unbound = unbound || strings.HasPrefix(p, "path.") && !slices.Contains(got, p)
 		}
@@ -157,8 +158,8 @@ func (b *binder) learn(op *spec.Operation, req *gen.Request, resp corpus.Respons
 	if op == nil || resp.Status < 200 || resp.Status >= 300 {
 		return
 	}
-	b.store.record(op, resp)
+	b.store.Record(op, resp)
 	if op.Method == "DELETE" {
-		b.store.forget(op, req.Input)
+		b.store.Forget(op, req.Input)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/whittle-dev/whittle/fuzz/oracle"
+
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/fuzz/gen"
 	"github.com/whittle-dev/whittle/fuzz/spec"
@@ -54,7 +56,7 @@ func crashed(ctx context.Context, t TargetHealth, resp corpus.Response, grace ti
 	if dead, why := t.Crashed(); dead {
 		return true, why
 	}
-	if !resp.NoAnswer() || isTimeout(resp.Err) {
+	if !resp.NoAnswer() || oracle.IsTimeout(resp.Err) {
 		return false, ""
 	}
 	return waitCrash(ctx, t, grace)
@@ -148,7 +150,7 @@ func (r *runner) restart(ctx context.Context, why string) error {
 		return fmt.Errorf("%w: %w", ErrTargetLost, err)
 	}
 	r.resetBindings()
-	r.state.freshTarget()
+	r.state.FreshTarget()
 	r.history.reset()
 	r.lifeStart = r.stats.requests.Load()
 	return nil
@@ -156,8 +158,7 @@ func (r *runner) restart(ctx context.Context, why string) error {
 
 // resetBindings forgets the values answers of a dead instance produced.
 func (r *runner) resetBindings() {
-	r.store = newValueStore(r.spec, r.links)
-	r.bind.store = r.store
+	r.store.Reset()
 }
 
 // history is what the target was sent since it last (re)started, for crash

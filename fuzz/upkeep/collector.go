@@ -1,13 +1,14 @@
-package fuzz
+package upkeep
 
 import (
-	"context"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/fuzz/gen"
+	"github.com/whittle-dev/whittle/fuzz/links"
+	"github.com/whittle-dev/whittle/fuzz/param"
 	"github.com/whittle-dev/whittle/fuzz/spec"
 )
 
@@ -50,42 +51,44 @@ type liveResource struct {
 }
 
 const (
-	// maxCleanupCrashes is how many crashes a kind's cleanup may cause.
-	maxCleanupCrashes = 2
-	// maxCleanupMisses is how many DELETEs of one resource may go
+	// MaxCleanupCrashes is how many crashes deleting one kind of resource may
+	// cause before that kind is no longer deleted.
+	MaxCleanupCrashes = 2
+	// MaxCleanupMisses is how many DELETEs of one resource may go
 	// unanswered (a timeout) before the run stops trying: each costs a
 	// whole timeout.
-	maxCleanupMisses = 2
+	MaxCleanupMisses = 2
 )
 
 // gcParam says where a required parameter of the DELETE comes from.
 type gcParam struct {
 	param    *spec.Parameter
-	bindings []Binding // the producer's answer, best binding first
-	sent     string    // else the producer request's parameter of that key ("path.shelfId")
+	bindings []links.Binding // the producer's answer, best binding first
+	sent     string          // else the producer request's parameter of that key ("path.shelfId")
 }
 
-// garbage is one resource to delete.
-type garbage struct {
+// Garbage is one resource to delete.
+type Garbage struct {
 	kind *gcKind
 	liveResource
 }
 
-// collector remembers the resources the run created, by kind.
-type collector struct {
+// Collector remembers the resources the run created, by kind. It is used
+// from the fuzz loop's goroutine only.
+type Collector struct {
 	spec       *spec.Spec
 	maxLive    int
 	byProducer map[string][]*gcKind
 	byDelete   map[string][]*gcKind
 }
 
-// newCollector finds the kinds of resources the spec lets the run delete:
+// NewCollector finds the kinds of resources the spec lets the run delete:
 // for each POST and each DELETE it feeds, every required parameter of the
 // DELETE must come from the POST's answer (a binding) or from a parameter
 // of the same place and name the POST was sent with (a parent's id in a
 // nested path).
-func newCollector(s *spec.Spec, links *Links, maxLive int) *collector {
-	c := &collector{spec: s, maxLive: maxLive, byProducer: map[string][]*gcKind{}, byDelete: map[string][]*gcKind{}}
+func NewCollector(s *spec.Spec, l *links.Links, maxLive int) *Collector {
+	c := &Collector{spec: s, maxLive: maxLive, byProducer: map[string][]*gcKind{}, byDelete: map[string][]*gcKind{}}
 	if maxLive <= 0 {
 		return c
 	}
@@ -97,7 +100,7 @@ func newCollector(s *spec.Spec, links *Links, maxLive int) *collector {
 			if prod.Method != "POST" {
 				continue
 			}
-			if k := newGCKind(prod, del, links); k != nil {
+			if k := newGCKind(prod, del, l); k != nil {
 				c.byProducer[prod.ID] = append(c.byProducer[prod.ID], k)
 				c.byDelete[del.ID] = append(c.byDelete[del.ID], k)
 			}
@@ -106,7 +109,7 @@ func newCollector(s *spec.Spec, links *Links, maxLive int) *collector {
 	return c
 }
 
-func newGCKind(prod, del *spec.Operation, links *Links) *gcKind {
+func newGCKind(prod, del *spec.Operation, l *links.Links) *gcKind {
 	k := &gcKind{producer: prod.ID, del: del}
 	bound := false
 	for _, p := range del.Params {
@@ -114,7 +117,7 @@ func newGCKind(prod, del *spec.Operation, links *Links) *gcKind {
 			continue
 		}
 		gp := gcParam{param: p}
-		for _, b := range links.For(del.ID) {
+		for _, b := range l.For(del.ID) {
 			// A nested path or an explicit link says the answer names what
 			// the POST created; a field of the same name may name another
 			// resource (an order's petId).
@@ -126,7 +129,7 @@ func newGCKind(prod, del *spec.Operation, links *Links) *gcKind {
 		switch {
 		case len(gp.bindings) > 0:
 			bound = true
-		case findParam(prod, p.Key()) != nil:
+		case param.Find(prod, p.Key()) != nil:
 			gp.sent = p.Key()
 		default:
 			return nil
@@ -139,8 +142,8 @@ func newGCKind(prod, del *spec.Operation, links *Links) *gcKind {
 	return k
 }
 
-// created remembers the resources a 2xx answer to a create names.
-func (c *collector) created(op *spec.Operation, req *gen.Request, resp corpus.Response) {
+// Created remembers the resources a 2xx answer to a create names.
+func (c *Collector) Created(op *spec.Operation, req *gen.Request, resp corpus.Response) {
 	if op == nil || !is2xx(resp.Status) {
 		return
 	}
@@ -148,9 +151,9 @@ func (c *collector) created(op *spec.Operation, req *gen.Request, resp corpus.Re
 	if len(kinds) == 0 {
 		return
 	}
-	body := answerBody(resp)
+	body := links.AnswerBody(resp)
 	for _, k := range kinds {
-		if k.crashes >= maxCleanupCrashes {
+		if k.crashes >= MaxCleanupCrashes {
 			continue
 		}
 		values := make([]any, len(k.params))
@@ -169,7 +172,7 @@ func (c *collector) created(op *spec.Operation, req *gen.Request, resp corpus.Re
 
 func (gp gcParam) value(s *spec.Spec, resp corpus.Response, body func() any, req *gen.Request) (any, bool) {
 	for _, b := range gp.bindings {
-		if vs := bindingValues(s, b, resp, body); len(vs) > 0 {
+		if vs := links.Values(s, b, resp, body); len(vs) > 0 {
 			return vs[0], true
 		}
 	}
@@ -196,9 +199,9 @@ func (k *gcKind) find(values []any) int {
 	return -1
 }
 
-// deleted forgets a resource a DELETE the fuzzer sent removed, or found
+// Deleted forgets a resource a DELETE the fuzzer sent removed, or found
 // gone.
-func (c *collector) deleted(op *spec.Operation, in gen.Input, status int) {
+func (c *Collector) Deleted(op *spec.Operation, in gen.Input, status int) {
 	if op == nil || !(is2xx(status) || status == 404 || status == 410) {
 		return
 	}
@@ -221,11 +224,11 @@ func (c *collector) deleted(op *spec.Operation, in gen.Input, status int) {
 	}
 }
 
-// due takes the oldest resources of every kind over the bound, down to
+// Due takes the oldest resources of every kind over the bound, down to
 // half of it (deleting in batches, not one per create). Those whose DELETE
-// is not sent or not answered go back with putBack.
-func (c *collector) due() []garbage {
-	var out []garbage
+// is not sent or not answered go back with PutBack.
+func (c *Collector) Due() []Garbage {
+	var out []Garbage
 	for _, del := range c.spec.Operations {
 		for _, k := range c.byDelete[del.ID] {
 			if len(k.live) <= c.maxLive {
@@ -233,7 +236,7 @@ func (c *collector) due() []garbage {
 			}
 			n := len(k.live) - c.maxLive/2
 			for _, l := range k.live[:n] {
-				out = append(out, garbage{kind: k, liveResource: l})
+				out = append(out, Garbage{kind: k, liveResource: l})
 			}
 			k.live = append(k.live[:0:0], k.live[n:]...)
 		}
@@ -241,13 +244,13 @@ func (c *collector) due() []garbage {
 	return out
 }
 
-// putBack remembers again, as the oldest of their kinds, resources due()
+// PutBack remembers again, as the oldest of their kinds, resources Due
 // took that still exist: their DELETE was not sent, or got no answer.
-func (c *collector) putBack(items []garbage) {
+func (c *Collector) PutBack(items []Garbage) {
 	back := map[*gcKind][]liveResource{}
 	var kinds []*gcKind
 	for _, g := range items {
-		if g.missed >= maxCleanupMisses {
+		if g.missed >= MaxCleanupMisses {
 			continue // its DELETEs only time out: not worth another timeout
 		}
 		if back[g.kind] == nil {
@@ -260,8 +263,8 @@ func (c *collector) putBack(items []garbage) {
 	}
 }
 
-// live counts the resources remembered.
-func (c *collector) live() int {
+// Live counts the resources remembered.
+func (c *Collector) Live() int {
 	n := 0
 	for _, ks := range c.byDelete {
 		for _, k := range ks {
@@ -271,8 +274,8 @@ func (c *collector) live() int {
 	return n
 }
 
-// reset forgets every resource: they belonged to a target that is gone.
-func (c *collector) reset() {
+// Reset forgets every resource: they belonged to a target that is gone.
+func (c *Collector) Reset() {
 	for _, ks := range c.byDelete {
 		for _, k := range ks {
 			k.live = nil
@@ -280,8 +283,8 @@ func (c *collector) reset() {
 	}
 }
 
-// input is the DELETE's input for one resource.
-func (g garbage) input() gen.Input {
+// Input is the DELETE's input for one resource.
+func (g Garbage) Input() gen.Input {
 	in := gen.Input{Op: g.kind.del.ID}
 	for i, gp := range g.kind.params {
 		in.Params = append(in.Params, gen.ParamValue{In: gp.param.In, Name: gp.param.Name, Value: g.values[i], Set: true})
@@ -289,53 +292,21 @@ func (g garbage) input() gen.Input {
 	return in
 }
 
-// collectGarbage deletes the resources over the bound. It stops at the
-// first one whose DELETE got no answer: a target that died is restarted
-// (its resources are gone with it), one that merely timed out is left be.
-// What was not deleted then, that one included, stays remembered.
-func (r *runner) collectGarbage(ctx context.Context) {
-	if len(r.held) > 0 {
-		return // the last request got no answer: leave the target be until one comes
-	}
-	items := r.state.gc.due()
-	if len(items) == 0 {
-		return
-	}
-	defer r.drainFeedback(ctx)
-	for i, g := range items {
-		if ctx.Err() != nil || r.ctl.isStopped() {
-			r.state.gc.putBack(items[i:])
-			return
-		}
-		in := g.input()
-		req := r.gen.Encode(g.kind.del, in, gen.Intent{Phase: gen.Valid, Kind: "cleanup"})
-		resp := deliver(ctx, r.send, req.Request)
-		if ctx.Err() != nil && resp.Status == 0 {
-			r.state.gc.putBack(items[i:])
-			return
-		}
-		r.stats.cleanupDelete(is2xx(resp.Status) || resp.Status == 404 || resp.Status == 410)
-		if is2xx(resp.Status) || resp.Status == 404 || resp.Status == 410 {
-			r.store.forget(g.kind.del, in)
-			continue
-		}
-		if resp.Status != 0 {
-			continue
-		}
-		if dead, why := crashed(ctx, r.cfg.target, resp, r.cfg.crashGrace); dead {
-			r.stats.crash()
-			g.kind.crashes++
-			why = "crashed during cleanup (" + req.Method + " " + req.Path + "): " + why
-			if g.kind.crashes >= maxCleanupCrashes {
-				why += "; what " + g.kind.producer + " creates is no longer deleted"
-			}
-			if err := r.restart(ctx, why); err != nil {
-				r.lost = err
-			}
-			return
-		}
-		items[i].missed++
-		r.state.gc.putBack(items[i:])
-		return
-	}
+// Op is the DELETE that removes the resource.
+func (g Garbage) Op() *spec.Operation { return g.kind.del }
+
+// Producer is the create that made the resource.
+func (g Garbage) Producer() string { return g.kind.producer }
+
+// Unanswered notes that the resource's DELETE got no answer (a timeout):
+// after MaxCleanupMisses of them PutBack gives up on it.
+func (g *Garbage) Unanswered() { g.missed++ }
+
+// Crashed notes that deleting the resource killed the target and reports
+// whether resources of its kind are no longer deleted from now on.
+func (g Garbage) Crashed() bool {
+	g.kind.crashes++
+	return g.kind.crashes >= MaxCleanupCrashes
 }
+
+func is2xx(status int) bool { return status >= 200 && status < 300 }
