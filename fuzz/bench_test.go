@@ -12,7 +12,7 @@ import (
 func BenchmarkLoopHTTP(b *testing.B) {
 	s := loadPets(b)
 	srv, _ := newPetsServer(b)
-	f := New(s, NewHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithMaxRequests(int64(b.N)))
+	f := New(s, newHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithMaxRequests(int64(b.N)))
 	b.ResetTimer()
 	res, err := f.Run(context.Background())
 	if err != nil {
@@ -26,7 +26,7 @@ func BenchmarkLoopHTTP(b *testing.B) {
 func BenchmarkLoopInProcess(b *testing.B) {
 	s := loadPets(b)
 	_, api := newPetsServer(b)
-	send := SenderFunc(func(ctx context.Context, req corpus.Request) corpus.Response {
+	send := senderFunc(func(ctx context.Context, req corpus.Request) corpus.Response {
 		hr, err := req.HTTPRequest("http://pets")
 		if err != nil {
 			return corpus.Response{Err: err.Error()}

@@ -21,7 +21,7 @@ func TestCleanupBoundsWhatTheRunCreated(t *testing.T) {
 	run := func(cleanup int) (*Result, *petsAPI) {
 		s := loadPets(t)
 		srv, api := newPetsServer(t)
-		f := New(s, NewHTTPSender(srv.URL, 5*time.Second), WithSeed(3), WithMaxRequests(2000),
+		f := New(s, newHTTPSender(srv.URL, 5*time.Second), WithSeed(3), WithMaxRequests(2000),
 			WithMinimizeBudget(0, 0), WithCleanup(cleanup))
 		res, err := f.Run(context.Background())
 		if err != nil {
@@ -109,7 +109,7 @@ func TestCleanupKeepsWhatATimeoutLeft(t *testing.T) {
 	s := loadPets(t)
 	var deleted []string
 	timeouts := map[string]int{"2": 1, "9": upkeep.MaxCleanupMisses} // by pet id
-	send := SenderFunc(func(_ context.Context, req corpus.Request) corpus.Response {
+	send := senderFunc(func(_ context.Context, req corpus.Request) corpus.Response {
 		if req.Method != "DELETE" {
 			t.Errorf("cleanup sent %s %s", req.Method, req.Path)
 		}
@@ -121,36 +121,36 @@ func TestCleanupKeepsWhatATimeoutLeft(t *testing.T) {
 		deleted = append(deleted, id)
 		return corpus.Response{Status: 204}
 	})
-	r := newRunner(s, send, newConfig([]Option{WithCleanup(4)}))
+	l := newLoop(s, send, newConfig([]Option{WithCleanup(4)}))
 	op := s.Operation("POST /pets")
 	for id := 1; id <= 10; id++ {
-		r.state.GC.Created(op, &gen.Request{}, corpus.Response{Status: 201, Body: []byte(fmt.Sprintf(`{"id":%d}`, id))})
+		l.keeper.GC.Created(op, &gen.Request{}, corpus.Response{Status: 201, Body: []byte(fmt.Sprintf(`{"id":%d}`, id))})
 	}
-	r.collectGarbage(context.Background())
-	if got := strings.Join(deleted, ","); got != "1" || r.state.GC.Live() != 9 {
-		t.Fatalf("after a timeout: deleted %q, %d remembered; want 1 deleted and the 9 others remembered", got, r.state.GC.Live())
+	l.collectGarbage(context.Background())
+	if got := strings.Join(deleted, ","); got != "1" || l.keeper.GC.Live() != 9 {
+		t.Fatalf("after a timeout: deleted %q, %d remembered; want 1 deleted and the 9 others remembered", got, l.keeper.GC.Live())
 	}
-	r.collectGarbage(context.Background())
-	if got := strings.Join(deleted, ","); got != "1,2,3,4,5,6,7,8" || r.state.GC.Live() != 2 {
-		t.Fatalf("deleted %q, %d remembered; want 1 to 8 deleted (2 once it answered), 2 left", got, r.state.GC.Live())
+	l.collectGarbage(context.Background())
+	if got := strings.Join(deleted, ","); got != "1,2,3,4,5,6,7,8" || l.keeper.GC.Live() != 2 {
+		t.Fatalf("deleted %q, %d remembered; want 1 to 8 deleted (2 once it answered), 2 left", got, l.keeper.GC.Live())
 	}
 	// 9 times out twice: dropped then, not retried for ever.
 	for id := 11; id <= 13; id++ {
-		r.state.GC.Created(op, &gen.Request{}, corpus.Response{Status: 201, Body: []byte(fmt.Sprintf(`{"id":%d}`, id))})
+		l.keeper.GC.Created(op, &gen.Request{}, corpus.Response{Status: 201, Body: []byte(fmt.Sprintf(`{"id":%d}`, id))})
 	}
-	r.collectGarbage(context.Background())
-	r.collectGarbage(context.Background())
+	l.collectGarbage(context.Background())
+	l.collectGarbage(context.Background())
 	if timeouts["9"] != 0 || slices.Contains(deleted, "9") {
 		t.Fatalf("pet 9's DELETE was to time out twice: %d timeouts left, deleted %q", timeouts["9"], deleted)
 	}
-	r.state.GC.Created(op, &gen.Request{}, corpus.Response{Status: 201, Body: []byte(`{"id":14}`)})
-	r.state.GC.Created(op, &gen.Request{}, corpus.Response{Status: 201, Body: []byte(`{"id":15}`)})
+	l.keeper.GC.Created(op, &gen.Request{}, corpus.Response{Status: 201, Body: []byte(`{"id":14}`)})
+	l.keeper.GC.Created(op, &gen.Request{}, corpus.Response{Status: 201, Body: []byte(`{"id":15}`)})
 	before := len(deleted)
-	r.collectGarbage(context.Background())
+	l.collectGarbage(context.Background())
 	if slices.Contains(deleted[before:], "9") {
 		t.Errorf("pet 9 deleted again after %d timeouts: %q", upkeep.MaxCleanupMisses, deleted)
 	}
-	if st := r.stats.snapshot(); st.CleanupDeletes != int64(len(deleted)+3) || st.CleanupFailures != 3 {
+	if st := l.mon.stats.snapshot(); st.CleanupDeletes != int64(len(deleted)+3) || st.CleanupFailures != 3 {
 		t.Errorf("%d cleanup deletes counted (%d failed), want %d sent and the 3 timeouts failed", st.CleanupDeletes, st.CleanupFailures, len(deleted)+3)
 	}
 }
@@ -162,18 +162,18 @@ func TestCleanupStoppedKeepsTheRest(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	sent := 0
-	send := SenderFunc(func(context.Context, corpus.Request) corpus.Response {
+	send := senderFunc(func(context.Context, corpus.Request) corpus.Response {
 		sent++
 		cancel() // stopped while the first DELETE was under way
 		return corpus.Response{Status: 204}
 	})
-	r := newRunner(s, send, newConfig([]Option{WithCleanup(4)}))
+	l := newLoop(s, send, newConfig([]Option{WithCleanup(4)}))
 	op := s.Operation("POST /pets")
 	for id := 1; id <= 10; id++ {
-		r.state.GC.Created(op, &gen.Request{}, corpus.Response{Status: 201, Body: []byte(fmt.Sprintf(`{"id":%d}`, id))})
+		l.keeper.GC.Created(op, &gen.Request{}, corpus.Response{Status: 201, Body: []byte(fmt.Sprintf(`{"id":%d}`, id))})
 	}
-	r.collectGarbage(ctx)
-	if sent != 1 || r.state.GC.Live() != 9 {
-		t.Errorf("stopped after %d DELETEs with %d remembered, want 1 and 9", sent, r.state.GC.Live())
+	l.collectGarbage(ctx)
+	if sent != 1 || l.keeper.GC.Live() != 9 {
+		t.Errorf("stopped after %d DELETEs with %d remembered, want 1 and 9", sent, l.keeper.GC.Live())
 	}
 }

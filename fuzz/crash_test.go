@@ -132,11 +132,11 @@ func TestRecurringCrashDoesNotEndRun(t *testing.T) {
 // step makes a valid step for op; bound parameters take the latest id.
 func testStep(t *testing.T, f *Fuzzer, op string, bound ...string) Step {
 	t.Helper()
-	o := f.r.spec.Operation(op)
+	o := f.l.spec.Operation(op)
 	if o == nil {
 		t.Fatalf("no operation %s", op)
 	}
-	in, intent := f.r.gen.Input(o, gen.Valid)
+	in, intent := f.l.gen.Input(o, gen.Valid)
 	if op == "POST /pets" {
 		in.Body = map[string]any{"name": "Rex", "tag": "dog"}
 	}
@@ -174,10 +174,10 @@ func TestMinimizeCrashSequence(t *testing.T) {
 			target.firstID = 41 // the recorded run's ids differ from a fresh target's
 			target.Restart(context.Background())
 			f := New(s, target.sender, WithSeed(1), WithTarget(target), WithCrashGrace(50*time.Millisecond))
-			f.r.stats.restartClock()
-			f.r.execute(context.Background(), tt.seq(t, f))
+			f.l.mon.stats.restartClock()
+			f.l.runSequence(context.Background(), tt.seq(t, f))
 			time.Sleep(50 * time.Millisecond) // a crash after the last answer shows at the next request
-			f.r.execute(context.Background(), []Step{testStep(t, f, "GET /stats")})
+			f.l.runSequence(context.Background(), []Step{testStep(t, f, "GET /stats")})
 			var crash *Finding
 			for _, fd := range f.Findings() {
 				if fd.Check == oracle.CheckCrash {

@@ -69,7 +69,7 @@ func TestInputSelectedFilesAreTried(t *testing.T) {
 	}))
 	defer srv.Close()
 	events := make(chan Event, 1024)
-	f := New(s, NewHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithMaxRequests(200), WithFeedback(tr),
+	f := New(s, newHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithMaxRequests(200), WithFeedback(tr),
 		WithDirLister(fakeimage.Lister{"/app/plugins": {"alpha.py", "beta.py", "README"}}), WithEvents(events))
 	res, err := f.Run(context.Background())
 	if err != nil {

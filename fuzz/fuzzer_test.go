@@ -26,7 +26,7 @@ func index(ids []string, id string) int { return slices.Index(ids, id) }
 func TestEachOperationOnceReachesEveryOperation(t *testing.T) {
 	s := loadPets(t)
 	srv, _ := newPetsServer(t)
-	res, err := EachOperationOnce(context.Background(), s, NewHTTPSender(srv.URL, 5*time.Second), WithSeed(1))
+	res, err := EachOperationOnce(context.Background(), s, newHTTPSender(srv.URL, 5*time.Second), WithSeed(1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestEachOperationOnceReachesEveryOperation(t *testing.T) {
 func TestFuzzerFindsPlantedBugs(t *testing.T) {
 	s := loadPets(t)
 	srv, _ := newPetsServer(t)
-	f := New(s, NewHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithMaxRequests(3000), WithBaseURL(srv.URL))
+	f := New(s, newHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithMaxRequests(3000), WithBaseURL(srv.URL))
 	res, err := f.Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +121,7 @@ func recordRun(t *testing.T, seed uint64, n int64) []string {
 	s := loadPets(t)
 	srv, _ := newPetsServer(t)
 	var got []string
-	f := New(s, NewHTTPSender(srv.URL, 5*time.Second), WithSeed(seed), WithMaxRequests(n),
+	f := New(s, newHTTPSender(srv.URL, 5*time.Second), WithSeed(seed), WithMaxRequests(n),
 		WithExchangeHook(func(e Exchange) { got = append(got, e.Request.Key()) }))
 	if _, err := f.Run(context.Background()); err != nil {
 		t.Fatal(err)
@@ -149,7 +149,7 @@ func TestEventsNeverBlockAndStatsAreConcurrent(t *testing.T) {
 	s := loadPets(t)
 	srv, _ := newPetsServer(t)
 	events := make(chan Event, 1) // never read: sends must not block
-	f := New(s, NewHTTPSender(srv.URL, 5*time.Second), WithSeed(3), WithMaxRequests(500), WithEvents(events))
+	f := New(s, newHTTPSender(srv.URL, 5*time.Second), WithSeed(3), WithMaxRequests(500), WithEvents(events))
 	var wg sync.WaitGroup
 	done := make(chan struct{})
 	wg.Add(1)
@@ -204,7 +204,7 @@ func TestStopCriteria(t *testing.T) {
 				ctx, cancel = tt.ctx()
 			}
 			defer cancel()
-			f := New(s, NewHTTPSender(srv.URL, 5*time.Second), append(tt.opts, WithSeed(1))...)
+			f := New(s, newHTTPSender(srv.URL, 5*time.Second), append(tt.opts, WithSeed(1))...)
 			res, _ := f.Run(ctx)
 			if res.StopReason != tt.want {
 				t.Errorf("stop reason %q, want %q", res.StopReason, tt.want)
@@ -215,7 +215,7 @@ func TestStopCriteria(t *testing.T) {
 
 func TestTransportErrorsAndTimeouts(t *testing.T) {
 	s := loadPets(t)
-	sender := NewHTTPSender("http://127.0.0.1:1", time.Second) // nothing listens on port 1
+	sender := newHTTPSender("http://127.0.0.1:1", time.Second) // nothing listens on port 1
 	res, err := EachOperationOnce(context.Background(), s, sender, WithRetries(0))
 	if err != nil {
 		t.Fatal(err)
@@ -240,7 +240,7 @@ func TestTimeoutFinding(t *testing.T) {
 		w.WriteHeader(404)
 	}))
 	defer srv.Close()
-	res, err := EachOperationOnce(context.Background(), s, NewHTTPSender(srv.URL, 50*time.Millisecond), WithRetries(0), WithChecks(oracle.CheckTimeout))
+	res, err := EachOperationOnce(context.Background(), s, newHTTPSender(srv.URL, 50*time.Millisecond), WithRetries(0), WithChecks(oracle.CheckTimeout))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -118,7 +118,7 @@ func runCachedImports(t *testing.T, startup []inputsel.DirListing, lister inputs
 	srv := httptest.NewServer(http.HandlerFunc(target.handler))
 	defer srv.Close()
 	opts = append([]Option{WithSeed(7), WithMaxRequests(400), WithFeedback(target), WithDirLister(lister)}, opts...)
-	f := New(s, NewHTTPSender(srv.URL, 5*time.Second), opts...)
+	f := New(s, newHTTPSender(srv.URL, 5*time.Second), opts...)
 	res, err := f.Run(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -98,7 +98,7 @@ func TestNegotiatedFilesAreTried(t *testing.T) {
 		"/srv/templates": {"greeting.html", "greeting.txt", "greeting.html.bak"},
 		"/srv/conf":      {"settings.json"},
 	}
-	res, err := New(s, NewHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithMaxRequests(150), WithFeedback(g), WithDirLister(lister)).Run(context.Background())
+	res, err := New(s, newHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithMaxRequests(150), WithFeedback(g), WithDirLister(lister)).Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +163,7 @@ func TestNegotiatedSelectionsAreRecordedLikeOthers(t *testing.T) {
 	defer srv.Close()
 	lister := fakeimage.Lister{"/srv/locales": {"de.json", "en.json", "fr.json"}, "/srv/templates": {"greeting.html", "greeting.txt"}}
 	fb := &listedAtStart{Feedback: g, dirs: []inputsel.DirListing{{Path: "/srv/locales", Listed: true, Startup: true}}}
-	f := New(s, NewHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithMaxRequests(60), WithFeedback(fb), WithDirLister(lister))
+	f := New(s, newHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithMaxRequests(60), WithFeedback(fb), WithDirLister(lister))
 	res, err := f.Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -180,7 +180,7 @@ func TestNegotiatedSelectionsAreRecordedLikeOthers(t *testing.T) {
 	if locales.Names != "listed by the target at start-up" {
 		t.Errorf("the catalogs' selection does not say they were listed at start-up: %+v", *locales)
 	}
-	if !f.r.files.Names().Selected("/srv/locales") {
+	if !f.l.selection.files.Names().Selected("/srv/locales") {
 		t.Error("the name book was not told the catalogs are selected")
 	}
 }
@@ -205,7 +205,7 @@ func TestNegotiatedTriesAreQueuedOnce(t *testing.T) {
 			tries[e.Intent.Target+" "+http.Header(e.Request.Header).Get("Accept-Language")]++
 		}
 	})
-	res, err := New(s, NewHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithMaxRequests(80), WithFeedback(g), WithDirLister(lister), hook).Run(context.Background())
+	res, err := New(s, newHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithMaxRequests(80), WithFeedback(g), WithDirLister(lister), hook).Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +251,7 @@ func TestReplaySendsNegotiationHeaders(t *testing.T) {
 		_, _ = w.Write([]byte("olá"))
 	}))
 	defer srv.Close()
-	x, err := Replay(context.Background(), s, NewHTTPSender(srv.URL, 5*time.Second), []Entry{e})
+	x, err := Replay(context.Background(), s, newHTTPSender(srv.URL, 5*time.Second), []Entry{e})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,7 @@ func TestStorePersistsAndResumes(t *testing.T) {
 	dir := t.TempDir()
 	st := openStore(t, dir, s.Hash)
 	srv, _ := newPetsServer(t)
-	f := New(s, NewHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithMaxRequests(800), WithStore(st))
+	f := New(s, newHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithMaxRequests(800), WithStore(st))
 	res, err := f.Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -90,7 +90,7 @@ func TestStorePersistsAndResumes(t *testing.T) {
 		t.Fatalf("%d entries loaded, want %d", st2.Len(), len(stored)-len(damage))
 	}
 	srv2, api2 := newPetsServer(t)
-	f2 := New(s, NewHTTPSender(srv2.URL, 5*time.Second), WithSeed(2), WithMaxRequests(1200), WithStore(st2))
+	f2 := New(s, newHTTPSender(srv2.URL, 5*time.Second), WithSeed(2), WithMaxRequests(1200), WithStore(st2))
 	res2, err := f2.Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +121,7 @@ func TestStoreWriteFailureIsAWarning(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv, _ := newPetsServer(t)
-	res, err := New(s, NewHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithMaxRequests(200), WithStore(st)).Run(context.Background())
+	res, err := New(s, newHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithMaxRequests(200), WithStore(st)).Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func TestSeedEntriesRunFirst(t *testing.T) {
 	srv, _ := newPetsServer(t)
 	var first []string
 	seed := Entry{Steps: []Step{{Op: "GET /stats", Raw: &corpus.Request{Operation: "GET /stats", Method: "GET", Path: "/v1/stats?seed=1"}}}}
-	f := New(s, NewHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithMaxRequests(50), WithSeedEntries([]Entry{seed}),
+	f := New(s, newHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithMaxRequests(50), WithSeedEntries([]Entry{seed}),
 		WithExchangeHook(func(x Exchange) { first = append(first, x.Request.Path) }))
 	res, err := f.Run(context.Background())
 	if err != nil {

@@ -23,11 +23,11 @@ type slowingTarget struct {
 	created int
 	perPet  time.Duration
 	starts  int
-	sender  *HTTPSender
+	sender  *httpSender
 }
 
 func newSlowingTarget(t *testing.T, perPet time.Duration) *slowingTarget {
-	s := &slowingTarget{perPet: perPet, sender: NewHTTPSender("http://127.0.0.1:1", 5*time.Second)}
+	s := &slowingTarget{perPet: perPet, sender: newHTTPSender("http://127.0.0.1:1", 5*time.Second)}
 	s.start()
 	t.Cleanup(func() {
 		s.mu.Lock()

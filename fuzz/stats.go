@@ -1,6 +1,7 @@
 package fuzz
 
 import (
+	"context"
 	"maps"
 	"sync"
 	"sync/atomic"
@@ -93,7 +94,7 @@ type statsCollector struct {
 
 // opLatency is the time an operation's answers took: their total, and an
 // exponentially weighted moving mean. Restart decisions keep their own
-// windows (latencyTracker): the report needs no more than these.
+// windows (upkeep.Latency): the report needs no more than these.
 type opLatency struct {
 	total  time.Duration
 	n      int64
@@ -249,6 +250,40 @@ func (s *statsCollector) snapshot() Stats {
 	s.mu.Unlock()
 	st.CleanupDeletes, st.CleanupFailures = s.cleanups.Load(), s.cleanErr.Load()
 	return st
+}
+
+// monitor is the run's statistics and events (LibAFL's Monitor): counters
+// the UI pulls (Stats), discrete events pushed to it without ever blocking
+// the loop. As an observer it counts what each answer brought.
+// Reads: op, sig, new. Changes: the statistics; emits coverage events.
+type monitor struct {
+	stats  *statsCollector
+	events chan<- Event
+}
+
+func newMonitor(paused func() time.Duration, events chan<- Event) *monitor {
+	return &monitor{stats: newStats(paused), events: events}
+}
+
+func (m *monitor) observe(_ context.Context, rec *record) {
+	m.stats.signal(rec.op.ID, rec.sig, len(rec.new) > 0)
+	if len(rec.new) > 0 {
+		m.emit(Event{Kind: EventCoverage, Request: rec.n, Operation: rec.op.ID, Reasons: rec.new})
+	}
+}
+
+// emit sends an event without blocking the loop: one that does not fit is
+// dropped and counted.
+func (m *monitor) emit(e Event) {
+	if m.events == nil {
+		return
+	}
+	e.At = m.stats.elapsed()
+	select {
+	case m.events <- e:
+	default:
+		m.stats.dropped.Add(1)
+	}
 }
 
 // EventKind names a discrete event.

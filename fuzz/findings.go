@@ -1,8 +1,10 @@
 package fuzz
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"sort"
 	"sync"
 
@@ -36,6 +38,56 @@ type Finding struct {
 	// Minimized is set when Steps were shrunk to a minimal sequence that
 	// still triggers the finding; Requests and Curl are then that sequence's.
 	Minimized bool `json:"minimized,omitempty"`
+}
+
+// judge turns the objectives' violations of one answer into findings
+// (LibAFL's solutions). With a target to watch, transport errors and
+// timeouts wait for the next answer (a target that died explains them);
+// a finding known already only counts; a new one is minimised first, on
+// the running target or on fresh ones (which restarts it), then recorded.
+func (l *loop) judge(ctx context.Context, rec *record) {
+	for _, v := range rec.violations {
+		f := Finding{
+			Operation: rec.op.ID, Check: v.Check, Signature: v.Signature, Message: v.Message,
+			Requests: slices.Clone(rec.seq), Response: rec.resp, Intent: rec.req.Intent, FirstRequest: rec.n,
+		}
+		if l.cfg.target != nil && (v.Check == oracle.CheckTransport || v.Check == oracle.CheckTimeout) {
+			l.target.held = append(l.target.held, f)
+			continue
+		}
+		if l.findings.has(rec.op.ID, v.Check, v.Signature) {
+			l.findings.add(f)
+			continue
+		}
+		f.Steps = l.target.history.tail(1)
+		l.minimizeFinding(ctx, &f, f.Steps)
+		l.recordFinding(f)
+	}
+}
+
+// releaseHeld records the held transport findings: the target answered
+// since, so it did not die of them.
+func (l *loop) releaseHeld() {
+	for _, f := range l.target.held {
+		f.Steps = nil
+		l.recordFinding(f)
+	}
+	l.target.held = nil
+}
+
+// recordFinding adds f (deduplicated), persists it and announces it when new.
+func (l *loop) recordFinding(f Finding) (Finding, bool) {
+	if f.Curl == "" {
+		f.Curl = oracle.CurlSequence(l.baseURL(), f.Requests)
+	}
+	got, isNew, updated := l.findings.add(f)
+	if isNew || updated {
+		l.persistFinding(got)
+	}
+	if isNew {
+		l.mon.emit(Event{Kind: EventFinding, Request: got.FirstRequest, Operation: got.Operation, Finding: &got})
+	}
+	return got, isNew
 }
 
 func findingID(op string, check oracle.Check, sig string) string {
