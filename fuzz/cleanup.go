@@ -13,12 +13,12 @@ import (
 // betweenSequences deletes what is over the bound and restarts the target
 // when its answers kept slowing down.
 func (l *loop) betweenSequences(ctx context.Context) {
-	if l.target.lost != nil || ctx.Err() != nil || l.ctl.isStopped() {
+	if l.instance.lost != nil || ctx.Err() != nil || l.ctl.isStopped() {
 		return
 	}
 	l.collectGarbage(ctx)
 	t := l.keeper.Latency
-	if t == nil || l.target.lost != nil || ctx.Err() != nil || len(l.target.held) > 0 {
+	if t == nil || l.instance.lost != nil || ctx.Err() != nil || len(l.instance.held) > 0 {
 		return
 	}
 	if slow, why := t.Verdict(); slow {
@@ -26,7 +26,7 @@ func (l *loop) betweenSequences(ctx context.Context) {
 		// A restart forgets the ids the old instance handed out, as after
 		// a crash: they name nothing on the fresh one.
 		if err := l.restart(ctx, why); err != nil {
-			l.target.lost = err
+			l.instance.lost = err
 		}
 	}
 }
@@ -36,7 +36,7 @@ func (l *loop) betweenSequences(ctx context.Context) {
 // (its resources are gone with it), one that merely timed out is left be.
 // What was not deleted then, that one included, stays remembered.
 func (l *loop) collectGarbage(ctx context.Context) {
-	if len(l.target.held) > 0 {
+	if len(l.instance.held) > 0 {
 		return // the last request got no answer: leave the target be until one comes
 	}
 	items := l.keeper.GC.Due()
@@ -71,7 +71,7 @@ func (l *loop) collectGarbage(ctx context.Context) {
 				why += "; what " + g.Producer() + " creates is no longer deleted"
 			}
 			if err := l.restart(ctx, why); err != nil {
-				l.target.lost = err
+				l.instance.lost = err
 			}
 			return
 		}

@@ -14,16 +14,16 @@ const maxMinimizePerCrash = 3
 
 // onCrash records a crash found after the answer rec got, restarts the
 // target and minimises the crash's sequence. It returns false when the run
-// cannot go on (l.target.lost says why).
+// cannot go on (l.instance.lost says why).
 func (l *loop) onCrash(ctx context.Context, rec *record, reason string) bool {
-	if l.mon.stats.requests.Load()-l.target.lifeStart >= healthyLife {
-		l.target.crashLoop = 0
+	if l.mon.stats.requests.Load()-l.instance.lifeStart >= healthyLife {
+		l.instance.crashLoop = 0
 	}
-	l.target.crashLoop++
+	l.instance.crashLoop++
 	l.mon.stats.crash()
-	l.target.held = nil // failures of a dying target, not findings
-	h := l.target.history
-	l.target.history = history{}
+	l.instance.held = nil // failures of a dying target, not findings
+	h := l.instance.history
+	l.instance.history = history{}
 	n := l.mon.stats.requests.Load()
 	last := rec.req.Request
 	f := Finding{
@@ -32,13 +32,13 @@ func (l *loop) onCrash(ctx context.Context, rec *record, reason string) bool {
 		Requests: slices.Clone(h.reqs), Response: rec.resp, Intent: rec.req.Intent, FirstRequest: n,
 		Steps: cloneSteps(h.steps),
 	}
-	if l.target.crashLoop > l.cfg.maxCrashes {
-		l.target.lost = fmt.Errorf("%w: %d crashes in a row, each within %d requests of a start", ErrTooManyCrashes, l.target.crashLoop, healthyLife)
+	if l.instance.crashLoop > l.cfg.maxCrashes {
+		l.instance.lost = fmt.Errorf("%w: %d crashes in a row, each within %d requests of a start", ErrTooManyCrashes, l.instance.crashLoop, healthyLife)
 		l.recordFinding(f)
 		return false
 	}
 	if err := l.restart(ctx, "crashed: "+reason); err != nil {
-		l.target.lost = err
+		l.instance.lost = err
 		l.recordFinding(f)
 		return false
 	}
@@ -49,7 +49,7 @@ func (l *loop) onCrash(ctx context.Context, rec *record, reason string) bool {
 		return true
 	}
 	if l.cfg.minRequests > 0 {
-		l.target.minimizedCrashes[reason]++
+		l.instance.minimizedCrashes[reason]++
 		if !l.minimizeCrash(ctx, &f, &h) {
 			if known := l.anyCrash(reason); known != nil {
 				// Not reproduced: most likely the crash already known.
@@ -63,7 +63,7 @@ func (l *loop) onCrash(ctx context.Context, rec *record, reason string) bool {
 	}
 	f.Curl = oracle.CurlSequence(l.baseURL(), f.Requests)
 	l.recordFinding(f)
-	return l.target.lost == nil
+	return l.instance.lost == nil
 }
 
 // anyCrash returns the first crash finding with this signature.
@@ -102,7 +102,7 @@ func (l *loop) knownCrash(reason string, h *history) *Finding {
 			return &same[i] // the cause is known: do not pay for it again
 		}
 	}
-	if l.target.minimizedCrashes[reason] >= maxMinimizePerCrash || l.cfg.minRequests <= 0 {
+	if l.instance.minimizedCrashes[reason] >= maxMinimizePerCrash || l.cfg.minRequests <= 0 {
 		return &same[0]
 	}
 	return nil

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/whittle-dev/whittle/fuzz/oracle"
-
 	"github.com/whittle-dev/whittle/fuzz/gen"
+	"github.com/whittle-dev/whittle/fuzz/oracle"
+	"github.com/whittle-dev/whittle/fuzz/upkeep"
 )
 
 func TestCrashesAreFoundMinimisedAndSurvived(t *testing.T) {
@@ -102,7 +102,7 @@ func TestTooManyCrashes(t *testing.T) {
 	target := newCrashTarget(t)
 	target.dieAfter = 3 // every instance dies on its third request
 	f := New(s, target.sender, WithSeed(1), WithMaxRequests(4000), WithTarget(target),
-		WithCrashGrace(100*time.Millisecond), WithMaxCrashes(5), WithMinimizeBudget(0, 0))
+		WithCrashGrace(100*time.Millisecond), withMaxCrashes(5), WithMinimizeBudget(0, 0))
 	res, err := f.Run(context.Background())
 	if !errors.Is(err, ErrTooManyCrashes) || res.StopReason != "too many crashes" {
 		t.Fatalf("stop %q, err %v", res.StopReason, err)
@@ -119,13 +119,41 @@ func TestRecurringCrashDoesNotEndRun(t *testing.T) {
 	target := newCrashTarget(t)
 	target.dieAfter = healthyLife + 10
 	f := New(s, target.sender, WithSeed(1), WithMaxRequests(600), WithTarget(target),
-		WithCrashGrace(100*time.Millisecond), WithMaxCrashes(2), WithMinimizeBudget(0, 0))
+		WithCrashGrace(100*time.Millisecond), withMaxCrashes(2), WithMinimizeBudget(0, 0))
 	res, err := f.Run(context.Background())
 	if err != nil || res.StopReason != "max requests" {
 		t.Fatalf("stop %q, err %v", res.StopReason, err)
 	}
 	if res.Stats.Crashes <= 2 {
-		t.Fatalf("%d crashes: the target should have crashed more often than WithMaxCrashes allows in a row", res.Stats.Crashes)
+		t.Fatalf("%d crashes: the target should have crashed more often than withMaxCrashes allows in a row", res.Stats.Crashes)
+	}
+}
+
+// With fresh minimisation every finding, not only crashes, is minimised
+// on fresh targets: a target that never crashes is restarted for it.
+func TestFreshMinimizationOfFindings(t *testing.T) {
+	run := func(fresh bool) *Result {
+		tgt := newSlowingTarget(t, 0) // never crashes, never slows down
+		f := New(loadPets(t), tgt.sender, WithSeed(1), WithMaxRequests(1500), WithTarget(tgt),
+			WithLatencyRestarts(upkeep.LatencyPolicy{}), withFreshMinimization(fresh))
+		res, err := f.Run(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	res := run(true)
+	minimised := 0
+	for _, fd := range res.Findings {
+		if fd.Minimized {
+			minimised++
+		}
+	}
+	if minimised == 0 || res.Stats.Restarts == 0 {
+		t.Errorf("%d findings minimised with %d restarts, want them minimised on fresh targets: %+v", minimised, res.Stats.Restarts, res.Findings)
+	}
+	if res := run(false); res.Stats.Restarts != 0 {
+		t.Errorf("%d restarts without fresh minimisation, of a target that never crashes", res.Stats.Restarts)
 	}
 }
 

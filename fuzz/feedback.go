@@ -30,7 +30,7 @@ type Signal struct {
 	NewFiles []string `json:"new_files,omitempty"`
 	// Dirs are directories the target listed or used files in (those of
 	// start-up in the first signal); their entries, read from the image
-	// (DirLister), become values for free-form strings.
+	// (inputsel.DirLister), become values for free-form strings.
 	Dirs []inputsel.DirListing `json:"dirs,omitempty"`
 }
 

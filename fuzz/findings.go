@@ -8,10 +8,9 @@ import (
 	"sort"
 	"sync"
 
-	"github.com/whittle-dev/whittle/fuzz/oracle"
-
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/fuzz/gen"
+	"github.com/whittle-dev/whittle/fuzz/oracle"
 )
 
 // Finding is a distinct problem: one operation, one check, one signature.
@@ -52,14 +51,14 @@ func (l *loop) judge(ctx context.Context, rec *record) {
 			Requests: slices.Clone(rec.seq), Response: rec.resp, Intent: rec.req.Intent, FirstRequest: rec.n,
 		}
 		if l.cfg.target != nil && (v.Check == oracle.CheckTransport || v.Check == oracle.CheckTimeout) {
-			l.target.held = append(l.target.held, f)
+			l.instance.held = append(l.instance.held, f)
 			continue
 		}
 		if l.findings.has(rec.op.ID, v.Check, v.Signature) {
 			l.findings.add(f)
 			continue
 		}
-		f.Steps = l.target.history.tail(1)
+		f.Steps = l.instance.history.tail(1)
 		l.minimizeFinding(ctx, &f, f.Steps)
 		l.recordFinding(f)
 	}
@@ -68,11 +67,11 @@ func (l *loop) judge(ctx context.Context, rec *record) {
 // releaseHeld records the held transport findings: the target answered
 // since, so it did not die of them.
 func (l *loop) releaseHeld() {
-	for _, f := range l.target.held {
+	for _, f := range l.instance.held {
 		f.Steps = nil
 		l.recordFinding(f)
 	}
-	l.target.held = nil
+	l.instance.held = nil
 }
 
 // recordFinding adds f (deduplicated), persists it and announces it when new.

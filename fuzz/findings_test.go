@@ -3,9 +3,8 @@ package fuzz
 import (
 	"testing"
 
-	"github.com/whittle-dev/whittle/fuzz/oracle"
-
 	"github.com/whittle-dev/whittle/corpus"
+	"github.com/whittle-dev/whittle/fuzz/oracle"
 )
 
 func TestFindingsAreDeduplicated(t *testing.T) {

@@ -64,11 +64,11 @@ func (f *Fuzzer) Corpus() []Entry { return f.corpus.snapshot() }
 
 // Run fuzzes until the context ends, the duration or request budget is
 // spent, nothing new was seen for the plateau time, Stop is called, or the
-// target is lost. It runs the seed entries first (WithStore,
-// withSeedEntries), then the producer-before-consumer plan, so every
-// operation is tried early, then the plan's steps again with each declared
-// media type and common languages and codings (sweepNegotiation), then
-// mutates the corpus. The error is the context's, or wraps ErrTargetLost /
+// target is lost. It runs the seed entries first (WithStore), then the
+// producer-before-consumer plan, so every operation is tried early, then
+// the plan's steps again with each declared media type and common
+// languages and codings (sweepNegotiation), then the loop (see the package
+// documentation). The error is the context's, or wraps ErrTargetLost /
 // ErrTooManyCrashes.
 func (f *Fuzzer) Run(ctx context.Context) (*Result, error) {
 	l := f.l
@@ -99,7 +99,7 @@ func (f *Fuzzer) Run(ctx context.Context) (*Result, error) {
 		l.mon.stats.set(l.findings.len(), f.corpus.size(), l.gen.Dictionary().Len())
 	}
 	l.stopped = true
-	if l.target.lost == nil {
+	if l.instance.lost == nil {
 		l.releaseHeld()
 	}
 	res := &Result{
@@ -121,8 +121,8 @@ func (f *Fuzzer) Run(ctx context.Context) (*Result, error) {
 	switch {
 	case reason == "cancelled":
 		return res, ctx.Err()
-	case l.target.lost != nil:
-		return res, l.target.lost
+	case l.instance.lost != nil:
+		return res, l.instance.lost
 	}
 	return res, nil
 }
@@ -132,8 +132,8 @@ func (f *Fuzzer) stopReason(ctx context.Context) string {
 	switch {
 	case ctx.Err() != nil:
 		return "cancelled"
-	case l.target.lost != nil:
-		if errors.Is(l.target.lost, ErrTooManyCrashes) {
+	case l.instance.lost != nil:
+		if errors.Is(l.instance.lost, ErrTooManyCrashes) {
 			return "too many crashes"
 		}
 		return "target lost"

@@ -10,9 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/whittle-dev/whittle/fuzz/oracle"
-
 	"github.com/whittle-dev/whittle/fuzz/internal/testspecs"
+	"github.com/whittle-dev/whittle/fuzz/oracle"
 	"github.com/whittle-dev/whittle/fuzz/spec"
 )
 
@@ -122,7 +121,7 @@ func recordRun(t *testing.T, seed uint64, n int64) []string {
 	srv, _ := newPetsServer(t)
 	var got []string
 	f := New(s, newHTTPSender(srv.URL, 5*time.Second), WithSeed(seed), WithMaxRequests(n),
-		WithExchangeHook(func(e Exchange) { got = append(got, e.Request.Key()) }))
+		withExchangeHook(func(e Exchange) { got = append(got, e.Request.Key()) }))
 	if _, err := f.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +215,7 @@ func TestStopCriteria(t *testing.T) {
 func TestTransportErrorsAndTimeouts(t *testing.T) {
 	s := loadPets(t)
 	sender := newHTTPSender("http://127.0.0.1:1", time.Second) // nothing listens on port 1
-	res, err := EachOperationOnce(context.Background(), s, sender, WithRetries(0))
+	res, err := EachOperationOnce(context.Background(), s, sender, withRetries(0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +239,7 @@ func TestTimeoutFinding(t *testing.T) {
 		w.WriteHeader(404)
 	}))
 	defer srv.Close()
-	res, err := EachOperationOnce(context.Background(), s, newHTTPSender(srv.URL, 50*time.Millisecond), WithRetries(0), WithChecks(oracle.CheckTimeout))
+	res, err := EachOperationOnce(context.Background(), s, newHTTPSender(srv.URL, 50*time.Millisecond), withRetries(0), withChecks(oracle.CheckTimeout))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -128,7 +128,7 @@ func runCachedImports(t *testing.T, startup []inputsel.DirListing, lister inputs
 
 func TestNamesListedAtStartupAreSentAndSelect(t *testing.T) {
 	swept := map[string]bool{}
-	res, target := runCachedImports(t, startupListings(), fakeimage.Python(), WithExchangeHook(func(e Exchange) {
+	res, target := runCachedImports(t, startupListings(), fakeimage.Python(), withExchangeHook(func(e Exchange) {
 		if e.Intent.Kind == "listed-name" {
 			swept[e.Request.Method+" "+e.Intent.Target] = true
 		}
@@ -188,7 +188,7 @@ func TestNamesListedAtStartupAreSentAndSelect(t *testing.T) {
 // The sweep alone (no name picked by chance) sends a codec that exists right
 // after the plan: deterministically, not by luck.
 func TestNameSweepHitsRightAfterThePlan(t *testing.T) {
-	res, target := runCachedImports(t, startupListings(), fakeimage.Python(), WithGeneratorOptions(gen.WithNames(nil)), WithMaxRequests(60))
+	res, target := runCachedImports(t, startupListings(), fakeimage.Python(), withGeneratorOptions(gen.WithNames(nil)), WithMaxRequests(60))
 	target.mu.Lock()
 	defer target.mu.Unlock()
 	// The plan: 2 operations, 3 tries each when no 2xx comes.

@@ -27,7 +27,7 @@ type loop struct {
 	// Both would be one per worker (issue 19).
 	gen  *gen.Generator
 	exec *executor
-	// observers learn from every answer, in this order (observe.go).
+	// observers learn from every answer, in order (newObservers).
 	observers []observer
 	coverage  *coverage  // the observer that asks the tracer; stages drain it
 	selection *selection // the input selection observer; Result reads it
@@ -40,13 +40,13 @@ type loop struct {
 	mon      *monitor
 	ctl      *controls
 	keeper   *upkeep.Keeper
-	target   targetState
+	instance instanceState
 	warnings []string
 	stopped  bool
 }
 
-// targetState is what the loop knows of the target instance it sends to.
-type targetState struct {
+// instanceState is what the loop knows of the target instance it sends to.
+type instanceState struct {
 	// history is what the instance was sent since it (re)started.
 	history history
 	// crashLoop counts crashes in a row that came within healthyLife
@@ -66,9 +66,6 @@ type targetState struct {
 
 func newLoop(s *spec.Spec, send Sender, cfg *config) *loop {
 	gopts := []gen.Option{gen.WithSeed(cfg.seed), gen.WithExampleBias(0.4)}
-	if cfg.mix != (gen.Mix{}) {
-		gopts = append(gopts, gen.WithMix(cfg.mix))
-	}
 	files := inputsel.NewCorrelator(cfg.lister)
 	gopts = append(gopts, gen.WithNames(files.Names()))
 	gopts = append(gopts, cfg.genOpts...)
@@ -83,7 +80,7 @@ func newLoop(s *spec.Spec, send Sender, cfg *config) *loop {
 		findings:  newFindingSet(),
 		ctl:       newControls(),
 		keeper:    upkeep.New(s, ln, cfg.maxLive, cfg.latency, cfg.target != nil),
-		target:    targetState{minimizedCrashes: map[string]int{}, liveness: livenessOp(s)},
+		instance:  instanceState{minimizedCrashes: map[string]int{}, liveness: livenessOp(s)},
 	}
 	l.exec = newExecutor(s, ln, l.gen, send)
 	l.oracle = oracle.New(s, cfg.checks...)
@@ -94,19 +91,7 @@ func newLoop(s *spec.Spec, send Sender, cfg *config) *loop {
 	}
 	l.coverage = &coverage{feedback: cfg.feedback}
 	l.selection = newSelection(s, l.gen, l.exec.values, files, l.ctl, l.mon)
-	l.observers = []observer{
-		bindings{exec: l.exec, links: ln, producers: l.producers},
-		dictionary{dict: l.gen.Dictionary()},
-		l.coverage,
-		newNovelty(),
-		l.selection,
-		l.mon,
-		objectives{oracle: l.oracle},
-	}
-	if cfg.onExchange != nil {
-		l.observers = append(l.observers, exchanges(cfg.onExchange))
-	}
-	l.observers = append(l.observers, upkeeping{keeper: l.keeper, stats: l.mon.stats})
+	l.observers = l.newObservers()
 	return l
 }
 
@@ -114,7 +99,7 @@ func newLoop(s *spec.Spec, send Sender, cfg *config) *loop {
 // the run is paused.
 func (l *loop) budgetLeft(ctx context.Context) bool {
 	l.ctl.wait(ctx)
-	if l.stopped || l.target.lost != nil || ctx.Err() != nil || l.ctl.isStopped() {
+	if l.stopped || l.instance.lost != nil || ctx.Err() != nil || l.ctl.isStopped() {
 		return false
 	}
 	if l.cfg.maxRequests > 0 && l.mon.stats.requests.Load() >= l.cfg.maxRequests {
@@ -139,7 +124,7 @@ func (l *loop) runSequence(ctx context.Context, seq []Step) []record {
 	for i := range local {
 		local[i] = -1
 	}
-	l.target.history.startSequence()
+	l.instance.history.startSequence()
 	for i, st := range seq {
 		if !l.budgetLeft(ctx) {
 			break
@@ -159,7 +144,7 @@ func (l *loop) runSequence(ctx context.Context, seq []Step) []record {
 		inputs[i] = &p.req.Input
 		concrete := st
 		concrete.Input = p.req.Input
-		local[i] = l.target.history.add(concrete, p.req.Request, resp, local)
+		local[i] = l.instance.history.add(concrete, p.req.Request, resp, local)
 		dead, why := crashed(ctx, l.cfg.target, resp, l.cfg.crashGrace)
 		rec := record{idx: i, op: p.op, step: concrete, req: p.req, resp: resp, seq: sent}
 		rec.n = l.mon.stats.request(p.op.ID, resp.Status, int(p.req.Intent.Phase))

@@ -6,12 +6,12 @@ import (
 	"maps"
 	"slices"
 
-	"github.com/whittle-dev/whittle/fuzz/oracle"
-
 	"github.com/getkin/kin-openapi/openapi3"
+
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/fuzz/gen"
 	"github.com/whittle-dev/whittle/fuzz/links"
+	"github.com/whittle-dev/whittle/fuzz/oracle"
 	"github.com/whittle-dev/whittle/fuzz/spec"
 )
 
@@ -271,8 +271,8 @@ func (l *loop) minimizeCrash(ctx context.Context, f *Finding, h *history) bool {
 			}
 		}
 	}
-	if m.lost != nil && l.target.lost == nil {
-		l.target.lost = m.lost
+	if m.lost != nil && l.instance.lost == nil {
+		l.instance.lost = m.lost
 	}
 	l.exec.values.Reset()
 	return ok
@@ -343,7 +343,7 @@ func (l *loop) producedValues(st Step) []string {
 // minimizeFinding shrinks the sequence of an oracle finding (not a crash),
 // then drops the optional parameters and negotiation headers of its last
 // step that do not matter.
-// With WithFreshMinimization every attempt runs on a fresh target, as for
+// With withFreshMinimization every attempt runs on a fresh target, as for
 // crashes; otherwise on the running one.
 func (l *loop) minimizeFinding(ctx context.Context, f *Finding, steps []Step) {
 	if l.cfg.minRequests <= 0 || l.cfg.target == nil && len(steps) > 1 {
@@ -357,8 +357,8 @@ func (l *loop) minimizeFinding(ctx context.Context, f *Finding, steps []Step) {
 		m.dirty = true // the running target holds the state that led here
 	}
 	defer func() {
-		if m.lost != nil && l.target.lost == nil {
-			l.target.lost = m.lost
+		if m.lost != nil && l.instance.lost == nil {
+			l.instance.lost = m.lost
 		}
 		if m.fresh {
 			l.exec.values.Reset()

@@ -200,7 +200,7 @@ func TestNegotiatedTriesAreQueuedOnce(t *testing.T) {
 		"/srv/help":    {"de.html", "en.html", "fr.html", "sk.html"},
 	}
 	tries := map[string]int{}
-	hook := WithExchangeHook(func(e Exchange) {
+	hook := withExchangeHook(func(e Exchange) {
 		if e.Intent.Kind == "input-selected-file" {
 			tries[e.Intent.Target+" "+http.Header(e.Request.Header).Get("Accept-Language")]++
 		}
@@ -237,7 +237,7 @@ func TestReplaySendsNegotiationHeaders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := EntryFromCorpus(corpus.Entry{ID: "x", Steps: steps})
+	e, err := entryFromCorpus(corpus.Entry{ID: "x", Steps: steps})
 	if err != nil {
 		t.Fatal(err)
 	}

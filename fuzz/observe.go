@@ -46,6 +46,24 @@ type observer interface {
 	observe(ctx context.Context, rec *record)
 }
 
+// newObservers lists the observers of a run in the order they see each
+// step: each comes after those that fill what it reads.
+func (l *loop) newObservers() []observer {
+	list := []observer{
+		bindings{exec: l.exec, links: l.links, producers: l.producers},
+		dictionary{dict: l.gen.Dictionary()},
+		l.coverage,
+		newNovelty(),
+		l.selection,
+		l.mon,
+		objectives{oracle: l.oracle},
+	}
+	if l.cfg.onExchange != nil {
+		list = append(list, exchanges(l.cfg.onExchange))
+	}
+	return append(list, upkeeping{keeper: l.keeper, stats: l.mon.stats})
+}
+
 // observe shows rec to every observer, in order.
 func (l *loop) observe(ctx context.Context, rec *record) {
 	if !rec.resp.Truncated && len(rec.resp.Body) > 0 && len(rec.resp.Body) < maxDecoded {
@@ -118,7 +136,7 @@ func (o objectives) observe(ctx context.Context, rec *record) {
 	rec.violations = o.oracle.Check(ctx, rec.req.Request, rec.req.Intent, rec.resp)
 }
 
-// exchanges hands every answer to WithExchangeHook's function.
+// exchanges hands every answer to withExchangeHook's function.
 // Reads: n, req, resp, sig, new.
 type exchanges func(Exchange)
 

@@ -7,10 +7,10 @@ import (
 	"github.com/whittle-dev/whittle/corpus"
 )
 
-// EntryFromCorpus turns a stored entry into one the fuzzer can run and
+// entryFromCorpus turns a stored entry into one the fuzzer can run and
 // mutate: its steps when they can be read, otherwise its requests, sent as
 // they are.
-func EntryFromCorpus(ce corpus.Entry) (Entry, error) {
+func entryFromCorpus(ce corpus.Entry) (Entry, error) {
 	e := Entry{StoreID: ce.ID, Requests: ce.Requests, Reasons: ce.Reasons, AddedAt: ce.AddedAt}
 	var err error
 	if len(ce.Steps) > 0 {
@@ -49,7 +49,7 @@ func EntriesFromCorpus(ces []corpus.Entry) ([]Entry, []string) {
 	out := make([]Entry, 0, len(ces))
 	var warns []string
 	for _, ce := range ces {
-		e, err := EntryFromCorpus(ce)
+		e, err := entryFromCorpus(ce)
 		if err != nil {
 			warns = append(warns, err.Error())
 		}
@@ -110,19 +110,4 @@ func (l *loop) warn(format string, args ...any) {
 	if len(l.warnings) < maxWarnings {
 		l.warnings = append(l.warnings, fmt.Sprintf(format, args...))
 	}
-}
-
-// FindingsFromCorpus reads the findings a store holds.
-func FindingsFromCorpus(recs []corpus.FindingRecord) ([]Finding, []string) {
-	var out []Finding
-	var warns []string
-	for _, rec := range recs {
-		var f Finding
-		if err := json.Unmarshal(rec.Data, &f); err != nil {
-			warns = append(warns, fmt.Sprintf("finding %s: %v", rec.ID, err))
-			continue
-		}
-		out = append(out, f)
-	}
-	return out, warns
 }

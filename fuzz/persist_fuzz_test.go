@@ -25,7 +25,7 @@ func FuzzStoredSteps(f *testing.F) {
 	f.Add([]byte(`[{"raw":{"method":"GET","path":"/v1/stats"}}]`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ce := corpus.Entry{ID: "x", Steps: data, Requests: []corpus.Request{{Method: "GET", Path: "/"}}}
-		e, _ := EntryFromCorpus(ce)
+		e, _ := entryFromCorpus(ce)
 		x := newExecutor(s, fz.l.links, fz.l.gen, nil)
 		sent := make([]*gen.Input, len(e.Steps))
 		for i, st := range e.Steps {

@@ -36,7 +36,7 @@ func (p *PlanResult) Requests() []corpus.Request {
 // EachOperationOnce sends every operation of s with schema-valid values,
 // producers before consumers, ids taken from earlier answers, so that most
 // operations get a 2xx. An operation without a 2xx is tried again with new
-// values (WithRetries). The error is only the context's.
+// values (withRetries). The error is only the context's.
 func EachOperationOnce(ctx context.Context, s *spec.Spec, send Sender, opts ...Option) (*PlanResult, error) {
 	cfg := newConfig(opts)
 	var exchanges []Exchange

@@ -10,9 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/whittle-dev/whittle/fuzz/oracle"
-
 	"github.com/whittle-dev/whittle/corpus"
+	"github.com/whittle-dev/whittle/fuzz/oracle"
 	"github.com/whittle-dev/whittle/fuzz/spec"
 	"github.com/whittle-dev/whittle/probe"
 )

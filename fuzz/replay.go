@@ -4,10 +4,29 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/fuzz/gen"
 	"github.com/whittle-dev/whittle/fuzz/links"
 	"github.com/whittle-dev/whittle/fuzz/spec"
 )
+
+// Exchange is one request and its answer, with what it earned.
+type Exchange struct {
+	// Seq numbers requests from 1 in the order sent.
+	Seq      int64           `json:"seq"`
+	Request  corpus.Request  `json:"request"`
+	Intent   gen.Intent      `json:"intent"`
+	Response corpus.Response `json:"response"`
+	Signal   Signal          `json:"signal,omitempty"`
+	// New lists what was new (status, shape, coverage); empty if nothing.
+	New []string `json:"new,omitempty"`
+	// Entry and Step locate the request in the replayed entries (Replay).
+	Entry int `json:"entry"`
+	Step  int `json:"step"`
+	// Crash is set when the target died during or after this request
+	// (TargetHealth's reason); the target was then restarted.
+	Crash string `json:"crash,omitempty"`
+}
 
 // Replay runs corpus entries again, in order, against a (fresh) target and
 // returns one exchange per request sent, located by Exchange.Entry and
@@ -26,7 +45,7 @@ import (
 // is checked once more after the last request. Without WithTarget, a dead
 // target answers with transport errors until the end.
 //
-// Options that apply: WithTarget, WithCrashGrace, WithExchangeHook. The
+// Options that apply: WithTarget, WithCrashGrace, withExchangeHook. The
 // error is the context's, or wraps ErrTargetLost.
 func Replay(ctx context.Context, s *spec.Spec, send Sender, entries []Entry, opts ...Option) ([]Exchange, error) {
 	cfg := newConfig(opts)

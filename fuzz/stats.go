@@ -7,9 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/whittle-dev/whittle/fuzz/inputsel"
-
 	"github.com/whittle-dev/whittle/corpus"
+	"github.com/whittle-dev/whittle/fuzz/inputsel"
 )
 
 // OpStats counts one operation's requests by answer class.

@@ -7,10 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/whittle-dev/whittle/fuzz/oracle"
-
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/fuzz/gen"
+	"github.com/whittle-dev/whittle/fuzz/oracle"
 	"github.com/whittle-dev/whittle/fuzz/spec"
 )
 
@@ -32,8 +31,8 @@ type TargetHealth interface {
 var (
 	// ErrTargetLost: the target crashed and could not be restarted.
 	ErrTargetLost = errors.New("target crashed and could not be restarted")
-	// ErrTooManyCrashes: the target crashed soon after each start more often
-	// in a row than WithMaxCrashes allows.
+	// ErrTooManyCrashes: the target crashed soon after each start, too
+	// many times in a row (100 by default) to serve any more.
 	ErrTooManyCrashes = errors.New("target keeps crashing")
 )
 
@@ -87,7 +86,7 @@ func (l *loop) checkAlive(ctx context.Context) (bool, string) {
 	if dead, why := waitCrash(ctx, t, min(l.cfg.crashGrace, 50*time.Millisecond)); dead {
 		return true, why
 	}
-	op := l.target.liveness
+	op := l.instance.liveness
 	if op == nil {
 		return waitCrash(ctx, t, l.cfg.crashGrace)
 	}
@@ -143,7 +142,7 @@ func (l *loop) restart(ctx context.Context, why string) error {
 	}
 	l.exec.values.Reset()
 	l.keeper.FreshTarget()
-	l.target.history.reset()
-	l.target.lifeStart = l.mon.stats.requests.Load()
+	l.instance.history.reset()
+	l.instance.lifeStart = l.mon.stats.requests.Load()
 	return nil
 }
