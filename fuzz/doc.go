@@ -67,8 +67,10 @@
 //	fuzz/param     the values of a request by key, free or enumerated
 //
 // The leaves never import this package (internal/depcheck keeps it so).
-//
-// # Where coming work goes
+package fuzz
+
+// Where the coming work goes (developers' notes, not the package
+// documentation):
 //
 //   - Concurrent workers: a worker owns an executor (its Sender and value
 //     store) and a generator (its own seed), and runs whole sequences with
@@ -89,4 +91,3 @@
 //   - Names from interpreter libraries: the name book, fuzz/inputsel.
 //   - Newly covered units credited to the operation that first reached
 //     them: the coverage observer (the units in Signal) and the monitor.
-package fuzz
