@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/whittle-dev/whittle/fuzz/internal/fakeimage"
-	"github.com/whittle-dev/whittle/fuzz/spec"
+	"github.com/whittle-dev/whittle/fuzz/internal/testspecs"
 )
 
 const pluginSpec = `openapi: 3.0.3
@@ -53,10 +53,7 @@ func (f *fakeTracer) After(context.Context) (Signal, error) {
 }
 
 func TestInputSelectedFilesAreTried(t *testing.T) {
-	s, err := spec.LoadSpecData(context.Background(), "plugins.yaml", []byte(pluginSpec))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := testspecs.Load(t, "plugins.yaml", pluginSpec)
 	tr := &fakeTracer{seen: map[string]bool{}, existing: map[string]bool{"alpha": true, "beta": true}}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := r.URL.Query().Get("name")

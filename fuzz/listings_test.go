@@ -16,7 +16,7 @@ import (
 	"github.com/whittle-dev/whittle/fuzz/gen"
 	"github.com/whittle-dev/whittle/fuzz/inputsel"
 	"github.com/whittle-dev/whittle/fuzz/internal/fakeimage"
-	"github.com/whittle-dev/whittle/fuzz/spec"
+	"github.com/whittle-dev/whittle/fuzz/internal/testspecs"
 )
 
 const codecSpec = `openapi: 3.0.3
@@ -107,10 +107,7 @@ func (c *cachedImports) After(context.Context) (Signal, error) {
 
 func runCachedImports(t *testing.T, startup []inputsel.DirListing, lister inputsel.DirLister, opts ...Option) (*Result, *cachedImports) {
 	t.Helper()
-	s, err := spec.LoadSpecData(context.Background(), "codecs.yaml", []byte(codecSpec))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := testspecs.Load(t, "codecs.yaml", codecSpec)
 	target := &cachedImports{codecs: map[string]bool{}, imported: map[string]bool{"plain": true}, startup: startup}
 	for _, c := range fakeimage.PythonCodecs() {
 		target.codecs[c] = true

@@ -16,7 +16,6 @@ import (
 	"github.com/whittle-dev/whittle/fuzz/inputsel"
 	"github.com/whittle-dev/whittle/fuzz/internal/fakeimage"
 	"github.com/whittle-dev/whittle/fuzz/internal/testspecs"
-	"github.com/whittle-dev/whittle/fuzz/spec"
 )
 
 const greetingSpec = testspecs.Greeting
@@ -85,10 +84,7 @@ func (g *greeter) After(context.Context) (Signal, error) {
 }
 
 func TestNegotiatedFilesAreTried(t *testing.T) {
-	s, err := spec.LoadSpecData(context.Background(), "greeting.yaml", []byte(greetingSpec))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := testspecs.Load(t, "greeting.yaml", greetingSpec)
 	// sk and lv are in no list the generator knows: only the directory names them.
 	g := &greeter{languages: []string{"en", "de", "fr", "fr_CH", "pt_BR", "sk", "lv"}, seen: map[string]bool{}, langs: map[string]bool{}}
 	srv := httptest.NewServer(g)
@@ -154,10 +150,7 @@ func (l *listedAtStart) After(ctx context.Context) (Signal, error) {
 // directory's names were known from, and the name book stops favouring
 // a directory that is kept whole anyway.
 func TestNegotiatedSelectionsAreRecordedLikeOthers(t *testing.T) {
-	s, err := spec.LoadSpecData(context.Background(), "greeting.yaml", []byte(greetingSpec))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := testspecs.Load(t, "greeting.yaml", greetingSpec)
 	g := &greeter{languages: []string{"en", "de", "fr"}, seen: map[string]bool{}, langs: map[string]bool{}}
 	srv := httptest.NewServer(g)
 	defer srv.Close()
@@ -188,10 +181,7 @@ func TestNegotiatedSelectionsAreRecordedLikeOthers(t *testing.T) {
 // A language that picks files in two directories is two selections, but
 // each other language is asked for once.
 func TestNegotiatedTriesAreQueuedOnce(t *testing.T) {
-	s, err := spec.LoadSpecData(context.Background(), "greeting.yaml", []byte(greetingSpec))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := testspecs.Load(t, "greeting.yaml", greetingSpec)
 	g := &greeter{languages: []string{"en", "de", "fr", "sk"}, seen: map[string]bool{}, langs: map[string]bool{}, help: true}
 	srv := httptest.NewServer(g)
 	defer srv.Close()
@@ -227,10 +217,7 @@ func TestNegotiatedTriesAreQueuedOnce(t *testing.T) {
 }
 
 func TestReplaySendsNegotiationHeaders(t *testing.T) {
-	s, err := spec.LoadSpecData(context.Background(), "greeting.yaml", []byte(greetingSpec))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := testspecs.Load(t, "greeting.yaml", greetingSpec)
 	step := Step{Op: "GET /greeting", Input: gen.Input{Op: "GET /greeting", Headers: map[string]string{"Accept": "text/plain", "Accept-Language": "pt-BR"}}}
 	// Through the corpus on disk and back, as verification reads it.
 	steps, err := json.Marshal([]Step{step})

@@ -7,8 +7,8 @@ import (
 
 	"github.com/whittle-dev/whittle/fuzz/gen"
 	"github.com/whittle-dev/whittle/fuzz/internal/fakeimage"
+	"github.com/whittle-dev/whittle/fuzz/internal/testspecs"
 	"github.com/whittle-dev/whittle/fuzz/param"
-	"github.com/whittle-dev/whittle/fuzz/spec"
 )
 
 func TestCorrelate(t *testing.T) {
@@ -88,26 +88,7 @@ func TestDirectoriesAreListedOnce(t *testing.T) {
 }
 
 func TestEnumValuesDoNotSelectDirectories(t *testing.T) {
-	doc := `openapi: 3.0.3
-info: {title: t, version: "1"}
-paths:
-  /export:
-    get:
-      parameters:
-        - {name: format, in: query, schema: {type: string, enum: [csv, xml]}}
-        - {name: name, in: query, schema: {type: string}}
-        - {name: kind, in: query, schema: {allOf: [{$ref: "#/components/schemas/Kind"}], default: a}}
-        - {name: either, in: query, schema: {anyOf: [{$ref: "#/components/schemas/Kind"}, {type: string}]}}
-      responses:
-        "200": {description: ok}
-components:
-  schemas:
-    Kind: {type: string, enum: [a, b]}
-`
-	s, err := spec.LoadSpecData(context.Background(), "t.yaml", []byte(doc))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := testspecs.Load(t, "enums.yaml", testspecs.Enums)
 	op := s.Operation("GET /export")
 	c := NewCorrelator(nil)
 	c.Selectable = func(_, target string) bool { return param.FreeValued(op, target) }

@@ -1,13 +1,11 @@
 package links
 
 import (
-	"context"
 	"testing"
 
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/fuzz/gen"
 	"github.com/whittle-dev/whittle/fuzz/internal/testspecs"
-	"github.com/whittle-dev/whittle/fuzz/spec"
 )
 
 func TestInferLinksLeavesEnumsAlone(t *testing.T) {
@@ -37,10 +35,7 @@ paths:
       responses:
         "200": {description: ok}
 `
-	s, err := spec.LoadSpecData(context.Background(), "t.yaml", []byte(doc))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := testspecs.Load(t, "t.yaml", doc)
 	l := Infer(s)
 	if bs := l.For("GET /assets/{name}"); len(bs) != 0 {
 		t.Errorf("an enum parameter is bound to other answers: %+v", bs)

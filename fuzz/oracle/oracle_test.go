@@ -182,10 +182,7 @@ paths:
             application/json:
               schema: {type: object, required: [available], properties: {available: {type: array, items: {type: string}}}}
 `
-	s, err := spec.LoadSpecData(context.Background(), "t.yaml", []byte(doc))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := testspecs.Load(t, "t.yaml", doc)
 	o := New(s)
 	req := corpus.Request{Operation: "GET /doc", Method: "GET", Path: "/doc", Header: map[string][]string{"Accept": {"image/png"}}}
 	asDocumented := corpus.Response{Status: 406, Header: map[string][]string{"Content-Type": {"application/json"}}, Body: []byte(`{"available": ["application/json"]}`)}

@@ -43,6 +43,26 @@ paths:
             text/plain: {schema: {type: string}}
 `
 
+// Enums has query parameters of every kind param.FreeValued tells apart:
+// an enum, a free string, an enum behind allOf, and anyOf an enum or a
+// free string.
+const Enums = `openapi: 3.0.3
+info: {title: t, version: "1"}
+paths:
+  /export:
+    get:
+      parameters:
+        - {name: format, in: query, schema: {type: string, enum: [csv, xml]}}
+        - {name: name, in: query, schema: {type: string}}
+        - {name: kind, in: query, schema: {allOf: [{$ref: "#/components/schemas/Kind"}], default: a}}
+        - {name: either, in: query, schema: {anyOf: [{$ref: "#/components/schemas/Kind"}, {type: string}]}}
+      responses:
+        "200": {description: ok}
+components:
+  schemas:
+    Kind: {type: string, enum: [a, b]}
+`
+
 // Load loads a spec given as text.
 func Load(t testing.TB, name, doc string) *spec.Spec {
 	t.Helper()
