@@ -71,9 +71,9 @@ const (
 	maxNameDirs    = 4096
 	maxNamesPerDir = 4096
 	maxNames       = 1 << 16
-	// maxSweep bounds the names sent deterministically per parameter and
-	// matching directory; once one of them selects files, the correlator
-	// queues the others (Candidates).
+	// maxSweep bounds the names a sweep sends per parameter and matching
+	// directory (SweepNames); once one of them selects files, the others
+	// are worth sending too (Candidates).
 	maxSweep = 16
 )
 
@@ -134,7 +134,7 @@ func nameDirOf(d string) string {
 
 // readiness is implemented by listers that prepare in the background (the
 // image's filesystem is exported while the target starts): until Ready,
-// load leaves the directories for later rather than hold the fuzzer up.
+// Load leaves the directories for later rather than hold the fuzzer up.
 type readiness interface {
 	Ready() bool
 }

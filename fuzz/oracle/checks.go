@@ -20,8 +20,9 @@ const (
 	// CheckAcceptedInvalid: a knowingly invalid request got a 2xx (off by default).
 	CheckAcceptedInvalid Check = "accepted-invalid"
 	// CheckCrash: the target died (its container exited) during or after a
-	// request. The fuzzer finds it through fuzz.WithTarget, whatever the checks; the finding
-	// holds the sequence that led there, minimised on fresh targets.
+	// request. The fuzzer finds it through fuzz.WithTarget, whatever the
+	// checks; the finding holds the sequence that led there, minimised on
+	// fresh targets.
 	CheckCrash Check = "crash"
 )
 
