@@ -288,7 +288,22 @@ func (s *session) close(ctx context.Context) {
 		s.imageFS.close()
 	}
 	if s.engine != nil {
+		// Again at the end: a run killed while this one ran (its owner
+		// still exiting at the start) leaves nothing for long.
+		s.removeLeftovers(ctx)
 		s.engine.Close()
+	}
+}
+
+// removeLeftovers removes the containers, networks and volumes of earlier
+// whittle runs whose process is gone.
+func (s *session) removeLeftovers(ctx context.Context) {
+	removed, err := s.engine.RemoveLeftovers(context.WithoutCancel(ctx))
+	if !removed.Empty() {
+		s.run.logf(event.LevelInfo, "removed %s left behind by an interrupted run", removed)
+	}
+	if err != nil {
+		s.run.logf(event.LevelWarn, "%v", err)
 	}
 }
 
@@ -336,17 +351,15 @@ func (s *session) inspect(ctx context.Context) error {
 		r.endPhase(event.PhaseInspect, "", err)
 		return err
 	}
+	// First, whatever else fails: what killed runs left goes, whatever
+	// their image.
+	s.removeLeftovers(ctx)
 	s.image, err = s.engine.Inspect(ctx, r.cfg.Image)
 	if err != nil {
 		r.endPhase(event.PhaseInspect, "", err)
 		return err
 	}
 	s.rep.Original.ID, s.rep.Original.Size = s.image.ID, s.image.Size
-	if removed, err := s.engine.RemoveLeftovers(ctx); err != nil {
-		r.logf(event.LevelWarn, "%v", err)
-	} else if len(removed) > 0 {
-		r.logf(event.LevelInfo, "removed %d container(s) left behind by an interrupted run", len(removed))
-	}
 	// The pristine filesystem is needed by the fuzzer (names in directories)
 	// and the build; export it while the target starts and runs.
 	s.imageFS = startExport(ctx, s.engine, r.cfg.Image, r.fail)

@@ -99,12 +99,14 @@ func runReplay(ctx context.Context, stdout, stderr io.Writer, dir, image string,
 		return err
 	}
 	defer eng.Close()
+	if removed, err := eng.RemoveLeftovers(ctx); !removed.Empty() {
+		fmt.Fprintf(stderr, "removed %s left behind by an interrupted run\n", removed)
+	} else if err != nil {
+		warn("%v", err)
+	}
 	img, err := eng.Inspect(ctx, image)
 	if err != nil {
 		return err
-	}
-	if removed, err := eng.RemoveLeftovers(ctx); err == nil && len(removed) > 0 {
-		fmt.Fprintf(stderr, "removed %d container(s) left behind by an interrupted run\n", len(removed))
 	}
 	check := &verify.Check{
 		Entries:  stored,
