@@ -57,7 +57,7 @@ func (s *session) exercise(ctx context.Context) error {
 		opts = append(opts, fuzz.WithLatencyRestarts(*cfg.latency))
 	}
 	if cfg.CorpusDir != "" {
-		st, err := corpus.Open(cfg.CorpusDir, corpus.Key{SpecHash: s.spec.Hash, ImageID: s.image.ID})
+		st, err := corpus.Open(cfg.CorpusDir, corpus.Key{SpecHash: s.spec.Hash, ImageID: s.image.ID}, corpus.WithSecrets(r.secrets))
 		if err != nil {
 			r.endPhase(event.PhaseFuzz, "", err)
 			return fmt.Errorf("opening the corpus %s: %w", cfg.CorpusDir, err)
@@ -246,7 +246,7 @@ func (s *session) recordFuzz(res *fuzz.Result) {
 	fuzz.SortFindings(res.Findings)
 	rep.Findings = rep.Findings[:0]
 	for _, f := range res.Findings {
-		rep.Findings = append(rep.Findings, findingReport(f))
+		rep.Findings = append(rep.Findings, s.findingReport(f))
 	}
 	seen := map[string]bool{}
 	for _, sel := range res.Selections {
@@ -269,6 +269,15 @@ func (s *session) recordFuzz(res *fuzz.Result) {
 // millis is d in milliseconds, to the microsecond.
 func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
+// findingReport is a finding as reports and interfaces show it: its curl
+// reproducer and texts hold placeholders, not the user's secrets.
+func (s *session) findingReport(f fuzz.Finding) report.Finding {
+	rf := findingReport(f)
+	sec := s.run.secrets
+	rf.Summary, rf.Curl, rf.Response, rf.Request = sec.Redact(rf.Summary), sec.Redact(rf.Curl), sec.Redact(rf.Response), sec.Redact(rf.Request)
+	return rf
+}
+
 func findingReport(f fuzz.Finding) report.Finding {
 	rf := report.Finding{
 		ID:        f.ID,
@@ -287,7 +296,7 @@ func findingReport(f fuzz.Finding) report.Finding {
 }
 
 func (s *session) findingEvent(f fuzz.Finding) event.Finding {
-	rf := findingReport(f)
+	rf := s.findingReport(f)
 	return event.Finding{Stamp: event.Now(), ID: rf.ID, Operation: rf.Operation, Check: rf.Check,
 		Summary: rf.Summary, Curl: rf.Curl, Severity: rf.Severity, Request: rf.Request, Response: rf.Response}
 }
@@ -336,7 +345,7 @@ func (s *session) exerciseOnce(ctx context.Context) error {
 		})
 	}
 	for _, f := range res.Findings {
-		s.rep.Fuzz.Findings = append(s.rep.Fuzz.Findings, findingReport(f))
+		s.rep.Fuzz.Findings = append(s.rep.Fuzz.Findings, s.findingReport(f))
 	}
 	s.recordCoverage()
 	r.endPhase(event.PhaseFuzz, fmt.Sprintf("%d requests, %d operations answered 2xx", res.Stats.Requests, len(res.Succeeded)), nil)

@@ -23,6 +23,9 @@ var flagFixes = map[string]string{
 	corpus.FixLocked:      "wait for it to finish, or use another --corpus directory",
 	corpus.FixOtherCorpus: "use another --corpus directory",
 	corpus.FixForceMerge:  "pass --force to merge anyway",
+	probe.FixMountSyntax:  "write --mount SOURCE:TARGET[:ro], SOURCE a host path or a volume name, TARGET an absolute path in the container",
+	probe.FixMountSource:  "create it, or correct the SOURCE of --mount",
+	probe.FixEnvSyntax:    "write each variable as NAME=VALUE",
 }
 
 // flagWords names the flag behind a library outcome.
