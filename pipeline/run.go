@@ -226,6 +226,7 @@ func (r *Run) Execute(ctx context.Context) (rep *report.Report, err error) {
 			err = panics.New("pipeline", v)
 		}
 		s.close(ctx)
+		s.recordCompanions()
 		rep.FinishedAt = time.Now().UTC()
 		rep.Timings = r.timings
 		r.panicMu.Lock()
@@ -296,6 +297,7 @@ type session struct {
 	cov     *cover.Coverage // nil when the target's code cannot be covered
 	orig    *verify.Target  // the traced original, restarted when it crashes
 	imageFS *imageExport
+	deps    *companions // the target's compose services; nil without --compose
 
 	entries []fuzz.Entry // the corpus the verification replays
 	// ref holds the original's answers to the replayed corpus and what in
@@ -361,6 +363,13 @@ func (s *session) inspect(ctx context.Context) error {
 	r := s.run
 	r.startPhase(event.PhaseInspect, r.cfg.Image)
 	var err error
+	if r.cfg.Compose != "" {
+		if err := s.loadCompose(ctx); err != nil {
+			r.endPhase(event.PhaseInspect, "", err)
+			return err
+		}
+		s.recordRunConfig()
+	}
 	if r.cfg.Spec != "" {
 		s.spec, err = spec.LoadSpec(ctx, r.cfg.Spec, s.specOptions()...)
 		if err != nil {
@@ -393,6 +402,10 @@ func (s *session) inspect(ctx context.Context) error {
 		return err
 	}
 	s.rep.Original.ID, s.rep.Original.Size = s.image.ID, s.image.Size
+	if err := s.checkCompanionImages(ctx); err != nil {
+		r.endPhase(event.PhaseInspect, "", err)
+		return err
+	}
 	// The pristine filesystem is needed by the fuzzer (names in directories)
 	// and the build; export it while the target starts and runs.
 	s.imageFS = startExport(ctx, s.engine, r.cfg.Image, r.fail)
@@ -436,7 +449,7 @@ func (s *session) probeOptions(extra ...probe.Option) []probe.Option {
 
 func (s *session) startOriginal(ctx context.Context) error {
 	r := s.run
-	r.startPhase(event.PhaseStart, "starting "+r.cfg.Image)
+	r.startPhase(event.PhaseStart, "starting "+r.cfg.Image+s.companionNames())
 	s.orig = verify.NewTarget(s.starter(s.image, true), s.targetOptions(s.image)...)
 	if err := s.orig.Start(ctx); err != nil {
 		r.endPhase(event.PhaseStart, "", err)

@@ -286,7 +286,7 @@ smoke_check() {
 	local name=$1 image=whittle-fixture/$1:latest cid addr deadline port
 	local -a extra=()
 	if [[ -x $targets_dir/$name/smoke ]]; then
-		(cd "$targets_dir/$name" && ./smoke "$image") || die "smoke check of $image failed"
+		(cd "$targets_dir/$name" && UPDATE_SPEC=$update_spec ./smoke "$image") || die "smoke check of $image failed"
 		echo "OK $image (own smoke check)"
 		return 0
 	fi

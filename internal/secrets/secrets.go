@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // MinLength is the shortest value treated as a secret: shorter ones cannot
@@ -33,6 +34,7 @@ type Set struct {
 	forms []form // longest value first, so that a longer secret wins over a part of it
 	names map[string]bool
 
+	mu              sync.Mutex // guards the replacers, built on first use
 	redact, restore *strings.Replacer
 }
 
@@ -77,7 +79,9 @@ func (s *Set) Add(name, value string) {
 	}
 	add(base64.StdEncoding.EncodeToString([]byte(value)), "|base64")
 	sort.SliceStable(s.forms, func(i, j int) bool { return len(s.forms[i].value) > len(s.forms[j].value) })
+	s.mu.Lock()
 	s.redact, s.restore = nil, nil
+	s.mu.Unlock()
 }
 
 func sanitizeName(name string) string {
@@ -93,12 +97,48 @@ func sanitizeName(name string) string {
 	return b.String()
 }
 
-// AddEnv registers the values of NAME=VALUE variables.
+// AddEnv registers the values of NAME=VALUE variables the user gave, and
+// the password of each URL among them on its own.
 func (s *Set) AddEnv(env []string) {
 	for _, kv := range env {
 		if k, v, ok := strings.Cut(kv, "="); ok {
 			s.Add("env."+k, v)
+			s.addURLPassword("env."+k, v)
 		}
+	}
+}
+
+// sensitiveName matches variable names that hold credentials.
+var sensitiveName = regexp.MustCompile(`(?i)(pass|secret|token|key|credential|auth|private|cert)`)
+
+// AddSensitiveEnv registers, of NAME=VALUE variables written in a file the
+// user keeps (a compose file), only what is a credential: the values of
+// variables named like one (…PASSWORD, …TOKEN, …SECRET, …KEY) and the
+// passwords of URLs. A database name or a user name is no secret, and
+// replacing it everywhere would garble every text.
+func (s *Set) AddSensitiveEnv(env []string) {
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			if sensitiveName.MatchString(k) {
+				s.Add("env."+k, v)
+			}
+			s.addURLPassword("env."+k, v)
+		}
+	}
+}
+
+// addURLPassword registers the password of a URL value
+// (postgresql://user:PASSWORD@host/db).
+func (s *Set) addURLPassword(name, v string) {
+	if !strings.Contains(v, "://") {
+		return
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.User == nil {
+		return
+	}
+	if pw, ok := u.User.Password(); ok {
+		s.Add(name+".password", pw)
 	}
 }
 
@@ -140,6 +180,8 @@ func (s *Set) Names() []string {
 }
 
 func (s *Set) replacers() (*strings.Replacer, *strings.Replacer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.redact == nil {
 		var r, b []string
 		for _, f := range s.forms {

@@ -100,3 +100,14 @@ func FuzzRedactRestore(f *testing.F) {
 		}
 	})
 }
+
+func TestSensitiveEnv(t *testing.T) {
+	s := &Set{}
+	s.AddSensitiveEnv([]string{"POSTGRES_DB=notes", "POSTGRES_USER=notes", "POSTGRES_PASSWORD=pw-12345",
+		"DATABASE_URL=postgresql://notes:pw-6789@db/notes", "API_TOKEN=tok-abcdef"})
+	got := s.Redact("notes pw-12345 pw-6789 tok-abcdef postgresql://notes:pw-6789@db/notes")
+	want := "notes {{whittle:env.POSTGRES_PASSWORD}} {{whittle:env.DATABASE_URL.password}} {{whittle:env.API_TOKEN}} postgresql://notes:{{whittle:env.DATABASE_URL.password}}@db/notes"
+	if got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+}
