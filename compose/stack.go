@@ -251,8 +251,12 @@ func (st *Stack) wait(ctx context.Context, c *probe.Target, svc Service, cond st
 	}
 	st.observe(state)
 	deadline := began.Add(st.cfg.timeout)
+	lastCheck := ""
 	for {
 		h, err := c.Health(ctx)
+		if h.Check != "" {
+			lastCheck = h.Check
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -278,7 +282,7 @@ func (st *Stack) wait(ctx context.Context, c *probe.Target, svc Service, cond st
 				st.observe(state)
 				return nil
 			case h.Status == "unhealthy":
-				return fail("is unhealthy (its health check keeps failing)")
+				return fail(fmt.Sprintf("is unhealthy (its health check: %s)", clip(lastCheck, 160)))
 			case h.Status == "":
 				return fail("has no health check, but service_healthy waits for one")
 			}
@@ -297,7 +301,11 @@ func (st *Stack) wait(ctx context.Context, c *probe.Target, svc Service, cond st
 			if what == "" {
 				what = "running"
 			}
-			return fail(fmt.Sprintf("never became %s within %s", what, st.cfg.timeout))
+			why := fmt.Sprintf("never became %s within %s", what, st.cfg.timeout)
+			if cond == ServiceHealthy && lastCheck != "" {
+				why += fmt.Sprintf(" (its health check: %s)", clip(lastCheck, 160))
+			}
+			return fail(why)
 		}
 		select {
 		case <-ctx.Done():
@@ -352,4 +360,15 @@ func indent(s, prefix string) string {
 		lines[i] = prefix + l
 	}
 	return strings.Join(lines, "\n")
+}
+
+// clip keeps the first line of s, at most n bytes of it.
+func clip(s string, n int) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > n {
+		s = s[:n] + "..."
+	}
+	return s
 }

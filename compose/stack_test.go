@@ -203,7 +203,7 @@ func TestStackFailures(t *testing.T) {
 		name, db, migrateEnv string
 		words                []string
 	}{
-		{"never healthy", `"sickdb"`, "", []string{"db is unhealthy", "db: listening, data in /data"}},
+		{"never healthy", `"sickdb"`, "", []string{"db is unhealthy (its health check: exit 1", "db: listening, data in /data"}},
 		{"migration fails", `"db"`, "FAIL: '1'", []string{"migrate exited with status 5", "migrate: failing as asked"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/docker/docker/api/types/network"
@@ -77,8 +78,10 @@ type Health struct {
 	Exited   bool
 	ExitCode int
 	// Status is the health check's: "starting", "healthy", "unhealthy", or
-	// "" when the container has none.
+	// "" when the container has none; Check is what its last probe printed
+	// and its exit code.
 	Status string
+	Check  string
 }
 
 // Health inspects the container's state and health.
@@ -94,6 +97,10 @@ func (t *Target) Health(ctx context.Context) (Health, error) {
 		h.ExitCode = st.ExitCode
 		if st.Health != nil {
 			h.Status = st.Health.Status
+			if n := len(st.Health.Log); n > 0 {
+				last := st.Health.Log[n-1]
+				h.Check = fmt.Sprintf("exit %d: %s", last.ExitCode, strings.TrimSpace(last.Output))
+			}
 		}
 	}
 	return h, nil
