@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/volume"
@@ -230,4 +231,64 @@ func TestComposeServiceEndToEnd(t *testing.T) {
 		t.Errorf("only %d held-out answers are 2xx: the comparison proves little", ok2xx)
 	}
 	assertNoOwnLeftovers(t, cli)
+}
+
+// ownedBy lists what the process pid left: containers, networks, volumes.
+func ownedBy(t *testing.T, cli *client.Client, pid int) (containers, networks, volumes int) {
+	t.Helper()
+	ctx := context.Background()
+	prefix := fmt.Sprintf("%d.", pid)
+	byLabel := filters.NewArgs(filters.Arg("label", probe.LabelRun))
+	cs, _ := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: byLabel})
+	for _, c := range cs {
+		if strings.HasPrefix(c.Labels[probe.LabelOwner], prefix) {
+			containers++
+		}
+	}
+	ns, _ := cli.NetworkList(ctx, network.ListOptions{Filters: byLabel})
+	for _, n := range ns {
+		if strings.HasPrefix(n.Labels[probe.LabelOwner], prefix) {
+			networks++
+		}
+	}
+	vs, _ := cli.VolumeList(ctx, volume.ListOptions{Filters: byLabel})
+	for _, v := range vs.Volumes {
+		if strings.HasPrefix(v.Labels[probe.LabelOwner], prefix) {
+			volumes++
+		}
+	}
+	return
+}
+
+// A compose run killed with SIGKILL leaves its companions, network and
+// volumes; the next run removes them first thing, whatever its image, even
+// one that then fails at once.
+func TestKilledComposeRunIsCleanedByTheNext(t *testing.T) {
+	cli := requireFixture(t, pgnotesImage, pgdbImage)
+	bin := buildWhittle(t)
+	c := startWhittle(t, bin, "run", "--compose", pgnotesCompose, "--service", "api", "--auto", "--duration", "60s")
+	pid := c.cmd.Process.Pid
+	waitUntil(t, c, 3*time.Minute, "companions, a network and a volume of the run", func() bool {
+		n, nets, vols := ownedBy(t, cli, pid)
+		return n >= 2 && nets >= 1 && vols >= 1
+	})
+	if err := c.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	c.wait(t, 30*time.Second)
+	n, nets, vols := ownedBy(t, cli, pid)
+	t.Logf("the killed run left %d container(s), %d network(s), %d volume(s)", n, nets, vols)
+	if n == 0 || nets == 0 {
+		t.Fatal("the killed run left nothing: the check below would prove nothing")
+	}
+	next := startWhittle(t, bin, "run", "whittle-test/no-such-image:anything", "--auto")
+	if code := next.wait(t, 2*time.Minute); code != exitError {
+		t.Fatalf("the next run: exit %d; stderr:\n%s", code, next.stderr)
+	}
+	if !strings.Contains(next.stderr.String(), "left behind by an interrupted run") {
+		t.Errorf("the next run does not say it removed what was left; stderr:\n%s", next.stderr)
+	}
+	if n, nets, vols := ownedBy(t, cli, pid); n+nets+vols > 0 {
+		t.Errorf("after the next run: %d container(s), %d network(s), %d volume(s) of the killed run remain", n, nets, vols)
+	}
 }
