@@ -54,7 +54,7 @@ func (s *session) loadCompose(ctx context.Context) error {
 	for _, d := range proj.Deps {
 		r.secrets.AddSensitiveEnv(d.Run.Env)
 	}
-	r.cfg.Run = mergeRunConfig(proj.Target.Run, r.cfg.Run)
+	r.cfg.Run = MergeRunConfig(proj.Target.Run, r.cfg.Run)
 	for _, d := range proj.Deps {
 		cond := compose.ServiceStarted
 		for _, dep := range proj.Target.DependsOn {
@@ -68,10 +68,10 @@ func (s *session) loadCompose(ctx context.Context) error {
 	return nil
 }
 
-// mergeRunConfig is the compose service's settings with the user's on top:
+// MergeRunConfig is the compose service's settings with the user's on top:
 // variables and mounts added (the user's win), command, user and working
 // directory replaced when the user gave them.
-func mergeRunConfig(svc, user probe.RunConfig) probe.RunConfig {
+func MergeRunConfig(svc, user probe.RunConfig) probe.RunConfig {
 	out := svc
 	out.Env = append(append([]string{}, svc.Env...), user.Env...)
 	out.Mounts = append(append([]probe.Mount{}, svc.Mounts...), user.Mounts...)
@@ -112,18 +112,24 @@ func (s *session) withCompanions(start func(extra []probe.Option) verify.StartFu
 		return start(nil)
 	}
 	cfg := s.run.cfg
+	return WithCompanions(s.engine, s.deps.proj, s.run.runID, cfg.Run, start,
+		compose.WithObserver(s.observeCompanion), compose.WithTimeout(cfg.ReadyTimeout))
+}
+
+// WithCompanions is start (a start of the target given the options that
+// join it to its companions) with the compose project's companions
+// started fresh before each container of the target and removed with it.
+// rc is the target's run configuration (the file's merged with the user's).
+func WithCompanions(eng *probe.Engine, proj *compose.Project, runID string, rc probe.RunConfig,
+	start func(extra []probe.Option) verify.StartFunc, opts ...compose.UpOption) verify.StartFunc {
 	return func(ctx context.Context) (verify.Instance, error) {
-		st, err := s.deps.proj.Up(ctx, s.engine, s.run.runID,
-			compose.WithObserver(s.observeCompanion), compose.WithTimeout(cfg.ReadyTimeout))
+		st, err := proj.Up(ctx, eng, runID, opts...)
 		if err != nil {
 			return nil, err
 		}
-		inst, err := start(st.TargetOptions(cfg.Run))(ctx)
+		inst, err := start(st.TargetOptions(rc))(ctx)
 		if inst == nil {
-			if derr := st.Down(ctx); derr != nil {
-				s.run.logf(event.LevelWarn, "removing companion services: %v", derr)
-			}
-			return nil, err
+			return nil, errors.Join(err, st.Down(ctx))
 		}
 		return &withStack{Instance: inst, stack: st}, err
 	}

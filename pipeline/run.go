@@ -370,6 +370,7 @@ func (s *session) inspect(ctx context.Context) error {
 		}
 		s.recordRunConfig()
 	}
+	s.warnWidening()
 	if r.cfg.Spec != "" {
 		s.spec, err = spec.LoadSpec(ctx, r.cfg.Spec, s.specOptions()...)
 		if err != nil {

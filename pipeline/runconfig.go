@@ -62,3 +62,36 @@ func firstN(xs []string, n int) []string {
 	}
 	return xs
 }
+
+// warnWidening says, once, what the user asked for that reaches beyond
+// the default confinement: host paths mounted into the target or its
+// companions (a writable one lets them change host files), root as the
+// target's user.
+func (s *session) warnWidening() {
+	r := s.run
+	for _, m := range r.cfg.Run.Mounts {
+		if !m.Volume && !m.Tmpfs {
+			r.logf(event.LevelWarn, "host path %s is mounted into the target at %s (%s), as asked", m.Source, m.Target, accessOf(m.ReadOnly))
+		}
+	}
+	if u := r.cfg.Run.User; u == "0" || u == "root" || strings.HasPrefix(u, "0:") || strings.HasPrefix(u, "root:") {
+		r.logf(event.LevelWarn, "the target runs as root (user %s), as asked", u)
+	}
+	if s.deps == nil {
+		return
+	}
+	for _, d := range s.deps.proj.Deps {
+		for _, m := range d.Run.Mounts {
+			if !m.Volume && !m.Tmpfs {
+				r.logf(event.LevelWarn, "host path %s is mounted into companion service %s at %s (%s), as the compose file says", m.Source, d.Name, m.Target, accessOf(m.ReadOnly))
+			}
+		}
+	}
+}
+
+func accessOf(readOnly bool) string {
+	if readOnly {
+		return "read-only"
+	}
+	return "writable"
+}

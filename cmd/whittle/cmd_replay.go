@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/whittle-dev/whittle/compose"
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/fuzz/spec"
 	"github.com/whittle-dev/whittle/internal/secrets"
@@ -86,6 +87,7 @@ func runReplay(ctx context.Context, stdout, stderr io.Writer, dir, image string,
 	if err != nil {
 		return err
 	}
+	warn := func(format string, args ...any) { fmt.Fprintf(stderr, "warning: "+format+"\n", args...) }
 	for _, a := range f.auth {
 		if scheme, _, ok := strings.Cut(a, "="); !ok || scheme == "" {
 			return fmt.Errorf("bad --auth %q: want SCHEME=VALUE with SCHEME a security scheme of the spec", a)
@@ -98,7 +100,26 @@ func runReplay(ctx context.Context, stdout, stderr io.Writer, dir, image string,
 	if err != nil {
 		return err
 	}
+	var proj *compose.Project
+	if f.compose != "" {
+		if proj, err = compose.Load(ctx, f.compose, f.service); err != nil {
+			return err
+		}
+		for _, w := range proj.Warnings {
+			warn("compose: %s", w)
+		}
+		rc = pipeline.MergeRunConfig(proj.Target.Run, rc)
+		if f.port == 0 {
+			f.port = proj.Target.Port
+		}
+	}
 	sec := f.secrets(rc)
+	if proj != nil {
+		sec.AddSensitiveEnv(proj.Target.Run.Env)
+		for _, d := range proj.Deps {
+			sec.AddSensitiveEnv(d.Run.Env)
+		}
+	}
 	st, err := corpus.Load(dir, corpus.WithSecrets(sec))
 	if err != nil {
 		return err
@@ -106,7 +127,6 @@ func runReplay(ctx context.Context, stdout, stderr io.Writer, dir, image string,
 	if missing := st.MissingSecrets(); len(missing) > 0 {
 		return fmt.Errorf("corpus %s was recorded with values this replay was not given: %s (pass the same --header, --auth and --env values as the run that recorded it; they are never stored)", dir, strings.Join(missing, ", "))
 	}
-	warn := func(format string, args ...any) { fmt.Fprintf(stderr, "warning: "+format+"\n", args...) }
 	for _, w := range st.Warnings() {
 		warn("%s", w)
 	}
@@ -134,9 +154,16 @@ func runReplay(ctx context.Context, stdout, stderr io.Writer, dir, image string,
 	if err != nil {
 		return err
 	}
+	runID := fmt.Sprintf("replay-%d-%d", os.Getpid(), time.Now().UnixNano())
+	start := verify.Container(eng, img, f.probeOptions(runID, rc)...)
+	if proj != nil {
+		start = pipeline.WithCompanions(eng, proj, runID, rc, func(extra []probe.Option) verify.StartFunc {
+			return verify.Container(eng, img, append(f.probeOptions(runID, rc), extra...)...)
+		}, compose.WithTimeout(f.readyTimeout))
+	}
 	check := &verify.Check{
 		Entries:  stored,
-		Start:    verify.Container(eng, img, f.probeOptions(rc)...),
+		Start:    start,
 		Runs:     f.runs,
 		Baseline: base,
 		Spec: func(ctx context.Context, baseURL string) (*spec.Spec, error) {
@@ -209,10 +236,10 @@ func (f *replayFlags) secrets(rc probe.RunConfig) *secrets.Set {
 	return s
 }
 
-func (f *replayFlags) probeOptions(rc probe.RunConfig) []probe.Option {
+func (f *replayFlags) probeOptions(runID string, rc probe.RunConfig) []probe.Option {
 	opts := []probe.Option{
 		probe.WithRunConfig(rc),
-		probe.WithRun(fmt.Sprintf("replay-%d-%d", os.Getpid(), time.Now().UnixNano())),
+		probe.WithRun(runID),
 		probe.WithReadyPath(f.readyPath),
 		probe.WithReadyTimeout(f.readyTimeout),
 		probe.WithRequestTimeout(f.requestTimeout),

@@ -77,6 +77,9 @@ func TestConfiguredServiceEndToEnd(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
+	if !strings.Contains(stderr, "warning: host path "+hostconf+" is mounted into the target at /etc/envconf (read-only), as asked") {
+		t.Errorf("no warning that a host path is mounted; stderr:\n%s", stderr)
+	}
 	rep := readReport(t, reportPath)
 	if v := rep.Verification; v == nil || v.Result != "identical" || v.Total == 0 {
 		t.Fatalf("verification %+v", rep.Verification)
