@@ -232,8 +232,10 @@ func (s *session) replayAndCompare(ctx context.Context) (*report.Verification, e
 }
 
 func (s *session) publishDivergences(v *report.Verification) {
+	sec := s.run.secrets
 	for _, d := range v.Divergences {
-		s.run.bus.Publish(event.Divergence{Stamp: event.Now(), Operation: d.Operation, Request: d.Request, Original: d.Original, Minimal: d.Minimal})
+		s.run.bus.Publish(event.Divergence{Stamp: event.Now(), Operation: d.Operation, Request: sec.Redact(d.Request),
+			Original: sec.Redact(d.Original), Minimal: sec.Redact(d.Minimal)})
 	}
 }
 
