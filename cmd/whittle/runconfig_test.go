@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/docker/docker/client"
 
@@ -133,6 +134,33 @@ func TestConfiguredServiceEndToEnd(t *testing.T) {
 	code, _, stderr = whittle(t, "replay", corpusDir, tag, "--runs", "1", "--mount", hostconf+":/etc/envconf:ro")
 	if line := errorLine(t, stderr); code != exitError || !strings.Contains(line, "env.ENVCONF_TOKEN") {
 		t.Fatalf("replay without the values: exit %d, %s", code, line)
+	}
+	assertNoOwnContainers(t, cli)
+}
+
+// A driver that fails fails the run with its message, after cleanup; the
+// report keeps its status and output, and what it sent.
+func TestFailingDriverFailsTheRun(t *testing.T) {
+	cli := requireFixture(t, envconfImage)
+	hostconf, _ := filepath.Abs("../../testdata/targets/envconf/hostconf")
+	reportPath := filepath.Join(t.TempDir(), "report.json")
+	driver := `curl -sS "$WHITTLE_TARGET_URL/site" && curl -sS "$WHITTLE_TARGET_URL/notes/work" && echo && echo 'expected 3 notes, got 2' >&2 && exit 4`
+	began := time.Now()
+	code, _, stderr := whittle(t, "run", envconfImage, "--auto", "--duration", "60s", "--env", "ENVCONF_TOKEN=tok-driver-1234",
+		"--mount", hostconf+":/etc/envconf:ro", "--driver", driver, "-o", "json="+reportPath)
+	line := errorLine(t, stderr)
+	if code != exitError || !strings.Contains(line, "driver failed") || !strings.Contains(line, "status 4: expected 3 notes, got 2") {
+		t.Fatalf("exit %d, error line %q", code, line)
+	}
+	rep := readReport(t, reportPath)
+	if len(rep.Drivers) != 1 || rep.Drivers[0].ExitCode != 4 || rep.Drivers[0].Requests != 2 ||
+		!strings.Contains(rep.Drivers[0].Output, `"text":"Standup at ten."`) {
+		t.Fatalf("drivers %+v", rep.Drivers)
+	}
+	// The failure stops the 60-s fuzzing at once (not a timing claim: a
+	// run that waited for its budget would take over a minute).
+	if took := time.Since(began); took > 55*time.Second {
+		t.Errorf("the run went on for %s after the driver failed", took)
 	}
 	assertNoOwnContainers(t, cli)
 }
