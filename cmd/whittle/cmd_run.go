@@ -14,6 +14,7 @@ import (
 	"github.com/whittle-dev/whittle/event"
 	"github.com/whittle-dev/whittle/internal/faults"
 	"github.com/whittle-dev/whittle/internal/panics"
+	"github.com/whittle-dev/whittle/internal/secrets"
 	"github.com/whittle-dev/whittle/pipeline"
 	"github.com/whittle-dev/whittle/rebuild"
 	"github.com/whittle-dev/whittle/report"
@@ -153,8 +154,22 @@ func runPipeline(cmd *cobra.Command, f *runFlags, outs []output) error {
 	if rep != nil && (rep.Fuzz.Requests > 0 || rep.Minimal != nil) {
 		printSummary(cmd.OutOrStdout(), rep)
 	}
+	if runErr != nil && !p.Secrets().Empty() {
+		runErr = redactedError{runErr, p.Secrets()}
+	}
 	return runErr
 }
+
+// redactedError says err with placeholders for the run's secrets (the
+// error line goes to CI logs as much as the reports do); errors.Is and As
+// still see err.
+type redactedError struct {
+	err error
+	set *secrets.Set
+}
+
+func (e redactedError) Error() string { return e.set.Redact(e.err.Error()) }
+func (e redactedError) Unwrap() error { return e.err }
 
 // interactive decides between the TUI and headless progress lines: the TUI
 // only for a person at a terminal.
