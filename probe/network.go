@@ -18,6 +18,10 @@ func ownerLabels(runID string) map[string]string {
 	return map[string]string{LabelRun: runID, LabelOwner: ownerToken(os.Getpid())}
 }
 
+// networkTimeout bounds a network's creation: seen taking over a minute on
+// a loaded engine (2 cores, a dozen containers starting).
+const networkTimeout = 3 * time.Minute
+
 // CreateNetwork creates a private bridge network for one run's containers
 // (a target and its companion services) and returns its name. Containers
 // on it reach each other by name; the target's port is still published on
@@ -27,8 +31,9 @@ func (e *Engine) CreateNetwork(ctx context.Context, name, runID string) (string,
 		return "", err
 	}
 	// Not cancelled half-way, as ContainerCreate: the engine may create it
-	// anyway and nobody would remove it.
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	// anyway and nobody would remove it. An engine whose iptables lock is
+	// contended (many containers starting at once) takes its time here.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), networkTimeout)
 	defer cancel()
 	_, err := e.cli.NetworkCreate(cctx, name, network.CreateOptions{Driver: "bridge", Labels: ownerLabels(runID)})
 	if err != nil {
