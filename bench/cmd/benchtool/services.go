@@ -90,6 +90,25 @@ func renderServices(raw, out string) error {
 			f1(medianOf(c.runs, func(r serviceRun) float64 { return r.wall })), strings.Join(verified, ", ")})
 	}
 	d.table("lrrrl", []string{"pgnotes", "start (s, median)", "verify phase (s)", "run (s)", "verified"}, rows)
+	if steps, err := readSteps(filepath.Join(raw, "steps.tsv")); err == nil {
+		// The last attempt of each round is the one measured.
+		last := map[string]Step{}
+		for _, st := range steps {
+			if strings.HasPrefix(st.Name, servicesCompose+"-") || strings.HasPrefix(st.Name, servicesAlone+"-") {
+				last[st.Name] = st
+			}
+		}
+		maxLoad, disturbed := 0.0, 0
+		for _, st := range last {
+			maxLoad = max(maxLoad, st.LoadMax)
+			if st.Disturbed {
+				disturbed++
+			}
+		}
+		if len(last) > 0 {
+			d.p("Machine load (2 cores) while measuring: up to %.1f; %d of %d rounds shared the machine with others' builds and tests (raw/steps.tsv): absolute times are inflated, the ratio less so.\n", maxLoad, disturbed, len(last))
+		}
+	}
 	ratio := medianOf(withDeps, func(r serviceRun) float64 { return r.start }) / max(0.001, medianOf(alone, func(r serviceRun) float64 { return r.start }))
 	d.p("Start-up with companions: ×%.1f the service alone.\n", ratio)
 	d.p("Companions (median over rounds of each one's mean time to its condition):\n")
