@@ -78,7 +78,7 @@ func TestConfiguredServiceEndToEnd(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
-	if !strings.Contains(stderr, "warning: host path "+hostconf+" is mounted into the target at /etc/envconf (read-only), as asked") {
+	if !strings.Contains(stderr, "warn: host path "+hostconf+" is mounted into the target at /etc/envconf (read-only), as asked") {
 		t.Errorf("no warning that a host path is mounted; stderr:\n%s", stderr)
 	}
 	rep := readReport(t, reportPath)
