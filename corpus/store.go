@@ -15,6 +15,7 @@ import (
 
 	"github.com/whittle-dev/whittle/internal/atomicfile"
 	"github.com/whittle-dev/whittle/internal/remedy"
+	"github.com/whittle-dev/whittle/internal/secrets"
 )
 
 // Layout of a corpus directory (FORMAT.md).
@@ -76,6 +77,9 @@ type Store struct {
 	fOrder   []string
 	nextSeq  int64
 	warnings []string
+	// secrets are written as placeholders and put back when read; entries
+	// and findings are held as written.
+	secrets *secrets.Set
 }
 
 // OpenOption configures Open.
@@ -84,6 +88,7 @@ type OpenOption func(*openConfig)
 type openConfig struct {
 	strictImage bool
 	anySpec     bool
+	secrets     *secrets.Set
 }
 
 // WithStrictImage makes Open refuse a corpus recorded against another image
@@ -119,6 +124,7 @@ func Open(dir string, key Key, opts ...OpenOption) (*Store, error) {
 		return nil, fmt.Errorf("locking corpus %s: %w", dir, err)
 	}
 	s := newStore(dir)
+	s.secrets = cfg.secrets
 	s.unlock = unlock
 	ok := false
 	defer func() {
@@ -174,7 +180,12 @@ func Open(dir string, key Key, opts ...OpenOption) (*Store, error) {
 
 // Load reads an existing corpus without locking it or changing it (replay,
 // merge sources). Corrupt files are skipped and named in Warnings.
-func Load(dir string) (*Store, error) {
+// WithSecrets is the only option it uses.
+func Load(dir string, opts ...OpenOption) (*Store, error) {
+	var cfg openConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
 	meta, err := readMeta(dir)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -183,6 +194,7 @@ func Load(dir string) (*Store, error) {
 		return nil, err
 	}
 	s := newStore(dir)
+	s.secrets = cfg.secrets
 	s.meta = meta
 	s.readOnly = true
 	s.load()
@@ -355,11 +367,18 @@ func (s *Store) Len() int {
 	return len(s.entries)
 }
 
-// Entries returns the entries in the order they joined.
+// Entries returns the entries in the order they joined, secrets put back.
 func (s *Store) Entries() []Entry {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return slices.Clone(s.entries)
+	if s.secrets.Empty() {
+		return slices.Clone(s.entries)
+	}
+	out := make([]Entry, len(s.entries))
+	for i, e := range s.entries {
+		out[i] = restoreEntry(s.secrets, e)
+	}
+	return out
 }
 
 // Has reports whether an entry with this id is stored.
@@ -377,11 +396,15 @@ func (s *Store) Put(e Entry) (stored Entry, added bool, err error) {
 	if s.readOnly {
 		return Entry{}, false, fmt.Errorf("storing corpus entry in %s: %w", s.dir, ErrReadOnly)
 	}
+	clear := e
+	// The id is the content's as written: it names the file, and the
+	// same entry run with other credentials is the same entry.
+	e = redactEntry(s.secrets, e)
 	e.ID = ContentID(e.Steps, e.Requests)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if i, ok := s.byID[e.ID]; ok {
-		return s.entries[i], false, nil
+		return restoreEntry(s.secrets, s.entries[i]), false, nil
 	}
 	e.Seq = s.nextSeq
 	if err := e.check(); err != nil {
@@ -397,7 +420,11 @@ func (s *Store) Put(e Entry) (stored Entry, added bool, err error) {
 	s.nextSeq++
 	s.byID[e.ID] = len(s.entries)
 	s.entries = append(s.entries, e)
-	return e, true, nil
+	if s.secrets.Empty() {
+		return e, true, nil
+	}
+	clear.ID, clear.Seq = e.ID, e.Seq
+	return clear, true, nil
 }
 
 // PutFinding stores or replaces a finding durably.
@@ -408,6 +435,8 @@ func (s *Store) PutFinding(f FindingRecord) error {
 	if !validName(f.ID) {
 		return fmt.Errorf("storing finding: bad id %q", f.ID)
 	}
+	f.Signature = s.secrets.Redact(f.Signature)
+	f.Data = s.secrets.RedactJSON(f.Data)
 	data, err := EncodeFinding(f)
 	if err != nil {
 		return fmt.Errorf("encoding finding: %w", err)
@@ -430,7 +459,10 @@ func (s *Store) Findings() []FindingRecord {
 	defer s.mu.Unlock()
 	out := make([]FindingRecord, 0, len(s.fOrder))
 	for _, id := range s.fOrder {
-		out = append(out, s.findings[id])
+		f := s.findings[id]
+		f.Signature = s.secrets.Restore(f.Signature)
+		f.Data = s.secrets.RestoreJSON(f.Data)
+		out = append(out, f)
 	}
 	return out
 }

@@ -98,12 +98,19 @@ func (s *session) build(ctx context.Context) error {
 	for _, h := range r.cfg.WithoutHeuristics {
 		opts = append(opts, rebuild.WithoutHeuristics(rebuild.Heuristic(h)))
 	}
+	if rc := r.cfg.Run; !rc.IsZero() {
+		opts = append(opts, rebuild.WithRunConfig(rebuild.RunConfig{
+			Entrypoint: rc.Entrypoint, Cmd: rc.Cmd, User: rc.User, WorkingDir: rc.WorkingDir,
+			Env: rc.Env, Mounts: rc.MountTargets(),
+		}, r.cfg.BakeRunConfig))
+	}
 	res, err := rebuild.Build(ctx, s.engine.Client(), r.cfg.Image, needsFromTrace(s.tracer.Files(), s.rep.Fuzz.SelectedDirs), opts...)
 	if err != nil {
 		r.endPhase(event.PhaseBuild, "", err)
 		return fmt.Errorf("building the minimal image: %w", err)
 	}
 	s.minimal = res
+	s.noteRunConfig(res)
 	files := 0
 	for _, f := range res.Files {
 		if !f.Mode.IsDir() {
@@ -225,8 +232,10 @@ func (s *session) replayAndCompare(ctx context.Context) (*report.Verification, e
 }
 
 func (s *session) publishDivergences(v *report.Verification) {
+	sec := s.run.secrets
 	for _, d := range v.Divergences {
-		s.run.bus.Publish(event.Divergence{Stamp: event.Now(), Operation: d.Operation, Request: d.Request, Original: d.Original, Minimal: d.Minimal})
+		s.run.bus.Publish(event.Divergence{Stamp: event.Now(), Operation: d.Operation, Request: sec.Redact(d.Request),
+			Original: sec.Redact(d.Original), Minimal: sec.Redact(d.Minimal)})
 	}
 }
 

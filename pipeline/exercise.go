@@ -56,8 +56,9 @@ func (s *session) exercise(ctx context.Context) error {
 	case cfg.latency != nil:
 		opts = append(opts, fuzz.WithLatencyRestarts(*cfg.latency))
 	}
+	var store *corpus.Store
 	if cfg.CorpusDir != "" {
-		st, err := corpus.Open(cfg.CorpusDir, corpus.Key{SpecHash: s.spec.Hash, ImageID: s.image.ID})
+		st, err := corpus.Open(cfg.CorpusDir, corpus.Key{SpecHash: s.spec.Hash, ImageID: s.image.ID}, corpus.WithSecrets(r.secrets))
 		if err != nil {
 			r.endPhase(event.PhaseFuzz, "", err)
 			return fmt.Errorf("opening the corpus %s: %w", cfg.CorpusDir, err)
@@ -70,8 +71,13 @@ func (s *session) exercise(ctx context.Context) error {
 			r.logf(event.LevelInfo, "resuming from %d corpus entries in %s", n, cfg.CorpusDir)
 		}
 		opts = append(opts, fuzz.WithStore(st))
+		store = st
 	}
 	f := fuzz.New(s.spec, s.orig, opts...)
+	// The user's drivers run beside the fuzzer; one that fails stops it.
+	fctx, stopFuzzing := context.WithCancel(ctx)
+	defer stopFuzzing()
+	drv := s.startDrivers(ctx, stopFuzzing)
 	started := time.Now()
 	r.controls.attach(f)
 	r.ctr.setExtra(func(p *event.Progress) { s.fuzzProgress(p, f, started) })
@@ -95,7 +101,12 @@ func (s *session) exercise(ctx context.Context) error {
 		r.controls.detach()
 	})
 	defer finish()
-	res, err := f.Run(ctx)
+	res, err := f.Run(fctx)
+	if derr := s.waitDrivers(ctx, drv); derr != nil {
+		finish()
+		r.endPhase(event.PhaseFuzz, "", derr)
+		return derr
+	}
 	finish()
 	if fb.duty != nil {
 		// The replays need no line coverage: let the interpreter run at full speed.
@@ -107,7 +118,7 @@ func (s *session) exercise(ctx context.Context) error {
 		r.endPhase(event.PhaseFuzz, "", err)
 		return fmt.Errorf("fuzzing %s: %w", cfg.Image, err)
 	}
-	s.entries = res.Corpus
+	s.entries = append(res.Corpus, s.driverEntries(drv, store)...)
 	s.recordFuzz(res)
 	for _, w := range res.Warnings {
 		r.logf(event.LevelWarn, "fuzz: %s", w)
@@ -246,7 +257,7 @@ func (s *session) recordFuzz(res *fuzz.Result) {
 	fuzz.SortFindings(res.Findings)
 	rep.Findings = rep.Findings[:0]
 	for _, f := range res.Findings {
-		rep.Findings = append(rep.Findings, findingReport(f))
+		rep.Findings = append(rep.Findings, s.findingReport(f))
 	}
 	seen := map[string]bool{}
 	for _, sel := range res.Selections {
@@ -269,6 +280,15 @@ func (s *session) recordFuzz(res *fuzz.Result) {
 // millis is d in milliseconds, to the microsecond.
 func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
+// findingReport is a finding as reports and interfaces show it: its curl
+// reproducer and texts hold placeholders, not the user's secrets.
+func (s *session) findingReport(f fuzz.Finding) report.Finding {
+	rf := findingReport(f)
+	sec := s.run.secrets
+	rf.Summary, rf.Curl, rf.Response, rf.Request = sec.Redact(rf.Summary), sec.Redact(rf.Curl), sec.Redact(rf.Response), sec.Redact(rf.Request)
+	return rf
+}
+
 func findingReport(f fuzz.Finding) report.Finding {
 	rf := report.Finding{
 		ID:        f.ID,
@@ -287,7 +307,7 @@ func findingReport(f fuzz.Finding) report.Finding {
 }
 
 func (s *session) findingEvent(f fuzz.Finding) event.Finding {
-	rf := findingReport(f)
+	rf := s.findingReport(f)
 	return event.Finding{Stamp: event.Now(), ID: rf.ID, Operation: rf.Operation, Check: rf.Check,
 		Summary: rf.Summary, Curl: rf.Curl, Severity: rf.Severity, Request: rf.Request, Response: rf.Response}
 }
@@ -317,13 +337,20 @@ func (s *session) exerciseOnce(ctx context.Context) error {
 		r.endPhase(event.PhaseFuzz, "", err)
 		return err
 	}
-	res, err := fuzz.EachOperationOnce(ctx, s.spec, s.orig, fuzz.WithSeed(uint64(r.cfg.Seed)),
+	fctx, stopFuzzing := context.WithCancel(ctx)
+	defer stopFuzzing()
+	drv := s.startDrivers(ctx, stopFuzzing)
+	res, err := fuzz.EachOperationOnce(fctx, s.spec, s.orig, fuzz.WithSeed(uint64(r.cfg.Seed)),
 		fuzz.WithBaseURL(s.orig.BaseURL()), fuzz.WithFeedback(fb))
+	if derr := s.waitDrivers(ctx, drv); derr != nil {
+		r.endPhase(event.PhaseFuzz, "", derr)
+		return derr
+	}
 	if err != nil {
 		r.endPhase(event.PhaseFuzz, "", err)
 		return fmt.Errorf("exercising %s: %w", r.cfg.Image, err)
 	}
-	s.entries = []fuzz.Entry{res.Entry}
+	s.entries = append([]fuzz.Entry{res.Entry}, s.driverEntries(drv, nil)...)
 	s.rep.Fuzz.Requests = res.Stats.Requests
 	s.rep.Fuzz.Duration = res.Stats.Elapsed.Seconds()
 	s.rep.Fuzz.CorpusSize = len(s.entries)
@@ -336,7 +363,7 @@ func (s *session) exerciseOnce(ctx context.Context) error {
 		})
 	}
 	for _, f := range res.Findings {
-		s.rep.Fuzz.Findings = append(s.rep.Fuzz.Findings, findingReport(f))
+		s.rep.Fuzz.Findings = append(s.rep.Fuzz.Findings, s.findingReport(f))
 	}
 	s.recordCoverage()
 	r.endPhase(event.PhaseFuzz, fmt.Sprintf("%d requests, %d operations answered 2xx", res.Stats.Requests, len(res.Succeeded)), nil)

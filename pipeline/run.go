@@ -15,6 +15,7 @@ import (
 	"github.com/whittle-dev/whittle/fuzz/spec"
 	"github.com/whittle-dev/whittle/internal/faults"
 	"github.com/whittle-dev/whittle/internal/panics"
+	"github.com/whittle-dev/whittle/internal/secrets"
 	"github.com/whittle-dev/whittle/probe"
 	"github.com/whittle-dev/whittle/rebuild"
 	"github.com/whittle-dev/whittle/report"
@@ -65,6 +66,22 @@ type Config struct {
 	CoverBinary   string
 	CoverPatterns []string
 
+	// Run is how every container of the run starts beyond its image's
+	// config (environment, mounts, command, user, working directory): the
+	// traced one, the reference replays', the spare and the minimal
+	// image's alike. BakeRunConfig writes it into the minimal image's
+	// config, which otherwise keeps the original's.
+	Run           probe.RunConfig
+	BakeRunConfig bool
+	// Compose and Service take the target from a compose file: its image
+	// (when Image is empty), its settings, and the companion services it
+	// depends on, started fresh beside every container of the target.
+	Compose string
+	Service string
+	// Drivers are the user's host commands run while fuzzing, pointed at
+	// a recording proxy by WHITTLE_TARGET_URL.
+	Drivers []string
+
 	// Tier forces a file-observation tier (tests, troubleshooting).
 	Tier tracer.Tier
 	// latency replaces fuzz.DefaultLatencyPolicy (tests).
@@ -89,6 +106,10 @@ type Run struct {
 	panicked *panics.Panic
 	cancel   context.CancelCauseFunc
 	finished bool // Execute has returned: no run left to end
+
+	// secrets are the values the user gave (environment, headers,
+	// credentials): never written, never shown.
+	secrets *secrets.Set
 }
 
 // New prepares a run; events go to bus (which may be nil).
@@ -105,7 +126,14 @@ func New(cfg Config, bus *event.Bus) *Run {
 	if cfg.RequestTimeout == 0 {
 		cfg.RequestTimeout = 10 * time.Second
 	}
-	r := &Run{cfg: cfg, bus: bus, runID: fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixNano())}
+	r := &Run{cfg: cfg, bus: bus, runID: fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixNano()), secrets: &secrets.Set{}}
+	r.secrets.AddEnv(cfg.Run.Env)
+	for _, h := range cfg.Headers {
+		r.secrets.AddHeaderLine(h)
+	}
+	for _, a := range cfg.Auth {
+		r.secrets.AddAuth(a)
+	}
 	r.ctr.update(func(p *event.Progress) {
 		p.Image = cfg.Image
 		p.Seed = cfg.Seed
@@ -142,8 +170,12 @@ func (r *Run) fail(p *panics.Panic) {
 	}
 }
 
+// Secrets are the values the user gave the run; what the run reports and
+// writes holds placeholders instead (report.Redacted).
+func (r *Run) Secrets() *secrets.Set { return r.secrets }
+
 func (r *Run) logf(level event.Level, format string, args ...any) {
-	r.bus.Publish(event.Log{Stamp: event.Now(), Level: level, Msg: fmt.Sprintf(format, args...)})
+	r.bus.Publish(event.Log{Stamp: event.Now(), Level: level, Msg: r.secrets.Redact(fmt.Sprintf(format, args...))})
 }
 
 func (r *Run) startPhase(p event.Phase, detail string) {
@@ -188,11 +220,13 @@ func (r *Run) Execute(ctx context.Context) (rep *report.Report, err error) {
 	}
 	rep.Fuzz.Seed = r.cfg.Seed
 	s := &session{run: r, rep: rep}
+	s.recordRunConfig()
 	defer func() {
 		if v := recover(); v != nil {
 			err = panics.New("pipeline", v)
 		}
 		s.close(ctx)
+		s.recordCompanions()
 		rep.FinishedAt = time.Now().UTC()
 		rep.Timings = r.timings
 		r.panicMu.Lock()
@@ -263,6 +297,7 @@ type session struct {
 	cov     *cover.Coverage // nil when the target's code cannot be covered
 	orig    *verify.Target  // the traced original, restarted when it crashes
 	imageFS *imageExport
+	deps    *companions // the target's compose services; nil without --compose
 
 	entries []fuzz.Entry // the corpus the verification replays
 	// ref holds the original's answers to the replayed corpus and what in
@@ -288,7 +323,22 @@ func (s *session) close(ctx context.Context) {
 		s.imageFS.close()
 	}
 	if s.engine != nil {
+		// Again at the end: a run killed while this one ran (its owner
+		// still exiting at the start) leaves nothing for long.
+		s.removeLeftovers(ctx)
 		s.engine.Close()
+	}
+}
+
+// removeLeftovers removes the containers, networks and volumes of earlier
+// whittle runs whose process is gone.
+func (s *session) removeLeftovers(ctx context.Context) {
+	removed, err := s.engine.RemoveLeftovers(context.WithoutCancel(ctx))
+	if !removed.Empty() {
+		s.run.logf(event.LevelInfo, "removed %s left behind by an interrupted run", removed)
+	}
+	if err != nil {
+		s.run.logf(event.LevelWarn, "%v", err)
 	}
 }
 
@@ -313,6 +363,14 @@ func (s *session) inspect(ctx context.Context) error {
 	r := s.run
 	r.startPhase(event.PhaseInspect, r.cfg.Image)
 	var err error
+	if r.cfg.Compose != "" {
+		if err := s.loadCompose(ctx); err != nil {
+			r.endPhase(event.PhaseInspect, "", err)
+			return err
+		}
+		s.recordRunConfig()
+	}
+	s.warnWidening()
 	if r.cfg.Spec != "" {
 		s.spec, err = spec.LoadSpec(ctx, r.cfg.Spec, s.specOptions()...)
 		if err != nil {
@@ -336,16 +394,18 @@ func (s *session) inspect(ctx context.Context) error {
 		r.endPhase(event.PhaseInspect, "", err)
 		return err
 	}
+	// First, whatever else fails: what killed runs left goes, whatever
+	// their image.
+	s.removeLeftovers(ctx)
 	s.image, err = s.engine.Inspect(ctx, r.cfg.Image)
 	if err != nil {
 		r.endPhase(event.PhaseInspect, "", err)
 		return err
 	}
 	s.rep.Original.ID, s.rep.Original.Size = s.image.ID, s.image.Size
-	if removed, err := s.engine.RemoveLeftovers(ctx); err != nil {
-		r.logf(event.LevelWarn, "%v", err)
-	} else if len(removed) > 0 {
-		r.logf(event.LevelInfo, "removed %d container(s) left behind by an interrupted run", len(removed))
+	if err := s.checkCompanionImages(ctx); err != nil {
+		r.endPhase(event.PhaseInspect, "", err)
+		return err
 	}
 	// The pristine filesystem is needed by the fuzzer (names in directories)
 	// and the build; export it while the target starts and runs.
@@ -382,12 +442,15 @@ func (s *session) probeOptions(extra ...probe.Option) []probe.Option {
 	if cfg.Port != 0 {
 		opts = append(opts, probe.WithPort(cfg.Port))
 	}
+	if !cfg.Run.IsZero() {
+		opts = append(opts, probe.WithRunConfig(cfg.Run))
+	}
 	return append(opts, extra...)
 }
 
 func (s *session) startOriginal(ctx context.Context) error {
 	r := s.run
-	r.startPhase(event.PhaseStart, "starting "+r.cfg.Image)
+	r.startPhase(event.PhaseStart, "starting "+r.cfg.Image+s.companionNames())
 	s.orig = verify.NewTarget(s.starter(s.image, true), s.targetOptions(s.image)...)
 	if err := s.orig.Start(ctx); err != nil {
 		r.endPhase(event.PhaseStart, "", err)

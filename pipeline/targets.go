@@ -16,6 +16,13 @@ import (
 // under the tracer (cover.Starter: arm, start, bind, in that order) and
 // unbound when it is removed.
 func (s *session) starter(img *probe.Image, traced bool, extra ...probe.Option) verify.StartFunc {
+	return s.withCompanions(func(stack []probe.Option) verify.StartFunc {
+		return s.containerStarter(img, traced, append(append([]probe.Option{}, extra...), stack...)...)
+	})
+}
+
+// containerStarter starts the target's container alone.
+func (s *session) containerStarter(img *probe.Image, traced bool, extra ...probe.Option) verify.StartFunc {
 	opts := s.probeOptions(extra...)
 	if !traced {
 		return verify.Container(s.engine, img, opts...)

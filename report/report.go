@@ -33,6 +33,12 @@ type Report struct {
 	// Timings are the seconds each phase took.
 	Timings map[string]float64 `json:"timings,omitempty"`
 	Error   string             `json:"error,omitempty"`
+
+	// RunConfig, Dependencies and Drivers describe a real service's run:
+	// the user's settings, the companion services, the user's drivers.
+	RunConfig    *RunConfig   `json:"run_config,omitempty"`
+	Dependencies []Dependency `json:"dependencies,omitempty"`
+	Drivers      []Driver     `json:"drivers,omitempty"`
 }
 
 // Tool names the producer.

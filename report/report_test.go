@@ -47,6 +47,11 @@ func sampleReport() *Report {
 		Timings: map[string]float64{"fuzz": 30, "build": 4.2},
 		Verification: &Verification{Result: "diverged", Total: 3, Identical: 2, Volatile: 1,
 			Divergences: []Divergence{{Operation: "POST /pets", Request: "POST /pets", Reason: "status 500, want 201", Original: "201 {}", Minimal: "500 {}"}}},
+		RunConfig: &RunConfig{Env: []string{"TOKEN"}, Mounts: []Mount{{Source: "/srv/conf", Target: "/etc/shop", Kind: "bind", ReadOnly: true, Note: "not in the minimal image"}},
+			Entrypoint: []string{"/app"}, Cmd: []string{"serve"}, User: "1000", WorkingDir: "/srv", MountExcluded: []string{"/etc/shop/shop.conf"},
+			Compose: "compose.yaml", Service: "api"},
+		Dependencies: []Dependency{{Service: "db", Image: "pg:15", Condition: "service_healthy", State: "healthy", Starts: 4, Ready: 3.2}},
+		Drivers:      []Driver{{Command: "./e2e.sh", ExitCode: 0, Duration: 3.1, Requests: 7, Output: "all checks passed"}},
 	}
 }
 

@@ -43,6 +43,7 @@ func TestGolden(t *testing.T) {
 		{"help", func(hs *harness) { hs.fuzzing(); hs.keys("?") }},
 		{"confirm_quit", func(hs *harness) { hs.fuzzing(); hs.keys("q") }},
 		{"building", func(hs *harness) { hs.fuzzing(); hs.building() }},
+		{"companion_services", func(hs *harness) { hs.companions(); hs.fuzzing() }},
 		{"results", func(hs *harness) { hs.fuzzing(); hs.building(); hs.finished(false) }},
 		{"results_diverged", func(hs *harness) { hs.fuzzing(); hs.building(); hs.finished(true); hs.keys("tab") }},
 		{"results_divergence_detail", func(hs *harness) {

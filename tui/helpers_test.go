@@ -364,3 +364,14 @@ func (hs *harness) screenHas(t *testing.T, want ...string) {
 func windowSize(w, h int) tea.WindowSizeMsg { return tea.WindowSizeMsg{Width: w, Height: h} }
 
 var errInterrupted = errors.New("interrupted: context canceled")
+
+// companions: a compose target whose database is healthy and whose
+// migration ran, each started twice.
+func (hs *harness) companions() {
+	hs.events(
+		event.Dependency{Stamp: event.Stamp{At: base}, Service: "db", Image: "pg:15", State: "starting", Starts: 1},
+		event.Dependency{Stamp: event.Stamp{At: base}, Service: "db", Image: "pg:15", State: "healthy", Starts: 2},
+		event.Dependency{Stamp: event.Stamp{At: base}, Service: "migrate", Image: "api:1", State: "completed", Starts: 2},
+		event.Dependency{Stamp: event.Stamp{At: base}, Service: "cache", Image: "redis:7", State: "waiting (healthy)", Starts: 1},
+	)
+}

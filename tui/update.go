@@ -29,8 +29,12 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		m.pullProgress()
 		return tick(m.cfg.Interval)
 	case eventsMsg:
+		deps := m.phases.depLines()
 		for _, e := range msg {
 			m.phases.apply(e)
+		}
+		if m.phases.depLines() != deps {
+			m.layout() // the companion services' line takes a line of the panes
 		}
 		if m.finished {
 			m.phases.finish(m.outcome.Err != nil)

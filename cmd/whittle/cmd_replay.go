@@ -8,12 +8,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/whittle-dev/whittle/compose"
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/fuzz/spec"
+	"github.com/whittle-dev/whittle/internal/secrets"
 	"github.com/whittle-dev/whittle/pipeline"
 	"github.com/whittle-dev/whittle/probe"
 	"github.com/whittle-dev/whittle/verify"
@@ -31,6 +34,10 @@ type replayFlags struct {
 	outputs        []string
 	baseline       string
 	force          bool
+	auth           []string
+	runCfg         runConfigFlags
+	compose        string
+	service        string
 }
 
 func newReplayCommand() *cobra.Command {
@@ -65,6 +72,10 @@ func newReplayCommand() *cobra.Command {
 	fl.StringArrayVarP(&f.outputs, "output", "o", nil, "write a report as FORMAT=FILE: json (the answers and the comparison; repeatable)")
 	fl.StringVar(&f.baseline, "baseline", "", "compare with the answers of a previous replay (its -o file) instead of the stored ones")
 	fl.BoolVar(&f.force, "force", false, "replay although the spec is not the one the corpus was recorded for")
+	fl.StringArrayVar(&f.auth, "auth", nil, "value of a security scheme of the spec, SCHEME=VALUE (repeatable)")
+	f.runCfg.add(fl)
+	fl.StringVar(&f.compose, "compose", "", "compose file of the service: IMAGE is started with the service's settings beside fresh companion services (with --service)")
+	fl.StringVar(&f.service, "service", "", "the service of the --compose file IMAGE stands for")
 	return cmd
 }
 
@@ -76,11 +87,46 @@ func runReplay(ctx context.Context, stdout, stderr io.Writer, dir, image string,
 	if err != nil {
 		return err
 	}
-	st, err := corpus.Load(dir)
+	warn := func(format string, args ...any) { fmt.Fprintf(stderr, "warning: "+format+"\n", args...) }
+	for _, a := range f.auth {
+		if scheme, _, ok := strings.Cut(a, "="); !ok || scheme == "" {
+			return fmt.Errorf("bad --auth %q: want SCHEME=VALUE with SCHEME a security scheme of the spec", a)
+		}
+	}
+	if (f.compose == "") != (f.service == "") {
+		return fmt.Errorf("--compose and --service go together: --compose FILE --service NAME")
+	}
+	rc, err := f.runCfg.build()
 	if err != nil {
 		return err
 	}
-	warn := func(format string, args ...any) { fmt.Fprintf(stderr, "warning: "+format+"\n", args...) }
+	var proj *compose.Project
+	if f.compose != "" {
+		if proj, err = compose.Load(ctx, f.compose, f.service); err != nil {
+			return err
+		}
+		for _, w := range proj.Warnings {
+			warn("compose: %s", w)
+		}
+		rc = pipeline.MergeRunConfig(proj.Target.Run, rc)
+		if f.port == 0 {
+			f.port = proj.Target.Port
+		}
+	}
+	sec := f.secrets(rc)
+	if proj != nil {
+		sec.AddSensitiveEnv(proj.Target.Run.Env)
+		for _, d := range proj.Deps {
+			sec.AddSensitiveEnv(d.Run.Env)
+		}
+	}
+	st, err := corpus.Load(dir, corpus.WithSecrets(sec))
+	if err != nil {
+		return err
+	}
+	if missing := st.MissingSecrets(); len(missing) > 0 {
+		return fmt.Errorf("corpus %s was recorded with values this replay was not given: %s (pass the same --header, --auth and --env values as the run that recorded it; they are never stored)", dir, strings.Join(missing, ", "))
+	}
 	for _, w := range st.Warnings() {
 		warn("%s", w)
 	}
@@ -90,7 +136,7 @@ func runReplay(ctx context.Context, stdout, stderr io.Writer, dir, image string,
 	}
 	var base *verify.Report
 	if f.baseline != "" {
-		if base, err = readBaseline(f.baseline); err != nil {
+		if base, err = readBaseline(f.baseline, sec); err != nil {
 			return err
 		}
 	}
@@ -99,16 +145,25 @@ func runReplay(ctx context.Context, stdout, stderr io.Writer, dir, image string,
 		return err
 	}
 	defer eng.Close()
+	if removed, err := eng.RemoveLeftovers(ctx); !removed.Empty() {
+		fmt.Fprintf(stderr, "removed %s left behind by an interrupted run\n", removed)
+	} else if err != nil {
+		warn("%v", err)
+	}
 	img, err := eng.Inspect(ctx, image)
 	if err != nil {
 		return err
 	}
-	if removed, err := eng.RemoveLeftovers(ctx); err == nil && len(removed) > 0 {
-		fmt.Fprintf(stderr, "removed %d container(s) left behind by an interrupted run\n", len(removed))
+	runID := fmt.Sprintf("replay-%d-%d", os.Getpid(), time.Now().UnixNano())
+	start := verify.Container(eng, img, f.probeOptions(runID, rc)...)
+	if proj != nil {
+		start = pipeline.WithCompanions(eng, proj, runID, rc, func(extra []probe.Option) verify.StartFunc {
+			return verify.Container(eng, img, append(f.probeOptions(runID, rc), extra...)...)
+		}, compose.WithTimeout(f.readyTimeout))
 	}
 	check := &verify.Check{
 		Entries:  stored,
-		Start:    verify.Container(eng, img, f.probeOptions()...),
+		Start:    start,
 		Runs:     f.runs,
 		Baseline: base,
 		Spec: func(ctx context.Context, baseURL string) (*spec.Spec, error) {
@@ -145,11 +200,11 @@ func runReplay(ctx context.Context, stdout, stderr io.Writer, dir, image string,
 		rep.Against = f.baseline
 	}
 	for _, o := range outs {
-		if err := writeReplayReport(o.path, rep); err != nil {
+		if err := writeReplayReport(o.path, rep, sec); err != nil {
 			return err
 		}
 	}
-	printReplay(stdout, rep)
+	printReplay(stdout, redactedReplay(rep, sec))
 	if n := rep.Differences(); n > 0 {
 		against := "the stored answers"
 		if f.baseline != "" {
@@ -167,9 +222,24 @@ type answersDiffer struct{ msg string }
 func (e *answersDiffer) Error() string        { return e.msg }
 func (e *answersDiffer) Is(target error) bool { return target == pipeline.ErrDiverged }
 
-func (f *replayFlags) probeOptions() []probe.Option {
+// secrets are the values given to the replay: stored as placeholders in
+// the corpus, never written by the replay either.
+func (f *replayFlags) secrets(rc probe.RunConfig) *secrets.Set {
+	s := &secrets.Set{}
+	s.AddEnv(rc.Env)
+	for _, h := range f.headers {
+		s.AddHeaderLine(h)
+	}
+	for _, a := range f.auth {
+		s.AddAuth(a)
+	}
+	return s
+}
+
+func (f *replayFlags) probeOptions(runID string, rc probe.RunConfig) []probe.Option {
 	opts := []probe.Option{
-		probe.WithRun(fmt.Sprintf("replay-%d-%d", os.Getpid(), time.Now().UnixNano())),
+		probe.WithRunConfig(rc),
+		probe.WithRun(runID),
 		probe.WithReadyPath(f.readyPath),
 		probe.WithReadyTimeout(f.readyTimeout),
 		probe.WithRequestTimeout(f.requestTimeout),
@@ -188,6 +258,10 @@ func (f *replayFlags) loadSpec(ctx context.Context, baseURL string) (*spec.Spec,
 	for _, h := range f.headers {
 		opts = append(opts, spec.WithHeaderLine(h))
 	}
+	for _, a := range f.auth {
+		scheme, value, _ := strings.Cut(a, "=")
+		opts = append(opts, spec.WithSchemeValue(scheme, value))
+	}
 	if f.spec != "" {
 		return spec.LoadSpec(ctx, f.spec, opts...)
 	}
@@ -201,24 +275,43 @@ func (f *replayFlags) loadSpec(ctx context.Context, baseURL string) (*spec.Spec,
 	return sp, nil
 }
 
-func readBaseline(path string) (*verify.Report, error) {
+func readBaseline(path string, sec *secrets.Set) (*verify.Report, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading the baseline: %w", err)
 	}
 	var rep verify.Report
-	if err := json.Unmarshal(data, &rep); err != nil {
+	if err := json.Unmarshal(sec.RestoreJSON(data), &rep); err != nil {
 		return nil, fmt.Errorf("reading the baseline %s: %w (want the -o file of `whittle replay`)", path, err)
 	}
 	return &rep, nil
 }
 
-func writeReplayReport(path string, rep *verify.Report) error {
+// writeReplayReport writes rep with placeholders for the replay's secrets
+// (readBaseline puts them back).
+func writeReplayReport(path string, rep *verify.Report, sec *secrets.Set) error {
 	var buf bytes.Buffer
-	if err := encodeIndented(&buf, rep); err != nil {
+	if err := encodeIndented(&buf, redactedReplay(rep, sec)); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return writeOutput(path, buf.Bytes())
+}
+
+// redactedReplay is rep with placeholders for the secrets, for writing and
+// printing.
+func redactedReplay(rep *verify.Report, sec *secrets.Set) *verify.Report {
+	if sec.Empty() {
+		return rep
+	}
+	data, err := json.Marshal(rep)
+	if err != nil {
+		return rep
+	}
+	var out verify.Report
+	if err := json.Unmarshal(sec.RedactJSON(data), &out); err != nil {
+		return &verify.Report{Corpus: rep.Corpus, Image: rep.Image, Warnings: []string{"the report could not be redacted"}}
+	}
+	return &out
 }
 
 func printReplay(w io.Writer, rep *verify.Report) {

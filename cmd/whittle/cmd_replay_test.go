@@ -45,7 +45,7 @@ func TestReplayCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := &replayFlags{readyPath: "/health", readyTimeout: time.Minute, requestTimeout: 10 * time.Second, runs: 2}
-	target := verify.NewTarget(verify.Container(eng, img, f.probeOptions()...))
+	target := verify.NewTarget(verify.Container(eng, img, f.probeOptions("replay-test", probe.RunConfig{})...))
 	if err := target.Start(ctx); err != nil {
 		t.Fatal(err)
 	}

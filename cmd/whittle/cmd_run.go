@@ -14,6 +14,7 @@ import (
 	"github.com/whittle-dev/whittle/event"
 	"github.com/whittle-dev/whittle/internal/faults"
 	"github.com/whittle-dev/whittle/internal/panics"
+	"github.com/whittle-dev/whittle/internal/secrets"
 	"github.com/whittle-dev/whittle/pipeline"
 	"github.com/whittle-dev/whittle/rebuild"
 	"github.com/whittle-dev/whittle/report"
@@ -23,6 +24,7 @@ type runFlags struct {
 	cfg     pipeline.Config
 	auto    bool
 	outputs []string
+	runCfg  runConfigFlags
 }
 
 func newRunCommand() *cobra.Command {
@@ -32,9 +34,25 @@ func newRunCommand() *cobra.Command {
 		Short: "Trace and fuzz IMAGE, build its minimal image and verify it",
 		Example: "  whittle run shop:1.4 --spec openapi.yaml --auto -o json=report.json\n" +
 			"  whittle run pets:latest            # spec discovered at /openapi.json etc.",
-		Args: cobra.ExactArgs(1),
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			f.cfg.Image = args[0]
+			if len(args) == 1 {
+				f.cfg.Image = args[0]
+			}
+			if f.cfg.Image == "" && f.cfg.Compose == "" {
+				return fmt.Errorf("no image given: name IMAGE, or a compose file and its service with --compose FILE --service NAME")
+			}
+			if (f.cfg.Compose == "") != (f.cfg.Service == "") {
+				return fmt.Errorf("--compose and --service go together: --compose FILE --service NAME")
+			}
+			rc, err := f.runCfg.build()
+			if err != nil {
+				return err
+			}
+			f.cfg.Run = rc
+			if err := checkDrivers(f.cfg.Drivers); err != nil {
+				return err
+			}
 			for _, a := range f.cfg.Auth {
 				if scheme, _, ok := strings.Cut(a, "="); !ok || scheme == "" {
 					return fmt.Errorf("bad --auth %q: want SCHEME=VALUE with SCHEME a security scheme of the spec", a)
@@ -81,6 +99,11 @@ func newRunCommand() *cobra.Command {
 	fl.StringArrayVar(&f.cfg.WithoutHeuristics, "without-heuristic", nil, "switch off a rebuild heuristic: "+heuristicNames()+" (repeatable)")
 	fl.StringVar(&f.cfg.CoverBinary, "cover-binary", "", "file in the image whose code is covered (default: the container's main process)")
 	fl.StringArrayVar(&f.cfg.CoverPatterns, "cover", nil, "coverage scope: Go package or symbol globs, Python file globs (default: the application's own code; repeatable)")
+	f.runCfg.add(fl)
+	fl.BoolVar(&f.cfg.BakeRunConfig, "bake-run-config", false, "write --env/--env-file, --entrypoint, --cmd, --user and --workdir into the minimal image's config (default: it keeps the original image's config)")
+	fl.StringVar(&f.cfg.Compose, "compose", "", "compose file holding the target service and the services it depends on (with --service; IMAGE then defaults to the service's image)")
+	fl.StringVar(&f.cfg.Service, "service", "", "the service of the --compose file to whittle")
+	fl.StringArrayVar(&f.cfg.Drivers, "driver", nil, "host command run while fuzzing, e.g. 'pytest tests/e2e'; WHITTLE_TARGET_URL points it at the target (repeatable; what it sends joins the corpus)")
 	fl.StringVar(&f.cfg.OutputDir, "output-dir", "", "also write the minimal image as a docker-archive tarball, an OCI layout, why.json and seccomp.json into this directory")
 	return cmd
 }
@@ -93,13 +116,17 @@ func runPipeline(cmd *cobra.Command, f *runFlags, outs []output) error {
 
 	var rep *report.Report
 	var runErr error
+	// Everything written or printed holds placeholders, not the values
+	// the user gave (--env, --env-file, --header, --auth).
+	redacted := func(r *report.Report) *report.Report { return report.Redacted(r, p.Secrets()) }
 	if interactive(f.auto, cmd.OutOrStdout(), stderr) {
 		wrote := false
 		rep, runErr = runInteractive(ctx, p, bus, cmd.InOrStdin(), cmd.OutOrStdout(),
 			withAfterRun(func(r *report.Report, _ error) error {
 				wrote = true
-				return writeOutputs(r, outs)
+				return writeOutputs(redacted(r), outs)
 			}))
+		rep = redacted(rep)
 		if rep != nil && !wrote {
 			if err := writeOutputs(rep, outs); err != nil && runErr == nil {
 				runErr = err
@@ -113,6 +140,7 @@ func runPipeline(cmd *cobra.Command, f *runFlags, outs []output) error {
 			printProgress(ctx, stderr, bus, p.Progress, noColor())
 		}()
 		rep, runErr = p.Execute(ctx)
+		rep = redacted(rep)
 		bus.Close()
 		<-done
 		if rep != nil {
@@ -126,8 +154,22 @@ func runPipeline(cmd *cobra.Command, f *runFlags, outs []output) error {
 	if rep != nil && (rep.Fuzz.Requests > 0 || rep.Minimal != nil) {
 		printSummary(cmd.OutOrStdout(), rep)
 	}
+	if runErr != nil && !p.Secrets().Empty() {
+		runErr = redactedError{runErr, p.Secrets()}
+	}
 	return runErr
 }
+
+// redactedError says err with placeholders for the run's secrets (the
+// error line goes to CI logs as much as the reports do); errors.Is and As
+// still see err.
+type redactedError struct {
+	err error
+	set *secrets.Set
+}
+
+func (e redactedError) Error() string { return e.set.Redact(e.err.Error()) }
+func (e redactedError) Unwrap() error { return e.err }
 
 // interactive decides between the TUI and headless progress lines: the TUI
 // only for a person at a terminal.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/whittle-dev/whittle/compose"
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/fuzz/spec"
 	"github.com/whittle-dev/whittle/pipeline"
@@ -23,6 +24,11 @@ var flagFixes = map[string]string{
 	corpus.FixLocked:      "wait for it to finish, or use another --corpus directory",
 	corpus.FixOtherCorpus: "use another --corpus directory",
 	corpus.FixForceMerge:  "pass --force to merge anyway",
+	probe.FixMountSyntax:  "write --mount SOURCE:TARGET[:ro], SOURCE a host path or a volume name, TARGET an absolute path in the container",
+	probe.FixMountSource:  "create it, or correct the SOURCE of --mount",
+	probe.FixEnvSyntax:    "write each variable as NAME=VALUE",
+	compose.FixService:    "pass --service with one of the file's services",
+	compose.FixDependency: "check the service's settings and health check in the compose file, or raise --ready-timeout",
 }
 
 // flagWords names the flag behind a library outcome.

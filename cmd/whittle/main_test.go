@@ -61,7 +61,7 @@ func TestUsageErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"no image", []string{"run"}, "accepts 1 arg"},
+		{"no image", []string{"run"}, "no image given"},
 		{"bad output format", []string{"run", "x", "-o", "yaml=out.yaml"}, `unknown output format "yaml"`},
 		{"output without file", []string{"run", "x", "-o", "json"}, "want FORMAT=FILE"},
 		{"replay output as a bare path", []string{"replay", "corpus", "x", "-o", "out.json"}, `bad -o "out.json": want FORMAT=FILE with FORMAT one of json, e.g. -o json=out.json`},

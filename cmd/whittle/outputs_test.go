@@ -30,7 +30,7 @@ func TestOutputFileModes(t *testing.T) {
 		old := syscall.Umask(c.umask)
 		err := writeOutputs(rep, outs)
 		if err == nil {
-			err = writeReplayReport(replayOut, &verify.Report{Corpus: "c", Image: "i"})
+			err = writeReplayReport(replayOut, &verify.Report{Corpus: "c", Image: "i"}, nil)
 		}
 		syscall.Umask(old)
 		if err != nil {

@@ -8,6 +8,7 @@
 //	benchtool trim IN OUT                     a whittle report without its per-file list
 //	benchtool render -raw DIR -out DIR        README.md, tracer.md, fuzz.md, rebuild.md, stateful-shelf.md
 //	benchtool endurance -raw DIR -out DIR     endurance-gopets.md
+//	benchtool services -raw DIR -out DIR      services.md
 package main
 
 import (
@@ -43,7 +44,7 @@ func main() {
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: benchtool machine|rate|trim|render|endurance [flags]")
+		return errors.New("usage: benchtool machine|rate|trim|render|endurance|services [flags]")
 	}
 	cmd, args := args[0], args[1:]
 	fs := flag.NewFlagSet("benchtool "+cmd, flag.ContinueOnError)
@@ -73,6 +74,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 		return renderEndurance(*raw, *out)
+	case "services":
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		return renderServices(*raw, *out)
 	}
 	return fmt.Errorf("unknown command %q", cmd)
 }

@@ -372,6 +372,7 @@ func renderReadme(in *inputs) *doc {
 		{"[rebuild.md](rebuild.md)", "fat and minimal sizes, time to build and verify, rebuild package benchmark"},
 		{"[stateful-shelf.md](stateful-shelf.md)", "executions/s over 2 minutes on a service the fuzzer fills, with and without cleanup and latency restarts"},
 		{"[endurance-gopets.md](endurance-gopets.md)", "20-minute run: heap, goroutines, fds per minute (`make bench-endurance`)"},
+		{"[services.md](services.md)", "start-up of a compose service beside its companions (database, migration) against the same service alone"},
 		{"`raw/machine.json`, `raw/steps.tsv`", "machine facts; per step: start, wall time, load, containers running"},
 		{"`raw/*-fuzz.json`, `raw/*-once.json`, `raw/shelf-stateful*.json`", "whittle JSON reports (schema whittle.report/v1) without the per-file list (`files`)"},
 		{"`raw/*.cmd`, `raw/*.log`", "each whittle run's command line and its output (progress lines and summary)"},
