@@ -49,8 +49,10 @@ func (s *session) startCoverage() {
 	if st.NoMulti != nil {
 		r.logf(event.LevelWarn, "coverage: no uprobe_multi links on this kernel (Linux 6.6+), attaching one uprobe per address instead: %v", st.NoMulti)
 	}
-	for _, p := range cov.Problems() {
-		r.logf(event.LevelWarn, "coverage: %v", p)
+	if pr, ok := cov.(interface{ Problems() []cover.ProbeProblem }); ok {
+		for _, p := range pr.Problems() {
+			r.logf(event.LevelWarn, "coverage: %v", p)
+		}
 	}
 }
 
@@ -68,13 +70,13 @@ func (s *session) recordCoverage() {
 // fuzzer gets coverage feedback on a sample of its requests and runs at full
 // speed otherwise.
 type pythonDuty struct {
-	cov     *cover.Coverage
+	cov     cover.Source
 	on, off time.Duration
 	enabled bool
 	since   time.Time
 }
 
-func newPythonDuty(cov *cover.Coverage) *pythonDuty {
+func newPythonDuty(cov cover.Source) *pythonDuty {
 	return &pythonDuty{cov: cov, on: time.Second, off: 3 * time.Second, enabled: true, since: time.Now()}
 }
 

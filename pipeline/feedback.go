@@ -17,8 +17,8 @@ import (
 // target touch, from the tracer's append-only view of unique accesses.
 type traceFeedback struct {
 	tr       *tracer.Tracer
-	cov      *cover.Coverage // nil: no code coverage
-	duty     *pythonDuty     // nil unless Python line coverage
+	cov      cover.Source // nil: no code coverage
+	duty     *pythonDuty  // nil unless the source is costly (Python lines)
 	covAt    int
 	cursor   int
 	syscalls int
@@ -35,7 +35,7 @@ type traceFeedback struct {
 	startup []fuzz.DirListing
 }
 
-func newTraceFeedback(ctx context.Context, tr *tracer.Tracer, cov *cover.Coverage) (*traceFeedback, error) {
+func newTraceFeedback(ctx context.Context, tr *tracer.Tracer, cov cover.Source) (*traceFeedback, error) {
 	f := &traceFeedback{tr: tr, cov: cov, paths: map[string]bool{}, failedDirs: map[string]bool{}, dirs: map[string]bool{}}
 	if cov != nil {
 		// Functions hit while idle (start-up, timers) are nobody's merit.
@@ -44,7 +44,7 @@ func newTraceFeedback(ctx context.Context, tr *tracer.Tracer, cov *cover.Coverag
 			return nil, fmt.Errorf("measuring background coverage: %w", err)
 		}
 		f.covAt = cursor
-		if cov.Kind() == cover.PythonLines {
+		if cov.Stats().Costly {
 			f.duty = newPythonDuty(cov)
 		}
 	}
@@ -93,6 +93,9 @@ func (f *traceFeedback) After(ctx context.Context) (fuzz.Signal, error) {
 		}
 	}
 	if f.cov != nil {
+		if err := f.cov.Sync(ctx); err != nil {
+			return fuzz.Signal{}, fmt.Errorf("reading coverage: %w", err)
+		}
 		var units []string
 		units, f.covAt = f.cov.NewSince(f.covAt)
 		sig.Functions = len(units)

@@ -259,9 +259,9 @@ type session struct {
 	engine  *probe.Engine
 	image   *probe.Image
 	tracer  *tracer.Tracer
-	traced  *cover.Starter  // starts the traced containers, covers the first one's code
-	cov     *cover.Coverage // nil when the target's code cannot be covered
-	orig    *verify.Target  // the traced original, restarted when it crashes
+	traced  *cover.Starter // starts the traced containers, covers the first one's code
+	cov     cover.Source   // nil when the target's code cannot be covered
+	orig    *verify.Target // the traced original, restarted when it crashes
 	imageFS *imageExport
 
 	entries []fuzz.Entry // the corpus the verification replays

@@ -40,9 +40,10 @@ type pythonCover struct {
 	slots  []uint32 // usdt_specs slot (cookie) per site
 	ex     *link.Executable
 	prog   *ebpf.Program
-	multi  bool     // one uprobe_multi link; else a classic uprobe per site
-	cwd    string   // the interpreter's working directory (relative file names)
-	files  []string // scope globs
+	multi  bool       // one uprobe_multi link; else a classic uprobe per site
+	cwd    string     // the interpreter's working directory (relative file names)
+	files  []string   // scope globs
+	scope  []Function // the functions of the in-scope files
 	total  int
 
 	mu      sync.Mutex
@@ -110,7 +111,8 @@ func newPythonCover(ctx context.Context, set *coverSet, tg *target, cfg config) 
 			p.files = []string{strings.TrimSuffix(p.cwd, "/") + "/*"}
 		}
 	}
-	p.total = countPythonFunctions(ctx, tg.root, p.files)
+	p.scope = pythonScope(ctx, tg.root, p.files)
+	p.total = len(p.scope)
 	return p, nil
 }
 
@@ -277,7 +279,7 @@ func (p *pythonCover) record(c *Coverage, r *record) {
 		p.outOfScope++
 		return
 	}
-	u := Function{Name: r.pyFunc, Package: file, Line: int(r.line)}
+	u := Function{Name: r.pyFunc, Package: file, File: file, Line: int(r.line), Level: LevelLine}
 	key := u.Unit()
 	i, ok := p.unitIdx[key]
 	if !ok {
@@ -307,13 +309,14 @@ func pyInScope(globs []string, file string) bool {
 	return in || !anyPositive
 }
 
-var pyDef = regexp.MustCompile(`^\s*(async\s+)?def\s+\w+`)
+var pyDef = regexp.MustCompile(`^\s*(?:async\s+)?def\s+(\w+)`)
 
-// countPythonFunctions estimates the functions of the in-scope source
-// files: their def statements, plus one "<module>" per file. Only globs
-// with a fixed directory prefix are walked.
-func countPythonFunctions(ctx context.Context, root string, globs []string) int {
-	total, files := 0, 0
+// pythonScope lists the functions of the in-scope source files: their def
+// statements, plus one "<module>" per file. Only globs with a fixed
+// directory prefix are walked.
+func pythonScope(ctx context.Context, root string, globs []string) []Function {
+	var scope []Function
+	files := 0
 	seen := map[string]bool{}
 	for _, g := range globs {
 		if strings.HasPrefix(g, "!") {
@@ -339,28 +342,30 @@ func countPythonFunctions(ctx context.Context, root string, globs []string) int 
 				return nil
 			}
 			files++
-			total += 1 + countDefs(p)
+			scope = append(scope, Function{Name: "<module>", Package: inside, File: inside, Line: 1})
+			scope = append(scope, pythonDefs(p, inside)...)
 			return nil
 		})
 	}
-	return total
+	return scope
 }
 
-func countDefs(file string) int {
+// pythonDefs lists the def statements of a source file.
+func pythonDefs(file, inside string) []Function {
 	f, err := os.Open(file)
 	if err != nil {
-		return 0
+		return nil
 	}
 	defer f.Close()
-	n := 0
+	var defs []Function
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		if pyDef.Match(sc.Bytes()) {
-			n++
+	for line := 1; sc.Scan(); line++ {
+		if m := pyDef.FindSubmatch(sc.Bytes()); m != nil {
+			defs = append(defs, Function{Name: string(m[1]), Package: inside, File: inside, Line: line})
 		}
 	}
-	return n
+	return defs
 }
 
 func (p *pythonCover) close() error {
