@@ -5,19 +5,47 @@ import (
 	"time"
 
 	"github.com/whittle-dev/whittle/event"
+	"github.com/whittle-dev/whittle/probe"
 	"github.com/whittle-dev/whittle/report"
 	"github.com/whittle-dev/whittle/tracer/cover"
+	"github.com/whittle-dev/whittle/tracer/cover/node"
 )
 
 // coverOptions narrow or widen the coverage scope: patterns with a slash
 // or a .py suffix name files (Python), others Go packages or symbols; the
 // coverage applies the ones its kind uses.
 func (s *session) coverOptions() []cover.Option {
+	var opts []cover.Option
+	for _, rt := range coverRuntimes() {
+		opts = append(opts, cover.WithRuntime(rt))
+	}
 	pats := s.run.cfg.CoverPatterns
 	if len(pats) == 0 {
+		return opts
+	}
+	return append(opts, cover.WithPackages(pats...), cover.WithSymbols(pats...), cover.WithPythonFiles(pats...))
+}
+
+// coverRuntimes are the runtimes whose coverage is not the tracer's
+// uprobes alone, tried in order before native and Python coverage.
+func coverRuntimes() []cover.Runtime {
+	return []cover.Runtime{node.New()}
+}
+
+// instrumentation is what the traced run of img gets on top of its own
+// configuration for the runtimes' mechanisms (Node.js's inspector on the
+// container's loopback); the other runs never get it.
+func instrumentation(img *probe.Image) []probe.Option {
+	var env []string
+	for _, rt := range coverRuntimes() {
+		if in, ok := rt.(cover.Instrumenter); ok {
+			env = append(env, in.Env(img.Env)...)
+		}
+	}
+	if len(env) == 0 {
 		return nil
 	}
-	return []cover.Option{cover.WithPackages(pats...), cover.WithSymbols(pats...), cover.WithPythonFiles(pats...)}
+	return []probe.Option{probe.WithEnv(env...)}
 }
 
 // startCoverage takes the coverage the first traced start began: the

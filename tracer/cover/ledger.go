@@ -19,7 +19,11 @@ type Ledger struct {
 
 // Add records f's first hit at at; it returns false when f was hit before.
 func (l *Ledger) Add(f Function, at time.Time) bool {
-	key := f.Unit()
+	return l.add(FirstHit{Function: f, At: at})
+}
+
+func (l *Ledger) add(h FirstHit) bool {
+	key := h.Unit()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if _, ok := l.index[key]; ok {
@@ -29,8 +33,16 @@ func (l *Ledger) Add(f Function, at time.Time) bool {
 		l.index = map[string]int{}
 	}
 	l.index[key] = len(l.hits)
-	l.hits = append(l.hits, FirstHit{Function: f, At: at})
+	l.hits = append(l.hits, h)
 	return true
+}
+
+// AddStartup records f's first hit at at as a start-up one (background):
+// what a process that was already running did before coverage could see
+// it, e.g. a later container's start-up. It returns false when f was hit
+// before.
+func (l *Ledger) AddStartup(f Function, at time.Time) bool {
+	return l.add(FirstHit{Function: f, At: at, Startup: true, Background: true})
 }
 
 // Len is the number of units hit.

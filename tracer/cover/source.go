@@ -117,3 +117,12 @@ type Process struct {
 
 // ErrOtherRuntime: the process does not run the runtime asked to cover it.
 var ErrOtherRuntime = errors.New("cover: the target does not run this runtime")
+
+// Instrumenter is a Runtime whose mechanism needs the traced run started
+// with more environment (Node.js's inspector, a JVM's options). Only the
+// traced run gets it, never the minimal image or the verification runs.
+type Instrumenter interface {
+	// Env returns KEY=VALUE variables to set on top of the image's own
+	// (imageEnv), which they may extend (NODE_OPTIONS keeps the image's).
+	Env(imageEnv []string) []string
+}
