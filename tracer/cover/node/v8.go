@@ -147,7 +147,9 @@ func (s *script) functions() []cover.Function {
 	for k := range s.funcs {
 		keys = append(keys, k)
 	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i].start < keys[j].start || keys[i].start == keys[j].start && keys[i].end > keys[j].end })
+	sort.Slice(keys, func(i, j int) bool {
+		return keys[i].start < keys[j].start || keys[i].start == keys[j].start && keys[i].end > keys[j].end
+	})
 	out := make([]cover.Function, len(keys))
 	for i, k := range keys {
 		out[i] = s.unit(s.funcs[k], k, cover.LevelFunction)
