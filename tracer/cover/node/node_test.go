@@ -88,7 +88,9 @@ func TestIntegrationNodeCoverage(t *testing.T) {
 		}
 	}
 	scope := src.Scope()
-	if !slices.ContainsFunc(scope, func(f cover.Function) bool { return f.Name == "neverCalled" && f.File == "/srv/nodeviews/lib/orders.js" && f.Line > 1 }) {
+	if !slices.ContainsFunc(scope, func(f cover.Function) bool {
+		return f.Name == "neverCalled" && f.File == "/srv/nodeviews/lib/orders.js" && f.Line > 1
+	}) {
 		t.Errorf("the planted neverCalled is not in the scope with its line: %v", scope)
 	}
 	cursor, bg, err := src.Baseline(ctx, 300*time.Millisecond)
