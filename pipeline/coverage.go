@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/whittle-dev/whittle/event"
@@ -49,30 +51,61 @@ func instrumentation(img *probe.Image) []probe.Option {
 }
 
 // startCoverage takes the coverage the first traced start began: the
-// target's own code (its main executable, or the Python application
-// through the interpreter's USDT probes). Without it the fuzzer still has
-// files, syscalls and answers to go by; the report says so.
+// target's own code (its main executable, the Python application through
+// the interpreter's USDT probes, a Node.js application through V8's
+// inspector). Without it the fuzzer still has files, syscalls and answers
+// to go by; the log, the report and the dashboard say why.
 func (s *session) startCoverage() {
 	r := s.run
 	cov, err := s.traced.Coverage()
-	switch {
-	case errors.Is(err, cover.ErrNoUSDT):
-		s.rep.Trace.Coverage = "files only: the Python interpreter has no USDT probes"
-		r.logf(event.LevelWarn, "python: no USDT probes in the interpreter, file-level coverage only")
-		return
-	case err != nil:
-		s.rep.Trace.Coverage = "files only: " + err.Error()
-		r.logf(event.LevelWarn, "no code coverage, falling back to file-level coverage: %v", err)
+	if err != nil {
+		why := err.Error()
+		if errors.Is(err, cover.ErrNoUSDT) {
+			why = "the Python interpreter has no USDT probes"
+		}
+		s.rep.Trace.Coverage = "files only: " + why
+		s.rep.Trace.CodeCoverage = &report.CodeCoverage{Why: why}
+		r.ctr.update(func(p *event.Progress) { p.CoverageWhy = why })
+		r.logf(event.LevelWarn, "no code coverage, file-level coverage only: %s", why)
 		return
 	}
 	s.cov = cov
 	st := cov.Stats()
-	s.rep.Trace.Coverage = string(st.Kind) + " from " + st.Source + " via " + st.Attach
-	r.logf(event.LevelInfo, "coverage: %d functions of %s probed (%s, %s)", st.Total, st.Binary, st.Source, st.Attach)
+	s.rep.Trace.Coverage = string(st.Kind) + " via " + st.Mechanism
+	if st.Source != "" {
+		s.rep.Trace.Coverage += " (" + st.Source + ")"
+	}
+	mechanism := st.Mechanism
+	if st.Processes > 1 {
+		mechanism = fmt.Sprintf("%s, %d processes", mechanism, st.Processes)
+	}
+	r.ctr.update(func(p *event.Progress) { p.CoverageMechanism = mechanism })
+	what := st.Binary
+	if what == "" {
+		what = "the application"
+	}
+	r.logf(event.LevelInfo, "coverage: %s: %d functions of %s in scope (%s)", st.Mechanism, st.Total, what, st.Attach)
+	if st.Processes > 0 {
+		r.logf(event.LevelInfo, "coverage: %d processes covered", st.Processes)
+	}
 	if sc := st.Scope; sc.From != "" {
 		s.rep.Trace.CoverageScope = &report.CoverageScope{Root: sc.Root, From: sc.From, Detail: sc.Detail,
 			Patterns: sc.Packages, Exclude: sc.Exclude, Packages: sc.InScope, Functions: sc.Functions}
 		r.logf(event.LevelInfo, "coverage scope: %s", sc)
+	}
+	if st.ScopeFrom != "" {
+		r.logf(event.LevelInfo, "coverage scope: %d files: %s", len(st.ScopeFiles), st.ScopeFrom)
+		const shown = 20
+		files := st.ScopeFiles
+		if len(files) > shown {
+			files = append(files[:shown:shown], fmt.Sprintf("... (%d more)", len(st.ScopeFiles)-shown))
+		}
+		if len(files) > 0 {
+			r.logf(event.LevelInfo, "coverage scope files: %s", strings.Join(files, " "))
+		}
+	}
+	if st.Inactive != "" {
+		r.logf(event.LevelWarn, "coverage: inactive: %s", st.Inactive)
 	}
 	if st.NoMulti != nil {
 		r.logf(event.LevelWarn, "coverage: no uprobe_multi links on this kernel (Linux 6.6+), attaching one uprobe per address instead: %v", st.NoMulti)
@@ -91,6 +124,48 @@ func (s *session) recordCoverage() {
 	}
 	st := s.cov.Stats()
 	s.rep.Trace.Functions, s.rep.Trace.FunctionsTotal = st.Hit, st.Total
+	cc := summarizeCoverage(st, s.cov.Hits())
+	s.rep.Trace.CodeCoverage = &cc
+}
+
+// summarizeCoverage counts what start-up covered and what requests added,
+// by unit and by function (a Python line counts for its function; V8
+// blocks for none).
+func summarizeCoverage(st cover.Stats, hits []cover.FirstHit) report.CodeCoverage {
+	cc := report.CodeCoverage{Kind: string(st.Kind), Mechanism: st.Mechanism, Why: st.Inactive, Processes: st.Processes,
+		ScopeFrom: st.ScopeFrom, ScopeFiles: st.ScopeFiles, FunctionsTotal: st.Total}
+	seen := map[string]bool{}
+	for _, h := range hits {
+		cc.Units++
+		switch {
+		case h.Startup:
+			cc.UnitsAtStartup++
+		case !h.Background:
+			cc.UnitsByRequests++
+		}
+		key := ""
+		switch h.Level {
+		case cover.LevelFunction:
+			key = h.Unit()
+		case cover.LevelLine:
+			if strings.HasPrefix(h.Name, "<") && h.Name != "<module>" {
+				continue // comprehensions, lambdas: not counted as functions
+			}
+			key = h.File + "\x00" + h.Name
+		}
+		if key == "" || seen[key] {
+			continue
+		}
+		seen[key] = true
+		cc.Functions++
+		switch {
+		case h.Startup:
+			cc.FunctionsAtStartup++
+		case !h.Background:
+			cc.FunctionsByRequests++
+		}
+	}
+	return cc
 }
 
 // pythonDuty switches Python line coverage on for part of the time only:
