@@ -42,9 +42,11 @@ type pythonCover struct {
 	prog   *ebpf.Program
 	multi  bool       // one uprobe_multi link; else a classic uprobe per site
 	cwd    string     // the interpreter's working directory (relative file names)
-	files  []string   // scope globs
-	scope  []Function // the functions of the in-scope files
-	total  int
+	files      []string   // scope globs
+	scopeFrom  string     // how they were found
+	scope      []Function // the functions of the in-scope files
+	scopeFiles []string   // the in-scope source files
+	total      int
 
 	mu      sync.Mutex
 	l       io.Closer // the line probe's link(s) while enabled
@@ -103,17 +105,37 @@ func newPythonCover(ctx context.Context, set *coverSet, tg *target, cfg config) 
 		p.slots = append(p.slots, slot)
 	}
 	p.cwd, _ = tg.proc.Cwd(uint32(tg.pid))
-	p.files = cfg.pyFiles
+	p.files, p.scopeFrom = cfg.pyFiles, "the scope patterns given"
 	if len(p.files) == 0 {
-		if p.cwd == "" || p.cwd == "/" {
-			p.files = []string{"!/usr/lib/python3*", "!/usr/local/lib/python3*", "!<*"}
-		} else {
-			p.files = []string{strings.TrimSuffix(p.cwd, "/") + "/*"}
-		}
+		p.files, p.scopeFrom = defaultPythonScope(tg, p.cwd)
 	}
-	p.scope = pythonScope(ctx, tg.root, p.files)
+	p.scope, p.scopeFiles = pythonScope(ctx, tg.root, p.files)
 	p.total = len(p.scope)
 	return p, nil
+}
+
+// defaultPythonScope finds the application's code from the interpreter's
+// command line (findPythonApp), else takes its working directory, else
+// everything outside the standard library.
+func defaultPythonScope(tg *target, cwd string) (globs []string, from string) {
+	cmd := pyCommand{root: tg.root, cwd: cwd, exe: tg.inside}
+	pid := uint32(tg.pid)
+	if raw, err := os.ReadFile(tg.proc.PidPath(pid, "cmdline")); err == nil {
+		cmd.args = strings.Split(strings.TrimRight(string(raw), "\x00"), "\x00")
+	}
+	if raw, err := os.ReadFile(tg.proc.PidPath(pid, "environ")); err == nil {
+		cmd.env = strings.Split(string(raw), "\x00")
+	}
+	if exe, ok := tg.proc.Exe(pid); ok {
+		cmd.exe = exe
+	}
+	if app, ok := findPythonApp(cmd); ok {
+		return app.globs, app.from
+	}
+	if cwd == "" || cwd == "/" {
+		return []string{"!/usr/lib/python3*", "!/usr/local/lib/python3*", "!<*"}, "no application found from the command line: everything outside the standard library"
+	}
+	return []string{strings.TrimSuffix(cwd, "/") + "/*"}, "no application found from the command line: the working directory " + cwd
 }
 
 // pythonLineSites returns the python:line probes of the file, checked.
@@ -314,9 +336,7 @@ var pyDef = regexp.MustCompile(`^\s*(?:async\s+)?def\s+(\w+)`)
 // pythonScope lists the functions of the in-scope source files: their def
 // statements, plus one "<module>" per file. Only globs with a fixed
 // directory prefix are walked.
-func pythonScope(ctx context.Context, root string, globs []string) []Function {
-	var scope []Function
-	files := 0
+func pythonScope(ctx context.Context, root string, globs []string) (scope []Function, files []string) {
 	seen := map[string]bool{}
 	for _, g := range globs {
 		if strings.HasPrefix(g, "!") {
@@ -331,23 +351,23 @@ func pythonScope(ctx context.Context, root string, globs []string) []Function {
 		}
 		seen[dir] = true
 		_ = filepath.WalkDir(root+dir, func(p string, d fs.DirEntry, err error) error {
-			if err != nil || ctx.Err() != nil || files > 5000 {
+			if err != nil || ctx.Err() != nil || len(files) > 5000 {
 				return filepath.SkipDir
 			}
 			if d.IsDir() && (d.Name() == "__pycache__" || strings.HasPrefix(d.Name(), ".")) {
 				return filepath.SkipDir
 			}
 			inside := strings.TrimPrefix(p, root)
-			if d.IsDir() || !strings.HasSuffix(p, ".py") || !pyInScope(globs, inside) {
+			if d.IsDir() || !strings.HasSuffix(p, ".py") && inside != g || !pyInScope(globs, inside) {
 				return nil
 			}
-			files++
+			files = append(files, inside)
 			scope = append(scope, Function{Name: "<module>", Package: inside, File: inside, Line: 1})
 			scope = append(scope, pythonDefs(p, inside)...)
 			return nil
 		})
 	}
-	return scope
+	return scope, files
 }
 
 // pythonDefs lists the def statements of a source file.

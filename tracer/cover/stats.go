@@ -81,6 +81,7 @@ func (c *Coverage) Stats() Stats {
 	if p := c.py; p != nil {
 		s.Source = fmt.Sprintf("usdt python:line in %s", p.probes)
 		s.Mechanism, s.Costly = "python:line USDT probe", true
+		s.ScopeFrom, s.ScopeFiles = p.scopeFrom, slices.Clone(p.scopeFiles)
 		s.Enabled = p.isEnabled()
 		if s.Enabled {
 			s.Probed = len(p.sites)
