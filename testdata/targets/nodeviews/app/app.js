@@ -24,7 +24,7 @@ app.get('/pages', (req, res) => {
   if (!fs.existsSync(file)) {
     return res.status(404).json({ error: 'no such view' });
   }
-  res.render(view, { title: view, items: orders.list().slice(0, 5) });
+  res.render(view, { title: view, items: orders.list() });
 });
 
 // A converter module required by a path value.
@@ -46,7 +46,7 @@ app.get('/convert/:unit', (req, res) => {
   res.json({ unit, value, kelvin: conv.toKelvin(value) });
 });
 
-app.get('/orders', (req, res) => res.json(orders.list()));
+app.get('/prices', (req, res) => res.json(orders.list()));
 
 app.post('/orders', (req, res) => {
   const result = orders.create(req.body || {});
@@ -54,15 +54,6 @@ app.post('/orders', (req, res) => {
     return res.status(400).json(result);
   }
   res.status(201).json(result);
-});
-
-app.get('/orders/:id', (req, res) => {
-  const id = parseInt(req.params.id, 10);
-  const order = orders.get(id);
-  if (!order) {
-    return res.status(404).json({ error: 'no such order' });
-  }
-  res.json(order);
 });
 
 app.use((err, req, res, next) => {

@@ -1,4 +1,10 @@
-"""The catalog and the orders, with branches a fuzzer has to find."""
+"""The catalog and the orders, with branches a fuzzer has to find.
+
+Answers depend on the request alone: the pre-fork workers share no state,
+so an order's id is derived from its content.
+"""
+
+import zlib
 
 ITEMS = [
     {"id": 1, "name": "teapot", "category": "kitchen", "price": 24.0},
@@ -7,9 +13,6 @@ ITEMS = [
     {"id": 4, "name": "rug", "category": "living", "price": 120.0},
     {"id": 5, "name": "trowel", "category": "garden", "price": 9.0},
 ]
-
-_orders = {}
-
 
 def list_items(category=None, limit=10):
     items = ITEMS
@@ -44,10 +47,8 @@ def create_order(body):
         return None, "qty must be 1 to 50"
     total = item["price"] * qty
     saved = discount(body["coupon"], total) if isinstance(body.get("coupon"), str) else 0.0
-    order = {"id": len(_orders) + 1, "item_id": item["id"], "qty": qty, "total": round(total - saved, 2), "saved": saved}
-    if len(_orders) >= 1000:
-        _orders.clear()
-    _orders[order["id"]] = order
+    key = "%d/%d/%s" % (item["id"], qty, body.get("coupon"))
+    order = {"id": zlib.crc32(key.encode()), "item_id": item["id"], "qty": qty, "total": round(total - saved, 2), "saved": saved}
     return order, None
 
 
