@@ -1,6 +1,7 @@
 """The console script's entry point: gunicorn with pre-fork workers."""
 
 import argparse
+import os
 
 from gunicorn.app.base import BaseApplication
 
@@ -25,12 +26,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="pkgshop")
     parser.add_argument("--bind", default="0.0.0.0:8000")
     parser.add_argument("--workers", type=int, default=3)
-    parser.add_argument("--max-requests", type=int, default=0)
+    parser.add_argument("--max-requests", type=int, default=int(os.environ.get("PKGSHOP_MAX_REQUESTS", "0")))
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("PKGSHOP_THREADS", "1")))
     args = parser.parse_args(argv)
     options = {
         "bind": args.bind,
         "workers": args.workers,
-        "worker_class": "sync",
+        "worker_class": "gthread" if args.threads > 1 else "sync",
+        "threads": args.threads,
         "max_requests": args.max_requests,
         "max_requests_jitter": args.max_requests // 10,
         "timeout": 30,
