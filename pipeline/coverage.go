@@ -3,6 +3,7 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,9 +15,13 @@ import (
 )
 
 // coverOptions narrow or widen the coverage scope: patterns with a slash
-// or a .py suffix name files (Python), others Go packages or symbols; the
-// coverage applies the ones its kind uses.
+// or a .py or .js suffix name files (Python, Node.js), others Go packages
+// or symbols; the coverage applies the ones its kind uses. The single
+// pattern "none" switches code coverage off (files only), to compare.
 func (s *session) coverOptions() []cover.Option {
+	if slices.Equal(s.run.cfg.CoverPatterns, []string{"none"}) {
+		return []cover.Option{cover.WithoutCode()}
+	}
 	var opts []cover.Option
 	for _, rt := range coverRuntimes() {
 		opts = append(opts, cover.WithRuntime(rt))
@@ -37,7 +42,10 @@ func coverRuntimes() []cover.Runtime {
 // instrumentation is what the traced run of img gets on top of its own
 // configuration for the runtimes' mechanisms (Node.js's inspector on the
 // container's loopback); the other runs never get it.
-func instrumentation(img *probe.Image) []probe.Option {
+func (s *session) instrumentation(img *probe.Image) []probe.Option {
+	if slices.Equal(s.run.cfg.CoverPatterns, []string{"none"}) {
+		return nil
+	}
 	var env []string
 	for _, rt := range coverRuntimes() {
 		if in, ok := rt.(cover.Instrumenter); ok {

@@ -122,7 +122,9 @@ func TestPkgshopEndToEnd(t *testing.T) {
 	if cc.FunctionsTotal < 20 {
 		t.Errorf("%d functions in scope, want the package's (more than 20)", cc.FunctionsTotal)
 	}
-	if !slices.ContainsFunc(logs, func(l string) bool { return strings.HasPrefix(l, "coverage scope files:") && strings.Contains(l, pkg+"app.py") }) {
+	if !slices.ContainsFunc(logs, func(l string) bool {
+		return strings.HasPrefix(l, "coverage scope files:") && strings.Contains(l, pkg+"app.py")
+	}) {
 		t.Errorf("the log does not list the scope's files")
 	}
 	// The templates are chosen by a path value: kept whole.

@@ -85,6 +85,7 @@ type config struct {
 	pruneEvery                 time.Duration
 	mode                       Kind
 	runtimes                   []Runtime
+	off                        bool
 }
 
 // WithPackages replaces the default scope (a Go binary's application, see
@@ -130,6 +131,14 @@ func WithKind(k Kind) Option { return func(c *config) { c.mode = k } }
 // WithRuntime adds a runtime the Starter tries, in the order given, before
 // native and Python coverage (NewStarter only; Attach ignores it).
 func WithRuntime(rt Runtime) Option { return func(c *config) { c.runtimes = append(c.runtimes, rt) } }
+
+// WithoutCode makes the Starter measure no code at all (Coverage returns
+// ErrCoverageOff): the file-level view only, e.g. to measure what code
+// coverage costs.
+func WithoutCode() Option { return func(c *config) { c.off = true } }
+
+// ErrCoverageOff: code coverage was switched off (WithoutCode).
+var ErrCoverageOff = errors.New("code coverage switched off")
 
 // patterns are the user's scope patterns, for a Runtime.
 func (c *config) patterns() []string {

@@ -30,17 +30,27 @@ type pyCommand struct {
 // "module:attribute" argument.
 var pyServers = []string{"gunicorn", "uvicorn", "hypercorn", "waitress", "waitress-serve", "daphne", "granian"}
 
-// pyServerValueOptions are the servers' options whose value is the next
-// argument (so that it is not taken for the application).
+// pyServerValueOptions are the servers' long options (without their
+// dashes) whose value is the next argument, so that it is not taken for the
+// application; pyServerValueShort their one-letter ones.
 var pyServerValueOptions = []string{
-	"-b", "--bind", "-w", "--workers", "-k", "--worker-class", "-c", "--config", "--threads", "-t", "--timeout",
-	"--max-requests", "--max-requests-jitter", "--chdir", "-u", "--user", "-g", "--group", "--log-level",
-	"--access-logfile", "--error-logfile", "--log-file", "-n", "--name", "-p", "--pid", "-e", "--env",
-	"--graceful-timeout", "--keep-alive", "--backlog", "--worker-connections", "--forwarded-allow-ips",
-	"--pythonpath", "--host", "--port", "--app-dir", "--uds", "--fd", "--root-path", "--env-file",
-	"--log-config", "--listen", "--call", "--url-scheme", "--ident", "--threads", "--interface",
-	"--ssl-keyfile", "--ssl-certfile", "--certfile", "--keyfile", "--loop", "--http", "--ws", "--lifespan",
-	"--limit-concurrency", "--limit-max-requests", "--timeout-keep-alive", "--app", "-A",
+	"bind", "workers", "worker-class", "config", "threads", "timeout", "max-requests",
+	"max-requests-jitter", "chdir", "user", "group", "log-level", "access-logfile", "error-logfile",
+	"log-file", "name", "pid", "env", "graceful-timeout", "keep-alive", "backlog",
+	"worker-connections", "forwarded-allow-ips", "pythonpath", "host", "port", "app-dir", "uds", "fd",
+	"root-path", "env-file", "log-config", "listen", "call", "url-scheme", "ident", "interface",
+	"ssl-keyfile", "ssl-certfile", "certfile", "keyfile", "loop", "http", "ws", "lifespan",
+	"limit-concurrency", "limit-max-requests", "timeout-keep-alive", "app",
+}
+
+const pyServerValueShort = "Abcegknptuw"
+
+// takesValue: the server option a has its value in the next argument.
+func takesValue(a string) bool {
+	if long, ok := strings.CutPrefix(a, "--"); ok {
+		return slices.Contains(pyServerValueOptions, long)
+	}
+	return len(a) == 2 && a[0] == '-' && strings.IndexByte(pyServerValueShort, a[1]) >= 0
 }
 
 // pyAppSpec is "package.module:attribute" (the attribute may be a call).
@@ -125,7 +135,7 @@ func (c pyCommand) fromServer(server string, args, dirs []string) (pyApp, bool) 
 				}
 			}
 			continue
-		case slices.Contains(pyServerValueOptions, a):
+		case takesValue(a):
 			i++
 			continue
 		case strings.HasPrefix(a, "-"):

@@ -34,14 +34,14 @@ var errNotPython = errors.New("not a Python interpreter")
 // then traps. BPF deduplicates (file, function, line) triples, so each is
 // read once.
 type pythonCover struct {
-	tg     *target // the file holding the probes (interpreter or libpython)
-	probes string  // its path inside the container
-	sites  []usdt.Probe
-	slots  []uint32 // usdt_specs slot (cookie) per site
-	ex     *link.Executable
-	prog   *ebpf.Program
-	multi  bool       // one uprobe_multi link; else a classic uprobe per site
-	cwd    string     // the interpreter's working directory (relative file names)
+	tg         *target // the file holding the probes (interpreter or libpython)
+	probes     string  // its path inside the container
+	sites      []usdt.Probe
+	slots      []uint32 // usdt_specs slot (cookie) per site
+	ex         *link.Executable
+	prog       *ebpf.Program
+	multi      bool       // one uprobe_multi link; else a classic uprobe per site
+	cwd        string     // the interpreter's working directory (relative file names)
 	files      []string   // scope globs
 	scopeFrom  string     // how they were found
 	scope      []Function // the functions of the in-scope files

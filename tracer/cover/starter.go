@@ -94,6 +94,10 @@ func (s *Starter) coverFirst(ctx context.Context, pid int) {
 	for _, o := range s.opts {
 		o(&cfg)
 	}
+	if cfg.off {
+		s.covErr = ErrCoverageOff
+		return
+	}
 	p := Process{Tracer: s.tr, Pid: pid, Binary: s.binary, Patterns: cfg.patterns()}
 	for _, rt := range cfg.runtimes {
 		src, err := rt.Attach(ctx, p)

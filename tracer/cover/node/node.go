@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -103,6 +104,7 @@ func (r *Runtime) Attach(ctx context.Context, p cover.Process) (cover.Source, er
 		c.rules.addMain(proc.Root(uint32(np.pid)), np, cwd)
 	}
 	c.scopeFiles = listScopeFiles(proc.Root(uint32(p.Pid)), &c.rules)
+	c.estimates = estimateFunctions(proc.Root(uint32(p.Pid)), c.scopeFiles)
 	c.connect(ctx, found)
 	c.mu.Lock()
 	n, why := len(c.sessions), c.lastErr
@@ -128,6 +130,7 @@ type Coverage struct {
 	mu         sync.Mutex
 	rules      scopeRules
 	scopeFiles []string           // in-scope script files found under the roots
+	estimates  map[string]int     // functions of scope files V8 has not compiled yet, estimated
 	scripts    map[string]*script // in-scope scripts V8 reported, by path
 	decided    map[string]bool    // path → in scope
 	sessions   map[procKey]*process
@@ -352,7 +355,9 @@ func (c *Coverage) script(p *process, url string) *script {
 // Kind is Kind.
 func (c *Coverage) Kind() cover.Kind { return Kind }
 
-// Scope returns the functions of the in-scope scripts V8 has compiled.
+// Scope returns the functions of the in-scope scripts V8 has compiled
+// (Stats' Total also counts an estimate for the scope's files not loaded
+// yet).
 func (c *Coverage) Scope() []cover.Function {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -439,6 +444,11 @@ func (c *Coverage) Stats() cover.Stats {
 			files = append(files, p)
 		}
 	}
+	for p, n := range c.estimates {
+		if c.scripts[p] == nil { // not loaded yet: its functions estimated
+			s.Total += n
+		}
+	}
 	sort.Strings(files)
 	s.ScopeFiles = files
 	for _, h := range c.ledger.Hits() {
@@ -513,6 +523,25 @@ func listScopeFiles(root string, rules *scopeRules) []string {
 	}
 	for _, r := range rules.roots {
 		walk(r, 0)
+	}
+	return out
+}
+
+// jsFunction matches what starts a function in JavaScript source: the
+// keyword (declarations, expressions, methods written with it) and arrows.
+var jsFunction = regexp.MustCompile(`\bfunction\b|=>`)
+
+// estimateFunctions counts the functions of script files from their
+// source, one more for the module itself: V8 knows them only once a file
+// is loaded, and a file loaded by no request still belongs to the scope.
+func estimateFunctions(root string, files []string) map[string]int {
+	out := map[string]int{}
+	for _, f := range files {
+		src, err := cover.ReadContainerFile(root, f, maxSource)
+		if err != nil {
+			continue
+		}
+		out[f] = 1 + len(jsFunction.FindAllIndex(src, -1))
 	}
 	return out
 }
