@@ -4,7 +4,7 @@
 # outputs) to bench/results/; bench/results/README.md says how, where and when they were measured.
 #
 #   scripts/bench.sh [all]          every part below, then the markdown
-#   scripts/bench.sh PART...        only these parts: tracer fuzz negotiate rate rebuild loop cached stateful render
+#   scripts/bench.sh PART...        only these parts: tracer fuzz negotiate rate rebuild loop cached stateful runtimes render
 #   scripts/bench.sh endurance      20 minutes on gopets → bench/results/endurance-gopets.md
 #
 # Needs root, Docker, BPF, bin/whittle and the fixture images (make bench builds them first).
@@ -211,9 +211,22 @@ part_stateful() {
 	docker image rm whittle-bench/shelf:kept whittle-bench/shelf:stateful >/dev/null 2>&1 || true
 }
 
+# runtimes: each runtime's code coverage on and off (--cover none), same seed and duration (issue 17).
+part_runtimes() {
+	local fx img extra
+	for fx in gopets pypets pkgshop nodeviews; do
+		img=whittle-fixture/$fx:latest extra=()
+		docker image inspect "$img" >/dev/null 2>&1 || die "fixture $img missing: make fixtures (or scripts/fixtures.sh $fx)"
+		[[ $fx == gopets ]] && extra=(--spec "$gopets_spec")
+		step "$fx-cover" 3 run_whittle "$fx-cover" "whittle-bench/$fx:cover" "$img" "${extra[@]}" --duration "$duration"
+		step "$fx-nocover" 3 run_whittle "$fx-nocover" "whittle-bench/$fx:nocover" "$img" "${extra[@]}" --duration "$duration" --cover none
+		docker image rm "whittle-bench/$fx:cover" "whittle-bench/$fx:nocover" >/dev/null 2>&1 || true
+	done
+}
+
 part_render() {
 	"$bt" render -raw "$raw" -out "$results"
-	log "wrote $results/README.md, tracer.md, fuzz.md, rebuild.md, stateful-shelf.md"
+	log "wrote $results/README.md, tracer.md, fuzz.md, rebuild.md, stateful-shelf.md, runtimes.md"
 }
 
 # endurance: the 20-minute run issue 7 asks for, on the whole gopets spec (its planted crashes included:
@@ -248,13 +261,14 @@ all)
 	part_loop
 	part_cached
 	part_stateful
+	part_runtimes
 	part_render
 	;;
 endurance) endurance ;;
 *)
 	[[ -s $raw/machine.json ]] || "$bt" machine -whittle "$whittle" >"$raw/machine.json"
 	for p in "${parts[@]}"; do
-		declare -F "part_$p" >/dev/null || die "unknown part $p (tracer fuzz negotiate rate rebuild loop cached stateful render, or all, endurance)"
+		declare -F "part_$p" >/dev/null || die "unknown part $p (tracer fuzz negotiate rate rebuild loop cached stateful runtimes render, or all, endurance)"
 		"part_$p"
 	done
 	[[ " ${parts[*]} " == *" render "* ]] || part_render
