@@ -209,6 +209,9 @@ func Attach(ctx context.Context, tr *tracer.Tracer, pid int, binary string, opts
 	if err != nil {
 		return nil, err
 	}
+	if binary == "" {
+		pid = applicationPid(procfs.Host, pid)
+	}
 	target, err := openTarget(procfs.Host, pid, binary)
 	if err != nil {
 		return nil, err
