@@ -34,4 +34,3 @@ func TestApplicationPidSkipsLaunchers(t *testing.T) {
 		t.Errorf("the test binary is no launcher, got %d", self)
 	}
 }
-
