@@ -2,10 +2,8 @@ package cover
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net/http"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -68,18 +66,18 @@ func TestIntegrationCoverPackagedPythonReforks(t *testing.T) {
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 	}
-	before := childPids(c.Pid)
+	before := fixture.ChildPids(c.Pid)
 	for i := 0; i < 60; i++ {
 		get("/health")
 	}
 	deadline := time.Now().Add(20 * time.Second)
-	for slices.ContainsFunc(childPids(c.Pid), func(p int) bool { return slices.Contains(before, p) }) {
+	for slices.ContainsFunc(fixture.ChildPids(c.Pid), func(p int) bool { return slices.Contains(before, p) }) {
 		if time.Now().After(deadline) {
-			t.Fatalf("workers %v not all forked again after 60 requests (were %v)", childPids(c.Pid), before)
+			t.Fatalf("workers %v not all forked again after 60 requests (were %v)", fixture.ChildPids(c.Pid), before)
 		}
 		get("/health")
 	}
-	t.Logf("workers %v, forked again after %v", childPids(c.Pid), before)
+	t.Logf("workers %v, forked again after %v", fixture.ChildPids(c.Pid), before)
 	syncTracer(t, tr)
 	_, cursor = cov.NewSince(cursor)
 	get("/export?format=tsv")
@@ -96,15 +94,4 @@ func TestIntegrationCoverPackagedPythonReforks(t *testing.T) {
 	if hits := cov.Hits(); len(hits) == 0 || hits[len(hits)-1].At.IsZero() || hits[len(hits)-1].File == "" {
 		t.Errorf("hits carry no file or time: %+v", hits)
 	}
-}
-
-func childPids(pid int) []int {
-	out, _ := exec.Command("pgrep", "-P", fmt.Sprint(pid)).Output()
-	var pids []int
-	for _, f := range strings.Fields(string(out)) {
-		var p int
-		fmt.Sscan(f, &p)
-		pids = append(pids, p)
-	}
-	return pids
 }

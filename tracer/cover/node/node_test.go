@@ -148,7 +148,7 @@ func TestIntegrationNodeCoverage(t *testing.T) {
 	t.Logf("mean take of %d processes: %v", src.Stats().Processes, cov.TakeTime())
 
 	// Workers that exit are forked again: the new ones are covered.
-	old := workerPids(t, c.Pid)
+	old := fixture.ChildPids(c.Pid)
 	if len(old) != 2 {
 		t.Fatalf("workers %v", old)
 	}
@@ -159,12 +159,12 @@ func TestIntegrationNodeCoverage(t *testing.T) {
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		now := workerPids(t, c.Pid)
+		now := fixture.ChildPids(c.Pid)
 		if st := src.Stats(); st.Processes == 3 && len(now) == 2 && !slices.Contains(now, old[0]) && !slices.Contains(now, old[1]) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("re-forked workers not covered: %+v (workers %v, were %v)", src.Stats(), workerPids(t, c.Pid), old)
+			t.Fatalf("re-forked workers not covered: %+v (workers %v, were %v)", src.Stats(), fixture.ChildPids(c.Pid), old)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -218,16 +218,4 @@ func TestIntegrationNodeWithoutInspector(t *testing.T) {
 	if _, err := New().Attach(ctx, cover.Process{Tracer: tr, Pid: os.Getpid()}); !errors.Is(err, cover.ErrOtherRuntime) {
 		t.Errorf("Attach on a process without node: %v", err)
 	}
-}
-
-func workerPids(t *testing.T, primary int) []int {
-	t.Helper()
-	out, _ := exec.Command("pgrep", "-P", fmt.Sprint(primary)).Output()
-	var pids []int
-	for _, f := range strings.Fields(string(out)) {
-		var p int
-		fmt.Sscan(f, &p)
-		pids = append(pids, p)
-	}
-	return pids
 }
