@@ -283,7 +283,15 @@ func (c *Coverage) Sync(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			var raw json.RawMessage
-			if err := p.s.call(ctx, "Profiler.takePreciseCoverage", nil, &raw); err != nil {
+			tctx, cancel := context.WithTimeout(ctx, takeTimeout)
+			err := p.s.call(tctx, "Profiler.takePreciseCoverage", nil, &raw)
+			cancel()
+			if err != nil {
+				if ctx.Err() == nil && p.s.alive() {
+					// A process that stopped answering (frozen, hostile)
+					// must not stall every request: reap drops it.
+					_ = p.s.conn.CloseNow()
+				}
 				return // gone, or cancelled: reap and ctx say so
 			}
 			if scripts, err := parseCoverage(raw); err == nil {
@@ -322,6 +330,9 @@ func (c *Coverage) apply(p *process, scripts []scriptCoverage, startup bool) {
 		}
 	}
 }
+
+// takeTimeout bounds one process's take.
+const takeTimeout = 5 * time.Second
 
 // maxSource bounds a script read to number its lines.
 const maxSource = 16 << 20
