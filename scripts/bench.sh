@@ -10,6 +10,7 @@
 # Needs root, Docker, BPF, bin/whittle and the fixture images (make bench builds them first).
 # Environment: BENCH_DURATION (60s) BENCH_SEED (1) BENCH_ROUNDS (5, tracebench rounds)
 #   BENCH_STATEFUL_DURATION (2m: the stateful runs on shelf)
+#   BENCH_RUNTIMES (gopets pypets pkgshop nodeviews: the fixtures of the runtimes part)
 #   ENDURANCE_DURATION (20m)  BENCH_RUN_TIMEOUT (15m per run; 90m for endurance)
 #   BENCH_QUIET_WAIT (300: seconds to wait before a step for other people's containers and builds)
 #   BENCH_RERUN (1: run a step once more when others used the machine while it was measuring)
@@ -214,7 +215,7 @@ part_stateful() {
 # runtimes: each runtime's code coverage on and off (--cover none), same seed and duration (issue 17).
 part_runtimes() {
 	local fx img extra
-	for fx in gopets pypets pkgshop nodeviews; do
+	for fx in ${BENCH_RUNTIMES:-gopets pypets pkgshop nodeviews}; do
 		img=whittle-fixture/$fx:latest extra=()
 		docker image inspect "$img" >/dev/null 2>&1 || die "fixture $img missing: make fixtures (or scripts/fixtures.sh $fx)"
 		[[ $fx == gopets ]] && extra=(--spec "$gopets_spec")
