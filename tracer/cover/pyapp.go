@@ -66,8 +66,11 @@ var pyDotted = regexp.MustCompile(`^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$`)
 // (the working directory, PYTHONPATH, dist-packages, site-packages, a
 // virtual environment).
 func findPythonApp(c pyCommand) (pyApp, bool) {
-	kind, target, rest := pythonEntry(c.args)
 	dirs := c.searchPath()
+	if len(c.args) > 0 && strings.HasPrefix(path.Base(c.args[0]), "uwsgi") {
+		return c.fromUwsgi(c.args[1:], dirs)
+	}
+	kind, target, rest := pythonEntry(c.args)
 	switch kind {
 	case "module":
 		return c.fromModule(target, rest, dirs, "the module of python -m "+target)
@@ -153,6 +156,52 @@ func (c pyCommand) fromServer(server string, args, dirs []string) (pyApp, bool) 
 		if app, ok := c.fromModule(mod, nil, dirs, "the "+server+" application "+mod+" from the command line"); ok {
 			return app, true
 		}
+	}
+	return pyApp{}, false
+}
+
+// fromUwsgi finds the application of uWSGI (the Python interpreter is
+// embedded in it): --module/-w/--wsgi/--mount name a module, --wsgi-file
+// a script; --chdir and --pythonpath add where modules are looked for.
+func (c pyCommand) fromUwsgi(args, dirs []string) (pyApp, bool) {
+	var modules, files []string
+	for i := 0; i < len(args); i++ {
+		name, value, hasValue := strings.Cut(args[i], "=")
+		if !hasValue && i+1 < len(args) && strings.HasPrefix(name, "-") {
+			value = args[i+1]
+		}
+		switch strings.TrimLeft(name, "-") {
+		case "chdir":
+			c.cwd = c.abs(value)
+			dirs = append([]string{c.cwd}, dirs...)
+		case "pythonpath", "python-path", "pp":
+			dirs = append([]string{c.abs(value)}, dirs...)
+		case "module", "w", "wsgi":
+			modules = append(modules, strings.SplitN(value, ":", 2)[0])
+		case "mount":
+			if _, mod, ok := strings.Cut(value, "="); ok {
+				modules = append(modules, strings.SplitN(mod, ":", 2)[0])
+			}
+		case "wsgi-file", "file":
+			files = append(files, value)
+		default:
+			continue
+		}
+		if !hasValue {
+			i++
+		}
+	}
+	for _, m := range modules {
+		if app, ok := c.fromModule(m, nil, dirs, "the uWSGI module "+m+" from the command line"); ok {
+			return app, true
+		}
+	}
+	for _, f := range files {
+		f = c.abs(f)
+		if dir := path.Dir(f); !isLibraryDir(dir) {
+			return pyApp{globs: []string{dir + "/*"}, from: "the uWSGI file " + f + " from the command line, and its directory"}, true
+		}
+		return pyApp{globs: []string{f}, from: "the uWSGI file " + f + " from the command line"}, true
 	}
 	return pyApp{}, false
 }
