@@ -176,23 +176,24 @@ func summarizeCoverage(st cover.Stats, hits []cover.FirstHit) report.CodeCoverag
 	return cc
 }
 
-// pythonDuty switches Python line coverage on for part of the time only:
-// while it is on every executed line traps (~8x slower requests), so the
-// fuzzer gets coverage feedback on a sample of its requests and runs at full
-// speed otherwise.
-type pythonDuty struct {
+// dutyCycle switches a costly coverage on for part of the time only: while
+// Python's line probe is on every executed line traps (~8x slower
+// requests); V8's coverage costs an inspector round trip per node process
+// after every answer. The fuzzer gets coverage feedback on a sample of its
+// requests and runs at full speed otherwise.
+type dutyCycle struct {
 	cov     cover.Source
 	on, off time.Duration
 	enabled bool
 	since   time.Time
 }
 
-func newPythonDuty(cov cover.Source) *pythonDuty {
-	return &pythonDuty{cov: cov, on: time.Second, off: 3 * time.Second, enabled: true, since: time.Now()}
+func newDutyCycle(cov cover.Source) *dutyCycle {
+	return &dutyCycle{cov: cov, on: time.Second, off: 3 * time.Second, enabled: true, since: time.Now()}
 }
 
 // tick flips the probe when its phase is over. It is called between requests.
-func (d *pythonDuty) tick() {
+func (d *dutyCycle) tick() {
 	limit := d.off
 	if d.enabled {
 		limit = d.on

@@ -18,7 +18,7 @@ import (
 type traceFeedback struct {
 	tr       *tracer.Tracer
 	cov      cover.Source // nil: no code coverage
-	duty     *pythonDuty  // nil unless the source is costly (Python lines)
+	duty     *dutyCycle   // nil unless the source is costly (Python lines, V8)
 	covAt    int
 	cursor   int
 	syscalls int
@@ -45,7 +45,7 @@ func newTraceFeedback(ctx context.Context, tr *tracer.Tracer, cov cover.Source) 
 		}
 		f.covAt = cursor
 		if cov.Stats().Costly {
-			f.duty = newPythonDuty(cov)
+			f.duty = newDutyCycle(cov)
 		}
 	}
 	// What start-up touched is the baseline, not any request's merit.

@@ -118,7 +118,7 @@ func TestFindPythonApp(t *testing.T) {
 func TestPythonScopeFiles(t *testing.T) {
 	root := fakeRoot(t, map[string]string{
 		"/usr/lib/python3/dist-packages/petshop/__init__.py": "",
-		"/usr/lib/python3/dist-packages/petshop/views.py":    "import x\n\ndef index():\n    pass\n\nasync def show(id):\n    pass\n",
+		"/usr/lib/python3/dist-packages/petshop/views.py":    "import x\n\ndef index():\n    pass\n\nasync def show(id):\n    pass\n\nclass Cart:\n    def add(self): pass\n",
 		"/usr/lib/python3/dist-packages/other/mod.py":        "def nope(): pass\n",
 		"/usr/bin/petshop": "#!/usr/bin/python3\ndef main(): pass\n",
 	})
@@ -130,14 +130,16 @@ func TestPythonScopeFiles(t *testing.T) {
 		{Name: "index", File: "/usr/lib/python3/dist-packages/petshop/views.py", Line: 3},
 		{Name: "show", File: "/usr/lib/python3/dist-packages/petshop/views.py", Line: 6},
 		{Name: "main", File: "/usr/bin/petshop", Line: 2},
+		{Name: "Cart", File: "/usr/lib/python3/dist-packages/petshop/views.py", Line: 9},
+		{Name: "add", File: "/usr/lib/python3/dist-packages/petshop/views.py", Line: 10},
 	}
 	for _, w := range want {
 		if !slices.ContainsFunc(scope, func(f Function) bool { return f.Name == w.Name && f.File == w.File && f.Line == w.Line }) {
 			t.Errorf("scope lacks %+v: %+v", w, scope)
 		}
 	}
-	if len(scope) != 3+3 { // three <module>s and three defs
-		t.Errorf("%d functions in scope, want 6: %+v", len(scope), scope)
+	if len(scope) != 3+5 { // three <module>s, four defs and a class
+		t.Errorf("%d functions in scope, want 8: %+v", len(scope), scope)
 	}
 }
 

@@ -331,10 +331,12 @@ func pyInScope(globs []string, file string) bool {
 	return in || !anyPositive
 }
 
-var pyDef = regexp.MustCompile(`^\s*(?:async\s+)?def\s+(\w+)`)
+// pyDef matches what runs as a code object of its own: functions, and
+// class bodies (their code object is named after the class).
+var pyDef = regexp.MustCompile(`^\s*(?:(?:async\s+)?def|class)\s+(\w+)`)
 
 // pythonScope lists the functions of the in-scope source files: their def
-// statements, plus one "<module>" per file. Only globs with a fixed
+// and class statements, plus one "<module>" per file. Only globs with a fixed
 // directory prefix are walked.
 func pythonScope(ctx context.Context, root string, globs []string) (scope []Function, files []string) {
 	seen := map[string]bool{}
@@ -370,7 +372,7 @@ func pythonScope(ctx context.Context, root string, globs []string) (scope []Func
 	return scope, files
 }
 
-// pythonDefs lists the def statements of a source file.
+// pythonDefs lists the def and class statements of a source file.
 func pythonDefs(file, inside string) []Function {
 	f, err := os.Open(file)
 	if err != nil {

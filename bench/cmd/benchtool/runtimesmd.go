@@ -82,8 +82,9 @@ func renderRuntimes(in *inputs) *doc {
 	d.p("- exec/s = requests / fuzzing seconds; \"while sending\" leaves out the seconds without a request (start-up")
 	d.p("  of coverage, restarts, and on the 1-GB runtimes images the wait for the image export that the fuzzer's")
 	d.p("  directory listings need). The ratio compares the rates while sending.")
-	d.p("- Python line coverage traps on every line while its probe is on, so it is switched on for 1 s of every 4")
-	d.p("  (`pythonDuty`); native probes are removed once hit; V8's coverage is taken from every node process after")
-	d.p("  each answer (one inspector round trip per process).\n")
+	d.p("- Python line coverage traps on every line while its probe is on; V8's coverage is taken from every node")
+	d.p("  process after each answer (an inspector round trip per process, ~5 ms, mostly V8 walking its functions):")
+	d.p("  both are switched on for 1 s of every 4 (`dutyCycle` in `pipeline/coverage.go`). Native probes are")
+	d.p("  removed once hit.\n")
 	return d
 }

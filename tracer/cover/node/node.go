@@ -440,7 +440,10 @@ func (c *Coverage) Enable(on bool) error {
 func (c *Coverage) Stats() cover.Stats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s := cover.Stats{Kind: Kind, Mechanism: "V8 precise coverage through the inspector", Enabled: c.enabled,
+	// Costly: a take costs an inspector round trip per process (about 5 ms
+	// here, mostly V8 walking its functions), several times what an Express
+	// request takes: it is switched on for part of the time.
+	s := cover.Stats{Kind: Kind, Mechanism: "V8 precise coverage through the inspector", Enabled: c.enabled, Costly: true,
 		Processes: len(c.sessions), ScopeFrom: c.rules.String(), Attach: "inspector on the container's loopback"}
 	if c.rt.functions {
 		s.Mechanism += " (functions)"
