@@ -193,15 +193,17 @@ func newDutyCycle(cov cover.Source) *dutyCycle {
 }
 
 // tick flips the probe when its phase is over. It is called between requests.
-func (d *dutyCycle) tick() {
+// It reports true when it switched the coverage on.
+func (d *dutyCycle) tick() (switchedOn bool) {
 	limit := d.off
 	if d.enabled {
 		limit = d.on
 	}
 	if time.Since(d.since) < limit {
-		return
+		return false
 	}
 	d.enabled = !d.enabled
 	d.since = time.Now()
 	_ = d.cov.Enable(d.enabled)
+	return d.enabled
 }

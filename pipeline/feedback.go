@@ -99,8 +99,13 @@ func (f *traceFeedback) After(ctx context.Context) (fuzz.Signal, error) {
 		var units []string
 		units, f.covAt = f.cov.NewSince(f.covAt)
 		sig.Functions = len(units)
-		if f.duty != nil {
-			f.duty.tick()
+		if f.duty != nil && f.duty.tick() {
+			// What ran while it was off (V8 keeps counting, Python does not)
+			// is coverage, but no single request's: skip it.
+			if err := f.cov.Sync(ctx); err != nil {
+				return fuzz.Signal{}, fmt.Errorf("reading coverage: %w", err)
+			}
+			_, f.covAt = f.cov.NewSince(f.covAt)
 		}
 	}
 	if n := len(f.tr.Syscalls()); n > f.syscalls {

@@ -92,7 +92,7 @@ func (r *Runtime) Attach(ctx context.Context, p cover.Process) (cover.Source, er
 		return nil, fmt.Errorf("node: no node process in the container of pid %d: %w", p.Pid, cover.ErrOtherRuntime)
 	}
 	c := &Coverage{tr: p.Tracer, proc: proc, rt: r, enabled: true,
-		scripts: map[string]*script{}, decided: map[string]bool{}, sessions: map[procKey]*process{}, failed: map[procKey]int{},
+		scripts: map[string]*script{}, decided: map[string]bool{}, sessions: map[procKey]*process{}, failed: map[procKey]*attempts{},
 		stop: make(chan struct{}), done: make(chan struct{})}
 	for _, pat := range p.Patterns {
 		if strings.Contains(pat, "/") || strings.HasSuffix(pat, ".js") || strings.HasSuffix(pat, ".mjs") || strings.HasSuffix(pat, ".cjs") {
@@ -134,7 +134,7 @@ type Coverage struct {
 	scripts    map[string]*script // in-scope scripts V8 reported, by path
 	decided    map[string]bool    // path → in scope
 	sessions   map[procKey]*process
-	failed     map[procKey]int // connection attempts that failed
+	failed     map[procKey]*attempts // connections that failed so far
 	lastErr    error
 	enabled    bool
 	closed     bool
@@ -155,10 +155,22 @@ type process struct {
 	s    *session
 }
 
-// maxAttempts bounds the connection attempts to one process (it may not
-// have an inspector at all: node run with other options, a child that
-// is not node's).
-const maxAttempts = 5
+// A process is given up after failing for connectGrace and maxAttempts
+// times (it may have no inspector at all: node run with other options);
+// a young one is still starting its inspector.
+const (
+	connectGrace = 30 * time.Second
+	maxAttempts  = 5
+)
+
+type attempts struct {
+	first time.Time
+	n     int
+}
+
+func (a *attempts) givenUp() bool {
+	return a != nil && a.n >= maxAttempts && time.Since(a.first) > connectGrace
+}
 
 // connect opens sessions to the processes not connected yet.
 func (c *Coverage) connect(ctx context.Context, found []nodeProcess) {
@@ -166,15 +178,19 @@ func (c *Coverage) connect(ctx context.Context, found []nodeProcess) {
 		key := procKey{np.pid, np.started}
 		c.mu.Lock()
 		_, have := c.sessions[key]
-		tries := c.failed[key]
+		failed := c.failed[key]
 		c.mu.Unlock()
-		if have || tries >= maxAttempts {
+		if have || failed.givenUp() {
 			continue
 		}
 		p, err := c.open(ctx, np)
 		c.mu.Lock()
 		if err != nil {
-			c.failed[key]++
+			if failed == nil {
+				failed = &attempts{first: time.Now()}
+				c.failed[key] = failed
+			}
+			failed.n++
 			c.lastErr = err
 		} else if c.closed {
 			p.s.close()
@@ -210,14 +226,9 @@ func (c *Coverage) open(ctx context.Context, np nodeProcess) (*process, error) {
 			c.apply(p, scripts, true)
 		}
 	}
-	c.mu.Lock()
-	on := c.enabled
-	c.mu.Unlock()
-	if on {
-		if err := c.start(dctx, s); err != nil {
-			s.close()
-			return nil, err
-		}
+	if err := c.start(dctx, s); err != nil {
+		s.close()
+		return nil, err
 	}
 	return p, nil
 }
@@ -402,38 +413,17 @@ func (c *Coverage) Baseline(ctx context.Context, d time.Duration) (int, []string
 	return c.ledger.Baseline(ctx, d, c.Sync)
 }
 
-// Enable starts (true) or stops V8's precise coverage in every process.
+// Enable switches the takes on or off. V8 keeps counting meanwhile (its
+// mode stays: switching it would deoptimise the application's code every
+// time); the first take after switching on holds what ran while off.
 func (c *Coverage) Enable(on bool) error {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.closed {
-		c.mu.Unlock()
 		return errors.New("node: coverage closed")
 	}
-	if c.enabled == on {
-		c.mu.Unlock()
-		return nil
-	}
 	c.enabled = on
-	procs := make([]*process, 0, len(c.sessions))
-	for _, p := range c.sessions {
-		procs = append(procs, p)
-	}
-	c.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	var errs []error
-	for _, p := range procs {
-		var err error
-		if on {
-			err = c.start(ctx, p.s)
-		} else {
-			err = p.s.call(ctx, "Profiler.stopPreciseCoverage", nil, nil)
-		}
-		if err != nil && p.s.alive() {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
+	return nil
 }
 
 // Stats returns the counters and the mechanism.
@@ -442,7 +432,7 @@ func (c *Coverage) Stats() cover.Stats {
 	defer c.mu.Unlock()
 	// Costly: a take costs an inspector round trip per process (about 5 ms
 	// here, mostly V8 walking its functions), several times what an Express
-	// request takes: it is switched on for part of the time.
+	// request takes: takes are switched on for part of the time.
 	s := cover.Stats{Kind: Kind, Mechanism: "V8 precise coverage through the inspector", Enabled: c.enabled, Costly: true,
 		Processes: len(c.sessions), ScopeFrom: c.rules.String(), Attach: "inspector on the container's loopback"}
 	if c.rt.functions {
