@@ -18,8 +18,11 @@ type Stats struct {
 	// Inactive says why nothing is measured right now although the source
 	// exists (no process reachable yet, probe switched off); "" when active.
 	Inactive string
-	// Costly: every unit executed costs a trap while enabled (Python
-	// lines), so callers switch it on for part of the time only (Enable).
+	// Costly: measuring costs much per request while enabled (a trap per
+	// Python line; an inspector round trip per node process), so callers
+	// switch it on for part of the time only (Enable), and skip what a
+	// Sync right after switching on reports (what ran while off, if the
+	// runtime kept counting).
 	Costly bool
 	// Processes counts the processes measured right now where the
 	// mechanism works per process (V8 isolates, JVMs); 0 otherwise.
