@@ -58,7 +58,7 @@ func renderRuntimes(in *inputs) *doc {
 	for _, fx := range runtimeFixtures {
 		a, b := on[fx.name], off[fx.name]
 		if a == nil || b == nil {
-			rows = append(rows, []string{fx.name, fx.runtime, "not measured", "", "", "", "", ""})
+			rows = append(rows, []string{fx.name, fx.runtime, "not measured", "", "", "", "", "", ""})
 			continue
 		}
 		sa, sb := rateStats(a.Fuzz), rateStats(b.Fuzz)
@@ -75,10 +75,13 @@ func renderRuntimes(in *inputs) *doc {
 			funcs = fmt.Sprintf("%d/%d (start-up %d, requests %d)", cc.Functions, cc.FunctionsTotal, cc.FunctionsAtStartup, cc.FunctionsByRequests)
 		}
 		rows = append(rows, []string{fx.name, fx.runtime, mech, "**" + f0(sa.Overall) + "** (" + f0(sa.WhileSending) + ")",
-			"**" + f0(sb.Overall) + "** (" + f0(sb.WhileSending) + ")", ratio, funcs, fmt.Sprintf("%d / %d", a.Fuzz.CorpusSize, b.Fuzz.CorpusSize)})
+			"**" + f0(sb.Overall) + "** (" + f0(sb.WhileSending) + ")", ratio, funcs, fmt.Sprintf("%d / %d", a.Fuzz.CorpusSize, b.Fuzz.CorpusSize),
+			stepLoad(in.steps, fx.name+"-cover") + " / " + stepLoad(in.steps, fx.name+"-nocover")})
 	}
-	d.table("lllrrrll", []string{"fixture", "runtime", "mechanism", "exec/s coverage on (while sending)", "exec/s off (while sending)",
-		"on/off while sending", "functions hit/in scope", "corpus on / off"}, rows)
+	d.table("lllrrrlll", []string{"fixture", "runtime", "mechanism", "exec/s coverage on (while sending)", "exec/s off (while sending)",
+		"on/off while sending", "functions hit/in scope", "corpus on / off", "max load on / off"}, rows)
+	d.p("- max load: the 1-minute load average at its highest during the run (2 CPUs), **bold** when others used the")
+	d.p("  machine meanwhile (see the steps table in README.md): such rows compare runs made under different loads.")
 	d.p("- exec/s = requests / fuzzing seconds; \"while sending\" leaves out the seconds without a request (start-up")
 	d.p("  of coverage, restarts, and on the 1-GB runtimes images the wait for the image export that the fuzzer's")
 	d.p("  directory listings need). The ratio compares the rates while sending.")
@@ -87,4 +90,16 @@ func renderRuntimes(in *inputs) *doc {
 	d.p("  both are switched on for 1 s of every 4 (`dutyCycle` in `pipeline/coverage.go`). Native probes are")
 	d.p("  removed once hit.\n")
 	return d
+}
+
+// stepLoad is a step's highest load, bold when others used the machine.
+func stepLoad(steps []Step, name string) string {
+	st := lastStep(steps, name)
+	if st == nil {
+		return "-"
+	}
+	if st.Disturbed {
+		return "**" + f1(st.LoadMax) + "**"
+	}
+	return f1(st.LoadMax)
 }
