@@ -17,8 +17,8 @@ import (
 // target touch, from the tracer's append-only view of unique accesses.
 type traceFeedback struct {
 	tr       *tracer.Tracer
-	cov      *cover.Coverage // nil: no code coverage
-	duty     *pythonDuty     // nil unless Python line coverage
+	cov      cover.Source // nil: no code coverage
+	duty     *dutyCycle   // nil unless the source is costly (Python lines, V8)
 	covAt    int
 	cursor   int
 	syscalls int
@@ -35,7 +35,7 @@ type traceFeedback struct {
 	startup []fuzz.DirListing
 }
 
-func newTraceFeedback(ctx context.Context, tr *tracer.Tracer, cov *cover.Coverage) (*traceFeedback, error) {
+func newTraceFeedback(ctx context.Context, tr *tracer.Tracer, cov cover.Source) (*traceFeedback, error) {
 	f := &traceFeedback{tr: tr, cov: cov, paths: map[string]bool{}, failedDirs: map[string]bool{}, dirs: map[string]bool{}}
 	if cov != nil {
 		// Functions hit while idle (start-up, timers) are nobody's merit.
@@ -44,8 +44,8 @@ func newTraceFeedback(ctx context.Context, tr *tracer.Tracer, cov *cover.Coverag
 			return nil, fmt.Errorf("measuring background coverage: %w", err)
 		}
 		f.covAt = cursor
-		if cov.Kind() == cover.PythonLines {
-			f.duty = newPythonDuty(cov)
+		if cov.Stats().Costly {
+			f.duty = newDutyCycle(cov)
 		}
 	}
 	// What start-up touched is the baseline, not any request's merit.
@@ -93,11 +93,19 @@ func (f *traceFeedback) After(ctx context.Context) (fuzz.Signal, error) {
 		}
 	}
 	if f.cov != nil {
+		if err := f.cov.Sync(ctx); err != nil {
+			return fuzz.Signal{}, fmt.Errorf("reading coverage: %w", err)
+		}
 		var units []string
 		units, f.covAt = f.cov.NewSince(f.covAt)
 		sig.Functions = len(units)
-		if f.duty != nil {
-			f.duty.tick()
+		if f.duty != nil && f.duty.tick() {
+			// What ran while it was off (V8 keeps counting, Python does not)
+			// is coverage, but no single request's: skip it.
+			if err := f.cov.Sync(ctx); err != nil {
+				return fuzz.Signal{}, fmt.Errorf("reading coverage: %w", err)
+			}
+			_, f.covAt = f.cov.NewSince(f.covAt)
 		}
 	}
 	if n := len(f.tr.Syscalls()); n > f.syscalls {

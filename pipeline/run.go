@@ -293,9 +293,9 @@ type session struct {
 	engine  *probe.Engine
 	image   *probe.Image
 	tracer  *tracer.Tracer
-	traced  *cover.Starter  // starts the traced containers, covers the first one's code
-	cov     *cover.Coverage // nil when the target's code cannot be covered
-	orig    *verify.Target  // the traced original, restarted when it crashes
+	traced  *cover.Starter // starts the traced containers, covers the first one's code
+	cov     cover.Source   // nil when the target's code cannot be covered
+	orig    *verify.Target // the traced original, restarted when it crashes
 	imageFS *imageExport
 	deps    *companions // the target's compose services; nil without --compose
 

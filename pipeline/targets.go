@@ -27,6 +27,7 @@ func (s *session) containerStarter(img *probe.Image, traced bool, extra ...probe
 	if !traced {
 		return verify.Container(s.engine, img, opts...)
 	}
+	opts = append(opts, s.instrumentation(img)...)
 	return func(ctx context.Context) (verify.Instance, error) {
 		var t *probe.Target
 		pid, err := s.traced.Start(ctx, func(ctx context.Context) (int, func(context.Context) error, error) {

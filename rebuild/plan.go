@@ -183,7 +183,26 @@ func (s *selector) addNeed(n Need) {
 	case errors.Is(err, errExcluded):
 		skip("excluded")
 	default:
+		// Used yet not in the image: made at run time (a temporary file, a
+		// socket, a pid file). The directory it was made in must exist.
+		s.keepParent(p, reason)
 		skip("not in image")
+	}
+}
+
+// keepParent keeps the nearest directory above p that the image has (and
+// the symbolic links on the way to it), without its other contents.
+func (s *selector) keepParent(p, reason string) {
+	for q := path.Dir(p); q != "/"; q = path.Dir(q) {
+		res, err := s.fs.Resolve(q)
+		if err != nil {
+			continue
+		}
+		if h := s.fs.entries[res.Path]; h != nil && h.Typeflag == tar.TypeDir {
+			_ = s.need(q, "parent of "+p+", made at run time ("+reason+")", false)
+			return
+		}
+		return // a file or a dangling link where a directory was expected
 	}
 }
 

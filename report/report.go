@@ -79,6 +79,8 @@ type TraceInfo struct {
 	// CoverageScope says which functions of a Go binary were probed by
 	// default and how that scope was derived.
 	CoverageScope *CoverageScope `json:"coverage_scope,omitempty"`
+	// CodeCoverage: the mechanism, the scope's files, start-up and requests.
+	CodeCoverage *CodeCoverage `json:"code_coverage,omitempty"`
 }
 
 // CoverageScope is the default coverage scope of a Go binary: package main

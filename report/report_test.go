@@ -25,7 +25,10 @@ func sampleReport() *Report {
 		Trace: TraceInfo{Tier: "tracepoint-kernel-path", Files: 10, FailedLookups: 2, Syscalls: []string{"openat", "read"}, Events: 99,
 			CoverageScope: &CoverageScope{Root: "github.com/acme/shop", From: "build-info path", Detail: "GOPATH build",
 				Patterns: []string{"main", "github.com/acme/shop/..."}, Exclude: []string{"github.com/acme/shop/vendor/*"},
-				Packages: []string{"github.com/acme/shop/store", "main"}, Functions: 42}},
+				Packages: []string{"github.com/acme/shop/store", "main"}, Functions: 42},
+			CodeCoverage: &CodeCoverage{Kind: "v8-blocks", Mechanism: "V8 precise coverage through the inspector (functions and blocks)", Processes: 3,
+				ScopeFrom: "main script /srv/app/server.js", ScopeFiles: []string{"/srv/app/server.js"}, FunctionsTotal: 20, Functions: 12,
+				FunctionsAtStartup: 4, FunctionsByRequests: 8, Units: 30, UnitsAtStartup: 4, UnitsByRequests: 26}},
 		Fuzz: FuzzInfo{
 			Seed: 1, Duration: 30, Requests: 120, CorpusSize: 7, StopReason: "duration",
 			Operations: []Operation{
@@ -110,6 +113,9 @@ func TestSchemaRejectsBadReports(t *testing.T) {
 		"bad verification":     func(d map[string]any) { d["verification"].(map[string]any)["result"] = "maybe" },
 		"relative file path":   func(d map[string]any) { d["files"].([]any)[0].(map[string]any)["path"] = "app" },
 		"file without reason":  func(d map[string]any) { d["files"].([]any)[0].(map[string]any)["reasons"] = []any{} },
+		"negative start-up functions": func(d map[string]any) {
+			d["trace"].(map[string]any)["code_coverage"].(map[string]any)["functions_at_startup"] = -1
+		},
 	}
 	for name, mutate := range mutations {
 		t.Run(name, func(t *testing.T) {

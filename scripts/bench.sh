@@ -4,13 +4,14 @@
 # outputs) to bench/results/; bench/results/README.md says how, where and when they were measured.
 #
 #   scripts/bench.sh [all]          every part below, then the markdown
-#   scripts/bench.sh PART...        only these parts: tracer fuzz negotiate rate rebuild loop cached stateful services render
+#   scripts/bench.sh PART...        only these parts: tracer fuzz negotiate rate rebuild loop cached stateful services runtimes render
 #   scripts/bench.sh endurance      20 minutes on gopets → bench/results/endurance-gopets.md
 #
 # Needs root, Docker, BPF, bin/whittle and the fixture images (make bench builds them first).
 # Environment: BENCH_DURATION (60s) BENCH_SEED (1) BENCH_ROUNDS (5, tracebench rounds)
 #   BENCH_STATEFUL_DURATION (2m: the stateful runs on shelf)
 #   BENCH_SERVICES_DURATION (10s) BENCH_SERVICES_ROUNDS (3): the companion-services runs on pgnotes
+#   BENCH_RUNTIMES (gopets pypets pkgshop nodeviews: the fixtures of the runtimes part)
 #   ENDURANCE_DURATION (20m)  BENCH_RUN_TIMEOUT (15m per run; 90m for endurance)
 #   BENCH_QUIET_WAIT (300: seconds to wait before a step for other people's containers and builds)
 #   BENCH_RERUN (1: run a step once more when others used the machine while it was measuring)
@@ -233,9 +234,22 @@ part_services() {
 	cat "$results/services.md" >&2
 }
 
+# runtimes: each runtime's code coverage on and off (--cover none), same seed and duration (issue 17).
+part_runtimes() {
+	local fx img extra
+	for fx in ${BENCH_RUNTIMES:-gopets pypets pkgshop nodeviews}; do
+		img=whittle-fixture/$fx:latest extra=()
+		docker image inspect "$img" >/dev/null 2>&1 || die "fixture $img missing: make fixtures (or scripts/fixtures.sh $fx)"
+		[[ $fx == gopets ]] && extra=(--spec "$gopets_spec")
+		step "$fx-cover" 3 run_whittle "$fx-cover" "whittle-bench/$fx:cover" "$img" "${extra[@]}" --duration "$duration"
+		step "$fx-nocover" 3 run_whittle "$fx-nocover" "whittle-bench/$fx:nocover" "$img" "${extra[@]}" --duration "$duration" --cover none
+		docker image rm "whittle-bench/$fx:cover" "whittle-bench/$fx:nocover" >/dev/null 2>&1 || true
+	done
+}
+
 part_render() {
 	"$bt" render -raw "$raw" -out "$results"
-	log "wrote $results/README.md, tracer.md, fuzz.md, rebuild.md, stateful-shelf.md"
+	log "wrote $results/README.md, tracer.md, fuzz.md, rebuild.md, stateful-shelf.md, runtimes.md"
 }
 
 # endurance: the 20-minute run issue 7 asks for, on the whole gopets spec (its planted crashes included:
@@ -271,13 +285,14 @@ all)
 	part_cached
 	part_stateful
 	part_services
+	part_runtimes
 	part_render
 	;;
 endurance) endurance ;;
 *)
 	[[ -s $raw/machine.json ]] || "$bt" machine -whittle "$whittle" >"$raw/machine.json"
 	for p in "${parts[@]}"; do
-		declare -F "part_$p" >/dev/null || die "unknown part $p (tracer fuzz negotiate rate rebuild loop cached stateful services render, or all, endurance)"
+		declare -F "part_$p" >/dev/null || die "unknown part $p (tracer fuzz negotiate rate rebuild loop cached stateful services runtimes render, or all, endurance)"
 		"part_$p"
 	done
 	[[ " ${parts[*]} " == *" render "* ]] || part_render

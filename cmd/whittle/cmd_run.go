@@ -98,7 +98,7 @@ func newRunCommand() *cobra.Command {
 	fl.BoolVar(&f.cfg.KeepShell, "keep-shell", false, "keep a shell and basic tools in the minimal image for debugging")
 	fl.StringArrayVar(&f.cfg.WithoutHeuristics, "without-heuristic", nil, "switch off a rebuild heuristic: "+heuristicNames()+" (repeatable)")
 	fl.StringVar(&f.cfg.CoverBinary, "cover-binary", "", "file in the image whose code is covered (default: the container's main process)")
-	fl.StringArrayVar(&f.cfg.CoverPatterns, "cover", nil, "coverage scope: Go package or symbol globs, Python file globs (default: the application's own code; repeatable)")
+	fl.StringArrayVar(&f.cfg.CoverPatterns, "cover", nil, "coverage scope: Go package or symbol globs, Python or JavaScript file globs, or none for files only (default: the application's own code; repeatable)")
 	f.runCfg.add(fl)
 	fl.BoolVar(&f.cfg.BakeRunConfig, "bake-run-config", false, "write --env/--env-file, --entrypoint, --cmd, --user and --workdir into the minimal image's config (default: it keeps the original image's config)")
 	fl.StringVar(&f.cfg.Compose, "compose", "", "compose file holding the target service and the services it depends on (with --service; IMAGE then defaults to the service's image)")
