@@ -125,14 +125,23 @@ func (s *session) startCoverage() {
 	}
 }
 
-// recordCoverage copies the coverage counters into the report.
-func (s *session) recordCoverage() {
+// recordCoverage copies the coverage into the report: the counters, and
+// function by function what was reached, when and by which operation
+// (fb's attribution; nil: none).
+func (s *session) recordCoverage(fb *traceFeedback) {
 	if s.cov == nil {
 		return
 	}
 	st := s.cov.Stats()
 	s.rep.Trace.Functions, s.rep.Trace.FunctionsTotal = st.Hit, st.Total
-	cc := summarizeCoverage(st, s.cov.Hits())
+	hits := s.cov.Hits()
+	cc := summarizeCoverage(st, hits)
+	var firstBy map[string]string
+	if fb != nil {
+		firstBy = fb.firstBy
+	}
+	cc.ByFunction = coverageByFunction(st, s.cov.Scope(), hits, firstBy, s.rep.StartedAt)
+	cc.Operations = cc.ByFunction.Operations()
 	s.rep.Trace.CodeCoverage = &cc
 }
 
