@@ -3,6 +3,7 @@ package pipeline
 import (
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/whittle-dev/whittle/report/covdata"
@@ -22,8 +23,13 @@ type unitEntry struct {
 // not, when, whether at start-up, and by which operation's request
 // (firstBy: unit → operation); Python lines and V8 blocks become the
 // lines hit and missed inside their function. started is the run's start.
-func coverageByFunction(st cover.Stats, scope []cover.Function, hits []cover.FirstHit, firstBy map[string]string, started time.Time) *covdata.Coverage {
-	b := &unitBuilder{st: st, byKey: map[string]*unitEntry{}, byFile: map[string][]*unitEntry{}}
+//
+// A unit no request was credited with, first hit while a later container
+// was starting (a restart, the spare), counts as start-up (starting):
+// probes are attached once the first container is ready, so its start-up
+// code is only ever seen in the containers started after it.
+func coverageByFunction(st cover.Stats, scope []cover.Function, hits []cover.FirstHit, firstBy map[string]string, started time.Time, starting func(time.Time) bool) *covdata.Coverage {
+	b := &unitBuilder{st: st, byKey: map[string]*unitEntry{}, byFile: map[string][]*unitEntry{}, starting: starting}
 	var blocks []cover.Function
 	for _, f := range scope {
 		if f.Level == cover.LevelBlock {
@@ -78,7 +84,8 @@ func coverageByFunction(st cover.Stats, scope []cover.Function, hits []cover.Fir
 }
 
 type unitBuilder struct {
-	st     cover.Stats
+	st       cover.Stats
+	starting func(time.Time) bool
 	all    []*unitEntry
 	byKey  map[string]*unitEntry
 	byFile map[string][]*unitEntry
@@ -154,6 +161,9 @@ func (b *unitBuilder) mark(e *unitEntry, h cover.FirstHit, firstBy map[string]st
 	default:
 		e.State = covdata.Requests
 		e.Operation = firstBy[h.Unit()]
+		if e.Operation == "" && b.starting != nil && b.starting(h.At) {
+			e.State = covdata.Startup
+		}
 	}
 	e.FirstHit = max(0, h.At.Sub(started))
 }
@@ -213,4 +223,35 @@ func (b *unitBuilder) paintRanges(blocks []cover.Function, blockHit map[string]b
 			e.lines[l] = hit
 		}
 	}
+}
+
+// startLog records when traced containers were starting: from the start
+// call until the container answered, and a little after (records are
+// read asynchronously).
+type startLog struct {
+	mu      sync.Mutex
+	windows [][2]time.Time
+}
+
+// startSlack is how long after a container got ready its start-up hits
+// may still be read.
+const startSlack = 500 * time.Millisecond
+
+// since records a start that began at began and ended now.
+func (l *startLog) since(began time.Time) {
+	l.mu.Lock()
+	l.windows = append(l.windows, [2]time.Time{began, time.Now().Add(startSlack)})
+	l.mu.Unlock()
+}
+
+// during reports whether t fell in a start.
+func (l *startLog) during(t time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, w := range l.windows {
+		if !t.Before(w[0]) && !t.After(w[1]) {
+			return true
+		}
+	}
+	return false
 }

@@ -122,6 +122,7 @@ func (s *session) exercise(ctx context.Context) error {
 	s.entries = append(res.Corpus, s.driverEntries(drv, store)...)
 	s.recordFuzz(res)
 	s.recordCoverage(fb)
+	s.storeCoverage(store)
 	for _, w := range res.Warnings {
 		r.logf(event.LevelWarn, "fuzz: %s", w)
 	}

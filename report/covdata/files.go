@@ -38,7 +38,10 @@ type LineHit struct {
 }
 
 // Files groups the functions that have a source file by file (mapped with
-// m, which may be nil), sorted by path, and counts those without one.
+// m, which may be nil), sorted by path, and counts those left out: without
+// a file, or, when m has rules, in a file no rule maps (the map names the
+// checkout's sources; the standard library and generated files are not
+// among them).
 //
 // Lines come from the runtime's measure where it has one (Python lines,
 // V8 blocks: LinesHit and LinesMissed); for functions measured whole
@@ -52,7 +55,11 @@ func (c *Coverage) Files(m *PathMap) (files []SourceFile, noFile int) {
 			noFile++
 			continue
 		}
-		p := m.Apply(f.File)
+		p, mapped := m.Lookup(f.File)
+		if !mapped && !m.Empty() {
+			noFile++
+			continue
+		}
 		sf := by[p]
 		if sf == nil {
 			sf = &SourceFile{Path: p, Package: f.Package}

@@ -38,21 +38,31 @@ func ParsePathMap(rules []string) (*PathMap, error) {
 
 // Apply maps one path.
 func (m *PathMap) Apply(p string) string {
+	q, _ := m.Lookup(p)
+	return q
+}
+
+// Lookup maps one path and reports whether a rule matched.
+func (m *PathMap) Lookup(p string) (string, bool) {
 	if m == nil {
-		return p
+		return p, false
 	}
 	for _, r := range m.rules {
 		rest, ok := strings.CutPrefix(p, r.from)
-		if !ok || rest != "" && !strings.HasPrefix(rest, "/") && r.from != "" {
+		// FROM matches whole elements ("/" matches absolute paths only).
+		if !ok || rest != "" && !strings.HasPrefix(rest, "/") || r.from == "" && rest == "" {
 			continue
 		}
 		switch {
 		case r.to == "" || r.to == ".":
-			return strings.TrimPrefix(rest, "/")
+			return strings.TrimPrefix(rest, "/"), true
 		case rest == "":
-			return r.to
+			return r.to, true
 		}
-		return r.to + "/" + strings.TrimPrefix(rest, "/")
+		return r.to + "/" + strings.TrimPrefix(rest, "/"), true
 	}
-	return p
+	return p, false
 }
+
+// Empty reports whether the map has no rule.
+func (m *PathMap) Empty() bool { return m == nil || len(m.rules) == 0 }
