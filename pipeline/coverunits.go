@@ -86,9 +86,9 @@ func coverageByFunction(st cover.Stats, scope []cover.Function, hits []cover.Fir
 type unitBuilder struct {
 	st       cover.Stats
 	starting func(time.Time) bool
-	all    []*unitEntry
-	byKey  map[string]*unitEntry
-	byFile map[string][]*unitEntry
+	all      []*unitEntry
+	byKey    map[string]*unitEntry
+	byFile   map[string][]*unitEntry
 }
 
 // key identifies a function of the scope or the hits: its unit, except
