@@ -377,17 +377,20 @@ func (c *Coverage) script(p *process, url string) *script {
 // Kind is Kind.
 func (c *Coverage) Kind() cover.Kind { return Kind }
 
-// Scope returns the functions of the in-scope scripts V8 has compiled
-// (Stats' Total also counts an estimate for the scope's files not loaded
+// Scope returns the functions of the in-scope scripts V8 knows (those it
+// compiled, and those it created but never compiled: never called), then
+// the blocks V8 reported in them (LevelBlock: what lines a function ran;
+// Stats' Total also counts an estimate for the scope's files not loaded
 // yet).
 func (c *Coverage) Scope() []cover.Function {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var out []cover.Function
+	var out, blocks []cover.Function
 	for _, p := range c.sortedScripts() {
 		out = append(out, c.scripts[p].functions()...)
+		blocks = append(blocks, c.scripts[p].knownBlocks()...)
 	}
-	return out
+	return append(out, blocks...)
 }
 
 func (c *Coverage) sortedScripts() []string {
