@@ -35,7 +35,7 @@ func checkCoverageExport(t *testing.T, rep *report.Report, ec exportCase) {
 	}
 	c := cc.ByFunction
 	total, hit, startup, requests := c.Totals()
-	t.Logf("coverage by function: %d of %d hit (%d at start-up, %d by requests), %d files, top operations %v",
+	t.Logf("coverage by function: %d of %d hit (%d at start-up, %d by requests), %d packages, top operations %v",
 		hit, total, startup, requests, len(c.Packages), firstOps(cc.Operations, 3))
 	if requests == 0 || len(cc.Operations) == 0 {
 		t.Errorf("no function credited to requests or operations: %+v", cc.Operations)
