@@ -103,10 +103,10 @@ func Genhtml(t *testing.T, info string) map[string]int {
 	t.Helper()
 	bin, err := exec.LookPath("genhtml")
 	if err != nil {
-		t.Skip("SKIPPED: genhtml not installed (Debian package lcov; scripts/setup.sh installs it)")
+		t.Skip("SKIPPED: genhtml not installed (Debian package lcov; the machine set-up installs it)")
 	}
 	out := t.TempDir()
-	cmd := exec.Command(bin, "--output-directory", out, "--function-coverage", "--quiet", info)
+	cmd := exec.Command(bin, "-o", out, "-q", info) // function coverage is genhtml 1.16's default
 	b, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("genhtml %s: %v\n%s", info, err, b)
