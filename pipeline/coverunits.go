@@ -92,9 +92,11 @@ type unitBuilder struct {
 }
 
 // key identifies a function of the scope or the hits: its unit, except
-// for Python functions (units of the scope; the hits are lines).
+// for functions an interpreter's scope lists by file and line (Python
+// defs: their hits are lines; scripts no process loaded), which only
+// their file, name and line tell apart.
 func unitKey(f cover.Function) string {
-	if f.Level == cover.LevelFunction && f.End == 0 && len(f.Package) > 0 && f.Package[0] == '/' {
+	if f.Level == cover.LevelFunction && f.End == 0 && f.File != "" && (f.Package == "" || f.Package[0] == '/') {
 		return f.File + "\x00" + f.Name + "\x00" + strconv.Itoa(f.Line)
 	}
 	return f.Unit()

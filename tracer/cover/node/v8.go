@@ -166,7 +166,9 @@ func (s *script) knownBlocks() []cover.Function {
 			out = append(out, s.unit(s.funcs[fn], b, cover.LevelBlock))
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Start < out[j].Start || out[i].Start == out[j].Start && out[i].End > out[j].End })
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Start < out[j].Start || out[i].Start == out[j].Start && out[i].End > out[j].End
+	})
 	return out
 }
 
