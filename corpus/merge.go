@@ -23,6 +23,8 @@ type MergeResult struct {
 	Added      int `json:"added"`
 	Duplicates int `json:"duplicates"`
 	Findings   int `json:"findings_added"`
+	// Coverage counts the sources whose code coverage was merged.
+	Coverage int `json:"coverage_merged,omitempty"`
 	// Warnings name skipped files and mixed keys, one line each.
 	Warnings []string `json:"warnings,omitempty"`
 }
@@ -110,6 +112,11 @@ func Merge(out string, dirs []string, opts MergeOptions) (*MergeResult, error) {
 				return res, fmt.Errorf("merging %s: %w", s.Dir(), err)
 			}
 			res.Findings++
+		}
+		if merged, err := dst.mergeCoverage(s); err != nil {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("%s: coverage not merged: %v", s.Dir(), err))
+		} else if merged {
+			res.Coverage++
 		}
 		if err := dst.noteSource(m); err != nil {
 			return res, err

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/event"
 	"github.com/whittle-dev/whittle/probe"
 	"github.com/whittle-dev/whittle/report"
@@ -125,15 +126,39 @@ func (s *session) startCoverage() {
 	}
 }
 
-// recordCoverage copies the coverage counters into the report.
-func (s *session) recordCoverage() {
+// recordCoverage copies the coverage into the report: the counters, and
+// function by function what was reached, when and by which operation
+// (fb's attribution; nil: none).
+func (s *session) recordCoverage(fb *traceFeedback) {
 	if s.cov == nil {
 		return
 	}
 	st := s.cov.Stats()
 	s.rep.Trace.Functions, s.rep.Trace.FunctionsTotal = st.Hit, st.Total
-	cc := summarizeCoverage(st, s.cov.Hits())
+	hits := s.cov.Hits()
+	cc := summarizeCoverage(st, hits)
+	var firstBy map[string]string
+	if fb != nil {
+		firstBy = fb.firstBy
+	}
+	cc.ByFunction = coverageByFunction(st, s.cov.Scope(), hits, firstBy, s.rep.StartedAt, s.starts.during)
+	cc.Operations = cc.ByFunction.Operations()
+	// Start-up as the function table tells it: it also knows the start-up
+	// code later containers ran (coverageByFunction).
+	_, _, cc.FunctionsAtStartup, cc.FunctionsByRequests = cc.ByFunction.Totals()
 	s.rep.Trace.CodeCoverage = &cc
+}
+
+// storeCoverage adds the run's coverage by function to its corpus (nil:
+// none), where resumed runs and merged shards add theirs.
+func (s *session) storeCoverage(store *corpus.Store) {
+	cc := s.rep.Trace.CodeCoverage
+	if store == nil || cc == nil || cc.ByFunction == nil {
+		return
+	}
+	if err := store.AddCoverage(cc.ByFunction); err != nil {
+		s.run.logf(event.LevelWarn, "corpus: %v", err)
+	}
 }
 
 // summarizeCoverage counts what start-up covered and what requests added,

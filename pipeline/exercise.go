@@ -37,6 +37,7 @@ func (s *session) exercise(ctx context.Context) error {
 		fuzz.WithSeed(uint64(cfg.Seed)),
 		fuzz.WithBaseURL(s.orig.BaseURL()),
 		fuzz.WithFeedback(fb),
+		fuzz.WithExchangeHook(fb.credit),
 		fuzz.WithDirLister(s.imageFS),
 		fuzz.WithTarget(s.orig),
 		fuzz.WithEvents(events),
@@ -120,6 +121,8 @@ func (s *session) exercise(ctx context.Context) error {
 	}
 	s.entries = append(res.Corpus, s.driverEntries(drv, store)...)
 	s.recordFuzz(res)
+	s.recordCoverage(fb)
+	s.storeCoverage(store)
 	for _, w := range res.Warnings {
 		r.logf(event.LevelWarn, "fuzz: %s", w)
 	}
@@ -274,7 +277,6 @@ func (s *session) recordFuzz(res *fuzz.Result) {
 		}
 	}
 	sort.Slice(rep.SelectedDirs, func(i, j int) bool { return rep.SelectedDirs[i].Dir < rep.SelectedDirs[j].Dir })
-	s.recordCoverage()
 }
 
 // millis is d in milliseconds, to the microsecond.
@@ -341,7 +343,7 @@ func (s *session) exerciseOnce(ctx context.Context) error {
 	defer stopFuzzing()
 	drv := s.startDrivers(ctx, stopFuzzing)
 	res, err := fuzz.EachOperationOnce(fctx, s.spec, s.orig, fuzz.WithSeed(uint64(r.cfg.Seed)),
-		fuzz.WithBaseURL(s.orig.BaseURL()), fuzz.WithFeedback(fb))
+		fuzz.WithBaseURL(s.orig.BaseURL()), fuzz.WithFeedback(fb), fuzz.WithExchangeHook(fb.credit))
 	if derr := s.waitDrivers(ctx, drv); derr != nil {
 		r.endPhase(event.PhaseFuzz, "", derr)
 		return derr
@@ -365,7 +367,7 @@ func (s *session) exerciseOnce(ctx context.Context) error {
 	for _, f := range res.Findings {
 		s.rep.Fuzz.Findings = append(s.rep.Fuzz.Findings, s.findingReport(f))
 	}
-	s.recordCoverage()
+	s.recordCoverage(fb)
 	r.endPhase(event.PhaseFuzz, fmt.Sprintf("%d requests, %d operations answered 2xx", res.Stats.Requests, len(res.Succeeded)), nil)
 	return nil
 }

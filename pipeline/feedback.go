@@ -33,10 +33,16 @@ type traceFeedback struct {
 	// the first signal (see listings.go).
 	dirs    map[string]bool
 	startup []fuzz.DirListing
+	// pending are the units the last After reported, until the exchange
+	// hook names the operation whose request reached them (credit);
+	// firstBy keeps that operation per unit, for the report.
+	pending []string
+	firstBy map[string]string
 }
 
 func newTraceFeedback(ctx context.Context, tr *tracer.Tracer, cov cover.Source) (*traceFeedback, error) {
-	f := &traceFeedback{tr: tr, cov: cov, paths: map[string]bool{}, failedDirs: map[string]bool{}, dirs: map[string]bool{}}
+	f := &traceFeedback{tr: tr, cov: cov, paths: map[string]bool{}, failedDirs: map[string]bool{}, dirs: map[string]bool{},
+		firstBy: map[string]string{}}
 	if cov != nil {
 		// Functions hit while idle (start-up, timers) are nobody's merit.
 		cursor, _, err := cov.Baseline(ctx, 500*time.Millisecond)
@@ -99,6 +105,9 @@ func (f *traceFeedback) After(ctx context.Context) (fuzz.Signal, error) {
 		var units []string
 		units, f.covAt = f.cov.NewSince(f.covAt)
 		sig.Functions = len(units)
+		// Units an After outside the loop reported (a minimisation, a
+		// liveness check: no exchange follows) stay nobody's.
+		f.pending = units
 		if f.duty != nil && f.duty.tick() {
 			// What ran while it was off (V8 keeps counting, Python does not)
 			// is coverage, but no single request's: skip it.
@@ -113,4 +122,16 @@ func (f *traceFeedback) After(ctx context.Context) (fuzz.Signal, error) {
 		f.syscalls = n
 	}
 	return sig, nil
+}
+
+// credit attributes the units the last request newly reached to its
+// operation. It is the fuzzer's exchange hook, called synchronously after
+// the After of the same request.
+func (f *traceFeedback) credit(x fuzz.Exchange) {
+	for _, u := range f.pending {
+		if _, ok := f.firstBy[u]; !ok {
+			f.firstBy[u] = x.Request.Operation
+		}
+	}
+	f.pending = nil
 }

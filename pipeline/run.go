@@ -295,6 +295,7 @@ type session struct {
 	tracer  *tracer.Tracer
 	traced  *cover.Starter // starts the traced containers, covers the first one's code
 	cov     cover.Source   // nil when the target's code cannot be covered
+	starts  startLog       // when traced containers were starting (coverunits.go)
 	orig    *verify.Target // the traced original, restarted when it crashes
 	imageFS *imageExport
 	deps    *companions // the target's compose services; nil without --compose

@@ -106,6 +106,8 @@ func TestPkgshopEndToEnd(t *testing.T) {
 	const img = "whittle-fixture/pkgshop:latest"
 	requireFixture(t, img)
 	rep, news, logs := coverageRun(t, Config{Image: img, Seed: 1, Duration: 60 * time.Second, Tag: "whittle-test/pkgshop-e2e:latest"})
+	checkCoverageExport(t, rep, exportCase{from: "/usr/lib/python3/dist-packages", to: "../testdata/targets/pkgshop/pkg/usr/lib/python3/dist-packages",
+		covered: []string{"items", "orders"}})
 	t.Cleanup(func() { removeImage("whittle-test/pkgshop-e2e:latest") })
 	assertVerified(t, rep, 10)
 	assertLiveCoverage(t, rep, news)
@@ -140,6 +142,8 @@ func TestNodeviewsEndToEnd(t *testing.T) {
 	const img = "whittle-fixture/nodeviews:latest"
 	requireFixture(t, img)
 	rep, news, logs := coverageRun(t, Config{Image: img, Seed: 1, Duration: 60 * time.Second, Tag: "whittle-test/nodeviews-e2e:latest"})
+	checkCoverageExport(t, rep, exportCase{from: "/srv/nodeviews", to: "../testdata/targets/nodeviews/app",
+		covered: []string{"create", "list"}, never: []string{"neverCalled"}})
 	t.Cleanup(func() { removeImage("whittle-test/nodeviews-e2e:latest") })
 	assertVerified(t, rep, 5)
 	assertLiveCoverage(t, rep, news)

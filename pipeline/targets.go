@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/whittle-dev/whittle/event"
 	"github.com/whittle-dev/whittle/probe"
@@ -30,6 +31,7 @@ func (s *session) containerStarter(img *probe.Image, traced bool, extra ...probe
 	opts = append(opts, s.instrumentation(img)...)
 	return func(ctx context.Context) (verify.Instance, error) {
 		var t *probe.Target
+		defer s.starts.since(time.Now())
 		pid, err := s.traced.Start(ctx, func(ctx context.Context) (int, func(context.Context) error, error) {
 			var err error
 			if t, err = s.engine.Create(ctx, img, opts...); err != nil {

@@ -1,5 +1,7 @@
 package report
 
+import "github.com/whittle-dev/whittle/report/covdata"
+
 // CodeCoverage says what measured the application's code during the run,
 // which files form the scope and how they were found, and what start-up
 // covered compared with the requests.
@@ -30,4 +32,9 @@ type CodeCoverage struct {
 	Units           int `json:"units"`
 	UnitsAtStartup  int `json:"units_at_startup"`
 	UnitsByRequests int `json:"units_by_requests"`
+	// ByFunction is the coverage function by function (a compact table:
+	// see covdata.Columns), with the summaries per package or directory.
+	ByFunction *covdata.Coverage `json:"by_function,omitempty"`
+	// Operations says what each operation's requests reached first.
+	Operations []covdata.OperationSummary `json:"operations,omitempty"`
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/whittle-dev/whittle/report/covdata/covtest"
 )
 
 func sampleReport() *Report {
@@ -28,7 +30,8 @@ func sampleReport() *Report {
 				Packages: []string{"github.com/acme/shop/store", "main"}, Functions: 42},
 			CodeCoverage: &CodeCoverage{Kind: "v8-blocks", Mechanism: "V8 precise coverage through the inspector (functions and blocks)", Processes: 3,
 				ScopeFrom: "main script /srv/app/server.js", ScopeFiles: []string{"/srv/app/server.js"}, FunctionsTotal: 20, Functions: 12,
-				FunctionsAtStartup: 4, FunctionsByRequests: 8, Units: 30, UnitsAtStartup: 4, UnitsByRequests: 26}},
+				FunctionsAtStartup: 4, FunctionsByRequests: 8, Units: 30, UnitsAtStartup: 4, UnitsByRequests: 26,
+				ByFunction: covtest.Coverage(), Operations: covtest.Coverage().Operations()}},
 		Fuzz: FuzzInfo{
 			Seed: 1, Duration: 30, Requests: 120, CorpusSize: 7, StopReason: "duration",
 			Operations: []Operation{
@@ -113,6 +116,18 @@ func TestSchemaRejectsBadReports(t *testing.T) {
 		"bad verification":     func(d map[string]any) { d["verification"].(map[string]any)["result"] = "maybe" },
 		"relative file path":   func(d map[string]any) { d["files"].([]any)[0].(map[string]any)["path"] = "app" },
 		"file without reason":  func(d map[string]any) { d["files"].([]any)[0].(map[string]any)["reasons"] = []any{} },
+		"unknown function state": func(d map[string]any) {
+			row := byFunction(d)["rows"].([]any)[0].([]any)
+			row[5] = "sometimes"
+		},
+		"short function row": func(d map[string]any) {
+			rows := byFunction(d)["rows"].([]any)
+			rows[0] = rows[0].([]any)[:9]
+		},
+		"bad line ranges": func(d map[string]any) {
+			row := byFunction(d)["rows"].([]any)[0].([]any)
+			row[8] = "3-"
+		},
 		"negative start-up functions": func(d map[string]any) {
 			d["trace"].(map[string]any)["code_coverage"].(map[string]any)["functions_at_startup"] = -1
 		},
@@ -128,6 +143,10 @@ func TestSchemaRejectsBadReports(t *testing.T) {
 			}
 		})
 	}
+}
+
+func byFunction(d map[string]any) map[string]any {
+	return d["trace"].(map[string]any)["code_coverage"].(map[string]any)["by_function"].(map[string]any)
 }
 
 func TestEmbeddedSchemaIsTheFile(t *testing.T) {

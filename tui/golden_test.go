@@ -69,6 +69,25 @@ func TestGolden(t *testing.T) {
 			hs.finished(true)
 			hs.keys("tab", "enter")
 		}},
+		{"coverage_packages", func(hs *harness) { hs.fuzzing(); hs.building(); hs.finished(false); hs.keys("shift+tab") }},
+		{"coverage_functions", func(hs *harness) {
+			hs.fuzzing()
+			hs.building()
+			hs.finished(false)
+			hs.keys("shift+tab", "enter")
+		}},
+		{"coverage_find", func(hs *harness) {
+			hs.fuzzing()
+			hs.building()
+			hs.finished(false)
+			hs.keys("shift+tab", "/", "c", "o", "m", "p", "enter")
+		}},
+		{"coverage_function_detail", func(hs *harness) {
+			hs.fuzzing()
+			hs.building()
+			hs.finished(false)
+			hs.keys("shift+tab", "down", "enter", "down", "down", "down", "enter")
+		}},
 		{"results_file_detail", func(hs *harness) {
 			hs.fuzzing()
 			hs.building()

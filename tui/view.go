@@ -309,6 +309,7 @@ func (m *Model) tabsView(w int) string {
 		fmt.Sprintf("findings %d", m.findings.Len()),
 		fmt.Sprintf("operations %d", len(m.ops.rows)),
 		"log",
+		m.cover.Label(),
 	}
 	var parts []string
 	for i, l := range labels {

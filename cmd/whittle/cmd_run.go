@@ -25,6 +25,8 @@ type runFlags struct {
 	auto    bool
 	outputs []string
 	runCfg  runConfigFlags
+	// coverPathMap rewrites source paths in -o lcov/cobertura.
+	coverPathMap []string
 }
 
 func newRunCommand() *cobra.Command {
@@ -70,6 +72,9 @@ func newRunCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if outs, err = withCoverPathMap(outs, f.coverPathMap); err != nil {
+				return err
+			}
 			return runPipeline(cmd, &f, outs)
 		},
 	}
@@ -79,7 +84,7 @@ func newRunCommand() *cobra.Command {
 	fl.StringArrayVar(&f.cfg.Headers, "header", nil, "header sent with every request, e.g. 'Authorization: Bearer x' (repeatable)")
 	fl.StringArrayVar(&f.cfg.Auth, "auth", nil, "value of a security scheme of the spec, SCHEME=VALUE: a token, an API key, or user:password (repeatable)")
 	fl.BoolVar(&f.auto, "auto", false, "headless: no TUI, progress lines on stderr (also when CI=true or no terminal)")
-	fl.StringArrayVarP(&f.outputs, "output", "o", nil, "write a report: json=FILE, junit=FILE, sarif=FILE, seccomp=FILE (repeatable)")
+	fl.StringArrayVarP(&f.outputs, "output", "o", nil, "write a report: json=FILE, junit=FILE, sarif=FILE, seccomp=FILE, lcov=FILE, cobertura=FILE (repeatable)")
 	fl.StringVar(&f.cfg.Tag, "tag", "", "tag of the minimal image (default IMAGE-whittled)")
 	fl.Int64Var(&f.cfg.Seed, "seed", 0, "random seed; the same seed and answers give the same run (default: random, reported)")
 	fl.DurationVar(&f.cfg.Duration, "duration", 30*time.Second, "fuzzing time budget")
@@ -98,6 +103,7 @@ func newRunCommand() *cobra.Command {
 	fl.BoolVar(&f.cfg.KeepShell, "keep-shell", false, "keep a shell and basic tools in the minimal image for debugging")
 	fl.StringArrayVar(&f.cfg.WithoutHeuristics, "without-heuristic", nil, "switch off a rebuild heuristic: "+heuristicNames()+" (repeatable)")
 	fl.StringVar(&f.cfg.CoverBinary, "cover-binary", "", "file in the image whose code is covered (default: the container's main process)")
+	addCoverPathMapFlag(fl, &f.coverPathMap)
 	fl.StringArrayVar(&f.cfg.CoverPatterns, "cover", nil, "coverage scope: Go package or symbol globs, Python or JavaScript file globs, or none for files only (default: the application's own code; repeatable)")
 	f.runCfg.add(fl)
 	fl.BoolVar(&f.cfg.BakeRunConfig, "bake-run-config", false, "write --env/--env-file, --entrypoint, --cmd, --user and --workdir into the minimal image's config (default: it keeps the original image's config)")

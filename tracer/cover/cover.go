@@ -503,7 +503,7 @@ func (s *coverSet) register(c *Coverage) error {
 		s.next += n
 		c.units = make([]Function, n)
 		for i, f := range c.nat.funcs {
-			c.units[i] = Function{Name: f.Name, Package: f.Package}
+			c.units[i] = Function{Name: f.Name, Package: f.Package, File: f.File, Line: f.Line}
 		}
 		c.hit = make([]bool, n)
 	}

@@ -22,7 +22,9 @@ type Source interface {
 	// Scope returns the functions that can be hit, as far as they are known
 	// (with File and Line where known): the probed functions of a binary,
 	// the functions of the in-scope source files of an interpreter. It may
-	// grow while the target runs (a script loaded later).
+	// grow while the target runs (a script loaded later). Runtimes that
+	// measure blocks list the blocks they know after the functions
+	// (Level: LevelBlock), hit or not, so that lines never run show.
 	Scope() []Function
 	// Hits returns every unit hit (Python: lines; V8: functions and
 	// blocks), in first-hit order, each with the time of its first hit.

@@ -104,7 +104,7 @@ func (r *Runtime) Attach(ctx context.Context, p cover.Process) (cover.Source, er
 		c.rules.addMain(proc.Root(uint32(np.pid)), np, cwd)
 	}
 	c.scopeFiles = listScopeFiles(proc.Root(uint32(p.Pid)), &c.rules)
-	c.estimates = estimateFunctions(proc.Root(uint32(p.Pid)), c.scopeFiles)
+	c.estimates, c.declared = estimateFunctions(proc.Root(uint32(p.Pid)), c.scopeFiles)
 	c.connect(ctx, found)
 	c.mu.Lock()
 	n, why := len(c.sessions), c.lastErr
@@ -129,10 +129,11 @@ type Coverage struct {
 
 	mu         sync.Mutex
 	rules      scopeRules
-	scopeFiles []string           // in-scope script files found under the roots
-	estimates  map[string]int     // functions of scope files V8 has not compiled yet, estimated
-	scripts    map[string]*script // in-scope scripts V8 reported, by path
-	decided    map[string]bool    // path → in scope
+	scopeFiles []string                    // in-scope script files found under the roots
+	estimates  map[string]int              // functions of scope files V8 has not compiled yet, estimated
+	declared   map[string][]cover.Function // what those files declare, from their source
+	scripts    map[string]*script          // in-scope scripts V8 reported, by path
+	decided    map[string]bool             // path → in scope
 	sessions   map[procKey]*process
 	failed     map[procKey]*attempts // connections that failed so far
 	lastErr    error
@@ -377,17 +378,27 @@ func (c *Coverage) script(p *process, url string) *script {
 // Kind is Kind.
 func (c *Coverage) Kind() cover.Kind { return Kind }
 
-// Scope returns the functions of the in-scope scripts V8 has compiled
-// (Stats' Total also counts an estimate for the scope's files not loaded
+// Scope returns the functions of the in-scope scripts V8 knows (those it
+// compiled, and those it created but never compiled: never called), then
+// the blocks V8 reported in them (LevelBlock: what lines a function ran;
+// Stats' Total also counts an estimate for the scope's files not loaded
 // yet).
 func (c *Coverage) Scope() []cover.Function {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var out []cover.Function
+	var out, blocks []cover.Function
 	for _, p := range c.sortedScripts() {
 		out = append(out, c.scripts[p].functions()...)
+		blocks = append(blocks, c.scripts[p].knownBlocks()...)
 	}
-	return out
+	// Scope files no process loaded: V8 knows nothing of them, their
+	// source says what they declare.
+	for _, f := range c.scopeFiles {
+		if c.scripts[f] == nil {
+			out = append(out, c.declared[f]...)
+		}
+	}
+	return append(out, blocks...)
 }
 
 func (c *Coverage) sortedScripts() []string {
@@ -535,19 +546,48 @@ func listScopeFiles(root string, rules *scopeRules) []string {
 // keyword (declarations, expressions, methods written with it) and arrows.
 var jsFunction = regexp.MustCompile(`\bfunction\b|=>`)
 
+// jsNamed matches the functions a file declares with a name: function
+// declarations and functions or arrows assigned to a declared name.
+var jsNamed = regexp.MustCompile(`(?m)^\s*(?:export\s+)?(?:async\s+)?function\s*\*?\s*([A-Za-z_$][\w$]*)|^\s*(?:export\s+)?(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*=\s*(?:async\s+)?(?:function\b|(?:\([^()]*\)|[A-Za-z_$][\w$]*)\s*=>)`)
+
 // estimateFunctions counts the functions of script files from their
 // source, one more for the module itself: V8 knows them only once a file
 // is loaded, and a file loaded by no request still belongs to the scope.
-func estimateFunctions(root string, files []string) map[string]int {
-	out := map[string]int{}
+// It also lists the module and the named functions each file declares,
+// with their lines, for the scope of files never loaded.
+func estimateFunctions(root string, files []string) (map[string]int, map[string][]cover.Function) {
+	out, declared := map[string]int{}, map[string][]cover.Function{}
 	for _, f := range files {
 		src, err := cover.ReadContainerFile(root, f, maxSource)
 		if err != nil {
 			continue
 		}
 		out[f] = 1 + len(jsFunction.FindAllIndex(src, -1))
+		fns := []cover.Function{{File: f, Line: 1}}
+		lines := newLineIndex(src)
+		for _, m := range jsNamed.FindAllSubmatchIndex(src, -1) {
+			name := m[2:4]
+			if name[0] < 0 {
+				name = m[4:6]
+			}
+			fns = append(fns, cover.Function{Name: string(src[name[0]:name[1]]), File: f, Line: lines.line(utf16Offset(src, name[0]))})
+		}
+		declared[f] = fns
 	}
-	return out
+	return out, declared
+}
+
+// utf16Offset converts a byte offset of src into V8's UTF-16 offset.
+func utf16Offset(src []byte, off int) int {
+	n := 0
+	for _, r := range string(src[:off]) {
+		if r >= 0x10000 {
+			n += 2
+		} else {
+			n++
+		}
+	}
+	return n
 }
 
 func isScript(name string) bool {

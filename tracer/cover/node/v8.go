@@ -157,6 +157,21 @@ func (s *script) functions() []cover.Function {
 	return out
 }
 
+// knownBlocks lists the blocks V8 reported in the script's functions,
+// ordered by offset.
+func (s *script) knownBlocks() []cover.Function {
+	var out []cover.Function
+	for fn, bs := range s.blocks {
+		for _, b := range bs {
+			out = append(out, s.unit(s.funcs[fn], b, cover.LevelBlock))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Start < out[j].Start || out[i].Start == out[j].Start && out[i].End > out[j].End
+	})
+	return out
+}
+
 // lineIndex maps V8's source offsets (UTF-16 code units) to 1-based lines.
 type lineIndex struct {
 	starts []int // offset of each line's first unit
