@@ -97,7 +97,8 @@ func (r *scopeRules) addMain(root string, p nodeProcess, cwd string) {
 	}
 }
 
-// valueOptions are node options whose value is the next argument.
+// valueOptions are node options whose value is the next argument:
+// another program's options (node's), not whittle's.
 var valueOptions = []string{"-r", "--require", "--import", "--loader", "--experimental-loader", "-C", "--conditions",
 	"--input-type", "--title", "--env-file", "--openssl-config", "--icu-data-dir", "--redirect-warnings", "--inspect-port", "--debug-port"}
 
