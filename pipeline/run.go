@@ -303,7 +303,7 @@ type session struct {
 	imageFS *imageExport
 	deps    *companions // the target's compose services; nil without --compose
 
-	entries []fuzz.Entry // the corpus the verification replays
+	entries []fuzz.Entry  // the corpus the verification replays
 	source  *corpus.Store // the corpus a build from a corpus reads
 	shard   *ShardPlan    // what this shard of a campaign fuzzes; nil: everything
 	// ref holds the original's answers to the replayed corpus and what in

@@ -36,6 +36,14 @@ func (s Shard) IsZero() bool { return s.Count == 0 }
 // ErrBadShard is a shard that does not name one part of a campaign.
 var ErrBadShard = errors.New("bad shard")
 
+// ShardError is a shard ParseShard refuses: the input and what is wrong.
+type ShardError struct {
+	Input, Problem string
+}
+
+func (e *ShardError) Error() string        { return fmt.Sprintf("bad shard %q: %s", e.Input, e.Problem) }
+func (e *ShardError) Is(target error) bool { return target == ErrBadShard }
+
 // maxShards bounds n: more jobs than this would each fuzz a sliver.
 const maxShards = 1024
 
@@ -46,11 +54,11 @@ func ParseShard(s string) (Shard, error) {
 	n, errN := strconv.Atoi(ns)
 	switch {
 	case !ok || errI != nil || errN != nil:
-		return Shard{}, fmt.Errorf("%w %q: want i/n, shard i of n jobs, e.g. 1/4", ErrBadShard, s)
+		return Shard{}, &ShardError{s, "want i/n, shard i of n jobs, e.g. 1/4"}
 	case n < 1 || n > maxShards:
-		return Shard{}, fmt.Errorf("%w %q: the number of shards must be between 1 and %d", ErrBadShard, s, maxShards)
+		return Shard{}, &ShardError{s, fmt.Sprintf("the number of shards must be between 1 and %d", maxShards)}
 	case i < 1 || i > n:
-		return Shard{}, fmt.Errorf("%w %q: shards are numbered 1 to %d, so i must be between 1 and %d", ErrBadShard, s, n, n)
+		return Shard{}, &ShardError{s, fmt.Sprintf("shards are numbered 1 to %d, so i must be between 1 and %d", n, n)}
 	}
 	return Shard{Index: i, Count: n}, nil
 }

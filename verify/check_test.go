@@ -202,7 +202,7 @@ func TestCheckAgainstTheOriginal(t *testing.T) {
 		min.setScript(fresh(minimal))
 		var order []string
 		c := &Check{Entries: entries, Start: min.start, Reference: original.start, Runs: 2, Options: []Option{fast()},
-			Spec: func(context.Context, string) (*spec.Spec, error) { return sp, nil },
+			Spec:  func(context.Context, string) (*spec.Spec, error) { return sp, nil },
 			OnRun: func(run, _ int, _ string, ref bool) { order = append(order, fmt.Sprintf("%d:%v", run, ref)) }}
 		rep, err := c.Run(context.Background())
 		if err != nil {
