@@ -88,6 +88,7 @@ func (s *session) exerciseCorpus(ctx context.Context) error {
 		s.rep.Fuzz.SelectedDirs = append(s.rep.Fuzz.SelectedDirs, report.Selection{Dir: sel.Dir, Operation: sel.Operation, Parameter: sel.Parameter, Names: sel.Names})
 	}
 	s.rep.Fuzz.CorpusSize = len(entries)
+	r.ctr.update(func(p *event.Progress) { p.CorpusSize, p.Findings = len(entries), len(findings) })
 	s.rep.Fuzz.StopReason = "built from a corpus"
 	for _, op := range s.spec.Operations {
 		s.rep.Fuzz.Operations = append(s.rep.Fuzz.Operations, report.Operation{Operation: op.ID})

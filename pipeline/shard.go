@@ -140,7 +140,7 @@ func PlanShard(sp *spec.Spec, sh Shard, cleanup bool) ShardPlan {
 		if !in[op.ID] {
 			continue
 		}
-		cp.Operations = append(cp.Operations, op)
+		cp.Operations = append(cp.Operations, withinShard(op, in))
 		if !slices.Contains(plan.Own, op.ID) {
 			plan.Support = append(plan.Support, op.ID)
 		}
@@ -166,4 +166,17 @@ func bestProducers(sp *spec.Spec, links *fuzz.Links, op string) []string {
 		}
 	}
 	return out
+}
+
+// withinShard is op with only the OpenAPI links that lead to operations of
+// the shard: the fuzzer follows links to consumers, and a consumer outside
+// the shard is another shard's to fuzz. (The spec looks operations up by
+// id among all of the campaign's: the shard's are shallow copies.)
+func withinShard(op *spec.Operation, in map[string]bool) *spec.Operation {
+	if !slices.ContainsFunc(op.Links, func(l spec.Link) bool { return !in[l.Target] }) {
+		return op
+	}
+	c := *op
+	c.Links = slices.DeleteFunc(slices.Clone(op.Links), func(l spec.Link) bool { return !in[l.Target] })
+	return &c
 }

@@ -119,6 +119,17 @@ func TestPlanShard(t *testing.T) {
 						t.Errorf("%s is both own and support", op)
 					}
 				}
+				// The fuzzer follows the links it infers to consumers:
+				// none may lead out of the shard (OpenAPI links of the
+				// campaign's spec included).
+				shardLinks := fuzz.InferLinks(plan.Spec)
+				for _, op := range fuzzed {
+					for _, b := range append(shardLinks.For(op), shardLinks.From(op)...) {
+						if !slices.Contains(fuzzed, b.Producer) || !slices.Contains(fuzzed, b.Consumer) {
+							t.Errorf("%s %d/%d: a %s link %s → %s leads out of the shard %v", file, i, n, b.Reason, b.Producer, b.Consumer, fuzzed)
+						}
+					}
+				}
 			}
 			for _, op := range sp.Operations {
 				want := 1

@@ -101,6 +101,9 @@ func runReplay(ctx context.Context, stdout, stderr io.Writer, dir, image string,
 	if f.runs < 1 {
 		return fmt.Errorf("--runs %d: at least one replay is needed", f.runs)
 	}
+	if f.baseline != "" && f.reference != "" {
+		return fmt.Errorf("--reference and --baseline both say what to compare with: give one of them")
+	}
 	outs, err := parseOutputs(f.outputs, replayOutputFormats)
 	if err != nil {
 		return err
@@ -154,9 +157,6 @@ func runReplay(ctx context.Context, stdout, stderr io.Writer, dir, image string,
 	}
 	var base *verify.Report
 	if f.baseline != "" {
-		if f.reference != "" {
-			return fmt.Errorf("--reference and --baseline both say what to compare with: give one of them")
-		}
 		if base, err = readBaseline(f.baseline, sec); err != nil {
 			return err
 		}
@@ -426,14 +426,21 @@ func redactedReplay(rep *verify.Report, sec *secrets.Set) *verify.Report {
 func printReplay(w io.Writer, rep *verify.Report) {
 	s := rep.Summary
 	fmt.Fprintf(w, "replayed:  %d requests of %s against %s (%d runs)\n", s.Requests, rep.Corpus, rep.Image, rep.Runs)
-	if rep.Against == referenceOriginal {
-		fmt.Fprintf(w, "reference: the %s, the image the corpus was recorded on, replayed %d times now (like for like)\n", rep.Reference, rep.Runs)
+	switch rep.Against {
+	case referenceOriginal:
+		fmt.Fprintf(w, "reference: the %s, the image the corpus was recorded on, replayed %d times now: like for like\n", rep.Reference, rep.Runs)
+	case "image":
+		fmt.Fprintf(w, "reference: %s, replayed %d times now\n", rep.Reference, rep.Runs)
+	case "corpus":
+		fmt.Fprintln(w, "reference: the answers stored in the corpus while fuzzing")
+	default:
+		fmt.Fprintf(w, "reference: the answers of a previous replay, %s\n", rep.Against)
 	}
 	notSent := ""
 	if s.NotSent > 0 {
 		notSent = fmt.Sprintf(", %d not sent (the replay took another path)", s.NotSent)
 	}
-	fmt.Fprintf(w, "compared:  with %s: %d identical, %d differ%s, %d with nothing recorded\n", comparedWith(rep), s.Identical, s.Differ, notSent, s.Unrecorded)
+	fmt.Fprintf(w, "compared:  %d identical, %d differ%s, %d with nothing recorded\n", s.Identical, s.Differ, notSent, s.Unrecorded)
 	if s.Crashes > 0 {
 		fmt.Fprintf(w, "crashes:   %d (the container was restarted each time)\n", s.Crashes)
 	}
