@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/fuzz"
@@ -33,6 +34,8 @@ type Check struct {
 	// changes between its replays is ignored. It is used instead of the
 	// stored answers when no Baseline is given.
 	Reference StartFunc
+	// ReferenceName names the reference's containers in messages.
+	ReferenceName string
 	// OnRun is told when each replay starts (1-based); reference is set
 	// for the replays of the Reference image.
 	OnRun func(run, runs int, baseURL string, reference bool)
@@ -161,7 +164,11 @@ func (c *Check) Run(ctx context.Context) (*Report, error) {
 // replay runs the entries once on a fresh target of start; the first run
 // loads the spec once its container answers.
 func (c *Check) replay(ctx context.Context, start StartFunc, i int, reference bool, sp **spec.Spec, es []fuzz.Entry) ([]fuzz.Exchange, error) {
-	t := NewTarget(start, c.Options...)
+	opts := c.Options
+	if reference && c.ReferenceName != "" {
+		opts = append(slices.Clone(opts), WithName(c.ReferenceName))
+	}
+	t := NewTarget(start, opts...)
 	defer t.Close(ctx)
 	if err := t.Start(ctx); err != nil {
 		return nil, err

@@ -206,7 +206,7 @@ func runReplay(ctx context.Context, stdout, stderr io.Writer, dir, image string,
 		Options: []verify.Option{verify.WithName(image), verify.WithWarnings(func(err error) { warn("%v", err) })},
 	}
 	if ref.image != nil {
-		check.Reference = starter(ref.image)
+		check.Reference, check.ReferenceName = starter(ref.image), ref.name
 	}
 	rep, err := check.Run(ctx)
 	if err != nil {
