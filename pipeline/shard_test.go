@@ -163,3 +163,23 @@ func TestPlanShardCleansUpWhatItCreates(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseShard: any text is a shard i/n with 1 ≤ i ≤ n, or an ErrBadShard
+// that says what is wrong in one line.
+func FuzzParseShard(f *testing.F) {
+	for _, s := range []string{"1/4", "3/2", "0/4", "-1/-1", "1/", "/", "9999999999999999999/1", " 2/3 ", "1/1024", "1/1025"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		sh, err := ParseShard(s)
+		if err != nil {
+			if !errors.Is(err, ErrBadShard) || strings.Contains(err.Error(), "\n") && !strings.Contains(s, "\n") {
+				t.Fatalf("%q: %v", s, err)
+			}
+			return
+		}
+		if sh.Index < 1 || sh.Index > sh.Count || sh.Count > maxShards {
+			t.Fatalf("%q accepted as %v", s, sh)
+		}
+	})
+}
