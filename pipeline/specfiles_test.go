@@ -82,15 +82,7 @@ func TestSpecFilesOfASplitSpec(t *testing.T) {
 		t.Error("a spec that may refer only within itself was recorded from other documents")
 	}
 
-	cdir := t.TempDir()
-	st, err := corpus.Open(cdir, corpus.Key{SpecHash: sp.Hash})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.PutSpec(*files); err != nil {
-		t.Fatal(err)
-	}
+	st := corpusWithSpec(t, sp, files)
 	back, err := LoadCorpusSpec(ctx, st)
 	if err != nil {
 		t.Fatal(err)
@@ -124,14 +116,7 @@ func TestCorpusSpecKeepsTheBasePath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := corpus.Open(t.TempDir(), corpus.Key{SpecHash: sp.Hash})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.PutSpec(*files); err != nil {
-		t.Fatal(err)
-	}
+	st := corpusWithSpec(t, sp, files)
 	back, err := LoadCorpusSpec(ctx, st)
 	if err != nil || back.BasePath != "/api/v2" {
 		t.Fatalf("base path %q, %v", back.BasePath, err)
@@ -140,6 +125,20 @@ func TestCorpusSpecKeepsTheBasePath(t *testing.T) {
 	if err != nil || back.BasePath != "/other" {
 		t.Fatalf("given base path %q, %v", back.BasePath, err)
 	}
+}
+
+// corpusWithSpec is a new corpus for sp recording its documents.
+func corpusWithSpec(t *testing.T, sp *spec.Spec, files *corpus.SpecFiles) *corpus.Store {
+	t.Helper()
+	st, err := corpus.Open(t.TempDir(), corpus.Key{SpecHash: sp.Hash})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.PutSpec(*files); err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
 
 func TestDescribeSpecDifference(t *testing.T) {

@@ -38,11 +38,7 @@ func newBuildCommand() *cobra.Command {
 				}
 				f.cfg.Image = img
 			}
-			outs, err := f.check()
-			if err != nil {
-				return err
-			}
-			return runPipeline(cmd, &f, outs)
+			return f.execute(cmd)
 		},
 	}
 	fl := cmd.Flags()

@@ -49,11 +49,7 @@ func newRunCommand() *cobra.Command {
 			if err := f.checkCampaign(cmd.Flags()); err != nil {
 				return err
 			}
-			outs, err := f.check()
-			if err != nil {
-				return err
-			}
-			return runPipeline(cmd, &f, outs)
+			return f.execute(cmd)
 		},
 	}
 	fl := cmd.Flags()
@@ -121,6 +117,15 @@ func (f *runFlags) addOutputFlags(fl *pflag.FlagSet) {
 	fl.BoolVar(&f.auto, "auto", false, "headless: no TUI, progress lines on stderr (also when CI=true or no terminal)")
 	fl.StringVar(&f.cfg.FailOn, "fail-on", "", "exit with code 2 when findings of this `SEVERITY` or higher exist: "+strings.Join(pipeline.Severities, ", "))
 	inGroup(fl, groupOutputs, "output", "output-dir", "auto", "fail-on")
+}
+
+// execute checks the flags and runs the pipeline.
+func (f *runFlags) execute(cmd *cobra.Command) error {
+	outs, err := f.check()
+	if err != nil {
+		return err
+	}
+	return runPipeline(cmd, f, outs)
 }
 
 // check validates what run and build share and returns the outputs.
