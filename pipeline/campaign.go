@@ -105,3 +105,11 @@ func (s *session) keepSelections(st *corpus.Store) {
 		s.run.logf(event.LevelWarn, "corpus: %v", err)
 	}
 }
+
+// skipPhases tells the interfaces that phases do not happen in this run,
+// and why.
+func (r *Run) skipPhases(why string, phases ...event.Phase) {
+	for _, p := range phases {
+		r.bus.Publish(event.PhaseFinished{Stamp: event.Now(), Phase: p, Detail: "skipped: " + why})
+	}
+}

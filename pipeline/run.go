@@ -281,6 +281,8 @@ func (r *Run) Execute(ctx context.Context) (rep *report.Report, err error) {
 		if err := s.buildAndVerify(ctx); err != nil {
 			return rep, err
 		}
+	} else {
+		r.skipPhases("fuzzing only: the corpus is this run's result", event.PhaseBuild, event.PhaseVerify)
 	}
 	if n := findingsAtOrAbove(rep.Fuzz.Findings, r.cfg.FailOn); n > 0 {
 		return rep, fmt.Errorf("%w: %d finding(s) of severity %s or higher", ErrFindings, n, r.cfg.FailOn)
@@ -463,7 +465,8 @@ func (s *session) probeOptions(extra ...probe.Option) []probe.Option {
 func (s *session) startOriginal(ctx context.Context) error {
 	r := s.run
 	if r.cfg.FromCorpus && s.spec != nil {
-		return nil // the reference replays start the traced original
+		r.skipPhases("the corpus's replays start the traced original", event.PhaseStart, event.PhaseTrace)
+		return nil
 	}
 	r.startPhase(event.PhaseStart, "starting "+r.cfg.Image+s.companionNames())
 	s.orig = verify.NewTarget(s.starter(s.image, true), s.targetOptions(s.image)...)
