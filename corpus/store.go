@@ -40,7 +40,6 @@ var (
 const (
 	FixLocked      = "wait for it to finish, or use another corpus directory"
 	FixOtherCorpus = "use another corpus directory"
-	FixForceMerge  = "merge them anyway only if the specs are compatible (force)"
 )
 
 // Key is what a corpus is recorded for: the spec (Spec.Hash) and the image
@@ -55,10 +54,23 @@ type Meta struct {
 	Format  string `json:"format"`
 	Version int    `json:"version"`
 	Key
+	// ImageRef is the name the first run gave the image of ImageID
+	// ("shop:1.4"): the original image, whose answers a replay compares
+	// with by default.
+	ImageRef string `json:"image_ref,omitempty"`
 	// Images lists every image id whose runs added entries, ImageID first.
 	Images []string `json:"images,omitempty"`
-	// Sources records the keys of corpora merged into this one.
-	Sources   []Key     `json:"sources,omitempty"`
+	// Spec records the spec's documents, kept in DIR/spec; nil when only
+	// its hash is known.
+	Spec *SpecRecord `json:"spec,omitempty"`
+	// Shard is the part of a campaign the corpus's runs fuzzed; nil for a
+	// whole campaign.
+	Shard *Shard `json:"shard,omitempty"`
+	// Selected are the directories whose files a request value selects:
+	// a minimal image built from the corpus keeps them whole.
+	Selected []Selection `json:"selected_dirs,omitempty"`
+	// Sources records the corpora merged into this one.
+	Sources   []Source  `json:"sources,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 }
 
@@ -89,6 +101,8 @@ type openConfig struct {
 	strictImage bool
 	anySpec     bool
 	secrets     *secrets.Set
+	imageRef    string
+	shard       *Shard
 }
 
 // WithStrictImage makes Open refuse a corpus recorded against another image
@@ -97,6 +111,14 @@ func WithStrictImage() OpenOption { return func(c *openConfig) { c.strictImage =
 
 // WithAnySpec makes Open accept a corpus recorded for another spec (merge --force).
 func WithAnySpec() OpenOption { return func(c *openConfig) { c.anySpec = true } }
+
+// WithImageRef names the image of the key's ImageID as the user gave it
+// ("shop:1.4"); a new corpus records it as its original image.
+func WithImageRef(ref string) OpenOption { return func(c *openConfig) { c.imageRef = ref } }
+
+// WithShard says the run fuzzes one shard of a campaign; a new corpus
+// records it, and resuming a corpus of another shard is noted in Warnings.
+func WithShard(sh Shard) OpenOption { return func(c *openConfig) { c.shard = &sh } }
 
 // Open opens the corpus in dir for key, creating it when dir holds none, and
 // loads what it holds for resuming. It takes an exclusive lock on the
@@ -135,16 +157,13 @@ func Open(dir string, key Key, opts ...OpenOption) (*Store, error) {
 	meta, err := readMeta(dir)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		s.meta = Meta{Format: formatMeta, Version: FormatVersion, Key: key, CreatedAt: time.Now().UTC()}
-		if key.ImageID != "" {
-			s.meta.Images = []string{key.ImageID}
-		}
+		s.meta = newMeta(key, cfg)
 		if err := s.writeMeta(); err != nil {
 			return nil, err
 		}
 	case err != nil && errors.Is(err, ErrCorrupt):
 		s.warnf("%s is corrupt (%v): rewritten for spec %s", metaFile, err, key.SpecHash)
-		s.meta = Meta{Format: formatMeta, Version: FormatVersion, Key: key, CreatedAt: time.Now().UTC()}
+		s.meta = newMeta(key, cfg)
 		if err := s.writeMeta(); err != nil {
 			return nil, err
 		}
@@ -162,11 +181,18 @@ func Open(dir string, key Key, opts ...OpenOption) (*Store, error) {
 			}
 			s.warnf("corpus %s was recorded against image %s; resuming it against %s", dir, short(meta.ImageID), short(key.ImageID))
 		}
+		changed := false
 		if key.ImageID != "" && !slices.Contains(s.meta.Images, key.ImageID) {
 			if s.meta.ImageID == "" {
 				s.meta.ImageID = key.ImageID
 			}
 			s.meta.Images = append(s.meta.Images, key.ImageID)
+			changed = true
+		}
+		if cfg.imageRef != "" && s.meta.ImageRef == "" && s.meta.ImageID == key.ImageID {
+			s.meta.ImageRef, changed = cfg.imageRef, true
+		}
+		if changed {
 			if err := s.writeMeta(); err != nil {
 				return nil, err
 			}
@@ -174,8 +200,24 @@ func Open(dir string, key Key, opts ...OpenOption) (*Store, error) {
 	}
 	s.removeTemps()
 	s.load()
+	if sh := cfg.shard; sh != nil && (s.meta.Shard == nil && len(s.entries) > 0 || s.meta.Shard != nil && *s.meta.Shard != *sh) {
+		was := "a whole campaign"
+		if s.meta.Shard != nil {
+			was = "shard " + s.meta.Shard.String()
+		}
+		s.warnf("corpus %s was fuzzed as %s; this run fuzzes shard %s into it", dir, was, sh)
+	}
 	ok = true
 	return s, nil
+}
+
+func newMeta(key Key, cfg openConfig) Meta {
+	m := Meta{Format: formatMeta, Version: FormatVersion, Key: key, CreatedAt: time.Now().UTC(), Shard: cfg.shard}
+	if key.ImageID != "" {
+		m.Images = []string{key.ImageID}
+		m.ImageRef = cfg.imageRef
+	}
+	return m
 }
 
 // Load reads an existing corpus without locking it or changing it (replay,
@@ -350,6 +392,7 @@ func (s *Store) Meta() Meta {
 	m := s.meta
 	m.Images = slices.Clone(m.Images)
 	m.Sources = slices.Clone(m.Sources)
+	m.Selected = slices.Clone(m.Selected)
 	return m
 }
 

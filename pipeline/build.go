@@ -71,7 +71,9 @@ func (s *session) build(ctx context.Context) error {
 	}
 	s.recordTrace()
 	// The original container is no longer needed; the trace is complete.
-	s.orig.Close(ctx)
+	if s.orig != nil {
+		s.orig.Close(ctx)
+	}
 	fsys, err := s.imageFS.wait(ctx)
 	if err != nil {
 		r.endPhase(event.PhaseBuild, "", err)
@@ -141,6 +143,24 @@ func (s *session) build(ctx context.Context) error {
 		r.logf(event.LevelWarn, "rebuild: %s", w)
 	}
 	r.endPhase(event.PhaseBuild, fmt.Sprintf("%s: %s, %d files (%.1fx smaller)", res.Tag, report.HumanBytes(res.Size), files, s.rep.Ratio), nil)
+	return nil
+}
+
+// buildAndVerify records the original's answers to the corpus, builds the
+// minimal image and replays the corpus against it.
+func (s *session) buildAndVerify(ctx context.Context) error {
+	if err := s.reference(ctx); err != nil {
+		return err
+	}
+	if err := s.build(ctx); err != nil {
+		return err
+	}
+	if err := s.verify(ctx); err != nil {
+		return err
+	}
+	if v := s.rep.Verification; v != nil && v.Result != "identical" {
+		return fmt.Errorf("%w: %d of %d answers differ (see the report's divergences)", ErrDiverged, len(v.Divergences), v.Total)
+	}
 	return nil
 }
 

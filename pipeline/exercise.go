@@ -22,11 +22,15 @@ import (
 func (s *session) exercise(ctx context.Context) error {
 	r := s.run
 	cfg := r.cfg
-	if cfg.Once {
+	switch {
+	case cfg.FromCorpus:
+		return s.exerciseCorpus(ctx)
+	case cfg.Once:
 		return s.exerciseOnce(ctx)
 	}
 	s.rep.Fuzz.Strategy = "fuzz"
-	r.startPhase(event.PhaseFuzz, fmt.Sprintf("%d operations, seed %d, budget %s", len(s.spec.Operations), cfg.Seed, budget(cfg)))
+	seed := s.planShard()
+	r.startPhase(event.PhaseFuzz, fmt.Sprintf("%d operations, seed %d, budget %s%s", len(s.fuzzSpec().Operations), seed, budget(cfg), s.shardNote()))
 	fb, err := newTraceFeedback(ctx, s.tracer, s.cov)
 	if err != nil {
 		r.endPhase(event.PhaseFuzz, "", err)
@@ -34,7 +38,7 @@ func (s *session) exercise(ctx context.Context) error {
 	}
 	events := make(chan fuzz.Event, 1024)
 	opts := []fuzz.Option{
-		fuzz.WithSeed(uint64(cfg.Seed)),
+		fuzz.WithSeed(uint64(seed)),
 		fuzz.WithBaseURL(s.orig.BaseURL()),
 		fuzz.WithFeedback(fb),
 		fuzz.WithExchangeHook(fb.credit),
@@ -59,22 +63,16 @@ func (s *session) exercise(ctx context.Context) error {
 	}
 	var store *corpus.Store
 	if cfg.CorpusDir != "" {
-		st, err := corpus.Open(cfg.CorpusDir, corpus.Key{SpecHash: s.spec.Hash, ImageID: s.image.ID}, corpus.WithSecrets(r.secrets))
+		st, err := s.openCorpus(ctx)
 		if err != nil {
 			r.endPhase(event.PhaseFuzz, "", err)
-			return fmt.Errorf("opening the corpus %s: %w", cfg.CorpusDir, err)
+			return err
 		}
 		defer st.Close()
-		for _, w := range st.Warnings() {
-			r.logf(event.LevelWarn, "corpus: %s", w)
-		}
-		if n := st.Len(); n > 0 {
-			r.logf(event.LevelInfo, "resuming from %d corpus entries in %s", n, cfg.CorpusDir)
-		}
 		opts = append(opts, fuzz.WithStore(st))
 		store = st
 	}
-	f := fuzz.New(s.spec, s.orig, opts...)
+	f := fuzz.New(s.fuzzSpec(), s.orig, opts...)
 	// The user's drivers run beside the fuzzer; one that fails stops it.
 	fctx, stopFuzzing := context.WithCancel(ctx)
 	defer stopFuzzing()
@@ -123,6 +121,7 @@ func (s *session) exercise(ctx context.Context) error {
 	s.recordFuzz(res)
 	s.recordCoverage(fb)
 	s.storeCoverage(store)
+	s.keepSelections(store)
 	for _, w := range res.Warnings {
 		r.logf(event.LevelWarn, "fuzz: %s", w)
 	}
@@ -228,7 +227,7 @@ func (s *session) fuzzProgressFrom(p *event.Progress, st fuzz.Stats, started tim
 		skipped[op] = true
 	}
 	p.Operations = p.Operations[:0]
-	for _, op := range s.spec.Operations {
+	for _, op := range s.fuzzSpec().Operations {
 		o := st.Operations[op.ID]
 		p.Operations = append(p.Operations, event.OperationProgress{
 			Operation: op.ID, Requests: o.Requests,
@@ -248,7 +247,7 @@ func (s *session) recordFuzz(res *fuzz.Result) {
 	rep.Restarts, rep.LatencyRestarts = res.Stats.Restarts, res.Stats.LatencyRestarts
 	rep.GCDeletes, rep.GCDeleteFailures = res.Stats.CleanupDeletes, res.Stats.CleanupFailures
 	rep.Operations = rep.Operations[:0]
-	for _, op := range s.spec.Operations {
+	for _, op := range s.fuzzSpec().Operations {
 		o := res.Stats.Operations[op.ID]
 		rep.Operations = append(rep.Operations, report.Operation{
 			Operation: op.ID, Requests: o.Requests,
@@ -333,7 +332,8 @@ func severityOf(c fuzz.Check) string {
 func (s *session) exerciseOnce(ctx context.Context) error {
 	r := s.run
 	s.rep.Fuzz.Strategy = "once"
-	r.startPhase(event.PhaseFuzz, fmt.Sprintf("each of %d operations once", len(s.spec.Operations)))
+	seed := s.planShard()
+	r.startPhase(event.PhaseFuzz, fmt.Sprintf("each of %d operations once%s", len(s.fuzzSpec().Operations), s.shardNote()))
 	fb, err := newTraceFeedback(ctx, s.tracer, s.cov)
 	if err != nil {
 		r.endPhase(event.PhaseFuzz, "", err)
@@ -342,7 +342,7 @@ func (s *session) exerciseOnce(ctx context.Context) error {
 	fctx, stopFuzzing := context.WithCancel(ctx)
 	defer stopFuzzing()
 	drv := s.startDrivers(ctx, stopFuzzing)
-	res, err := fuzz.EachOperationOnce(fctx, s.spec, s.orig, fuzz.WithSeed(uint64(r.cfg.Seed)),
+	res, err := fuzz.EachOperationOnce(fctx, s.fuzzSpec(), s.orig, fuzz.WithSeed(uint64(seed)),
 		fuzz.WithBaseURL(s.orig.BaseURL()), fuzz.WithFeedback(fb), fuzz.WithExchangeHook(fb.credit))
 	if derr := s.waitDrivers(ctx, drv); derr != nil {
 		r.endPhase(event.PhaseFuzz, "", derr)
@@ -357,7 +357,7 @@ func (s *session) exerciseOnce(ctx context.Context) error {
 	s.rep.Fuzz.Duration = res.Stats.Elapsed.Seconds()
 	s.rep.Fuzz.CorpusSize = len(s.entries)
 	s.rep.Fuzz.StopReason = "each operation sent"
-	for _, op := range s.spec.Operations {
+	for _, op := range s.fuzzSpec().Operations {
 		o := res.Stats.Operations[op.ID]
 		s.rep.Fuzz.Operations = append(s.rep.Fuzz.Operations, report.Operation{
 			Operation: op.ID, Requests: o.Requests,

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/event"
 	"github.com/whittle-dev/whittle/fuzz"
 	"github.com/whittle-dev/whittle/fuzz/spec"
@@ -81,6 +82,17 @@ type Config struct {
 	// Drivers are the user's host commands run while fuzzing, pointed at
 	// a recording proxy by WHITTLE_TARGET_URL.
 	Drivers []string
+
+	// Shard is the part of a campaign split across jobs this run fuzzes
+	// (zero: all of it); Seed is then the campaign's (see PlanShard).
+	Shard Shard
+	// FuzzOnly ends the run after fuzzing: the corpus is its result (a
+	// shard's; the minimal image is built once from the merged corpora).
+	FuzzOnly bool
+	// FromCorpus builds the minimal image from CorpusDir without fuzzing:
+	// its entries are replayed on the traced original, and its spec,
+	// findings and input-selected directories are the run's.
+	FromCorpus bool
 
 	// Tier forces a file-observation tier (tests, troubleshooting).
 	Tier tracer.Tier
@@ -265,18 +277,12 @@ func (r *Run) Execute(ctx context.Context) (rep *report.Report, err error) {
 	if err := s.exercise(ctx); err != nil {
 		return rep, err
 	}
-	if err := s.reference(ctx); err != nil {
-		return rep, err
-	}
-	if err := s.build(ctx); err != nil {
-		return rep, err
-	}
-	if err := s.verify(ctx); err != nil {
-		return rep, err
-	}
-	if rep.Verification != nil && rep.Verification.Result != "identical" {
-		return rep, fmt.Errorf("%w: %d of %d answers differ (see the report's divergences)",
-			ErrDiverged, len(rep.Verification.Divergences), rep.Verification.Total)
+	if !r.cfg.FuzzOnly {
+		if err := s.buildAndVerify(ctx); err != nil {
+			return rep, err
+		}
+	} else {
+		r.skipPhases("fuzzing only: the corpus is this run's result", event.PhaseBuild, event.PhaseVerify)
 	}
 	if n := findingsAtOrAbove(rep.Fuzz.Findings, r.cfg.FailOn); n > 0 {
 		return rep, fmt.Errorf("%w: %d finding(s) of severity %s or higher", ErrFindings, n, r.cfg.FailOn)
@@ -300,7 +306,9 @@ type session struct {
 	imageFS *imageExport
 	deps    *companions // the target's compose services; nil without --compose
 
-	entries []fuzz.Entry // the corpus the verification replays
+	entries []fuzz.Entry  // the corpus the verification replays
+	source  *corpus.Store // the corpus a build from a corpus reads
+	shard   *ShardPlan    // what this shard of a campaign fuzzes; nil: everything
 	// ref holds the original's answers to the replayed corpus and what in
 	// them changes between runs.
 	ref     *verify.Reference
@@ -380,6 +388,12 @@ func (s *session) inspect(ctx context.Context) error {
 		}
 		s.noteSpec()
 	}
+	if r.cfg.FromCorpus {
+		if err := s.openSourceCorpus(ctx); err != nil {
+			r.endPhase(event.PhaseInspect, "", err)
+			return err
+		}
+	}
 	s.tracer, err = tracer.New(tracer.WithTier(r.cfg.Tier))
 	if err != nil {
 		r.endPhase(event.PhaseInspect, "", err)
@@ -451,6 +465,10 @@ func (s *session) probeOptions(extra ...probe.Option) []probe.Option {
 
 func (s *session) startOriginal(ctx context.Context) error {
 	r := s.run
+	if r.cfg.FromCorpus && s.spec != nil {
+		r.skipPhases("the corpus's replays start the traced original", event.PhaseStart, event.PhaseTrace)
+		return nil
+	}
 	r.startPhase(event.PhaseStart, "starting "+r.cfg.Image+s.companionNames())
 	s.orig = verify.NewTarget(s.starter(s.image, true), s.targetOptions(s.image)...)
 	if err := s.orig.Start(ctx); err != nil {

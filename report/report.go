@@ -128,6 +128,20 @@ type FuzzInfo struct {
 	// created (not in Requests); GCDeleteFailures those that did not.
 	GCDeletes        int64 `json:"gc_deletes,omitempty"`
 	GCDeleteFailures int64 `json:"gc_delete_failures,omitempty"`
+	// Shard is the part of a campaign split across jobs this run fuzzed;
+	// Seed above is the campaign's.
+	Shard *Shard `json:"shard,omitempty"`
+}
+
+// Shard is one part of a campaign: shard Index of Count, fuzzed with its
+// own Seed (derived from the campaign's), its own Operations and the
+// Support operations they need (producers of their ids, cleanup).
+type Shard struct {
+	Index      int      `json:"index"`
+	Count      int      `json:"count"`
+	Seed       int64    `json:"seed"`
+	Operations []string `json:"operations"`
+	Support    []string `json:"support,omitempty"`
 }
 
 // Sample is the state of a run at one moment of fuzzing.

@@ -28,13 +28,14 @@ type runConfigFlags struct {
 
 func (f *runConfigFlags) add(fl *pflag.FlagSet) {
 	f.flags = fl
-	fl.StringArrayVarP(&f.env, "env", "e", nil, "environment variable of the target, NAME=VALUE (repeatable; the value is never written to reports or the corpus)")
-	fl.StringArrayVar(&f.envFiles, "env-file", nil, "file of NAME=VALUE lines for the target's environment, as docker run --env-file (repeatable)")
-	fl.StringArrayVar(&f.mounts, "mount", nil, "mount SOURCE:TARGET[:ro] into the target, SOURCE a host path or a volume name (repeatable; nothing beneath TARGET goes into the minimal image)")
-	fl.StringVar(&f.entrypoint, "entrypoint", "", `the target's entrypoint instead of the image's, as shell words or a JSON array ("" clears it)`)
-	fl.StringVar(&f.cmd, "cmd", "", "the target's command (arguments) instead of the image's, as shell words or a JSON array")
-	fl.StringVar(&f.user, "user", "", "user the target runs as (name, uid or uid:gid) instead of the image's")
-	fl.StringVar(&f.workdir, "workdir", "", "working directory of the target instead of the image's")
+	fl.StringArrayVarP(&f.env, "env", "e", nil, "environment variable of the target, `NAME=VALUE` (repeatable; the value is never written to reports or the corpus)")
+	fl.StringArrayVar(&f.envFiles, "env-file", nil, "`FILE` of NAME=VALUE lines for the target's environment, as docker run --env-file (repeatable)")
+	fl.StringArrayVar(&f.mounts, "mount", nil, "mount `SOURCE:TARGET[:ro]` into the target, SOURCE a host path or a volume name (repeatable; nothing beneath TARGET goes into the minimal image)")
+	fl.StringVar(&f.entrypoint, "entrypoint", "", "the target's entrypoint instead of the image's, as shell `WORDS` or a JSON array (\"\" clears it)")
+	fl.StringVar(&f.cmd, "cmd", "", "the target's command (arguments) instead of the image's, as shell `WORDS` or a JSON array")
+	fl.StringVar(&f.user, "user", "", "`USER` the target runs as (name, uid or uid:gid) instead of the image's")
+	fl.StringVar(&f.workdir, "workdir", "", "working `DIR` of the target instead of the image's")
+	inGroup(fl, groupTarget, "env", "env-file", "mount", "entrypoint", "cmd", "user", "workdir")
 }
 
 // build checks the flags and returns the run configuration; host paths to
