@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/whittle-dev/whittle/internal/limits"
 )
 
 // SchemaVersion identifies the JSON report format; bump it on breaking changes.
@@ -32,7 +34,9 @@ type Report struct {
 	Outputs      []string         `json:"outputs,omitempty"`
 	// Timings are the seconds each phase took.
 	Timings map[string]float64 `json:"timings,omitempty"`
-	Error   string             `json:"error,omitempty"`
+	// LimitsHit are the budgets the target made the run reach.
+	LimitsHit []limits.Hit `json:"limits_hit,omitempty"`
+	Error     string       `json:"error,omitempty"`
 }
 
 // Tool names the producer.
