@@ -14,16 +14,23 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/whittle-dev/whittle/internal/limits"
 )
 
 // ErrNotLoopback is a connection refused because its address is not a
 // loopback one.
 var ErrNotLoopback = errors.New("not a loopback address")
 
+// ErrHeadersTooLarge is an answer whose status line and headers exceed
+// limits.AnswerHeaderBytes: it is not read further.
+var ErrHeadersTooLarge = errors.New("answer headers too large")
+
 // NewClient returns an HTTP client that only ever connects to 127.0.0.0/8
 // or ::1 (the name "localhost" means 127.0.0.1), ignores proxy settings and
-// returns redirects as answers instead of following them. timeout bounds
-// each request (0: none).
+// returns redirects as answers instead of following them, and reads no
+// more than limits.AnswerHeaderBytes of an answer's headers (more is
+// ErrHeadersTooLarge). timeout bounds each request (0: none).
 func NewClient(timeout time.Duration) *http.Client {
 	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	tr := &http.Transport{
@@ -40,12 +47,26 @@ func NewClient(timeout time.Duration) *http.Client {
 		MaxIdleConnsPerHost: 64,
 		IdleConnTimeout:     30 * time.Second,
 		DisableCompression:  true,
+		// Go's default is 10 MiB per answer, each held while it is read.
+		MaxResponseHeaderBytes: limits.AnswerHeaderBytes.Value,
 	}
 	return &http.Client{
-		Transport:     tr,
+		Transport:     headerCap{tr},
 		Timeout:       timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+}
+
+// headerCap names the error of an answer over the header limit, which
+// net/http only says in words.
+type headerCap struct{ *http.Transport }
+
+func (h headerCap) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := h.Transport.RoundTrip(req)
+	if err != nil && strings.Contains(err.Error(), "server response headers exceeded") {
+		err = fmt.Errorf("%w: more than %s (%s)", ErrHeadersTooLarge, limits.AnswerHeaderBytes.Format(), limits.AnswerHeaderBytes.Name)
+	}
+	return resp, err
 }
 
 // hostIP is the loopback address addr ("host:port") names.

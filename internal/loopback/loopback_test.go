@@ -3,13 +3,18 @@ package loopback
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/whittle-dev/whittle/internal/limits"
 )
 
 // hostAddress is an IPv4 address of this machine that is not loopback.
@@ -93,5 +98,37 @@ func TestLocalhostMeansLoopback(t *testing.T) {
 		if err := CheckURL(u); err != nil {
 			t.Errorf("CheckURL(%s): %v", good, err)
 		}
+	}
+}
+
+// An answer's headers are read up to limits.AnswerHeaderBytes: beyond, the
+// answer is ErrHeadersTooLarge instead of megabytes held per request.
+func TestClientCapsAnswerHeaders(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.Atoi(r.URL.Query().Get("kib"))
+		for i := range n {
+			w.Header().Set(fmt.Sprintf("X-H%d", i), strings.Repeat("h", 1000))
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer srv.Close()
+	c := NewClient(5 * time.Second)
+	get := func(kib int) error {
+		resp, err := c.Get(fmt.Sprintf("%s/?kib=%d", srv.URL, kib))
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err
+	}
+	under := int(limits.AnswerHeaderBytes.Value/1024) - 64
+	if err := get(under); err != nil {
+		t.Fatalf("%d KiB of headers: %v", under, err)
+	}
+	err := get(8 << 10)
+	if !errors.Is(err, ErrHeadersTooLarge) || !strings.Contains(err.Error(), "(answer.header_bytes)") {
+		t.Fatalf("8 MiB of headers: %v, want ErrHeadersTooLarge naming the limit", err)
+	}
+	if err := get(1); err != nil {
+		t.Fatalf("the client is unusable after an answer over the limit: %v", err)
 	}
 }
