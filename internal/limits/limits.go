@@ -105,7 +105,7 @@ var (
 		Bounds: "items of a generated array, properties of a generated object (minItems, minProperties above it cannot be met)",
 		OnHit:  "the value is not generated; an operation that needs it is skipped"}
 	GenSteps = Limit{Name: "gen.steps", Value: 20_000, Unit: Count,
-		Bounds: "schema nodes visited to generate one value (allOf merges, oneOf tries, recursion), the same on every machine",
+		Bounds: "work to generate one value: schema nodes visited (oneOf tries, recursion, validations) and 64 bytes of string per step; the same on every machine",
 		OnHit:  "the value is not generated; an operation that needs it is skipped"}
 	GenTime = Limit{Name: "gen.time", Value: int64(250 * time.Millisecond), Unit: Duration,
 		Bounds: "time to generate one value, a safety net behind gen.steps",
