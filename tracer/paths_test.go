@@ -80,7 +80,12 @@ func fakeRoot(t *testing.T) string {
 }
 
 func TestResolveInRoot(t *testing.T) {
-	root := fakeRoot(t)
+	dir := fakeRoot(t)
+	root, err := procfs.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
 	tests := []struct{ in, want string }{
 		{"/", "/"},
 		{"/lib/x86_64", "/usr/lib/x86_64"},
@@ -94,7 +99,7 @@ func TestResolveInRoot(t *testing.T) {
 		{"/loop1/x", "/loop1/x"}, // ELOOP: kept as is from the loop on
 	}
 	for _, tt := range tests {
-		if got := procfs.ResolveInRoot(root, tt.in); got != tt.want {
+		if got := root.Resolve(tt.in); got != tt.want {
 			t.Errorf("resolveInRoot(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}

@@ -100,16 +100,16 @@ var (
 	// Generation: per generated value (a parameter or a body).
 	GenLength = Limit{Name: "gen.length", Value: 64 << 10, Unit: Count,
 		Bounds: "characters of a generated string (minLength above it cannot be met)",
-		OnHit:  "the value is not generated; an operation that needs it is skipped"}
+		OnHit:  "the value is not generated: its request goes without it"}
 	GenItems = Limit{Name: "gen.items", Value: 256, Unit: Count,
 		Bounds: "items of a generated array, properties of a generated object (minItems, minProperties above it cannot be met)",
-		OnHit:  "the value is not generated; an operation that needs it is skipped"}
+		OnHit:  "the value is not generated: its request goes without it"}
 	GenSteps = Limit{Name: "gen.steps", Value: 20_000, Unit: Count,
 		Bounds: "work to generate one value: schema nodes visited (oneOf tries, recursion, validations) and 64 bytes of string per step; the same on every machine",
-		OnHit:  "the value is not generated; an operation that needs it is skipped"}
+		OnHit:  "the value is not generated: its request goes without it"}
 	GenTime = Limit{Name: "gen.time", Value: int64(250 * time.Millisecond), Unit: Duration,
 		Bounds: "time to generate one value, a safety net behind gen.steps",
-		OnHit:  "the value is not generated; an operation that needs it is skipped"}
+		OnHit:  "the value is not generated: its request goes without it"}
 
 	// Answers.
 	AnswerHeaderBytes = Limit{Name: "answer.header_bytes", Value: 1 << 20, Unit: Bytes,

@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -68,7 +67,7 @@ func newPythonCover(ctx context.Context, set *coverSet, tg *target, cfg config) 
 		if lib := mappedLibpython(tg); lib != "" {
 			isPy = true
 			lt := &target{pid: tg.pid, inside: lib, root: tg.root, proc: tg.proc}
-			if f, err := os.Open(tg.root + procfs.ResolveInRoot(tg.root, lib)); err == nil {
+			if f, err := tg.root.Open(lib); err == nil {
 				lt.file = f
 				if sites, err = pythonLineSites(lt); err != nil || len(sites) == 0 {
 					lt.close()
@@ -312,7 +311,7 @@ var pyDef = regexp.MustCompile(`^\s*(async\s+)?def\s+\w+`)
 // countPythonFunctions estimates the functions of the in-scope source
 // files: their def statements, plus one "<module>" per file. Only globs
 // with a fixed directory prefix are walked.
-func countPythonFunctions(ctx context.Context, root string, globs []string) int {
+func countPythonFunctions(ctx context.Context, root *procfs.Root, globs []string) int {
 	total, files := 0, 0
 	seen := map[string]bool{}
 	for _, g := range globs {
@@ -327,27 +326,27 @@ func countPythonFunctions(ctx context.Context, root string, globs []string) int 
 			continue
 		}
 		seen[dir] = true
-		_ = filepath.WalkDir(root+dir, func(p string, d fs.DirEntry, err error) error {
+		_ = fs.WalkDir(root.FS(), strings.TrimPrefix(dir, "/"), func(p string, d fs.DirEntry, err error) error {
 			if err != nil || ctx.Err() != nil || files > 5000 {
-				return filepath.SkipDir
+				return fs.SkipDir
 			}
 			if d.IsDir() && (d.Name() == "__pycache__" || strings.HasPrefix(d.Name(), ".")) {
-				return filepath.SkipDir
+				return fs.SkipDir
 			}
-			inside := strings.TrimPrefix(p, root)
+			inside := "/" + p
 			if d.IsDir() || !strings.HasSuffix(p, ".py") || !pyInScope(globs, inside) {
 				return nil
 			}
 			files++
-			total += 1 + countDefs(p)
+			total += 1 + countDefs(root, inside)
 			return nil
 		})
 	}
 	return total
 }
 
-func countDefs(file string) int {
-	f, err := os.Open(file)
+func countDefs(root *procfs.Root, file string) int {
+	f, err := root.Open(file)
 	if err != nil {
 		return 0
 	}
