@@ -68,7 +68,11 @@ func (b *budget) read(n int) error {
 	defer b.mu.Unlock()
 	b.bytes += int64(n)
 	if b.bytes > b.caps.bytes.Value {
-		return b.hit(b.caps.bytes, "the documents are too large")
+		what := "the document is too large"
+		if b.documents > 0 {
+			what = "the documents its $refs read are too large"
+		}
+		return b.hit(b.caps.bytes, what)
 	}
 	return nil
 }

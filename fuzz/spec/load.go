@@ -254,6 +254,9 @@ func fetch(ctx context.Context, client *http.Client, u string, b *budget) (data 
 		return nil, 0, "", err
 	}
 	defer resp.Body.Close()
+	if l := resp.Header.Get(loopback.LimitHeader); l != "" {
+		return nil, 0, "", fmt.Errorf("the answer was cut: over the limit %s", l)
+	}
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
 		location = resp.Header.Get("Location")
 	}

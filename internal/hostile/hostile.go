@@ -53,17 +53,17 @@ func (c Case) server() string {
 
 // Cases are the hostile targets, the issue's first.
 var Cases = []Case{
-	{Name: "headers-and-500", What: "8 MB of headers on every answer and a new 500 body on every request",
+	{Name: "headers-and-500", Server: "headers-and-500", SpecFile: true, What: "8 MB of headers on every answer and a new 500 body on every request",
 		SecondRound: "every request is a new finding (signatures from the target's text), each minimised with restarts"},
 	{Name: "minlength", What: "minLength: 4000000000 on a required query parameter"},
 	{Name: "bigspec", What: "a 60 MB discovered spec with 40,000 operations"},
 	{Name: "bigspec-file", Server: "bigspec", SpecFile: true, What: "the same 60 MB spec with 40,000 operations given as --spec FILE"},
 	{Name: "deep-oneof", What: "a recursive oneOf (two array branches), answered with arrays nested 40 deep",
 		SecondRound: "response validation has no depth or time bound (fuzz/oracle.go)"},
-	{Name: "allof-dag", What: "an allOf DAG 6 wide and 9 deep in the request body and the answer",
-		SecondRound: "response validation merges nothing: each answer is checked against the whole DAG (fuzz/oracle.go)"},
-	{Name: "headers-8mb", What: "8 MB of headers (1,024 of 8 KB) on every answer, the spec and /health included"},
-	{Name: "headers-many", What: "100,000 small headers (2 MB) on every answer"},
+	{Name: "allof-dag", What: "an allOf DAG 6 wide and 9 deep in the request body and the answer"},
+	{Name: "headers-8mb", SpecFile: true, What: "8 MB of headers (1,024 of 8 KB) on every answer"},
+	{Name: "headers-8mb-discovered", Server: "headers-8mb", What: "8 MB of headers on every answer, the spec it serves included"},
+	{Name: "headers-many", SpecFile: true, What: "100,000 small headers (2 MB) on every answer"},
 	{Name: "headers-under-cap", What: "900 KB of headers on every answer, each one under the cap"},
 	{Name: "findings-500", What: "a new 500 body on every request",
 		SecondRound: "findings are counted per signature, and the target chooses the signature's text"},
@@ -159,6 +159,9 @@ type Result struct {
 	// Killed: the run did not end by itself within the hard timeout and
 	// was interrupted (then killed).
 	Killed bool `json:"killed"`
+	// Capped: the run was killed by the memory cap of the measurement
+	// (RunOptions.MemoryCap); its peak RSS is then the cap.
+	Capped bool `json:"memory_capped,omitempty"`
 	// WallSeconds is the run's wall time.
 	WallSeconds float64 `json:"wall_seconds"`
 	// MaxRSSBytes is the peak resident set of the whittle process.
@@ -167,6 +170,8 @@ type Result struct {
 	// when it failed), Summary the first line of its stdout.
 	LastLine string `json:"last_line"`
 	Summary  string `json:"summary,omitempty"`
+	// ErrorLine is the "whittle: ..." line of a run that failed.
+	ErrorLine string `json:"error_line,omitempty"`
 	// Leftovers counts the containers of the run still there after it
 	// ended (they are removed afterwards).
 	Leftovers int `json:"leftover_containers"`
@@ -189,6 +194,10 @@ type RunOptions struct {
 	HardTimeout time.Duration
 	// Dir holds the spec file, the report and the corpus.
 	Dir string
+	// MemoryCap, when not 0, kills the run when it holds more (a memory
+	// cgroup of its own), so that a run that would take the machine's
+	// memory is measured without harming anything else on it.
+	MemoryCap int64
 }
 
 // Run runs whittle (the binary at bin) against case c's image, as
@@ -218,6 +227,16 @@ func (s *Server) Run(ctx context.Context, cli *client.Client, bin string, c Case
 		return Result{}, err
 	}
 	pid := cmd.Process.Pid
+	var cg *memCgroup
+	if o.MemoryCap > 0 {
+		var err error
+		if cg, err = capMemory(pid, o.MemoryCap); err != nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			return Result{}, err
+		}
+		defer cg.remove()
+	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	res := Result{Case: c.Name}
@@ -247,8 +266,16 @@ func (s *Server) Run(ctx context.Context, cli *client.Client, bin string, c Case
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		res.MaxRSSBytes = ru.Maxrss * 1024 // kilobytes on Linux
 	}
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL && !res.Killed {
+		res.Capped = cg != nil && cg.hit()
+	}
 	res.Stderr = stderr.String()
 	res.LastLine = lastLine(res.Stderr)
+	for _, l := range strings.Split(res.Stderr, "\n") {
+		if strings.HasPrefix(l, "whittle: ") {
+			res.ErrorLine = l
+		}
+	}
 	res.Summary = firstLine(stdout.String())
 	res.Leftovers, err = removeLeftovers(ctx, cli, pid)
 	readReport(filepath.Join(o.Dir, "report.json"), &res)
@@ -308,3 +335,35 @@ func firstLine(s string) string {
 	l, _, _ := strings.Cut(strings.TrimLeft(s, "\n"), "\n")
 	return l
 }
+
+// memCgroup is a cgroup v1 memory controller group holding one process.
+type memCgroup struct{ dir string }
+
+const memoryV1 = "/sys/fs/cgroup/memory"
+
+// capMemory moves pid into a memory cgroup of its own limited to limit
+// bytes (cgroup v1, as on this project's machines).
+func capMemory(pid int, limit int64) (*memCgroup, error) {
+	if _, err := os.Stat(memoryV1 + "/memory.limit_in_bytes"); err != nil {
+		return nil, fmt.Errorf("no cgroup v1 memory controller at %s to cap the run's memory: %w", memoryV1, err)
+	}
+	cg := &memCgroup{dir: fmt.Sprintf("%s/whittle-hostile-%d", memoryV1, pid)}
+	if err := os.Mkdir(cg.dir, 0o755); err != nil {
+		return nil, err
+	}
+	for file, value := range map[string]string{"memory.limit_in_bytes": fmt.Sprint(limit), "cgroup.procs": fmt.Sprint(pid)} {
+		if err := os.WriteFile(filepath.Join(cg.dir, file), []byte(value), 0o644); err != nil {
+			cg.remove()
+			return nil, fmt.Errorf("capping the run's memory: %w", err)
+		}
+	}
+	return cg, nil
+}
+
+// hit reports whether the group's limit was reached.
+func (c *memCgroup) hit() bool {
+	b, err := os.ReadFile(filepath.Join(c.dir, "memory.failcnt"))
+	return err == nil && strings.TrimSpace(string(b)) != "0"
+}
+
+func (c *memCgroup) remove() { _ = os.Remove(c.dir) }

@@ -114,7 +114,7 @@ var (
 	// Answers.
 	AnswerHeaderBytes = Limit{Name: "answer.header_bytes", Value: 1 << 20, Unit: Bytes,
 		Bounds: "the status line and headers of one answer",
-		OnHit:  "the answer is an error (headers too large), as a failed connection"}
+		OnHit:  "the answer keeps its status, not its headers nor its body (marked Whittle-Limit: answer.header_bytes)"}
 	AnswerBodyBytes = Limit{Name: "answer.body_bytes", Value: 1 << 20, Unit: Bytes,
 		Bounds: "the body of one answer",
 		OnHit:  "the body is cut there and marked truncated"}

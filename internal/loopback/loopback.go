@@ -22,15 +22,11 @@ import (
 // loopback one.
 var ErrNotLoopback = errors.New("not a loopback address")
 
-// ErrHeadersTooLarge is an answer whose status line and headers exceed
-// limits.AnswerHeaderBytes: it is not read further.
-var ErrHeadersTooLarge = errors.New("answer headers too large")
-
 // NewClient returns an HTTP client that only ever connects to 127.0.0.0/8
 // or ::1 (the name "localhost" means 127.0.0.1), ignores proxy settings and
 // returns redirects as answers instead of following them, and reads no
-// more than limits.AnswerHeaderBytes of an answer's headers (more is
-// ErrHeadersTooLarge). timeout bounds each request (0: none).
+// more than limits.AnswerHeaderBytes of an answer's headers (see
+// headerCap). timeout bounds each request (0: none).
 func NewClient(timeout time.Duration) *http.Client {
 	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	tr := &http.Transport{
@@ -41,7 +37,11 @@ func NewClient(timeout time.Duration) *http.Client {
 				return nil, err
 			}
 			// Dial the checked address itself, never a name resolved again.
-			return dialer.DialContext(ctx, network, net.JoinHostPort(ip.String(), port))
+			c, err := dialer.DialContext(ctx, network, net.JoinHostPort(ip.String(), port))
+			if err != nil {
+				return nil, err
+			}
+			return &headConn{Conn: c}, nil
 		},
 		MaxIdleConns:        64,
 		MaxIdleConnsPerHost: 64,
@@ -55,18 +55,6 @@ func NewClient(timeout time.Duration) *http.Client {
 		Timeout:       timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-}
-
-// headerCap names the error of an answer over the header limit, which
-// net/http only says in words.
-type headerCap struct{ *http.Transport }
-
-func (h headerCap) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := h.Transport.RoundTrip(req)
-	if err != nil && strings.Contains(err.Error(), "server response headers exceeded") {
-		err = fmt.Errorf("%w: more than %s (%s)", ErrHeadersTooLarge, limits.AnswerHeaderBytes.Format(), limits.AnswerHeaderBytes.Name)
-	}
-	return resp, err
 }
 
 // hostIP is the loopback address addr ("host:port") names.
