@@ -22,16 +22,23 @@ func kill(t *testing.T, tg *Target) {
 	}
 }
 
-// After the first crash a spare is started ahead; the next crash takes it,
-// and every container, spare included, is removed at the end.
-func TestTargetRestartTakesTheSpare(t *testing.T) {
+// startedTarget is a target of a fake image answering 200, started.
+func startedTarget(t *testing.T, ctx context.Context) (*service, *Target) {
+	t.Helper()
 	svc := &service{}
 	svc.setScript(func(string) (corpus.Response, fate) { return jsonResp(200, `{}`), answer })
-	ctx := context.Background()
 	tg := NewTarget(svc.start)
 	if err := tg.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
+	return svc, tg
+}
+
+// After the first crash a spare is started ahead; the next crash takes it,
+// and every container, spare included, is removed at the end.
+func TestTargetRestartTakesTheSpare(t *testing.T) {
+	ctx := context.Background()
+	svc, tg := startedTarget(t, ctx)
 	first := tg.BaseURL()
 	kill(t, tg)
 	if err := tg.Restart(ctx); err != nil {
@@ -175,13 +182,8 @@ func within(t *testing.T, what string, d time.Duration, f func()) {
 // no container and returned, and the restart then set its container and a
 // spare on the closed target: both left behind (run with -race).
 func TestCloseDuringRestartLeavesNothing(t *testing.T) {
-	svc := &service{}
-	svc.setScript(func(string) (corpus.Response, fate) { return jsonResp(200, `{}`), answer })
 	ctx := context.Background()
-	tg := NewTarget(svc.start)
-	if err := tg.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	svc, tg := startedTarget(t, ctx)
 	entered := slowStarts(svc)
 	restarted := make(chan error, 1)
 	go func() { restarted <- tg.Restart(context.WithoutCancel(ctx)) }()
@@ -212,14 +214,9 @@ func TestCancelledRunStopsARestart(t *testing.T) {
 	for _, waitsForSpare := range []bool{false, true} {
 		name := map[bool]string{false: "starting", true: "waiting for the spare"}[waitsForSpare]
 		t.Run(name, func(t *testing.T) {
-			svc := &service{}
-			svc.setScript(func(string) (corpus.Response, fate) { return jsonResp(200, `{}`), answer })
 			run, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			tg := NewTarget(svc.start)
-			if err := tg.Start(run); err != nil {
-				t.Fatal(err)
-			}
+			svc, tg := startedTarget(t, run)
 			if waitsForSpare {
 				kill(t, tg)
 				if err := tg.Restart(context.WithoutCancel(run)); err != nil {
