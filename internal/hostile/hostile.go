@@ -16,7 +16,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -162,7 +164,9 @@ type Result struct {
 	Capped bool `json:"memory_capped,omitempty"`
 	// WallSeconds is the run's wall time.
 	WallSeconds float64 `json:"wall_seconds"`
-	// MaxRSSBytes is the peak resident set of the whittle process.
+	// MaxRSSBytes is the peak resident set of the whittle process (its
+	// VmHWM, sampled every 50 ms: the rusage of a child started with
+	// vfork counts its parent's pages too).
 	MaxRSSBytes int64 `json:"max_rss_bytes"`
 	// LastLine is the last line whittle wrote to stderr (its error line
 	// when it failed), Summary the first line of its stdout.
@@ -236,6 +240,7 @@ func (s *Server) Run(ctx context.Context, cli *client.Client, bin string, c Case
 		defer cg.remove()
 	}
 	done := make(chan error, 1)
+	peak := watchPeak(pid)
 	go func() { done <- cmd.Wait() }()
 	res := Result{Case: c.Name}
 	var err error
@@ -253,6 +258,7 @@ func (s *Server) Run(ctx context.Context, cli *client.Client, bin string, c Case
 	case <-ctx.Done():
 		_ = cmd.Process.Kill()
 		<-done
+		peak()
 		return res, ctx.Err()
 	}
 	res.WallSeconds = time.Since(began).Seconds()
@@ -261,9 +267,7 @@ func (s *Server) Run(ctx context.Context, cli *client.Client, bin string, c Case
 	if err != nil && !errors.As(err, &exit) {
 		return res, err
 	}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		res.MaxRSSBytes = ru.Maxrss * 1024 // kilobytes on Linux
-	}
+	res.MaxRSSBytes = peak()
 	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL && !res.Killed {
 		res.Capped = cg != nil && cg.hit()
 	}
@@ -302,6 +306,46 @@ func readReport(file string, res *Result) {
 	res.Requests, res.Corpus, res.Findings = rep.Fuzz.Requests, rep.Fuzz.CorpusSize, len(rep.Fuzz.Findings)
 	for _, h := range rep.LimitsHit {
 		res.LimitsHit = append(res.LimitsHit, h.Limit)
+	}
+}
+
+// watchPeak samples pid's peak resident set (VmHWM) until the returned
+// function is called, which returns the highest seen.
+func watchPeak(pid int) func() int64 {
+	var max atomic.Int64
+	stop := make(chan struct{})
+	sample := func() {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		if err != nil {
+			return
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+				kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+				if kb*1024 > max.Load() {
+					max.Store(kb * 1024)
+				}
+			}
+		}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			sample()
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() int64 {
+		close(stop)
+		<-done
+		return max.Load()
 	}
 }
 
