@@ -103,9 +103,9 @@ func renderHostile(raw, out string) error {
 	d.p("# Hostile targets (issue 18)\n")
 	d.p("`benchtool hostile` runs the real whittle binary as `whittle run IMAGE --auto --duration %s`", after.Duration)
 	d.p("against each target of `testdata/hostile/server` (`internal/hostile`), once, and records how it")
-	d.p("ended, its wall time and its peak RSS (the child's rusage). The acceptance: ending by itself")
-	d.p("within the duration + 60 s, under 1.5 GB, with a clear message, no container left. A run is")
-	d.p("killed at a 4 GB memory cap so that it cannot take the machine (shown as capped).\n")
+	d.p("ended, its wall time and its peak RSS (its VmHWM, sampled every 50 ms). The acceptance: ending by")
+	d.p("itself within the duration + 60 s, under 1.5 GB, with a clear message, no container left. A run")
+	d.p("is killed at a 4 GB memory cap so that it cannot take the machine (shown as such).\n")
 	d.p("Measured %s: %s, on %d CPUs, load %.1f at the start (others share the machine: wall times",
 		after.Machine.Date.Format("2006-01-02"), after.Binary, after.Machine.CPUs, after.Machine.Load[0])
 	d.p("are indicative).")
@@ -117,15 +117,20 @@ func renderHostile(raw, out string) error {
 	for _, r := range before.Results {
 		prev[r.Case] = r
 	}
-	header := []string{"case", "what the target does", "ended", "wall", "peak RSS", "requests", "findings", "limits hit"}
+	dur, _ := time.ParseDuration(after.Duration)
+	header := []string{"case", "what the target does", "passes", "ended", "wall", "peak RSS", "requests", "findings"}
 	if haveBefore {
 		header = append(header, "before: ended", "wall", "peak RSS")
 	}
 	var rows [][]string
 	for _, r := range after.Results {
 		c, _ := hostile.Find(r.Case)
-		row := []string{"`" + r.Case + "`", c.What, ended(r), fmt.Sprintf("%.0f s", r.WallSeconds), fmt.Sprintf("%d MiB", r.MaxRSSBytes>>20),
-			fmt.Sprint(r.Requests), fmt.Sprint(r.Findings), strings.Join(r.LimitsHit, ", ")}
+		pass := "yes"
+		if ok, why := r.Passes(dur); !ok {
+			pass = "**no**: " + why
+		}
+		row := []string{"`" + r.Case + "`", c.What, pass, ended(r), fmt.Sprintf("%.0f s", r.WallSeconds), fmt.Sprintf("%d MiB", r.MaxRSSBytes>>20),
+			fmt.Sprint(r.Requests), fmt.Sprint(r.Findings)}
 		if haveBefore {
 			if b, ok := prev[r.Case]; ok {
 				row = append(row, ended(b), fmt.Sprintf("%.0f s", b.WallSeconds), fmt.Sprintf("%d MiB", b.MaxRSSBytes>>20))
@@ -135,10 +140,19 @@ func renderHostile(raw, out string) error {
 		}
 		rows = append(rows, row)
 	}
-	d.table("lllrrrrl"+"lrr", header, rows)
+	d.table("llllrrrr"+"lrr", header, rows)
 	d.p("\nHow each run ended (its summary, or its error line):\n")
 	for _, r := range after.Results {
 		d.p("- `%s`: %s", r.Case, "`"+strings.ReplaceAll(firstNonEmpty(r.ErrorLine, r.Summary, r.LastLine), "`", "'")+"`")
+	}
+	d.p("\nStill to come in issue 18's second round (the fuzzer's own budgets):\n")
+	for _, c := range hostile.Cases {
+		switch {
+		case c.SecondRound != "":
+			d.p("- `%s` (its end-to-end test is skipped until then): %s.", c.Name, c.SecondRound)
+		case c.Note != "":
+			d.p("- `%s` passes: %s.", c.Name, c.Note)
+		}
 	}
 	return d.save(out, "hostile.md")
 }
