@@ -12,7 +12,7 @@ import (
 
 	"github.com/docker/docker/client"
 
-	"github.com/whittle-dev/whittle/internal/hostile"
+	"github.com/whittle-dev/whittle/bench/hostile"
 )
 
 // HostileRun is raw/hostile*.json: each hostile case run once with one
@@ -102,7 +102,7 @@ func renderHostile(raw, out string) error {
 	d := &doc{}
 	d.p("# Hostile targets (issue 18)\n")
 	d.p("`benchtool hostile` runs the real whittle binary as `whittle run IMAGE --auto --duration %s`", after.Duration)
-	d.p("against each target of `testdata/hostile/server` (`internal/hostile`), once, and records how it")
+	d.p("against each target of `testdata/hostile/server` (`bench/hostile`), once, and records how it")
 	d.p("ended, its wall time and its peak RSS (its VmHWM, sampled every 50 ms). The acceptance: ending by")
 	d.p("itself within the duration + 60 s, under 1.5 GB, with a clear message, no container left. A run")
 	d.p("is killed at a 4 GB memory cap so that it cannot take the machine (shown as such).\n")

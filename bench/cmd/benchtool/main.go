@@ -9,7 +9,7 @@
 //	benchtool render -raw DIR -out DIR        README.md, tracer.md, fuzz.md, rebuild.md, stateful-shelf.md
 //	benchtool endurance -raw DIR -out DIR     endurance-gopets.md
 //	benchtool hostile [-whittle BIN] [-label TEXT] [-case A,B] [-json FILE]
-//	                                          the hostile targets (internal/hostile): each run's end, wall time, peak RSS
+//	                                          the hostile targets (bench/hostile): each run's end, wall time, peak RSS
 //	benchtool hostile-md -raw DIR -out DIR    hostile.md
 package main
 

@@ -6,7 +6,7 @@
 // target, and answers /health.
 //
 // It is built on the host (CGO_ENABLED=0) and imported as an image by
-// internal/hostile; its cases are listed there. "server -print-spec CASE"
+// bench/hostile; its cases are listed there. "server -print-spec CASE"
 // writes a case's spec to stdout.
 package main
 
