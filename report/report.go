@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/whittle-dev/whittle/internal/limits"
 )
 
 // SchemaVersion identifies the JSON report format; bump it on breaking changes.
@@ -32,13 +34,14 @@ type Report struct {
 	Outputs      []string         `json:"outputs,omitempty"`
 	// Timings are the seconds each phase took.
 	Timings map[string]float64 `json:"timings,omitempty"`
-	Error   string             `json:"error,omitempty"`
-
 	// RunConfig, Dependencies and Drivers describe a real service's run:
 	// the user's settings, the companion services, the user's drivers.
 	RunConfig    *RunConfig   `json:"run_config,omitempty"`
 	Dependencies []Dependency `json:"dependencies,omitempty"`
 	Drivers      []Driver     `json:"drivers,omitempty"`
+	// LimitsHit are the budgets the target made the run reach.
+	LimitsHit []limits.Hit `json:"limits_hit,omitempty"`
+	Error     string       `json:"error,omitempty"`
 }
 
 // Tool names the producer.

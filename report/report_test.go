@@ -12,6 +12,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/whittle-dev/whittle/internal/limits"
 	"github.com/whittle-dev/whittle/report/covdata/covtest"
 )
 
@@ -51,6 +52,8 @@ func sampleReport() *Report {
 		},
 		Reasons: map[string]int64{"traced": 1000},
 		Timings: map[string]float64{"fuzz": 30, "build": 4.2},
+		LimitsHit: []limits.Hit{{Limit: "gen.length", Value: 65536, Count: 3, First: "GET /search query.q",
+			OnHit: "the value is not generated; an operation that needs it is skipped"}},
 		Verification: &Verification{Result: "diverged", Total: 3, Identical: 2, Volatile: 1,
 			Divergences: []Divergence{{Operation: "POST /pets", Request: "POST /pets", Reason: "status 500, want 201", Original: "201 {}", Minimal: "500 {}"}}},
 		RunConfig: &RunConfig{Env: []string{"TOKEN"}, Mounts: []Mount{{Source: "/srv/conf", Target: "/etc/shop", Kind: "bind", ReadOnly: true, Note: "not in the minimal image"}},

@@ -4,7 +4,7 @@
 # outputs) to bench/results/; bench/results/README.md says how, where and when they were measured.
 #
 #   scripts/bench.sh [all]          every part below, then the markdown
-#   scripts/bench.sh PART...        only these parts: tracer fuzz negotiate rate rebuild loop cached stateful services runtimes render
+#   scripts/bench.sh PART...        only these parts: tracer fuzz negotiate rate rebuild loop cached stateful services runtimes hostile render
 #   scripts/bench.sh endurance      20 minutes on gopets → bench/results/endurance-gopets.md
 #
 # Needs root, Docker, BPF, bin/whittle and the fixture images (make bench builds them first).
@@ -247,9 +247,17 @@ part_runtimes() {
 	done
 }
 
+# part_hostile: issue 18's hostile targets (testdata/hostile/server), each run once as
+# `whittle run IMAGE --auto --duration 20s`: how it ended, its wall time and peak RSS. The binary before
+# issue 18 was measured the same way into raw/hostile-before.json (benchtool hostile -label ...).
+part_hostile() {
+	step hostile 3 "$bt" hostile -whittle "$whittle" -json "$raw/hostile.json"
+}
+
 part_render() {
 	"$bt" render -raw "$raw" -out "$results"
-	log "wrote $results/README.md, tracer.md, fuzz.md, rebuild.md, stateful-shelf.md, runtimes.md"
+	if [[ -s $raw/hostile.json ]]; then "$bt" hostile-md -raw "$raw" -out "$results"; fi
+	log "wrote $results/README.md, tracer.md, fuzz.md, rebuild.md, stateful-shelf.md, hostile.md, runtimes.md, services.md"
 }
 
 # endurance: the 20-minute run issue 7 asks for, on the whole gopets spec (its planted crashes included:
@@ -286,13 +294,14 @@ all)
 	part_stateful
 	part_services
 	part_runtimes
+	part_hostile
 	part_render
 	;;
 endurance) endurance ;;
 *)
 	[[ -s $raw/machine.json ]] || "$bt" machine -whittle "$whittle" >"$raw/machine.json"
 	for p in "${parts[@]}"; do
-		declare -F "part_$p" >/dev/null || die "unknown part $p (tracer fuzz negotiate rate rebuild loop cached stateful services runtimes render, or all, endurance)"
+		declare -F "part_$p" >/dev/null || die "unknown part $p (tracer fuzz negotiate rate rebuild loop cached stateful services runtimes hostile render, or all, endurance)"
 		"part_$p"
 	done
 	[[ " ${parts[*]} " == *" render "* ]] || part_render

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/whittle-dev/whittle/internal/limits"
 )
 
 // ErrNotLoopback is a connection refused because its address is not a
@@ -25,8 +27,9 @@ var ErrNotLoopback = errors.New("not a loopback address")
 
 // NewClient returns an HTTP client that only ever connects to 127.0.0.0/8
 // or ::1 (the name "localhost" means 127.0.0.1), ignores proxy settings and
-// returns redirects as answers instead of following them. timeout bounds
-// each request (0: none).
+// returns redirects as answers instead of following them, and reads no
+// more than limits.AnswerHeaderBytes of an answer's headers (see
+// headerCap). timeout bounds each request (0: none).
 func NewClient(timeout time.Duration) *http.Client {
 	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	tr := &http.Transport{
@@ -37,15 +40,21 @@ func NewClient(timeout time.Duration) *http.Client {
 				return nil, err
 			}
 			// Dial the checked address itself, never a name resolved again.
-			return dialer.DialContext(ctx, network, net.JoinHostPort(ip.String(), port))
+			c, err := dialer.DialContext(ctx, network, net.JoinHostPort(ip.String(), port))
+			if err != nil {
+				return nil, err
+			}
+			return &headConn{Conn: c}, nil
 		},
 		MaxIdleConns:        64,
 		MaxIdleConnsPerHost: 64,
 		IdleConnTimeout:     30 * time.Second,
 		DisableCompression:  true,
+		// Go's default is 10 MiB per answer, each held while it is read.
+		MaxResponseHeaderBytes: limits.AnswerHeaderBytes.Value,
 	}
 	return &http.Client{
-		Transport:     tr,
+		Transport:     headerCap{tr},
 		Timeout:       timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}

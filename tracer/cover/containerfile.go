@@ -13,9 +13,16 @@ import (
 // functions, entry-point scripts, package metadata) is opened here, inside
 // the container's root (/proc/PID/root) without a symlink leading out of it.
 
-// openInRoot opens p (absolute, in the container) under root.
+// openInRoot opens p (absolute, in the container) under root, a
+// container's root as a host path (/proc/PID/root): pinned, then resolved
+// inside it (procfs.Root), so that no link swapped in leads to a host file.
 func openInRoot(root, p string) (*os.File, error) {
-	return os.Open(root + procfs.ResolveInRoot(root, p))
+	r, err := procfs.OpenRoot(root)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return r.Open(p)
 }
 
 // OpenInContainer opens the container file p; root is the container's root

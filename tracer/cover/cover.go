@@ -216,6 +216,7 @@ func Attach(ctx context.Context, tr *tracer.Tracer, pid int, binary string, opts
 	if err != nil {
 		return nil, err
 	}
+	defer target.unpin()
 	c := &Coverage{tr: tr, set: set, binary: target.inside, cfg: cfg,
 		stop: make(chan struct{}), done: make(chan struct{})}
 	mode := cfg.mode

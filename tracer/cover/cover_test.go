@@ -119,7 +119,12 @@ func TestPythonDetection(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { f.Close() })
-		return &target{pid: os.Getpid(), inside: p, file: f, root: "/proc/self/root", proc: procfs.Host}
+		root, err := procfs.OpenRoot("/proc/self/root")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { root.Close() })
+		return &target{pid: os.Getpid(), inside: p, file: f, root: root, proc: procfs.Host}
 	}
 	if _, err := newPythonCover(context.Background(), &coverSet{}, open(noUSDT), config{}); !errors.Is(err, ErrNoUSDT) || !errors.Is(err, tracer.ErrNotSupported) {
 		t.Errorf("python without USDT: %v, want ErrNoUSDT", err)

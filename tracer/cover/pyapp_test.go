@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/whittle-dev/whittle/tracer/internal/procfs"
 )
 
 // fakeRoot lays out files (path → content) under a temporary container root.
@@ -122,7 +124,12 @@ func TestPythonScopeFiles(t *testing.T) {
 		"/usr/lib/python3/dist-packages/other/mod.py":        "def nope(): pass\n",
 		"/usr/bin/petshop": "#!/usr/bin/python3\ndef main(): pass\n",
 	})
-	scope, files := pythonScope(t.Context(), root, []string{"/usr/lib/python3/dist-packages/petshop/*", "/usr/bin/petshop"})
+	pinned, err := procfs.OpenRoot(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pinned.Close()
+	scope, files := pythonScope(t.Context(), pinned, []string{"/usr/lib/python3/dist-packages/petshop/*", "/usr/bin/petshop"})
 	if !slices.Equal(files, []string{"/usr/lib/python3/dist-packages/petshop/__init__.py", "/usr/lib/python3/dist-packages/petshop/views.py", "/usr/bin/petshop"}) {
 		t.Errorf("files %v", files)
 	}

@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -71,7 +70,7 @@ func newPythonCover(ctx context.Context, set *coverSet, tg *target, cfg config) 
 		if lib := mappedLibpython(tg); lib != "" {
 			isPy = true
 			lt := &target{pid: tg.pid, inside: lib, root: tg.root, proc: tg.proc}
-			if f, err := os.Open(tg.root + procfs.ResolveInRoot(tg.root, lib)); err == nil {
+			if f, err := tg.root.Open(lib); err == nil {
 				lt.file = f
 				if sites, err = pythonLineSites(lt); err != nil || len(sites) == 0 {
 					lt.close()
@@ -118,7 +117,7 @@ func newPythonCover(ctx context.Context, set *coverSet, tg *target, cfg config) 
 // command line (findPythonApp), else takes its working directory, else
 // everything outside the standard library.
 func defaultPythonScope(tg *target, cwd string) (globs []string, from string) {
-	cmd := pyCommand{root: tg.root, cwd: cwd, exe: tg.inside}
+	cmd := pyCommand{root: tg.proc.Root(uint32(tg.pid)), cwd: cwd, exe: tg.inside}
 	pid := uint32(tg.pid)
 	if raw, err := os.ReadFile(tg.proc.PidPath(pid, "cmdline")); err == nil {
 		cmd.args = strings.Split(strings.TrimRight(string(raw), "\x00"), "\x00")
@@ -338,7 +337,7 @@ var pyDef = regexp.MustCompile(`^\s*(?:(?:async\s+)?def|class)\s+(\w+)`)
 // pythonScope lists the functions of the in-scope source files: their def
 // and class statements, plus one "<module>" per file. Only globs with a fixed
 // directory prefix are walked.
-func pythonScope(ctx context.Context, root string, globs []string) (scope []Function, files []string) {
+func pythonScope(ctx context.Context, root *procfs.Root, globs []string) (scope []Function, files []string) {
 	seen := map[string]bool{}
 	for _, g := range globs {
 		if strings.HasPrefix(g, "!") {
@@ -352,20 +351,20 @@ func pythonScope(ctx context.Context, root string, globs []string) (scope []Func
 			continue
 		}
 		seen[dir] = true
-		_ = filepath.WalkDir(root+dir, func(p string, d fs.DirEntry, err error) error {
+		_ = fs.WalkDir(root.FS(), strings.TrimPrefix(dir, "/"), func(p string, d fs.DirEntry, err error) error {
 			if err != nil || ctx.Err() != nil || len(files) > 5000 {
-				return filepath.SkipDir
+				return fs.SkipDir
 			}
 			if d.IsDir() && (d.Name() == "__pycache__" || strings.HasPrefix(d.Name(), ".")) {
-				return filepath.SkipDir
+				return fs.SkipDir
 			}
-			inside := strings.TrimPrefix(p, root)
+			inside := "/" + p
 			if d.IsDir() || !strings.HasSuffix(p, ".py") && inside != g || !pyInScope(globs, inside) {
 				return nil
 			}
 			files = append(files, inside)
 			scope = append(scope, Function{Name: "<module>", Package: inside, File: inside, Line: 1})
-			scope = append(scope, pythonDefs(p, inside)...)
+			scope = append(scope, pythonDefs(root, inside)...)
 			return nil
 		})
 	}
@@ -373,8 +372,8 @@ func pythonScope(ctx context.Context, root string, globs []string) (scope []Func
 }
 
 // pythonDefs lists the def and class statements of a source file.
-func pythonDefs(file, inside string) []Function {
-	f, err := os.Open(file)
+func pythonDefs(root *procfs.Root, inside string) []Function {
+	f, err := root.Open(inside)
 	if err != nil {
 		return nil
 	}
