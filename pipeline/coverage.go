@@ -75,7 +75,7 @@ func (s *session) startCoverage() {
 		s.rep.Trace.Coverage = "files only: " + why
 		s.rep.Trace.CodeCoverage = &report.CodeCoverage{Why: why}
 		r.ctr.update(func(p *event.Progress) { p.CoverageWhy = why })
-		r.logf(event.LevelWarn, "no code coverage, file-level coverage only: %s", why)
+		r.logf(event.LevelWarn, "no code coverage, falling back to file-level coverage: %s", why)
 		return
 	}
 	s.cov = cov
@@ -83,6 +83,11 @@ func (s *session) startCoverage() {
 	s.rep.Trace.Coverage = string(st.Kind) + " via " + st.Mechanism
 	if st.Source != "" {
 		s.rep.Trace.Coverage += " (" + st.Source + ")"
+	}
+	if st.Attach != "" {
+		// How the probes were attached matters on kernels without
+		// uprobe_multi: one link per address costs more to attach.
+		s.rep.Trace.Coverage += ", attached by " + st.Attach
 	}
 	mechanism := st.Mechanism
 	if st.Processes > 1 {
