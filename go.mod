@@ -21,6 +21,7 @@ require (
 	github.com/spf13/pflag v1.0.10
 	go.yaml.in/yaml/v4 v4.0.0
 	golang.org/x/arch v0.33.0
+	golang.org/x/net v0.59.0
 	golang.org/x/sys v0.50.0
 )
 

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/whittle-dev/whittle/corpus"
+	"github.com/whittle-dev/whittle/fuzz/crawl"
 	"github.com/whittle-dev/whittle/fuzz/gen"
 	"github.com/whittle-dev/whittle/fuzz/inputsel"
 	"github.com/whittle-dev/whittle/fuzz/oracle"
@@ -36,6 +37,7 @@ type config struct {
 	seeds       []Entry
 	maxLive     int
 	latency     upkeep.LatencyPolicy
+	crawl       crawl.Limits
 
 	freshMinimize bool
 }
@@ -144,3 +146,7 @@ func withFreshMinimization(on bool) Option { return func(c *config) { c.freshMin
 func withSeedEntries(entries []Entry) Option {
 	return func(c *config) { c.seeds = append(c.seeds, entries...) }
 }
+
+// WithCrawlLimits bounds the requests of paths the target's pages link
+// (zero fields: crawl.DefaultLimits).
+func WithCrawlLimits(l crawl.Limits) Option { return func(c *config) { c.crawl = l } }

@@ -11,6 +11,7 @@ import (
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/event"
 	"github.com/whittle-dev/whittle/fuzz"
+	"github.com/whittle-dev/whittle/fuzz/crawl"
 	"github.com/whittle-dev/whittle/fuzz/oracle"
 	"github.com/whittle-dev/whittle/fuzz/upkeep"
 	"github.com/whittle-dev/whittle/internal/faults"
@@ -74,6 +75,7 @@ func (s *session) exercise(ctx context.Context) error {
 		opts = append(opts, fuzz.WithStore(st))
 	}
 	f := fuzz.New(s.spec, s.orig, opts...)
+	r.logf(event.LevelInfo, "crawl: %s; no browser load", crawl.Mode())
 	started := time.Now()
 	r.controls.attach(f)
 	r.ctr.setExtra(func(p *event.Progress) { s.fuzzProgress(p, f, started) })
@@ -111,6 +113,9 @@ func (s *session) exercise(ctx context.Context) error {
 	}
 	s.entries = res.Corpus
 	s.recordFuzz(res)
+	if c := res.Crawl; c.Requested > 0 {
+		r.logf(event.LevelInfo, "crawl: %d linked paths requested from %d pages; %d files kept as linked", c.Requested, c.Pages, len(res.Linked))
+	}
 	for _, w := range res.Warnings {
 		r.logf(event.LevelWarn, "fuzz: %s", w)
 	}
@@ -265,6 +270,10 @@ func (s *session) recordFuzz(res *fuzz.Result) {
 		}
 	}
 	sort.Slice(rep.SelectedDirs, func(i, j int) bool { return rep.SelectedDirs[i].Dir < rep.SelectedDirs[j].Dir })
+	rep.Linked = rep.Linked[:0]
+	for _, lf := range res.Linked {
+		rep.Linked = append(rep.Linked, report.Linked{Path: lf.Path, From: lf.From, Request: lf.Request})
+	}
 	s.recordCoverage()
 }
 
