@@ -31,6 +31,10 @@ type Result struct {
 	Selections   []inputsel.Selection `json:"selections,omitempty"`
 	SelectedDirs []string             `json:"selected_dirs,omitempty"`
 	Effects      []inputsel.Effect    `json:"effects,omitempty"`
+	// ValueNames counts the names tried because a value the target
+	// accepted spelled a name of a directory it listed (its sample, not the
+	// directory's every name).
+	ValueNames int `json:"value_names,omitempty"`
 	// Linked are the files that requests of linked paths (assets the
 	// target's pages link) made the target use, with the page that linked
 	// each; Crawl says what the crawl did.
@@ -115,6 +119,7 @@ func (f *Fuzzer) Run(ctx context.Context) (*Result, error) {
 		Selections:   l.selection.files.Selections(),
 		SelectedDirs: l.selection.files.Dirs(),
 		Effects:      l.selection.files.Effects(),
+		ValueNames:   l.selection.valueNames,
 		Linked:       l.crawling.crawler.Files(),
 		Crawl:        l.crawling.crawler.Summary(),
 		StopReason:   reason,

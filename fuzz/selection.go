@@ -29,6 +29,8 @@ type selection struct {
 	// values proposed (operation, target, value): each is proposed once.
 	swept map[string]bool
 	tried map[string]bool
+	// valueNames counts the names valueSweeps proposed (Result.ValueNames).
+	valueNames int
 }
 
 // maxSelectionTries bounds the values proposed for one selection.
@@ -50,6 +52,36 @@ func (o *selection) observe(ctx context.Context, rec *record) {
 		}
 	}
 	rec.tries = append(rec.tries, o.nameSweeps(o.files.Names().Load(ctx))...)
+	if is2xx(rec.resp.Status) && len(rec.req.Values) > 0 {
+		rec.tries = append(rec.tries, o.valueSweeps(rec.op, rec.req.Values)...)
+	}
+}
+
+// valueSweeps proposes, for a value the target accepted that spells a name
+// of a directory it listed (a codec of the interpreter's encodings/, a
+// driver, a locale: inputsel.ValueDirs), a sample of that directory's other
+// names at the same place, once per operation, place and directory. One
+// that makes the target open a file there selects the directory.
+func (o *selection) valueSweeps(op *spec.Operation, sent []gen.SentValue) [][]Step {
+	var out [][]Step
+	for _, t := range inputsel.NameTargets(op) {
+		for _, sv := range sent {
+			if sv.Target != t.Key || sv.Part != "" {
+				continue
+			}
+			for _, d := range o.files.Names().ValueDirs(sv.Value) {
+				k := op.ID + "\x00" + t.Key + "\x00" + d.Path()
+				if o.swept[k] {
+					continue
+				}
+				o.swept[k] = true
+				tries := o.sweep(op, t, d.SampleNames(sv.Value))
+				o.valueNames += len(tries)
+				out = append(out, tries...)
+			}
+		}
+	}
+	return out
 }
 
 func (o *selection) announce(rec *record, sel inputsel.Selection) {

@@ -38,6 +38,9 @@ type NameBook struct {
 	// picks caches, per parameter name, what a pick chooses from, until a
 	// directory is added or loaded or selected (see invalidate).
 	picks map[string]*pickTable
+	// byName files the directories by the names they hold, as a registry
+	// spells them (ValueDirs).
+	byName map[string][]*NameDir
 }
 
 // pickTable is what a pick for one parameter name chooses from: the
@@ -78,7 +81,7 @@ const (
 )
 
 func newNameBook(lister DirLister) *NameBook {
-	return &NameBook{lister: lister, dirs: map[string]*NameDir{}, selected: map[string]bool{}, listings: map[string][]string{}, picks: map[string]*pickTable{}}
+	return &NameBook{lister: lister, dirs: map[string]*NameDir{}, selected: map[string]bool{}, listings: map[string][]string{}, picks: map[string]*pickTable{}, byName: map[string][]*NameDir{}}
 }
 
 // invalidate forgets the pick tables: a weight changed. b.mu is held.
@@ -206,6 +209,7 @@ func (b *NameBook) setEntries(nd *NameDir, entries []string) {
 		b.total++
 	}
 	sort.Slice(nd.names, func(i, j int) bool { return nd.names[i].stem < nd.names[j].stem })
+	b.indexNames(nd)
 }
 
 // weight is how often a pick for param chooses d.
