@@ -29,15 +29,24 @@ type selection struct {
 	// values proposed (operation, target, value): each is proposed once.
 	swept map[string]bool
 	tried map[string]bool
-	// valueNames counts the names valueSweeps proposed (Result.ValueNames).
+	// proposed are the values proposed anywhere; valueDirs counts the
+	// directories valueSweeps sampled per operation and place, valueNames
+	// the names it proposed (Result.ValueNames).
+	proposed   map[string]bool
+	valueDirs  map[string]int
 	valueNames int
 }
+
+// maxValueSweepDirs bounds the directories whose names are sampled at one
+// place of an operation because values sent there spelled their names.
+const maxValueSweepDirs = 2
 
 // maxSelectionTries bounds the values proposed for one selection.
 const maxSelectionTries = 32
 
 func newSelection(s *spec.Spec, g *gen.Generator, values *links.Store, files *inputsel.Correlator, ctl *controls, mon *monitor) *selection {
-	return &selection{spec: s, gen: g, values: values, files: files, ctl: ctl, mon: mon, swept: map[string]bool{}, tried: map[string]bool{}}
+	return &selection{spec: s, gen: g, values: values, files: files, ctl: ctl, mon: mon, swept: map[string]bool{}, tried: map[string]bool{},
+		proposed: map[string]bool{}, valueDirs: map[string]int{}}
 }
 
 func (o *selection) observe(ctx context.Context, rec *record) {
@@ -69,12 +78,19 @@ func (o *selection) valueSweeps(op *spec.Operation, sent []gen.SentValue) [][]St
 			if sv.Target != t.Key || sv.Part != "" {
 				continue
 			}
+			// A name this observer proposed, echoed at another place (an
+			// answer's values feed the dictionary), shows nothing new.
+			if o.proposed[sv.Value] {
+				continue
+			}
 			for _, d := range o.files.Names().ValueDirs(sv.Value) {
 				k := op.ID + "\x00" + t.Key + "\x00" + d.Path()
-				if o.swept[k] {
+				at := op.ID + "\x00" + t.Key
+				if o.swept[k] || o.valueDirs[at] >= maxValueSweepDirs {
 					continue
 				}
 				o.swept[k] = true
+				o.valueDirs[at]++
 				tries := o.sweep(op, t, d.SampleNames(sv.Value))
 				o.valueNames += len(tries)
 				out = append(out, tries...)
@@ -189,6 +205,7 @@ func (o *selection) firstTry(op, key, v string) bool {
 		return false
 	}
 	o.tried[k] = true
+	o.proposed[v] = true
 	return true
 }
 
