@@ -270,6 +270,7 @@ func (s *session) recordFuzz(res *fuzz.Result) {
 		}
 	}
 	sort.Slice(rep.SelectedDirs, func(i, j int) bool { return rep.SelectedDirs[i].Dir < rep.SelectedDirs[j].Dir })
+	rep.ValueNames = res.ValueNames
 	rep.Linked = rep.Linked[:0]
 	for _, lf := range res.Linked {
 		rep.Linked = append(rep.Linked, report.Linked{Path: lf.Path, From: lf.From, Request: lf.Request})

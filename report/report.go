@@ -106,6 +106,10 @@ type FuzzInfo struct {
 	// SelectedDirs are directories whose files a request value selects; the
 	// minimal image keeps them whole.
 	SelectedDirs []Selection `json:"selected_dirs,omitempty"`
+	// ValueNames counts the names tried because a value the target
+	// accepted spelled a name of a directory it listed (a sample of an
+	// interpreter's codecs, drivers, locales: never the whole directory).
+	ValueNames int `json:"value_names,omitempty"`
 	// Linked are files that requests of paths the target's pages link
 	// (assets no spec lists) made it use; the minimal image keeps them.
 	Linked []Linked `json:"linked,omitempty"`
