@@ -69,8 +69,8 @@ func (o *selection) observe(ctx context.Context, rec *record) {
 // valueSweeps proposes, for a value the target accepted that spells a name
 // of a directory it listed (a codec of the interpreter's encodings/, a
 // driver, a locale: inputsel.ValueDirs), a sample of that directory's other
-// names at the same place, once per operation, place and directory. One
-// that makes the target open a file there selects the directory.
+// names at the same place, once per operation and directory. One that
+// makes the target open a file there selects the directory.
 func (o *selection) valueSweeps(op *spec.Operation, sent []gen.SentValue) [][]Step {
 	var out [][]Step
 	for _, t := range inputsel.NameTargets(op) {
@@ -84,7 +84,9 @@ func (o *selection) valueSweeps(op *spec.Operation, sent []gen.SentValue) [][]St
 				continue
 			}
 			for _, d := range o.files.Names().ValueDirs(sv.Value) {
-				k := op.ID + "\x00" + t.Key + "\x00" + d.Path()
+				// Once per operation and directory: the value echoed at
+				// another place (answers feed the dictionary) adds nothing.
+				k := op.ID + "\x00value\x00" + d.Path()
 				at := op.ID + "\x00" + t.Key
 				if o.swept[k] || o.valueDirs[at] >= maxValueSweepDirs {
 					continue
