@@ -90,8 +90,18 @@ func (c *Crawler) Page(k Kind, page, origin string, body []byte) (links []Link, 
 	if d >= c.limits.MaxDepth {
 		return nil, ""
 	}
-	refs := Refs(k, page, origin, body)
-	if len(refs) == 0 {
+	return c.Follow(page, Refs(k, page, origin, body))
+}
+
+// Follow takes paths that the page at path page asked for (its references,
+// or what a browser loading it requested) and returns the links to
+// request, as Page does.
+func (c *Crawler) Follow(page string, refs []string) (links []Link, note string) {
+	d, ok := c.depth[page]
+	if !ok {
+		c.depth[page] = 0
+	}
+	if d >= c.limits.MaxDepth || len(refs) == 0 {
 		return nil, ""
 	}
 	c.summary.Pages++

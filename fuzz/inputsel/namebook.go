@@ -41,6 +41,9 @@ type NameBook struct {
 	// byName files the directories by the names they hold, as a registry
 	// spells them (ValueDirs).
 	byName map[string][]*NameDir
+	// picked are the values PickName gave (up to maxNames): the book's own
+	// names, which show nothing when they come back (ValueDirs).
+	picked map[string]bool
 }
 
 // pickTable is what a pick for one parameter name chooses from: the
@@ -81,7 +84,7 @@ const (
 )
 
 func newNameBook(lister DirLister) *NameBook {
-	return &NameBook{lister: lister, dirs: map[string]*NameDir{}, selected: map[string]bool{}, listings: map[string][]string{}, picks: map[string]*pickTable{}, byName: map[string][]*NameDir{}}
+	return &NameBook{lister: lister, dirs: map[string]*NameDir{}, selected: map[string]bool{}, listings: map[string][]string{}, picks: map[string]*pickTable{}, byName: map[string][]*NameDir{}, picked: map[string]bool{}}
 }
 
 // invalidate forgets the pick tables: a weight changed. b.mu is held.
@@ -242,6 +245,15 @@ func (b *NameBook) weight(d *NameDir, param nameWords) float64 {
 func (b *NameBook) PickName(rng *rand.Rand, param string) (string, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	v, ok := b.pickName(rng, param)
+	if ok && len(b.picked) < maxNames {
+		b.picked[v] = true
+	}
+	return v, ok
+}
+
+// pickName is PickName; b.mu is held.
+func (b *NameBook) pickName(rng *rand.Rand, param string) (string, bool) {
 	t := b.picks[param]
 	if t == nil {
 		t = b.pickTable(param)

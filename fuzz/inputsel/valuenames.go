@@ -48,7 +48,8 @@ func registryName(v string) string {
 
 // ValueDirs are the directories the target listed whose entries include
 // one that value names (spelled as a registry normalises it), at most
-// maxValueDirs, those of the application before the interpreter's.
+// maxValueDirs, those of the application before the interpreter's. A
+// value PickName gave shows nothing: none.
 func (b *NameBook) ValueDirs(value string) []*NameDir {
 	key := registryName(value)
 	if len(key) < minValueNameLen {
@@ -56,6 +57,9 @@ func (b *NameBook) ValueDirs(value string) []*NameDir {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.picked[value] {
+		return nil // the book's own name, back from the generator
+	}
 	var app, system []*NameDir
 	seen := map[*NameDir]bool{}
 	for _, d := range b.byName[key] {

@@ -3,6 +3,7 @@ package inputsel
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -109,4 +110,18 @@ func paths(ds []*NameDir) []string {
 		out = append(out, d.Path())
 	}
 	return out
+}
+
+func TestValueDirsIgnoresTheBooksOwnNames(t *testing.T) {
+	b := interpreterBook(t, "/usr/lib/python3.11/encodings", "/usr/lib/python3.11")
+	rng := rand.New(rand.NewPCG(1, 1))
+	for range 200 {
+		v, ok := b.PickName(rng, "text")
+		if !ok {
+			t.Fatal("no name")
+		}
+		if dirs := b.ValueDirs(v); len(dirs) != 0 {
+			t.Fatalf("%q, a name the book gave, names %v", v, paths(dirs))
+		}
+	}
 }

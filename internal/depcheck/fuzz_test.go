@@ -22,6 +22,7 @@ var fuzzImports = map[string][]string{
 	"fuzz/inputsel":           {"fuzz/spec", "fuzz/gen", "fuzz/param"},
 	"fuzz/upkeep":             {"fuzz/spec", "fuzz/gen", "fuzz/param", "fuzz/links"},
 	"fuzz/crawl":              {},
+	"fuzz/crawl/browser":      {},
 	"fuzz/internal/testspecs": {"fuzz/spec"},
 	"fuzz/internal/fakeimage": {},
 }
