@@ -102,18 +102,19 @@ func (b *pageBrowser) load(ctx context.Context, origin, page string) (missing []
 	return missing, ""
 }
 
-// wait records that page waits for the answers to links.
-func (b *pageBrowser) wait(page string, links []crawl.Link) {
-	if len(links) == 0 {
-		return
-	}
-	w := b.waiting[page]
-	if w == nil {
-		w = map[string]bool{}
-		b.waiting[page] = w
-	}
-	for _, l := range links {
-		w[l.Path] = true
+// wait records that page waits for the answers to the paths its load
+// asked for that are to be requested and were not answered yet.
+func (b *pageBrowser) wait(page string, missing []string, c *crawl.Crawler) {
+	for _, p := range missing {
+		if _, ok := b.answers[p]; ok || !c.Requested(p) {
+			continue
+		}
+		w := b.waiting[page]
+		if w == nil {
+			w = map[string]bool{}
+			b.waiting[page] = w
+		}
+		w[p] = true
 	}
 }
 

@@ -25,29 +25,37 @@ const linkedKind = "linked"
 // Changes: its crawler; fills tries; notes once when the crawl is bounded.
 type crawling struct {
 	crawler *crawl.Crawler
+	browser *pageBrowser // nil: pages are only parsed
 	// origin is the target's host:port, prefix its base path (no
 	// trailing slash): links resolve as a browser at the base URL would.
 	origin, prefix string
 	note           func(string)
 }
 
-func newCrawling(base string, limits crawl.Limits, note func(string)) *crawling {
-	o := &crawling{crawler: crawl.New(limits), origin: "127.0.0.1", note: note}
+func newCrawling(base string, limits crawl.Limits, browserBin string, note func(string)) *crawling {
+	o := &crawling{crawler: crawl.New(limits), browser: newPageBrowser(browserBin), origin: "127.0.0.1", note: note}
 	if u, err := url.Parse(base); err == nil && u.Host != "" {
 		o.origin, o.prefix = u.Host, strings.TrimRight(u.EscapedPath(), "/")
 	}
 	return o
 }
 
-func (o *crawling) observe(_ context.Context, rec *record) {
+func (o *crawling) observe(ctx context.Context, rec *record) {
 	req := rec.req.Request
 	if req.Method != http.MethodGet {
 		return
 	}
+	full := o.prefix + req.Path
 	if rec.req.Intent.Kind == linkedKind {
 		o.crawler.Keep(rec.req.Intent.Target, "GET "+req.Path, rec.sig.NewFiles)
 	} else {
-		o.crawler.Sent(o.prefix + req.Path)
+		o.crawler.Sent(full)
+	}
+	if o.browser != nil {
+		o.browser.keep(full, rec.resp)
+		for _, page := range o.browser.answered(full) {
+			o.browse(ctx, rec, page)
+		}
 	}
 	if !is2xx(rec.resp.Status) || len(rec.resp.Body) == 0 {
 		return
@@ -56,7 +64,27 @@ func (o *crawling) observe(_ context.Context, rec *record) {
 	if kind == crawl.None {
 		return
 	}
-	links, note := o.crawler.Page(kind, o.prefix+req.Path, o.origin, rec.resp.Body)
+	links, note := o.crawler.Page(kind, full, o.origin, rec.resp.Body)
+	o.propose(rec, links, note)
+	if kind == crawl.HTML && o.browser != nil && o.browser.loads[full] == 0 {
+		// Loaded again only once what its load asked for was answered.
+		o.browse(ctx, rec, full)
+	}
+}
+
+// browse loads page in the browser and proposes what it asked for.
+func (o *crawling) browse(ctx context.Context, rec *record, page string) {
+	missing, note := o.browser.load(ctx, o.origin, page)
+	if note != "" && o.note != nil {
+		o.note(note)
+	}
+	links, note := o.crawler.Follow(page, missing)
+	o.propose(rec, links, note)
+	o.browser.wait(page, missing, o.crawler)
+}
+
+// propose adds a GET of each link to rec's tries.
+func (o *crawling) propose(rec *record, links []crawl.Link, note string) {
 	if note != "" && o.note != nil {
 		o.note(note)
 	}
@@ -78,3 +106,6 @@ func linkedOperation(req corpus.Request) *spec.Operation {
 	p, _, _ := strings.Cut(req.Path, "?")
 	return &spec.Operation{ID: http.MethodGet + " " + p, Method: http.MethodGet, Path: p}
 }
+
+// close stops the browser, if one ran.
+func (o *crawling) close() { o.browser.close() }

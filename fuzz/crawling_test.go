@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/whittle-dev/whittle/fuzz/crawl"
+	"github.com/whittle-dev/whittle/fuzz/crawl/browser"
 	"github.com/whittle-dev/whittle/fuzz/internal/testspecs"
 )
 
@@ -186,3 +187,67 @@ func TestCrawlIsBoundedWithOneNote(t *testing.T) {
 		t.Errorf("notes %d, summary %+v, warnings %q", notes, res.Crawl, res.Warnings)
 	}
 }
+
+// With a browser, what a script asks for at run time, from a path built
+// of parts that no parse finds, is requested and kept too.
+func TestCrawlBrowserFindsWhatScriptsBuild(t *testing.T) {
+	bin, err := browser.Find()
+	if err != nil {
+		t.Skipf("SKIP: %v: the browser load is not tested here", err)
+	}
+	var mu sync.Mutex
+	var asked []string
+	var read []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		asked = append(asked, r.URL.Path)
+		mu.Unlock()
+		switch r.URL.Path {
+		case "/":
+			w.Header().Set("Content-Type", "text/html")
+			fmt.Fprint(w, `<html><head><script src="/static/app.js"></script></head><body></body></html>`)
+		case "/static/app.js":
+			w.Header().Set("Content-Type", "application/javascript")
+			fmt.Fprint(w, `const parts = ['static', 'data', 'late']; fetch('/' + parts.join('/') + '.json');`)
+		case "/static/data/late.json", "/api/health":
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, `{}`)
+		default:
+			http.NotFound(w, r)
+			return
+		}
+		mu.Lock()
+		read = append(read, "/srv"+r.URL.Path)
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	fb := feedbackFunc(func() Signal {
+		mu.Lock()
+		defer mu.Unlock()
+		s := Signal{Files: len(read), NewFiles: read}
+		read = nil
+		return s
+	})
+	s := testspecs.Load(t, "pages", pageSpec)
+	f := New(s, newHTTPSender(srv.URL, 0), WithSeed(1), WithMaxRequests(40), WithFeedback(fb), WithBrowser(bin))
+	res, err := f.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Contains(asked, "/static/data/late.json") {
+		t.Fatalf("the path the script builds was never requested: %q (warnings %q)", asked, res.Warnings)
+	}
+	found := false
+	for _, lf := range res.Linked {
+		found = found || lf.Path == "/srv/static/data/late.json" && lf.From == "GET /"
+	}
+	if !found {
+		t.Errorf("linked files %+v", res.Linked)
+	}
+}
+
+type feedbackFunc func() Signal
+
+func (f feedbackFunc) After(context.Context) (Signal, error) { return f(), nil }

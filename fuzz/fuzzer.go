@@ -82,6 +82,7 @@ func (f *Fuzzer) Corpus() []Entry { return f.corpus.snapshot() }
 // ErrTooManyCrashes.
 func (f *Fuzzer) Run(ctx context.Context) (*Result, error) {
 	l := f.l
+	defer l.crawling.close()
 	l.mon.stats.restartClock()
 	l.ctl.resetClock()
 	f.runSeeds(ctx)

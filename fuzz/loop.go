@@ -92,7 +92,7 @@ func newLoop(s *spec.Spec, send Sender, cfg *config) *loop {
 	}
 	l.coverage = &coverage{feedback: cfg.feedback}
 	l.selection = newSelection(s, l.gen, l.exec.values, files, l.ctl, l.mon)
-	l.crawling = newCrawling(l.baseURL(), cfg.crawl, func(note string) { l.warnings = append(l.warnings, note) })
+	l.crawling = newCrawling(l.baseURL(), cfg.crawl, cfg.browser, func(note string) { l.warnings = append(l.warnings, note) })
 	l.observers = l.newObservers()
 	return l
 }

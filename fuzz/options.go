@@ -38,6 +38,7 @@ type config struct {
 	maxLive     int
 	latency     upkeep.LatencyPolicy
 	crawl       crawl.Limits
+	browser     string
 
 	freshMinimize bool
 }
@@ -150,3 +151,8 @@ func withSeedEntries(entries []Entry) Option {
 // WithCrawlLimits bounds the requests of paths the target's pages link
 // (zero fields: crawl.DefaultLimits).
 func WithCrawlLimits(l crawl.Limits) Option { return func(c *config) { c.crawl = l } }
+
+// WithBrowser has the crawl load each page in the headless Chromium at bin
+// (browser.Find), served the run's answers, so that what the pages'
+// scripts ask for at run time is requested too.
+func WithBrowser(bin string) Option { return func(c *config) { c.browser = bin } }

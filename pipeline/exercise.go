@@ -12,6 +12,7 @@ import (
 	"github.com/whittle-dev/whittle/event"
 	"github.com/whittle-dev/whittle/fuzz"
 	"github.com/whittle-dev/whittle/fuzz/crawl"
+	"github.com/whittle-dev/whittle/fuzz/crawl/browser"
 	"github.com/whittle-dev/whittle/fuzz/oracle"
 	"github.com/whittle-dev/whittle/fuzz/upkeep"
 	"github.com/whittle-dev/whittle/internal/faults"
@@ -74,8 +75,13 @@ func (s *session) exercise(ctx context.Context) error {
 		}
 		opts = append(opts, fuzz.WithStore(st))
 	}
+	if bin, err := browser.Find(); err == nil {
+		opts = append(opts, fuzz.WithBrowser(bin))
+		r.logf(event.LevelInfo, "crawl: %s, and pages loaded in a headless Chromium (%s) served the run's answers, so that what their scripts fetch is requested too", crawl.Mode(), bin)
+	} else {
+		r.logf(event.LevelInfo, "crawl: %s; %v: scripts are not run", crawl.Mode(), err)
+	}
 	f := fuzz.New(s.spec, s.orig, opts...)
-	r.logf(event.LevelInfo, "crawl: %s; no browser load", crawl.Mode())
 	started := time.Now()
 	r.controls.attach(f)
 	r.ctr.setExtra(func(p *event.Progress) { s.fuzzProgress(p, f, started) })

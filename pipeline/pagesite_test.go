@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/whittle-dev/whittle/fuzz/crawl/browser"
 )
 
 // A page-serving service whose spec names its home page and API but none
@@ -21,6 +23,11 @@ func TestPagesiteEndToEnd(t *testing.T) {
 	if !slices.ContainsFunc(logs, func(l string) bool { return strings.HasPrefix(l, "crawl: static parse") }) {
 		t.Error("the log does not say how pages are crawled")
 	}
+	_, noBrowser := browser.Find()
+	withBrowser := slices.ContainsFunc(logs, func(l string) bool { return strings.Contains(l, "headless Chromium (") })
+	if withBrowser != (noBrowser == nil) {
+		t.Errorf("Chromium found: %v; the log says it is used: %v", noBrowser == nil, withBrowser)
+	}
 	const pub = "/srv/pagesite/public/"
 	// Each asset, and the page whose request made the target read it.
 	want := map[string]string{
@@ -36,6 +43,12 @@ func TestPagesiteEndToEnd(t *testing.T) {
 		pub + "icons/icon-192.png": "GET /site.webmanifest",
 		pub + "icons/icon-512.png": "GET /site.webmanifest",
 		pub + "fonts/brand.woff2":  "", // preloaded by the page and url()ed by the stylesheet: either
+	}
+	if noBrowser == nil {
+		// Only a browser running app.js finds the path it builds from parts.
+		want[pub+"data/extra.json"] = "GET /"
+	} else {
+		t.Logf("SKIP part: %v: the file a script fetches by a path built at run time is not checked", noBrowser)
 	}
 	kept := keptPaths(rep)
 	for p, from := range want {
@@ -62,6 +75,9 @@ func TestPagesiteEndToEnd(t *testing.T) {
 		"/static/img/logo.png", "/static/img/logo@2x.png", "/static/img/bg.png", "/static/js/app.js",
 		"/static/data/messages.json", "/site.webmanifest", "/static/icons/icon-192.png", "/static/icons/icon-512.png",
 		"/static/fonts/brand.woff2"}
+	if noBrowser == nil {
+		paths = append(paths, "/static/data/extra.json")
+	}
 	orig, min := answersFrom(t, img, paths), answersFrom(t, rep.Minimal.Ref, paths)
 	for i, p := range paths {
 		if orig[i].status != 200 || orig[i] != min[i] {

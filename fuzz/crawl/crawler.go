@@ -127,6 +127,13 @@ func (c *Crawler) Follow(page string, refs []string) (links []Link, note string)
 	return links, note
 }
 
+// Requested reports whether path was requested or is to be (sent, or
+// returned as a link).
+func (c *Crawler) Requested(path string) bool {
+	_, ok := c.depth[path]
+	return ok
+}
+
 // Keep records files that the linked request req (e.g. "GET
 // /static/app.css"), linked from from, made the target use for the first
 // time.
