@@ -44,8 +44,8 @@
 //	selection    values sent; sig's files and dirs     correlator, name book, dictionary; record.tries
 //	monitor      sig, new                              statistics; coverage events
 //	objectives   request and answer (fuzz/oracle)      record.violations
-//	crawling     GETs' HTML, CSS, script, manifest     its crawler (fuzz/crawl); record.tries
-//	             answers; sig's files of linked GETs
+//	crawling     GETs' HTML, CSS, script, manifest     its crawler (fuzz/crawl), its browser
+//	             answers; sig's files of linked GETs   (served recorded answers only); record.tries
 //	exchanges    the whole exchange (a test's hook)     nothing
 //	upkeep       latency; resources created, deleted   upkeep.Keeper
 //
@@ -67,7 +67,8 @@
 //	fuzz/inputsel  input-selected files: correlation, the name book, negotiated variants
 //	fuzz/upkeep    what the run created, and the target's latency
 //	fuzz/param     the values of a request by key, free or enumerated
-//	fuzz/crawl     paths a page links on its origin, the bounded crawl
+//	fuzz/crawl     paths a page links on its origin, the bounded crawl;
+//	               fuzz/crawl/browser runs pages' scripts on recorded answers
 //
 // The leaves never import this package (internal/depcheck keeps it so).
 package fuzz
