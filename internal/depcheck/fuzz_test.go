@@ -13,7 +13,7 @@ import (
 // of fuzz gets a line of its own. Tests may also use the fixtures of
 // fuzz/internal.
 var fuzzImports = map[string][]string{
-	"fuzz":                    {"fuzz/spec", "fuzz/gen", "fuzz/param", "fuzz/links", "fuzz/oracle", "fuzz/inputsel", "fuzz/upkeep", "fuzz/crawl"},
+	"fuzz":                    {"fuzz/spec", "fuzz/gen", "fuzz/param", "fuzz/links", "fuzz/oracle", "fuzz/inputsel", "fuzz/upkeep", "fuzz/crawl", "fuzz/crawl/browser"},
 	"fuzz/spec":               {},
 	"fuzz/gen":                {"fuzz/spec"},
 	"fuzz/param":              {"fuzz/spec", "fuzz/gen"},
