@@ -23,6 +23,7 @@ const (
 	// browser.
 	maxServedBody  = 2 << 20
 	maxServedBytes = 64 << 20
+	maxServed      = 4096
 	loadQuiet      = 300 * time.Millisecond
 	loadLimit      = 10 * time.Second
 )
@@ -49,7 +50,7 @@ func newPageBrowser(bin string) *pageBrowser {
 
 // keep files the answer to GET path for the browser to be served.
 func (b *pageBrowser) keep(path string, resp corpus.Response) {
-	if resp.NoAnswer() || resp.Truncated || len(resp.Body) > maxServedBody || b.bytes+len(resp.Body) > maxServedBytes {
+	if resp.NoAnswer() || resp.Truncated || len(resp.Body) > maxServedBody || b.bytes+len(resp.Body) > maxServedBytes || len(b.answers) >= maxServed {
 		return
 	}
 	if _, ok := b.answers[path]; ok {

@@ -48,25 +48,26 @@ func (o *crawling) observe(ctx context.Context, rec *record) {
 	full := o.prefix + req.Path
 	if rec.req.Intent.Kind == linkedKind {
 		o.crawler.Keep(rec.req.Intent.Target, "GET "+req.Path, rec.sig.NewFiles)
-	} else {
-		o.crawler.Sent(full)
 	}
-	if o.browser != nil {
-		o.browser.keep(full, rec.resp)
-		for _, page := range o.browser.answered(full) {
-			o.browse(ctx, rec, page)
-		}
+	kind := crawl.None
+	if is2xx(rec.resp.Status) && len(rec.resp.Body) > 0 {
+		kind = crawl.KindOf(rec.resp.ContentType(), req.Path)
 	}
-	if !is2xx(rec.resp.Status) || len(rec.resp.Body) == 0 {
+	if kind != crawl.None {
+		links, note := o.crawler.Page(kind, full, o.origin, rec.resp.Body)
+		o.propose(rec, links, note)
+	}
+	// The browser is served the answers of the pages and linked paths
+	// (the crawler's, so bounded), and a page that waited for this one
+	// is loaded again.
+	if o.browser == nil || !o.crawler.Requested(full) {
 		return
 	}
-	kind := crawl.KindOf(rec.resp.ContentType(), req.Path)
-	if kind == crawl.None {
-		return
+	o.browser.keep(full, rec.resp)
+	for _, page := range o.browser.answered(full) {
+		o.browse(ctx, rec, page)
 	}
-	links, note := o.crawler.Page(kind, full, o.origin, rec.resp.Body)
-	o.propose(rec, links, note)
-	if kind == crawl.HTML && o.browser != nil && o.browser.loads[full] == 0 {
+	if kind == crawl.HTML && o.browser.loads[full] == 0 {
 		// Loaded again only once what its load asked for was answered.
 		o.browse(ctx, rec, full)
 	}

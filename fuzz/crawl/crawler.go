@@ -49,8 +49,12 @@ type Summary struct {
 // sent, within its Limits. It is not safe for concurrent use.
 type Crawler struct {
 	limits Limits
-	// depth is the depth of every path requested or linked-and-requested.
+	// depth is the depth of every page read and every path linked;
+	// roots are the pages the run sent itself (by path without query),
+	// parsed those read.
 	depth   map[string]int
+	roots   map[string]bool
+	parsed  map[string]bool
 	files   []File
 	kept    map[string]bool
 	summary Summary
@@ -66,32 +70,40 @@ func New(l Limits) *Crawler {
 	if l.MaxPaths <= 0 {
 		l.MaxPaths = DefaultLimits.MaxPaths
 	}
-	return &Crawler{limits: l, depth: map[string]int{}, kept: map[string]bool{}}
-}
-
-// Sent records that path was requested at depth 0 (a request of the spec):
-// links to it need not be followed.
-func (c *Crawler) Sent(path string) {
-	if _, ok := c.depth[path]; !ok {
-		c.depth[path] = 0
-	}
+	return &Crawler{limits: l, depth: map[string]int{}, roots: map[string]bool{}, parsed: map[string]bool{}, kept: map[string]bool{}}
 }
 
 // Page takes the references of an answer of kind k to GET page (on
 // origin) and returns the links to request. note is a one-line message
 // when the answer links more than the crawl requests (said once per
 // crawl), else "".
+//
+// Each page is read once. A page the crawl did not link (the run sent it)
+// is a root, at depth 0; at most maxRootPages of them, by path without
+// the query, are read: an operation answering HTML to every query is not
+// crawled anew for each.
 func (c *Crawler) Page(k Kind, page, origin string, body []byte) (links []Link, note string) {
+	if c.parsed[page] {
+		return nil, ""
+	}
 	d, ok := c.depth[page]
 	if !ok {
-		d = 0
+		root, _, _ := strings.Cut(page, "?")
+		if c.roots[root] || len(c.roots) >= maxRootPages {
+			return nil, ""
+		}
+		c.roots[root] = true
 		c.depth[page] = 0
 	}
+	c.parsed[page] = true
 	if d >= c.limits.MaxDepth {
 		return nil, ""
 	}
 	return c.Follow(page, Refs(k, page, origin, body))
 }
+
+// maxRootPages bounds the pages the run sent itself that are read.
+const maxRootPages = 64
 
 // Follow takes paths that the page at path page asked for (its references,
 // or what a browser loading it requested) and returns the links to
@@ -127,8 +139,7 @@ func (c *Crawler) Follow(page string, refs []string) (links []Link, note string)
 	return links, note
 }
 
-// Requested reports whether path was requested or is to be (sent, or
-// returned as a link).
+// Requested reports whether path is a page read or a path linked.
 func (c *Crawler) Requested(path string) bool {
 	_, ok := c.depth[path]
 	return ok

@@ -8,7 +8,6 @@ import (
 
 func TestCrawlerFollowsEachPathOnceWithinDepth(t *testing.T) {
 	c := New(Limits{MaxDepth: 2, MaxPaths: 100})
-	c.Sent("/")
 	links, note := c.Page(HTML, "/", origin, []byte(`<link rel=stylesheet href="/s.css"><a href="/">home</a><img src="/i.png"><img src="/i.png">`))
 	if note != "" || len(links) != 2 || links[0].Path != "/s.css" || links[0].From != "GET /" || links[0].Depth != 1 || links[1].Path != "/i.png" {
 		t.Fatalf("links %+v, note %q", links, note)
@@ -59,5 +58,26 @@ func TestCrawlerKeepsFilesWithTheLinkingPage(t *testing.T) {
 	}
 	if Reason(got[0].From) != "linked from GET /" {
 		t.Fatal(Reason(got[0].From))
+	}
+}
+
+func TestCrawlerReadsEachPageOnceAndBoundsRoots(t *testing.T) {
+	c := New(Limits{})
+	page := []byte(`<img src="/a.png">`)
+	if links, _ := c.Page(HTML, "/", origin, page); len(links) != 1 {
+		t.Fatalf("links %+v", links)
+	}
+	if links, _ := c.Page(HTML, "/", origin, []byte(`<img src="/b.png">`)); len(links) != 0 {
+		t.Fatalf("a page read twice: %+v", links)
+	}
+	for i := range maxRootPages + 10 {
+		c.Page(HTML, fmt.Sprintf("/search/%d?q=x", i), origin, page)
+	}
+	if len(c.roots) != maxRootPages || len(c.depth) > maxRootPages+2 {
+		t.Fatalf("%d roots, %d paths known: unbounded", len(c.roots), len(c.depth))
+	}
+	// The same root with other queries is not read again.
+	if links, _ := c.Page(HTML, "/?q=2", origin, []byte(`<img src="/c.png">`)); len(links) != 0 {
+		t.Fatalf("%+v", links)
 	}
 }
