@@ -174,5 +174,5 @@ func Reason(from string) string { return "linked from " + from }
 
 // Mode says how pages are read, for the log.
 func Mode() string {
-	return "static parse of HTML, CSS, scripts and web manifests (" + strings.Join([]string{"href", "src", "srcset", "url()", "@import", "script literals", "manifest icons"}, ", ") + ")"
+	return "static parse of HTML, CSS, scripts and web manifests (href, src, srcset, url(), @import, script literals, manifest icons)"
 }
