@@ -46,7 +46,7 @@
 //	objectives   request and answer (fuzz/oracle)      record.violations
 //	crawling     GETs' HTML, CSS, script, manifest     its crawler (fuzz/crawl), its browser
 //	             answers; sig's files of linked GETs   (served recorded answers only); record.tries
-//	exchanges    the whole exchange (a test's hook)     nothing
+//	exchanges    the whole exchange (WithExchangeHook)  nothing
 //	upkeep       latency; resources created, deleted   upkeep.Keeper
 //
 // No observer sends a request, restarts the target, resets the value store
