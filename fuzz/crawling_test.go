@@ -92,6 +92,17 @@ func TestCrawlRequestsWhatPagesLinkAndKeepsTheirFiles(t *testing.T) {
 			t.Errorf("%s was never requested; asked %q", p, site.asked)
 		}
 	}
+	// Linked assets are requested once: the scheduler does not pick them
+	// again (they are not mutated).
+	times := map[string]int{}
+	for _, p := range site.asked {
+		times[p]++
+	}
+	for p, n := range times {
+		if strings.HasPrefix(p, "/static/") && n > 1 {
+			t.Errorf("%s requested %d times", p, n)
+		}
+	}
 	if slices.ContainsFunc(site.asked, func(p string) bool { return p == "/off" }) {
 		t.Errorf("an off-origin link was followed: %q", site.asked)
 	}
