@@ -53,6 +53,9 @@ func (f *Fuzzer) Stats() Stats {
 	st := l.mon.stats.snapshot()
 	st.Paused = l.ctl.isPaused()
 	st.Skipped = l.ctl.skippedList()
+	if l.conc != nil {
+		st.Concurrency = l.conc.snapshot()
+	}
 	return st
 }
 
@@ -86,7 +89,10 @@ func (f *Fuzzer) Run(ctx context.Context) (*Result, error) {
 	})
 	f.sweepNegotiation(ctx, planned)
 	reason := ""
-	for {
+	if l.conc != nil {
+		reason = f.runWorkers(ctx)
+	}
+	for reason == "" {
 		l.betweenSequences(ctx)
 		if reason = f.stopReason(ctx); reason != "" {
 			break

@@ -2,6 +2,7 @@ package fuzz
 
 import (
 	"context"
+	"sync"
 
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/fuzz/gen"
@@ -43,6 +44,14 @@ type loop struct {
 	instance instanceState
 	warnings []string
 	stopped  bool
+
+	// genOpts made gen; the workers' generators are made with them too.
+	genOpts []gen.Option
+	// conc is the concurrent workers' state (nil: one worker, as always);
+	// mu is the lock they share, batch the batch running (workers.go).
+	conc  *concurrency
+	mu    sync.Mutex
+	batch *batch
 }
 
 // instanceState is what the loop knows of the target instance it sends to.
@@ -81,6 +90,7 @@ func newLoop(s *spec.Spec, send Sender, cfg *config) *loop {
 		ctl:       newControls(),
 		keeper:    upkeep.New(s, ln, cfg.maxLive, cfg.latency, cfg.target != nil),
 		instance:  instanceState{minimizedCrashes: map[string]int{}, liveness: livenessOp(s)},
+		genOpts:   gopts,
 	}
 	l.exec = newExecutor(s, ln, l.gen, send)
 	l.oracle = oracle.New(s, cfg.checks...)
@@ -89,7 +99,8 @@ func newLoop(s *spec.Spec, send Sender, cfg *config) *loop {
 		o := s.Operation(op)
 		return o == nil || param.FreeValued(o, target)
 	}
-	l.coverage = &coverage{feedback: cfg.feedback}
+	l.coverage = &coverage{feedback: cfg.feedback, unattributed: l.unattributed}
+	l.conc = newConcurrency(cfg)
 	l.selection = newSelection(s, l.gen, l.exec.values, files, l.ctl, l.mon)
 	l.observers = l.newObservers()
 	return l
@@ -146,7 +157,7 @@ func (l *loop) runSequence(ctx context.Context, seq []Step) []record {
 		concrete.Input = p.req.Input
 		local[i] = l.instance.history.add(concrete, p.req.Request, resp, local)
 		dead, why := crashed(ctx, l.cfg.target, resp, l.cfg.crashGrace)
-		rec := record{idx: i, op: p.op, step: concrete, req: p.req, resp: resp, seq: sent}
+		rec := record{idx: i, op: p.op, step: concrete, req: p.req, resp: resp, seq: sent, exec: l.exec}
 		rec.n = l.mon.stats.request(p.op.ID, resp.Status, int(p.req.Intent.Phase))
 		// A request that got no answer because the target died is counted,
 		// nothing else.

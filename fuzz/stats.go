@@ -63,6 +63,9 @@ type Stats struct {
 	// Paused is set while the loop is paused; Skipped lists skipped operations.
 	Paused  bool     `json:"paused,omitempty"`
 	Skipped []string `json:"skipped,omitempty"`
+	// Concurrency says how many workers ran and why, and how their
+	// coverage was attributed (nil: one worker, or the plan alone).
+	Concurrency *ConcurrencyStats `json:"concurrency,omitempty"`
 }
 
 // statsCollector is written by the fuzz loop and read by anyone.
@@ -296,7 +299,14 @@ const (
 	// EventRestart: the target was replaced by a fresh one (after a crash,
 	// or to minimise a finding); Reasons says why.
 	EventRestart EventKind = "restart"
-	EventDone    EventKind = "done"
+	// EventWorkers: the number of concurrent workers changed; Reasons
+	// says from what to what and why.
+	EventWorkers EventKind = "workers"
+	// EventConnections: keep-alive answers proved much slower than answers
+	// on fresh connections, and every request now opens its own; Reasons
+	// gives the measurements. Sent once.
+	EventConnections EventKind = "connections"
+	EventDone        EventKind = "done"
 )
 
 // Event is a discrete happening in a run.

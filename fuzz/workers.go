@@ -1,0 +1,414 @@
+package fuzz
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"sync"
+	"time"
+
+	"github.com/whittle-dev/whittle/corpus"
+	"github.com/whittle-dev/whittle/fuzz/gen"
+	"github.com/whittle-dev/whittle/fuzz/oracle"
+	"github.com/whittle-dev/whittle/fuzz/pace"
+	"github.com/whittle-dev/whittle/internal/panics"
+)
+
+// Concurrent workers (issue 19). A latency-bound target (a database call
+// per request, a slow framework) answers one request in milliseconds but
+// can take many at once: the loop then runs batches of sequences, one per
+// worker, in parallel, as many as the pace controller (fuzz/pace) finds
+// the target takes without slowing down or failing.
+//
+// A worker is a lane: an executor with a value store of its own, a
+// generator with a seed of its own (pace.WorkerSeed) and a scheduler with
+// its own random stream, so that a producer and its consumers run in one
+// worker, in order, and --seed fixes what each worker generates. What the
+// workers share (the corpus, the queue of proposed tries, the observers'
+// tables, the findings, the monitor) is behind the loop's lock, which a
+// worker holds all the time except while its request is on the wire.
+// The interleaving of the workers' requests is not reproducible, and with
+// it neither what the observers learn first.
+//
+// Attribution. The tracer reports what the target newly did since the last
+// time it was asked, first hits only (a probe hit once is pruned). With
+// several requests in flight, what it reports after one answer may be
+// another's doing. Coverage is therefore credited to a request only when no
+// other request was in flight since the tracer was last asked (a solo
+// window). Coverage seen in a shared window is credited to nobody: it
+// counts for the image (the tracer saw it) and as Unattributed; the
+// sequences in flight then are candidates, re-run alone after the batch in
+// a short sequential lane (calibration, as AFL calibrates new inputs), and
+// join the corpus only for what they earn there. Response novelty (a new
+// status, a new shape) belongs to its own answer and needs no calibration.
+//
+// Stages that need the target to themselves (crash handling, minimising a
+// new finding, cleanup, latency restarts, calibration) run between
+// batches, when nothing is in flight: a worker defers them to the batch.
+
+// lane is one worker.
+type lane struct {
+	id    int
+	exec  *executor
+	gen   *gen.Generator
+	sched *scheduler
+}
+
+// ConcurrencyStats says how the run used concurrency.
+type ConcurrencyStats struct {
+	// Workers is the count now; Max the highest it reached; Adaptive is
+	// set when the pace controller chose it.
+	Workers  int  `json:"workers"`
+	Max      int  `json:"max_workers"`
+	Adaptive bool `json:"adaptive,omitempty"`
+	// Changes are the count's changes and why, oldest first (the last
+	// maxWorkerChanges).
+	Changes []WorkerChange `json:"changes,omitempty"`
+	// Batches counts batches run concurrently.
+	Batches int64 `json:"batches,omitempty"`
+	// Calibrated counts candidates re-run alone; Confirmed those that
+	// joined the corpus for what they earned alone. Unattributed counts
+	// newly covered units (functions, files, syscalls) seen while several
+	// requests were in flight: kept for the image, credited to no entry.
+	Calibrated   int64 `json:"calibrated,omitempty"`
+	Confirmed    int64 `json:"confirmed,omitempty"`
+	Unattributed int64 `json:"unattributed,omitempty"`
+	// FreshConnections is set when keep-alive answers proved much slower
+	// than answers on fresh connections, so every request opens its own.
+	FreshConnections bool   `json:"fresh_connections,omitempty"`
+	ConnectionReason string `json:"connection_reason,omitempty"`
+}
+
+// WorkerChange is one change of the worker count.
+type WorkerChange struct {
+	Request int64  `json:"request"`
+	From    int    `json:"from"`
+	To      int    `json:"to"`
+	Reason  string `json:"reason"`
+}
+
+const maxWorkerChanges = 64
+
+// concurrency is the loop's concurrent state.
+type concurrency struct {
+	pace  *pace.Controller
+	lanes []*lane
+
+	mu sync.Mutex // guards stats (read by Stats from other goroutines)
+	st ConcurrencyStats
+}
+
+func (c *concurrency) snapshot() *ConcurrencyStats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := c.st
+	st.Changes = append([]WorkerChange(nil), c.st.Changes...)
+	return &st
+}
+
+func (c *concurrency) update(f func(*ConcurrencyStats)) {
+	c.mu.Lock()
+	f(&c.st)
+	c.mu.Unlock()
+}
+
+// batch is what the workers of one batch share: the requests in flight
+// (for attribution), the crash that ends it, the work deferred to its end.
+type batch struct {
+	nextID   int
+	inflight map[int]bool
+	// window holds the requests in flight since the tracer was last asked.
+	window map[int]bool
+	crash  *record
+	why    string
+	// pending are new findings, minimised and recorded after the batch.
+	pending []Finding
+	answers []pace.Answer
+}
+
+func newBatch() *batch { return &batch{inflight: map[int]bool{}, window: map[int]bool{}} }
+
+func (b *batch) begin() int {
+	b.nextID++
+	b.inflight[b.nextID] = true
+	b.window[b.nextID] = true
+	return b.nextID
+}
+
+func (b *batch) end(id int, resp corpusResponse) {
+	delete(b.inflight, id)
+	b.answers = append(b.answers, pace.Answer{Latency: resp.dur, Timeout: resp.timeout, ServerError: resp.status >= 500})
+}
+
+// solo reports whether request id was alone in flight since the tracer was
+// last asked, and starts the next window with those still in flight.
+func (b *batch) solo(id int) bool {
+	alone := len(b.window) == 1 && b.window[id]
+	b.window = maps.Clone(b.inflight)
+	return alone
+}
+
+type corpusResponse struct {
+	status  int
+	dur     time.Duration
+	timeout bool
+}
+
+// slot is one worker's sequence in a batch.
+type slot struct {
+	lane      *lane
+	seq       []Step
+	parent    *Entry
+	res       []record
+	candidate bool // saw coverage in a shared window
+	panicked  any
+}
+
+// newConcurrency prepares the workers' state; nil when the run is sequential.
+func newConcurrency(cfg *config) *concurrency {
+	if cfg.workers == 1 {
+		return nil
+	}
+	p := pace.Policy{Fixed: cfg.workers, Max: cfg.maxWorkers}
+	c := &concurrency{pace: pace.New(p)}
+	c.st.Workers, c.st.Max, c.st.Adaptive = c.pace.Workers(), c.pace.Workers(), c.pace.Adaptive()
+	return c
+}
+
+// laneFor returns worker i, made on first use: worker 0 is the loop's own
+// executor, generator and scheduler.
+func (f *Fuzzer) laneFor(i int) *lane {
+	c := f.l.conc
+	for len(c.lanes) <= i {
+		n := len(c.lanes)
+		if n == 0 {
+			c.lanes = append(c.lanes, &lane{exec: f.l.exec, gen: f.l.gen, sched: f.sched})
+			continue
+		}
+		l := f.l
+		seed := pace.WorkerSeed(l.cfg.seed, n)
+		opts := append(append([]gen.Option(nil), l.genOpts...), gen.WithSeed(seed), gen.WithDictionary(l.gen.Dictionary()))
+		g := gen.New(l.spec, opts...)
+		x := newExecutor(l.spec, l.links, g, l.exec.send)
+		s := *f.sched
+		s.gen, s.values = g, x.values
+		s.rng = newSchedulerRand(seed)
+		c.lanes = append(c.lanes, &lane{id: n, exec: x, gen: g, sched: &s})
+	}
+	return c.lanes[i]
+}
+
+// runWorkers is the loop of a concurrent run; it returns why it stopped.
+func (f *Fuzzer) runWorkers(ctx context.Context) string {
+	l := f.l
+	c := l.conc
+	for {
+		l.betweenSequences(ctx)
+		if reason := f.stopReason(ctx); reason != "" {
+			return reason
+		}
+		k := c.pace.Workers()
+		var slots []*slot
+		for i := range k {
+			ln := f.laneFor(i)
+			seq, parent := ln.sched.next()
+			if len(seq) > 0 {
+				slots = append(slots, &slot{lane: ln, seq: seq, parent: parent})
+			}
+		}
+		if len(slots) == 0 {
+			continue
+		}
+		b := f.runBatch(ctx, slots)
+		f.settle(ctx, b, slots)
+		l.mon.stats.set(l.findings.len(), f.corpus.size(), l.gen.Dictionary().Len())
+		if ch, ok := c.pace.Observe(time.Now(), b.answers); ok {
+			f.workersChanged(ch)
+		}
+	}
+}
+
+func (f *Fuzzer) workersChanged(ch pace.Change) {
+	l := f.l
+	n := l.mon.stats.requests.Load()
+	l.conc.update(func(st *ConcurrencyStats) {
+		st.Workers, st.Max = ch.To, max(st.Max, ch.To)
+		st.Changes = append(st.Changes, WorkerChange{Request: n, From: ch.From, To: ch.To, Reason: ch.Reason})
+		if len(st.Changes) > maxWorkerChanges {
+			st.Changes = st.Changes[len(st.Changes)-maxWorkerChanges:]
+		}
+	})
+	l.mon.emit(Event{Kind: EventWorkers, Request: n, Reasons: []string{ch.String()}})
+}
+
+// runBatch runs the slots' sequences at once, one goroutine per worker.
+func (f *Fuzzer) runBatch(ctx context.Context, slots []*slot) *batch {
+	l := f.l
+	b := newBatch()
+	l.mu.Lock()
+	l.batch = b
+	l.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, s := range slots {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { s.panicked = recover() }()
+			s.res, s.candidate = l.runLane(ctx, s.lane, s.seq, b)
+		}()
+	}
+	wg.Wait()
+	l.mu.Lock()
+	l.batch = nil
+	l.mu.Unlock()
+	for _, s := range slots {
+		if s.panicked != nil {
+			// The loop's own goroutine reports it, as a sequential run would.
+			panic(panics.New(fmt.Sprintf("fuzz: worker %d", s.lane.id), s.panicked))
+		}
+	}
+	l.conc.update(func(st *ConcurrencyStats) { st.Batches++ })
+	return b
+}
+
+// runLane is runSequence for one worker of a batch: the same steps, with
+// the loop's lock held except while the request is on the wire, coverage
+// credited only in solo windows, and the stages that need the target alone
+// (a crash, minimising a new finding) left to the end of the batch. It
+// stops early when another worker crashed the target.
+func (l *loop) runLane(ctx context.Context, ln *lane, seq []Step, b *batch) (results []record, candidate bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	results = make([]record, 0, len(seq))
+	sent := make([]record, 0, len(seq))
+	reqs := make([]corpus.Request, 0, len(seq))
+	inputs := make([]*gen.Input, len(seq))
+	local := make([]int, len(seq))
+	for i := range local {
+		local[i] = -1
+	}
+	l.instance.history.startSequence()
+	for i, st := range seq {
+		if b.crash != nil || !l.budgetLeft(ctx) {
+			break
+		}
+		if l.ctl.skipped(st.Op) {
+			continue
+		}
+		p, ok := ln.exec.prepare(st, inputs)
+		if !ok || p.op == nil {
+			continue
+		}
+		id := b.begin()
+		l.mu.Unlock()
+		resp := ln.exec.deliver(ctx, p.req.Request)
+		l.mu.Lock()
+		b.end(id, corpusResponse{status: resp.Status, dur: resp.Duration, timeout: oracle.IsTimeout(resp.Err)})
+		if ctx.Err() != nil && resp.Status == 0 {
+			break
+		}
+		reqs = append(reqs, p.req.Request)
+		inputs[i] = &p.req.Input
+		concrete := st
+		concrete.Input = p.req.Input
+		local[i] = l.instance.history.add(concrete, p.req.Request, resp, local)
+		dead, why := crashed(ctx, l.cfg.target, resp, l.cfg.crashGrace)
+		if dead && b.crash != nil {
+			break // another worker's request killed it: that one is the crash
+		}
+		rec := record{idx: i, op: p.op, step: concrete, req: p.req, resp: resp, seq: append([]corpus.Request(nil), reqs...), exec: ln.exec, flight: id, batch: b}
+		rec.n = l.mon.stats.request(p.op.ID, resp.Status, int(p.req.Intent.Phase))
+		if !dead || !resp.NoAnswer() {
+			l.observe(ctx, &rec)
+			candidate = candidate || rec.shared
+			l.queue.push(rec.tries...)
+			rec.sofar = sentSteps(seq, append(sent, rec))
+			l.judge(ctx, &rec)
+		}
+		if dead {
+			rec.crash, rec.new = why, nil
+			results = append(results, rec)
+			c := rec
+			b.crash, b.why = &c, why
+			break
+		}
+		if resp.Status != 0 {
+			l.releaseHeld()
+		}
+		results = append(results, rec)
+		sent = append(sent, rec)
+	}
+	return results, candidate
+}
+
+// deferFinding keeps a new finding of a batch for its end, with the steps
+// its worker's sequence sent so far (the history interleaves the workers).
+func (b *batch) deferFinding(f Finding, rec *record) {
+	f.Steps = make([]Step, len(rec.sofar))
+	for i, s := range rec.sofar {
+		f.Steps[i] = s.step
+	}
+	b.pending = append(b.pending, f)
+}
+
+// settle does, with nothing in flight, what the batch deferred: the crash,
+// the new findings (minimised), admission, and the calibration of the
+// candidates that joined nothing on their own.
+func (f *Fuzzer) settle(ctx context.Context, b *batch, slots []*slot) {
+	l := f.l
+	if b.crash != nil {
+		l.onCrash(ctx, b.crash, b.why)
+	}
+	for _, fd := range b.pending {
+		if l.findings.has(fd.Operation, fd.Check, fd.Signature) {
+			l.findings.add(fd)
+			continue
+		}
+		if l.instance.lost == nil && ctx.Err() == nil {
+			l.minimizeFinding(ctx, &fd, fd.Steps)
+		}
+		l.recordFinding(fd)
+	}
+	var cands []*slot
+	for _, s := range slots {
+		before := f.corpus.size()
+		f.admit(s.seq, s.res, s.parent)
+		if f.corpus.size() == before && s.candidate && (len(s.res) == 0 || s.res[len(s.res)-1].crash == "") {
+			cands = append(cands, s)
+		}
+	}
+	for _, s := range cands {
+		if !l.budgetLeft(ctx) {
+			return
+		}
+		before := f.corpus.size()
+		res := l.runSequenceWith(ctx, s.lane.exec, s.seq)
+		f.admit(s.seq, res, s.parent)
+		confirmed := f.corpus.size() > before
+		l.conc.update(func(st *ConcurrencyStats) {
+			st.Calibrated++
+			if confirmed {
+				st.Confirmed++
+			}
+		})
+	}
+}
+
+// runSequenceWith runs seq alone (runSequence) with worker x's executor,
+// whose value store holds the ids its sequences bind.
+func (l *loop) runSequenceWith(ctx context.Context, x *executor, seq []Step) []record {
+	saved := l.exec
+	l.exec = x
+	defer func() { l.exec = saved }()
+	return l.runSequence(ctx, seq)
+}
+
+// unattributed moves the coverage of a step seen in a shared window out of
+// its record: nobody is credited with it.
+func (l *loop) unattributed(sig *Signal) {
+	n := int64(sig.Functions + sig.Files + sig.Syscalls)
+	sig.Functions, sig.Files, sig.Syscalls = 0, 0, 0
+	if l.conc != nil {
+		l.conc.update(func(st *ConcurrencyStats) { st.Unattributed += n })
+	}
+}
