@@ -56,6 +56,9 @@ func (f *Fuzzer) Stats() Stats {
 	if l.conc != nil {
 		st.Concurrency = l.conc.snapshot()
 	}
+	if c := l.connections.Load(); c != nil {
+		st.Connections = *c
+	}
 	return st
 }
 
@@ -77,6 +80,7 @@ func (f *Fuzzer) Run(ctx context.Context) (*Result, error) {
 	l := f.l
 	l.mon.stats.restartClock()
 	l.ctl.resetClock()
+	l.chooseConnections(ctx)
 	f.runSeeds(ctx)
 	planned := map[string]Step{}
 	l.runPlan(ctx, func(seq []sentStep, last record) {

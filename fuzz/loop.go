@@ -3,6 +3,7 @@ package fuzz
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/fuzz/gen"
@@ -47,6 +48,9 @@ type loop struct {
 
 	// genOpts made gen; the workers' generators are made with them too.
 	genOpts []gen.Option
+	// connections says why every request opens a connection of its own
+	// ("": they share kept-alive ones; connections.go).
+	connections atomic.Pointer[string]
 	// conc is the concurrent workers' state (nil: one worker, as always);
 	// mu is the lock they share, batch the batch running (workers.go).
 	conc  *concurrency

@@ -66,6 +66,9 @@ type Stats struct {
 	// Concurrency says how many workers ran and why, and how their
 	// coverage was attributed (nil: one worker, or the plan alone).
 	Concurrency *ConcurrencyStats `json:"concurrency,omitempty"`
+	// Connections says why every request opened a connection of its own
+	// (keep-alive answers were much slower); "" when they shared kept-alive ones.
+	Connections string `json:"connections,omitempty"`
 }
 
 // statsCollector is written by the fuzz loop and read by anyone.

@@ -73,10 +73,6 @@ type ConcurrencyStats struct {
 	Calibrated   int64 `json:"calibrated,omitempty"`
 	Confirmed    int64 `json:"confirmed,omitempty"`
 	Unattributed int64 `json:"unattributed,omitempty"`
-	// FreshConnections is set when keep-alive answers proved much slower
-	// than answers on fresh connections, so every request opens its own.
-	FreshConnections bool   `json:"fresh_connections,omitempty"`
-	ConnectionReason string `json:"connection_reason,omitempty"`
 }
 
 // WorkerChange is one change of the worker count.
