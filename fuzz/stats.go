@@ -321,6 +321,8 @@ type Event struct {
 	Operation string              `json:"operation,omitempty"`
 	Finding   *Finding            `json:"finding,omitempty"`
 	Selection *inputsel.Selection `json:"selection,omitempty"`
+	// Workers is the change of an EventWorkers.
+	Workers *WorkerChange `json:"workers,omitempty"`
 	// Reasons says what was new ("new status 404", "+3 functions").
 	Reasons []string `json:"reasons,omitempty"`
 }

@@ -227,14 +227,15 @@ func (f *Fuzzer) runWorkers(ctx context.Context) string {
 func (f *Fuzzer) workersChanged(ch pace.Change) {
 	l := f.l
 	n := l.mon.stats.requests.Load()
+	wc := WorkerChange{Request: n, From: ch.From, To: ch.To, Reason: ch.Reason}
 	l.conc.update(func(st *ConcurrencyStats) {
 		st.Workers, st.Max = ch.To, max(st.Max, ch.To)
-		st.Changes = append(st.Changes, WorkerChange{Request: n, From: ch.From, To: ch.To, Reason: ch.Reason})
+		st.Changes = append(st.Changes, wc)
 		if len(st.Changes) > maxWorkerChanges {
 			st.Changes = st.Changes[len(st.Changes)-maxWorkerChanges:]
 		}
 	})
-	l.mon.emit(Event{Kind: EventWorkers, Request: n, Reasons: []string{ch.String()}})
+	l.mon.emit(Event{Kind: EventWorkers, Request: n, Reasons: []string{ch.String()}, Workers: &wc})
 }
 
 // runBatch runs the slots' sequences at once, one goroutine per worker.

@@ -67,6 +67,7 @@ func newRunCommand() *cobra.Command {
 	fl.DurationVar(&f.cfg.Duration, "duration", 30*time.Second, "fuzzing time budget")
 	fl.Int64Var(&f.cfg.MaxRequests, "max-requests", 0, "stop fuzzing after this many requests (0: no limit)")
 	fl.DurationVar(&f.cfg.Plateau, "plateau", 0, "stop fuzzing when nothing new was found for this long (0: never)")
+	fl.IntVar(&f.cfg.Workers, "workers", 0, "sequences in flight at once: N fixes it (1: one request at a time), 0 adapts from 1 up to 16 to what the target takes")
 	fl.BoolVar(&f.cfg.KeepState, "keep-state", false, "keep what the run creates and never restart a target that slows down (default: delete the oldest resources beyond 32 of a kind, restart when latency keeps growing)")
 	fl.BoolVar(&f.cfg.Once, "once", false, "send each operation once instead of fuzzing (what simple minifiers do; a baseline to compare with)")
 	fl.StringVar(&f.cfg.CorpusDir, "corpus", "", "keep the corpus in this directory and resume from what it holds")
