@@ -169,11 +169,15 @@ func (c *Controller) decide(elapsed time.Duration) (Change, bool) {
 	errShare := float64(c.errors5xx) / float64(n)
 	from := c.workers
 	if c.workers == 1 {
-		// What one worker sees is the target unloaded: the bounds follow it.
-		if !c.based || p95 < c.baseP95 {
-			c.baseP95 = p95
+		// What one worker sees is the target unloaded: the bounds follow
+		// it, smoothed (a target that fills up answers slower, alone too).
+		if !c.based {
+			c.baseP95, c.baseErr = p95, errShare
+		} else {
+			c.baseP95 = (c.baseP95 + p95) / 2
+			c.baseErr = (c.baseErr + errShare) / 2
 		}
-		c.baseErr, c.based = errShare, true
+		c.based = true
 	}
 	bound := max(time.Duration(float64(c.baseP95)*c.p.P95Factor), c.baseP95+c.p.P95Excess)
 	if c.ceiling > 0 {
@@ -194,7 +198,7 @@ func (c *Controller) decide(elapsed time.Duration) (Change, bool) {
 		c.workers--
 		c.lastRate, c.raised = rate, false
 		return Change{From: from, To: c.workers, Reason: fmt.Sprintf("executions/s stopped rising (%.0f/s)", rate)}, true
-	case c.workers < c.p.Max && (c.ceiling == 0 || c.workers+1 < c.ceiling):
+	case c.workers < c.p.Max && (c.ceiling == 0 || c.workers+1 < c.ceiling) && p95 <= bound:
 		c.workers++
 		c.lastRate, c.raised = rate, true
 		return Change{From: from, To: c.workers, Reason: fmt.Sprintf("%.0f executions/s, p95 %s within %s", rate, round(p95), round(bound))}, true
