@@ -135,7 +135,7 @@ func renderAll(raw, out string) error {
 	for _, r := range []struct {
 		name string
 		fn   func(*inputs) *doc
-	}{{"tracer.md", renderTracer}, {"fuzz.md", renderFuzz}, {"rebuild.md", renderRebuild}, {"stateful-shelf.md", renderStateful}, {"README.md", renderReadme}} {
+	}{{"tracer.md", renderTracer}, {"fuzz.md", renderFuzz}, {"rebuild.md", renderRebuild}, {"stateful-shelf.md", renderStateful}, {"concurrency.md", renderConcurrency}, {"README.md", renderReadme}} {
 		if err := r.fn(in).save(out, r.name); err != nil {
 			return err
 		}
