@@ -118,8 +118,10 @@ type batch struct {
 	crash  *record
 	why    string
 	// pending are new findings, minimised and recorded after the batch.
-	pending []Finding
-	answers []pace.Answer
+	pending    []Finding
+	candidates []candidate
+	answers    []pace.Answer
+	until      time.Time
 }
 
 func newBatch() *batch { return &batch{inflight: map[int]bool{}, window: map[int]bool{}} }
@@ -150,15 +152,22 @@ type corpusResponse struct {
 	timeout bool
 }
 
-// slot is one worker's sequence in a batch.
-type slot struct {
-	lane      *lane
-	seq       []Step
-	parent    *Entry
-	res       []record
-	candidate bool // saw coverage in a shared window
-	panicked  any
+// candidate is a sequence that saw coverage in a shared window and joined
+// nothing for what it earned on its own: calibration re-runs it alone.
+type candidate struct {
+	lane   *lane
+	seq    []Step
+	parent *Entry
 }
+
+// A batch ends, so that what it deferred is settled and the pace
+// controller sees its answers, after batchSequences sequences per worker
+// or batchTime, whichever comes first, or as soon as something waits to be
+// settled (a crash, a new finding).
+const (
+	batchSequences = 8
+	batchTime      = 250 * time.Millisecond
+)
 
 // newConcurrency prepares the workers' state; nil when the run is sequential.
 func newConcurrency(cfg *config) *concurrency {
@@ -203,20 +212,8 @@ func (f *Fuzzer) runWorkers(ctx context.Context) string {
 		if reason := f.stopReason(ctx); reason != "" {
 			return reason
 		}
-		k := c.pace.Workers()
-		var slots []*slot
-		for i := range k {
-			ln := f.laneFor(i)
-			seq, parent := ln.sched.next()
-			if len(seq) > 0 {
-				slots = append(slots, &slot{lane: ln, seq: seq, parent: parent})
-			}
-		}
-		if len(slots) == 0 {
-			continue
-		}
-		b := f.runBatch(ctx, slots)
-		f.settle(ctx, b, slots)
+		b := f.runBatch(ctx, c.pace.Workers())
+		f.settle(ctx, b)
 		l.mon.stats.set(l.findings.len(), f.corpus.size(), l.gen.Dictionary().Len())
 		if ch, ok := c.pace.Observe(time.Now(), b.answers); ok {
 			f.workersChanged(ch)
@@ -238,34 +235,63 @@ func (f *Fuzzer) workersChanged(ch pace.Change) {
 	l.mon.emit(Event{Kind: EventWorkers, Request: n, Reasons: []string{ch.String()}, Workers: &wc})
 }
 
-// runBatch runs the slots' sequences at once, one goroutine per worker.
-func (f *Fuzzer) runBatch(ctx context.Context, slots []*slot) *batch {
+// runBatch runs k workers at once, each taking sequence after sequence
+// from its scheduler and admitting what earned something, until the batch
+// is over (batchOver).
+func (f *Fuzzer) runBatch(ctx context.Context, k int) *batch {
 	l := f.l
 	b := newBatch()
-	l.mu.Lock()
-	l.batch = b
-	l.mu.Unlock()
+	b.until = time.Now().Add(batchTime)
+	lanes := make([]*lane, k)
+	for i := range lanes {
+		lanes[i] = f.laneFor(i)
+	}
+	panicked := make([]any, k)
 	var wg sync.WaitGroup
-	for _, s := range slots {
+	for i, ln := range lanes {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer func() { s.panicked = recover() }()
-			s.res, s.candidate = l.runLane(ctx, s.lane, s.seq, b)
+			defer func() { panicked[i] = recover() }()
+			f.work(ctx, ln, b)
 		}()
 	}
 	wg.Wait()
-	l.mu.Lock()
-	l.batch = nil
-	l.mu.Unlock()
-	for _, s := range slots {
-		if s.panicked != nil {
+	for i, p := range panicked {
+		if p != nil {
 			// The loop's own goroutine reports it, as a sequential run would.
-			panic(panics.New(fmt.Sprintf("fuzz: worker %d", s.lane.id), s.panicked))
+			panic(panics.New(fmt.Sprintf("fuzz: worker %d", lanes[i].id), p))
 		}
 	}
 	l.conc.update(func(st *ConcurrencyStats) { st.Batches++ })
 	return b
+}
+
+// work is one worker's part of batch b.
+func (f *Fuzzer) work(ctx context.Context, ln *lane, b *batch) {
+	l := f.l
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for n := 0; n < batchSequences && !f.batchOver(ctx, b); n++ {
+		seq, parent := ln.sched.next()
+		if len(seq) == 0 {
+			continue
+		}
+		res, cand := l.runLane(ctx, ln, seq, b)
+		before := f.corpus.size()
+		f.admit(seq, res, parent)
+		crashed := len(res) > 0 && res[len(res)-1].crash != ""
+		if cand && f.corpus.size() == before && !crashed {
+			b.candidates = append(b.candidates, candidate{lane: ln, seq: seq, parent: parent})
+		}
+	}
+}
+
+// batchOver reports whether the workers should stop taking sequences: a
+// crash or a new finding waits to be settled, the batch's time is up, or
+// the run is over. Called with the loop's lock held.
+func (f *Fuzzer) batchOver(ctx context.Context, b *batch) bool {
+	return b.crash != nil || len(b.pending) > 0 || time.Now().After(b.until) || f.stopReason(ctx) != ""
 }
 
 // runLane is runSequence for one worker of a batch: the same steps, with
@@ -273,9 +299,8 @@ func (f *Fuzzer) runBatch(ctx context.Context, slots []*slot) *batch {
 // credited only in solo windows, and the stages that need the target alone
 // (a crash, minimising a new finding) left to the end of the batch. It
 // stops early when another worker crashed the target.
+// The caller holds the loop's lock.
 func (l *loop) runLane(ctx context.Context, ln *lane, seq []Step, b *batch) (results []record, candidate bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	results = make([]record, 0, len(seq))
 	sent := make([]record, 0, len(seq))
 	reqs := make([]corpus.Request, 0, len(seq))
@@ -349,9 +374,8 @@ func (b *batch) deferFinding(f Finding, rec *record) {
 }
 
 // settle does, with nothing in flight, what the batch deferred: the crash,
-// the new findings (minimised), admission, and the calibration of the
-// candidates that joined nothing on their own.
-func (f *Fuzzer) settle(ctx context.Context, b *batch, slots []*slot) {
+// the new findings (minimised), and the calibration of the candidates.
+func (f *Fuzzer) settle(ctx context.Context, b *batch) {
 	l := f.l
 	if b.crash != nil {
 		l.onCrash(ctx, b.crash, b.why)
@@ -366,21 +390,13 @@ func (f *Fuzzer) settle(ctx context.Context, b *batch, slots []*slot) {
 		}
 		l.recordFinding(fd)
 	}
-	var cands []*slot
-	for _, s := range slots {
-		before := f.corpus.size()
-		f.admit(s.seq, s.res, s.parent)
-		if f.corpus.size() == before && s.candidate && (len(s.res) == 0 || s.res[len(s.res)-1].crash == "") {
-			cands = append(cands, s)
-		}
-	}
-	for _, s := range cands {
+	for _, c := range b.candidates {
 		if !l.budgetLeft(ctx) {
 			return
 		}
 		before := f.corpus.size()
-		res := l.runSequenceWith(ctx, s.lane.exec, s.seq)
-		f.admit(s.seq, res, s.parent)
+		res := l.runSequenceWith(ctx, c.lane.exec, c.seq)
+		f.admit(c.seq, res, c.parent)
 		confirmed := f.corpus.size() > before
 		l.conc.update(func(st *ConcurrencyStats) {
 			st.Calibrated++

@@ -237,3 +237,31 @@ func TestAdaptiveWorkersSayWhy(t *testing.T) {
 		t.Errorf("max workers %d, want within [2, 8]", cs.Max)
 	}
 }
+
+// BenchmarkWorkers reports executions/s over 10 s (the sequential plan
+// and negotiation sweep included) on a server whose every answer waits
+// 5 ms (a database call), with one worker, eight, and adaptive;
+// minimisation is off, so that the figures are the loop's.
+func BenchmarkWorkers(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		opt  Option
+	}{{"1", WithWorkers(1)}, {"8", WithWorkers(8)}, {"adaptive", WithAdaptiveWorkers(0)}} {
+		b.Run(tc.name, func(b *testing.B) {
+			t := &testing.T{}
+			srv, tr := newSlowPets(t, 5*time.Millisecond)
+			defer srv.Close()
+			for range b.N {
+				f := New(testspecs.Pets(b), newHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithDuration(10*time.Second), WithFeedback(tr), WithMinimizeBudget(0, 0), tc.opt)
+				res, err := f.Run(context.Background())
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(float64(res.Stats.Requests)/res.Stats.Elapsed.Seconds(), "execs/s")
+				if c := res.Stats.Concurrency; c != nil {
+					b.ReportMetric(float64(c.Max), "max-workers")
+				}
+			}
+		})
+	}
+}
