@@ -166,7 +166,7 @@ func keptPaths(rep *report.Report) map[string]report.File {
 func TestGopetsEndToEnd(t *testing.T) {
 	const img = "whittle-fixture/gopets:latest"
 	requireFixture(t, img)
-	rep := runPipeline(t, Config{Image: img, Spec: "../testdata/targets/gopets/openapi.yaml", Seed: 1, Duration: 20 * time.Second, Workers: 1})
+	rep := runPipeline(t, Config{Image: img, Spec: "../testdata/targets/gopets/openapi.yaml", Seed: 1, Duration: 20 * time.Second})
 	assertVerified(t, rep, 20)
 	assertEveryOperationSucceeded(t, rep)
 	assertFindings(t, rep, map[string]string{
