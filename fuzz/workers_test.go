@@ -2,12 +2,15 @@ package fuzz
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"reflect"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -263,5 +266,119 @@ func BenchmarkWorkers(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+const ledgerSpec = `openapi: 3.0.3
+info: {title: ledger, version: "1"}
+paths:
+  /things:
+    post:
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [label]
+              properties:
+                label: {type: string, minLength: 1, maxLength: 12}
+                size: {type: integer, minimum: 0, maximum: 9}
+      responses:
+        "201":
+          description: made
+          content:
+            application/json:
+              schema:
+                type: object
+                properties: {id: {type: integer}, label: {type: string}}
+  /things/{thingId}:
+    get:
+      parameters:
+        - {name: thingId, in: path, required: true, schema: {type: integer}}
+      responses:
+        "200":
+          description: found
+          content:
+            application/json:
+              schema:
+                type: object
+                properties: {id: {type: integer}, label: {type: string}}
+        "404": {description: none}
+`
+
+// A producer and its consumer run in one worker, in order: in a concurrent
+// run where every worker creates things, a step whose id is bound to what
+// an earlier answer produced reads a thing its own worker created, never
+// one another worker created meanwhile.
+func TestConsumersBindTheirOwnWorkersIDs(t *testing.T) {
+	var mu sync.Mutex
+	next := 100000
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(2 * time.Millisecond)
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.Method == "POST" && r.URL.Path == "/things":
+			mu.Lock()
+			next += 7
+			id := next
+			mu.Unlock()
+			w.WriteHeader(201)
+			_ = json.NewEncoder(w).Encode(map[string]any{"id": id, "label": "x"})
+		case r.Method == "GET" && strings.HasPrefix(r.URL.Path, "/things/"):
+			_ = json.NewEncoder(w).Encode(map[string]any{"id": 1, "label": "x"})
+		default:
+			w.WriteHeader(404)
+		}
+	}))
+	defer srv.Close()
+	f := New(testspecs.Load(t, "ledger.yaml", ledgerSpec), newHTTPSender(srv.URL, 5*time.Second), WithSeed(4), WithMaxRequests(1500), WithWorkers(6))
+	seen := &bindingsSeen{made: map[*executor]map[string]bool{}}
+	f.l.observers = append(f.l.observers, seen)
+	res, err := f.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Stats.Concurrency == nil || res.Stats.Concurrency.Batches == 0 {
+		t.Fatal("not a concurrent run")
+	}
+	if seen.bound < 50 || len(seen.made) < 3 {
+		t.Fatalf("only %d bound reads by %d workers: nothing to check", seen.bound, len(seen.made))
+	}
+	for _, e := range seen.errs {
+		t.Error(e)
+	}
+	t.Logf("%d bound reads by %d workers checked", seen.bound, len(seen.made))
+}
+
+// bindingsSeen records, by executor (a worker), the ids its POSTs got and
+// checks that its bound GETs read one of them.
+type bindingsSeen struct {
+	made  map[*executor]map[string]bool
+	bound int
+	errs  []string
+}
+
+func (b *bindingsSeen) observe(_ context.Context, rec *record) {
+	if b.made[rec.exec] == nil {
+		b.made[rec.exec] = map[string]bool{}
+	}
+	switch {
+	case rec.op.Method == "POST" && rec.resp.Status == 201:
+		var out struct {
+			ID int `json:"id"`
+		}
+		if json.Unmarshal(rec.resp.Body, &out) == nil {
+			b.made[rec.exec][strconv.Itoa(out.ID)] = true
+		}
+	case rec.op.Method == "GET" && slices.Contains(rec.step.Bound, "path.thingId"):
+		id := strings.TrimPrefix(rec.req.Path, "/things/")
+		if n, err := strconv.Atoi(id); err != nil || n <= 100000 {
+			return // no id to bind yet: the step kept its own value
+		}
+		b.bound++
+		if !b.made[rec.exec][id] && len(b.errs) < 5 {
+			b.errs = append(b.errs, fmt.Sprintf("GET %s was bound to an id its worker never created", rec.req.Path))
+		}
 	}
 }
