@@ -135,7 +135,7 @@ func exchangesOf(t *testing.T, opts ...Option) []string {
 	srv, _ := newPetsServer(t)
 	var mu sync.Mutex
 	var sent []string
-	hook := withExchangeHook(func(x Exchange) {
+	hook := WithExchangeHook(func(x Exchange) {
 		mu.Lock()
 		sent = append(sent, fmt.Sprintf("%s %s %q", x.Request.Method, x.Request.Path, x.Request.Body))
 		mu.Unlock()
