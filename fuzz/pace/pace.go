@@ -23,7 +23,7 @@ type Policy struct {
 	Max int
 	// Window is the least number of answers a decision is taken on (32).
 	Window int
-	// MinWindow is the least time a decision is taken on (250 ms): a
+	// MinWindow is the least time a decision is taken on (500 ms): a
 	// window of fast answers is too short to measure a rate.
 	MinWindow time.Duration
 	// P95Factor and P95Excess bound the latency: a window's p95 above
@@ -31,6 +31,12 @@ type Policy struct {
 	// "latency grew" (3 and 20 ms).
 	P95Factor float64
 	P95Excess time.Duration
+	// Persist is how many windows in a row the latency must be over its
+	// bound to cut the count (4): a coverage probe switched on for a
+	// second (a duty cycle) or a burst of load on the machine makes a few
+	// slow windows, an overloaded target makes them all slow (and times
+	// out, which cuts at once).
+	Persist int
 	// Rise is how much executions/s must rise for one more worker to count
 	// as worth it (5%).
 	Rise float64
@@ -47,13 +53,16 @@ func (p Policy) withDefaults() Policy {
 		p.Window = 32
 	}
 	if p.MinWindow <= 0 {
-		p.MinWindow = 250 * time.Millisecond
+		p.MinWindow = 500 * time.Millisecond
 	}
 	if p.P95Factor <= 0 {
 		p.P95Factor = 3
 	}
 	if p.P95Excess <= 0 {
 		p.P95Excess = 20 * time.Millisecond
+	}
+	if p.Persist <= 0 {
+		p.Persist = 4
 	}
 	if p.Rise <= 0 {
 		p.Rise = 0.05
@@ -106,6 +115,8 @@ type Controller struct {
 	// doubles holdFor, as a backoff).
 	ceiling, held, holdFor int
 	lastCeiling            int
+	// slow counts the windows in a row whose p95 was over the bound.
+	slow int
 }
 
 // initialHold is how many windows a ceiling holds at first.
@@ -180,6 +191,11 @@ func (c *Controller) decide(elapsed time.Duration) (Change, bool) {
 		c.based = true
 	}
 	bound := max(time.Duration(float64(c.baseP95)*c.p.P95Factor), c.baseP95+c.p.P95Excess)
+	if p95 > bound {
+		c.slow++
+	} else {
+		c.slow = 0
+	}
 	if c.ceiling > 0 {
 		if c.held++; c.held > c.holdFor {
 			c.ceiling, c.held = 0, 0
@@ -190,7 +206,8 @@ func (c *Controller) decide(elapsed time.Duration) (Change, bool) {
 		return c.cut(from, rate, fmt.Sprintf("%d timeouts", c.timeouts))
 	case errShare > c.baseErr+c.p.Burst && c.workers > 1:
 		return c.cut(from, rate, fmt.Sprintf("5xx burst: %.0f%% of answers (%.0f%% at 1 worker)", 100*errShare, 100*c.baseErr))
-	case p95 > bound && c.workers > 1:
+	case c.slow >= c.p.Persist && c.workers > 1:
+		c.slow = 0
 		return c.cut(from, rate, fmt.Sprintf("latency grew: p95 %s, bound %s", round(p95), round(bound)))
 	case c.raised && rate < c.lastRate*(1+c.p.Rise):
 		// One more worker bought nothing: take it back and stay under.

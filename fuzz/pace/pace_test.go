@@ -91,6 +91,45 @@ func TestControllerSaysWhy(t *testing.T) {
 	}
 }
 
+// One slow window (a coverage probe switched on for a second, a burst of
+// load on the machine) does not cut the count; slow windows in a row
+// (Persist) do.
+func TestOneSlowWindowIsNoOverload(t *testing.T) {
+	c := New(Policy{Window: 4, MinWindow: time.Millisecond})
+	now := time.Unix(0, 0)
+	feed := func(lat time.Duration) (Change, bool) {
+		answers := make([]Answer, 4)
+		for i := range answers {
+			answers[i] = Answer{Latency: lat}
+		}
+		now = now.Add(lat)
+		return c.Observe(now, answers)
+	}
+	feed(5 * time.Millisecond) // the baseline at one worker; then 1 → 2
+	for c.Workers() < 4 {
+		// rising: the rate grows with the count at the same latency
+		answers := make([]Answer, 4*c.Workers())
+		for i := range answers {
+			answers[i] = Answer{Latency: 5 * time.Millisecond}
+		}
+		now = now.Add(5 * time.Millisecond)
+		c.Observe(now, answers)
+	}
+	w := c.Workers()
+	if ch, ok := feed(200 * time.Millisecond); ok && ch.To < w && strings.Contains(ch.Reason, "latency") {
+		t.Fatalf("one slow window cut the count: %v", ch)
+	}
+	cut := false
+	for range 5 {
+		if ch, ok := feed(200 * time.Millisecond); ok && strings.Contains(ch.Reason, "latency grew") {
+			cut = true
+		}
+	}
+	if !cut {
+		t.Errorf("slow windows in a row never cut the count (%d workers)", c.Workers())
+	}
+}
+
 func TestFixedNeverChanges(t *testing.T) {
 	for _, n := range []int{1, 3, 16} {
 		c := New(Policy{Fixed: n})
