@@ -284,7 +284,7 @@ part_hostile() {
 part_render() {
 	"$bt" render -raw "$raw" -out "$results"
 	if [[ -s $raw/hostile.json ]]; then "$bt" hostile-md -raw "$raw" -out "$results"; fi
-	log "wrote $results/README.md, tracer.md, fuzz.md, rebuild.md, stateful-shelf.md, hostile.md, runtimes.md, services.md"
+	log "wrote $results/README.md, tracer.md, fuzz.md, rebuild.md, stateful-shelf.md, hostile.md, runtimes.md, services.md, concurrency.md"
 }
 
 # endurance: the 20-minute run issue 7 asks for, on the whole gopets spec (its planted crashes included:

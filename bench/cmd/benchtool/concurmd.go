@@ -96,7 +96,7 @@ func renderConcurrency(in *inputs) *doc {
 				fmt.Sprint(cc.Calibrated), fmt.Sprint(cc.Confirmed), lastChange(cc), orDash(c.adaptive.Fuzz.Connections)})
 		}
 		if s := c.step; s != nil {
-			load = append(load, []string{fx, s.Started, f1(s.Seconds), f1(s.LoadStart), f1(s.LoadMax), fmt.Sprint(s.Others), yesNo(!s.Disturbed)})
+			load = append(load, []string{fx, s.Started, f1(s.Seconds), f1(s.LoadStart), f1(s.LoadMax), fmt.Sprint(s.Others), undisturbed(s)})
 		}
 	}
 	d.table("lrrrrrr", []string{"fixture", "capacity, 8 clients", "1 client", "whittle adaptive", "of capacity", "max workers", "whittle, 1 worker"}, rows)
@@ -138,4 +138,11 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+func undisturbed(s *Step) string {
+	if s.Disturbed {
+		return "no: others ran meanwhile"
+	}
+	return "yes"
 }
