@@ -111,6 +111,8 @@ func renderConcurrency(in *inputs) *doc {
 	d.p("- Coverage is credited to a request only when no other was in flight since the tracer was last asked; what came")
 	d.p("  while several were is *unattributed*: the image keeps it, no corpus entry is credited with it. Those")
 	d.p("  sequences are *calibrated* (re-run alone) and *confirmed* when that run earns them a place in the corpus.")
+	d.p("  The tracer reports first hits only (a probe hit once is pruned), so a re-run cannot show that coverage again:")
+	d.p("  calibration confirms what a request shows alone (a new status or shape), which is why confirmed stays low.")
 	d.p("- False credits: none by construction; `TestConcurrentRunCreditsCoverageExactly` (fuzz) checks every credited")
 	d.p("  entry of a 6-worker run against the ground truth of a first-hit tracer (and fails with naive attribution).\n")
 	d.p("## Machine load during each step\n")
