@@ -16,6 +16,7 @@ type Progress struct {
 	Findings     int
 	CorpusSize   int
 	Restarts     int // fresh targets started after crashes, to minimise them, and when latency kept growing
+	Workers      int // sequences in flight at once (0: the plan, or one worker)
 
 	Functions      int // application functions hit
 	FunctionsTotal int // application functions probed

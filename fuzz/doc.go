@@ -31,6 +31,13 @@
 //	               a crash: record it, restart, minimise it            crash.go
 //	    admit      the sequence joins the corpus if a step was new      admit.go
 //
+// With several workers (WithWorkers, WithAdaptiveWorkers; workers.go) the
+// loop schedules a batch, one sequence per worker, runs them at once, and
+// settles what needs the target alone (a crash, new findings to minimise,
+// calibration of candidates) between batches; fuzz/pace sets the count.
+// Before the seeds, connections.go checks whether kept-alive connections
+// answer late and switches to one connection per request if so.
+//
 // # Observers
 //
 // In this order (newObservers in observe.go), each reading the step's
@@ -69,6 +76,7 @@
 //	fuzz/param     the values of a request by key, free or enumerated
 //	fuzz/crawl     paths a page links on its origin, the bounded crawl;
 //	               fuzz/crawl/browser runs pages' scripts on recorded answers
+//	fuzz/pace      how many workers: additive increase, multiplicative decrease
 //
 // The leaves never import this package (internal/depcheck keeps it so).
 package fuzz
@@ -76,14 +84,12 @@ package fuzz
 // Where the coming work goes (developers' notes, not the package
 // documentation):
 //
-//   - Concurrent workers: a worker owns an executor (its Sender and value
-//     store) and a generator (its own seed), and runs whole sequences with
-//     runSequence, so that a producer and its consumers stay in one worker.
-//     The scheduler, the corpus (locked), the findings and the monitor are
-//     shared behind the loop. Observers work on the record of their step;
-//     coverage is the one that asks "what is new since the last call", so a
-//     calibration stage between runSequence and admit re-runs a candidate
-//     alone before it joins the corpus.
+//   - Concurrent workers (workers.go): coverage is credited only in solo
+//     windows, since the tracer reports first hits only (a pruned probe
+//     cannot be seen again on a re-run). Tracer events carrying the thread
+//     and time would let a runtime that serves a request per thread credit
+//     coverage in shared windows too: the record's flight number and the
+//     batch's window are where that would plug in.
 //   - Budgets: findings per operation and check are counted in judge
 //     (findings.go) before minimising; corpus entries and bytes in pool.go
 //     and persist.go; the crash history in history.go; validation depth and

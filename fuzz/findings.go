@@ -58,6 +58,10 @@ func (l *loop) judge(ctx context.Context, rec *record) {
 			l.findings.add(f)
 			continue
 		}
+		if rec.batch != nil {
+			rec.batch.deferFinding(f, rec) // minimised after the batch (workers.go)
+			continue
+		}
 		f.Steps = l.instance.history.tail(1)
 		l.minimizeFinding(ctx, &f, f.Steps)
 		l.recordFinding(f)

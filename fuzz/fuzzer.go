@@ -63,6 +63,12 @@ func (f *Fuzzer) Stats() Stats {
 	st := l.mon.stats.snapshot()
 	st.Paused = l.ctl.isPaused()
 	st.Skipped = l.ctl.skippedList()
+	if l.conc != nil {
+		st.Concurrency = l.conc.snapshot()
+	}
+	if c := l.connections.Load(); c != nil {
+		st.Connections = *c
+	}
 	return st
 }
 
@@ -85,6 +91,7 @@ func (f *Fuzzer) Run(ctx context.Context) (*Result, error) {
 	defer l.crawling.close()
 	l.mon.stats.restartClock()
 	l.ctl.resetClock()
+	l.chooseConnections(ctx)
 	f.runSeeds(ctx)
 	planned := map[string]Step{}
 	l.runPlan(ctx, func(seq []sentStep, last record) {
@@ -97,7 +104,10 @@ func (f *Fuzzer) Run(ctx context.Context) (*Result, error) {
 	})
 	f.sweepNegotiation(ctx, planned)
 	reason := ""
-	for {
+	if l.conc != nil {
+		reason = f.runWorkers(ctx)
+	}
+	for reason == "" {
 		l.betweenSequences(ctx)
 		if reason = f.stopReason(ctx); reason != "" {
 			break

@@ -2,6 +2,8 @@ package fuzz
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/fuzz/gen"
@@ -44,6 +46,17 @@ type loop struct {
 	instance instanceState
 	warnings []string
 	stopped  bool
+
+	// genOpts made gen; the workers' generators are made with them too.
+	genOpts []gen.Option
+	// connections says why every request opens a connection of its own
+	// ("": they share kept-alive ones; connections.go).
+	connections atomic.Pointer[string]
+	// conc is the concurrent workers' state (nil: one worker, as always);
+	// mu is the lock they share, batch the batch running (workers.go).
+	conc  *concurrency
+	mu    sync.Mutex
+	batch *batch
 }
 
 // instanceState is what the loop knows of the target instance it sends to.
@@ -82,6 +95,7 @@ func newLoop(s *spec.Spec, send Sender, cfg *config) *loop {
 		ctl:       newControls(),
 		keeper:    upkeep.New(s, ln, cfg.maxLive, cfg.latency, cfg.target != nil),
 		instance:  instanceState{minimizedCrashes: map[string]int{}, liveness: livenessOp(s)},
+		genOpts:   gopts,
 	}
 	l.exec = newExecutor(s, ln, l.gen, send)
 	l.oracle = oracle.New(s, cfg.checks...)
@@ -90,7 +104,8 @@ func newLoop(s *spec.Spec, send Sender, cfg *config) *loop {
 		o := s.Operation(op)
 		return o == nil || param.FreeValued(o, target)
 	}
-	l.coverage = &coverage{feedback: cfg.feedback}
+	l.coverage = &coverage{feedback: cfg.feedback, unattributed: l.unattributed}
+	l.conc = newConcurrency(cfg)
 	l.selection = newSelection(s, l.gen, l.exec.values, files, l.ctl, l.mon)
 	l.crawling = newCrawling(l.baseURL(), cfg.crawl, cfg.browser, func(note string) { l.warnings = append(l.warnings, note) })
 	l.observers = l.newObservers()
@@ -148,7 +163,7 @@ func (l *loop) runSequence(ctx context.Context, seq []Step) []record {
 		concrete.Input = p.req.Input
 		local[i] = l.instance.history.add(concrete, p.req.Request, resp, local)
 		dead, why := crashed(ctx, l.cfg.target, resp, l.cfg.crashGrace)
-		rec := record{idx: i, op: p.op, step: concrete, req: p.req, resp: resp, seq: sent}
+		rec := record{idx: i, op: p.op, step: concrete, req: p.req, resp: resp, seq: sent, exec: l.exec}
 		rec.n = l.mon.stats.request(p.op.ID, resp.Status, int(p.req.Intent.Phase))
 		// A request that got no answer because the target died is counted,
 		// nothing else.

@@ -36,6 +36,17 @@ type record struct {
 
 	// crash is set when the target died during or right after this step.
 	crash string
+
+	// exec is the executor that sent it (a worker's, or the loop's).
+	exec *executor
+	// In a concurrent batch (workers.go): batch, the request's number in
+	// it (flight), whether its coverage was seen in a shared window and
+	// credited to nobody (shared), and the steps its sequence sent so far
+	// (sofar, for a finding's steps).
+	batch  *batch
+	flight int
+	shared bool
+	sofar  []sentStep
 }
 
 // maxDecoded bounds the bodies decoded for the observers.
@@ -89,7 +100,11 @@ func (o bindings) observe(_ context.Context, rec *record) {
 	if !is2xx(rec.resp.Status) {
 		return
 	}
-	o.exec.learn(rec.op, rec.req, rec.resp)
+	x := o.exec
+	if rec.exec != nil {
+		x = rec.exec // a worker's value store
+	}
+	x.learn(rec.op, rec.req, rec.resp)
 	if rec.op.Method != "DELETE" && len(o.links.From(rec.op.ID)) > 0 {
 		o.producers[rec.op.ID] = sentStep{step: cloneStep(rec.step), req: rec.req.Request, resp: rec.resp}
 	}
@@ -108,7 +123,12 @@ func (o dictionary) observe(_ context.Context, rec *record) {
 // coverage asks the tracer (Feedback) what the target newly did since it
 // last asked: the signal of the request just answered.
 // Reads: nothing of the step. Fills: sig.
-type coverage struct{ feedback Feedback }
+// In a concurrent batch, coverage seen while other requests were in flight
+// is credited to nobody (workers.go); unattributed counts it.
+type coverage struct {
+	feedback     Feedback
+	unattributed func(*Signal)
+}
 
 func (o *coverage) observe(ctx context.Context, rec *record) {
 	if o.feedback == nil {
@@ -116,6 +136,10 @@ func (o *coverage) observe(ctx context.Context, rec *record) {
 	}
 	if sig, err := o.feedback.After(ctx); err == nil {
 		rec.sig = sig
+	}
+	if rec.batch != nil && !rec.batch.solo(rec.flight) && rec.sig.New() {
+		rec.shared = true
+		o.unattributed(&rec.sig)
 	}
 }
 

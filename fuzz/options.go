@@ -41,12 +41,17 @@ type config struct {
 	browser     string
 
 	freshMinimize bool
+
+	// workers: the worker count, fixed (> 0) or adaptive (0, up to
+	// maxWorkers); 1 is the sequential loop.
+	workers    int
+	maxWorkers int
 }
 
 func newConfig(opts []Option) *config {
 	c := &config{retries: 2, maxSeqLen: 5, crashGrace: defaultCrashGrace, maxCrashes: defaultMaxCrashes,
 		minRequests: defaultMinimizeRequests, minRestarts: defaultMinimizeRestarts,
-		maxLive: upkeep.DefaultMaxLive, latency: upkeep.DefaultLatencyPolicy}
+		maxLive: upkeep.DefaultMaxLive, latency: upkeep.DefaultLatencyPolicy, workers: 1}
 	for _, o := range opts {
 		o(c)
 	}
@@ -113,6 +118,18 @@ func WithCleanup(maxLive int) Option { return func(c *config) { c.maxLive = maxL
 // replaced by a fresh one (upkeep.DefaultLatencyPolicy; the zero policy: never).
 // It needs WithTarget.
 func WithLatencyRestarts(p upkeep.LatencyPolicy) Option { return func(c *config) { c.latency = p } }
+
+// WithWorkers runs n sequences at once (n > 1), each in a worker of its
+// own; 1 (the default) is one at a time. See WithAdaptiveWorkers.
+func WithWorkers(n int) Option { return func(c *config) { c.workers = max(1, n) } }
+
+// WithAdaptiveWorkers lets the run choose how many sequences it runs at
+// once, from 1 up to max (pace.DefaultMax when max ≤ 0): more while
+// executions/s rise and latency stays within bounds, fewer on timeouts,
+// bursts of 5xx and growing latency.
+func WithAdaptiveWorkers(max int) Option {
+	return func(c *config) { c.workers, c.maxWorkers = 0, max }
+}
 
 // The options below are the loop's own knobs: the tests set them; the
 // pipeline runs with their defaults.

@@ -36,8 +36,13 @@ func newScheduler(l *loop, corpus *pool) *scheduler {
 	return &scheduler{
 		spec: l.spec, links: l.links, gen: l.gen, values: l.exec.values, producers: l.producers,
 		corpus: corpus, queue: l.queue, stats: l.mon.stats, ctl: l.ctl, maxSeqLen: l.cfg.maxSeqLen,
-		rng: rand.New(rand.NewPCG(seed+1, seed^0x5851f42d4c957f2d)),
+		rng: newSchedulerRand(seed),
 	}
+}
+
+// newSchedulerRand is the scheduler's random stream for a seed.
+func newSchedulerRand(seed uint64) *rand.Rand {
+	return rand.New(rand.NewPCG(seed+1, seed^0x5851f42d4c957f2d))
 }
 
 // queue holds sequences to run before any other, first in, first out.

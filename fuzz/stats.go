@@ -63,6 +63,12 @@ type Stats struct {
 	// Paused is set while the loop is paused; Skipped lists skipped operations.
 	Paused  bool     `json:"paused,omitempty"`
 	Skipped []string `json:"skipped,omitempty"`
+	// Concurrency says how many workers ran and why, and how their
+	// coverage was attributed (nil: one worker, or the plan alone).
+	Concurrency *ConcurrencyStats `json:"concurrency,omitempty"`
+	// Connections says why every request opened a connection of its own
+	// (keep-alive answers were much slower); "" when they shared kept-alive ones.
+	Connections string `json:"connections,omitempty"`
 }
 
 // statsCollector is written by the fuzz loop and read by anyone.
@@ -296,7 +302,14 @@ const (
 	// EventRestart: the target was replaced by a fresh one (after a crash,
 	// or to minimise a finding); Reasons says why.
 	EventRestart EventKind = "restart"
-	EventDone    EventKind = "done"
+	// EventWorkers: the number of concurrent workers changed; Reasons
+	// says from what to what and why.
+	EventWorkers EventKind = "workers"
+	// EventConnections: keep-alive answers proved much slower than answers
+	// on fresh connections, and every request now opens its own; Reasons
+	// gives the measurements. Sent once.
+	EventConnections EventKind = "connections"
+	EventDone        EventKind = "done"
 )
 
 // Event is a discrete happening in a run.
@@ -308,6 +321,8 @@ type Event struct {
 	Operation string              `json:"operation,omitempty"`
 	Finding   *Finding            `json:"finding,omitempty"`
 	Selection *inputsel.Selection `json:"selection,omitempty"`
+	// Workers is the change of an EventWorkers.
+	Workers *WorkerChange `json:"workers,omitempty"`
 	// Reasons says what was new ("new status 404", "+3 functions").
 	Reasons []string `json:"reasons,omitempty"`
 }

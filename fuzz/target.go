@@ -141,6 +141,11 @@ func (l *loop) restart(ctx context.Context, why string) error {
 		return fmt.Errorf("%w: %w", ErrTargetLost, err)
 	}
 	l.exec.values.Reset()
+	if l.conc != nil {
+		for _, w := range l.conc.lanes {
+			w.exec.values.Reset()
+		}
+	}
 	l.keeper.FreshTarget()
 	l.instance.history.reset()
 	l.instance.lifeStart = l.mon.stats.requests.Load()

@@ -59,6 +59,11 @@ func (s *session) exercise(ctx context.Context) error {
 	if cfg.Plateau > 0 {
 		opts = append(opts, fuzz.WithPlateau(cfg.Plateau))
 	}
+	if cfg.Workers > 0 {
+		opts = append(opts, fuzz.WithWorkers(cfg.Workers))
+	} else {
+		opts = append(opts, fuzz.WithAdaptiveWorkers(0))
+	}
 	switch {
 	case cfg.KeepState:
 		opts = append(opts, fuzz.WithCleanup(0), fuzz.WithLatencyRestarts(upkeep.LatencyPolicy{}))
@@ -203,6 +208,10 @@ func (s *session) forward(e fuzz.Event) {
 			}
 			s.run.logf(event.LevelInfo, "%s: %s selects files in %s%s", sel.Operation, sel.Target, sel.Dir, how)
 		}
+	case fuzz.EventConnections:
+		s.run.logf(event.LevelInfo, "connections: %s", strings.Join(e.Reasons, ", "))
+	case fuzz.EventWorkers:
+		s.logWorkers(e)
 	case fuzz.EventRestart:
 		why := strings.Join(e.Reasons, ", ")
 		if s.restartReasons == nil {
@@ -225,6 +234,9 @@ func (s *session) fuzzProgressFrom(p *event.Progress, st fuzz.Stats, started tim
 	p.Findings = st.Findings
 	p.CorpusSize = st.CorpusSize
 	p.Restarts = st.Restarts
+	if c := st.Concurrency; c != nil {
+		p.Workers = c.Workers
+	}
 	p.Paused = st.Paused
 	if s.cov != nil {
 		cs := s.cov.Stats()
@@ -258,6 +270,7 @@ func (s *session) recordFuzz(res *fuzz.Result) {
 	rep.CorpusSize = len(res.Corpus)
 	rep.StopReason = res.StopReason
 	rep.Restarts, rep.LatencyRestarts = res.Stats.Restarts, res.Stats.LatencyRestarts
+	rep.Concurrency, rep.Connections = reportConcurrency(res.Stats.Concurrency), res.Stats.Connections
 	rep.GCDeletes, rep.GCDeleteFailures = res.Stats.CleanupDeletes, res.Stats.CleanupFailures
 	rep.Operations = rep.Operations[:0]
 	for _, op := range s.fuzzSpec().Operations {

@@ -41,6 +41,7 @@ type Config struct {
 	Duration    time.Duration
 	MaxRequests int64
 	Plateau     time.Duration // stop when nothing new came for this long
+	Workers     int           // sequences in flight at once; 0: adaptive (fuzz.WithAdaptiveWorkers)
 	CorpusDir   string        // resume from and persist to this corpus
 	Once        bool          // send each operation once instead of fuzzing (a baseline)
 	// KeepState leaves what the run created alive and never restarts a
@@ -318,6 +319,8 @@ type session struct {
 	// restartReasons are the reasons of restarts already logged: a known
 	// crash found again is counted in the progress, not logged each time.
 	restartReasons map[string]bool
+	// maxWorkersLogged is the highest worker count logged (workers.go).
+	maxWorkersLogged int
 }
 
 func (s *session) close(ctx context.Context) {

@@ -14,6 +14,9 @@ import (
 // failures and timeouts are reported in Response.Err, never as a Go error,
 // because to a fuzzer they are observations like any status code.
 func (t *Target) Send(ctx context.Context, req corpus.Request) corpus.Response {
+	if t.freshOnly.Load() {
+		return t.SendFresh(ctx, req)
+	}
 	return send(ctx, t.client, t.BaseURL, req, t.cfg.maxBody)
 }
 

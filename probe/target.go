@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
@@ -126,6 +127,10 @@ type Target struct {
 	Pid      int    // host pid of the container's init process
 
 	client *http.Client
+	// fresh opens a connection per request; freshOnly makes Send use it
+	// (UseFreshConnections).
+	fresh     *http.Client
+	freshOnly atomic.Bool
 
 	exitOnce sync.Once
 	exited   chan struct{}
@@ -203,6 +208,7 @@ func (e *Engine) Create(ctx context.Context, img *Image, opts ...Option) (*Targe
 	}
 	t := &Target{engine: e, cfg: cfg, ID: created.ID, Image: img, Port: port, exited: make(chan struct{}), exitCode: -1}
 	t.client = loopback.NewClient(cfg.reqTimeout)
+	t.fresh = loopback.NewClient(cfg.reqTimeout, loopback.WithoutKeepAlive())
 	if err := ctx.Err(); err != nil {
 		_ = t.Remove(ctx)
 		return nil, err

@@ -141,6 +141,11 @@ type FuzzInfo struct {
 	// Shard is the part of a campaign split across jobs this run fuzzed;
 	// Seed above is the campaign's.
 	Shard *Shard `json:"shard,omitempty"`
+	// Concurrency says how many workers ran, each change of their count
+	// and why, and how coverage was attributed; Connections why every
+	// request opened a connection of its own ("": kept-alive ones).
+	Concurrency *Concurrency `json:"concurrency,omitempty"`
+	Connections string       `json:"connections,omitempty"`
 }
 
 // Shard is one part of a campaign: shard Index of Count, fuzzed with its
@@ -152,6 +157,33 @@ type Shard struct {
 	Seed       int64    `json:"seed"`
 	Operations []string `json:"operations"`
 	Support    []string `json:"support,omitempty"`
+}
+
+// Concurrency is how a run used concurrent workers.
+type Concurrency struct {
+	Workers    int  `json:"workers"`
+	MaxWorkers int  `json:"max_workers"`
+	Adaptive   bool `json:"adaptive,omitempty"`
+	// Changes are the last changes of the worker count, oldest first.
+	Changes []WorkerChange `json:"changes,omitempty"`
+	Batches int64          `json:"batches,omitempty"`
+	// Calibrated counts sequences re-run alone because coverage came while
+	// several requests were in flight; Confirmed those that joined the
+	// corpus for what they earned alone; Unattributed the units (functions,
+	// files, syscalls) first seen in such shared windows, credited to no
+	// corpus entry (the image keeps them all the same).
+	Calibrated   int64 `json:"calibrated,omitempty"`
+	Confirmed    int64 `json:"confirmed,omitempty"`
+	Unattributed int64 `json:"unattributed,omitempty"`
+}
+
+// WorkerChange is one change of the worker count: at which request, from
+// what to what, and why.
+type WorkerChange struct {
+	Request int64  `json:"request"`
+	From    int    `json:"from"`
+	To      int    `json:"to"`
+	Reason  string `json:"reason"`
 }
 
 // Sample is the state of a run at one moment of fuzzing.

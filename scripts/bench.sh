@@ -4,7 +4,7 @@
 # outputs) to bench/results/; bench/results/README.md says how, where and when they were measured.
 #
 #   scripts/bench.sh [all]          every part below, then the markdown
-#   scripts/bench.sh PART...        only these parts: tracer fuzz negotiate rate rebuild loop cached stateful services runtimes hostile render
+#   scripts/bench.sh PART...        only these parts: tracer fuzz negotiate rate rebuild loop cached stateful services runtimes hostile concur render
 #   scripts/bench.sh endurance      20 minutes on gopets → bench/results/endurance-gopets.md
 #
 # Needs root, Docker, BPF, bin/whittle and the fixture images (make bench builds them first).
@@ -26,6 +26,7 @@ quiet_wait=${BENCH_QUIET_WAIT:-300} rerun=${BENCH_RERUN:-1} run_timeout=${BENCH_
 gopets=whittle-fixture/gopets:latest pypets=whittle-fixture/pypets:latest pyplugins=whittle-fixture/pyplugins:latest shelf=whittle-fixture/shelf:latest
 gopets_spec=testdata/targets/gopets/openapi.yaml
 nego=whittle-fixture/nego:latest nego_spec=testdata/targets/nego/openapi.yaml
+slowdb=whittle-fixture/slowdb:latest
 shelf_spec=testdata/targets/shelf/openapi.yaml stateful_duration=${BENCH_STATEFUL_DURATION:-2m}
 pgnotes=whittle-fixture/pgnotes:latest pgdb=whittle-fixture/pgdb:latest pgnotes_compose=testdata/targets/pgnotes/compose.yaml
 services_duration=${BENCH_SERVICES_DURATION:-10s} services_rounds=${BENCH_SERVICES_ROUNDS:-3}
@@ -149,6 +150,23 @@ rate() {
 	rate_cid=
 }
 
+# concur FIXTURE IMAGE PORT PATH [WHITTLE ARGS...]: the fixture's capacity (benchtool rate: 8 and 1
+# keep-alive clients on PATH, its cheapest 2xx operation, in a fresh untraced container), then whittle on
+# the same image in the same step, $duration with adaptive workers and $duration with one.
+concur() {
+	local fx=$1 image=$2 port=$3 path=$4 hostport
+	shift 4
+	rate_cid=$(docker run -d --rm -p "127.0.0.1::$port" "$image") || return
+	hostport=$(docker port "$rate_cid" "$port/tcp" | head -n 1) || return
+	"$bt" rate -url "http://$hostport$path" -workers 8 -duration 10s >"$raw/$fx-capacity-8.json" || return
+	"$bt" rate -url "http://$hostport$path" -workers 1 -duration 10s >"$raw/$fx-capacity-1.json" || return
+	docker rm -f "$rate_cid" >/dev/null || return
+	rate_cid=
+	run_whittle "$fx-concur-adaptive" "whittle-bench/$fx:concur" "$image" --duration "$duration" "$@" || return
+	run_whittle "$fx-concur-1" "whittle-bench/$fx:concur1" "$image" --workers 1 --duration "$duration" "$@" || return
+	docker image rm "whittle-bench/$fx:concur" "whittle-bench/$fx:concur1" >/dev/null 2>&1 || true
+}
+
 tracebench() { "$tmp/tracebench" -rounds "$rounds" -json "$raw/tracer.json" >"$raw/tracer.txt"; }
 rebuild_bench() { go test ./rebuild -run '^$' -bench . -benchtime 1x -count 3 >"$raw/rebuild-bench.txt"; }
 loop_bench() { go test ./fuzz -run '^$' -bench BenchmarkLoop -count 3 >"$raw/fuzzloop-bench.txt"; }
@@ -183,6 +201,15 @@ part_negotiate() {
 part_rate() {
 	step gopets-rate 1 rate gopets "$gopets" 8080 /health /breeds/beagle '/pets?limit=5' /pets/1 '/breeds/unicorn'
 	step pypets-rate 1 rate pypets "$pypets" 8000 /health '/items?limit=5' /items/1 '/items/1/export?format=csv'
+}
+
+# part_concur: concurrent workers (issue 19) on the latency-bound fixture (slowdb: every query waits
+# 5 ms) and on gopets and pypets: capacity next to executions/s, coverage with 1 worker and adaptive.
+part_concur() {
+	docker image inspect "$slowdb" >/dev/null 2>&1 || die "fixture $slowdb missing: make fixtures (or scripts/fixtures.sh slowdb)"
+	step slowdb-concur 3 concur slowdb "$slowdb" 8000 /health
+	step gopets-concur 3 concur gopets "$gopets" 8080 /health --spec "$gopets_spec"
+	step pypets-concur 3 concur pypets "$pypets" 8000 /health
 }
 
 part_rebuild() {
@@ -257,7 +284,7 @@ part_hostile() {
 part_render() {
 	"$bt" render -raw "$raw" -out "$results"
 	if [[ -s $raw/hostile.json ]]; then "$bt" hostile-md -raw "$raw" -out "$results"; fi
-	log "wrote $results/README.md, tracer.md, fuzz.md, rebuild.md, stateful-shelf.md, hostile.md, runtimes.md, services.md"
+	log "wrote $results/README.md, tracer.md, fuzz.md, rebuild.md, stateful-shelf.md, hostile.md, runtimes.md, services.md, concurrency.md"
 }
 
 # endurance: the 20-minute run issue 7 asks for, on the whole gopets spec (its planted crashes included:
@@ -295,13 +322,14 @@ all)
 	part_services
 	part_runtimes
 	part_hostile
+	part_concur
 	part_render
 	;;
 endurance) endurance ;;
 *)
 	[[ -s $raw/machine.json ]] || "$bt" machine -whittle "$whittle" >"$raw/machine.json"
 	for p in "${parts[@]}"; do
-		declare -F "part_$p" >/dev/null || die "unknown part $p (tracer fuzz negotiate rate rebuild loop cached stateful services runtimes hostile render, or all, endurance)"
+		declare -F "part_$p" >/dev/null || die "unknown part $p (tracer fuzz negotiate rate rebuild loop cached stateful services runtimes hostile concur render, or all, endurance)"
 		"part_$p"
 	done
 	[[ " ${parts[*]} " == *" render "* ]] || part_render

@@ -331,3 +331,18 @@ func TestStatusBarCountsRestarts(t *testing.T) {
 	hs.at(hs.clock.Now().Sub(base) + time.Second)
 	hs.screenHas(t, "restarts 12")
 }
+
+// The status bar shows how many workers fuzz at once, when more than one
+// (the log says why the count changed).
+func TestStatusBarShowsWorkers(t *testing.T) {
+	hs := newHarness(100, 30)
+	hs.fuzzing()
+	hs.progress.update(func(p *event.Progress) { p.Workers = 1 })
+	hs.at(hs.clock.Now().Sub(base) + time.Second)
+	if strings.Contains(hs.view(), "workers") {
+		t.Fatal("one worker shown")
+	}
+	hs.progress.update(func(p *event.Progress) { p.Workers = 6 })
+	hs.at(hs.clock.Now().Sub(base) + 2*time.Second)
+	hs.screenHas(t, "workers 6")
+}

@@ -201,6 +201,9 @@ func (m *Model) statusView(w int) string {
 			fmt.Sprintf("corpus %s", thousands(int64(p.CorpusSize))))
 	}
 	parts = append(parts, fmt.Sprintf("findings %d", max(p.Findings, m.findings.Len())))
+	if p.Workers > 1 && !m.finished {
+		parts = append(parts, fmt.Sprintf("workers %d", p.Workers))
+	}
 	if p.Restarts > 0 && !m.finished {
 		// Only a reason's first restart is logged: the count shows the rest.
 		parts = append(parts, fmt.Sprintf("restarts %d", p.Restarts))

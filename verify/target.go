@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/whittle-dev/whittle/corpus"
@@ -79,6 +80,8 @@ type Target struct {
 	// of paying a container start (hundreds of ms, seconds for an
 	// interpreter) per crash.
 	spare chan spareInstance
+	// freshOnly: every request on a connection of its own (connections.go).
+	freshOnly atomic.Bool
 }
 
 type spareInstance struct {
@@ -140,6 +143,9 @@ func (t *Target) current() Instance {
 
 // Send delivers a request to the current container.
 func (t *Target) Send(ctx context.Context, req corpus.Request) corpus.Response {
+	if t.freshOnly.Load() {
+		return t.SendFresh(ctx, req)
+	}
 	inst := t.current()
 	if inst == nil {
 		return corpus.Response{Err: "target is not running"}

@@ -95,13 +95,14 @@ func (f *runFlags) addBudgetFlags(fl *pflag.FlagSet) {
 	fl.DurationVar(&f.cfg.Duration, "duration", 30*time.Second, "fuzzing time budget")
 	fl.Int64Var(&f.cfg.MaxRequests, "max-requests", 0, "stop fuzzing after `N` requests (0: no limit)")
 	fl.DurationVar(&f.cfg.Plateau, "plateau", 0, "stop fuzzing when nothing new was found for this long (0: never)")
-	fl.Int64Var(&f.cfg.Seed, "seed", 0, "random seed `N`; the same seed and answers give the same run (default: random, reported)")
+	fl.IntVar(&f.cfg.Workers, "workers", 0, "`N` sequences in flight at once (1: one request at a time); 0 adapts from 1 up to 16 to what the target takes")
+	fl.Int64Var(&f.cfg.Seed, "seed", 0, "random seed `N`: it fixes what each worker generates; with --workers 1 the same seed and answers give the same run (default: random, reported)")
 	fl.BoolVar(&f.cfg.Once, "once", false, "send each operation once instead of fuzzing (what simple minifiers do; a baseline to compare with)")
 	fl.BoolVar(&f.cfg.KeepState, "keep-state", false, "keep what the run creates and never restart a target that slows down (default: delete the oldest resources beyond 32 of a kind, restart when latency keeps growing)")
 	fl.StringVar(&f.cfg.CorpusDir, "corpus", "", "keep the corpus in this `DIR` and resume from what it holds (it records the spec and the image: replay and build need nothing else)")
 	fl.StringVar(&f.shard, "shard", "", "fuzz shard `i/n` of a campaign split across jobs, e.g. 2/4: its own part of the operations with a seed derived from --seed (give every job the same --seed)")
 	fl.BoolVar(&f.cfg.FuzzOnly, "fuzz-only", false, "stop after fuzzing: the --corpus is the result (a shard's; merge the shards' corpora, then whittle build)")
-	inGroup(fl, groupBudget, "duration", "max-requests", "plateau", "seed", "once", "keep-state", "corpus", "shard", "fuzz-only")
+	inGroup(fl, groupBudget, "duration", "max-requests", "plateau", "workers", "seed", "once", "keep-state", "corpus", "shard", "fuzz-only")
 }
 
 func (f *runFlags) addImageFlags(fl *pflag.FlagSet) {

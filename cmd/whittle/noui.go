@@ -46,6 +46,9 @@ func printProgress(ctx context.Context, w io.Writer, bus *event.Bus, progress fu
 				if p.Restarts > 0 {
 					restarts = fmt.Sprintf(", restarts %d", p.Restarts)
 				}
+				if p.Workers > 1 {
+					restarts += fmt.Sprintf(", workers %d", p.Workers)
+				}
 				fmt.Fprintf(w, "%s [fuzz] %d requests (%.0f/s), corpus %d, findings %d, functions %d/%d, files %d, syscalls %d%s\n",
 					now.Format("15:04:05"), p.Requests, p.RequestsPerS, p.CorpusSize, p.Findings,
 					p.Functions, p.FunctionsTotal, p.Files, p.Syscalls, restarts)

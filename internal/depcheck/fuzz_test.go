@@ -13,7 +13,7 @@ import (
 // of fuzz gets a line of its own. Tests may also use the fixtures of
 // fuzz/internal.
 var fuzzImports = map[string][]string{
-	"fuzz":                    {"fuzz/spec", "fuzz/gen", "fuzz/param", "fuzz/links", "fuzz/oracle", "fuzz/inputsel", "fuzz/upkeep", "fuzz/crawl", "fuzz/crawl/browser"},
+	"fuzz":                    {"fuzz/spec", "fuzz/gen", "fuzz/param", "fuzz/links", "fuzz/oracle", "fuzz/inputsel", "fuzz/upkeep", "fuzz/crawl", "fuzz/crawl/browser", "fuzz/pace"},
 	"fuzz/spec":               {},
 	"fuzz/gen":                {"fuzz/spec"},
 	"fuzz/param":              {"fuzz/spec", "fuzz/gen"},
@@ -23,6 +23,7 @@ var fuzzImports = map[string][]string{
 	"fuzz/upkeep":             {"fuzz/spec", "fuzz/gen", "fuzz/param", "fuzz/links"},
 	"fuzz/crawl":              {},
 	"fuzz/crawl/browser":      {},
+	"fuzz/pace":               {},
 	"fuzz/internal/testspecs": {"fuzz/spec"},
 	"fuzz/internal/fakeimage": {},
 }

@@ -25,12 +25,24 @@ import (
 // loopback one.
 var ErrNotLoopback = errors.New("not a loopback address")
 
+// ClientOption configures NewClient.
+type ClientOption func(*http.Transport)
+
+// WithoutKeepAlive opens a connection per request and closes it after the
+// answer. Some servers answer a request on a kept-alive connection only
+// after the client's delayed ACK (Nagle's algorithm on their side, e.g.
+// the JDK's HttpServer writing headers and body apart): tens of
+// milliseconds per request that a fresh connection does not pay.
+func WithoutKeepAlive() ClientOption {
+	return func(tr *http.Transport) { tr.DisableKeepAlives = true }
+}
+
 // NewClient returns an HTTP client that only ever connects to 127.0.0.0/8
 // or ::1 (the name "localhost" means 127.0.0.1), ignores proxy settings and
 // returns redirects as answers instead of following them, and reads no
 // more than limits.AnswerHeaderBytes of an answer's headers (see
 // headerCap). timeout bounds each request (0: none).
-func NewClient(timeout time.Duration) *http.Client {
+func NewClient(timeout time.Duration, opts ...ClientOption) *http.Client {
 	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	tr := &http.Transport{
 		Proxy: nil,
@@ -52,6 +64,9 @@ func NewClient(timeout time.Duration) *http.Client {
 		DisableCompression:  true,
 		// Go's default is 10 MiB per answer, each held while it is read.
 		MaxResponseHeaderBytes: limits.AnswerHeaderBytes.Value,
+	}
+	for _, o := range opts {
+		o(tr)
 	}
 	return &http.Client{
 		Transport:     headerCap{tr},

@@ -1,0 +1,384 @@
+package fuzz
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"reflect"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/whittle-dev/whittle/fuzz/internal/testspecs"
+)
+
+// unitTracer plays a first-hit tracer for a slow server: every request
+// hits units (its method and first path segment, its status, its query
+// keys), a unit counts once, the first time any request hits it, and After
+// reports the units first hit since it was last called, whoever hit them.
+// It remembers which request first hit each unit: the ground truth the
+// corpus's credits are checked against.
+type unitTracer struct {
+	mu      sync.Mutex
+	seen    map[string]string // unit -> key of the request that first hit it
+	pending int
+}
+
+// requestKey names a request by what the server saw: its method, target
+// (as url.Parse makes it on both sides) and body.
+func requestKey(method, uri, body string) string {
+	if u, err := url.Parse(uri); err == nil {
+		uri = u.RequestURI()
+	}
+	return method + " " + uri + " " + body
+}
+
+func (u *unitTracer) hit(key string, units []string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for _, x := range units {
+		if _, ok := u.seen[x]; !ok {
+			u.seen[x] = key
+			u.pending++
+		}
+	}
+}
+
+func (u *unitTracer) After(context.Context) (Signal, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	n := u.pending
+	u.pending = 0
+	return Signal{Functions: n}, nil
+}
+
+// firstHitters are the keys of the requests that first hit some unit.
+func (u *unitTracer) firstHitters() map[string]bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	out := map[string]bool{}
+	for _, k := range u.seen {
+		out[k] = true
+	}
+	return out
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	hit func(status int)
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.hit(code)
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	s.hit(http.StatusOK)
+	return s.ResponseWriter.Write(b)
+}
+
+// newSlowPets serves the pets API after a wait (a database call), outside
+// its lock so that requests overlap, and reports units to the tracer
+// before the answer leaves.
+func newSlowPets(t *testing.T, wait time.Duration) (*httptest.Server, *unitTracer) {
+	api := newPetsAPI()
+	tr := &unitTracer{seen: map[string]string{}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(wait)
+		var body strings.Builder
+		if r.Body != nil {
+			buf := make([]byte, 1<<16)
+			n, _ := r.Body.Read(buf)
+			body.Write(buf[:n])
+			r.Body = readCloser{strings.NewReader(body.String())}
+		}
+		key := requestKey(r.Method, r.URL.RequestURI(), body.String())
+		seg := strings.Split(strings.Trim(strings.TrimPrefix(r.URL.Path, "/v1"), "/"), "/")[0]
+		var keys []string
+		for k := range r.URL.Query() {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		once := false
+		rec := &statusRecorder{ResponseWriter: w, hit: func(status int) {
+			if once {
+				return
+			}
+			once = true
+			tr.hit(key, []string{
+				r.Method + " " + seg,
+				fmt.Sprintf("%s %s %d", r.Method, seg, status),
+				r.Method + " " + seg + " " + strings.Join(keys, ","),
+			})
+		}}
+		api.ServeHTTP(rec, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, tr
+}
+
+type readCloser struct{ *strings.Reader }
+
+func (readCloser) Close() error { return nil }
+
+// exchangesOf runs the pets API with opts and returns every request sent,
+// in order.
+func exchangesOf(t *testing.T, opts ...Option) []string {
+	srv, _ := newPetsServer(t)
+	var mu sync.Mutex
+	var sent []string
+	hook := WithExchangeHook(func(x Exchange) {
+		mu.Lock()
+		sent = append(sent, fmt.Sprintf("%s %s %q", x.Request.Method, x.Request.Path, x.Request.Body))
+		mu.Unlock()
+	})
+	opts = append([]Option{WithSeed(5), WithMaxRequests(250), hook}, opts...)
+	if _, err := New(testspecs.Pets(t), newHTTPSender(srv.URL, 5*time.Second), opts...).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return sent
+}
+
+// One worker is the sequential loop: the same requests in the same order
+// as a run that never heard of workers.
+func TestOneWorkerIsTheSequentialLoop(t *testing.T) {
+	plain := exchangesOf(t)
+	one := exchangesOf(t, WithWorkers(1))
+	if len(plain) < 200 {
+		t.Fatalf("only %d requests", len(plain))
+	}
+	if !reflect.DeepEqual(plain, one) {
+		for i := range min(len(plain), len(one)) {
+			if plain[i] != one[i] {
+				t.Fatalf("request %d differs:\n  default:   %s\n  1 worker:  %s", i, plain[i], one[i])
+			}
+		}
+		t.Fatalf("%d requests by default, %d with one worker", len(plain), len(one))
+	}
+}
+
+// A concurrent run credits coverage exactly: every corpus entry that joined
+// for coverage ends with a request that really was the first to hit some
+// unit, although several requests were in flight whenever the tracer was
+// asked. The run must have met shared windows (Unattributed) for the
+// check to mean something.
+func TestConcurrentRunCreditsCoverageExactly(t *testing.T) {
+	srv, tr := newSlowPets(t, 3*time.Millisecond)
+	f := New(testspecs.Pets(t), newHTTPSender(srv.URL, 5*time.Second), WithSeed(9), WithMaxRequests(900), WithFeedback(tr), WithWorkers(6))
+	res, err := f.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := res.Stats.Concurrency
+	if cs == nil || cs.Workers != 6 || cs.Batches == 0 {
+		t.Fatalf("not a concurrent run: %+v", cs)
+	}
+	if cs.Unattributed == 0 {
+		t.Fatalf("no coverage was seen with several requests in flight: nothing to attribute (%+v)", cs)
+	}
+	hitters := tr.firstHitters()
+	credited, falseCredits := 0, 0
+	for _, e := range res.Corpus {
+		covered := false
+		for _, r := range e.Reasons {
+			covered = covered || strings.Contains(r, "functions")
+		}
+		if !covered {
+			continue
+		}
+		credited++
+		last := e.Requests[len(e.Requests)-1]
+		if !hitters[requestKey(last.Method, last.Path, string(last.Body))] {
+			falseCredits++
+			t.Errorf("entry %v credited with %v, but its last request %s %s first hit nothing", e.StoreID, e.Reasons, last.Method, last.Path)
+		}
+	}
+	if credited == 0 {
+		t.Fatal("no entry credited with coverage at all")
+	}
+	t.Logf("%d entries credited with coverage, %d false; %+v", credited, falseCredits, *cs)
+}
+
+// Adaptive workers start at one and say why they change.
+func TestAdaptiveWorkersSayWhy(t *testing.T) {
+	srv, tr := newSlowPets(t, 4*time.Millisecond)
+	events := make(chan Event, 4096)
+	f := New(testspecs.Pets(t), newHTTPSender(srv.URL, 5*time.Second), WithSeed(2), WithMaxRequests(1500), WithFeedback(tr), WithAdaptiveWorkers(8), WithEvents(events))
+	res, err := f.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := res.Stats.Concurrency
+	if cs == nil || !cs.Adaptive || len(cs.Changes) == 0 {
+		t.Fatalf("adaptive run never changed its workers: %+v", cs)
+	}
+	if c := cs.Changes[0]; c.From != 1 || c.To != 2 || c.Reason == "" {
+		t.Errorf("first change %+v, want 1 → 2 with a reason", c)
+	}
+	close(events)
+	n := 0
+	for e := range events {
+		if e.Kind == EventWorkers {
+			n++
+			if len(e.Reasons) != 1 || !strings.Contains(e.Reasons[0], "workers") {
+				t.Errorf("workers event says %v", e.Reasons)
+			}
+		}
+	}
+	if n == 0 {
+		t.Error("no workers event")
+	}
+	if cs.Max < 2 || cs.Max > 8 {
+		t.Errorf("max workers %d, want within [2, 8]", cs.Max)
+	}
+}
+
+// BenchmarkWorkers reports executions/s over 10 s (the sequential plan
+// and negotiation sweep included) on a server whose every answer waits
+// 5 ms (a database call), with one worker, eight, and adaptive;
+// minimisation is off, so that the figures are the loop's.
+func BenchmarkWorkers(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		opt  Option
+	}{{"1", WithWorkers(1)}, {"8", WithWorkers(8)}, {"adaptive", WithAdaptiveWorkers(0)}} {
+		b.Run(tc.name, func(b *testing.B) {
+			t := &testing.T{}
+			srv, tr := newSlowPets(t, 5*time.Millisecond)
+			defer srv.Close()
+			for range b.N {
+				f := New(testspecs.Pets(b), newHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithDuration(10*time.Second), WithFeedback(tr), WithMinimizeBudget(0, 0), tc.opt)
+				res, err := f.Run(context.Background())
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(float64(res.Stats.Requests)/res.Stats.Elapsed.Seconds(), "execs/s")
+				if c := res.Stats.Concurrency; c != nil {
+					b.ReportMetric(float64(c.Max), "max-workers")
+				}
+			}
+		})
+	}
+}
+
+const ledgerSpec = `openapi: 3.0.3
+info: {title: ledger, version: "1"}
+paths:
+  /things:
+    post:
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [label]
+              properties:
+                label: {type: string, minLength: 1, maxLength: 12}
+                size: {type: integer, minimum: 0, maximum: 9}
+      responses:
+        "201":
+          description: made
+          content:
+            application/json:
+              schema:
+                type: object
+                properties: {id: {type: integer}, label: {type: string}}
+  /things/{thingId}:
+    get:
+      parameters:
+        - {name: thingId, in: path, required: true, schema: {type: integer}}
+      responses:
+        "200":
+          description: found
+          content:
+            application/json:
+              schema:
+                type: object
+                properties: {id: {type: integer}, label: {type: string}}
+        "404": {description: none}
+`
+
+// A producer and its consumer run in one worker, in order: in a concurrent
+// run where every worker creates things, a step whose id is bound to what
+// an earlier answer produced reads a thing its own worker created, never
+// one another worker created meanwhile.
+func TestConsumersBindTheirOwnWorkersIDs(t *testing.T) {
+	var mu sync.Mutex
+	next := 100000
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(2 * time.Millisecond)
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.Method == "POST" && r.URL.Path == "/things":
+			mu.Lock()
+			next += 7
+			id := next
+			mu.Unlock()
+			w.WriteHeader(201)
+			_ = json.NewEncoder(w).Encode(map[string]any{"id": id, "label": "x"})
+		case r.Method == "GET" && strings.HasPrefix(r.URL.Path, "/things/"):
+			_ = json.NewEncoder(w).Encode(map[string]any{"id": 1, "label": "x"})
+		default:
+			w.WriteHeader(404)
+		}
+	}))
+	defer srv.Close()
+	f := New(testspecs.Load(t, "ledger.yaml", ledgerSpec), newHTTPSender(srv.URL, 5*time.Second), WithSeed(4), WithMaxRequests(1500), WithWorkers(6))
+	seen := &bindingsSeen{made: map[*executor]map[string]bool{}}
+	f.l.observers = append(f.l.observers, seen)
+	res, err := f.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Stats.Concurrency == nil || res.Stats.Concurrency.Batches == 0 {
+		t.Fatal("not a concurrent run")
+	}
+	if seen.bound < 50 || len(seen.made) < 3 {
+		t.Fatalf("only %d bound reads by %d workers: nothing to check", seen.bound, len(seen.made))
+	}
+	for _, e := range seen.errs {
+		t.Error(e)
+	}
+	t.Logf("%d bound reads by %d workers checked", seen.bound, len(seen.made))
+}
+
+// bindingsSeen records, by executor (a worker), the ids its POSTs got and
+// checks that its bound GETs read one of them.
+type bindingsSeen struct {
+	made  map[*executor]map[string]bool
+	bound int
+	errs  []string
+}
+
+func (b *bindingsSeen) observe(_ context.Context, rec *record) {
+	if b.made[rec.exec] == nil {
+		b.made[rec.exec] = map[string]bool{}
+	}
+	switch {
+	case rec.op.Method == "POST" && rec.resp.Status == 201:
+		var out struct {
+			ID int `json:"id"`
+		}
+		if json.Unmarshal(rec.resp.Body, &out) == nil {
+			b.made[rec.exec][strconv.Itoa(out.ID)] = true
+		}
+	case rec.op.Method == "GET" && slices.Contains(rec.step.Bound, "path.thingId"):
+		id := strings.TrimPrefix(rec.req.Path, "/things/")
+		if n, err := strconv.Atoi(id); err != nil || n <= 100000 {
+			return // no id to bind yet: the step kept its own value
+		}
+		b.bound++
+		if !b.made[rec.exec][id] && len(b.errs) < 5 {
+			b.errs = append(b.errs, fmt.Sprintf("GET %s was bound to an id its worker never created", rec.req.Path))
+		}
+	}
+}
