@@ -22,7 +22,7 @@ import (
 func needsFromTrace(files []tracer.FileAccess, selected []report.Selection) []rebuild.Need {
 	var needs []rebuild.Need
 	for _, f := range files {
-		if f.Errno != 0 || imagepath.UnderAny(f.Path, imagepath.PseudoFS) {
+		if f.Errno != 0 || imagepath.UnderAny(f.Path, imagepath.PseudoFS) || isInstrumentation(f.Path) {
 			continue
 		}
 		needs = append(needs, rebuild.Need{Path: f.Path, Reason: "traced:" + f.Kind.String()})

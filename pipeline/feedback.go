@@ -17,8 +17,8 @@ import (
 // target touch, from the tracer's append-only view of unique accesses.
 type traceFeedback struct {
 	tr       *tracer.Tracer
-	cov      *cover.Coverage // nil: no code coverage
-	duty     *pythonDuty     // nil unless Python line coverage
+	cov      codeCoverage // nil: no code coverage
+	duty     *pythonDuty  // nil unless Python line coverage
 	covAt    int
 	cursor   int
 	syscalls int
@@ -35,7 +35,7 @@ type traceFeedback struct {
 	startup []fuzz.DirListing
 }
 
-func newTraceFeedback(ctx context.Context, tr *tracer.Tracer, cov *cover.Coverage) (*traceFeedback, error) {
+func newTraceFeedback(ctx context.Context, tr *tracer.Tracer, cov codeCoverage) (*traceFeedback, error) {
 	f := &traceFeedback{tr: tr, cov: cov, paths: map[string]bool{}, failedDirs: map[string]bool{}, dirs: map[string]bool{}}
 	if cov != nil {
 		// Functions hit while idle (start-up, timers) are nobody's merit.
@@ -44,8 +44,8 @@ func newTraceFeedback(ctx context.Context, tr *tracer.Tracer, cov *cover.Coverag
 			return nil, fmt.Errorf("measuring background coverage: %w", err)
 		}
 		f.covAt = cursor
-		if cov.Kind() == cover.PythonLines {
-			f.duty = newPythonDuty(cov)
+		if py, ok := cov.(*cover.Coverage); ok && cov.Kind() == cover.PythonLines {
+			f.duty = newPythonDuty(py)
 		}
 	}
 	// What start-up touched is the baseline, not any request's merit.

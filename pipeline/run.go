@@ -231,6 +231,7 @@ func (r *Run) Execute(ctx context.Context) (rep *report.Report, err error) {
 	if err := s.exercise(ctx); err != nil {
 		return rep, err
 	}
+	s.recordJVMScope()
 	if err := s.reference(ctx); err != nil {
 		return rep, err
 	}
@@ -259,9 +260,10 @@ type session struct {
 	engine  *probe.Engine
 	image   *probe.Image
 	tracer  *tracer.Tracer
-	traced  *cover.Starter  // starts the traced containers, covers the first one's code
-	cov     *cover.Coverage // nil when the target's code cannot be covered
-	orig    *verify.Target  // the traced original, restarted when it crashes
+	traced  *cover.Starter // starts the traced containers, covers the first one's code
+	cov     codeCoverage   // nil when the target's code cannot be covered
+	jvm     *jvmState      // JVM method coverage: the agent of the traced containers
+	orig    *verify.Target // the traced original, restarted when it crashes
 	imageFS *imageExport
 
 	entries []fuzz.Entry // the corpus the verification replays
@@ -287,6 +289,7 @@ func (s *session) close(ctx context.Context) {
 	if s.imageFS != nil {
 		s.imageFS.close()
 	}
+	s.removeJVMAgent()
 	if s.engine != nil {
 		s.engine.Close()
 	}
@@ -342,6 +345,7 @@ func (s *session) inspect(ctx context.Context) error {
 		return err
 	}
 	s.rep.Original.ID, s.rep.Original.Size = s.image.ID, s.image.Size
+	s.prepareJVM()
 	if removed, err := s.engine.RemoveLeftovers(ctx); err != nil {
 		r.logf(event.LevelWarn, "%v", err)
 	} else if len(removed) > 0 {
@@ -396,7 +400,10 @@ func (s *session) startOriginal(ctx context.Context) error {
 	base := s.orig.BaseURL()
 	r.ctr.update(func(p *event.Progress) { p.TargetURL = base })
 	r.startPhase(event.PhaseTrace, "attaching coverage probes")
-	s.startCoverage()
+	if err := s.startCodeCoverage(ctx); err != nil {
+		r.endPhase(event.PhaseTrace, "", err)
+		return err
+	}
 	r.endPhase(event.PhaseTrace, s.rep.Trace.Coverage, nil)
 	if s.spec == nil {
 		sp, where, err := spec.DiscoverSpec(ctx, base, s.specOptions()...)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/whittle-dev/whittle/event"
 	"github.com/whittle-dev/whittle/probe"
@@ -24,7 +25,7 @@ func (s *session) starter(img *probe.Image, traced bool, extra ...probe.Option) 
 		var t *probe.Target
 		pid, err := s.traced.Start(ctx, func(ctx context.Context) (int, func(context.Context) error, error) {
 			var err error
-			if t, err = s.engine.Create(ctx, img, opts...); err != nil {
+			if t, err = s.engine.Create(ctx, img, slices.Concat(opts, s.tracedOptions())...); err != nil {
 				return 0, nil, err
 			}
 			if err := t.Start(ctx); err != nil {

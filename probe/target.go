@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/errdefs"
 	"github.com/docker/docker/pkg/stdcopy"
 	"github.com/docker/go-connections/nat"
@@ -36,6 +37,7 @@ type runConfig struct {
 	name         string
 	env          []string
 	securityOpt  []string
+	mounts       []mount.Mount // WithJVMAgent's read-only agent directory, nothing else
 }
 
 // WithPort publishes the given container port instead of the image's exposed one.
@@ -130,6 +132,7 @@ func (e *Engine) Create(ctx context.Context, img *Image, opts ...Option) (*Targe
 		// No restart policy: a crash must stay visible as a crash.
 		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled},
 		SecurityOpt:   cfg.securityOpt,
+		Mounts:        cfg.mounts,
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err

@@ -109,3 +109,29 @@ func TestAgentIsBuiltFromSource(t *testing.T) {
 		t.Fatal("libwhittlejvm_amd64.so is not what agent/build.sh builds from agent/agent.c: run go generate ./tracer/cover/jvm")
 	}
 }
+
+func TestDetectJVM(t *testing.T) {
+	cases := []struct {
+		argv, env []string
+		want      string
+	}{
+		{[]string{"java", "-jar", "/app/x.jar"}, nil, "the command runs java"},
+		{[]string{"/usr/lib/jvm/java-17-openjdk-amd64/bin/java", "-cp", "/app", "Main"}, nil, "the command runs /usr/lib/jvm/java-17-openjdk-amd64/bin/java"},
+		{[]string{"sh", "-c", "exec java $JAVA_OPTS -jar app.jar"}, nil, "the command runs java"},
+		{[]string{"/start.sh"}, []string{"PATH=/bin", "JAVA_HOME=/opt/java/openjdk"}, "the image sets JAVA_HOME"},
+		{[]string{"/start.sh"}, []string{"JAVA_HOME="}, ""},
+		{[]string{"python3", "-m", "javalike"}, []string{"PATH=/usr/bin"}, ""},
+		{[]string{"node", "/app/java.js"}, nil, ""},
+	}
+	for _, c := range cases {
+		if got := DetectJVM(c.argv, c.env); got != c.want {
+			t.Errorf("DetectJVM(%q, %q) = %q, want %q", c.argv, c.env, got, c.want)
+		}
+	}
+	if p, ok := RanJVM([]string{"/etc/ld.so.cache", "/usr/lib/jvm/java-17-openjdk-amd64/lib/server/libjvm.so"}); !ok || p == "" {
+		t.Error("RanJVM missed libjvm.so")
+	}
+	if _, ok := RanJVM([]string{"/usr/bin/python3", "/usr/lib/libjvm.so.txt"}); ok {
+		t.Error("RanJVM found a JVM in a Python container")
+	}
+}
