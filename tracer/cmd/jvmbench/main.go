@@ -5,17 +5,21 @@
 // answer, for each mechanism:
 //
 //   - none: the JVM alone;
+//
 //   - dtrace-flag: -XX:+ExtendedDTraceProbes, no probe attached (HotSpot
 //     calls its method-entry probe site on every call);
+//
 //   - dtrace-uprobe: the same with a uprobe on hotspot:method__entry whose
 //     BPF program does nothing (a lower bound: coverage would also read the
 //     class and method names);
+//
 //   - jfr, jfr-profile: a flight recording with the default or the profile
 //     settings (sampling: no coverage, the cost of having JFR on);
+//
 //   - agent: whittle's JVMTI agent, its messages read by a uprobe (what
 //     whittle runs), after a warm-up that called every method of the mix.
 //
-//	jvmbench [-duration 10s] [-warmup 10s] [-rounds 3] [-workers 4] [-json FILE]
+//     jvmbench [-duration 10s] [-warmup 10s] [-rounds 3] [-workers 4] [-json FILE]
 //
 // Every measurement runs on a fresh container; rounds interleave the modes
 // and the median is reported. Every mode has a tracer loaded (unbound), so
