@@ -42,6 +42,7 @@
 #define MAX_TEXT 512
 #define MAX_LOG (64u << 20)
 #define WATCH_MS 20
+#define REPLAY_BATCH 256
 
 /* ---- the probe point ---------------------------------------------------- */
 
@@ -210,6 +211,11 @@ send:
 		whittle_jvm_message(t->b, t->n);
 }
 
+/* replay sends the log again, in batches: between two, the monitor is
+ * released for a millisecond so that whittle's reader drains the ring
+ * buffer (a large application declares tens of thousands of methods), and
+ * what happens meanwhile is logged, to be sent in turn. Called with the
+ * monitor held. */
 static void replay(void)
 {
 	unsigned int off = 0, n = 0;
@@ -217,7 +223,8 @@ static void replay(void)
 		unsigned int len = log_buf[off] | (unsigned int)log_buf[off + 1] << 8;
 		whittle_jvm_message((const char *)log_buf + off + 2, len);
 		off += 2 + len;
-		n++;
+		if (++n % REPLAY_BATCH == 0)
+			(*jvmti)->RawMonitorWait(jvmti, lock, 1);
 	}
 	struct text t = {.n = 0};
 	putc1(&t, 'R');
@@ -524,6 +531,11 @@ static void instrument(JNIEnv *jni, jclass k)
 		goto out; /* arrays, primitives */
 	sig[n - 1] = 0;
 	const char *name = sig + 1;
+	/* Hidden classes (lambda proxies: "pkg/Main$$Lambda$5.0x00007f...")
+	 * are the JVM's forwarding code, not the application's source. */
+	for (const char *p = name; *p; p++)
+		if (*p == '.')
+			goto out;
 	if (!in_scope(name) || from_the_jdk(jni, k))
 		goto out;
 	char *source = 0;

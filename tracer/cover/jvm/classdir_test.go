@@ -1,0 +1,168 @@
+package jvm
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/whittle-dev/whittle/tracer/internal/fixture"
+)
+
+const runtimesImage = "whittle-fixture/runtimes:bookworm-1"
+
+// bigApp writes a Java application of classes in a directory (no jar): its
+// main class org.acme.big.Main calls the methods of classes C0..C(n-1),
+// 50 each, at start-up and serves /call?c=N, which calls CN.extra(); a
+// library of another root, org.other.lib, is called too.
+func bigApp(t *testing.T, n int) string {
+	t.Helper()
+	dir := t.TempDir()
+	write := func(p, s string) {
+		full := filepath.Join(dir, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var calls strings.Builder
+	for c := 0; c < n; c++ {
+		var b strings.Builder
+		fmt.Fprintf(&b, "package org.acme.big;\npublic final class C%d {\n", c)
+		for m := 0; m < 50; m++ {
+			fmt.Fprintf(&b, "  static int m%d(int x) { return x + %d; }\n", m, m)
+			fmt.Fprintf(&calls, "    s += C%d.m%d(s & 7);\n", c, m)
+		}
+		fmt.Fprintf(&b, "  public static String extra() { return \"C%d\"; }\n}\n", c)
+		write(fmt.Sprintf("src/org/acme/big/C%d.java", c), b.String())
+	}
+	write("src/org/other/lib/Util.java", "package org.other.lib;\npublic final class Util {\n  public static int twice(int x) { return 2 * x; }\n}\n")
+	write("src/org/acme/big/Main.java", `package org.acme.big;
+
+import com.sun.net.httpserver.HttpServer;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+
+public final class Main {
+  static int warm() {
+    int s = 0;
+`+calls.String()+`    return org.other.lib.Util.twice(s);
+  }
+
+  public static void main(String[] args) throws Exception {
+    System.out.println("warm " + warm());
+    HttpServer server = HttpServer.create(new InetSocketAddress(8080), 16);
+    server.createContext("/health", ex -> { ex.sendResponseHeaders(200, -1); ex.close(); });
+    server.createContext("/call", ex -> {
+      String q = ex.getRequestURI().getQuery();
+      String out;
+      try {
+        out = (String) Class.forName("org.acme.big.C" + q.substring(2)).getMethod("extra").invoke(null);
+      } catch (ReflectiveOperationException | RuntimeException e) {
+        out = "no";
+      }
+      byte[] b = out.getBytes(StandardCharsets.UTF_8);
+      ex.sendResponseHeaders(200, b.length);
+      ex.getResponseBody().write(b);
+      ex.close();
+    });
+    server.start();
+  }
+}
+`)
+	write("Dockerfile", "FROM "+runtimesImage+"\nCOPY src/ /tmp/src/\n"+
+		"RUN javac -d /app/classes $(find /tmp/src -name '*.java') && rm -rf /tmp/src\n"+
+		"EXPOSE 8080\nCMD [\"java\", \"-cp\", \"/app/classes\", \"org.acme.big.Main\"]\n")
+	return dir
+}
+
+// A plain `java -cp DIR Main` with thousands of methods: the scope is the
+// main class's root (not the library's), every method is declared and its
+// start-up call replayed though the probe came later, none lost.
+func TestIntegrationClassDirectoryScale(t *testing.T) {
+	requireIntegration(t)
+	if err := fixture.Available(runtimesImage); err != nil {
+		t.Skipf("INTEGRATION TEST SKIPPED: %v", err)
+	}
+	const classes = 100
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	tag := "whittle-test/jvmbig-" + hex.EncodeToString(b) + ":latest"
+	if out, err := exec.Command("docker", "build", "-q", "-t", tag, bigApp(t, classes)).CombinedOutput(); err != nil {
+		t.Fatalf("building the test application: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", tag).Run() })
+
+	tr := newTracer(t)
+	a := installAgent(t)
+	opts, err := a.JavaToolOptions(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	c, err := fixture.Start(tag, 8080, "--mount", "type=bind,source="+a.Dir+",target="+MountPoint+",readonly", "-e", "JAVA_TOOL_OPTIONS="+opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Remove)
+	if err := tr.Bind(c.Pid); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := c.WaitReady(ctx, "/health"); err != nil {
+		t.Fatalf("%v\n%s", err, c.Logs())
+	}
+	startup := time.Since(began)
+	cov, err := Attach(ctx, tr, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cov.Close()
+	if err := tr.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sc, st := cov.Scope(), cov.Stats()
+	t.Logf("start-up %v; scope %s; %d methods, %d called; tracer %+v", startup.Round(time.Millisecond), sc, st.Total, st.Hit, tr.Stats())
+	if sc.How != "main class" || sc.Detail != "org.acme.big.Main" || !slices.Equal(sc.Prefixes, []string{"org/acme/big/"}) {
+		t.Errorf("scope %+v: want org/acme/big/ from the main class", sc)
+	}
+	if want := classes * 52; st.Total < want || st.Hit < classes*50 {
+		t.Errorf("%d methods declared, %d called: want at least %d and %d", st.Total, st.Hit, want, classes*50)
+	}
+	if p := cov.Problems(); len(p) > 0 {
+		t.Errorf("problems: %q", p)
+	}
+	if lost := tr.Stats().Lost; lost != 0 {
+		t.Errorf("%d messages lost in the replay", lost)
+	}
+	for _, m := range cov.Methods() {
+		if !strings.HasPrefix(m.Class, "org.acme.big.") {
+			t.Errorf("%s.%s is not the application's", m.Class, m.Name)
+		}
+	}
+	cursor, _, err := cov.Baseline(ctx, 200*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.CommandContext(ctx, "curl", "-fsS", "http://"+c.Addr+"/call?c=42").CombinedOutput()
+	if err != nil || !bytes.Equal(out, []byte("C42")) {
+		t.Fatalf("GET /call?c=42: %q %v", out, err)
+	}
+	if err := tr.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if units, _ := cov.NewSince(cursor); !slices.Contains(units, "org.acme.big.C42.extra()") {
+		t.Errorf("C42.extra not reported: %q", units)
+	}
+}
