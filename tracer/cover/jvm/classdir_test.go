@@ -166,3 +166,90 @@ func TestIntegrationClassDirectoryScale(t *testing.T) {
 		t.Errorf("C42.extra not reported: %q", units)
 	}
 }
+
+// A jar whose Main-Class is a launcher of another package and whose
+// Start-Class is the application (as Spring Boot's executable jars): the
+// scope is the Start-Class's root, the launcher is not covered.
+func TestIntegrationStartClass(t *testing.T) {
+	requireIntegration(t)
+	if err := fixture.Available(runtimesImage); err != nil {
+		t.Skipf("INTEGRATION TEST SKIPPED: %v", err)
+	}
+	dir := t.TempDir()
+	for p, s := range map[string]string{
+		"src/org/launcher/Launcher.java": `package org.launcher;
+public final class Launcher {
+  public static void main(String[] args) throws Exception {
+    Class.forName("com.acme.app.App").getMethod("main", String[].class).invoke(null, (Object) args);
+  }
+}
+`,
+		"src/com/acme/app/App.java": `package com.acme.app;
+import com.sun.net.httpserver.HttpServer;
+import java.net.InetSocketAddress;
+public final class App {
+  public static void main(String[] args) throws Exception {
+    HttpServer server = HttpServer.create(new InetSocketAddress(8080), 16);
+    server.createContext("/health", ex -> { ex.sendResponseHeaders(200, -1); ex.close(); });
+    server.start();
+  }
+}
+`,
+		"MANIFEST.MF": "Main-Class: org.launcher.Launcher\nStart-Class: com.acme.app.App\n",
+		"Dockerfile": "FROM " + runtimesImage + "\nCOPY . /tmp/b/\n" +
+			"RUN cd /tmp/b && javac -d classes $(find src -name '*.java') && mkdir -p /opt/app && " +
+			"jar --create --file /opt/app/app.jar --manifest MANIFEST.MF -C classes . && rm -rf /tmp/b\n" +
+			"WORKDIR /opt/app\nEXPOSE 8080\nCMD [\"java\", \"-jar\", \"app.jar\"]\n",
+	} {
+		full := filepath.Join(dir, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	tag := "whittle-test/jvmstart-" + hex.EncodeToString(b) + ":latest"
+	if out, err := exec.Command("docker", "build", "-q", "-t", tag, dir).CombinedOutput(); err != nil {
+		t.Fatalf("building the test application: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", tag).Run() })
+	tr := newTracer(t)
+	a := installAgent(t)
+	opts, err := a.JavaToolOptions(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := fixture.Start(tag, 8080, "--mount", "type=bind,source="+a.Dir+",target="+MountPoint+",readonly", "-e", "JAVA_TOOL_OPTIONS="+opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Remove)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := c.WaitReady(ctx, "/health"); err != nil {
+		t.Fatalf("%v\n%s", err, c.Logs())
+	}
+	cov, err := Attach(ctx, tr, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cov.Close()
+	if err := tr.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sc := cov.Scope()
+	t.Logf("scope %s", sc)
+	if sc.How != "Start-Class" || sc.Detail != "com.acme.app.App in app.jar" || !slices.Equal(sc.Prefixes, []string{"com/acme/app/"}) {
+		t.Errorf("scope %+v: want com/acme/app/ from the Start-Class", sc)
+	}
+	var hit []string
+	for _, m := range cov.HitMethods() {
+		hit = append(hit, m.Unit())
+	}
+	if !slices.Contains(hit, "com.acme.app.App.main(String[])") || slices.ContainsFunc(hit, func(u string) bool { return strings.HasPrefix(u, "org.launcher") }) {
+		t.Errorf("methods called: %q: want App.main and nothing of the launcher", hit)
+	}
+}
