@@ -39,6 +39,9 @@ type jvmState struct {
 
 // prepareJVM installs the agent when the image's configuration shows a JVM.
 func (s *session) prepareJVM() {
+	if s.run.cfg.noCodeCoverage {
+		return
+	}
 	img := s.image
 	if why := jvm.DetectJVM(append(slices.Clone(img.Entrypoint), img.Cmd...), img.Env); why != "" {
 		s.installJVMAgent(why)
@@ -88,6 +91,10 @@ func (s *session) tracedOptions() []probe.Option {
 // what the first traced start began (startCoverage).
 func (s *session) startCodeCoverage(ctx context.Context) error {
 	r := s.run
+	if r.cfg.noCodeCoverage {
+		s.rep.Trace.Coverage = "files only: code coverage switched off"
+		return nil
+	}
 	if s.jvm == nil {
 		if err := s.tracer.Sync(ctx); err != nil {
 			return err

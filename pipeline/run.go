@@ -69,6 +69,9 @@ type Config struct {
 	Tier tracer.Tier
 	// latency replaces fuzz.DefaultLatencyPolicy (tests).
 	latency *fuzz.LatencyPolicy
+	// noCodeCoverage leaves the files and syscalls as the only signal
+	// (benchmarks of what code coverage costs).
+	noCodeCoverage bool
 }
 
 // Run is one execution of the pipeline.

@@ -4,7 +4,7 @@
 # outputs) to bench/results/; bench/results/README.md says how, where and when they were measured.
 #
 #   scripts/bench.sh [all]          every part below, then the markdown
-#   scripts/bench.sh PART...        only these parts: tracer fuzz negotiate rate rebuild loop cached stateful render
+#   scripts/bench.sh PART...        only these parts: tracer fuzz negotiate rate rebuild loop cached stateful jvm render
 #   scripts/bench.sh endurance      20 minutes on gopets → bench/results/endurance-gopets.md
 #
 # Needs root, Docker, BPF, bin/whittle and the fixture images (make bench builds them first).
@@ -25,6 +25,7 @@ gopets=whittle-fixture/gopets:latest pypets=whittle-fixture/pypets:latest pyplug
 gopets_spec=testdata/targets/gopets/openapi.yaml
 nego=whittle-fixture/nego:latest nego_spec=testdata/targets/nego/openapi.yaml
 shelf_spec=testdata/targets/shelf/openapi.yaml stateful_duration=${BENCH_STATEFUL_DURATION:-2m}
+jvmshop=whittle-fixture/jvmshop:latest
 steps=$raw/steps.tsv
 
 log() { printf 'bench: %s\n' "$*" >&2; }
@@ -211,9 +212,26 @@ part_stateful() {
 	docker image rm whittle-bench/shelf:kept whittle-bench/shelf:stateful >/dev/null 2>&1 || true
 }
 
+# part_jvm: JVM method coverage on jvmshop (issue 17): the candidate mechanisms' cost (jvmbench: DTrace
+# probes, JFR, whittle's agent), and fuzzing executions/s with coverage on and off.
+jvm_mechanisms() { "$tmp/jvmbench" -rounds "$rounds" -json "$raw/jvm-mechanisms.json" >"$raw/jvm-mechanisms.txt"; }
+jvm_fuzz() {
+	BENCH_DURATION=$duration go test ./pipeline -run '^$' -bench BenchmarkJvmshopFuzzing -benchtime 1x -timeout 60m \
+		>"$raw/jvm-fuzz-bench.txt"
+}
+part_jvm() {
+	docker image inspect "$jvmshop" >/dev/null 2>&1 || die "fixture $jvmshop missing: make fixtures (or scripts/fixtures.sh jvmshop)"
+	go build -o "$tmp/jvmbench" ./tracer/cmd/jvmbench
+	step jvm-mechanisms 1 jvm_mechanisms
+	cat "$raw/jvm-mechanisms.txt" >&2
+	# The traced target, its spare, and the reference or minimal containers of the verification.
+	step jvm-fuzz 3 jvm_fuzz
+	grep -E '^(Benchmark|ok|FAIL)' "$raw/jvm-fuzz-bench.txt" >&2 || true
+}
+
 part_render() {
 	"$bt" render -raw "$raw" -out "$results"
-	log "wrote $results/README.md, tracer.md, fuzz.md, rebuild.md, stateful-shelf.md"
+	log "wrote $results/README.md, tracer.md, fuzz.md, rebuild.md, stateful-shelf.md, jvm-coverage.md"
 }
 
 # endurance: the 20-minute run issue 7 asks for, on the whole gopets spec (its planted crashes included:
@@ -248,13 +266,14 @@ all)
 	part_loop
 	part_cached
 	part_stateful
+	part_jvm
 	part_render
 	;;
 endurance) endurance ;;
 *)
 	[[ -s $raw/machine.json ]] || "$bt" machine -whittle "$whittle" >"$raw/machine.json"
 	for p in "${parts[@]}"; do
-		declare -F "part_$p" >/dev/null || die "unknown part $p (tracer fuzz negotiate rate rebuild loop cached stateful render, or all, endurance)"
+		declare -F "part_$p" >/dev/null || die "unknown part $p (tracer fuzz negotiate rate rebuild loop cached stateful jvm render, or all, endurance)"
 		"part_$p"
 	done
 	[[ " ${parts[*]} " == *" render "* ]] || part_render

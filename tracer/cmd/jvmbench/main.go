@@ -2,24 +2,23 @@
 // coverage cost the jvmshop fixture (Debian's OpenJDK 17): HTTP requests
 // per second over keep-alive connections with a fixed request mix, after a
 // warm-up (the JIT compiles the hot code), and the time to the first
-// answer, for each mechanism:
+// answer.
 //
+//	jvmbench [-duration 10s] [-warmup 10s] [-rounds 3] [-workers 4] [-modes a,b] [-json FILE]
+//
+// The modes:
 //   - none: the JVM alone;
-//
 //   - dtrace-flag: -XX:+ExtendedDTraceProbes, no probe attached (HotSpot
 //     calls its method-entry probe site on every call);
-//
 //   - dtrace-uprobe: the same with a uprobe on hotspot:method__entry whose
-//     BPF program does nothing (a lower bound: coverage would also read the
+//     BPF program only counts (a lower bound: coverage would also read the
 //     class and method names);
-//
 //   - jfr, jfr-profile: a flight recording with the default or the profile
 //     settings (sampling: no coverage, the cost of having JFR on);
-//
+//   - agent-idle: whittle's JVMTI agent with a scope matching no class (its
+//     capabilities alone);
 //   - agent: whittle's JVMTI agent, its messages read by a uprobe (what
-//     whittle runs), after a warm-up that called every method of the mix.
-//
-//     jvmbench [-duration 10s] [-warmup 10s] [-rounds 3] [-workers 4] [-json FILE]
+//     whittle runs), measured after the warm-up called the mix's methods.
 //
 // Every measurement runs on a fresh container; rounds interleave the modes
 // and the median is reported. Every mode has a tracer loaded (unbound), so
@@ -108,14 +107,17 @@ type Result struct {
 
 // Report is what -json writes.
 type Report struct {
-	Target   string    `json:"target"`
-	Mix      []string  `json:"mix"`
-	Workers  int       `json:"workers"`
-	Warmup   string    `json:"warmup"`
-	Duration string    `json:"duration_per_round"`
-	Rounds   int       `json:"rounds"`
-	Results  []Result  `json:"results"`
-	When     time.Time `json:"when"`
+	Target   string   `json:"target"`
+	Mix      []string `json:"mix"`
+	Workers  int      `json:"workers"`
+	Warmup   string   `json:"warmup"`
+	Duration string   `json:"duration_per_round"`
+	Rounds   int      `json:"rounds"`
+	Results  []Result `json:"results"`
+	// Load is the load average (1 min) before each round: the machine may
+	// be shared.
+	Load []float64 `json:"load"`
+	When time.Time `json:"when"`
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -145,7 +147,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	results := make([]Result, len(selected))
 	startups := make([][]float64, len(selected))
+	var loads []float64
 	for r := 0; r < o.rounds; r++ {
+		loads = append(loads, loadAverage())
 		for i, m := range selected {
 			fmt.Fprintf(stderr, "round %d/%d: %s\n", r+1, o.rounds, m.name)
 			res, err := measure(ctx, m, o)
@@ -177,7 +181,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	rep := Report{Target: image, Workers: o.workers, Warmup: o.warmup.String(), Duration: o.duration.String(),
-		Rounds: o.rounds, Results: results, When: time.Now().UTC()}
+		Rounds: o.rounds, Results: results, Load: loads, When: time.Now().UTC()}
 	for _, r := range mix {
 		rep.Mix = append(rep.Mix, r.String())
 	}
@@ -395,6 +399,17 @@ func load(ctx context.Context, client *http.Client, base string, workers int, d 
 	}
 	wg.Wait()
 	return done.Load(), failed.Load()
+}
+
+// loadAverage is the 1-minute load average, 0 when unknown.
+func loadAverage() float64 {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	var l float64
+	_, _ = fmt.Sscan(string(data), &l)
+	return l
 }
 
 func roundsString(v []float64) string {

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// JVMReport mirrors what tracer/cmd/jvmbench -json writes.
+type JVMReport struct {
+	Target   string   `json:"target"`
+	Mix      []string `json:"mix"`
+	Workers  int      `json:"workers"`
+	Warmup   string   `json:"warmup"`
+	Duration string   `json:"duration_per_round"`
+	Rounds   int      `json:"rounds"`
+	Results  []struct {
+		Mode        string    `json:"mode"`
+		Description string    `json:"description"`
+		RPS         float64   `json:"requests_per_second"`
+		Rounds      []float64 `json:"rounds"`
+		OfNone      float64   `json:"fraction_of_none"`
+		StartupMS   float64   `json:"startup_ms"`
+		Errors      int64     `json:"errors"`
+		Methods     int       `json:"methods"`
+		Hit         int       `json:"methods_hit"`
+		Probes      uint64    `json:"probe_hits"`
+	} `json:"results"`
+	Load []float64 `json:"load,omitempty"` // load average (1 min) before each round, when recorded
+}
+
+const (
+	jvmMechanisms = "jvm-mechanisms.json"
+	jvmFuzzBench  = "jvm-fuzz-bench.txt"
+)
+
+// renderJVM writes jvm-coverage.md: the mechanisms of JVM method coverage
+// measured on jvmshop (jvmbench), the one whittle uses and why, and the
+// fuzzing executions/s with it and without code coverage.
+func renderJVM(in *inputs) *doc {
+	d := &doc{}
+	d.p("# JVM method coverage on jvmshop (issue 17)\n")
+	var jr JVMReport
+	if err := readJSON(filepath.Join(in.raw, jvmMechanisms), &jr); err != nil {
+		missing(d, jvmMechanisms)
+	} else {
+		renderJVMMechanisms(d, &jr)
+	}
+	d.p("## Fuzzing executions/s, coverage on and off\n")
+	f, err := os.Open(filepath.Join(in.raw, jvmFuzzBench))
+	if err != nil {
+		missing(d, jvmFuzzBench)
+		return d
+	}
+	benches, skips := parseGoBench(f)
+	f.Close()
+	d.p("`go test ./pipeline -run '^$' -bench BenchmarkJvmshopFuzzing -benchtime 1x` (raw/%s): a whole `whittle run` of", jvmFuzzBench)
+	d.p("jvmshop (spec discovered, seed 1), once with JVM method coverage (the agent) and once with files and syscalls")
+	d.p("as the only signal. The first part of the fuzzing phase waits for the export of the 1 GB image (the fuzzer")
+	d.p("lists the directories a request value selects), so the second half of the timeline is shown too.\n")
+	var rows [][]string
+	for _, b := range benches {
+		cell := func(unit string, f func(float64) string) string {
+			if v, ok := b.Median(unit); ok {
+				return f(v)
+			}
+			return "-"
+		}
+		rows = append(rows, []string{strings.TrimPrefix(b.Name, "BenchmarkJvmshopFuzzing/"), cell("execs/s", f0), cell("execs/s-2nd-half", f0),
+			cell("methods", f0) + " of " + cell("methods-in-scope", f0), cell("corpus", f0), cell("verified", f0)})
+	}
+	d.table("lrrrrr", []string{"run", "execs/s (whole fuzzing phase)", "execs/s (second half)", "methods called", "corpus", "verified identical"}, rows)
+	for _, s := range skips {
+		d.p("- %s", s)
+	}
+	return d
+}
+
+func renderJVMMechanisms(d *doc, jr *JVMReport) {
+	d.p("## Mechanisms measured\n")
+	d.p("`go run ./tracer/cmd/jvmbench -rounds %d -json bench/results/raw/%s` (table as printed: raw/jvm-mechanisms.txt).", jr.Rounds, jvmMechanisms)
+	d.p("%d keep-alive clients send a fixed mix to %s: %s of load (the JIT compiles the hot code), then %s measured,", jr.Workers, jr.Target, jr.Warmup, jr.Duration)
+	d.p("per mode and round, each on a fresh container; rounds interleave the modes and the median is reported.")
+	d.p("Start-up is the time from `docker run` to the first answer of `/health`. Mix: `%s`.\n", strings.Join(jr.Mix, "`, `"))
+	var base []float64
+	for _, r := range jr.Results {
+		if r.Mode == "none" {
+			base = r.Rounds
+		}
+	}
+	var rows [][]string
+	for _, r := range jr.Results {
+		paired := "-"
+		if len(base) == len(r.Rounds) && len(base) > 0 {
+			ratios := make([]float64, len(base))
+			for i := range base {
+				if base[i] > 0 {
+					ratios[i] = r.Rounds[i] / base[i]
+				}
+			}
+			paired = fmt.Sprintf("%.0f%% (%.0f–%.0f%%)", 100*median(ratios), 100*slices.Min(ratios), 100*slices.Max(ratios))
+		}
+		extra := "-"
+		switch {
+		case r.Methods > 0:
+			extra = fmt.Sprintf("%d of %d methods called", r.Hit, r.Methods)
+		case r.Probes > 0:
+			extra = fmt.Sprintf("%d probe hits while measuring", r.Probes)
+		}
+		rounds := make([]string, len(r.Rounds))
+		for i, v := range r.Rounds {
+			rounds[i] = f0(v)
+		}
+		rows = append(rows, []string{r.Mode, r.Description, f0(r.RPS), f1(100*r.OfNone) + "%", paired, f0(r.StartupMS) + " ms", extra, fmt.Sprint(r.Errors), strings.Join(rounds, " ")})
+	}
+	d.table("llrrrrlrl", []string{"mode", "what is on", "req/s (median)", "of none", "per round: median (range)", "start-up", "coverage", "errors", "rounds (req/s)"}, rows)
+	if len(jr.Load) > 0 {
+		var l []string
+		for _, v := range jr.Load {
+			l = append(l, f1(v))
+		}
+		d.p("Load average (1 min) before each round: %s (2 CPUs, shared with other work: single measurements are noisy;", strings.Join(l, ", "))
+		d.p("\"per round\" divides each round by the JVM alone measured in the same round).\n")
+	}
+	d.p("## The mechanism whittle uses, and why\n")
+	d.p("whittle uses its own JVMTI agent (`tracer/cover/jvm/agent`, mode `agent`): a breakpoint on the first")
+	d.p("instruction of every method of the application's classes, set when the class is prepared and cleared at")
+	d.p("its first call, so a method costs one breakpoint event over a whole run and then runs, and is compiled,")
+	d.p("as without the agent (coverage-guided tracing, as whittle prunes its uprobes). Its messages reach the")
+	d.p("tracer's ring buffer through a uprobe, ordered with the file records by Sync.\n")
+	d.p("- `dtrace-uprobe`: HotSpot's method-entry probe fires for **every** call of **every** method (the JDK's")
+	d.p("  included) for as long as it is attached: a kernel trap each time, with an empty BPF program; real coverage")
+	d.p("  would also copy and hash the class and method names. The probe site is one address, so hit methods cannot")
+	d.p("  be pruned; `-XX:+ExtendedDTraceProbes` alone slows every call too, and is deprecated after JDK 17.")
+	d.p("- `jfr`, `jfr-profile`: JFR samples stacks every 10–20 ms: methods that run between two samples are never")
+	d.p("  seen, so it is no coverage signal for one request, and the recording is written inside the container.")
+	d.p("- `agent`: steady state as the JVM alone (the breakpoints of called methods are gone), exact per request,")
+	d.p("  scoped to the application's packages; start-up pays one breakpoint per in-scope method (`agent-idle`")
+	d.p("  shows what the agent's capabilities alone cost).")
+}

@@ -1,0 +1,69 @@
+package pipeline
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/whittle-dev/whittle/event"
+	"github.com/whittle-dev/whittle/internal/testimage"
+)
+
+// BenchmarkJvmshopFuzzing measures whittle's fuzzing executions per second
+// on jvmshop with JVM method coverage (the agent, its breakpoints and
+// messages) and without code coverage (files and syscalls only): one run
+// of BENCH_DURATION (default 60s) each, -benchtime 1x. execs/s counts the
+// whole fuzzing phase; execs/s-2nd-half the second half of its timeline,
+// once the image's filesystem was exported and the JIT warm.
+func BenchmarkJvmshopFuzzing(b *testing.B) {
+	cli := testimage.RequireDocker(b)
+	if _, err := cli.ImageInspect(context.Background(), jvmshopImage); err != nil {
+		b.Skipf("SKIP: fixture %s not built (scripts/fixtures.sh jvmshop): %v", jvmshopImage, err)
+	}
+	d := time.Minute
+	if v, err := time.ParseDuration(os.Getenv("BENCH_DURATION")); err == nil && v > 0 {
+		d = v
+	}
+	for _, mode := range []struct {
+		name string
+		off  bool
+	}{{"coverage=on", false}, {"coverage=off", true}} {
+		b.Run(mode.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				tag := "whittle-bench/jvmshop:" + map[bool]string{false: "on", true: "off"}[mode.off]
+				bus := event.NewBus()
+				go func() {
+					for {
+						if _, ok := bus.Next(context.Background()); !ok {
+							return
+						}
+					}
+				}()
+				ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+				rep, err := New(Config{Image: jvmshopImage, Seed: 1, Duration: d, Tag: tag, noCodeCoverage: mode.off}, bus).Execute(ctx)
+				cancel()
+				bus.Close()
+				removeImage(tag)
+				if err != nil {
+					b.Fatalf("run: %v", err)
+				}
+				f := rep.Fuzz
+				b.ReportMetric(float64(f.Requests)/f.Duration, "execs/s")
+				if tl := f.Timeline; len(tl) > 2 {
+					mid, last := tl[len(tl)/2], tl[len(tl)-1]
+					if last.Seconds > mid.Seconds {
+						b.ReportMetric(float64(last.Requests-mid.Requests)/(last.Seconds-mid.Seconds), "execs/s-2nd-half")
+					}
+				}
+				b.ReportMetric(float64(rep.Trace.Functions), "methods")
+				b.ReportMetric(float64(rep.Trace.FunctionsTotal), "methods-in-scope")
+				b.ReportMetric(float64(f.CorpusSize), "corpus")
+				b.ReportMetric(float64(rep.Verification.Identical), "verified")
+				b.Logf("%s: %s; %d requests in %.0f s, corpus %d, methods %d of %d, verified %d/%d",
+					mode.name, rep.Trace.Coverage, f.Requests, f.Duration, f.CorpusSize, rep.Trace.Functions, rep.Trace.FunctionsTotal,
+					rep.Verification.Identical, rep.Verification.Total)
+			}
+		})
+	}
+}
