@@ -95,21 +95,14 @@ func (s *session) startCodeCoverage(ctx context.Context) error {
 		s.rep.Trace.Coverage = "files only: code coverage switched off"
 		return nil
 	}
-	if s.jvm == nil {
-		if err := s.tracer.Sync(ctx); err != nil {
+	lib, ran, err := s.ranJVM(ctx)
+	if err != nil {
+		return err
+	}
+	if s.jvm == nil && ran && s.installJVMAgent("the container loaded "+lib) {
+		r.logf(event.LevelInfo, "jvm: restarting the target with the coverage agent")
+		if err := s.orig.Restart(ctx); err != nil {
 			return err
-		}
-		var paths []string
-		for _, f := range s.tracer.Files() {
-			if f.Errno == 0 {
-				paths = append(paths, f.Path)
-			}
-		}
-		if lib, ran := jvm.RanJVM(paths); ran && s.installJVMAgent("the container loaded "+lib) {
-			r.logf(event.LevelInfo, "jvm: restarting the target with the coverage agent")
-			if err := s.orig.Restart(ctx); err != nil {
-				return err
-			}
 		}
 	}
 	if s.jvm == nil {
@@ -117,7 +110,16 @@ func (s *session) startCodeCoverage(ctx context.Context) error {
 		return nil
 	}
 	cov, err := jvm.Attach(ctx, s.tracer, s.jvm.agent)
-	if err != nil {
+	switch {
+	case err != nil && !ran:
+		// The image has a JVM, the target runs something else: its next
+		// containers need no agent.
+		r.logf(event.LevelInfo, "jvm: the target runs no JVM (%v): covering its own code", err)
+		s.removeJVMAgent()
+		s.jvm = nil
+		s.startCoverage()
+		return nil
+	case err != nil:
 		s.rep.Trace.Coverage = "files only: " + err.Error()
 		r.logf(event.LevelWarn, "no method coverage, falling back to file-level coverage: %v", err)
 		return nil
@@ -132,6 +134,22 @@ func (s *session) startCodeCoverage(ctx context.Context) error {
 		r.logf(event.LevelWarn, "coverage: jvm agent: %s", p)
 	}
 	return nil
+}
+
+// ranJVM reports whether the traced containers loaded a JVM (libjvm.so),
+// and which.
+func (s *session) ranJVM(ctx context.Context) (string, bool, error) {
+	if err := s.tracer.Sync(ctx); err != nil {
+		return "", false, err
+	}
+	var paths []string
+	for _, f := range s.tracer.Files() {
+		if f.Errno == 0 {
+			paths = append(paths, f.Path)
+		}
+	}
+	lib, ran := jvm.RanJVM(paths)
+	return lib, ran, nil
 }
 
 // recordJVMScope writes the scope the agent chose, with the packages and

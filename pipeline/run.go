@@ -61,7 +61,8 @@ type Config struct {
 
 	// CoverBinary is the file whose code is covered (default: the
 	// container's main process); CoverPatterns narrow or widen the scope
-	// (Go packages or symbol globs; Python file globs).
+	// (Go packages or symbol globs; Python file globs; Java packages,
+	// "com.example.shop", for the JVM agent).
 	CoverBinary   string
 	CoverPatterns []string
 

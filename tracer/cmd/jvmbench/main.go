@@ -2,7 +2,9 @@
 // coverage cost the jvmshop fixture (Debian's OpenJDK 17): HTTP requests
 // per second over keep-alive connections with a fixed request mix, after a
 // warm-up (the JIT compiles the hot code), and the time to the first
-// answer.
+// answer. The target container's CPU time per request (its cgroup's
+// usage over the measuring window) is the figure that a shared, loaded
+// machine disturbs least: requests per second depend on what else runs.
 //
 //	jvmbench [-duration 10s] [-warmup 10s] [-rounds 3] [-workers 4] [-modes a,b] [-json FILE]
 //
@@ -36,6 +38,7 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -78,6 +81,7 @@ type mode struct {
 	javaOptions string // JAVA_TOOL_OPTIONS
 	agent       bool   // whittle's agent, mounted and attached
 	agentScope  string // the agent's scope option ("" : its own choice)
+	detached    bool   // the agent without whittle's probe: its messages go nowhere
 	uprobe      bool   // a uprobe on hotspot:method__entry
 }
 
@@ -88,6 +92,7 @@ var modes = []mode{
 	{name: "jfr", desc: "JFR recording, default settings (method sampling every 20 ms)", javaOptions: "-XX:StartFlightRecording=settings=default,filename=/tmp/whittle-bench.jfr"},
 	{name: "jfr-profile", desc: "JFR recording, profile settings (method sampling every 10 ms)", javaOptions: "-XX:StartFlightRecording=settings=profile,filename=/tmp/whittle-bench.jfr"},
 	{name: "agent-idle", desc: "whittle's JVMTI agent with its capabilities (breakpoints, line numbers) but a scope matching no class: no breakpoint set", agent: true, agentScope: "whittle.bench.nothing"},
+	{name: "agent-detached", desc: "whittle's JVMTI agent with its breakpoints, no probe attached (the messages go nowhere)", agent: true, detached: true},
 	{name: "agent", desc: "whittle's JVMTI agent (breakpoint per in-scope method, cleared on its first call), probe attached", agent: true},
 }
 
@@ -98,11 +103,17 @@ type Result struct {
 	RPS         float64   `json:"requests_per_second"` // median over rounds
 	Rounds      []float64 `json:"rounds"`
 	OfNone      float64   `json:"fraction_of_none"`
-	StartupMS   float64   `json:"startup_ms"` // median time from docker run to the first /health answer
-	Errors      int64     `json:"errors"`
-	Methods     int       `json:"methods,omitempty"` // agent: in-scope methods declared, and hit
-	Hit         int       `json:"methods_hit,omitempty"`
-	Probes      uint64    `json:"probe_hits,omitempty"` // dtrace-uprobe: hits while measuring
+	// CPUPerRequest is the container's CPU time per answered request, in
+	// µs (median over rounds); CPURounds per round; CPUOfNone the ratio
+	// to the JVM alone.
+	CPUPerRequest float64   `json:"cpu_us_per_request"`
+	CPURounds     []float64 `json:"cpu_us_rounds"`
+	CPUOfNone     float64   `json:"cpu_of_none"`
+	StartupMS     float64   `json:"startup_ms"` // median time from docker run to the first /health answer
+	Errors        int64     `json:"errors"`
+	Methods       int       `json:"methods,omitempty"` // agent: in-scope methods declared, and hit
+	Hit           int       `json:"methods_hit,omitempty"`
+	Probes        uint64    `json:"probe_hits,omitempty"` // dtrace-uprobe: hits while measuring
 }
 
 // Report is what -json writes.
@@ -157,6 +168,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				return fmt.Errorf("%s: %w", m.name, err)
 			}
 			results[i].Rounds = append(results[i].Rounds, res.RPS)
+			results[i].CPURounds = append(results[i].CPURounds, res.CPUPerRequest)
 			startups[i] = append(startups[i], res.StartupMS)
 			results[i].Errors += res.Errors
 			results[i].Methods, results[i].Hit, results[i].Probes = res.Methods, res.Hit, res.Probes
@@ -165,14 +177,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for i, m := range selected {
 		results[i].Mode, results[i].Description = m.name, m.desc
 		results[i].RPS, results[i].StartupMS = median(results[i].Rounds), median(startups[i])
+		results[i].CPUPerRequest = median(results[i].CPURounds)
 		if results[0].RPS > 0 {
 			results[i].OfNone = results[i].RPS / results[0].RPS
 		}
+		if results[0].CPUPerRequest > 0 {
+			results[i].CPUOfNone = results[i].CPUPerRequest / results[0].CPUPerRequest
+		}
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "mode\treq/s\tof none\tstart-up\terrors\trounds\n")
+	fmt.Fprintf(tw, "mode\tCPU µs/req\tof none\treq/s\tof none\tstart-up\terrors\tCPU rounds\treq/s rounds\n")
 	for _, r := range results {
-		fmt.Fprintf(tw, "%s\t%.0f\t%.1f%%\t%.0f ms\t%d\t%s\n", r.Mode, r.RPS, 100*r.OfNone, r.StartupMS, r.Errors, roundsString(r.Rounds))
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f%%\t%.0f\t%.0f%%\t%.0f ms\t%d\t%s\t%s\n", r.Mode, r.CPUPerRequest, 100*r.CPUOfNone, r.RPS, 100*r.OfNone,
+			r.StartupMS, r.Errors, roundsString(r.CPURounds), roundsString(r.Rounds))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -204,10 +221,10 @@ var mix = []fixture.Request{
 }
 
 type measurement struct {
-	RPS, StartupMS float64
-	Errors         int64
-	Methods, Hit   int
-	Probes         uint64
+	RPS, StartupMS, CPUPerRequest float64
+	Errors                        int64
+	Methods, Hit                  int
+	Probes                        uint64
 }
 
 func measure(ctx context.Context, m mode, o options) (measurement, error) {
@@ -252,7 +269,7 @@ func measure(ctx context.Context, m mode, o options) (measurement, error) {
 	var count func() uint64
 	var cov *jvm.Coverage
 	switch {
-	case m.agent:
+	case m.agent && !m.detached:
 		if cov, err = jvm.Attach(ctx, tr, agent); err != nil {
 			return res, err
 		}
@@ -272,8 +289,19 @@ func measure(ctx context.Context, m mode, o options) (measurement, error) {
 	if count != nil {
 		before = count()
 	}
+	cpu0, err := containerCPU(c.Pid)
+	if err != nil {
+		return res, err
+	}
 	n, errs := load(ctx, client, base, o.workers, o.duration)
+	cpu1, err := containerCPU(c.Pid)
+	if err != nil {
+		return res, err
+	}
 	res.RPS, res.Errors = float64(n)/o.duration.Seconds(), errs
+	if n > 0 {
+		res.CPUPerRequest = float64((cpu1 - cpu0).Microseconds()) / float64(n)
+	}
 	if count != nil {
 		res.Probes = count() - before
 	}
@@ -399,6 +427,43 @@ func load(ctx context.Context, client *http.Client, base string, workers int, d 
 	}
 	wg.Wait()
 	return done.Load(), failed.Load()
+}
+
+// containerCPU is the CPU time used so far by the cgroup of the process
+// pid (a container's init): cgroup v2 cpu.stat, or v1 cpuacct.usage.
+func containerCPU(pid int) (time.Duration, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		f := strings.SplitN(line, ":", 3)
+		if len(f) != 3 {
+			continue
+		}
+		if f[0] == "0" && f[1] == "" {
+			if stat, err := os.ReadFile("/sys/fs/cgroup" + f[2] + "/cpu.stat"); err == nil {
+				for _, l := range strings.Split(string(stat), "\n") {
+					if v, ok := strings.CutPrefix(l, "usage_usec "); ok {
+						us, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+						return time.Duration(us) * time.Microsecond, err
+					}
+				}
+			}
+		}
+		for _, ctl := range strings.Split(f[1], ",") {
+			if ctl != "cpuacct" {
+				continue
+			}
+			for _, mnt := range []string{"cpuacct", "cpu,cpuacct"} {
+				if v, err := os.ReadFile("/sys/fs/cgroup/" + mnt + f[2] + "/cpuacct.usage"); err == nil {
+					ns, err := strconv.ParseInt(strings.TrimSpace(string(v)), 10, 64)
+					return time.Duration(ns), err
+				}
+			}
+		}
+	}
+	return 0, fmt.Errorf("no CPU accounting found for pid %d", pid)
 }
 
 // loadAverage is the 1-minute load average, 0 when unknown.

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"golang.org/x/sys/unix"
 )
 
 // agentSO is the agent (agent/agent.c), built by go generate: freestanding,
@@ -48,13 +50,18 @@ type agentOffsets struct {
 	message, counter uint64
 }
 
-// InstallAgent writes the agent into a new directory under dir (the
-// system's temporary directory when ""), readable by any user: the JVM may
-// run as any user of the container. Remove deletes it.
+// InstallAgent writes the agent into a new directory under dir, readable by
+// any user: the JVM may run as any user of the container. When dir is "",
+// the system's temporary directory, or /var/tmp when that is mounted
+// noexec (a bind mount keeps the flag, and the JVM could not map the
+// agent). Remove deletes it.
 func InstallAgent(dir string) (*Agent, error) {
 	offs, err := readOffsets(agentSO)
 	if err != nil {
 		return nil, err
+	}
+	if dir == "" {
+		dir = execDir(os.TempDir(), "/var/tmp")
 	}
 	d, err := os.MkdirTemp(dir, "whittle-jvm-")
 	if err != nil {
@@ -75,6 +82,18 @@ func InstallAgent(dir string) (*Agent, error) {
 		return nil, fmt.Errorf("installing the JVM agent: %w", err)
 	}
 	return a, nil
+}
+
+// execDir returns the first of dirs whose filesystem allows executable
+// mappings, else the first.
+func execDir(dirs ...string) string {
+	for _, d := range dirs {
+		var st unix.Statfs_t
+		if unix.Statfs(d, &st) == nil && st.Flags&unix.ST_NOEXEC == 0 {
+			return d
+		}
+	}
+	return dirs[0]
 }
 
 // Remove deletes the agent's directory (the containers using it should be

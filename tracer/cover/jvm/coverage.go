@@ -235,11 +235,19 @@ func (c *Coverage) apply(r record) {
 	}
 }
 
+// maxMethods bounds what a JVM can make whittle hold: the agent runs in
+// the target, which may call its message function with anything.
+const maxMethods = 1 << 20
+
 // declare records an in-scope method. Called with c.mu held.
 func (c *Coverage) declare(tgid uint32, m message) {
 	class := strings.ReplaceAll(m.class, "/", ".")
 	key := class + "." + m.name + m.desc
 	i, ok := c.index[key]
+	if len(c.ids) >= 4*maxMethods || !ok && len(c.methods) >= maxMethods {
+		c.problem(fmt.Sprintf("more than %d methods declared: the others are not covered", maxMethods))
+		return
+	}
 	if !ok {
 		i = len(c.methods)
 		c.index[key] = i
