@@ -22,6 +22,9 @@ type JVMReport struct {
 		RPS         float64   `json:"requests_per_second"`
 		Rounds      []float64 `json:"rounds"`
 		OfNone      float64   `json:"fraction_of_none"`
+		CPU         float64   `json:"cpu_us_per_request"`
+		CPURounds   []float64 `json:"cpu_us_rounds"`
+		CPUOfNone   float64   `json:"cpu_of_none"`
 		StartupMS   float64   `json:"startup_ms"`
 		Errors      int64     `json:"errors"`
 		Methods     int       `json:"methods"`
@@ -78,30 +81,38 @@ func renderJVM(in *inputs) *doc {
 	return d
 }
 
+// pairedRatio divides each round by the same round of the base mode (the
+// modes run one after another within a round): median and range.
+func pairedRatio(base, v []float64) string {
+	if len(base) != len(v) || len(base) == 0 {
+		return "-"
+	}
+	ratios := make([]float64, len(base))
+	for i := range base {
+		if base[i] > 0 {
+			ratios[i] = v[i] / base[i]
+		}
+	}
+	return fmt.Sprintf("%.0f%% (%.0f–%.0f%%)", 100*median(ratios), 100*slices.Min(ratios), 100*slices.Max(ratios))
+}
+
 func renderJVMMechanisms(d *doc, jr *JVMReport) {
 	d.p("## Mechanisms measured\n")
 	d.p("`go run ./tracer/cmd/jvmbench -rounds %d -json bench/results/raw/%s` (table as printed: raw/jvm-mechanisms.txt).", jr.Rounds, jvmMechanisms)
 	d.p("%d keep-alive clients send a fixed mix to %s: %s of load (the JIT compiles the hot code), then %s measured,", jr.Workers, jr.Target, jr.Warmup, jr.Duration)
 	d.p("per mode and round, each on a fresh container; rounds interleave the modes and the median is reported.")
-	d.p("Start-up is the time from `docker run` to the first answer of `/health`. Mix: `%s`.\n", strings.Join(jr.Mix, "`, `"))
-	var base []float64
+	d.p("Start-up is the time from `docker run` to the first answer of `/health`. CPU per request is the target")
+	d.p("container's CPU time (its cgroup's) over the measuring window divided by the answers: the figure a")
+	d.p("loaded machine disturbs least. Mix: `%s`.\n", strings.Join(jr.Mix, "`, `"))
+	var base, baseCPU []float64
 	for _, r := range jr.Results {
 		if r.Mode == "none" {
-			base = r.Rounds
+			base, baseCPU = r.Rounds, r.CPURounds
 		}
 	}
 	var rows [][]string
 	for _, r := range jr.Results {
-		paired := "-"
-		if len(base) == len(r.Rounds) && len(base) > 0 {
-			ratios := make([]float64, len(base))
-			for i := range base {
-				if base[i] > 0 {
-					ratios[i] = r.Rounds[i] / base[i]
-				}
-			}
-			paired = fmt.Sprintf("%.0f%% (%.0f–%.0f%%)", 100*median(ratios), 100*slices.Min(ratios), 100*slices.Max(ratios))
-		}
+		paired, pairedCPU := pairedRatio(base, r.Rounds), pairedRatio(baseCPU, r.CPURounds)
 		extra := "-"
 		switch {
 		case r.Methods > 0:
@@ -113,9 +124,15 @@ func renderJVMMechanisms(d *doc, jr *JVMReport) {
 		for i, v := range r.Rounds {
 			rounds[i] = f0(v)
 		}
-		rows = append(rows, []string{r.Mode, r.Description, f0(r.RPS), f1(100*r.OfNone) + "%", paired, f0(r.StartupMS) + " ms", extra, fmt.Sprint(r.Errors), strings.Join(rounds, " ")})
+		cpuRounds := make([]string, len(r.CPURounds))
+		for i, v := range r.CPURounds {
+			cpuRounds[i] = f0(v)
+		}
+		rows = append(rows, []string{r.Mode, r.Description, f0(r.CPU), pairedCPU, f0(r.RPS), paired, f0(r.StartupMS) + " ms", extra,
+			fmt.Sprint(r.Errors), strings.Join(cpuRounds, " "), strings.Join(rounds, " ")})
 	}
-	d.table("llrrrrlrl", []string{"mode", "what is on", "req/s (median)", "of none", "per round: median (range)", "start-up", "coverage", "errors", "rounds (req/s)"}, rows)
+	d.table("llrrrrrlrll", []string{"mode", "what is on", "CPU µs/request (median)", "of none, per round: median (range)", "req/s (median)",
+		"of none, per round: median (range)", "start-up", "coverage", "errors", "rounds (CPU µs/request)", "rounds (req/s)"}, rows)
 	if len(jr.Load) > 0 {
 		var l []string
 		for _, v := range jr.Load {
