@@ -4,7 +4,8 @@
 # outputs) to bench/results/; bench/results/README.md says how, where and when they were measured.
 #
 #   scripts/bench.sh [all]          every part below, then the markdown
-#   scripts/bench.sh PART...        only these parts: tracer fuzz negotiate rate rebuild loop cached stateful jvm render
+#   scripts/bench.sh PART...        only these parts: tracer fuzz negotiate rate rebuild loop cached stateful jvm
+#                                   (jvmmech + jvmfuzz) render
 #   scripts/bench.sh endurance      20 minutes on gopets → bench/results/endurance-gopets.md
 #
 # Needs root, Docker, BPF, bin/whittle and the fixture images (make bench builds them first).
@@ -212,21 +213,32 @@ part_stateful() {
 	docker image rm whittle-bench/shelf:kept whittle-bench/shelf:stateful >/dev/null 2>&1 || true
 }
 
-# part_jvm: JVM method coverage on jvmshop (issue 17): the candidate mechanisms' cost (jvmbench: DTrace
-# probes, JFR, whittle's agent), and fuzzing executions/s with coverage on and off.
+# part_jvm: JVM method coverage on jvmshop (issue 17): the candidate mechanisms' cost (part_jvmmech:
+# jvmbench, DTrace probes, JFR, whittle's agent), and fuzzing executions/s with coverage on and off
+# (part_jvmfuzz: three whole runs of each, interleaved).
 jvm_mechanisms() { "$tmp/jvmbench" -rounds "$rounds" -json "$raw/jvm-mechanisms.json" >"$raw/jvm-mechanisms.txt"; }
 jvm_fuzz() {
-	BENCH_DURATION=$duration go test ./pipeline -run '^$' -bench BenchmarkJvmshopFuzzing -benchtime 1x -timeout 60m \
+	BENCH_DURATION=$duration go test ./pipeline -run '^$' -bench BenchmarkJvmshopFuzzing -benchtime 1x -count 3 -timeout 90m \
 		>"$raw/jvm-fuzz-bench.txt"
 }
-part_jvm() {
+need_jvmshop() {
 	docker image inspect "$jvmshop" >/dev/null 2>&1 || die "fixture $jvmshop missing: make fixtures (or scripts/fixtures.sh jvmshop)"
+}
+part_jvmmech() {
+	need_jvmshop
 	go build -o "$tmp/jvmbench" ./tracer/cmd/jvmbench
 	step jvm-mechanisms 1 jvm_mechanisms
 	cat "$raw/jvm-mechanisms.txt" >&2
+}
+part_jvmfuzz() {
+	need_jvmshop
 	# The traced target, its spare, and the reference or minimal containers of the verification.
 	step jvm-fuzz 3 jvm_fuzz
 	grep -E '^(Benchmark|ok|FAIL)' "$raw/jvm-fuzz-bench.txt" >&2 || true
+}
+part_jvm() {
+	part_jvmmech
+	part_jvmfuzz
 }
 
 part_render() {

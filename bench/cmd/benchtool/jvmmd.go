@@ -59,10 +59,11 @@ func renderJVM(in *inputs) *doc {
 	}
 	benches, skips := parseGoBench(f)
 	f.Close()
-	d.p("`go test ./pipeline -run '^$' -bench BenchmarkJvmshopFuzzing -benchtime 1x` (raw/%s): a whole `whittle run` of", jvmFuzzBench)
-	d.p("jvmshop (spec discovered, seed 1), once with JVM method coverage (the agent) and once with files and syscalls")
-	d.p("as the only signal. The first part of the fuzzing phase waits for the export of the 1 GB image (the fuzzer")
-	d.p("lists the directories a request value selects), so the second half of the timeline is shown too.\n")
+	d.p("`go test ./pipeline -run '^$' -bench BenchmarkJvmshopFuzzing -benchtime 1x -count 3` (raw/%s): whole", jvmFuzzBench)
+	d.p("`whittle run`s of jvmshop (spec discovered, seed 1) with JVM method coverage (the agent) and with files and")
+	d.p("syscalls as the only signal, alternating, three of each; medians. The first part of the fuzzing phase waits")
+	d.p("for the export of the 1 GB image (the fuzzer lists the directories a request value selects), so the second")
+	d.p("half of the timeline is shown too.\n")
 	var rows [][]string
 	for _, b := range benches {
 		cell := func(unit string, f func(float64) string) string {
@@ -141,19 +142,27 @@ func renderJVMMechanisms(d *doc, jr *JVMReport) {
 		d.p("Load average (1 min) before each round: %s (2 CPUs, shared with other work: single measurements are noisy;", strings.Join(l, ", "))
 		d.p("\"per round\" divides each round by the JVM alone measured in the same round).\n")
 	}
+	cpu := map[string]float64{}
+	startup := map[string]float64{}
+	for _, r := range jr.Results {
+		cpu[r.Mode], startup[r.Mode] = r.CPUOfNone, r.StartupMS
+	}
 	d.p("## The mechanism whittle uses, and why\n")
 	d.p("whittle uses its own JVMTI agent (`tracer/cover/jvm/agent`, mode `agent`): a breakpoint on the first")
 	d.p("instruction of every method of the application's classes, set when the class is prepared and cleared at")
 	d.p("its first call, so a method costs one breakpoint event over a whole run and then runs, and is compiled,")
 	d.p("as without the agent (coverage-guided tracing, as whittle prunes its uprobes). Its messages reach the")
 	d.p("tracer's ring buffer through a uprobe, ordered with the file records by Sync.\n")
-	d.p("- `dtrace-uprobe`: HotSpot's method-entry probe fires for **every** call of **every** method (the JDK's")
-	d.p("  included) for as long as it is attached: a kernel trap each time, with an empty BPF program; real coverage")
-	d.p("  would also copy and hash the class and method names. The probe site is one address, so hit methods cannot")
-	d.p("  be pruned; `-XX:+ExtendedDTraceProbes` alone slows every call too, and is deprecated after JDK 17.")
-	d.p("- `jfr`, `jfr-profile`: JFR samples stacks every 10–20 ms: methods that run between two samples are never")
-	d.p("  seen, so it is no coverage signal for one request, and the recording is written inside the container.")
-	d.p("- `agent`: steady state as the JVM alone (the breakpoints of called methods are gone), exact per request,")
-	d.p("  scoped to the application's packages; start-up pays one breakpoint per in-scope method (`agent-idle`")
-	d.p("  shows what the agent's capabilities alone cost).")
+	d.p("- `dtrace-uprobe` (%.1f× the CPU per request of the JVM alone here): HotSpot's method-entry probe fires", cpu["dtrace-uprobe"])
+	d.p("  for every call of every method, the JDK's included, for as long as it is attached, a kernel trap each")
+	d.p("  time with an empty BPF program (real coverage would also copy and hash the class and method names). It is")
+	d.p("  one address, so methods already seen cannot be unprobed. `-XX:+ExtendedDTraceProbes` alone costs %.1f×", cpu["dtrace-flag"])
+	d.p("  (every call goes through the probe site) and must be on for the whole run.")
+	d.p("- `jfr`, `jfr-profile` (%.2f× and %.2f×): cheap, but JFR samples stacks every 10 or 20 ms, so methods", cpu["jfr"], cpu["jfr-profile"])
+	d.p("  that run between two samples are never seen: no coverage signal for one request. The recording is a")
+	d.p("  file written inside the container, and start-up takes %.1f s instead of %.1f s.", startup["jfr"]/1000, startup["none"]/1000)
+	d.p("- `agent` (%.2f×; `agent-detached` %.2f×, `agent-idle`, its capabilities without breakpoints, %.2f×):", cpu["agent"], cpu["agent-detached"], cpu["agent-idle"])
+	d.p("  once the methods a request mix calls were called, the JVM runs as without it, within this machine's")
+	d.p("  noise; exact per request, scoped to the application's packages. Start-up pays one breakpoint per")
+	d.p("  in-scope method (%.1f s instead of %.1f s here).\n", startup["agent"]/1000, startup["none"]/1000)
 }

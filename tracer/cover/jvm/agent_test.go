@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -106,7 +107,11 @@ func TestAgentIsBuiltFromSource(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(built, agentSO) {
-		t.Fatal("libwhittlejvm_amd64.so is not what agent/build.sh builds from agent/agent.c: run go generate ./tracer/cover/jvm")
+		clang, _ := exec.Command("clang-14", "--version").Output()
+		ld, _ := exec.Command("ld", "--version").Output()
+		t.Fatalf("libwhittlejvm_amd64.so is not what agent/build.sh builds from agent/agent.c: run go generate ./tracer/cover/jvm "+
+			"(the committed file is built with Debian bookworm's clang 14.0.6 and binutils 2.40; here: %s, %s)",
+			firstLine(clang), firstLine(ld))
 	}
 }
 
@@ -134,4 +139,9 @@ func TestDetectJVM(t *testing.T) {
 	if _, ok := RanJVM([]string{"/usr/bin/python3", "/usr/lib/libjvm.so.txt"}); ok {
 		t.Error("RanJVM found a JVM in a Python container")
 	}
+}
+
+func firstLine(b []byte) string {
+	s, _, _ := strings.Cut(string(b), "\n")
+	return s
 }

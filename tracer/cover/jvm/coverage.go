@@ -106,8 +106,11 @@ type Coverage struct {
 	replayed     chan struct{}
 	replayedOnce sync.Once
 
+	linkMu sync.Mutex // serialises Enable and Close
+
 	mu         sync.Mutex
 	l          link.Link // nil while disabled
+	detached   time.Time // when the probe was last detached
 	closed     bool
 	vm         [3]string // name, version, home
 	scope      *Scope
@@ -178,26 +181,40 @@ func Attach(ctx context.Context, tr *tracer.Tracer, agent *Agent, opts ...Option
 // replay its messages (duplicates are ignored); detached, the agents keep
 // their breakpoints and messages, and nothing reaches whittle.
 func (c *Coverage) Enable(on bool) error {
+	c.linkMu.Lock()
+	defer c.linkMu.Unlock()
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
+	closed, l, detached := c.closed, c.l, c.detached
+	c.mu.Unlock()
+	switch {
+	case closed:
 		return errors.New("cover: closed")
-	}
-	if on == (c.l != nil) {
+	case on == (l != nil):
 		return nil
+	case !on:
+		c.mu.Lock()
+		c.l, c.detached = nil, time.Now()
+		c.mu.Unlock()
+		return l.Close()
 	}
-	if !on {
-		err := c.l.Close()
-		c.l = nil
-		return err
+	// An agent replays when it sees its counter rise: a detach and an
+	// attach between two of its looks would go unnoticed.
+	if wait := agentWatch - time.Since(detached); wait > 0 {
+		time.Sleep(wait)
 	}
 	l, err := c.ex.Uprobe("", c.set.objs.JvmMessage, &link.UprobeOptions{Address: c.agent.offsets.message, RefCtrOffset: c.agent.offsets.counter})
 	if err != nil {
 		return fmt.Errorf("cover: attaching to the JVM agent: %w", err)
 	}
+	c.mu.Lock()
 	c.l = l
+	c.mu.Unlock()
 	return nil
 }
+
+// agentWatch is twice the period at which the agent looks at its counter
+// (WATCH_MS in agent/agent.c).
+const agentWatch = 40 * time.Millisecond
 
 // apply applies one message (the ring buffer reader's goroutine).
 func (c *Coverage) apply(r record) {
@@ -398,6 +415,19 @@ func (c *Coverage) Problems() []string {
 	return out
 }
 
+// JVMs returns the host pids of the JVMs whose agent reported, sorted:
+// every traced container's, restarted ones included.
+func (c *Coverage) JVMs() []uint32 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]uint32, 0, len(c.jvms))
+	for pid := range c.jvms {
+		out = append(out, pid)
+	}
+	slices.Sort(out)
+	return out
+}
+
 // JVM describes the first JVM that reported: "OpenJDK 64-Bit Server VM
 // 17.0.19+10-Debian" and its java.home.
 func (c *Coverage) JVM() (vm, home string) {
@@ -441,18 +471,19 @@ func (c *Coverage) Stats() cover.Stats {
 // Close detaches the probe; what was called stays readable. The agent's
 // file is its owner's to remove.
 func (c *Coverage) Close() error {
+	c.linkMu.Lock()
+	defer c.linkMu.Unlock()
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return nil
 	}
-	var err error
-	if c.l != nil {
-		err = c.l.Close()
-		c.l = nil
-	}
-	c.closed = true
+	l := c.l
+	c.l, c.closed = nil, true
 	c.mu.Unlock()
 	c.set.unregister(c)
-	return err
+	if l != nil {
+		return l.Close()
+	}
+	return nil
 }

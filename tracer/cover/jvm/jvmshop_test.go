@@ -222,6 +222,24 @@ func TestIntegrationJvmshopMethods(t *testing.T) {
 			t.Errorf("the replay reported %s again", u)
 		}
 	}
+
+	// A JVM started later (a restart, a spare) finds the probe attached and
+	// replays by itself; what it calls that the first did not is new.
+	before := cov.JVMs()
+	c2 := startJvmshop(t, tr, a)
+	get(t, c2, "/export?format=tsv")
+	deadline = time.Now().Add(10 * time.Second)
+	var tsv []string
+	for time.Now().Before(deadline) && !slices.Contains(tsv, "com.example.jvmshop.export.TsvExporter.export(List)") {
+		time.Sleep(50 * time.Millisecond)
+		if err := tr.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		tsv, _ = cov.NewSince(cursor)
+	}
+	if after := cov.JVMs(); len(after) != len(before)+1 || !slices.Contains(tsv, "com.example.jvmshop.export.TsvExporter.export(List)") {
+		t.Errorf("second JVM: JVMs %v then %v, new %q", before, after, tsv)
+	}
 }
 
 func TestIntegrationJvmshopWithoutAgent(t *testing.T) {
