@@ -27,6 +27,7 @@ const (
 	agentName  = "libwhittlejvm.so"
 	// Symbols of the agent (agent/agent.c).
 	messageSymbol = "whittle_jvm_message"
+	readySymbol   = "whittle_jvm_ready"
 	counterSymbol = "whittle_jvm_attached"
 )
 
@@ -44,10 +45,10 @@ type Agent struct {
 	once    sync.Once
 }
 
-// agentOffsets are the file offsets the uprobe needs: the message
-// function's entry and its reference counter.
+// agentOffsets are the file offsets the probes need: the message and
+// ready functions' entries and the message probe's reference counter.
 type agentOffsets struct {
-	message, counter uint64
+	message, ready, counter uint64
 }
 
 // InstallAgent writes the agent into a new directory under dir, readable by
@@ -147,6 +148,8 @@ func readOffsets(so []byte) (agentOffsets, error) {
 		switch s.Name {
 		case messageSymbol:
 			offs.message, err = fileOffset(f, s.Value, elf.PF_X)
+		case readySymbol:
+			offs.ready, err = fileOffset(f, s.Value, elf.PF_X)
 		case counterSymbol:
 			offs.counter, err = fileOffset(f, s.Value, elf.PF_W)
 		}
@@ -154,7 +157,7 @@ func readOffsets(so []byte) (agentOffsets, error) {
 			return agentOffsets{}, fmt.Errorf("the JVM agent's %s: %w", s.Name, err)
 		}
 	}
-	if offs.message == 0 || offs.counter == 0 {
+	if offs.message == 0 || offs.ready == 0 || offs.counter == 0 {
 		return agentOffsets{}, errors.New("the JVM agent lacks its probe symbols")
 	}
 	return offs, nil

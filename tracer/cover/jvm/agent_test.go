@@ -18,7 +18,7 @@ func TestAgentFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if offs.message == 0 || offs.counter == 0 || offs.message == offs.counter {
+	if offs.message == 0 || offs.ready == 0 || offs.counter == 0 || offs.message == offs.ready {
 		t.Fatalf("offsets %+v", offs)
 	}
 	f, err := elf.Open("libwhittlejvm_amd64.so")

@@ -109,7 +109,8 @@ type Coverage struct {
 	linkMu sync.Mutex // serialises Enable and Close
 
 	mu         sync.Mutex
-	l          link.Link // nil while disabled
+	l          link.Link // the message probe; nil while disabled
+	ready      link.Link // the ready probe, attached after l is complete
 	detached   time.Time // when the probe was last detached
 	closed     bool
 	vm         [3]string // name, version, home
@@ -127,8 +128,9 @@ type Coverage struct {
 }
 
 // Attach starts method coverage of the JVMs that loaded agent: a uprobe on
-// the agent's message function, which makes every such JVM (those running
-// already, and those started later) replay what it saw since its start.
+// the agent's message function, then one on its ready function, which
+// makes every such JVM (those running already, and those started later)
+// replay what it saw since its start.
 // It returns once one JVM has replayed, or fails with ErrNoAgent. Closing
 // the tracer closes it.
 func Attach(ctx context.Context, tr *tracer.Tracer, agent *Agent, opts ...Option) (*Coverage, error) {
@@ -193,21 +195,29 @@ func (c *Coverage) Enable(on bool) error {
 		return nil
 	case !on:
 		c.mu.Lock()
-		c.l, c.detached = nil, time.Now()
+		ready := c.ready
+		c.l, c.ready, c.detached = nil, nil, time.Now()
 		c.mu.Unlock()
-		return l.Close()
+		return errors.Join(ready.Close(), l.Close())
 	}
-	// An agent replays when it sees its counter rise: a detach and an
+	// An agent replays when it sees the probes appear: a detach and an
 	// attach between two of its looks would go unnoticed.
 	if wait := agentWatch - time.Since(detached); wait > 0 {
 		time.Sleep(wait)
 	}
-	l, err := c.ex.Uprobe("", c.set.objs.JvmMessage, &link.UprobeOptions{Address: c.agent.offsets.message, RefCtrOffset: c.agent.offsets.counter})
+	// The ready probe goes on once the message probe's program is attached:
+	// the agent replays when it sees both (before, a replay would be lost).
+	prog, offs := c.set.objs.JvmMessage, c.agent.offsets
+	l, err := c.ex.Uprobe("", prog, &link.UprobeOptions{Address: offs.message, RefCtrOffset: offs.counter})
 	if err != nil {
 		return fmt.Errorf("cover: attaching to the JVM agent: %w", err)
 	}
+	ready, err := c.ex.Uprobe("", prog, &link.UprobeOptions{Address: offs.ready})
+	if err != nil {
+		return errors.Join(fmt.Errorf("cover: attaching to the JVM agent: %w", err), l.Close())
+	}
 	c.mu.Lock()
-	c.l = l
+	c.l, c.ready = l, ready
 	c.mu.Unlock()
 	return nil
 }
@@ -478,12 +488,12 @@ func (c *Coverage) Close() error {
 		c.mu.Unlock()
 		return nil
 	}
-	l := c.l
-	c.l, c.closed = nil, true
+	l, ready := c.l, c.ready
+	c.l, c.ready, c.closed = nil, nil, true
 	c.mu.Unlock()
 	c.set.unregister(c)
 	if l != nil {
-		return l.Close()
+		return errors.Join(ready.Close(), l.Close())
 	}
 	return nil
 }

@@ -13,11 +13,16 @@
  * The agent tells whittle what happens by calling whittle_jvm_message(),
  * an empty function on which whittle puts a uprobe: the message is read by
  * BPF from the calling thread, before the method runs, so it is in the
- * tracer's ring buffer before the request is answered. The variable
- * whittle_jvm_attached is the uprobe's reference counter (the kernel raises
- * it while the probe is attached, in every process mapping this file): when
- * it rises, the agent replays every message since the start, so start-up
- * is seen even though whittle attaches once the service answers.
+ * tracer's ring buffer before the request is answered. whittle attaches a
+ * second probe, on whittle_jvm_ready(), which nothing calls, once the first
+ * is complete (its BPF program attached): when both breakpoints are in
+ * place (x86's int3 over the functions' first bytes, which the agent reads
+ * in its own code), the agent replays every message since the start, so
+ * start-up is seen even though whittle attaches once the service answers.
+ * whittle_jvm_attached is the message probe's reference counter, as USDT
+ * semaphores are, for other tools; the agent does not rely on it: the
+ * kernel raises it, and writes the breakpoint, before the probe's program
+ * is attached.
  *
  * Freestanding: no libc, no other library. Memory comes from JVMTI
  * (Allocate), waits are raw monitor waits, the watcher is a JVMTI agent
@@ -53,6 +58,12 @@ EXPORT volatile unsigned short whittle_jvm_attached __attribute__((section(".pro
 EXPORT __attribute__((noinline, used)) void whittle_jvm_message(const char *msg, unsigned int len)
 {
 	__asm__ volatile("" : : "r"(msg), "r"(len) : "memory");
+}
+
+/* Never called: its probe says that the message probe is complete. */
+EXPORT __attribute__((noinline, used)) void whittle_jvm_ready(void)
+{
+	__asm__ volatile("nop" : : : "memory");
 }
 
 /* ---- freestanding helpers ------------------------------------------------ */
@@ -154,9 +165,8 @@ static unsigned char *log_buf;
 static unsigned int log_len, log_cap, log_count;
 static int log_full;
 
-/* Whether whittle is attached (the counter was non-zero at the last look). */
+/* Whether whittle is attached (at the watcher's last look). */
 static int live;
-static unsigned short seen_counter;
 
 /* Method ids: jmethodID -> agent id, open addressing. */
 struct slot {
@@ -625,8 +635,23 @@ static void JNICALL on_breakpoint(jvmtiEnv *env, JNIEnv *jni, jthread thread, jm
 	(*jvmti)->RawMonitorExit(jvmti, lock);
 }
 
-/* watch replays the log whenever the probe's reference counter rises
- * (whittle attached, or attached once more). */
+/* probed reports whether the kernel wrote a uprobe's breakpoint (int3)
+ * over the first byte of fn in this process. */
+static int probed(void (*fn)(void))
+{
+	return *(volatile const unsigned char *)(unsigned long)fn == 0xcc;
+}
+
+/* probe_installed reports whether whittle is attached: the ready probe,
+ * attached after the message probe's program, is in place. The message
+ * probe alone could still lack its program: a replay would be lost. */
+static int probe_installed(void)
+{
+	return probed(whittle_jvm_ready) && probed((void (*)(void))whittle_jvm_message);
+}
+
+/* watch replays the log whenever whittle's probe appears (attached, or
+ * attached again). */
 static void JNICALL watch(jvmtiEnv *env, JNIEnv *jni, void *arg)
 {
 	(void)env;
@@ -635,11 +660,10 @@ static void JNICALL watch(jvmtiEnv *env, JNIEnv *jni, void *arg)
 	if ((*jvmti)->RawMonitorEnter(jvmti, lock) != JVMTI_ERROR_NONE)
 		return;
 	for (;;) {
-		unsigned short c = whittle_jvm_attached;
-		if (c > seen_counter)
+		int on = probe_installed();
+		if (on && !live)
 			replay();
-		seen_counter = c;
-		live = c != 0;
+		live = on;
 		jvmtiError err = (*jvmti)->RawMonitorWait(jvmti, lock, WATCH_MS);
 		if (err != JVMTI_ERROR_NONE && err != JVMTI_ERROR_INTERRUPT)
 			break; /* the VM is going away */
