@@ -15,10 +15,13 @@
 // into the tracer's ring buffer: the message is written by the thread that
 // calls the method, before the method runs, so once a request is answered a
 // Sync of the tracer has read it (NewSince then says what it called first).
-// The probe's reference counter (a USDT-style semaphore in the agent) rises
-// when whittle attaches; the agent then replays everything since the JVM
+// Once that probe's program is attached, Attach puts a second probe on the
+// agent's ready function, which nothing calls: the agent sees both
+// breakpoints in its own code and replays everything since the JVM
 // started, so start-up is covered although whittle attaches once the
-// service answers, and a JVM started later (a restart) replays by itself.
+// service answers, and a JVM started later (a restart, a spare) replays by
+// itself. (The probe's reference counter, a USDT-style semaphore, rises
+// before its program is attached: a replay on it alone was sometimes lost.)
 // jvmbench (tracer/cmd/jvmbench) compares this with HotSpot's DTrace probes
 // and JFR; bench/results/jvm-coverage.md has the figures.
 //
