@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -12,10 +13,11 @@ import (
 
 // BenchmarkJvmshopFuzzing measures whittle's fuzzing executions per second
 // on jvmshop with JVM method coverage (the agent, its breakpoints and
-// messages) and without code coverage (files and syscalls only): one run
-// of BENCH_DURATION (default 60s) each, -benchtime 1x. execs/s counts the
-// whole fuzzing phase; execs/s-2nd-half the second half of its timeline,
-// once the image's filesystem was exported and the JIT warm.
+// messages) and without code coverage (files and syscalls only): runs of
+// BENCH_DURATION (default 60s), alternating, BENCH_JVM_ROUNDS (default 3)
+// of each (-benchtime 1x; repeated names get Go's #01 suffixes). execs/s
+// counts the whole fuzzing phase; execs/s-2nd-half the second half of its
+// timeline, once the image's filesystem was exported and the JIT warm.
 func BenchmarkJvmshopFuzzing(b *testing.B) {
 	cli := testimage.RequireDocker(b)
 	if _, err := cli.ImageInspect(context.Background(), jvmshopImage); err != nil {
@@ -25,6 +27,16 @@ func BenchmarkJvmshopFuzzing(b *testing.B) {
 	if v, err := time.ParseDuration(os.Getenv("BENCH_DURATION")); err == nil && v > 0 {
 		d = v
 	}
+	rounds := 3
+	if v, err := strconv.Atoi(os.Getenv("BENCH_JVM_ROUNDS")); err == nil && v > 0 {
+		rounds = v
+	}
+	for round := 0; round < rounds; round++ {
+		benchJvmshopRound(b, d)
+	}
+}
+
+func benchJvmshopRound(b *testing.B, d time.Duration) {
 	for _, mode := range []struct {
 		name string
 		off  bool

@@ -218,7 +218,7 @@ part_stateful() {
 # (part_jvmfuzz: three whole runs of each, interleaved).
 jvm_mechanisms() { "$tmp/jvmbench" -rounds "$rounds" -json "$raw/jvm-mechanisms.json" >"$raw/jvm-mechanisms.txt"; }
 jvm_fuzz() {
-	BENCH_DURATION=$duration go test ./pipeline -run '^$' -bench BenchmarkJvmshopFuzzing -benchtime 1x -count 3 -timeout 90m \
+	BENCH_DURATION=$duration go test ./pipeline -run '^$' -bench BenchmarkJvmshopFuzzing -benchtime 1x -timeout 90m \
 		>"$raw/jvm-fuzz-bench.txt"
 }
 need_jvmshop() {
@@ -285,7 +285,7 @@ endurance) endurance ;;
 *)
 	[[ -s $raw/machine.json ]] || "$bt" machine -whittle "$whittle" >"$raw/machine.json"
 	for p in "${parts[@]}"; do
-		declare -F "part_$p" >/dev/null || die "unknown part $p (tracer fuzz negotiate rate rebuild loop cached stateful jvm render, or all, endurance)"
+		declare -F "part_$p" >/dev/null || die "unknown part $p (tracer fuzz negotiate rate rebuild loop cached stateful jvm jvmmech jvmfuzz render, or all, endurance)"
 		"part_$p"
 	done
 	[[ " ${parts[*]} " == *" render "* ]] || part_render

@@ -57,9 +57,22 @@ func renderJVM(in *inputs) *doc {
 		missing(d, jvmFuzzBench)
 		return d
 	}
-	benches, skips := parseGoBench(f)
+	runs, skips := parseGoBench(f)
 	f.Close()
-	d.p("`go test ./pipeline -run '^$' -bench BenchmarkJvmshopFuzzing -benchtime 1x -count 3` (raw/%s): whole", jvmFuzzBench)
+	// Alternating runs repeat a name: Go suffixes it (#01, #02).
+	var benches []GoBench
+	for _, r := range runs {
+		name, _, _ := strings.Cut(r.Name, "#")
+		i := slices.IndexFunc(benches, func(b GoBench) bool { return b.Name == name })
+		if i < 0 {
+			benches = append(benches, GoBench{Name: name, Metrics: map[string][]float64{}})
+			i = len(benches) - 1
+		}
+		for unit, v := range r.Metrics {
+			benches[i].Metrics[unit] = append(benches[i].Metrics[unit], v...)
+		}
+	}
+	d.p("`go test ./pipeline -run '^$' -bench BenchmarkJvmshopFuzzing -benchtime 1x` (raw/%s): whole", jvmFuzzBench)
 	d.p("`whittle run`s of jvmshop (spec discovered, seed 1) with JVM method coverage (the agent) and with files and")
 	d.p("syscalls as the only signal, alternating, three of each; medians. The first part of the fuzzing phase waits")
 	d.p("for the export of the 1 GB image (the fuzzer lists the directories a request value selects), so the second")
@@ -75,7 +88,15 @@ func renderJVM(in *inputs) *doc {
 		rows = append(rows, []string{strings.TrimPrefix(b.Name, "BenchmarkJvmshopFuzzing/"), cell("execs/s", f0), cell("execs/s-2nd-half", f0),
 			cell("methods", f0) + " of " + cell("methods-in-scope", f0), cell("corpus", f0), cell("verified", f0)})
 	}
-	d.table("lrrrrr", []string{"run", "execs/s (whole fuzzing phase)", "execs/s (second half)", "methods called", "corpus", "verified identical"}, rows)
+	d.table("lrrrrr", []string{"runs", "execs/s (whole fuzzing phase)", "execs/s (second half)", "methods called", "corpus", "verified identical"}, rows)
+	for _, b := range benches {
+		var per []string
+		for _, v := range b.Metrics["execs/s"] {
+			per = append(per, f0(v))
+		}
+		d.p("- %s, each run (execs/s): %s", strings.TrimPrefix(b.Name, "BenchmarkJvmshopFuzzing/"), strings.Join(per, ", "))
+	}
+	d.p("")
 	for _, s := range skips {
 		d.p("- %s", s)
 	}
