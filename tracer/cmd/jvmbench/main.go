@@ -40,8 +40,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -49,7 +47,6 @@ import (
 	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/link"
 
-	"github.com/whittle-dev/whittle/internal/panics"
 	"github.com/whittle-dev/whittle/tracer"
 	"github.com/whittle-dev/whittle/tracer/cover/jvm"
 	"github.com/whittle-dev/whittle/tracer/internal/fixture"
@@ -284,7 +281,7 @@ func measure(ctx context.Context, m mode, o options) (measurement, error) {
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.workers}, Timeout: 10 * time.Second}
 	base := "http://" + c.Addr
-	load(ctx, client, base, o.workers, o.warmup)
+	fixture.Load(ctx, client, base, mix, o.workers, o.warmup)
 	var before uint64
 	if count != nil {
 		before = count()
@@ -293,7 +290,7 @@ func measure(ctx context.Context, m mode, o options) (measurement, error) {
 	if err != nil {
 		return res, err
 	}
-	n, errs := load(ctx, client, base, o.workers, o.duration)
+	n, errs := fixture.Load(ctx, client, base, mix, o.workers, o.duration)
 	cpu1, err := containerCPU(c.Pid)
 	if err != nil {
 		return res, err
@@ -389,44 +386,6 @@ func emptyMethodEntryProbe(pid int) (func(), func() uint64, error) {
 		return n
 	}
 	return closeAll, count, nil
-}
-
-// load sends the mix from workers keep-alive clients for d; it returns the
-// answers received and the failures.
-func load(ctx context.Context, client *http.Client, base string, workers int, d time.Duration) (int64, int64) {
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
-	var done, failed atomic.Int64
-	var wg sync.WaitGroup
-	var panicked atomic.Pointer[panics.Panic]
-	defer func() {
-		if p := panicked.Load(); p != nil {
-			panics.Report(p)
-		}
-	}()
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			defer panics.Catch("jvmbench: load worker", func(p *panics.Panic) {
-				panicked.CompareAndSwap(nil, p)
-				cancel()
-			})
-			for i := w; ctx.Err() == nil; i++ {
-				a, err := fixture.Do(client, base, mix[i%len(mix)])
-				switch {
-				case ctx.Err() != nil:
-					return
-				case err != nil || a.Status >= 500:
-					failed.Add(1)
-				default:
-					done.Add(1)
-				}
-			}
-		}(w)
-	}
-	wg.Wait()
-	return done.Load(), failed.Load()
 }
 
 // containerCPU is the CPU time used so far by the cgroup of the process
