@@ -26,15 +26,7 @@ const runtimesImage = "whittle-fixture/runtimes:bookworm-1"
 func bigApp(t *testing.T, n int) string {
 	t.Helper()
 	dir := t.TempDir()
-	write := func(p, s string) {
-		full := filepath.Join(dir, p)
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(s), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := func(p, s string) { writeTree(t, dir, map[string]string{p: s}) }
 	var calls strings.Builder
 	for c := 0; c < n; c++ {
 		var b strings.Builder
@@ -95,35 +87,14 @@ func TestIntegrationClassDirectoryScale(t *testing.T) {
 		t.Skipf("INTEGRATION TEST SKIPPED: %v", err)
 	}
 	const classes = 100
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	tag := "whittle-test/jvmbig-" + hex.EncodeToString(b) + ":latest"
-	if out, err := exec.Command("docker", "build", "-q", "-t", tag, bigApp(t, classes)).CombinedOutput(); err != nil {
-		t.Fatalf("building the test application: %v\n%s", err, out)
-	}
-	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", tag).Run() })
-
+	tag := buildImage(t, "jvmbig", bigApp(t, classes))
 	tr := newTracer(t)
 	a := installAgent(t)
-	opts, err := a.JavaToolOptions(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	began := time.Now()
-	c, err := fixture.Start(tag, 8080, "--mount", "type=bind,source="+a.Dir+",target="+MountPoint+",readonly", "-e", "JAVA_TOOL_OPTIONS="+opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Remove)
-	if err := tr.Bind(c.Pid); err != nil {
-		t.Fatal(err)
-	}
+	c := startJava(t, tr, tag, a)
+	startup := time.Since(began)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if err := c.WaitReady(ctx, "/health"); err != nil {
-		t.Fatalf("%v\n%s", err, c.Logs())
-	}
-	startup := time.Since(began)
 	cov, err := Attach(ctx, tr, a)
 	if err != nil {
 		t.Fatal(err)
@@ -176,7 +147,7 @@ func TestIntegrationStartClass(t *testing.T) {
 		t.Skipf("INTEGRATION TEST SKIPPED: %v", err)
 	}
 	dir := t.TempDir()
-	for p, s := range map[string]string{
+	writeTree(t, dir, map[string]string{
 		"src/org/launcher/Launcher.java": `package org.launcher;
 public final class Launcher {
   public static void main(String[] args) throws Exception {
@@ -200,38 +171,13 @@ public final class App {
 			"RUN cd /tmp/b && javac -d classes $(find src -name '*.java') && mkdir -p /opt/app && " +
 			"jar --create --file /opt/app/app.jar --manifest MANIFEST.MF -C classes . && rm -rf /tmp/b\n" +
 			"WORKDIR /opt/app\nEXPOSE 8080\nCMD [\"java\", \"-jar\", \"app.jar\"]\n",
-	} {
-		full := filepath.Join(dir, p)
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(s), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	tag := "whittle-test/jvmstart-" + hex.EncodeToString(b) + ":latest"
-	if out, err := exec.Command("docker", "build", "-q", "-t", tag, dir).CombinedOutput(); err != nil {
-		t.Fatalf("building the test application: %v\n%s", err, out)
-	}
-	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", tag).Run() })
+	})
+	tag := buildImage(t, "jvmstart", dir)
 	tr := newTracer(t)
 	a := installAgent(t)
-	opts, err := a.JavaToolOptions(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := fixture.Start(tag, 8080, "--mount", "type=bind,source="+a.Dir+",target="+MountPoint+",readonly", "-e", "JAVA_TOOL_OPTIONS="+opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Remove)
+	startJava(t, tr, tag, a)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := c.WaitReady(ctx, "/health"); err != nil {
-		t.Fatalf("%v\n%s", err, c.Logs())
-	}
 	cov, err := Attach(ctx, tr, a)
 	if err != nil {
 		t.Fatal(err)
@@ -252,4 +198,32 @@ public final class App {
 	if !slices.Contains(hit, "com.acme.app.App.main(String[])") || slices.ContainsFunc(hit, func(u string) bool { return strings.HasPrefix(u, "org.launcher") }) {
 		t.Errorf("methods called: %q: want App.main and nothing of the launcher", hit)
 	}
+}
+
+// writeTree writes files (path → content) under dir.
+func writeTree(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for p, s := range files {
+		full := filepath.Join(dir, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// buildImage builds the Docker context dir as a test image, removed at the
+// test's end.
+func buildImage(t *testing.T, name, dir string) string {
+	t.Helper()
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	tag := "whittle-test/" + name + "-" + hex.EncodeToString(b) + ":latest"
+	if out, err := exec.Command("docker", "build", "-q", "-t", tag, dir).CombinedOutput(); err != nil {
+		t.Fatalf("building the test application: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", tag).Run() })
+	return tag
 }

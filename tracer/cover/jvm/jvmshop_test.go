@@ -47,6 +47,14 @@ func requireIntegration(t *testing.T) {
 // to it once it answers.
 func startJvmshop(t *testing.T, tr *tracer.Tracer, a *Agent) *fixture.Container {
 	t.Helper()
+	return startJava(t, tr, jvmshopImage, a)
+}
+
+// startJava starts a container of image answering /health on port 8080,
+// with the agent when a is not nil, binds tr to it and waits until it
+// answers.
+func startJava(t *testing.T, tr *tracer.Tracer, image string, a *Agent) *fixture.Container {
+	t.Helper()
 	var args []string
 	if a != nil {
 		opts, err := a.JavaToolOptions(nil)
@@ -55,7 +63,7 @@ func startJvmshop(t *testing.T, tr *tracer.Tracer, a *Agent) *fixture.Container 
 		}
 		args = []string{"--mount", "type=bind,source=" + a.Dir + ",target=" + MountPoint + ",readonly", "-e", "JAVA_TOOL_OPTIONS=" + opts}
 	}
-	c, err := fixture.Start(jvmshopImage, 8080, args...)
+	c, err := fixture.Start(image, 8080, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
