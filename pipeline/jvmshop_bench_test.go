@@ -53,7 +53,11 @@ func benchJvmshopRound(b *testing.B, d time.Duration) {
 					}
 				}()
 				ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-				rep, err := New(Config{Image: jvmshopImage, Seed: 1, Duration: d, Tag: tag, noCodeCoverage: mode.off}, bus).Execute(ctx)
+				cfg := Config{Image: jvmshopImage, Seed: 1, Duration: d, Tag: tag}
+				if mode.off {
+					cfg.CoverPatterns = []string{"none"}
+				}
+				rep, err := New(cfg, bus).Execute(ctx)
 				cancel()
 				bus.Close()
 				removeImage(tag)

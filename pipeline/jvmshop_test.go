@@ -31,7 +31,7 @@ func TestJvmshopEndToEnd(t *testing.T) {
 
 	// The scope, and how it was chosen, in the report and the log.
 	sc := rep.Trace.CoverageScope
-	if !strings.HasPrefix(rep.Trace.Coverage, "jvm-methods from JVMTI breakpoints") || sc == nil {
+	if !strings.HasPrefix(rep.Trace.Coverage, "jvm-methods via JVMTI breakpoints") || sc == nil {
 		t.Fatalf("coverage %q, scope %+v: want JVM method coverage and its scope", rep.Trace.Coverage, sc)
 	}
 	if sc.From != "Main-Class" || sc.Root != "com.example.jvmshop" || !strings.Contains(sc.Detail, "com.example.jvmshop.Main in /app/jvmshop.jar") {

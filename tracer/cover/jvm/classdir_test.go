@@ -103,7 +103,7 @@ func TestIntegrationClassDirectoryScale(t *testing.T) {
 	if err := tr.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
-	sc, st := cov.Scope(), cov.Stats()
+	sc, st := cov.ClassScope(), cov.Stats()
 	t.Logf("start-up %v; scope %s; %d methods, %d called; tracer %+v", startup.Round(time.Millisecond), sc, st.Total, st.Hit, tr.Stats())
 	if sc.How != "main class" || sc.Detail != "org.acme.big.Main" || !slices.Equal(sc.Prefixes, []string{"org/acme/big/"}) {
 		t.Errorf("scope %+v: want org/acme/big/ from the main class", sc)
@@ -186,7 +186,7 @@ public final class App {
 	if err := tr.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
-	sc := cov.Scope()
+	sc := cov.ClassScope()
 	t.Logf("scope %s", sc)
 	if sc.How != "Start-Class" || sc.Detail != "com.acme.app.App in app.jar" || !slices.Equal(sc.Prefixes, []string{"com/acme/app/"}) {
 		t.Errorf("scope %+v: want com/acme/app/ from the Start-Class", sc)

@@ -52,11 +52,12 @@ type Method struct {
 // Unit is the method's coverage unit: "com.example.shop.Cart.add(Item,int)".
 func (m Method) Unit() string { return m.Class + "." + m.Name + javaParams(m.Desc) }
 
-// Function is the method as a cover.Function: Name "Cart.add(Item,int)",
-// Package "com.example.shop".
+// Function is the method as a cover.Function: Name is its Unit (unique,
+// as a Go function's symbol), Package "com.example.shop", File the source
+// path by package where known.
 func (m Method) Function() cover.Function {
-	pkg, simple := splitClass(m.Class)
-	return cover.Function{Name: simple + "." + m.Name + javaParams(m.Desc), Package: pkg, Line: m.Line}
+	pkg, _ := splitClass(m.Class)
+	return cover.Function{Name: m.Unit(), Package: pkg, File: m.File, Line: m.Line}
 }
 
 // Scope is how the agent chose the application's classes.
@@ -95,7 +96,8 @@ type jvmMethod struct {
 }
 
 // Coverage is the method coverage of the JVMs that loaded one Agent (every
-// traced container of the image). Its methods are safe for concurrent use.
+// traced container of the image), a cover.Source. Its methods are safe for
+// concurrent use.
 type Coverage struct {
 	tr    *tracer.Tracer
 	set   *messageSet
@@ -108,23 +110,23 @@ type Coverage struct {
 
 	linkMu sync.Mutex // serialises Enable and Close
 
-	mu         sync.Mutex
-	l          link.Link // the message probe; nil while disabled
-	ready      link.Link // the ready probe, attached after l is complete
-	detached   time.Time // when the probe was last detached
-	closed     bool
-	vm         [3]string // name, version, home
-	scope      *Scope
-	methods    []Method
-	index      map[string]int // class + name + desc -> methods
-	ids        map[jvmMethod]int
-	classes    map[string]bool
-	order      []int // first-hit order, append-only
-	background map[int]bool
-	problems   []string
-	jvms       map[uint32]bool
-	replays    int
-	bad        uint64
+	mu       sync.Mutex
+	l        link.Link // the message probe; nil while disabled
+	ready    link.Link // the ready probe, attached after l is complete
+	detached time.Time // when the probe was last detached
+	closed   bool
+	vm       [3]string // name, version, home
+	scope    *Scope
+	methods  []Method
+	index    map[string]int // class + name + desc -> methods
+	ids      map[jvmMethod]int
+	classes  map[string]bool
+	order    []int        // first-hit order, append-only
+	ledger   cover.Ledger // the same, for NewSince, Baseline and the report
+	problems []string
+	jvms     map[uint32]bool
+	replays  int
+	bad      uint64
 }
 
 // Attach starts method coverage of the JVMs that loaded agent: a uprobe on
@@ -147,7 +149,7 @@ func Attach(ctx context.Context, tr *tracer.Tracer, agent *Agent, opts ...Option
 		return nil, fmt.Errorf("cover: opening the JVM agent: %w", err)
 	}
 	c := &Coverage{tr: tr, set: set, agent: agent, ex: ex, cfg: cfg, replayed: make(chan struct{}),
-		index: map[string]int{}, ids: map[jvmMethod]int{}, classes: map[string]bool{}, background: map[int]bool{}, jvms: map[uint32]bool{}}
+		index: map[string]int{}, ids: map[jvmMethod]int{}, classes: map[string]bool{}, jvms: map[uint32]bool{}}
 	if err := set.register(c); err != nil {
 		return nil, err
 	}
@@ -254,6 +256,7 @@ func (c *Coverage) apply(r record) {
 		}
 		c.methods[i].Hit, c.methods[i].HitAt, c.methods[i].JVMPid = true, wallTime(m.at), r.tgid
 		c.order = append(c.order, i)
+		c.ledger.Add(c.methods[i].Function(), c.methods[i].HitAt)
 	case 'E':
 		c.problem(m.text)
 	case 'R':
@@ -335,65 +338,48 @@ func (c *Coverage) HitMethods() []Method {
 	return out
 }
 
-// Units returns the methods called, in first-call order.
-func (c *Coverage) Units() []cover.Function {
-	var out []cover.Function
-	for _, m := range c.HitMethods() {
-		out = append(out, m.Function())
-	}
-	return out
-}
+// Hits returns the methods called (cover.Function of Method.Function), in
+// first-call order.
+func (c *Coverage) Hits() []cover.FirstHit { return c.ledger.Hits() }
 
-// Hit is Units: a method is its own unit.
-func (c *Coverage) Hit() []cover.Function { return c.Units() }
+// Sync does nothing: the messages come through the tracer's ring buffer,
+// so after the tracer's Sync every method called so far is known.
+func (c *Coverage) Sync(context.Context) error { return nil }
 
 // NewSince returns the methods (Method.Unit) first called at or after
 // cursor, background ones excluded, and the next cursor: Sync the tracer
 // after the request's answer, then ask what is new.
-func (c *Coverage) NewSince(cursor int) (units []string, next int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, i := range c.order[min(max(cursor, 0), len(c.order)):] {
-		if !c.background[i] {
-			units = append(units, c.methods[i].Unit())
-		}
-	}
-	return units, len(c.order)
-}
+func (c *Coverage) NewSince(cursor int) (units []string, next int) { return c.ledger.NewSince(cursor) }
 
 // Baseline waits idle for d (no requests should be sent meanwhile), syncs
 // the tracer and marks every method called so far (start-up, timers) as
 // background: never reported by NewSince. It returns the cursor to start
 // from and the background units.
 func (c *Coverage) Baseline(ctx context.Context, d time.Duration) (cursor int, background []string, err error) {
-	select {
-	case <-time.After(d):
-	case <-ctx.Done():
-		return 0, nil, ctx.Err()
-	}
-	if err := c.tr.Sync(ctx); err != nil {
-		return 0, nil, err
-	}
-	background, cursor = c.MarkBackground(0)
-	return cursor, background, nil
+	return c.ledger.Baseline(ctx, d, c.tr.Sync)
 }
 
 // MarkBackground marks the methods first called at or after cursor as
 // background and returns them with the next cursor.
 func (c *Coverage) MarkBackground(cursor int) (units []string, next int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, i := range c.order[min(max(cursor, 0), len(c.order)):] {
-		if !c.background[i] {
-			c.background[i] = true
-			units = append(units, c.methods[i].Unit())
-		}
-	}
-	return units, len(c.order)
+	return c.ledger.MarkBackground(cursor)
 }
 
-// Scope returns the scope the agent chose, with what the JVMs loaded of it.
-func (c *Coverage) Scope() Scope {
+// Scope returns every in-scope method the JVMs declared so far (their
+// classes were loaded), hit or not.
+func (c *Coverage) Scope() []cover.Function {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]cover.Function, len(c.methods))
+	for i, m := range c.methods {
+		out[i] = m.Function()
+	}
+	return out
+}
+
+// ClassScope returns the scope the agent chose, with what the JVMs loaded
+// of it.
+func (c *Coverage) ClassScope() Scope {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var s Scope
@@ -412,6 +398,10 @@ func (c *Coverage) Scope() Scope {
 	s.Classes, s.Methods = len(c.classes), len(c.methods)
 	return s
 }
+
+// ScopeDescription says which classes are in scope and how the agent chose
+// them, in one line.
+func (c *Coverage) ScopeDescription() string { return c.ClassScope().String() }
 
 // Problems lists what the agents could not do (a JVM without breakpoint
 // support, a log that grew too large, another scope in a later JVM).
@@ -448,21 +438,23 @@ func (c *Coverage) JVM() (vm, home string) {
 
 // Stats returns the coverage's counters.
 func (c *Coverage) Stats() cover.Stats {
-	sc := c.Scope()
+	sc := c.ClassScope()
 	vm, home := c.JVM()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := cover.Stats{
-		Kind:    cover.JVMMethods,
-		Binary:  strings.TrimSuffix(home, "/") + "/bin/java",
-		Source:  fmt.Sprintf("JVMTI breakpoints of whittle's agent (%s, %s)", c.agent.InContainer(), vm),
-		Attach:  "uprobe on the agent's message function",
-		Total:   len(c.methods),
-		Hit:     len(c.order),
-		Units:   len(c.order),
-		Probed:  len(c.methods) - len(c.order),
-		Pruned:  len(c.order),
-		Enabled: c.l != nil,
+		Kind:      cover.JVMMethods,
+		Mechanism: "JVMTI breakpoints of whittle's agent",
+		Processes: len(c.jvms),
+		Binary:    strings.TrimSuffix(home, "/") + "/bin/java",
+		Source:    fmt.Sprintf("JVMTI breakpoints of whittle's agent (%s, %s)", c.agent.InContainer(), vm),
+		Attach:    "uprobe on the agent's message function",
+		Total:     len(c.methods),
+		Hit:       len(c.order),
+		Units:     len(c.order),
+		Probed:    len(c.methods) - len(c.order),
+		Pruned:    len(c.order),
+		Enabled:   c.l != nil,
 	}
 	if home == "" {
 		s.Binary = ""

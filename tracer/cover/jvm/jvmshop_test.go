@@ -123,7 +123,7 @@ func TestIntegrationJvmshopMethods(t *testing.T) {
 	}
 	defer cov.Close()
 
-	sc := cov.Scope()
+	sc := cov.ClassScope()
 	t.Logf("scope: %s", sc)
 	if sc.How != "Main-Class" || !strings.Contains(sc.Detail, "com.example.jvmshop.Main in /app/jvmshop.jar") ||
 		!slices.Equal(sc.Prefixes, []string{"com/example/jvmshop/"}) {
@@ -145,14 +145,16 @@ func TestIntegrationJvmshopMethods(t *testing.T) {
 	}
 	// Start-up: main ran, and it is in the replay although the probe was
 	// attached after the service answered.
-	units := func(fs []cover.Function) []string {
+	units := func(hs []cover.FirstHit) []string {
 		var out []string
-		for _, f := range fs {
-			out = append(out, f.Package+"."+f.Name)
+		for _, h := range hs {
+			if strings.HasPrefix(h.Name, h.Package+".") && h.Unit() == h.Name {
+				out = append(out, h.Unit())
+			}
 		}
 		return out
 	}
-	if hit := units(cov.Hit()); !slices.Contains(hit, "com.example.jvmshop.Main.main(String[])") {
+	if hit := units(cov.Hits()); !slices.Contains(hit, "com.example.jvmshop.Main.main(String[])") {
 		t.Fatalf("Main.main not among the start-up hits %q", hit)
 	}
 	for _, m := range cov.HitMethods() {
