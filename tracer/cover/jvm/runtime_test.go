@@ -57,4 +57,3 @@ func TestRuntimeRejectsBadScope(t *testing.T) {
 		t.Error("a failed Prepare instruments")
 	}
 }
-
