@@ -36,6 +36,17 @@
 // never are. Options given to the agent (scope=PREFIX,...) replace that
 // choice. Scope says what was chosen, how, and what the JVMs loaded of it.
 //
+// Runtime is the package as a cover.Runtime, dispatched by the cover.Starter
+// like the other runtimes: Prepare (cover.Preparer) installs the agent when
+// the image's configuration shows a JVM, Mounts and Env (cover.Mounter,
+// cover.Instrumenter) are then what the traced containers, and only those,
+// get; Attach returns a Coverage (a cover.Source), cover.ErrOtherRuntime
+// for a target that loaded no libjvm.so (an image that only claimed a JVM
+// then loses its agent: Dropped), or cover.ErrRestart for a JVM that a
+// script started although the configuration did not show one (the agent
+// is installed: its next container gets it). whittle reads no file of the
+// container here: the agent reads the jar's manifest inside the JVM.
+//
 // Units are methods, "com.example.shop.Cart.add(Item,int)", with their
 // source file and first line; Total counts the methods of the in-scope
 // classes the JVMs loaded so far (a class loaded by name later adds its
