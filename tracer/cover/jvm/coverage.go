@@ -447,7 +447,7 @@ func (c *Coverage) Stats() cover.Stats {
 		Mechanism: "JVMTI breakpoints of whittle's agent",
 		Processes: len(c.jvms),
 		Binary:    strings.TrimSuffix(home, "/") + "/bin/java",
-		Source:    fmt.Sprintf("JVMTI breakpoints of whittle's agent (%s, %s)", c.agent.InContainer(), vm),
+		Source:    c.agent.InContainer() + " in " + vm,
 		Attach:    "uprobe on the agent's message function",
 		Total:     len(c.methods),
 		Hit:       len(c.order),
@@ -458,6 +458,9 @@ func (c *Coverage) Stats() cover.Stats {
 	}
 	if home == "" {
 		s.Binary = ""
+	}
+	if vm == "" {
+		s.Source = c.agent.InContainer()
 	}
 	var roots []string
 	for _, p := range sc.Prefixes {
