@@ -156,7 +156,7 @@ func (s *session) startCoverage(ctx context.Context) error {
 		s.rep.Trace.Coverage = "files only: " + why
 		s.rep.Trace.CodeCoverage = &report.CodeCoverage{Why: why}
 		r.ctr.update(func(p *event.Progress) { p.CoverageWhy = why })
-		r.logf(event.LevelWarn, "no code coverage, file-level coverage only: %s", why)
+		r.logf(event.LevelWarn, "no code coverage, falling back to file-level coverage: %s", why)
 		return nil
 	}
 	s.cov = cov
@@ -164,6 +164,11 @@ func (s *session) startCoverage(ctx context.Context) error {
 	s.rep.Trace.Coverage = string(st.Kind) + " via " + st.Mechanism
 	if st.Source != "" {
 		s.rep.Trace.Coverage += " (" + st.Source + ")"
+	}
+	if st.Attach != "" {
+		// How the probes were attached matters on kernels without
+		// uprobe_multi: one link per address costs more to attach.
+		s.rep.Trace.Coverage += ", attached by " + st.Attach
 	}
 	mechanism := st.Mechanism
 	if st.Processes > 1 {

@@ -337,10 +337,24 @@ func (s *session) close(ctx context.Context) {
 	}
 	s.closeRuntimes()
 	if s.engine != nil {
+		s.removeOwn(ctx)
 		// Again at the end: a run killed while this one ran (its owner
 		// still exiting at the start) leaves nothing for long.
 		s.removeLeftovers(ctx)
 		s.engine.Close()
+	}
+}
+
+// removeOwn removes what this run created and no step released: a container
+// a failed or panicking step created but never handed over. Normally there
+// is nothing left; anything found is a bug worth a warning.
+func (s *session) removeOwn(ctx context.Context) {
+	removed, err := s.engine.RemoveRun(context.WithoutCancel(ctx), s.run.runID)
+	if !removed.Empty() {
+		s.run.logf(event.LevelWarn, "removed %s that a failed step of this run left behind", removed)
+	}
+	if err != nil {
+		s.run.logf(event.LevelWarn, "%v", err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/whittle-dev/whittle/internal/faults"
 	"time"
 
 	"github.com/whittle-dev/whittle/event"
@@ -39,6 +40,7 @@ func (s *session) containerStarter(img *probe.Image, traced bool, extra ...probe
 			if err := t.Start(ctx); err != nil {
 				return 0, nil, err
 			}
+			_ = faults.At(faults.TracedStart)
 			return t.Pid, t.WaitReady, nil
 		})
 		if t == nil {

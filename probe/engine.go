@@ -180,15 +180,31 @@ func (l Leftovers) String() string {
 // goes on past what it cannot remove and returns the first such error
 // with what it did remove.
 func (e *Engine) RemoveLeftovers(ctx context.Context) (Leftovers, error) {
+	return e.removeLabelled(ctx, filters.NewArgs(filters.Arg("label", LabelRun)), func(labels map[string]string) bool {
+		return !ownerAlive(labels[LabelOwner])
+	})
+}
+
+// RemoveRun removes every container, network and volume labelled with
+// runID, whatever holds it. A run calls it last, so that a step that failed
+// (or panicked) between creating a container and handing it over leaves
+// nothing behind.
+func (e *Engine) RemoveRun(ctx context.Context, runID string) (Leftovers, error) {
+	return e.removeLabelled(ctx, filters.NewArgs(filters.Arg("label", LabelRun+"="+runID)), func(map[string]string) bool { return true })
+}
+
+// removeLabelled removes what byLabel lists and remove accepts: containers
+// first, then the networks and volumes they used. It goes on past what it
+// cannot remove and returns the first such error with what it did remove.
+func (e *Engine) removeLabelled(ctx context.Context, byLabel filters.Args, remove func(labels map[string]string) bool) (Leftovers, error) {
 	var out Leftovers
 	var errs []error
-	byLabel := filters.NewArgs(filters.Arg("label", LabelRun))
 	list, err := e.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: byLabel})
 	if err != nil {
 		return out, fmt.Errorf("listing leftover containers: %w", err)
 	}
 	for _, c := range list {
-		if ownerAlive(c.Labels[LabelOwner]) {
+		if !remove(c.Labels) {
 			continue
 		}
 		if err := e.cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !errdefs.IsNotFound(err) {
@@ -197,13 +213,12 @@ func (e *Engine) RemoveLeftovers(ctx context.Context) (Leftovers, error) {
 		}
 		out.Containers = append(out.Containers, c.ID)
 	}
-	// Networks and volumes after the containers that used them.
 	nets, err := e.cli.NetworkList(ctx, network.ListOptions{Filters: byLabel})
 	if err != nil {
 		errs = append(errs, fmt.Errorf("listing leftover networks: %w", err))
 	}
 	for _, n := range nets {
-		if ownerAlive(n.Labels[LabelOwner]) {
+		if !remove(n.Labels) {
 			continue
 		}
 		if err := e.cli.NetworkRemove(ctx, n.ID); err != nil && !errdefs.IsNotFound(err) {
@@ -217,7 +232,7 @@ func (e *Engine) RemoveLeftovers(ctx context.Context) (Leftovers, error) {
 		errs = append(errs, fmt.Errorf("listing leftover volumes: %w", err))
 	}
 	for _, v := range vols.Volumes {
-		if v == nil || ownerAlive(v.Labels[LabelOwner]) {
+		if v == nil || !remove(v.Labels) {
 			continue
 		}
 		if err := e.cli.VolumeRemove(ctx, v.Name, true); err != nil && !errdefs.IsNotFound(err) {

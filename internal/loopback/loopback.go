@@ -99,13 +99,17 @@ func CheckURL(u *url.URL) error {
 // socket's creation only.
 func NewClientInNetwork(pid int, timeout time.Duration) *http.Client {
 	c := NewClient(timeout)
-	tr := c.Transport.(*http.Transport)
+	tr := c.Transport.(headerCap).Transport
 	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		ip, port, err := hostIP(addr)
 		if err != nil {
 			return nil, err
 		}
-		return dialInNetwork(ctx, pid, network, net.JoinHostPort(ip.String(), port))
+		conn, err := dialInNetwork(ctx, pid, network, net.JoinHostPort(ip.String(), port))
+		if err != nil {
+			return nil, err
+		}
+		return &headConn{Conn: conn}, nil
 	}
 	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 4, 4
 	return c
