@@ -141,6 +141,8 @@ func (s *session) startCoverage(ctx context.Context) error {
 		if err := s.orig.Restart(ctx); err != nil {
 			return err
 		}
+		base := s.orig.BaseURL()
+		r.ctr.update(func(p *event.Progress) { p.TargetURL = base })
 		cov, err = s.traced.Coverage()
 	}
 	for _, rt := range s.runtimes {

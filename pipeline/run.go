@@ -502,6 +502,7 @@ func (s *session) startOriginal(ctx context.Context) error {
 		r.endPhase(event.PhaseTrace, "", err)
 		return err
 	}
+	base = s.orig.BaseURL() // another container when coverage needed a restart
 	r.endPhase(event.PhaseTrace, s.rep.Trace.Coverage, nil)
 	if s.spec == nil {
 		sp, where, err := spec.DiscoverSpec(ctx, base, s.specOptions()...)
