@@ -2,8 +2,6 @@ package fuzz
 
 import (
 	"context"
-	"fmt"
-	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -14,7 +12,7 @@ import (
 func BenchmarkLoopHTTP(b *testing.B) {
 	s := loadPets(b)
 	srv, _ := newPetsServer(b)
-	f := New(s, NewHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithMaxRequests(int64(b.N)))
+	f := New(s, newHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithMaxRequests(int64(b.N)))
 	b.ResetTimer()
 	res, err := f.Run(context.Background())
 	if err != nil {
@@ -28,7 +26,7 @@ func BenchmarkLoopHTTP(b *testing.B) {
 func BenchmarkLoopInProcess(b *testing.B) {
 	s := loadPets(b)
 	_, api := newPetsServer(b)
-	send := SenderFunc(func(ctx context.Context, req corpus.Request) corpus.Response {
+	send := senderFunc(func(ctx context.Context, req corpus.Request) corpus.Response {
 		hr, err := req.HTTPRequest("http://pets")
 		if err != nil {
 			return corpus.Response{Err: err.Error()}
@@ -44,37 +42,4 @@ func BenchmarkLoopInProcess(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportMetric(res.Stats.RequestsPerSecond, "req/s")
-}
-
-// BenchmarkPickName measures a name pick from a book of 1000 directories,
-// for parameters of a few names, while signals keep naming directories the
-// book knows.
-func BenchmarkPickName(b *testing.B) {
-	l := fakeLister{}
-	var dirs []DirListing
-	for i := range 1000 {
-		d := fmt.Sprintf("/usr/lib/python3.11/pkg%03d", i)
-		if i%10 == 0 {
-			d = fmt.Sprintf("/app/plugins/kind%03d", i)
-		}
-		for j := range 20 {
-			l[d] = append(l[d], fmt.Sprintf("mod_%02d.py", j))
-		}
-		dirs = append(dirs, DirListing{Path: d, Listed: true})
-	}
-	book := newNameBook(l)
-	book.note(dirs)
-	book.load(context.Background())
-	params := []string{"codec", "name", "template", "outputFormat", "kind", "plugin", "q", "lang"}
-	rng := rand.New(rand.NewPCG(1, 2))
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := range b.N {
-		if i%10 == 0 {
-			book.note(dirs[i%len(dirs) : i%len(dirs)+1])
-		}
-		if _, ok := book.PickName(rng, params[i%len(params)]); !ok {
-			b.Fatal("no name")
-		}
-	}
 }

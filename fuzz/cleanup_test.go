@@ -11,57 +11,8 @@ import (
 
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/fuzz/gen"
+	"github.com/whittle-dev/whittle/fuzz/upkeep"
 )
-
-func TestCollectorKinds(t *testing.T) {
-	s := loadPets(t)
-	c := newCollector(s, InferLinks(s), 4)
-	kinds := c.byProducer["POST /pets"]
-	if len(kinds) != 1 || kinds[0].del.ID != "DELETE /pets/{petId}" {
-		t.Fatalf("kinds of POST /pets: %+v", kinds)
-	}
-	for prod := range c.byProducer {
-		if prod != "POST /pets" {
-			t.Errorf("%s is taken for a create of something a DELETE removes", prod)
-		}
-	}
-	// The id comes from the answer; a second answer naming the same pet is
-	// not a second pet; the fuzzer's own DELETE (or a 404) forgets it.
-	op := s.Operation("POST /pets")
-	del := s.Operation("DELETE /pets/{petId}")
-	for id := 1; id <= 6; id++ {
-		body := []byte(`{"id":` + string(rune('0'+id)) + `,"name":"x"}`)
-		c.created(op, &gen.Request{}, corpus.Response{Status: 201, Body: body})
-	}
-	c.created(op, &gen.Request{}, corpus.Response{Status: 201, Body: []byte(`{"id":6,"name":"x"}`)})
-	c.created(op, &gen.Request{}, corpus.Response{Status: 400, Body: []byte(`{"id":9}`)})
-	if n := c.live(); n != 6 {
-		t.Fatalf("%d live pets remembered, want 6", n)
-	}
-	gone := gen.Input{Op: del.ID, Params: []gen.ParamValue{{In: "path", Name: "petId", Value: float64(2), Set: true}}}
-	c.deleted(del, gone, 204)
-	c.deleted(del, gen.Input{Op: del.ID, Params: []gen.ParamValue{{In: "path", Name: "petId", Value: "3", Set: true}}}, 404)
-	c.deleted(del, gen.Input{Op: del.ID, Params: []gen.ParamValue{{In: "path", Name: "petId", Value: "4", Set: true}}}, 401)
-	if n := c.live(); n != 4 {
-		t.Fatalf("%d live pets after two deletes (and one refused), want 4", n)
-	}
-	// Over the bound of 4: the oldest go, down to half the bound.
-	c.created(op, &gen.Request{}, corpus.Response{Status: 201, Body: []byte(`{"id":7}`)})
-	due := c.due()
-	var ids []string
-	for _, g := range due {
-		in := g.input()
-		p, _ := in.Param("path.petId")
-		ids = append(ids, gen.Scalar(p.Value))
-	}
-	if strings.Join(ids, ",") != "1,4,5" || c.live() != 2 {
-		t.Errorf("due %v with %d left, want the oldest 1,4,5 and 2 left", ids, c.live())
-	}
-	c.reset()
-	if c.live() != 0 || len(c.due()) != 0 {
-		t.Error("reset kept resources of the old target")
-	}
-}
 
 // The run deletes what it created with real DELETE requests, counted apart
 // from the fuzzing requests; without it the pets pile up.
@@ -70,7 +21,7 @@ func TestCleanupBoundsWhatTheRunCreated(t *testing.T) {
 	run := func(cleanup int) (*Result, *petsAPI) {
 		s := loadPets(t)
 		srv, api := newPetsServer(t)
-		f := New(s, NewHTTPSender(srv.URL, 5*time.Second), WithSeed(3), WithMaxRequests(2000),
+		f := New(s, newHTTPSender(srv.URL, 5*time.Second), WithSeed(3), WithMaxRequests(2000),
 			WithMinimizeBudget(0, 0), WithCleanup(cleanup))
 		res, err := f.Run(context.Background())
 		if err != nil {
@@ -122,7 +73,7 @@ func TestCleanupThatCrashesStops(t *testing.T) {
 	tgt := newCrashTarget(t)
 	events := make(chan Event, 4096)
 	f := New(loadPets(t), tgt.sender, WithSeed(11), WithMaxRequests(4000), WithMinimizeBudget(0, 0),
-		WithCleanup(2), WithTarget(tgt), WithLatencyRestarts(LatencyPolicy{}), WithEvents(events))
+		WithCleanup(2), WithTarget(tgt), WithLatencyRestarts(upkeep.LatencyPolicy{}), WithEvents(events))
 	res, err := f.Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -139,10 +90,10 @@ func TestCleanupThatCrashesStops(t *testing.T) {
 	if len(during) == 0 {
 		t.Fatal("no crash during cleanup: the test shows nothing")
 	}
-	if len(during) > maxCleanupCrashes {
+	if len(during) > upkeep.MaxCleanupCrashes {
 		t.Errorf("%d crashes during cleanup: cleanup went on deleting what kills the target", len(during))
 	}
-	if len(during) == maxCleanupCrashes && !strings.Contains(during[len(during)-1], "no longer deleted") {
+	if len(during) == upkeep.MaxCleanupCrashes && !strings.Contains(during[len(during)-1], "no longer deleted") {
 		t.Errorf("the last cleanup crash does not say cleanup stopped: %q", during[len(during)-1])
 	}
 	if res.Stats.Crashes < len(during) || res.Stats.Restarts < len(during) {
@@ -157,8 +108,8 @@ func TestCleanupThatCrashesStops(t *testing.T) {
 func TestCleanupKeepsWhatATimeoutLeft(t *testing.T) {
 	s := loadPets(t)
 	var deleted []string
-	timeouts := map[string]int{"2": 1, "9": maxCleanupMisses} // by pet id
-	send := SenderFunc(func(_ context.Context, req corpus.Request) corpus.Response {
+	timeouts := map[string]int{"2": 1, "9": upkeep.MaxCleanupMisses} // by pet id
+	send := senderFunc(func(_ context.Context, req corpus.Request) corpus.Response {
 		if req.Method != "DELETE" {
 			t.Errorf("cleanup sent %s %s", req.Method, req.Path)
 		}
@@ -170,36 +121,36 @@ func TestCleanupKeepsWhatATimeoutLeft(t *testing.T) {
 		deleted = append(deleted, id)
 		return corpus.Response{Status: 204}
 	})
-	r := newRunner(s, send, newConfig([]Option{WithCleanup(4)}))
+	l := newLoop(s, send, newConfig([]Option{WithCleanup(4)}))
 	op := s.Operation("POST /pets")
 	for id := 1; id <= 10; id++ {
-		r.state.gc.created(op, &gen.Request{}, corpus.Response{Status: 201, Body: []byte(fmt.Sprintf(`{"id":%d}`, id))})
+		l.keeper.GC.Created(op, &gen.Request{}, corpus.Response{Status: 201, Body: []byte(fmt.Sprintf(`{"id":%d}`, id))})
 	}
-	r.collectGarbage(context.Background())
-	if got := strings.Join(deleted, ","); got != "1" || r.state.gc.live() != 9 {
-		t.Fatalf("after a timeout: deleted %q, %d remembered; want 1 deleted and the 9 others remembered", got, r.state.gc.live())
+	l.collectGarbage(context.Background())
+	if got := strings.Join(deleted, ","); got != "1" || l.keeper.GC.Live() != 9 {
+		t.Fatalf("after a timeout: deleted %q, %d remembered; want 1 deleted and the 9 others remembered", got, l.keeper.GC.Live())
 	}
-	r.collectGarbage(context.Background())
-	if got := strings.Join(deleted, ","); got != "1,2,3,4,5,6,7,8" || r.state.gc.live() != 2 {
-		t.Fatalf("deleted %q, %d remembered; want 1 to 8 deleted (2 once it answered), 2 left", got, r.state.gc.live())
+	l.collectGarbage(context.Background())
+	if got := strings.Join(deleted, ","); got != "1,2,3,4,5,6,7,8" || l.keeper.GC.Live() != 2 {
+		t.Fatalf("deleted %q, %d remembered; want 1 to 8 deleted (2 once it answered), 2 left", got, l.keeper.GC.Live())
 	}
 	// 9 times out twice: dropped then, not retried for ever.
 	for id := 11; id <= 13; id++ {
-		r.state.gc.created(op, &gen.Request{}, corpus.Response{Status: 201, Body: []byte(fmt.Sprintf(`{"id":%d}`, id))})
+		l.keeper.GC.Created(op, &gen.Request{}, corpus.Response{Status: 201, Body: []byte(fmt.Sprintf(`{"id":%d}`, id))})
 	}
-	r.collectGarbage(context.Background())
-	r.collectGarbage(context.Background())
+	l.collectGarbage(context.Background())
+	l.collectGarbage(context.Background())
 	if timeouts["9"] != 0 || slices.Contains(deleted, "9") {
 		t.Fatalf("pet 9's DELETE was to time out twice: %d timeouts left, deleted %q", timeouts["9"], deleted)
 	}
-	r.state.gc.created(op, &gen.Request{}, corpus.Response{Status: 201, Body: []byte(`{"id":14}`)})
-	r.state.gc.created(op, &gen.Request{}, corpus.Response{Status: 201, Body: []byte(`{"id":15}`)})
+	l.keeper.GC.Created(op, &gen.Request{}, corpus.Response{Status: 201, Body: []byte(`{"id":14}`)})
+	l.keeper.GC.Created(op, &gen.Request{}, corpus.Response{Status: 201, Body: []byte(`{"id":15}`)})
 	before := len(deleted)
-	r.collectGarbage(context.Background())
+	l.collectGarbage(context.Background())
 	if slices.Contains(deleted[before:], "9") {
-		t.Errorf("pet 9 deleted again after %d timeouts: %q", maxCleanupMisses, deleted)
+		t.Errorf("pet 9 deleted again after %d timeouts: %q", upkeep.MaxCleanupMisses, deleted)
 	}
-	if st := r.stats.snapshot(); st.CleanupDeletes != int64(len(deleted)+3) || st.CleanupFailures != 3 {
+	if st := l.mon.stats.snapshot(); st.CleanupDeletes != int64(len(deleted)+3) || st.CleanupFailures != 3 {
 		t.Errorf("%d cleanup deletes counted (%d failed), want %d sent and the 3 timeouts failed", st.CleanupDeletes, st.CleanupFailures, len(deleted)+3)
 	}
 }
@@ -211,18 +162,18 @@ func TestCleanupStoppedKeepsTheRest(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	sent := 0
-	send := SenderFunc(func(context.Context, corpus.Request) corpus.Response {
+	send := senderFunc(func(context.Context, corpus.Request) corpus.Response {
 		sent++
 		cancel() // stopped while the first DELETE was under way
 		return corpus.Response{Status: 204}
 	})
-	r := newRunner(s, send, newConfig([]Option{WithCleanup(4)}))
+	l := newLoop(s, send, newConfig([]Option{WithCleanup(4)}))
 	op := s.Operation("POST /pets")
 	for id := 1; id <= 10; id++ {
-		r.state.gc.created(op, &gen.Request{}, corpus.Response{Status: 201, Body: []byte(fmt.Sprintf(`{"id":%d}`, id))})
+		l.keeper.GC.Created(op, &gen.Request{}, corpus.Response{Status: 201, Body: []byte(fmt.Sprintf(`{"id":%d}`, id))})
 	}
-	r.collectGarbage(ctx)
-	if sent != 1 || r.state.gc.live() != 9 {
-		t.Errorf("stopped after %d DELETEs with %d remembered, want 1 and 9", sent, r.state.gc.live())
+	l.collectGarbage(ctx)
+	if sent != 1 || l.keeper.GC.Live() != 9 {
+		t.Errorf("stopped after %d DELETEs with %d remembered, want 1 and 9", sent, l.keeper.GC.Live())
 	}
 }

@@ -130,26 +130,26 @@ func (c *controls) skippedList() []string {
 
 // Pause suspends (true) or resumes (false) the loop between two requests.
 // Paused time does not count against WithDuration.
-func (f *Fuzzer) Pause(p bool) { f.r.ctl.setPaused(p) }
+func (f *Fuzzer) Pause(p bool) { f.l.ctl.setPaused(p) }
 
 // Stop ends the run after the request in flight; Run then returns normally
 // with StopReason "stopped". It also ends a pause.
-func (f *Fuzzer) Stop() { f.r.ctl.stop() }
+func (f *Fuzzer) Stop() { f.l.ctl.stop() }
 
 // Skip stops scheduling operation op (an ID such as "GET /pets/{petId}"):
 // no more requests are sent for it, also inside sequences.
-func (f *Fuzzer) Skip(op string) { f.r.ctl.setSkipped(op, true) }
+func (f *Fuzzer) Skip(op string) { f.l.ctl.setSkipped(op, true) }
 
 // Unskip schedules a skipped operation again.
-func (f *Fuzzer) Unskip(op string) { f.r.ctl.setSkipped(op, false) }
+func (f *Fuzzer) Unskip(op string) { f.l.ctl.setSkipped(op, false) }
 
 // Paused reports whether the loop is paused.
-func (f *Fuzzer) Paused() bool { return f.r.ctl.isPaused() }
+func (f *Fuzzer) Paused() bool { return f.l.ctl.isPaused() }
 
 // allSkipped reports whether every operation is skipped.
-func (r *runner) allSkipped() bool {
-	sk := r.ctl.skippedList()
-	for _, op := range r.spec.Operations {
+func (l *loop) allSkipped() bool {
+	sk := l.ctl.skippedList()
+	for _, op := range l.spec.Operations {
 		if !slices.Contains(sk, op.ID) {
 			return false
 		}

@@ -9,7 +9,7 @@ import (
 func TestPauseResumeStop(t *testing.T) {
 	s := loadPets(t)
 	srv, _ := newPetsServer(t)
-	f := New(s, NewHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithDuration(time.Minute))
+	f := New(s, newHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithDuration(time.Minute))
 	done := make(chan *Result)
 	go func() {
 		res, err := f.Run(context.Background())
@@ -48,7 +48,7 @@ func TestPauseResumeStop(t *testing.T) {
 func TestSkip(t *testing.T) {
 	s := loadPets(t)
 	srv, api := newPetsServer(t)
-	f := New(s, NewHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithMaxRequests(400))
+	f := New(s, newHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithMaxRequests(400))
 	f.Skip("GET /stats")
 	f.Skip("POST /login")
 	f.Unskip("POST /login")
@@ -77,7 +77,7 @@ func TestSkip(t *testing.T) {
 func TestAllSkippedStops(t *testing.T) {
 	s := loadPets(t)
 	srv, _ := newPetsServer(t)
-	f := New(s, NewHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithDuration(10*time.Second))
+	f := New(s, newHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithDuration(10*time.Second))
 	for _, op := range s.Operations {
 		f.Skip(op.ID)
 	}
@@ -102,7 +102,7 @@ func waitFor(t *testing.T, cond func() bool) {
 func TestControlsBeforeRun(t *testing.T) {
 	s := loadPets(t)
 	srv, _ := newPetsServer(t)
-	f := New(s, NewHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithDuration(time.Minute))
+	f := New(s, newHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithDuration(time.Minute))
 	f.Pause(true)
 	time.Sleep(20 * time.Millisecond)
 	done := make(chan *Result)

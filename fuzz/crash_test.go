@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/whittle-dev/whittle/fuzz/gen"
+	"github.com/whittle-dev/whittle/fuzz/oracle"
+	"github.com/whittle-dev/whittle/fuzz/upkeep"
 )
 
 func TestCrashesAreFoundMinimisedAndSurvived(t *testing.T) {
@@ -22,13 +24,13 @@ func TestCrashesAreFoundMinimisedAndSurvived(t *testing.T) {
 	crashes := map[string]Finding{}
 	for _, fd := range res.Findings {
 		t.Logf("finding %s %s %q minimised=%v count=%d\n%s", fd.Operation, fd.Check, fd.Signature, fd.Minimized, fd.Count, fd.Curl)
-		if fd.Check == CheckCrash {
+		if fd.Check == oracle.CheckCrash {
 			if _, dup := crashes[fd.Signature]; dup {
 				t.Errorf("crash %q reported twice", fd.Signature)
 			}
 			crashes[fd.Signature] = fd
 		}
-		if fd.Check == CheckTransport {
+		if fd.Check == oracle.CheckTransport {
 			t.Errorf("transport error reported for a crashed target: %s", fd.Message)
 		}
 	}
@@ -83,7 +85,7 @@ func TestCrashWithoutMinimisation(t *testing.T) {
 	}
 	n := 0
 	for _, fd := range res.Findings {
-		if fd.Check == CheckCrash {
+		if fd.Check == oracle.CheckCrash {
 			n++
 			if fd.Minimized || len(fd.Requests) == 0 || len(fd.Steps) != len(fd.Requests) {
 				t.Errorf("crash finding: minimised %v, %d requests, %d steps", fd.Minimized, len(fd.Requests), len(fd.Steps))
@@ -100,7 +102,7 @@ func TestTooManyCrashes(t *testing.T) {
 	target := newCrashTarget(t)
 	target.dieAfter = 3 // every instance dies on its third request
 	f := New(s, target.sender, WithSeed(1), WithMaxRequests(4000), WithTarget(target),
-		WithCrashGrace(100*time.Millisecond), WithMaxCrashes(5), WithMinimizeBudget(0, 0))
+		WithCrashGrace(100*time.Millisecond), withMaxCrashes(5), WithMinimizeBudget(0, 0))
 	res, err := f.Run(context.Background())
 	if !errors.Is(err, ErrTooManyCrashes) || res.StopReason != "too many crashes" {
 		t.Fatalf("stop %q, err %v", res.StopReason, err)
@@ -117,24 +119,52 @@ func TestRecurringCrashDoesNotEndRun(t *testing.T) {
 	target := newCrashTarget(t)
 	target.dieAfter = healthyLife + 10
 	f := New(s, target.sender, WithSeed(1), WithMaxRequests(600), WithTarget(target),
-		WithCrashGrace(100*time.Millisecond), WithMaxCrashes(2), WithMinimizeBudget(0, 0))
+		WithCrashGrace(100*time.Millisecond), withMaxCrashes(2), WithMinimizeBudget(0, 0))
 	res, err := f.Run(context.Background())
 	if err != nil || res.StopReason != "max requests" {
 		t.Fatalf("stop %q, err %v", res.StopReason, err)
 	}
 	if res.Stats.Crashes <= 2 {
-		t.Fatalf("%d crashes: the target should have crashed more often than WithMaxCrashes allows in a row", res.Stats.Crashes)
+		t.Fatalf("%d crashes: the target should have crashed more often than withMaxCrashes allows in a row", res.Stats.Crashes)
+	}
+}
+
+// With fresh minimisation every finding, not only crashes, is minimised
+// on fresh targets: a target that never crashes is restarted for it.
+func TestFreshMinimizationOfFindings(t *testing.T) {
+	run := func(fresh bool) *Result {
+		tgt := newSlowingTarget(t, 0) // never crashes, never slows down
+		f := New(loadPets(t), tgt.sender, WithSeed(1), WithMaxRequests(1500), WithTarget(tgt),
+			WithLatencyRestarts(upkeep.LatencyPolicy{}), withFreshMinimization(fresh))
+		res, err := f.Run(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	res := run(true)
+	minimised := 0
+	for _, fd := range res.Findings {
+		if fd.Minimized {
+			minimised++
+		}
+	}
+	if minimised == 0 || res.Stats.Restarts == 0 {
+		t.Errorf("%d findings minimised with %d restarts, want them minimised on fresh targets: %+v", minimised, res.Stats.Restarts, res.Findings)
+	}
+	if res := run(false); res.Stats.Restarts != 0 {
+		t.Errorf("%d restarts without fresh minimisation, of a target that never crashes", res.Stats.Restarts)
 	}
 }
 
 // step makes a valid step for op; bound parameters take the latest id.
 func testStep(t *testing.T, f *Fuzzer, op string, bound ...string) Step {
 	t.Helper()
-	o := f.r.spec.Operation(op)
+	o := f.l.spec.Operation(op)
 	if o == nil {
 		t.Fatalf("no operation %s", op)
 	}
-	in, intent := f.r.gen.Input(o, gen.Valid)
+	in, intent := f.l.gen.Input(o, gen.Valid)
 	if op == "POST /pets" {
 		in.Body = map[string]any{"name": "Rex", "tag": "dog"}
 	}
@@ -172,13 +202,13 @@ func TestMinimizeCrashSequence(t *testing.T) {
 			target.firstID = 41 // the recorded run's ids differ from a fresh target's
 			target.Restart(context.Background())
 			f := New(s, target.sender, WithSeed(1), WithTarget(target), WithCrashGrace(50*time.Millisecond))
-			f.r.stats.restartClock()
-			f.r.execute(context.Background(), tt.seq(t, f))
+			f.l.mon.stats.restartClock()
+			f.l.runSequence(context.Background(), tt.seq(t, f))
 			time.Sleep(50 * time.Millisecond) // a crash after the last answer shows at the next request
-			f.r.execute(context.Background(), []Step{testStep(t, f, "GET /stats")})
+			f.l.runSequence(context.Background(), []Step{testStep(t, f, "GET /stats")})
 			var crash *Finding
 			for _, fd := range f.Findings() {
-				if fd.Check == CheckCrash {
+				if fd.Check == oracle.CheckCrash {
 					if crash != nil {
 						t.Fatalf("two crash findings")
 					}

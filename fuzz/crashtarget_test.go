@@ -27,11 +27,11 @@ type crashTarget struct {
 	// dieAfter > 0 makes each instance die on its dieAfter-th request,
 	// whatever it is, instead of on the planted bugs.
 	dieAfter int
-	sender   *HTTPSender
+	sender   *httpSender
 }
 
 func newCrashTarget(t testing.TB) *crashTarget {
-	c := &crashTarget{t: t, sender: NewHTTPSender("http://127.0.0.1:1", 5*time.Second)}
+	c := &crashTarget{t: t, sender: newHTTPSender("http://127.0.0.1:1", 5*time.Second)}
 	c.start()
 	t.Cleanup(func() {
 		c.mu.Lock()

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 
-	"github.com/whittle-dev/whittle/corpus"
+	"github.com/whittle-dev/whittle/fuzz/inputsel"
 	"github.com/whittle-dev/whittle/fuzz/spec"
 )
 
@@ -12,8 +12,12 @@ import (
 // Findings, Corpus and the controls (Pause, Stop, Skip) may be called from
 // other goroutines meanwhile.
 type Fuzzer struct {
-	r    *runner
-	pool pool
+	l      *loop
+	corpus *pool
+	sched  *scheduler
+	// perSelectedDir counts the corpus entries whose only news were files
+	// of an input-selected directory, by directory (see floods).
+	perSelectedDir map[string]int
 }
 
 // Result is what a run found and kept.
@@ -23,9 +27,9 @@ type Result struct {
 	Corpus   []Entry   `json:"corpus"`
 	// Selections are input-selected files; SelectedDirs the directories
 	// rebuild should keep whole.
-	Selections   []Selection `json:"selections,omitempty"`
-	SelectedDirs []string    `json:"selected_dirs,omitempty"`
-	Effects      []Effect    `json:"effects,omitempty"`
+	Selections   []inputsel.Selection `json:"selections,omitempty"`
+	SelectedDirs []string             `json:"selected_dirs,omitempty"`
+	Effects      []inputsel.Effect    `json:"effects,omitempty"`
 	// NoSuccess lists operations that never got a 2xx.
 	NoSuccess []string `json:"no_success,omitempty"`
 	// StopReason is "duration", "max requests", "plateau", "stopped",
@@ -37,44 +41,44 @@ type Result struct {
 
 // New prepares a fuzzer for s sending through send.
 func New(s *spec.Spec, send Sender, opts ...Option) *Fuzzer {
-	return &Fuzzer{r: newRunner(s, send, newConfig(opts))}
+	l := newLoop(s, send, newConfig(opts))
+	corpus := &pool{}
+	return &Fuzzer{l: l, corpus: corpus, sched: newScheduler(l, corpus), perSelectedDir: map[string]int{}}
 }
 
 // Stats returns a snapshot of the progress counters.
 func (f *Fuzzer) Stats() Stats {
-	f.r.stats.set(f.r.findings.len(), f.pool.size(), f.r.gen.Dictionary().Len())
-	st := f.r.stats.snapshot()
-	st.Paused = f.r.ctl.isPaused()
-	st.Skipped = f.r.ctl.skippedList()
+	l := f.l
+	l.mon.stats.set(l.findings.len(), f.corpus.size(), l.gen.Dictionary().Len())
+	st := l.mon.stats.snapshot()
+	st.Paused = l.ctl.isPaused()
+	st.Skipped = l.ctl.skippedList()
 	return st
 }
 
 // Findings returns the findings so far.
-func (f *Fuzzer) Findings() []Finding { return f.r.findings.list() }
+func (f *Fuzzer) Findings() []Finding { return f.l.findings.list() }
 
 // Corpus returns a copy of the in-memory corpus.
-func (f *Fuzzer) Corpus() []Entry { return f.pool.snapshot() }
-
-// Links returns the inferred producer → consumer bindings.
-func (f *Fuzzer) Links() *Links { return f.r.links }
+func (f *Fuzzer) Corpus() []Entry { return f.corpus.snapshot() }
 
 // Run fuzzes until the context ends, the duration or request budget is
 // spent, nothing new was seen for the plateau time, Stop is called, or the
-// target is lost. It runs the seed entries first (WithStore,
-// WithSeedEntries), then the producer-before-consumer plan, so every
-// operation is tried early, then the plan's steps again with each declared
-// media type and common languages and codings (sweepNegotiation), then
-// mutates the corpus. The error is the context's, or wraps ErrTargetLost /
+// target is lost. It runs the seed entries first (WithStore), then the
+// producer-before-consumer plan, so every operation is tried early, then
+// the plan's steps again with each declared media type and common
+// languages and codings (sweepNegotiation), then the loop (see the package
+// documentation). The error is the context's, or wraps ErrTargetLost /
 // ErrTooManyCrashes.
 func (f *Fuzzer) Run(ctx context.Context) (*Result, error) {
-	r := f.r
-	r.stats.restartClock()
-	r.ctl.resetClock()
+	l := f.l
+	l.mon.stats.restartClock()
+	l.ctl.resetClock()
 	f.runSeeds(ctx)
 	planned := map[string]Step{}
-	r.runPlan(ctx, func(seq []sentStep, last stepResult) {
+	l.runPlan(ctx, func(seq []sentStep, last record) {
 		if len(last.new) > 0 && last.crash == "" {
-			f.join(seq, last, nil)
+			f.join(seq, last)
 		}
 		if is2xx(last.resp.Status) {
 			planned[seq[len(seq)-1].step.Op] = seq[len(seq)-1].step
@@ -82,113 +86,96 @@ func (f *Fuzzer) Run(ctx context.Context) (*Result, error) {
 	})
 	f.sweepNegotiation(ctx, planned)
 	reason := ""
-	for reason == "" {
-		r.betweenSequences(ctx)
-		reason = f.stopReason(ctx)
-		if reason != "" {
+	for {
+		l.betweenSequences(ctx)
+		if reason = f.stopReason(ctx); reason != "" {
 			break
 		}
-		seq, parent := f.next()
+		seq, parent := f.sched.next()
 		if len(seq) == 0 {
 			continue
 		}
-		res := r.execute(ctx, seq)
-		if n := len(res); n > 0 && res[n-1].crash != "" && parent != nil {
-			f.pool.blame(parent)
-		}
-		for i := len(res) - 1; i >= 0; i-- {
-			if len(res[i].new) > 0 && res[i].crash == "" {
-				if !r.floods(res[i]) {
-					f.join(sentSteps(seq, res[:i+1]), res[i], parent)
-					if parent != nil {
-						f.pool.credit(parent)
-					}
-				}
-				break
-			}
-		}
-		r.stats.set(r.findings.len(), f.pool.size(), r.gen.Dictionary().Len())
+		f.admit(seq, l.runSequence(ctx, seq), parent)
+		l.mon.stats.set(l.findings.len(), f.corpus.size(), l.gen.Dictionary().Len())
 	}
-	r.stopped = true
-	if r.lost == nil {
-		r.releaseHeld()
+	l.stopped = true
+	if l.instance.lost == nil {
+		l.releaseHeld()
 	}
 	res := &Result{
 		Stats:        f.Stats(),
-		Findings:     r.findings.list(),
-		Corpus:       f.pool.snapshot(),
-		Selections:   r.files.Selections(),
-		SelectedDirs: r.files.Dirs(),
-		Effects:      r.files.Effects(),
+		Findings:     l.findings.list(),
+		Corpus:       f.corpus.snapshot(),
+		Selections:   l.selection.files.Selections(),
+		SelectedDirs: l.selection.files.Dirs(),
+		Effects:      l.selection.files.Effects(),
 		StopReason:   reason,
-		Warnings:     r.warnings,
+		Warnings:     l.warnings,
 	}
-	for _, op := range r.spec.Operations {
-		if _, ok := r.stats.opRequests(op.ID); ok == 0 {
+	for _, op := range l.spec.Operations {
+		if _, ok := l.mon.stats.opRequests(op.ID); ok == 0 {
 			res.NoSuccess = append(res.NoSuccess, op.ID)
 		}
 	}
-	r.emit(Event{Kind: EventDone, Request: r.stats.requests.Load(), Reasons: []string{reason}})
+	l.mon.emit(Event{Kind: EventDone, Request: l.mon.stats.requests.Load(), Reasons: []string{reason}})
 	switch {
 	case reason == "cancelled":
 		return res, ctx.Err()
-	case r.lost != nil:
-		return res, r.lost
+	case l.instance.lost != nil:
+		return res, l.instance.lost
 	}
 	return res, nil
 }
 
 func (f *Fuzzer) stopReason(ctx context.Context) string {
-	r := f.r
+	l := f.l
 	switch {
 	case ctx.Err() != nil:
 		return "cancelled"
-	case r.lost != nil:
-		if errors.Is(r.lost, ErrTooManyCrashes) {
+	case l.instance.lost != nil:
+		if errors.Is(l.instance.lost, ErrTooManyCrashes) {
 			return "too many crashes"
 		}
 		return "target lost"
-	case r.ctl.isStopped():
+	case l.ctl.isStopped():
 		return "stopped"
-	case r.cfg.maxRequests > 0 && r.stats.requests.Load() >= r.cfg.maxRequests:
+	case l.cfg.maxRequests > 0 && l.mon.stats.requests.Load() >= l.cfg.maxRequests:
 		return "max requests"
-	case r.cfg.duration > 0 && r.stats.elapsed() >= r.cfg.duration:
+	case l.cfg.duration > 0 && l.mon.stats.elapsed() >= l.cfg.duration:
 		return "duration"
-	case r.allSkipped():
+	case l.allSkipped():
 		return "all operations skipped"
-	case r.cfg.plateau > 0 && r.stats.elapsed()-r.stats.lastNewAt() >= r.cfg.plateau:
+	case l.cfg.plateau > 0 && l.mon.stats.elapsed()-l.mon.stats.lastNewAt() >= l.cfg.plateau:
 		return "plateau"
 	}
 	return ""
 }
 
-// sentSteps pairs the steps of seq that were sent with what they sent and
-// got, with the values they were sent with; copies are renumbered.
-func sentSteps(seq []Step, res []stepResult) []sentStep {
-	keep := make([]int, len(res))
-	for i, x := range res {
-		keep[i] = x.idx
+// runSeeds puts the seed entries (the store's, then withSeedEntries') in
+// the corpus and runs them once, so that novelty, bindings and coverage
+// start from what they reach.
+func (f *Fuzzer) runSeeds(ctx context.Context) {
+	l := f.l
+	var seeds []Entry
+	if l.cfg.store != nil {
+		got, warns := EntriesFromCorpus(l.cfg.store.Entries())
+		seeds = append(seeds, got...)
+		l.warnings = append(l.warnings, warns...)
 	}
-	steps := subsequence(seq, keep)
-	out := make([]sentStep, len(res))
-	for i, x := range res {
-		steps[i].Input = x.req.Input.Clone()
-		out[i] = sentStep{step: steps[i], req: x.req.Request, resp: x.resp}
+	seeds = append(seeds, l.cfg.seeds...)
+	for _, e := range seeds {
+		if len(e.Steps) == 0 {
+			continue
+		}
+		if e.StoreID == "" && l.cfg.store != nil {
+			e.StoreID = l.persistEntry(e, nil, Signal{})
+		}
+		f.corpus.add(e)
 	}
-	return out
-}
-
-// join adds a sequence whose last step earned something new to the corpus
-// (and to the store).
-func (f *Fuzzer) join(seq []sentStep, last stepResult, parent *Entry) {
-	r := f.r
-	e := Entry{Reasons: last.new, AddedAt: r.stats.requests.Load()}
-	resps := make([]corpus.Response, len(seq))
-	for i, s := range seq {
-		e.Steps = append(e.Steps, s.step)
-		e.Requests = append(e.Requests, s.req)
-		resps[i] = s.resp
+	for _, e := range seeds {
+		if len(e.Steps) == 0 || !l.budgetLeft(ctx) {
+			continue
+		}
+		l.runSequence(ctx, e.Steps)
 	}
-	e.StoreID = r.persistEntry(e, resps, last.sig)
-	f.pool.add(e)
 }

@@ -10,17 +10,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/whittle-dev/whittle/fuzz/internal/testspecs"
+	"github.com/whittle-dev/whittle/fuzz/oracle"
 	"github.com/whittle-dev/whittle/fuzz/spec"
 )
 
 func loadPets(t testing.TB, opts ...spec.SpecOption) *spec.Spec {
 	t.Helper()
-	opts = append([]spec.SpecOption{spec.WithSchemeValue("apiKey", petsKey)}, opts...)
-	s, err := spec.LoadSpec(context.Background(), "testdata/pets.yaml", opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return testspecs.Pets(t, opts...)
 }
 
 func index(ids []string, id string) int { return slices.Index(ids, id) }
@@ -28,7 +25,7 @@ func index(ids []string, id string) int { return slices.Index(ids, id) }
 func TestEachOperationOnceReachesEveryOperation(t *testing.T) {
 	s := loadPets(t)
 	srv, _ := newPetsServer(t)
-	res, err := EachOperationOnce(context.Background(), s, NewHTTPSender(srv.URL, 5*time.Second), WithSeed(1))
+	res, err := EachOperationOnce(context.Background(), s, newHTTPSender(srv.URL, 5*time.Second), WithSeed(1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +62,7 @@ func TestEachOperationOnceReachesEveryOperation(t *testing.T) {
 func TestFuzzerFindsPlantedBugs(t *testing.T) {
 	s := loadPets(t)
 	srv, _ := newPetsServer(t)
-	f := New(s, NewHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithMaxRequests(3000), WithBaseURL(srv.URL))
+	f := New(s, newHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithMaxRequests(3000), WithBaseURL(srv.URL))
 	res, err := f.Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -75,12 +72,12 @@ func TestFuzzerFindsPlantedBugs(t *testing.T) {
 	for i, fd := range res.Findings {
 		t.Logf("finding %s %s %s: %s", fd.Operation, fd.Check, fd.Signature, fd.Message)
 		switch {
-		case fd.Operation == "GET /pets" && fd.Check == CheckServerError:
+		case fd.Operation == "GET /pets" && fd.Check == oracle.CheckServerError:
 			if boundary500 != nil {
 				t.Errorf("planted 500 reported twice: %q and %q", boundary500.Signature, fd.Signature)
 			}
 			boundary500 = &res.Findings[i]
-		case fd.Operation == "GET /stats" && fd.Check == CheckSchema:
+		case fd.Operation == "GET /stats" && fd.Check == oracle.CheckSchema:
 			schema = &res.Findings[i]
 		}
 	}
@@ -123,7 +120,7 @@ func recordRun(t *testing.T, seed uint64, n int64) []string {
 	s := loadPets(t)
 	srv, _ := newPetsServer(t)
 	var got []string
-	f := New(s, NewHTTPSender(srv.URL, 5*time.Second), WithSeed(seed), WithMaxRequests(n),
+	f := New(s, newHTTPSender(srv.URL, 5*time.Second), WithSeed(seed), WithMaxRequests(n),
 		WithExchangeHook(func(e Exchange) { got = append(got, e.Request.Key()) }))
 	if _, err := f.Run(context.Background()); err != nil {
 		t.Fatal(err)
@@ -151,7 +148,7 @@ func TestEventsNeverBlockAndStatsAreConcurrent(t *testing.T) {
 	s := loadPets(t)
 	srv, _ := newPetsServer(t)
 	events := make(chan Event, 1) // never read: sends must not block
-	f := New(s, NewHTTPSender(srv.URL, 5*time.Second), WithSeed(3), WithMaxRequests(500), WithEvents(events))
+	f := New(s, newHTTPSender(srv.URL, 5*time.Second), WithSeed(3), WithMaxRequests(500), WithEvents(events))
 	var wg sync.WaitGroup
 	done := make(chan struct{})
 	wg.Add(1)
@@ -206,7 +203,7 @@ func TestStopCriteria(t *testing.T) {
 				ctx, cancel = tt.ctx()
 			}
 			defer cancel()
-			f := New(s, NewHTTPSender(srv.URL, 5*time.Second), append(tt.opts, WithSeed(1))...)
+			f := New(s, newHTTPSender(srv.URL, 5*time.Second), append(tt.opts, WithSeed(1))...)
 			res, _ := f.Run(ctx)
 			if res.StopReason != tt.want {
 				t.Errorf("stop reason %q, want %q", res.StopReason, tt.want)
@@ -217,14 +214,14 @@ func TestStopCriteria(t *testing.T) {
 
 func TestTransportErrorsAndTimeouts(t *testing.T) {
 	s := loadPets(t)
-	sender := NewHTTPSender("http://127.0.0.1:1", time.Second) // nothing listens on port 1
-	res, err := EachOperationOnce(context.Background(), s, sender, WithRetries(0))
+	sender := newHTTPSender("http://127.0.0.1:1", time.Second) // nothing listens on port 1
+	res, err := EachOperationOnce(context.Background(), s, sender, withRetries(0))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var transport int
 	for _, f := range res.Findings {
-		if f.Check == CheckTransport {
+		if f.Check == oracle.CheckTransport {
 			transport++
 		}
 	}
@@ -242,11 +239,11 @@ func TestTimeoutFinding(t *testing.T) {
 		w.WriteHeader(404)
 	}))
 	defer srv.Close()
-	res, err := EachOperationOnce(context.Background(), s, NewHTTPSender(srv.URL, 50*time.Millisecond), WithRetries(0), WithChecks(CheckTimeout))
+	res, err := EachOperationOnce(context.Background(), s, newHTTPSender(srv.URL, 50*time.Millisecond), withRetries(0), withChecks(oracle.CheckTimeout))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Findings) != 1 || res.Findings[0].Check != CheckTimeout || res.Findings[0].Operation != "GET /stats" {
+	if len(res.Findings) != 1 || res.Findings[0].Check != oracle.CheckTimeout || res.Findings[0].Operation != "GET /stats" {
 		t.Fatalf("findings %+v", res.Findings)
 	}
 }

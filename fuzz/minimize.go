@@ -3,11 +3,15 @@ package fuzz
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/getkin/kin-openapi/openapi3"
+
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/fuzz/gen"
+	"github.com/whittle-dev/whittle/fuzz/links"
+	"github.com/whittle-dev/whittle/fuzz/oracle"
 	"github.com/whittle-dev/whittle/fuzz/spec"
 )
 
@@ -32,8 +36,8 @@ const (
 
 // minimizer reproduces one finding.
 type minimizer struct {
-	r        *runner
-	check    Check
+	l        *loop
+	check    oracle.Check
 	sig      string
 	op       string // for oracle findings: the operation whose answer must violate
 	fresh    bool   // restart before each attempt (crashes)
@@ -48,30 +52,30 @@ type minimizer struct {
 	used int // steps of the candidate up to the trigger
 }
 
-func (r *runner) newMinimizer(check Check, sig, op string) *minimizer {
-	return &minimizer{r: r, check: check, sig: sig, op: op, fresh: check == CheckCrash || r.cfg.freshMinimize,
-		requests: r.cfg.minRequests, restarts: r.cfg.minRestarts}
+func (l *loop) newMinimizer(check oracle.Check, sig, op string) *minimizer {
+	return &minimizer{l: l, check: check, sig: sig, op: op, fresh: check == oracle.CheckCrash || l.cfg.freshMinimize,
+		requests: l.cfg.minRequests, restarts: l.cfg.minRestarts}
 }
 
 func (m *minimizer) budgetLeft(ctx context.Context) bool {
-	return m.lost == nil && ctx.Err() == nil && m.requests > 0 && (!m.fresh || m.restarts > 0) && !m.r.ctl.isStopped()
+	return m.lost == nil && ctx.Err() == nil && m.requests > 0 && (!m.fresh || m.restarts > 0) && !m.l.ctl.isStopped()
 }
 
 // try runs a candidate and reports whether it triggers the finding.
 func (m *minimizer) try(ctx context.Context, steps []Step) bool {
-	r := m.r
+	l := m.l
 	if len(steps) == 0 || !m.budgetLeft(ctx) {
 		return false
 	}
 	if m.fresh && m.dirty {
 		m.restarts--
-		if err := r.restart(ctx, "minimising "+string(m.check)+" "+m.sig); err != nil {
+		if err := l.restart(ctx, "minimising "+string(m.check)+" "+m.sig); err != nil {
 			m.lost = err
 			return false
 		}
 	}
 	m.dirty = true
-	b := &binder{spec: r.spec, gen: r.gen, store: newValueStore(r.spec, r.links)}
+	x := newExecutor(l.spec, l.links, l.gen, l.exec.send)
 	sent := make([]*gen.Input, len(steps))
 	rn := renames{}
 	var reqs []corpus.Request
@@ -79,7 +83,7 @@ func (m *minimizer) try(ctx context.Context, steps []Step) bool {
 		if m.requests <= 0 || ctx.Err() != nil {
 			return false
 		}
-		p, ok := b.prepare(rn.apply(r.links, r.spec, cloneStep(st)), sent)
+		p, ok := x.prepare(rn.apply(l.links, l.spec, cloneStep(st)), sent)
 		if !ok {
 			continue
 		}
@@ -87,26 +91,26 @@ func (m *minimizer) try(ctx context.Context, steps []Step) bool {
 			return false // would rely on the running target's state
 		}
 		m.requests--
-		r.stats.minimizeRequest()
-		resp := deliver(ctx, r.send, p.req.Request)
+		l.mon.stats.minimizeRequest()
+		resp := x.deliver(ctx, p.req.Request)
 		if ctx.Err() != nil && resp.Status == 0 {
 			return false
 		}
-		r.drainFeedback(ctx)
+		l.coverage.drain(ctx)
 		reqs = append(reqs, p.req.Request)
 		sent[i] = &p.req.Input
-		b.learn(p.op, p.req, resp)
-		rn.learn(r.links, r.spec, p.op, st.orig, resp)
-		if dead, why := crashed(ctx, r.cfg.target, resp, r.cfg.crashGrace); dead {
-			if m.check == CheckCrash && why == m.sig {
+		x.learn(p.op, p.req, resp)
+		rn.learn(l.links, l.spec, p.op, st.orig, resp)
+		if dead, why := crashed(ctx, l.cfg.target, resp, l.cfg.crashGrace); dead {
+			if m.check == oracle.CheckCrash && why == m.sig {
 				m.keep(reqs, resp, i+1)
 				return true
 			}
 			m.recover(ctx)
 			return false
 		}
-		if m.check != CheckCrash && p.op != nil && p.op.ID == m.op {
-			for _, v := range r.oracle.Check(ctx, p.req.Request, p.req.Intent, resp) {
+		if m.check != oracle.CheckCrash && p.op != nil && p.op.ID == m.op {
+			for _, v := range l.oracle.Check(ctx, p.req.Request, p.req.Intent, resp) {
 				if v.Check == m.check && v.Signature == m.sig {
 					m.keep(reqs, resp, i+1)
 					return true
@@ -114,9 +118,9 @@ func (m *minimizer) try(ctx context.Context, steps []Step) bool {
 			}
 		}
 	}
-	if m.check == CheckCrash && len(reqs) > 0 {
+	if m.check == oracle.CheckCrash && len(reqs) > 0 {
 		// The crash may follow the last answer (a goroutine dying after it).
-		if dead, why := r.checkAlive(ctx); dead {
+		if dead, why := l.checkAlive(ctx); dead {
 			if why == m.sig {
 				m.keep(reqs, corpus.Response{Err: "target crashed: " + why}, len(steps))
 				return true
@@ -133,13 +137,13 @@ func (m *minimizer) keep(reqs []corpus.Request, resp corpus.Response, used int) 
 
 // recover restarts a target an attempt crashed in another way.
 func (m *minimizer) recover(ctx context.Context) {
-	if m.r.cfg.target == nil {
+	if m.l.cfg.target == nil {
 		return
 	}
 	if m.fresh {
 		m.restarts--
 	}
-	if err := m.r.restart(ctx, "crashed while minimising"); err != nil {
+	if err := m.l.restart(ctx, "crashed while minimising"); err != nil {
 		m.lost = err
 	}
 	m.dirty = false
@@ -212,8 +216,8 @@ func split(n, k int) [][2]int {
 // sequences; then ever longer suffixes. It shrinks the first that does. It
 // returns false when nothing reproduced within the budget; f is then left
 // as recorded (the history since the last restart).
-func (r *runner) minimizeCrash(ctx context.Context, f *Finding, h *history) bool {
-	m := r.newMinimizer(CheckCrash, f.Signature, "")
+func (l *loop) minimizeCrash(ctx context.Context, f *Finding, h *history) bool {
+	m := l.newMinimizer(oracle.CheckCrash, f.Signature, "")
 	all := h.tail(0)
 	var cands [][]Step
 	seen := map[string]bool{}
@@ -230,8 +234,8 @@ func (r *runner) minimizeCrash(ctx context.Context, f *Finding, h *history) bool
 	last1 := len(h.tail(1))
 	last2 := len(h.tail(2))
 	add(seqRange(len(all)-last1, len(all)))
-	add(r.resourceSlice(all, len(all)-last1))
-	add(r.resourceSlice(all, len(all)-last2))
+	add(l.resourceSlice(all, len(all)-last1))
+	add(l.resourceSlice(all, len(all)-last2))
 	for n := 2; ; n *= 2 {
 		n = min(n, len(all), maxCrashCandidate)
 		add(seqRange(len(all)-n, len(all)))
@@ -260,33 +264,33 @@ func (r *runner) minimizeCrash(ctx context.Context, f *Finding, h *history) bool
 		f.Minimized = true
 	}
 	// Leave a live target behind for the loop.
-	if m.lost == nil && r.cfg.target != nil {
-		if dead, _ := r.cfg.target.Crashed(); dead {
-			if err := r.restart(ctx, "crashed while minimising"); err != nil {
+	if m.lost == nil && l.cfg.target != nil {
+		if dead, _ := l.cfg.target.Crashed(); dead {
+			if err := l.restart(ctx, "crashed while minimising"); err != nil {
 				m.lost = err
 			}
 		}
 	}
-	if m.lost != nil && r.lost == nil {
-		r.lost = m.lost
+	if m.lost != nil && l.instance.lost == nil {
+		l.instance.lost = m.lost
 	}
-	r.resetBindings()
+	l.exec.values.Reset()
 	return ok
 }
 
 // resourceSlice returns the indexes of the steps from 'from' on, and of the
 // earlier steps that sent or produced one of the ids those steps sent.
-func (r *runner) resourceSlice(steps []Step, from int) []int {
+func (l *loop) resourceSlice(steps []Step, from int) []int {
 	ids := map[string]bool{}
 	for _, st := range steps[from:] {
-		for _, v := range r.idValues(st) {
+		for _, v := range l.idValues(st) {
 			ids[v] = true
 		}
 	}
 	var keep []int
 	for i, st := range steps {
 		in := i >= from
-		for _, v := range append(r.idValues(st), r.producedValues(st)...) {
+		for _, v := range append(l.idValues(st), l.producedValues(st)...) {
 			in = in || ids[v]
 		}
 		if in {
@@ -298,13 +302,13 @@ func (r *runner) resourceSlice(steps []Step, from int) []int {
 
 // idValues are the values st sends for its path parameters and for the
 // parameters links feed.
-func (r *runner) idValues(st Step) []string {
-	op := r.spec.Operation(st.Op)
+func (l *loop) idValues(st Step) []string {
+	op := l.spec.Operation(st.Op)
 	if op == nil || st.Raw != nil {
 		return nil
 	}
 	linked := map[string]bool{}
-	for _, b := range r.links.For(op.ID) {
+	for _, b := range l.links.For(op.ID) {
 		linked[b.Param] = true
 	}
 	var out []string
@@ -322,15 +326,13 @@ func (r *runner) idValues(st Step) []string {
 }
 
 // producedValues are the ids st's recorded answer gave for later steps.
-func (r *runner) producedValues(st Step) []string {
-	op := r.spec.Operation(st.Op)
+func (l *loop) producedValues(st Step) []string {
+	op := l.spec.Operation(st.Op)
 	if op == nil || st.orig == nil || !is2xx(st.orig.Status) {
 		return nil
 	}
-	vs := newValueStore(r.spec, r.links)
-	vs.record(op, *st.orig)
 	var out []string
-	for _, list := range vs.values {
+	for _, list := range links.Produced(l.spec, l.links, op, *st.orig) {
 		for _, v := range list {
 			out = append(out, gen.Scalar(v))
 		}
@@ -341,25 +343,25 @@ func (r *runner) producedValues(st Step) []string {
 // minimizeFinding shrinks the sequence of an oracle finding (not a crash),
 // then drops the optional parameters and negotiation headers of its last
 // step that do not matter.
-// With WithFreshMinimization every attempt runs on a fresh target, as for
+// With withFreshMinimization every attempt runs on a fresh target, as for
 // crashes; otherwise on the running one.
-func (r *runner) minimizeFinding(ctx context.Context, f *Finding, steps []Step) {
-	if r.cfg.minRequests <= 0 || r.cfg.target == nil && len(steps) > 1 {
+func (l *loop) minimizeFinding(ctx context.Context, f *Finding, steps []Step) {
+	if l.cfg.minRequests <= 0 || l.cfg.target == nil && len(steps) > 1 {
 		return
 	}
-	m := r.newMinimizer(f.Check, f.Signature, f.Operation)
-	if m.fresh && r.cfg.target == nil {
+	m := l.newMinimizer(f.Check, f.Signature, f.Operation)
+	if m.fresh && l.cfg.target == nil {
 		m.fresh = false
 	}
 	if m.fresh {
 		m.dirty = true // the running target holds the state that led here
 	}
 	defer func() {
-		if m.lost != nil && r.lost == nil {
-			r.lost = m.lost
+		if m.lost != nil && l.instance.lost == nil {
+			l.instance.lost = m.lost
 		}
 		if m.fresh {
-			r.resetBindings()
+			l.exec.values.Reset()
 		}
 	}()
 	if !m.try(ctx, steps) {
@@ -375,7 +377,7 @@ func (r *runner) minimizeFinding(ctx context.Context, f *Finding, steps []Step) 
 // step, keeping each removal that still reproduces.
 func (m *minimizer) dropParams(ctx context.Context, steps []Step) []Step {
 	last := len(steps) - 1
-	op := m.r.spec.Operation(steps[last].Op)
+	op := m.l.spec.Operation(steps[last].Op)
 	if op == nil || steps[last].Raw != nil {
 		return steps
 	}
@@ -403,6 +405,28 @@ func (m *minimizer) dropParams(ctx context.Context, steps []Step) []Step {
 	return steps
 }
 
+// dropNegotiation removes, one at a time, the negotiation headers of the
+// last step that the finding does not need, so that a reproducer carries
+// an Accept only when the answer depends on it.
+func (m *minimizer) dropNegotiation(ctx context.Context, steps []Step) []Step {
+	last := len(steps) - 1
+	if steps[last].Raw != nil {
+		return steps
+	}
+	names := slices.Sorted(maps.Keys(steps[last].Input.Headers))
+	for _, h := range names {
+		if !m.budgetLeft(ctx) {
+			break
+		}
+		cand := cloneSteps(steps)
+		delete(cand[last].Input.Headers, h)
+		if m.try(ctx, cand) && m.used == len(cand) {
+			steps = cand
+		}
+	}
+	return steps
+}
+
 // renames maps ids the recorded run got to those a reproduction gets: when a
 // step produced pet 57 then and pet 1 now, later steps send 1 where they
 // sent 57. Only path parameters and parameters fed by links are renamed.
@@ -410,17 +434,14 @@ type renames map[string]any
 
 // learn pairs the values the bindings of op take from the recorded answer
 // and from the new one.
-func (rn renames) learn(l *Links, sp *spec.Spec, op *spec.Operation, orig *corpus.Response, now corpus.Response) {
+func (rn renames) learn(l *links.Links, sp *spec.Spec, op *spec.Operation, orig *corpus.Response, now corpus.Response) {
 	if op == nil || orig == nil || !is2xx(orig.Status) || !is2xx(now.Status) {
 		return
 	}
-	st := newValueStore(sp, l)
-	st.record(op, *orig)
-	was := st.values
-	st = newValueStore(sp, l)
-	st.record(op, now)
+	was := links.Produced(sp, l, op, *orig)
+	got := links.Produced(sp, l, op, now)
 	for k, old := range was {
-		cur := st.values[k]
+		cur := got[k]
 		for i := 0; i < len(old) && i < len(cur); i++ {
 			if a, b := gen.Scalar(old[i]), gen.Scalar(cur[i]); a != b && a != "" {
 				rn[a] = cur[i]
@@ -430,7 +451,7 @@ func (rn renames) learn(l *Links, sp *spec.Spec, op *spec.Operation, orig *corpu
 }
 
 // apply renames the values of st's id-like parameters.
-func (rn renames) apply(l *Links, sp *spec.Spec, st Step) Step {
+func (rn renames) apply(l *links.Links, sp *spec.Spec, st Step) Step {
 	if len(rn) == 0 || st.Raw != nil {
 		return st
 	}

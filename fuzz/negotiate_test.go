@@ -1,8 +1,6 @@
 package fuzz
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -15,53 +13,12 @@ import (
 
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/fuzz/gen"
-	"github.com/whittle-dev/whittle/fuzz/spec"
+	"github.com/whittle-dev/whittle/fuzz/inputsel"
+	"github.com/whittle-dev/whittle/fuzz/internal/fakeimage"
+	"github.com/whittle-dev/whittle/fuzz/internal/testspecs"
 )
 
-func TestCorrelateToken(t *testing.T) {
-	tests := []struct {
-		tok           string
-		part          gen.NamePart
-		path          string
-		ok            bool
-		dir, pre, suf string
-	}{
-		{"html", gen.PartExtension, "/srv/templates/item.html", true, "/srv/templates", "item.", ""},
-		{"html", gen.PartExtension, "/srv/templates/item.html.j2", true, "/srv/templates", "item.", ".j2"},
-		{"gz", gen.PartExtension, "/srv/static/app.js.gz", true, "/srv/static", "app.js.", ""},
-		{"json", gen.PartExtension, "/usr/lib/python3.11/json/__init__.py", false, "", "", ""}, // a package, not an extension
-		{"csv", gen.PartExtension, "/usr/lib/python3.11/csv.py", false, "", "", ""},            // a stem, not an extension
-		{"gz", gen.PartExtension, "/srv/static/.gz", false, "", "", ""},
-		{"html", gen.PartExtension, "/srv/html/index.php", false, "", "", ""},
-		{"fr_CH", gen.PartTag, "/srv/locales/fr_CH.json", true, "/srv/locales", "", ".json"},
-		{"fr", gen.PartTag, "/srv/locales/messages.fr.json", true, "/srv/locales", "messages.", ".json"},
-		{"fr", gen.PartTag, "/srv/i18n/messages_fr.properties", true, "/srv/i18n", "messages_", ".properties"},
-		{"fr", gen.PartTag, "/usr/share/locale/fr/LC_MESSAGES/app.mo", true, "/usr/share/locale", "", ""},
-		{"de", gen.PartTag, "/srv/locales/de-CH.json", false, "", "", ""}, // another, longer tag
-		{"de", gen.PartTag, "/srv/code/decode.py", false, "", "", ""},
-		{"id", gen.PartTag, "/srv/models/valid.json", false, "", "", ""},
-	}
-	for _, tt := range tests {
-		sel, ok := correlateToken(tt.tok, tt.part, tt.path)
-		if ok != tt.ok || ok && (sel.Dir != tt.dir || sel.Prefix != tt.pre || sel.Suffix != tt.suf || sel.Value != tt.tok) {
-			t.Errorf("correlateToken(%q, %s, %q) = %+v, %v", tt.tok, tt.part, tt.path, sel, ok)
-		}
-	}
-}
-
-const greetingSpec = `openapi: 3.0.3
-info: {title: greeting, version: "1"}
-paths:
-  /greeting:
-    get:
-      responses:
-        "200":
-          description: a greeting in the negotiated language and representation
-          content:
-            application/json: {schema: {type: object, properties: {text: {type: string}}}}
-            text/html: {schema: {type: string}}
-            text/plain: {schema: {type: string}}
-`
+const greetingSpec = testspecs.Greeting
 
 // greeter is a server that picks its catalog by Accept-Language and its
 // template by Accept, and reports the files it opened as a tracer would.
@@ -127,20 +84,17 @@ func (g *greeter) After(context.Context) (Signal, error) {
 }
 
 func TestNegotiatedFilesAreTried(t *testing.T) {
-	s, err := spec.LoadSpecData(context.Background(), "greeting.yaml", []byte(greetingSpec))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := testspecs.Load(t, "greeting.yaml", greetingSpec)
 	// sk and lv are in no list the generator knows: only the directory names them.
 	g := &greeter{languages: []string{"en", "de", "fr", "fr_CH", "pt_BR", "sk", "lv"}, seen: map[string]bool{}, langs: map[string]bool{}}
 	srv := httptest.NewServer(g)
 	defer srv.Close()
-	lister := fakeLister{
+	lister := fakeimage.Lister{
 		"/srv/locales":   {"de.json", "en.json", "fr.json", "fr_CH.json", "lv.json", "pt_BR.json", "sk.json", "README"},
 		"/srv/templates": {"greeting.html", "greeting.txt", "greeting.html.bak"},
 		"/srv/conf":      {"settings.json"},
 	}
-	res, err := New(s, NewHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithMaxRequests(150), WithFeedback(g), WithDirLister(lister)).Run(context.Background())
+	res, err := New(s, newHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithMaxRequests(150), WithFeedback(g), WithDirLister(lister)).Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +133,7 @@ func TestNegotiatedFilesAreTried(t *testing.T) {
 // the target listed at start-up.
 type listedAtStart struct {
 	Feedback
-	dirs []DirListing
+	dirs []inputsel.DirListing
 	done bool
 }
 
@@ -196,21 +150,18 @@ func (l *listedAtStart) After(ctx context.Context) (Signal, error) {
 // directory's names were known from, and the name book stops favouring
 // a directory that is kept whole anyway.
 func TestNegotiatedSelectionsAreRecordedLikeOthers(t *testing.T) {
-	s, err := spec.LoadSpecData(context.Background(), "greeting.yaml", []byte(greetingSpec))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := testspecs.Load(t, "greeting.yaml", greetingSpec)
 	g := &greeter{languages: []string{"en", "de", "fr"}, seen: map[string]bool{}, langs: map[string]bool{}}
 	srv := httptest.NewServer(g)
 	defer srv.Close()
-	lister := fakeLister{"/srv/locales": {"de.json", "en.json", "fr.json"}, "/srv/templates": {"greeting.html", "greeting.txt"}}
-	fb := &listedAtStart{Feedback: g, dirs: []DirListing{{Path: "/srv/locales", Listed: true, Startup: true}}}
-	f := New(s, NewHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithMaxRequests(60), WithFeedback(fb), WithDirLister(lister))
+	lister := fakeimage.Lister{"/srv/locales": {"de.json", "en.json", "fr.json"}, "/srv/templates": {"greeting.html", "greeting.txt"}}
+	fb := &listedAtStart{Feedback: g, dirs: []inputsel.DirListing{{Path: "/srv/locales", Listed: true, Startup: true}}}
+	f := New(s, newHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithMaxRequests(60), WithFeedback(fb), WithDirLister(lister))
 	res, err := f.Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	var locales *Selection
+	var locales *inputsel.Selection
 	for i, sel := range res.Selections {
 		if sel.Dir == "/srv/locales" {
 			locales = &res.Selections[i]
@@ -222,7 +173,7 @@ func TestNegotiatedSelectionsAreRecordedLikeOthers(t *testing.T) {
 	if locales.Names != "listed by the target at start-up" {
 		t.Errorf("the catalogs' selection does not say they were listed at start-up: %+v", *locales)
 	}
-	if !f.r.files.names.selected["/srv/locales"] {
+	if !f.l.selection.files.Names().Selected("/srv/locales") {
 		t.Error("the name book was not told the catalogs are selected")
 	}
 }
@@ -230,14 +181,11 @@ func TestNegotiatedSelectionsAreRecordedLikeOthers(t *testing.T) {
 // A language that picks files in two directories is two selections, but
 // each other language is asked for once.
 func TestNegotiatedTriesAreQueuedOnce(t *testing.T) {
-	s, err := spec.LoadSpecData(context.Background(), "greeting.yaml", []byte(greetingSpec))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := testspecs.Load(t, "greeting.yaml", greetingSpec)
 	g := &greeter{languages: []string{"en", "de", "fr", "sk"}, seen: map[string]bool{}, langs: map[string]bool{}, help: true}
 	srv := httptest.NewServer(g)
 	defer srv.Close()
-	lister := fakeLister{
+	lister := fakeimage.Lister{
 		"/srv/locales": {"de.json", "en.json", "fr.json", "sk.json"},
 		"/srv/help":    {"de.html", "en.html", "fr.html", "sk.html"},
 	}
@@ -247,7 +195,7 @@ func TestNegotiatedTriesAreQueuedOnce(t *testing.T) {
 			tries[e.Intent.Target+" "+http.Header(e.Request.Header).Get("Accept-Language")]++
 		}
 	})
-	res, err := New(s, NewHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithMaxRequests(80), WithFeedback(g), WithDirLister(lister), hook).Run(context.Background())
+	res, err := New(s, newHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithMaxRequests(80), WithFeedback(g), WithDirLister(lister), hook).Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,106 +216,15 @@ func TestNegotiatedTriesAreQueuedOnce(t *testing.T) {
 	t.Logf("tries: %v", tries)
 }
 
-func TestOracleLeavesNegotiationAlone(t *testing.T) {
-	s, err := spec.LoadSpecData(context.Background(), "greeting.yaml", []byte(greetingSpec))
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := NewOracle(s)
-	req := func(h map[string]string) corpus.Request {
-		r := corpus.Request{Operation: "GET /greeting", Method: "GET", Path: "/greeting", Header: map[string][]string{}}
-		for k, v := range h {
-			r.Header[k] = []string{v}
-		}
-		return r
-	}
-	refused := corpus.Response{Status: 406, Header: map[string][]string{"Content-Type": {"text/plain"}}, Body: []byte("no")}
-	var gz bytes.Buffer
-	zw := gzip.NewWriter(&gz)
-	_, _ = zw.Write([]byte(`{"text": 5}`)) // would break the schema, if it were read
-	_ = zw.Close()
-	compressed := corpus.Response{Status: 200, Header: map[string][]string{"Content-Type": {"application/json"}, "Content-Encoding": {"gzip"}}, Body: gz.Bytes()}
-	plainBad := corpus.Response{Status: 200, Header: map[string][]string{"Content-Type": {"application/json"}}, Body: []byte(`{"text": 5}`)}
-	tests := []struct {
-		name string
-		req  corpus.Request
-		resp corpus.Response
-		want Check
-	}{
-		{"406 to an undeclared type", req(map[string]string{"Accept": "image/png"}), refused, ""},
-		{"406 to a refused declared type", req(map[string]string{"Accept": "text/html;q=0, image/png"}), refused, ""},
-		{"406 to a language", req(map[string]string{"Accept": "text/html", "Accept-Language": "tlh"}), refused, ""},
-		{"406 to a declared type", req(map[string]string{"Accept": "text/*"}), refused, CheckStatus},
-		{"406 to nothing asked", req(nil), refused, CheckStatus},
-		// A server always has some language and the identity coding.
-		{"406 to any language", req(map[string]string{"Accept-Language": "*"}), refused, CheckStatus},
-		{"406 to a language or any other", req(map[string]string{"Accept-Language": "tlh, *;q=0.5"}), refused, CheckStatus},
-		{"406 to identity", req(map[string]string{"Accept-Encoding": "identity"}), refused, CheckStatus},
-		{"406 to a coding or identity", req(map[string]string{"Accept-Encoding": "br, identity;q=0.5"}), refused, CheckStatus},
-		{"406 to a coding", req(map[string]string{"Accept-Encoding": "br"}), refused, ""},
-		{"406 to a coding, identity refused", req(map[string]string{"Accept-Encoding": "identity;q=0, br"}), refused, ""},
-		{"compressed body", req(map[string]string{"Accept-Encoding": "gzip"}), compressed, ""},
-		{"plain body still checked", req(nil), plainBad, CheckSchema},
-	}
-	for _, tt := range tests {
-		vs := o.Check(context.Background(), tt.req, gen.Intent{}, tt.resp)
-		switch {
-		case tt.want == "" && len(vs) > 0:
-			t.Errorf("%s: unexpected %+v", tt.name, vs)
-		case tt.want != "" && (len(vs) != 1 || vs[0].Check != tt.want):
-			t.Errorf("%s: got %+v, want %s", tt.name, vs, tt.want)
-		}
-	}
-}
-
-// A 406 the operation documents is judged against what it documents, even
-// when the request asked for something the server need not offer.
-func TestOracleJudgesADocumented406(t *testing.T) {
-	doc := `openapi: 3.0.3
-info: {title: t, version: "1"}
-paths:
-  /doc:
-    get:
-      responses:
-        "200": {description: ok, content: {application/json: {schema: {type: object}}}}
-        "406":
-          description: none of the representations asked for
-          content:
-            application/json:
-              schema: {type: object, required: [available], properties: {available: {type: array, items: {type: string}}}}
-`
-	s, err := spec.LoadSpecData(context.Background(), "t.yaml", []byte(doc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := NewOracle(s)
-	req := corpus.Request{Operation: "GET /doc", Method: "GET", Path: "/doc", Header: map[string][]string{"Accept": {"image/png"}}}
-	asDocumented := corpus.Response{Status: 406, Header: map[string][]string{"Content-Type": {"application/json"}}, Body: []byte(`{"available": ["application/json"]}`)}
-	if vs := o.Check(context.Background(), req, gen.Intent{}, asDocumented); len(vs) != 0 {
-		t.Errorf("a 406 as documented: %+v", vs)
-	}
-	for _, bad := range []corpus.Response{
-		{Status: 406, Header: map[string][]string{"Content-Type": {"application/json"}}, Body: []byte(`{"available": "json"}`)},
-		{Status: 406, Header: map[string][]string{"Content-Type": {"text/plain"}}, Body: []byte("no")},
-	} {
-		if vs := o.Check(context.Background(), req, gen.Intent{}, bad); len(vs) != 1 {
-			t.Errorf("a 406 unlike the documented one (%s %s) passed: %+v", bad.Header["Content-Type"][0], bad.Body, vs)
-		}
-	}
-}
-
 func TestReplaySendsNegotiationHeaders(t *testing.T) {
-	s, err := spec.LoadSpecData(context.Background(), "greeting.yaml", []byte(greetingSpec))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := testspecs.Load(t, "greeting.yaml", greetingSpec)
 	step := Step{Op: "GET /greeting", Input: gen.Input{Op: "GET /greeting", Headers: map[string]string{"Accept": "text/plain", "Accept-Language": "pt-BR"}}}
 	// Through the corpus on disk and back, as verification reads it.
 	steps, err := json.Marshal([]Step{step})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := EntryFromCorpus(corpus.Entry{ID: "x", Steps: steps})
+	e, err := entryFromCorpus(corpus.Entry{ID: "x", Steps: steps})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -381,7 +238,7 @@ func TestReplaySendsNegotiationHeaders(t *testing.T) {
 		_, _ = w.Write([]byte("olá"))
 	}))
 	defer srv.Close()
-	x, err := Replay(context.Background(), s, NewHTTPSender(srv.URL, 5*time.Second), []Entry{e})
+	x, err := Replay(context.Background(), s, newHTTPSender(srv.URL, 5*time.Second), []Entry{e})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,9 @@ import (
 
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/fuzz/gen"
+	"github.com/whittle-dev/whittle/fuzz/inputsel"
+	"github.com/whittle-dev/whittle/fuzz/oracle"
+	"github.com/whittle-dev/whittle/fuzz/upkeep"
 )
 
 // Option configures EachOperationOnce and New.
@@ -13,16 +16,15 @@ type Option func(*config)
 type config struct {
 	seed        uint64
 	baseURL     string
-	checks      []Check
+	checks      []oracle.Check
 	feedback    Feedback
 	events      chan<- Event
 	duration    time.Duration
 	maxRequests int64
 	plateau     time.Duration
-	mix         gen.Mix
 	genOpts     []gen.Option
 	retries     int
-	lister      DirLister
+	lister      inputsel.DirLister
 	onExchange  func(Exchange)
 	maxSeqLen   int
 	target      TargetHealth
@@ -33,7 +35,7 @@ type config struct {
 	store       *corpus.Store
 	seeds       []Entry
 	maxLive     int
-	latency     LatencyPolicy
+	latency     upkeep.LatencyPolicy
 
 	freshMinimize bool
 }
@@ -41,7 +43,7 @@ type config struct {
 func newConfig(opts []Option) *config {
 	c := &config{retries: 2, maxSeqLen: 5, crashGrace: defaultCrashGrace, maxCrashes: defaultMaxCrashes,
 		minRequests: defaultMinimizeRequests, minRestarts: defaultMinimizeRestarts,
-		maxLive: DefaultMaxLive, latency: DefaultLatencyPolicy}
+		maxLive: upkeep.DefaultMaxLive, latency: upkeep.DefaultLatencyPolicy}
 	for _, o := range opts {
 		o(c)
 	}
@@ -53,9 +55,6 @@ func WithSeed(seed uint64) Option { return func(c *config) { c.seed = seed } }
 
 // WithBaseURL is the target's base URL, used in curl reproducers.
 func WithBaseURL(u string) Option { return func(c *config) { c.baseURL = u } }
-
-// WithChecks chooses the oracles (DefaultChecks otherwise).
-func WithChecks(checks ...Check) Option { return func(c *config) { c.checks = checks } }
 
 // WithFeedback connects the tracer's coverage.
 func WithFeedback(f Feedback) Option { return func(c *config) { c.feedback = f } }
@@ -73,24 +72,12 @@ func WithMaxRequests(n int64) Option { return func(c *config) { c.maxRequests = 
 // WithPlateau stops when nothing new was seen for d.
 func WithPlateau(d time.Duration) Option { return func(c *config) { c.plateau = d } }
 
-// WithMix sets the proportion of valid, boundary and invalid inputs.
-func WithMix(m gen.Mix) Option { return func(c *config) { c.mix = m } }
-
-// WithGeneratorOptions passes options to the request generator.
-func WithGeneratorOptions(opts ...gen.Option) Option {
-	return func(c *config) { c.genOpts = append(c.genOpts, opts...) }
-}
-
-// WithRetries sets how many more valid requests EachOperationOnce sends to
-// an operation that got no 2xx (default 2).
-func WithRetries(n int) Option { return func(c *config) { c.retries = n } }
-
 // WithDirLister lets the fuzzer list directories of the image for
 // input-selected files.
-func WithDirLister(l DirLister) Option { return func(c *config) { c.lister = l } }
+func WithDirLister(l inputsel.DirLister) Option { return func(c *config) { c.lister = l } }
 
 // WithExchangeHook is called synchronously after every answer (e.g. to
-// persist the corpus); it must be quick.
+// credit coverage to the operation that reached it); it must be quick.
 func WithExchangeHook(f func(Exchange)) Option { return func(c *config) { c.onExchange = f } }
 
 // WithTarget lets the fuzzer notice that the target died (a crash finding,
@@ -103,12 +90,6 @@ func WithTarget(t TargetHealth) Option { return func(c *config) { c.target = t }
 // waits for TargetHealth to notice an exit (default 1s).
 func WithCrashGrace(d time.Duration) Option { return func(c *config) { c.crashGrace = d } }
 
-// WithMaxCrashes ends the run (ErrTooManyCrashes) once the target crashed
-// more than n times in a row, each time within a few requests of its start
-// (default 100): it cannot serve any more. Crashes after a healthy stretch
-// (a known bug found again) never end a run; a time-boxed run goes on.
-func WithMaxCrashes(n int) Option { return func(c *config) { c.maxCrashes = n } }
-
 // WithMinimizeBudget bounds the minimisation of one finding: requests sent
 // and fresh targets started (defaults 1000 and 24). requests 0 turns
 // minimisation off.
@@ -116,46 +97,49 @@ func WithMinimizeBudget(requests, restarts int) Option {
 	return func(c *config) { c.minRequests, c.minRestarts = requests, restarts }
 }
 
-// WithFreshMinimization minimises every finding, not only crashes, on a
-// fresh target per attempt (TargetHealth.Restart), so that the minimal
-// sequence does not rely on what the running target held. Slower: off by
-// default, findings are then minimised on the running target.
-func WithFreshMinimization(on bool) Option { return func(c *config) { c.freshMinimize = on } }
-
 // WithStore persists the corpus: every entry that joins the in-memory corpus
 // is written to s as it joins, and every finding too. The store's entries
-// are also the run's seeds (resume), before any given with WithSeedEntries.
+// are also the run's seeds (resume), before any given with withSeedEntries.
 func WithStore(s *corpus.Store) Option { return func(c *config) { c.store = s } }
 
-// WithSeedEntries starts the run from these entries: they join the corpus
-// and are run first, so the loop knows what they cover before mutating them.
-func WithSeedEntries(entries []Entry) Option {
-	return func(c *config) { c.seeds = append(c.seeds, entries...) }
-}
-
 // WithCleanup sets how many resources of one kind the run keeps alive
-// before it deletes the oldest (DefaultMaxLive; 0: never delete).
+// before it deletes the oldest (upkeep.DefaultMaxLive; 0: never delete).
 func WithCleanup(maxLive int) Option { return func(c *config) { c.maxLive = maxLive } }
 
 // WithLatencyRestarts sets when a target whose answers keep slowing down is
-// replaced by a fresh one (DefaultLatencyPolicy; the zero policy: never).
+// replaced by a fresh one (upkeep.DefaultLatencyPolicy; the zero policy: never).
 // It needs WithTarget.
-func WithLatencyRestarts(p LatencyPolicy) Option { return func(c *config) { c.latency = p } }
+func WithLatencyRestarts(p upkeep.LatencyPolicy) Option { return func(c *config) { c.latency = p } }
 
-// Exchange is one request and its answer, with what it earned.
-type Exchange struct {
-	// Seq numbers requests from 1 in the order sent.
-	Seq      int64           `json:"seq"`
-	Request  corpus.Request  `json:"request"`
-	Intent   gen.Intent      `json:"intent"`
-	Response corpus.Response `json:"response"`
-	Signal   Signal          `json:"signal,omitempty"`
-	// New lists what was new (status, shape, coverage); empty if nothing.
-	New []string `json:"new,omitempty"`
-	// Entry and Step locate the request in the replayed entries (Replay).
-	Entry int `json:"entry"`
-	Step  int `json:"step"`
-	// Crash is set when the target died during or after this request
-	// (TargetHealth's reason); the target was then restarted.
-	Crash string `json:"crash,omitempty"`
+// The options below are the loop's own knobs: the tests set them; the
+// pipeline runs with their defaults.
+
+// withChecks chooses the oracles (oracle.DefaultChecks otherwise).
+func withChecks(checks ...oracle.Check) Option { return func(c *config) { c.checks = checks } }
+
+// withGeneratorOptions passes options to the request generator.
+func withGeneratorOptions(opts ...gen.Option) Option {
+	return func(c *config) { c.genOpts = append(c.genOpts, opts...) }
+}
+
+// withRetries sets how many more valid requests EachOperationOnce sends to
+// an operation that got no 2xx (default 2).
+func withRetries(n int) Option { return func(c *config) { c.retries = n } }
+
+// withMaxCrashes ends the run (ErrTooManyCrashes) once the target crashed
+// more than n times in a row, each time within a few requests of its start
+// (default 100): it cannot serve any more. Crashes after a healthy stretch
+// (a known bug found again) never end a run; a time-boxed run goes on.
+func withMaxCrashes(n int) Option { return func(c *config) { c.maxCrashes = n } }
+
+// withFreshMinimization minimises every finding, not only crashes, on a
+// fresh target per attempt (TargetHealth.Restart), so that the minimal
+// sequence does not rely on what the running target held. Slower: off by
+// default, findings are then minimised on the running target.
+func withFreshMinimization(on bool) Option { return func(c *config) { c.freshMinimize = on } }
+
+// withSeedEntries starts the run from these entries: they join the corpus
+// and are run first, so the loop knows what they cover before mutating them.
+func withSeedEntries(entries []Entry) Option {
+	return func(c *config) { c.seeds = append(c.seeds, entries...) }
 }

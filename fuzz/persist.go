@@ -7,10 +7,10 @@ import (
 	"github.com/whittle-dev/whittle/corpus"
 )
 
-// EntryFromCorpus turns a stored entry into one the fuzzer can run and
+// entryFromCorpus turns a stored entry into one the fuzzer can run and
 // mutate: its steps when they can be read, otherwise its requests, sent as
 // they are.
-func EntryFromCorpus(ce corpus.Entry) (Entry, error) {
+func entryFromCorpus(ce corpus.Entry) (Entry, error) {
 	e := Entry{StoreID: ce.ID, Requests: ce.Requests, Reasons: ce.Reasons, AddedAt: ce.AddedAt}
 	var err error
 	if len(ce.Steps) > 0 {
@@ -49,7 +49,7 @@ func EntriesFromCorpus(ces []corpus.Entry) ([]Entry, []string) {
 	out := make([]Entry, 0, len(ces))
 	var warns []string
 	for _, ce := range ces {
-		e, err := EntryFromCorpus(ce)
+		e, err := entryFromCorpus(ce)
 		if err != nil {
 			warns = append(warns, err.Error())
 		}
@@ -63,14 +63,14 @@ func EntriesFromCorpus(ces []corpus.Entry) ([]Entry, []string) {
 // persistEntry writes e to the store with the answers its requests got
 // (none for seeds) and the signal of the last, and returns its id there (""
 // without a store or on error, which is kept as a warning).
-func (r *runner) persistEntry(e Entry, resps []corpus.Response, sig Signal) string {
-	st := r.cfg.store
+func (l *loop) persistEntry(e Entry, resps []corpus.Response, sig Signal) string {
+	st := l.cfg.store
 	if st == nil {
 		return ""
 	}
 	steps, err := json.Marshal(e.Steps)
 	if err != nil {
-		r.warn("encoding a corpus entry: %v", err)
+		l.warn("encoding a corpus entry: %v", err)
 		return ""
 	}
 	ce := corpus.Entry{Steps: steps, Requests: e.Requests, Responses: resps, Reasons: e.Reasons, AddedAt: e.AddedAt,
@@ -80,39 +80,40 @@ func (r *runner) persistEntry(e Entry, resps []corpus.Response, sig Signal) stri
 	}
 	stored, _, err := st.Put(ce)
 	if err != nil {
-		r.warn("%v", err)
+		l.warn("%v", err)
 		return ""
 	}
 	return stored.ID
 }
 
 // persistFinding writes f to the store, if any.
-func (r *runner) persistFinding(f Finding) {
-	st := r.cfg.store
+func (l *loop) persistFinding(f Finding) {
+	st := l.cfg.store
 	if st == nil {
 		return
 	}
 	data, err := json.Marshal(f)
 	if err != nil {
-		r.warn("encoding finding %s: %v", f.ID, err)
+		l.warn("encoding finding %s: %v", f.ID, err)
 		return
 	}
 	rec := corpus.FindingRecord{ID: f.ID, Operation: f.Operation, Check: string(f.Check), Signature: f.Signature, Data: data}
 	if err := st.PutFinding(rec); err != nil {
-		r.warn("%v", err)
+		l.warn("%v", err)
 	}
 }
 
 // maxWarnings bounds the warnings a run keeps (a full disk fails every write).
 const maxWarnings = 20
 
-func (r *runner) warn(format string, args ...any) {
-	if len(r.warnings) < maxWarnings {
-		r.warnings = append(r.warnings, fmt.Sprintf(format, args...))
+func (l *loop) warn(format string, args ...any) {
+	if len(l.warnings) < maxWarnings {
+		l.warnings = append(l.warnings, fmt.Sprintf(format, args...))
 	}
 }
 
-// FindingsFromCorpus reads the findings a store holds.
+// FindingsFromCorpus reads the findings a store holds; the warnings name
+// records that could not be read.
 func FindingsFromCorpus(recs []corpus.FindingRecord) ([]Finding, []string) {
 	var out []Finding
 	var warns []string

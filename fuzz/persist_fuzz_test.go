@@ -25,11 +25,11 @@ func FuzzStoredSteps(f *testing.F) {
 	f.Add([]byte(`[{"raw":{"method":"GET","path":"/v1/stats"}}]`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ce := corpus.Entry{ID: "x", Steps: data, Requests: []corpus.Request{{Method: "GET", Path: "/"}}}
-		e, _ := EntryFromCorpus(ce)
-		b := &binder{spec: s, gen: fz.r.gen, store: newValueStore(s, fz.r.links)}
+		e, _ := entryFromCorpus(ce)
+		x := newExecutor(s, fz.l.links, fz.l.gen, nil)
 		sent := make([]*gen.Input, len(e.Steps))
 		for i, st := range e.Steps {
-			if p, ok := b.prepare(st, sent); ok {
+			if p, ok := x.prepare(st, sent); ok {
 				sent[i] = &p.req.Input
 				_ = p.req.Key()
 			}
@@ -38,7 +38,7 @@ func FuzzStoredSteps(f *testing.F) {
 }
 
 func testStepTB(f *Fuzzer, op string) Step {
-	o := f.r.spec.Operation(op)
-	in, intent := f.r.gen.Input(o, gen.Valid)
+	o := f.l.spec.Operation(op)
+	in, intent := f.l.gen.Input(o, gen.Valid)
 	return Step{Op: op, Input: in, Intent: intent, Bound: []string{"path.petId"}}
 }

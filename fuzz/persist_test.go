@@ -2,6 +2,8 @@ package fuzz
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -30,7 +32,7 @@ func TestStorePersistsAndResumes(t *testing.T) {
 	dir := t.TempDir()
 	st := openStore(t, dir, s.Hash)
 	srv, _ := newPetsServer(t)
-	f := New(s, NewHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithMaxRequests(800), WithStore(st))
+	f := New(s, newHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithMaxRequests(800), WithStore(st))
 	res, err := f.Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -60,14 +62,14 @@ func TestStorePersistsAndResumes(t *testing.T) {
 		if len(ce.Requests) != len(e.Steps) || len(ce.Responses) != len(ce.Requests) || len(ce.Reasons) == 0 {
 			t.Fatalf("entry %d: %d steps, %d requests, %d responses, reasons %v", i, len(e.Steps), len(ce.Requests), len(ce.Responses), ce.Reasons)
 		}
-		back, err := EntryFromCorpus(ce)
+		back, err := entryFromCorpus(ce)
 		if err != nil || len(back.Steps) != len(e.Steps) || back.Steps[0].Op != e.Steps[0].Op {
 			t.Fatalf("entry %d does not read back: %v", i, err)
 		}
 	}
 	if fs := st.Findings(); len(fs) != len(res.Findings) {
 		t.Errorf("%d findings stored, %d found", len(fs), len(res.Findings))
-	} else if got, warns := FindingsFromCorpus(fs); len(warns) > 0 || len(got) != len(fs) || got[0].Curl == "" {
+	} else if got, warns := findingsFromCorpus(fs); len(warns) > 0 || len(got) != len(fs) || got[0].Curl == "" {
 		t.Errorf("findings do not read back: %q", warns)
 	}
 	st.Close()
@@ -90,7 +92,7 @@ func TestStorePersistsAndResumes(t *testing.T) {
 		t.Fatalf("%d entries loaded, want %d", st2.Len(), len(stored)-len(damage))
 	}
 	srv2, api2 := newPetsServer(t)
-	f2 := New(s, NewHTTPSender(srv2.URL, 5*time.Second), WithSeed(2), WithMaxRequests(1200), WithStore(st2))
+	f2 := New(s, newHTTPSender(srv2.URL, 5*time.Second), WithSeed(2), WithMaxRequests(1200), WithStore(st2))
 	res2, err := f2.Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +123,7 @@ func TestStoreWriteFailureIsAWarning(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv, _ := newPetsServer(t)
-	res, err := New(s, NewHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithMaxRequests(200), WithStore(st)).Run(context.Background())
+	res, err := New(s, newHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithMaxRequests(200), WithStore(st)).Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +140,7 @@ func TestSeedEntriesRunFirst(t *testing.T) {
 	srv, _ := newPetsServer(t)
 	var first []string
 	seed := Entry{Steps: []Step{{Op: "GET /stats", Raw: &corpus.Request{Operation: "GET /stats", Method: "GET", Path: "/v1/stats?seed=1"}}}}
-	f := New(s, NewHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithMaxRequests(50), WithSeedEntries([]Entry{seed}),
+	f := New(s, newHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithMaxRequests(50), withSeedEntries([]Entry{seed}),
 		WithExchangeHook(func(x Exchange) { first = append(first, x.Request.Path) }))
 	res, err := f.Run(context.Background())
 	if err != nil {
@@ -147,4 +149,19 @@ func TestSeedEntriesRunFirst(t *testing.T) {
 	if first[0] != "/v1/stats?seed=1" || res.Corpus[0].Steps[0].Raw == nil {
 		t.Fatalf("first request %s, first entry %+v", first[0], res.Corpus[0])
 	}
+}
+
+// findingsFromCorpus reads the findings a store holds back.
+func findingsFromCorpus(recs []corpus.FindingRecord) ([]Finding, []string) {
+	var out []Finding
+	var warns []string
+	for _, rec := range recs {
+		var f Finding
+		if err := json.Unmarshal(rec.Data, &f); err != nil {
+			warns = append(warns, fmt.Sprintf("finding %s: %v", rec.ID, err))
+			continue
+		}
+		out = append(out, f)
+	}
+	return out, warns
 }

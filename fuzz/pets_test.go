@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/whittle-dev/whittle/fuzz/internal/testspecs"
 )
 
 // petsAPI implements testdata/pets.yaml with two planted bugs: GET /pets
@@ -30,7 +32,7 @@ type petsAPI struct {
 	photos  map[int64]bool
 }
 
-const petsKey = "secret"
+const petsKey = testspecs.PetsKey
 
 func newPetsServer(t testing.TB) (*httptest.Server, *petsAPI) {
 	api := newPetsAPI()

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/whittle-dev/whittle/corpus"
+	"github.com/whittle-dev/whittle/fuzz/links"
 	"github.com/whittle-dev/whittle/fuzz/spec"
 )
 
@@ -35,7 +36,7 @@ func (p *PlanResult) Requests() []corpus.Request {
 // EachOperationOnce sends every operation of s with schema-valid values,
 // producers before consumers, ids taken from earlier answers, so that most
 // operations get a 2xx. An operation without a 2xx is tried again with new
-// values (WithRetries). The error is only the context's.
+// values (withRetries). The error is only the context's.
 func EachOperationOnce(ctx context.Context, s *spec.Spec, send Sender, opts ...Option) (*PlanResult, error) {
 	cfg := newConfig(opts)
 	var exchanges []Exchange
@@ -46,23 +47,23 @@ func EachOperationOnce(ctx context.Context, s *spec.Spec, send Sender, opts ...O
 			hook(e)
 		}
 	}
-	r := newRunner(s, send, cfg)
+	l := newLoop(s, send, cfg)
 	var steps []Step
-	ok, failed := r.runPlan(ctx, func(seq []sentStep, _ stepResult) {
+	ok, failed := l.runPlan(ctx, func(seq []sentStep, _ record) {
 		steps = append(steps, seq[len(seq)-1].step)
 	})
-	res := &PlanResult{Exchanges: exchanges, Findings: r.findings.list(), Succeeded: ok, Failed: failed,
+	res := &PlanResult{Exchanges: exchanges, Findings: l.findings.list(), Succeeded: ok, Failed: failed,
 		Entry: Entry{ID: 1, Steps: steps, Reasons: []string{"each operation once"}}}
-	r.stats.set(r.findings.len(), 0, r.gen.Dictionary().Len())
-	res.Stats = r.stats.snapshot()
+	l.mon.stats.set(l.findings.len(), 0, l.gen.Dictionary().Len())
+	res.Stats = l.mon.stats.snapshot()
 	return res, ctx.Err()
 }
 
-// PlanOrder orders operations so that producers run before consumers:
+// planOrder orders operations so that producers run before consumers:
 // creations first, then reads of collections, then operations on items
 // (shallow paths first; POST, GET, PUT, PATCH), deletions last and deepest
 // first; then moves any operation after the producers its ids come from.
-func PlanOrder(s *spec.Spec, links *Links) []*spec.Operation {
+func planOrder(s *spec.Spec, l *links.Links) []*spec.Operation {
 	ops := append([]*spec.Operation(nil), s.Operations...)
 	stage := func(op *spec.Operation) int {
 		hasPathVar := strings.Contains(op.Path, "{")
@@ -109,7 +110,7 @@ func PlanOrder(s *spec.Spec, links *Links) []*spec.Operation {
 		pick := 0
 		for i, op := range remaining {
 			ready := true
-			for _, p := range links.Producers(op.ID) {
+			for _, p := range l.Producers(op.ID) {
 				if !done[p] && !strings.HasPrefix(p, "DELETE ") && s.Operation(p) != nil && inList(remaining, p) {
 					ready = false
 					break
@@ -140,20 +141,20 @@ func inList(ops []*spec.Operation, id string) bool {
 // runPlan sends each operation until it gets a 2xx or runs out of retries;
 // keep, when set, is given each step with what it returned, preceded by the
 // producer steps its bound parameters came from.
-func (r *runner) runPlan(ctx context.Context, keep func(seq []sentStep, last stepResult)) (succeeded, failed []string) {
-	for _, op := range PlanOrder(r.spec, r.links) {
-		if r.ctl.skipped(op.ID) {
+func (l *loop) runPlan(ctx context.Context, keep func(seq []sentStep, last record)) (succeeded, failed []string) {
+	for _, op := range planOrder(l.spec, l.links) {
+		if l.ctl.skipped(op.ID) {
 			continue
 		}
 		got := false
-		for attempt := 0; attempt <= r.cfg.retries && !got; attempt++ {
-			if !r.budgetLeft(ctx) {
+		for attempt := 0; attempt <= l.cfg.retries && !got; attempt++ {
+			if !l.budgetLeft(ctx) {
 				return succeeded, failed
 			}
-			in, intent := r.gen.Input(op, 0)
-			bound := r.store.bind(op, &in, true, nil)
+			in, intent := l.gen.Input(op, 0)
+			bound := l.exec.values.Bind(op, &in, true, nil)
 			st := Step{Op: op.ID, Input: in, Intent: intent, Bound: bound}
-			res := r.execute(ctx, []Step{st})
+			res := l.runSequence(ctx, []Step{st})
 			if len(res) == 0 {
 				break
 			}
@@ -162,7 +163,7 @@ func (r *runner) runPlan(ctx context.Context, keep func(seq []sentStep, last ste
 			if keep != nil {
 				var seq []sentStep
 				if len(bound) > 0 {
-					seq = r.producersOf(op, st)
+					seq = l.producers.of(l.links, op, st)
 				}
 				concrete := st
 				concrete.Input = res[0].req.Input
@@ -182,28 +183,34 @@ func (r *runner) runPlan(ctx context.Context, keep func(seq []sentStep, last ste
 	return succeeded, failed
 }
 
-// withProducers prefixes a consumer step with the last successful steps of
-// the producers its bound parameters come from.
-func (r *runner) withProducers(op *spec.Operation, st Step) []Step {
+// producers keeps, for each operation that feeds links, its last step that
+// got a 2xx (with its request and answer): what a consumer of its ids is
+// prefixed with. The bindings observer writes it; the plan, the
+// negotiation sweep and the scheduler read it.
+type producers map[string]sentStep
+
+// prefix prefixes a consumer step with the last successful steps of the
+// producers its bound parameters come from.
+func (p producers) prefix(l *links.Links, op *spec.Operation, st Step) []Step {
 	var seq []Step
-	for _, p := range r.producersOf(op, st) {
-		seq = append(seq, p.step)
+	for _, s := range p.of(l, op, st) {
+		seq = append(seq, s.step)
 	}
 	return append(seq, st)
 }
 
-// producersOf returns the last successful step of the producer st's bound
+// of returns the last successful step of the producer st's bound
 // parameters come from (none when there is none), without copies: they
 // referred to the sequence it came from.
-func (r *runner) producersOf(op *spec.Operation, st Step) []sentStep {
-	for _, b := range r.links.For(op.ID) {
+func (p producers) of(l *links.Links, op *spec.Operation, st Step) []sentStep {
+	for _, b := range l.For(op.ID) {
 		if !slices.Contains(st.Bound, b.Param) {
 			continue
 		}
-		if p, ok := r.producerStep[b.Producer]; ok {
-			p.step = cloneStep(p.step)
-			p.step.Copies = nil
-			return []sentStep{p}
+		if s, ok := p[b.Producer]; ok {
+			s.step = cloneStep(s.step)
+			s.step.Copies = nil
+			return []sentStep{s}
 		}
 	}
 	return nil

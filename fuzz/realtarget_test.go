@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/whittle-dev/whittle/corpus"
+	"github.com/whittle-dev/whittle/fuzz/oracle"
 	"github.com/whittle-dev/whittle/fuzz/spec"
 	"github.com/whittle-dev/whittle/probe"
 )
@@ -100,24 +101,24 @@ func TestRealTargets(t *testing.T) {
 	}{
 		{"whittle-fixture/gopets:latest", "../testdata/targets/gopets/openapi.yaml", map[string]func(Finding) bool{
 			"a: 500 on limit=100": func(f Finding) bool {
-				return f.Check == CheckServerError && f.Operation == "GET /pets" && strings.Contains(f.Curl, "limit=100")
+				return f.Check == oracle.CheckServerError && f.Operation == "GET /pets" && strings.Contains(f.Curl, "limit=100")
 			},
 			"b: schema violation (tags null)": func(f Finding) bool {
-				return f.Check == CheckSchema && strings.Contains(f.Signature, "tags")
+				return f.Check == oracle.CheckSchema && strings.Contains(f.Signature, "tags")
 			},
 			"c: crash on create → foster → delete": func(f Finding) bool {
-				return f.Check == CheckCrash && f.Operation == "DELETE /pets/{petId}" && strings.Contains(f.Curl, "foster")
+				return f.Check == oracle.CheckCrash && f.Operation == "DELETE /pets/{petId}" && strings.Contains(f.Curl, "foster")
 			},
 		}},
 		{"whittle-fixture/pypets:latest", "../testdata/targets/pypets/openapi.json", map[string]func(Finding) bool{
 			"a: 500 on limit=50": func(f Finding) bool {
-				return f.Check == CheckServerError && f.Operation == "GET /items" && strings.Contains(f.Curl, "limit=50")
+				return f.Check == oracle.CheckServerError && f.Operation == "GET /items" && strings.Contains(f.Curl, "limit=50")
 			},
 			"b: schema violation (sold out)": func(f Finding) bool {
-				return f.Check == CheckSchema && f.Operation == "GET /items/{item_id}"
+				return f.Check == oracle.CheckSchema && f.Operation == "GET /items/{item_id}"
 			},
 			"c: crash on create → delete → export": func(f Finding) bool {
-				return f.Check == CheckCrash && f.Operation == "GET /items/{item_id}/export"
+				return f.Check == oracle.CheckCrash && f.Operation == "GET /items/{item_id}/export"
 			},
 		}},
 	}

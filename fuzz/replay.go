@@ -6,8 +6,27 @@ import (
 
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/fuzz/gen"
+	"github.com/whittle-dev/whittle/fuzz/links"
 	"github.com/whittle-dev/whittle/fuzz/spec"
 )
+
+// Exchange is one request and its answer, with what it earned.
+type Exchange struct {
+	// Seq numbers requests from 1 in the order sent.
+	Seq      int64           `json:"seq"`
+	Request  corpus.Request  `json:"request"`
+	Intent   gen.Intent      `json:"intent"`
+	Response corpus.Response `json:"response"`
+	Signal   Signal          `json:"signal,omitempty"`
+	// New lists what was new (status, shape, coverage); empty if nothing.
+	New []string `json:"new,omitempty"`
+	// Entry and Step locate the request in the replayed entries (Replay).
+	Entry int `json:"entry"`
+	Step  int `json:"step"`
+	// Crash is set when the target died during or after this request
+	// (TargetHealth's reason); the target was then restarted.
+	Crash string `json:"crash,omitempty"`
+}
 
 // Replay runs corpus entries again, in order, against a (fresh) target and
 // returns one exchange per request sent, located by Exchange.Entry and
@@ -30,19 +49,18 @@ import (
 // error is the context's, or wraps ErrTargetLost.
 func Replay(ctx context.Context, s *spec.Spec, send Sender, entries []Entry, opts ...Option) ([]Exchange, error) {
 	cfg := newConfig(opts)
-	links := InferLinks(s)
-	b := &binder{spec: s, gen: gen.New(s), store: newValueStore(s, links)}
+	ex := newExecutor(s, links.Infer(s), gen.New(s), send)
 	var out []Exchange
 	restart := func() error {
 		if err := cfg.target.Restart(context.WithoutCancel(ctx)); err != nil {
 			return fmt.Errorf("%w: %w", ErrTargetLost, err)
 		}
-		b.store = newValueStore(s, links)
+		ex.values.Reset()
 		return nil
 	}
 	for ei, e := range entries {
 		for attempt := 0; ; attempt++ {
-			again, err := replayEntry(ctx, cfg, b, send, ei, e, &out, attempt == 0, restart)
+			again, err := replayEntry(ctx, cfg, ex, ei, e, &out, attempt == 0, restart)
 			if err != nil {
 				return out, err
 			}
@@ -62,15 +80,6 @@ func Replay(ctx context.Context, s *spec.Spec, send Sender, entries []Entry, opt
 	return out, nil
 }
 
-// ReplayEntries converts stored entries and replays them (see Replay); the
-// warnings name entries whose steps could not be read and were replayed
-// from their recorded requests.
-func ReplayEntries(ctx context.Context, s *spec.Spec, send Sender, entries []corpus.Entry, opts ...Option) ([]Exchange, []string, error) {
-	es, warns := EntriesFromCorpus(entries)
-	x, err := Replay(ctx, s, send, es, opts...)
-	return x, warns, err
-}
-
 // replayEntry sends one entry's steps, restarting the target when one kills
 // it (the entry's remaining steps are then skipped). When the target is
 // found dead at the entry's first request although the previous entry's
@@ -78,18 +87,18 @@ func ReplayEntries(ctx context.Context, s *spec.Spec, send Sender, entries []cor
 // (a crash in a goroutine the handler started): the crash is put on it,
 // where the timing of another run may also find it, and the entry is to be
 // sent again on the fresh target (again, when mayRetry).
-func replayEntry(ctx context.Context, cfg *config, b *binder, send Sender, ei int, e Entry, out *[]Exchange, mayRetry bool, restart func() error) (again bool, err error) {
+func replayEntry(ctx context.Context, cfg *config, ex *executor, ei int, e Entry, out *[]Exchange, mayRetry bool, restart func() error) (again bool, err error) {
 	sent := make([]*gen.Input, len(e.Steps))
 	sentAny := false
 	for si, st := range e.Steps {
 		if err := ctx.Err(); err != nil {
 			return false, err
 		}
-		p, ok := b.prepare(st, sent)
+		p, ok := ex.prepare(st, sent)
 		if !ok {
 			continue
 		}
-		resp := deliver(ctx, send, p.req.Request)
+		resp := ex.deliver(ctx, p.req.Request)
 		if err := ctx.Err(); err != nil && resp.Status == 0 {
 			return false, err
 		}
@@ -106,7 +115,7 @@ func replayEntry(ctx context.Context, cfg *config, b *binder, send Sender, ei in
 		}
 		sentAny = true
 		sent[si] = &p.req.Input
-		b.learn(p.op, p.req, resp)
+		ex.learn(p.op, p.req, resp)
 		*out = append(*out, x)
 		if cfg.onExchange != nil {
 			cfg.onExchange(x)

@@ -15,7 +15,7 @@ func recordCorpus(t *testing.T, n int64) []Entry {
 	t.Helper()
 	s := loadPets(t)
 	srv, _ := newPetsServer(t)
-	res, err := New(s, NewHTTPSender(srv.URL, 5*time.Second), WithSeed(3), WithMaxRequests(n)).Run(context.Background())
+	res, err := New(s, newHTTPSender(srv.URL, 5*time.Second), WithSeed(3), WithMaxRequests(n)).Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +35,7 @@ func TestReplayIsDeterministicAndRebindsIds(t *testing.T) {
 	replay := func(firstID int64) []Exchange {
 		srv, api := newPetsServer(t)
 		api.next = firstID - 1
-		x, err := Replay(context.Background(), s, NewHTTPSender(srv.URL, 5*time.Second), entries)
+		x, err := Replay(context.Background(), s, newHTTPSender(srv.URL, 5*time.Second), entries)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -130,7 +130,8 @@ func TestReplayFallsBackToRequests(t *testing.T) {
 		Steps:    []byte(`[{"bogus":true}]`),
 		Requests: []corpus.Request{{Operation: "GET /stats", Method: "GET", Path: "/v1/stats"}, {Method: "GET", Path: "/v1/pets?limit=3"}},
 	}
-	x, warns, err := ReplayEntries(context.Background(), s, NewHTTPSender(srv.URL, 5*time.Second), []corpus.Entry{ce})
+	es, warns := EntriesFromCorpus([]corpus.Entry{ce})
+	x, err := Replay(context.Background(), s, newHTTPSender(srv.URL, 5*time.Second), es)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,63 +1,103 @@
 package fuzz
 
 import (
-	"context"
+	"math/rand/v2"
 	"slices"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
+
 	"github.com/whittle-dev/whittle/fuzz/gen"
+	"github.com/whittle-dev/whittle/fuzz/links"
 	"github.com/whittle-dev/whittle/fuzz/spec"
 )
 
-// next chooses the sequence to run: queued input-selected names first, then
-// mostly mutations of corpus entries, sometimes fresh inputs for the least
-// exercised operations.
-func (f *Fuzzer) next() ([]Step, *Entry) {
-	r := f.r
-	if len(r.pending) > 0 {
-		seq := r.pending[0]
-		r.pending = r.pending[1:]
+// scheduler chooses the sequence to run next (LibAFL's scheduler and
+// mutational stage): sequences the observers proposed first, then mostly
+// mutations of corpus entries picked by energy (pool.pick), sometimes fresh
+// inputs for the least exercised operations. It owns the random stream of
+// these choices; the generator has its own.
+type scheduler struct {
+	spec      *spec.Spec
+	links     *links.Links
+	gen       *gen.Generator
+	values    *links.Store
+	producers producers
+	corpus    *pool
+	queue     *queue
+	stats     *statsCollector
+	ctl       *controls
+	rng       *rand.Rand
+	maxSeqLen int
+}
+
+func newScheduler(l *loop, corpus *pool) *scheduler {
+	seed := l.cfg.seed
+	return &scheduler{
+		spec: l.spec, links: l.links, gen: l.gen, values: l.exec.values, producers: l.producers,
+		corpus: corpus, queue: l.queue, stats: l.mon.stats, ctl: l.ctl, maxSeqLen: l.cfg.maxSeqLen,
+		rng: rand.New(rand.NewPCG(seed+1, seed^0x5851f42d4c957f2d)),
+	}
+}
+
+// queue holds sequences to run before any other, first in, first out.
+type queue struct{ seqs [][]Step }
+
+func (q *queue) push(seqs ...[]Step) { q.seqs = append(q.seqs, seqs...) }
+
+func (q *queue) pop() ([]Step, bool) {
+	if len(q.seqs) == 0 {
+		return nil, false
+	}
+	seq := q.seqs[0]
+	q.seqs = q.seqs[1:]
+	return seq, true
+}
+
+// next chooses the sequence to run and the corpus entry it mutates (nil
+// for a proposed or fresh one).
+func (s *scheduler) next() ([]Step, *Entry) {
+	if seq, ok := s.queue.pop(); ok {
 		return seq, nil
 	}
-	if f.pool.size() == 0 || r.rng.Float64() < 0.2 {
-		return f.fresh(), nil
+	if s.corpus.size() == 0 || s.rng.Float64() < 0.2 {
+		return s.fresh(), nil
 	}
-	e := f.pool.pick(r.rng, r.stats.requests.Load(), func(op string) int64 {
-		n, _ := r.stats.opRequests(op)
+	e := s.corpus.pick(s.rng, s.stats.requests.Load(), func(op string) int64 {
+		n, _ := s.stats.opRequests(op)
 		return n
-	}, r.ctl.skipped)
+	}, s.ctl.skipped)
 	if e == nil {
-		return f.fresh(), nil
+		return s.fresh(), nil
 	}
 	seq := cloneSteps(e.Steps)
-	switch x := r.rng.Float64(); {
+	switch x := s.rng.Float64(); {
 	case x < 0.60:
-		f.mutateStep(seq, len(seq)-1)
+		s.mutateStep(seq, len(seq)-1)
 		// What a changed create made is worth reading back: the answer to a
 		// read may break the schema where the create's did not.
-		if len(seq) < r.cfg.maxSeqLen && r.rng.IntN(2) == 0 {
-			if st, ok := f.readBack(seq[len(seq)-1].Op); ok {
+		if len(seq) < s.maxSeqLen && s.rng.IntN(2) == 0 {
+			if st, ok := s.readBack(seq[len(seq)-1].Op); ok {
 				seq = append(seq, st)
 			}
 		}
 	case x < 0.70 && len(seq) > 1:
-		f.mutateStep(seq, r.rng.IntN(len(seq)-1))
-	case x < 0.80 && len(seq) < r.cfg.maxSeqLen:
-		if st, ok := f.consumerOf(seq[len(seq)-1].Op); ok {
+		s.mutateStep(seq, s.rng.IntN(len(seq)-1))
+	case x < 0.80 && len(seq) < s.maxSeqLen:
+		if st, ok := s.consumerOf(seq[len(seq)-1].Op); ok {
 			seq = append(seq, st)
 		} else {
-			f.mutateStep(seq, len(seq)-1)
+			s.mutateStep(seq, len(seq)-1)
 		}
-	case x < 0.90 && len(seq) < r.cfg.maxSeqLen:
-		if st, ok := f.sameResource(seq, len(seq)-1); ok {
+	case x < 0.90 && len(seq) < s.maxSeqLen:
+		if st, ok := s.sameResource(seq, len(seq)-1); ok {
 			seq = append(seq, st)
 		} else {
-			f.mutateStep(seq, len(seq)-1)
+			s.mutateStep(seq, len(seq)-1)
 		}
 	default:
 		seq = subsequence(seq, []int{len(seq) - 1})
-		f.mutateStep(seq, 0)
+		s.mutateStep(seq, 0)
 	}
 	return seq, e
 }
@@ -66,21 +106,20 @@ func (f *Fuzzer) next() ([]Step, *Entry) {
 // (Accept, Accept-Language, Accept-Encoding) instead of a value.
 const negotiateOneIn = 12
 
-func (f *Fuzzer) mutateStep(seq []Step, i int) {
-	r := f.r
+func (s *scheduler) mutateStep(seq []Step, i int) {
 	if seq[i].Raw != nil {
 		return
 	}
-	op := r.spec.Operation(seq[i].Op)
+	op := s.spec.Operation(seq[i].Op)
 	if op == nil {
 		return
 	}
 	var in gen.Input
 	var intent gen.Intent
-	if r.rng.IntN(negotiateOneIn) == 0 {
-		in, intent = r.gen.MutateNegotiation(op, seq[i].Input)
+	if s.rng.IntN(negotiateOneIn) == 0 {
+		in, intent = s.gen.MutateNegotiation(op, seq[i].Input)
 	} else {
-		in, intent = r.gen.Mutate(op, seq[i].Input)
+		in, intent = s.gen.Mutate(op, seq[i].Input)
 	}
 	seq[i].Input, seq[i].Intent = in, intent
 	if intent.Target != "" {
@@ -88,44 +127,42 @@ func (f *Fuzzer) mutateStep(seq []Step, i int) {
 		seq[i].Copies = slices.DeleteFunc(seq[i].Copies, func(c Copy) bool { return c.Param == intent.Target })
 	}
 	if intent.Kind == "fresh" {
-		seq[i].Bound = r.store.bind(op, &seq[i].Input, true, nil)
+		seq[i].Bound = s.values.Bind(op, &seq[i].Input, true, nil)
 		seq[i].Copies = nil
 	}
 }
 
 // fresh generates a new input for a rarely exercised operation, preceded by
 // a producer when its ids come from one.
-func (f *Fuzzer) fresh() []Step {
-	r := f.r
-	op := f.rareOp()
+func (s *scheduler) fresh() []Step {
+	op := s.rareOp()
 	if op == nil {
 		return nil
 	}
-	in, intent := r.gen.Input(op, r.gen.PickPhase())
-	bound := r.store.bind(op, &in, r.rng.IntN(2) == 0, r.rng.IntN)
+	in, intent := s.gen.Input(op, s.gen.PickPhase())
+	bound := s.values.Bind(op, &in, s.rng.IntN(2) == 0, s.rng.IntN)
 	if intent.Target != "" {
 		// keep the generated (boundary or invalid) value of the target
 		bound = slices.DeleteFunc(bound, func(p string) bool { return p == intent.Target })
 	}
 	st := Step{Op: op.ID, Input: in, Intent: intent, Bound: bound}
-	if len(bound) > 0 && r.rng.IntN(2) == 0 {
-		return r.withProducers(op, st)
+	if len(bound) > 0 && s.rng.IntN(2) == 0 {
+		return s.producers.prefix(s.links, op, st)
 	}
 	return []Step{st}
 }
 
 // rareOp draws an operation, favouring those with few requests and no 2xx;
 // skipped operations are never drawn (nil when all are).
-func (f *Fuzzer) rareOp() *spec.Operation {
-	r := f.r
-	ops := r.spec.Operations
+func (s *scheduler) rareOp() *spec.Operation {
+	ops := s.spec.Operations
 	weights := make([]float64, len(ops))
 	total := 0.0
 	for i, op := range ops {
-		if r.ctl.skipped(op.ID) {
+		if s.ctl.skipped(op.ID) {
 			continue
 		}
-		n, ok := r.stats.opRequests(op.ID)
+		n, ok := s.stats.opRequests(op.ID)
 		w := 1 / (1 + float64(n))
 		if ok == 0 {
 			w *= 3
@@ -136,7 +173,7 @@ func (f *Fuzzer) rareOp() *spec.Operation {
 	if total == 0 {
 		return nil
 	}
-	x := r.rng.Float64() * total
+	x := s.rng.Float64() * total
 	for i, w := range weights {
 		if w > 0 && x < w {
 			return ops[i]
@@ -152,36 +189,34 @@ func (f *Fuzzer) rareOp() *spec.Operation {
 }
 
 // consumerOf makes a step for an operation that consumes what op produces.
-func (f *Fuzzer) consumerOf(producer string) (Step, bool) {
-	r := f.r
-	bs := r.links.From(producer)
+func (s *scheduler) consumerOf(producer string) (Step, bool) {
+	bs := s.links.From(producer)
 	if len(bs) == 0 {
 		return Step{}, false
 	}
-	b := bs[r.rng.IntN(len(bs))]
-	op := r.spec.Operation(b.Consumer)
-	if op == nil || r.ctl.skipped(op.ID) {
+	b := bs[s.rng.IntN(len(bs))]
+	op := s.spec.Operation(b.Consumer)
+	if op == nil || s.ctl.skipped(op.ID) {
 		return Step{}, false
 	}
-	in, intent := r.gen.Input(op, gen.Valid)
+	in, intent := s.gen.Input(op, gen.Valid)
 	return Step{Op: op.ID, Input: in, Intent: intent, Bound: []string{b.Param}}, true
 }
 
 // readBack makes a GET of what producer created, when there is one.
-func (f *Fuzzer) readBack(producer string) (Step, bool) {
-	r := f.r
-	var gets []Binding
-	for _, b := range r.links.From(producer) {
-		if op := r.spec.Operation(b.Consumer); op != nil && op.Method == "GET" && strings.HasPrefix(b.Param, "path.") && !r.ctl.skipped(op.ID) {
+func (s *scheduler) readBack(producer string) (Step, bool) {
+	var gets []links.Binding
+	for _, b := range s.links.From(producer) {
+		if op := s.spec.Operation(b.Consumer); op != nil && op.Method == "GET" && strings.HasPrefix(b.Param, "path.") && !s.ctl.skipped(op.ID) {
 			gets = append(gets, b)
 		}
 	}
 	if len(gets) == 0 {
 		return Step{}, false
 	}
-	b := gets[r.rng.IntN(len(gets))]
-	op := r.spec.Operation(b.Consumer)
-	in, intent := r.gen.Input(op, gen.Valid)
+	b := gets[s.rng.IntN(len(gets))]
+	op := s.spec.Operation(b.Consumer)
+	in, intent := s.gen.Input(op, gen.Valid)
 	return Step{Op: op.ID, Input: in, Intent: intent, Bound: []string{b.Param}}, true
 }
 
@@ -189,10 +224,9 @@ func (f *Fuzzer) readBack(producer string) (Step, bool) {
 // addressed: its path parameters copy what step i sent for the parameters
 // of the same name. After a DELETE this reads, changes or exports what is
 // gone (use after delete); after an adoption it deletes the adopted pet.
-func (f *Fuzzer) sameResource(seq []Step, i int) (Step, bool) {
-	r := f.r
+func (s *scheduler) sameResource(seq []Step, i int) (Step, bool) {
 	src := seq[i]
-	sop := r.spec.Operation(src.Op)
+	sop := s.spec.Operation(src.Op)
 	if sop == nil || src.Raw != nil {
 		return Step{}, false
 	}
@@ -212,8 +246,8 @@ func (f *Fuzzer) sameResource(seq []Step, i int) (Step, bool) {
 		copies []Copy
 	}
 	var cands []cand
-	for _, op := range r.spec.Operations {
-		if op.ID == sop.ID || r.ctl.skipped(op.ID) {
+	for _, op := range s.spec.Operations {
+		if op.ID == sop.ID || s.ctl.skipped(op.ID) {
 			continue
 		}
 		var cs []Copy
@@ -234,36 +268,7 @@ func (f *Fuzzer) sameResource(seq []Step, i int) (Step, bool) {
 	if len(cands) == 0 {
 		return Step{}, false
 	}
-	c := cands[r.rng.IntN(len(cands))]
-	in, intent := r.gen.Input(c.op, gen.Valid)
+	c := cands[s.rng.IntN(len(cands))]
+	in, intent := s.gen.Input(c.op, gen.Valid)
 	return Step{Op: c.op.ID, Input: in, Intent: intent, Copies: c.copies}, true
-}
-
-// runSeeds puts the seed entries (the store's, then WithSeedEntries') in
-// the corpus and runs them once, so that novelty, bindings and coverage
-// start from what they reach.
-func (f *Fuzzer) runSeeds(ctx context.Context) {
-	r := f.r
-	var seeds []Entry
-	if r.cfg.store != nil {
-		got, warns := EntriesFromCorpus(r.cfg.store.Entries())
-		seeds = append(seeds, got...)
-		r.warnings = append(r.warnings, warns...)
-	}
-	seeds = append(seeds, r.cfg.seeds...)
-	for _, e := range seeds {
-		if len(e.Steps) == 0 {
-			continue
-		}
-		if e.StoreID == "" && r.cfg.store != nil {
-			e.StoreID = r.persistEntry(e, nil, Signal{})
-		}
-		f.pool.add(e)
-	}
-	for _, e := range seeds {
-		if len(e.Steps) == 0 || !r.budgetLeft(ctx) {
-			continue
-		}
-		r.execute(ctx, e.Steps)
-	}
 }

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/whittle-dev/whittle/fuzz/upkeep"
 )
 
 // slowingTarget is the pets API of a service whose list walks every pet
@@ -21,11 +23,11 @@ type slowingTarget struct {
 	created int
 	perPet  time.Duration
 	starts  int
-	sender  *HTTPSender
+	sender  *httpSender
 }
 
 func newSlowingTarget(t *testing.T, perPet time.Duration) *slowingTarget {
-	s := &slowingTarget{perPet: perPet, sender: NewHTTPSender("http://127.0.0.1:1", 5*time.Second)}
+	s := &slowingTarget{perPet: perPet, sender: newHTTPSender("http://127.0.0.1:1", 5*time.Second)}
 	s.start()
 	t.Cleanup(func() {
 		s.mu.Lock()
@@ -86,7 +88,7 @@ func (s *slowingTarget) Restart(context.Context) error {
 // again.
 func TestLatencyGrowthRestartsTheTarget(t *testing.T) {
 	tgt := newSlowingTarget(t, 100*time.Microsecond)
-	policy := LatencyPolicy{Warmup: 2, Baseline: 8, Window: 8, Factor: 4, MinExcess: 2 * time.Millisecond, Persist: 2, Slowdown: 1.5, MinGap: 0}
+	policy := upkeep.LatencyPolicy{Warmup: 2, Baseline: 8, Window: 8, Factor: 4, MinExcess: 2 * time.Millisecond, Persist: 2, Slowdown: 1.5, MinGap: 0}
 	events := make(chan Event, 4096)
 	f := New(loadPets(t), tgt.sender, WithSeed(5), WithMaxRequests(2500), WithMinimizeBudget(0, 0),
 		WithCleanup(0), WithTarget(tgt), WithLatencyRestarts(policy), WithEvents(events))
@@ -119,7 +121,7 @@ func TestLatencyGrowthRestartsTheTarget(t *testing.T) {
 	// The same run without latency restarts keeps the one, ever slower, instance.
 	tgt2 := newSlowingTarget(t, 100*time.Microsecond)
 	f = New(loadPets(t), tgt2.sender, WithSeed(5), WithMaxRequests(2500), WithMinimizeBudget(0, 0),
-		WithCleanup(0), WithTarget(tgt2), WithLatencyRestarts(LatencyPolicy{}))
+		WithCleanup(0), WithTarget(tgt2), WithLatencyRestarts(upkeep.LatencyPolicy{}))
 	res2, err := f.Run(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -1,12 +1,14 @@
 package fuzz
 
 import (
+	"context"
 	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/whittle-dev/whittle/corpus"
+	"github.com/whittle-dev/whittle/fuzz/inputsel"
 )
 
 // OpStats counts one operation's requests by answer class.
@@ -91,7 +93,7 @@ type statsCollector struct {
 
 // opLatency is the time an operation's answers took: their total, and an
 // exponentially weighted moving mean. Restart decisions keep their own
-// windows (latencyTracker): the report needs no more than these.
+// windows (upkeep.Latency): the report needs no more than these.
 type opLatency struct {
 	total  time.Duration
 	n      int64
@@ -249,6 +251,40 @@ func (s *statsCollector) snapshot() Stats {
 	return st
 }
 
+// monitor is the run's statistics and events (LibAFL's Monitor): counters
+// the UI pulls (Stats), discrete events pushed to it without ever blocking
+// the loop. As an observer it counts what each answer brought.
+// Reads: op, sig, new. Changes: the statistics; emits coverage events.
+type monitor struct {
+	stats  *statsCollector
+	events chan<- Event
+}
+
+func newMonitor(paused func() time.Duration, events chan<- Event) *monitor {
+	return &monitor{stats: newStats(paused), events: events}
+}
+
+func (m *monitor) observe(_ context.Context, rec *record) {
+	m.stats.signal(rec.op.ID, rec.sig, len(rec.new) > 0)
+	if len(rec.new) > 0 {
+		m.emit(Event{Kind: EventCoverage, Request: rec.n, Operation: rec.op.ID, Reasons: rec.new})
+	}
+}
+
+// emit sends an event without blocking the loop: one that does not fit is
+// dropped and counted.
+func (m *monitor) emit(e Event) {
+	if m.events == nil {
+		return
+	}
+	e.At = m.stats.elapsed()
+	select {
+	case m.events <- e:
+	default:
+		m.stats.dropped.Add(1)
+	}
+}
+
 // EventKind names a discrete event.
 type EventKind string
 
@@ -267,11 +303,11 @@ const (
 type Event struct {
 	Kind EventKind `json:"kind"`
 	// At is the time since the run started; Request the request number.
-	At        time.Duration `json:"at_ns"`
-	Request   int64         `json:"request"`
-	Operation string        `json:"operation,omitempty"`
-	Finding   *Finding      `json:"finding,omitempty"`
-	Selection *Selection    `json:"selection,omitempty"`
+	At        time.Duration       `json:"at_ns"`
+	Request   int64               `json:"request"`
+	Operation string              `json:"operation,omitempty"`
+	Finding   *Finding            `json:"finding,omitempty"`
+	Selection *inputsel.Selection `json:"selection,omitempty"`
 	// Reasons says what was new ("new status 404", "+3 functions").
 	Reasons []string `json:"reasons,omitempty"`
 }

@@ -2,11 +2,9 @@ package fuzz
 
 import (
 	"slices"
-	"strings"
 
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/fuzz/gen"
-	"github.com/whittle-dev/whittle/fuzz/spec"
 )
 
 // Step is one request of a sequence, before encoding.
@@ -92,73 +90,9 @@ func subsequence(steps []Step, keep []int) []Step {
 	return out
 }
 
-// binder turns steps into requests: it binds parameters to values earlier
-// answers produced (its value store) and to values earlier steps of the
-// same sequence sent.
-type binder struct {
-	spec  *spec.Spec
-	gen   *gen.Generator
-	store *valueStore
-}
-
-// prepared is a step ready to send.
-type prepared struct {
-	req *gen.Request
-	op  *spec.Operation // nil for a raw request of no known operation
-	// unbound is set when a Bound or copied path parameter (an id) found no
-	// value and kept the step's own.
-	unbound bool
-}
-
-// prepare encodes step i of a sequence; sent holds the inputs the earlier
-// steps of the sequence went out with (nil for those not sent).
-func (b *binder) prepare(st Step, sent []*gen.Input) (prepared, bool) {
-	if st.Raw != nil {
-		req := cloneRequest(*st.Raw)
-		op := b.spec.Operation(req.Operation)
-		if op == nil {
-			op, _, _ = b.spec.Match(req.Method, req.Path)
-		}
-		return prepared{req: &gen.Request{Request: req}, op: op}, true
-	}
-	op := b.spec.Operation(st.Op)
-	if op == nil {
-		return prepared{}, false
-	}
-	in := st.Input.Clone()
-	unbound := false
-	if len(st.Bound) > 0 {
-		got := b.store.bindOnly(op, &in, st.Bound)
-		for _, p := range st.Bound {
-			unbound = unbound || strings.HasPrefix(p, "path.") && !slices.Contains(got, p)
-		}
-	}
-	for _, c := range st.Copies {
-		dst, ok := in.Param(c.Param)
-		if !ok {
-			continue
-		}
-		var src *gen.ParamValue
-		if c.Step >= 0 && c.Step < len(sent) && sent[c.Step] != nil {
-			src, ok = sent[c.Step].Param(c.From)
-		}
-		if src == nil || !ok || !src.Set {
-			unbound = unbound || strings.HasPrefix(c.Param, "path.")
-			continue
-		}
-		dst.Value, dst.Set = src.Value, true
-	}
-	return prepared{req: b.gen.Encode(op, in, st.Intent), op: op, unbound: unbound}, true
-}
-
-// learn takes the values a 2xx answer holds for later bindings, and forgets
-// the id a successful DELETE removed.
-func (b *binder) learn(op *spec.Operation, req *gen.Request, resp corpus.Response) {
-	if op == nil || resp.Status < 200 || resp.Status >= 300 {
-		return
-	}
-	b.store.record(op, resp)
-	if op.Method == "DELETE" {
-		b.store.forget(op, req.Input)
-	}
+// sentStep is a step with what it sent and got.
+type sentStep struct {
+	step Step
+	req  corpus.Request
+	resp corpus.Response
 }

@@ -103,10 +103,8 @@ func (s *session) driverEntries(d *drivers, st *corpus.Store) []fuzz.Entry {
 			}
 		}
 		// No steps: the requests are replayed as they were sent.
-		e, _ := fuzz.EntryFromCorpus(ce)
-		if len(e.Steps) > 0 {
-			out = append(out, e)
-		}
+		es, _ := fuzz.EntriesFromCorpus([]corpus.Entry{ce})
+		out = append(out, es...)
 	}
 	return out
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/event"
 	"github.com/whittle-dev/whittle/fuzz"
+	"github.com/whittle-dev/whittle/fuzz/oracle"
+	"github.com/whittle-dev/whittle/fuzz/upkeep"
 	"github.com/whittle-dev/whittle/internal/faults"
 	"github.com/whittle-dev/whittle/internal/panics"
 	"github.com/whittle-dev/whittle/report"
@@ -57,7 +59,7 @@ func (s *session) exercise(ctx context.Context) error {
 	}
 	switch {
 	case cfg.KeepState:
-		opts = append(opts, fuzz.WithCleanup(0), fuzz.WithLatencyRestarts(fuzz.LatencyPolicy{}))
+		opts = append(opts, fuzz.WithCleanup(0), fuzz.WithLatencyRestarts(upkeep.LatencyPolicy{}))
 	case cfg.latency != nil:
 		opts = append(opts, fuzz.WithLatencyRestarts(*cfg.latency))
 	}
@@ -314,13 +316,13 @@ func (s *session) findingEvent(f fuzz.Finding) event.Finding {
 }
 
 // severityOf grades checks: crashes and server errors are what users act on first.
-func severityOf(c fuzz.Check) string {
+func severityOf(c oracle.Check) string {
 	switch c {
-	case fuzz.CheckCrash:
+	case oracle.CheckCrash:
 		return "critical"
-	case fuzz.CheckServerError:
+	case oracle.CheckServerError:
 		return "high"
-	case fuzz.CheckTimeout, fuzz.CheckTransport, fuzz.CheckSchema:
+	case oracle.CheckTimeout, oracle.CheckTransport, oracle.CheckSchema:
 		return "medium"
 	default:
 		return "low"

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/whittle-dev/whittle/fuzz"
+	"github.com/whittle-dev/whittle/fuzz/inputsel"
 	"github.com/whittle-dev/whittle/internal/faults"
 	"github.com/whittle-dev/whittle/tracer"
 	"github.com/whittle-dev/whittle/tracer/cover"
@@ -32,7 +33,7 @@ type traceFeedback struct {
 	// listed them; startup those of start-up, handed to the fuzzer with
 	// the first signal (see listings.go).
 	dirs    map[string]bool
-	startup []fuzz.DirListing
+	startup []inputsel.DirListing
 	// pending are the units the last After reported, until the exchange
 	// hook names the operation whose request reached them (credit);
 	// firstBy keeps that operation per unit, for the report.

@@ -61,7 +61,7 @@ func (e *imageExport) Ready() bool {
 	}
 }
 
-// ListDir lists a directory of the original image (fuzz.DirLister): names the
+// ListDir lists a directory of the original image (inputsel.DirLister): names the
 // fuzzer can try where a request value selects files.
 func (e *imageExport) ListDir(ctx context.Context, dir string) ([]string, error) {
 	fsys, err := e.wait(ctx)

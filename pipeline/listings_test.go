@@ -16,7 +16,7 @@ import (
 
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/event"
-	"github.com/whittle-dev/whittle/fuzz"
+	"github.com/whittle-dev/whittle/fuzz/inputsel"
 	"github.com/whittle-dev/whittle/probe"
 	"github.com/whittle-dev/whittle/rebuild"
 	"github.com/whittle-dev/whittle/report"
@@ -34,7 +34,7 @@ func TestTraceListings(t *testing.T) {
 		{Path: "/usr/lib/python3.11", Kind: tracer.KindOpenDir},
 	}
 	got := f.listings(start, true)
-	want := []fuzz.DirListing{
+	want := []inputsel.DirListing{
 		{Path: "/app/pyplugins/codecs", Listed: true, Startup: true},
 		{Path: "/app/pyplugins/codecs/__pycache__", Startup: true},
 		{Path: "/usr/lib/python3.11", Listed: true, Startup: true},
@@ -48,7 +48,7 @@ func TestTraceListings(t *testing.T) {
 		{Path: "/app/pyplugins/renderers", Kind: tracer.KindOpenDir},
 		{Path: "/app/pyplugins/codecs/__pycache__", Kind: tracer.KindOpenDir},
 	}, false)
-	want = []fuzz.DirListing{{Path: "/app/pyplugins/renderers"}, {Path: "/app/pyplugins/renderers", Listed: true}, {Path: "/app/pyplugins/codecs/__pycache__", Listed: true}}
+	want = []inputsel.DirListing{{Path: "/app/pyplugins/renderers"}, {Path: "/app/pyplugins/renderers", Listed: true}, {Path: "/app/pyplugins/codecs/__pycache__", Listed: true}}
 	if !reflect.DeepEqual(later, want) {
 		t.Errorf("later listings %+v, want only the new one %+v", later, want)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/whittle-dev/whittle/event"
 	"github.com/whittle-dev/whittle/fuzz"
 	"github.com/whittle-dev/whittle/fuzz/spec"
+	"github.com/whittle-dev/whittle/fuzz/upkeep"
 	"github.com/whittle-dev/whittle/internal/faults"
 	"github.com/whittle-dev/whittle/internal/panics"
 	"github.com/whittle-dev/whittle/internal/secrets"
@@ -97,8 +98,8 @@ type Config struct {
 
 	// Tier forces a file-observation tier (tests, troubleshooting).
 	Tier tracer.Tier
-	// latency replaces fuzz.DefaultLatencyPolicy (tests).
-	latency *fuzz.LatencyPolicy
+	// latency replaces upkeep.DefaultLatencyPolicy (tests).
+	latency *upkeep.LatencyPolicy
 }
 
 // Run is one execution of the pipeline.

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/whittle-dev/whittle/fuzz"
+	"github.com/whittle-dev/whittle/fuzz/links"
 	"github.com/whittle-dev/whittle/fuzz/spec"
 )
 
@@ -109,12 +109,12 @@ func PlanShard(sp *spec.Spec, sh Shard, cleanup bool) ShardPlan {
 			}
 		}
 	}
-	links := fuzz.InferLinks(sp)
+	ln := links.Infer(sp)
 	queue := slices.Clone(plan.Own)
 	for len(queue) > 0 {
 		op := queue[0]
 		queue = queue[1:]
-		for _, p := range bestProducers(sp, links, op) {
+		for _, p := range bestProducers(sp, ln, op) {
 			if !in[p] {
 				in[p] = true
 				queue = append(queue, p)
@@ -126,7 +126,7 @@ func PlanShard(sp *spec.Spec, sh Shard, cleanup bool) ShardPlan {
 			if op.Method != "DELETE" || in[op.ID] {
 				continue
 			}
-			for _, p := range links.Producers(op.ID) {
+			for _, p := range ln.Producers(op.ID) {
 				if in[p] && strings.HasPrefix(p, "POST ") {
 					in[op.ID] = true
 					break
@@ -153,10 +153,10 @@ func PlanShard(sp *spec.Spec, sh Shard, cleanup bool) ShardPlan {
 // can give, the producer of its best binding (a create before a read
 // that merely echoes the id), unless the shard has one of its producers
 // already; never a DELETE.
-func bestProducers(sp *spec.Spec, links *fuzz.Links, op string) []string {
+func bestProducers(sp *spec.Spec, ln *links.Links, op string) []string {
 	var out []string
 	done := map[string]bool{}
-	for _, b := range links.For(op) { // best first
+	for _, b := range ln.For(op) { // best first
 		if !strings.HasPrefix(b.Param, "path.") || done[b.Param] || strings.HasPrefix(b.Producer, "DELETE ") || sp.Operation(b.Producer) == nil {
 			continue
 		}

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/whittle-dev/whittle/fuzz"
+	"github.com/whittle-dev/whittle/fuzz/links"
 	"github.com/whittle-dev/whittle/fuzz/spec"
 )
 
@@ -68,10 +68,10 @@ func TestPlanShard(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		links := fuzz.InferLinks(sp)
+		ln := links.Infer(sp)
 		withProducers := 0
 		for _, op := range sp.Operations {
-			if len(links.Producers(op.ID)) > 0 {
+			if len(ln.Producers(op.ID)) > 0 {
 				withProducers++
 			}
 		}
@@ -103,7 +103,7 @@ func TestPlanShard(t *testing.T) {
 					// producer in the shard (own operations and,
 					// transitively, their producers).
 					byParam := map[string][]string{}
-					for _, b := range links.For(op.ID) {
+					for _, b := range ln.For(op.ID) {
 						if strings.HasPrefix(b.Param, "path.") && !strings.HasPrefix(b.Producer, "DELETE ") {
 							byParam[b.Param] = append(byParam[b.Param], b.Producer)
 						}
@@ -122,7 +122,7 @@ func TestPlanShard(t *testing.T) {
 				// The fuzzer follows the links it infers to consumers:
 				// none may lead out of the shard (OpenAPI links of the
 				// campaign's spec included).
-				shardLinks := fuzz.InferLinks(plan.Spec)
+				shardLinks := links.Infer(plan.Spec)
 				for _, op := range fuzzed {
 					for _, b := range append(shardLinks.For(op), shardLinks.From(op)...) {
 						if !slices.Contains(fuzzed, b.Producer) || !slices.Contains(fuzzed, b.Consumer) {

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/whittle-dev/whittle/fuzz"
+	"github.com/whittle-dev/whittle/fuzz/upkeep"
 )
 
 // shelf (testdata/targets/shelf) is a Go service built as distributions
@@ -104,7 +104,7 @@ func TestShelfLatencyRestart(t *testing.T) {
 	const tag = "whittle-test/shelf:latency"
 	t.Cleanup(func() { removeImage(tag) })
 	// The default policy, with a shorter gap so that a short run shows it.
-	policy := fuzz.DefaultLatencyPolicy
+	policy := upkeep.DefaultLatencyPolicy
 	policy.MinGap = 8 * time.Second
 	rep, logs := runPipelineLogged(t, Config{Image: shelfImage, Spec: shelfSpec, Seed: 2, Duration: 40 * time.Second, Tag: tag, latency: &policy})
 	assertVerified(t, rep, 20)

@@ -1,18 +1,21 @@
-package fuzz
+package oracle
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"strings"
 	"testing"
 
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/fuzz/gen"
+	"github.com/whittle-dev/whittle/fuzz/internal/testspecs"
 	"github.com/whittle-dev/whittle/fuzz/spec"
 )
 
 func TestOracleChecks(t *testing.T) {
-	s := loadPets(t)
-	o := NewOracle(s, append(DefaultChecks, CheckAcceptedInvalid)...)
+	s := testspecs.Pets(t)
+	o := New(s, append(DefaultChecks, CheckAcceptedInvalid)...)
 	json := map[string][]string{"Content-Type": {"application/json"}}
 	get := corpus.Request{Operation: "GET /pets/{petId}", Method: "GET", Path: "/v1/pets/1"}
 	tests := []struct {
@@ -65,34 +68,6 @@ func TestServerErrorSignatureMasksValues(t *testing.T) {
 	}
 }
 
-func TestFindingsAreDeduplicated(t *testing.T) {
-	fs := newFindingSet()
-	one := Finding{Operation: "GET /a", Check: CheckServerError, Signature: "500 x", Requests: make([]corpus.Request, 3)}
-	if _, isNew, _ := fs.add(one); !isNew {
-		t.Fatal("first not new")
-	}
-	shorter := one
-	shorter.Requests = make([]corpus.Request, 1)
-	if got, isNew, better := fs.add(shorter); isNew || !better || got.Count != 2 {
-		t.Fatalf("second: new=%v better=%v count=%d", isNew, better, got.Count)
-	}
-	minimized := one
-	minimized.Requests, minimized.Minimized = make([]corpus.Request, 2), true
-	if got, _, better := fs.add(minimized); !better || !got.Minimized || len(got.Requests) != 2 {
-		t.Fatalf("minimised reproducer not preferred: better=%v %+v", better, got)
-	}
-	if _, _, better := fs.add(shorter); better {
-		t.Fatal("a shorter, unminimised reproducer replaced a minimised one")
-	}
-	other := one
-	other.Signature = "500 y"
-	fs.add(other)
-	list := fs.list()
-	if len(list) != 2 || len(list[0].Requests) != 2 || list[0].ID == list[1].ID {
-		t.Errorf("findings %+v", list)
-	}
-}
-
 func TestCurl(t *testing.T) {
 	tests := []struct {
 		req  corpus.Request
@@ -111,74 +86,14 @@ func TestCurl(t *testing.T) {
 	}
 }
 
-func TestInferLinks(t *testing.T) {
-	s := loadPets(t)
-	l := InferLinks(s)
-	want := []struct{ consumer, param, producer, source, reason string }{
-		{"GET /pets/{petId}", "path.petId", "POST /pets", "body:/id", "openapi-link"},
-		{"PUT /pets/{petId}", "path.petId", "POST /pets", "body:/id", "nested-path"},
-		{"DELETE /pets/{petId}", "path.petId", "POST /pets", "location", "nested-path"},
-		{"POST /pets/{petId}/photo", "path.petId", "GET /pets", "body:/*/id", "nested-path"},
-	}
-	for _, w := range want {
-		found := false
-		for _, b := range l.For(w.consumer) {
-			if b.Param == w.param && b.Producer == w.producer && b.Source == w.source && b.Reason == w.reason {
-				found = true
-			}
-		}
-		if !found {
-			t.Errorf("no binding %+v; have %+v", w, l.For(w.consumer))
-		}
-	}
-	if got := l.For("GET /pets/{petId}")[0]; got.Reason != "openapi-link" {
-		t.Errorf("best binding %+v", got)
-	}
-	if p := l.Producers("GET /stats"); len(p) != 0 {
-		t.Errorf("GET /stats has producers %v", p)
-	}
-	order := PlanOrder(s, l)
-	if order[0].ID != "POST /login" && order[0].ID != "POST /pets" {
-		t.Errorf("plan starts with %s", order[0].ID)
-	}
-	if last := order[len(order)-1]; last.Method != "DELETE" {
-		t.Errorf("plan ends with %s", last.ID)
-	}
-}
-
-func TestValueStore(t *testing.T) {
-	s := loadPets(t)
-	l := InferLinks(s)
-	st := newValueStore(s, l)
-	st.record(s.Operation("POST /pets"), corpus.Response{Status: 201, Header: map[string][]string{"Location": {"/v1/pets/41"}}, Body: []byte(`{"id":41,"name":"a"}`)})
-	st.record(s.Operation("GET /pets"), corpus.Response{Status: 200, Body: []byte(`[{"id":5},{"id":6}]`)})
-	in := gen.Input{Params: []gen.ParamValue{{In: "path", Name: "petId", Value: 999.0, Set: true}}}
-	bound := st.bind(s.Operation("GET /pets/{petId}"), &in, true, nil)
-	if len(bound) != 1 || gen.Scalar(in.Params[0].Value) != "41" {
-		t.Fatalf("bound %v → %v", bound, in.Params[0].Value)
-	}
-	st.forget(s.Operation("DELETE /pets/{petId}"), in)
-	in.Params[0].Value = 999.0
-	st.bind(s.Operation("GET /pets/{petId}"), &in, true, nil)
-	if gen.Scalar(in.Params[0].Value) == "41" {
-		t.Error("deleted id still bound")
-	}
-	if v := pointerValues(map[string]any{"a": []any{map[string]any{"id": 1.0}, map[string]any{"id": 2.0}}}, "/a/*/id"); len(v) != 2 {
-		t.Errorf("pointer values %v", v)
-	}
-	if v, ok := matchPrefix("/v1/pets/{petId}", "/v1/pets/7/photo", "petId"); !ok || v != "7" {
-		t.Errorf("matchPrefix %q %v", v, ok)
-	}
-}
-
 // TestMediaTypesWithoutDecoder: a documented media type kin-openapi cannot
 // decode (application/xml) is never a finding; the rest is still checked.
 func TestMediaTypesWithoutDecoder(t *testing.T) {
-	s, err := spec.LoadSpec(context.Background(), "../testdata/targets/pypets/openapi.json")
+	s, err := spec.LoadSpec(context.Background(), "../../testdata/targets/pypets/openapi.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := NewOracle(s)
+	o := New(s)
 	req := corpus.Request{Operation: "GET /items/{item_id}/export", Method: "GET", Path: "/items/1/export?format=xml"}
 	ct := func(v string) map[string][]string { return map[string][]string{"Content-Type": {v}} }
 	tests := []struct {
@@ -199,5 +114,87 @@ func TestMediaTypesWithoutDecoder(t *testing.T) {
 				t.Fatalf("got %+v, want %q", vs, tt.want)
 			}
 		})
+	}
+}
+
+func TestOracleLeavesNegotiationAlone(t *testing.T) {
+	s := testspecs.Load(t, "greeting.yaml", testspecs.Greeting)
+	o := New(s)
+	req := func(h map[string]string) corpus.Request {
+		r := corpus.Request{Operation: "GET /greeting", Method: "GET", Path: "/greeting", Header: map[string][]string{}}
+		for k, v := range h {
+			r.Header[k] = []string{v}
+		}
+		return r
+	}
+	refused := corpus.Response{Status: 406, Header: map[string][]string{"Content-Type": {"text/plain"}}, Body: []byte("no")}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	_, _ = zw.Write([]byte(`{"text": 5}`)) // would break the schema, if it were read
+	_ = zw.Close()
+	compressed := corpus.Response{Status: 200, Header: map[string][]string{"Content-Type": {"application/json"}, "Content-Encoding": {"gzip"}}, Body: gz.Bytes()}
+	plainBad := corpus.Response{Status: 200, Header: map[string][]string{"Content-Type": {"application/json"}}, Body: []byte(`{"text": 5}`)}
+	tests := []struct {
+		name string
+		req  corpus.Request
+		resp corpus.Response
+		want Check
+	}{
+		{"406 to an undeclared type", req(map[string]string{"Accept": "image/png"}), refused, ""},
+		{"406 to a refused declared type", req(map[string]string{"Accept": "text/html;q=0, image/png"}), refused, ""},
+		{"406 to a language", req(map[string]string{"Accept": "text/html", "Accept-Language": "tlh"}), refused, ""},
+		{"406 to a declared type", req(map[string]string{"Accept": "text/*"}), refused, CheckStatus},
+		{"406 to nothing asked", req(nil), refused, CheckStatus},
+		// A server always has some language and the identity coding.
+		{"406 to any language", req(map[string]string{"Accept-Language": "*"}), refused, CheckStatus},
+		{"406 to a language or any other", req(map[string]string{"Accept-Language": "tlh, *;q=0.5"}), refused, CheckStatus},
+		{"406 to identity", req(map[string]string{"Accept-Encoding": "identity"}), refused, CheckStatus},
+		{"406 to a coding or identity", req(map[string]string{"Accept-Encoding": "br, identity;q=0.5"}), refused, CheckStatus},
+		{"406 to a coding", req(map[string]string{"Accept-Encoding": "br"}), refused, ""},
+		{"406 to a coding, identity refused", req(map[string]string{"Accept-Encoding": "identity;q=0, br"}), refused, ""},
+		{"compressed body", req(map[string]string{"Accept-Encoding": "gzip"}), compressed, ""},
+		{"plain body still checked", req(nil), plainBad, CheckSchema},
+	}
+	for _, tt := range tests {
+		vs := o.Check(context.Background(), tt.req, gen.Intent{}, tt.resp)
+		switch {
+		case tt.want == "" && len(vs) > 0:
+			t.Errorf("%s: unexpected %+v", tt.name, vs)
+		case tt.want != "" && (len(vs) != 1 || vs[0].Check != tt.want):
+			t.Errorf("%s: got %+v, want %s", tt.name, vs, tt.want)
+		}
+	}
+}
+
+// A 406 the operation documents is judged against what it documents, even
+// when the request asked for something the server need not offer.
+func TestOracleJudgesADocumented406(t *testing.T) {
+	doc := `openapi: 3.0.3
+info: {title: t, version: "1"}
+paths:
+  /doc:
+    get:
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {type: object}}}}
+        "406":
+          description: none of the representations asked for
+          content:
+            application/json:
+              schema: {type: object, required: [available], properties: {available: {type: array, items: {type: string}}}}
+`
+	s := testspecs.Load(t, "t.yaml", doc)
+	o := New(s)
+	req := corpus.Request{Operation: "GET /doc", Method: "GET", Path: "/doc", Header: map[string][]string{"Accept": {"image/png"}}}
+	asDocumented := corpus.Response{Status: 406, Header: map[string][]string{"Content-Type": {"application/json"}}, Body: []byte(`{"available": ["application/json"]}`)}
+	if vs := o.Check(context.Background(), req, gen.Intent{}, asDocumented); len(vs) != 0 {
+		t.Errorf("a 406 as documented: %+v", vs)
+	}
+	for _, bad := range []corpus.Response{
+		{Status: 406, Header: map[string][]string{"Content-Type": {"application/json"}}, Body: []byte(`{"available": "json"}`)},
+		{Status: 406, Header: map[string][]string{"Content-Type": {"text/plain"}}, Body: []byte("no")},
+	} {
+		if vs := o.Check(context.Background(), req, gen.Intent{}, bad); len(vs) != 1 {
+			t.Errorf("a 406 unlike the documented one (%s %s) passed: %+v", bad.Header["Content-Type"][0], bad.Body, vs)
+		}
 	}
 }

@@ -1,17 +1,18 @@
-package fuzz
+// Package links infers producer → consumer links between the operations of
+// a spec (an id a create answers, that a read takes in its path) and keeps
+// the values answers gave for them, so that later requests name resources
+// that exist.
+package links
 
 import (
-	"encoding/json"
-	"net/url"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/whittle-dev/whittle/corpus"
+
 	"github.com/whittle-dev/whittle/fuzz/gen"
+	"github.com/whittle-dev/whittle/fuzz/param"
 	"github.com/whittle-dev/whittle/fuzz/spec"
 )
 
@@ -62,10 +63,10 @@ type responseField struct {
 	types   []string
 }
 
-// InferLinks finds producer → consumer bindings from OpenAPI links, nested
+// Infer finds producer → consumer bindings from OpenAPI links, nested
 // paths (POST /pets → /pets/{petId}), Location headers and matching names
 // and types of response fields and parameters.
-func InferLinks(s *spec.Spec) *Links {
+func Infer(s *spec.Spec) *Links {
 	l := &Links{byConsumer: map[string][]Binding{}, byProducer: map[string][]Binding{}}
 	seen := map[string]bool{}
 	add := func(b Binding) {
@@ -77,8 +78,8 @@ func InferLinks(s *spec.Spec) *Links {
 		l.byConsumer[b.Consumer] = append(l.byConsumer[b.Consumer], b)
 		l.byProducer[b.Producer] = append(l.byProducer[b.Producer], b)
 	}
-	for _, p := range s.Operations {
-		for _, lk := range p.Links {
+	for _, prod := range s.Operations {
+		for _, lk := range prod.Links {
 			c := s.Operation(lk.Target)
 			if c == nil {
 				continue
@@ -93,8 +94,8 @@ func InferLinks(s *spec.Spec) *Links {
 				if !ok {
 					continue
 				}
-				param := findParam(c, n)
-				if param == nil {
+				p := param.Find(c, n)
+				if p == nil {
 					continue
 				}
 				var src string
@@ -106,7 +107,7 @@ func InferLinks(s *spec.Spec) *Links {
 				default:
 					continue
 				}
-				add(Binding{Producer: p.ID, Consumer: c.ID, Param: param.Key(), Source: src, Reason: "openapi-link", Score: 10})
+				add(Binding{Producer: prod.ID, Consumer: c.ID, Param: p.Key(), Source: src, Reason: "openapi-link", Score: 10})
 			}
 		}
 	}
@@ -116,7 +117,7 @@ func InferLinks(s *spec.Spec) *Links {
 	}
 	for _, c := range s.Operations {
 		for _, q := range c.Params {
-			if q.In != openapi3.ParameterInPath && q.In != openapi3.ParameterInQuery || enumerated(q.Schema, 0) {
+			if q.In != openapi3.ParameterInPath && q.In != openapi3.ParameterInQuery || param.Enumerated(q.Schema) {
 				continue // an enum takes its own values, not another answer's
 			}
 			qn := gen.NormalizeName(q.Name)
@@ -157,15 +158,6 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-func findParam(op *spec.Operation, name string) *spec.Parameter {
-	for _, p := range op.Params {
-		if p.Name == name || p.Key() == name {
-			return p
-		}
-	}
-	return nil
 }
 
 // nestedVar returns the name of the path variable c's path adds right after
@@ -312,236 +304,4 @@ func collectFields(s *openapi3.Schema, prefix string, out *[]responseField, dept
 
 func escapePointer(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
-}
-
-// valueStore remembers values answers held for bindings, most recent last.
-type valueStore struct {
-	mu     sync.Mutex
-	links  *Links
-	spec   *spec.Spec
-	values map[string][]any // "producer\x00source" -> values
-}
-
-func newValueStore(s *spec.Spec, l *Links) *valueStore {
-	return &valueStore{spec: s, links: l, values: map[string][]any{}}
-}
-
-const storeCap = 16
-
-// record extracts the values bindings want from a 2xx answer of op.
-func (st *valueStore) record(op *spec.Operation, resp corpus.Response) {
-	if resp.Status < 200 || resp.Status >= 300 {
-		return
-	}
-	bs := st.links.From(op.ID)
-	if len(bs) == 0 {
-		return
-	}
-	body := answerBody(resp)
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	for _, b := range bs {
-		vals := bindingValues(st.spec, b, resp, body)
-		k := b.Producer + "\x00" + b.Source + "\x00" + b.Consumer
-		for _, v := range vals {
-			list := st.values[k]
-			list = append(list, v)
-			if len(list) > storeCap {
-				list = list[len(list)-storeCap:]
-			}
-			st.values[k] = list
-		}
-	}
-}
-
-// answerBody returns a function parsing resp's JSON body once, when first
-// asked (nil when it is not JSON).
-func answerBody(resp corpus.Response) func() any {
-	var body any
-	parsed := false
-	return func() any {
-		if !parsed {
-			parsed = true
-			_ = json.Unmarshal(resp.Body, &body)
-		}
-		return body
-	}
-}
-
-// bindingValues extracts the values binding b takes from a producer's
-// answer: from its Location header or its body (body parses it).
-func bindingValues(s *spec.Spec, b Binding, resp corpus.Response, body func() any) []any {
-	if b.Source != "location" {
-		return pointerValues(body(), strings.TrimPrefix(b.Source, "body:"))
-	}
-	loc := headerValue(resp.Header, "Location")
-	if loc == "" {
-		return nil
-	}
-	if u, err := url.Parse(loc); err == nil {
-		loc = u.Path
-	}
-	c := s.Operation(b.Consumer)
-	if c == nil {
-		return nil
-	}
-	if v, ok := matchPrefix(s.BasePath+c.Path, loc, strings.TrimPrefix(b.Param, "path.")); ok {
-		return []any{v}
-	}
-	return nil
-}
-
-// forget drops a value a successful DELETE removed.
-func (st *valueStore) forget(op *spec.Operation, in gen.Input) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	for _, b := range st.links.For(op.ID) {
-		pv, ok := in.Param(b.Param)
-		if !ok || !pv.Set {
-			continue
-		}
-		k := b.Producer + "\x00" + b.Source + "\x00" + b.Consumer
-		list := st.values[k]
-		out := list[:0]
-		for _, v := range list {
-			if gen.Scalar(v) != gen.Scalar(pv.Value) {
-				out = append(out, v)
-			}
-		}
-		st.values[k] = out
-	}
-	// The same id feeds sibling consumers too.
-	for k, list := range st.values {
-		for _, b := range st.links.For(op.ID) {
-			if pv, ok := in.Param(b.Param); ok && pv.Set && strings.HasPrefix(k, b.Producer+"\x00") {
-				out := list[:0]
-				for _, v := range list {
-					if gen.Scalar(v) != gen.Scalar(pv.Value) {
-						out = append(out, v)
-					}
-				}
-				st.values[k] = out
-			}
-		}
-	}
-}
-
-// bind sets the parameters of in that have a remembered value; latest picks
-// the most recent value, otherwise one is drawn with pick.
-func (st *valueStore) bind(op *spec.Operation, in *gen.Input, latest bool, pick func(n int) int) []string {
-	return st.bindParams(op, in, latest, pick, nil)
-}
-
-// bindOnly binds the listed parameters to their latest values.
-func (st *valueStore) bindOnly(op *spec.Operation, in *gen.Input, only []string) []string {
-	return st.bindParams(op, in, true, nil, only)
-}
-
-func (st *valueStore) bindParams(op *spec.Operation, in *gen.Input, latest bool, pick func(n int) int, only []string) []string {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	var bound []string
-	for _, b := range st.links.For(op.ID) {
-		if slices.Contains(bound, b.Param) || (only != nil && !slices.Contains(only, b.Param)) {
-			continue
-		}
-		list := st.values[b.Producer+"\x00"+b.Source+"\x00"+b.Consumer]
-		if len(list) == 0 {
-			continue
-		}
-		pv, ok := in.Param(b.Param)
-		if !ok {
-			continue
-		}
-		v := list[len(list)-1]
-		if !latest {
-			v = list[pick(len(list))]
-		}
-		pv.Value, pv.Set = v, true
-		bound = append(bound, b.Param)
-	}
-	return bound
-}
-
-func headerValue(h map[string][]string, name string) string {
-	for k, vs := range h {
-		if strings.EqualFold(k, name) && len(vs) > 0 {
-			return vs[0]
-		}
-	}
-	return ""
-}
-
-// matchPrefix matches a concrete path against a template's leading segments
-// and returns the value of variable name.
-func matchPrefix(tmpl, path, name string) (string, bool) {
-	ts := strings.Split(strings.Trim(tmpl, "/"), "/")
-	ps := strings.Split(strings.Trim(path, "/"), "/")
-	for i, t := range ts {
-		if i >= len(ps) {
-			return "", false
-		}
-		if t == "{"+name+"}" {
-			v, err := url.PathUnescape(ps[i])
-			if err != nil {
-				v = ps[i]
-			}
-			return v, true
-		}
-		if !strings.Contains(t, "{") && t != ps[i] {
-			return "", false
-		}
-	}
-	return "", false
-}
-
-// pointerValues evaluates a JSON pointer in which "*" stands for every element.
-func pointerValues(v any, ptr string) []any {
-	if ptr == "" || ptr == "/" {
-		if isScalar(v) {
-			return []any{v}
-		}
-		return nil
-	}
-	parts := strings.Split(strings.TrimPrefix(ptr, "/"), "/")
-	cur := []any{v}
-	for _, p := range parts {
-		p = strings.ReplaceAll(strings.ReplaceAll(p, "~1", "/"), "~0", "~")
-		var next []any
-		for _, c := range cur {
-			switch x := c.(type) {
-			case map[string]any:
-				if e, ok := x[p]; ok {
-					next = append(next, e)
-				}
-			case []any:
-				if p == "*" {
-					for i, e := range x {
-						if i >= storeCap {
-							break
-						}
-						next = append(next, e)
-					}
-				} else if i, err := strconv.Atoi(p); err == nil && i >= 0 && i < len(x) {
-					next = append(next, x[i])
-				}
-			}
-		}
-		cur = next
-	}
-	out := cur[:0]
-	for _, c := range cur {
-		if isScalar(c) {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-func isScalar(v any) bool {
-	switch v.(type) {
-	case string, float64, bool:
-		return true
-	}
-	return false
 }

@@ -1,4 +1,4 @@
-package fuzz
+package upkeep
 
 import (
 	"math"
@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/whittle-dev/whittle/corpus"
 )
 
 // fakeClock is a clock tests move by hand.
@@ -30,7 +28,7 @@ type mixOp struct {
 // drive sends n simulated answers (1000 a second of fake time) and asks
 // for a verdict after every 5 (a sequence); it returns the request number
 // of the first restart verdict (-1: none) and its reason.
-func drive(t *testing.T, lt *latencyTracker, clk *fakeClock, ops []mixOp, n int, slowMachine func(n int) float64) (int, string) {
+func drive(t *testing.T, lt *Latency, clk *fakeClock, ops []mixOp, n int, slowMachine func(n int) float64) (int, string) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(1, 2))
 	total := 0
@@ -52,9 +50,9 @@ func drive(t *testing.T, lt *latencyTracker, clk *fakeClock, ops []mixOp, n int,
 			f *= slowMachine(i)
 		}
 		clk.add(time.Millisecond)
-		lt.observe(op.id, 200, ms(f))
+		lt.Observe(op.id, 200, ms(f))
 		if i%5 == 4 {
-			if slow, why := lt.verdict(); slow {
+			if slow, why := lt.Verdict(); slow {
 				return i, why
 			}
 		}
@@ -68,7 +66,7 @@ func steady(v float64) func(int) float64 { return func(int) float64 { return v }
 // every request, and the target is restarted, after the minimum gap.
 func TestLatencyGrowthRestarts(t *testing.T) {
 	clk := newFakeClock()
-	lt := newLatencyTracker(DefaultLatencyPolicy, clk.now)
+	lt := NewLatency(DefaultLatencyPolicy, clk.now)
 	ops := []mixOp{
 		{"GET /items", 2, func(n int) float64 { return 0.4 + float64(n)*0.0004 }}, // +0.4 ms per 1000 requests
 		{"POST /items", 2, steady(0.5)},
@@ -89,9 +87,9 @@ func TestLatencyGrowthRestarts(t *testing.T) {
 
 	// A fresh instance has baselines of its own: one that answers as slowly
 	// as the old one ended, and stays so, is not restarted.
-	lt.reset()
+	lt.Reset()
 	clk.add(time.Hour)
-	if slow, why := lt.verdict(); slow {
+	if slow, why := lt.Verdict(); slow {
 		t.Fatalf("restart verdict right after a reset: %s", why)
 	}
 	level := ops[0].ms(at)
@@ -105,7 +103,7 @@ func TestLatencyGrowthRestarts(t *testing.T) {
 // 10× in short bursts. No operation grew by itself: no restart.
 func TestLatencyNoiseDoesNotRestart(t *testing.T) {
 	clk := newFakeClock()
-	lt := newLatencyTracker(DefaultLatencyPolicy, clk.now)
+	lt := NewLatency(DefaultLatencyPolicy, clk.now)
 	ops := []mixOp{
 		{"GET /items", 2, steady(0.4)},
 		{"POST /items", 2, steady(0.5)},
@@ -130,7 +128,7 @@ func TestLatencyNoiseDoesNotRestart(t *testing.T) {
 // restart would not buy throughput.
 func TestLatencyRareSlowOperationDoesNotRestart(t *testing.T) {
 	clk := newFakeClock()
-	lt := newLatencyTracker(DefaultLatencyPolicy, clk.now)
+	lt := NewLatency(DefaultLatencyPolicy, clk.now)
 	ops := []mixOp{
 		{"GET /report", 1, func(n int) float64 { return 0.5 + math.Min(float64(n)*0.0001, 10) }}, // up to 10 ms
 		{"GET /items", 99, steady(1)},
@@ -145,67 +143,47 @@ func TestLatencyRareSlowOperationDoesNotRestart(t *testing.T) {
 func TestLatencyPersistence(t *testing.T) {
 	p := LatencyPolicy{Warmup: 2, Baseline: 10, Window: 10, Factor: 4, MinExcess: time.Millisecond, Persist: 3, Slowdown: 1.5, MinGap: 0}
 	clk := newFakeClock()
-	lt := newLatencyTracker(p, clk.now)
+	lt := NewLatency(p, clk.now)
 	feed := func(n int, d time.Duration) {
 		for i := 0; i < n; i++ {
-			lt.observe("GET /items", 200, d)
+			lt.Observe("GET /items", 200, d)
 		}
 	}
 	feed(12, ms(0.5)) // warm-up and baseline
 	feed(20, ms(8))   // two slow windows
-	if slow, why := lt.verdict(); slow {
+	if slow, why := lt.Verdict(); slow {
 		t.Fatalf("restart after two slow windows of three: %s", why)
 	}
 	feed(10, ms(0.5)) // one normal window: persistence starts over
 	feed(20, ms(8))
-	if slow, _ := lt.verdict(); slow {
+	if slow, _ := lt.Verdict(); slow {
 		t.Fatal("restart although a normal window broke the run of slow ones")
 	}
 	feed(10, ms(8))
-	if slow, why := lt.verdict(); !slow {
+	if slow, why := lt.Verdict(); !slow {
 		t.Fatal("no restart after three slow windows in a row")
 	} else {
 		t.Log(why)
 	}
 	// Answers of another class are another key: a fast 400 does not hide a slow 200.
-	lt.reset()
+	lt.Reset()
 	for i := 0; i < 12; i++ {
-		lt.observe("GET /items", 400, ms(0.1))
-		lt.observe("GET /items", 200, ms(0.5))
+		lt.Observe("GET /items", 400, ms(0.1))
+		lt.Observe("GET /items", 200, ms(0.5))
 	}
 	for i := 0; i < 30; i++ {
-		lt.observe("GET /items", 400, ms(0.1))
-		lt.observe("GET /items", 200, ms(8))
+		lt.Observe("GET /items", 400, ms(0.1))
+		lt.Observe("GET /items", 200, ms(8))
 	}
-	if slow, why := lt.verdict(); !slow || !strings.Contains(why, "GET /items 2xx") {
+	if slow, why := lt.Verdict(); !slow || !strings.Contains(why, "GET /items 2xx") {
 		t.Errorf("slow 2xx answers among fast 4xx ones: verdict %v %q", slow, why)
 	}
 	// No answer (status 0) is no latency.
-	lt.reset()
+	lt.Reset()
 	for i := 0; i < 100; i++ {
-		lt.observe("GET /items", 0, time.Second)
+		lt.Observe("GET /items", 0, time.Second)
 	}
 	if len(lt.keys) != 0 {
 		t.Errorf("requests without an answer were recorded: %v", lt.keys)
-	}
-}
-
-// The report's latencies: the mean of every answer, and a recent figure
-// that follows a slowdown within a few dozen answers.
-func TestStatsLatency(t *testing.T) {
-	s := newStats(nil)
-	for range 200 {
-		s.answerTime("GET /items", corpus.Response{Status: 200, Duration: ms(1)})
-	}
-	s.answerTime("GET /items", corpus.Response{Err: "timeout"}) // no answer: no latency
-	for range 40 {
-		s.answerTime("GET /items", corpus.Response{Status: 200, Duration: ms(10)})
-	}
-	o := s.snapshot().Operations["GET /items"]
-	if want := (200*ms(1) + 40*ms(10)) / 240; o.MeanLatency != want {
-		t.Errorf("mean %s, want %s", o.MeanLatency, want)
-	}
-	if o.RecentLatency < ms(9) || o.RecentLatency > ms(10) {
-		t.Errorf("recent %s after 40 answers of 10ms (200 of 1ms before), want close to 10ms", o.RecentLatency)
 	}
 }

@@ -1,4 +1,11 @@
-package fuzz
+// Package inputsel finds input-selected files: request values the target
+// turns into file names (a plugin, a template, a codec, a catalog chosen by
+// Accept-Language). It correlates the values sent with the files the tracer
+// saw the target use, keeps a book of the names that exist where the target
+// resolves names (the directories it listed, read from the image), and says
+// which values are worth sending next. rebuild keeps the directories that
+// values select whole.
+package inputsel
 
 import (
 	"context"
@@ -7,16 +14,22 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/getkin/kin-openapi/openapi3"
-
 	"github.com/whittle-dev/whittle/fuzz/gen"
-	"github.com/whittle-dev/whittle/fuzz/spec"
 )
 
 // DirLister lists a directory of the target's image (not the host), so that
 // the fuzzer can try names that really exist there. rebuild or probe provides it.
 type DirLister interface {
 	ListDir(ctx context.Context, dir string) ([]string, error)
+}
+
+// DirListing is a directory the target listed or used files in.
+type DirListing struct {
+	Path string `json:"path"`
+	// Listed is set when the target read the directory itself (opendir);
+	// otherwise it used files in it. Startup: before the first request.
+	Listed  bool `json:"listed,omitempty"`
+	Startup bool `json:"startup,omitempty"`
 }
 
 // Selection says that a request value selects files in a directory: the
@@ -47,48 +60,53 @@ type Effect struct {
 	Files     []string `json:"files"`
 }
 
-// FileCorrelator finds input-selected files: it correlates the values sent
+// Correlator finds input-selected files: it correlates the values sent
 // with the paths the tracer reports, and turns directory entries into values
 // worth sending.
-type FileCorrelator struct {
+type Correlator struct {
 	mu         sync.Mutex
 	selections map[string]Selection // op target dir -> selection
 	order      []string
 	dirs       map[string]bool
 	effects    []Effect
 	// names holds the directories' entries (read through the lister).
-	names *nameBook
+	names *NameBook
 
 	// Selectable, when set, says whether values at target of operation op
-	// may select files (see freeValued); others only record effects.
+	// may select files (see param.FreeValued); others only record effects.
 	Selectable func(op, target string) bool
 }
 
-// NewFileCorrelator returns a correlator; lister may be nil.
-func NewFileCorrelator(lister DirLister) *FileCorrelator {
-	return &FileCorrelator{selections: map[string]Selection{}, dirs: map[string]bool{}, names: newNameBook(lister)}
+// NewCorrelator returns a correlator whose name book reads directories
+// through lister (nil: none are read).
+func NewCorrelator(lister DirLister) *Correlator {
+	return &Correlator{selections: map[string]Selection{}, dirs: map[string]bool{}, names: newNameBook(lister)}
 }
+
+// Names is the book of names that exist where the target resolves names.
+func (c *Correlator) Names() *NameBook { return c.names }
 
 const (
 	minCorrelatedLen = 2 // short values must match a whole name or its stem (see correlate)
 	maxEffects       = 256
 )
 
-// Observe correlates the values of one request with the signal that followed
-// it and returns the selections it had not seen before. target is the
-// value the request was about (its intent's target), "" if none.
-func (c *FileCorrelator) Observe(op, target string, sent []gen.SentValue, sig Signal) []Selection {
+// Observe correlates the values of one request with what the target did
+// next (the files it used for the first time, the directories it listed or
+// used files in) and returns the selections it had not seen before. target
+// is the value the request was about (its intent's target), "" if none.
+func (c *Correlator) Observe(op, target string, sent []gen.SentValue, newFiles []string, dirs []DirListing) []Selection {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var found []Selection
 	for _, sv := range sent {
 		v := sv.Value
-		if len(sig.NewFiles) == 0 || len(v) < minCorrelatedLen || strings.ContainsAny(v, "\x00") || v == "true" || v == "false" {
+		if len(newFiles) == 0 || len(v) < minCorrelatedLen || strings.ContainsAny(v, "\x00") || v == "true" || v == "false" {
 			continue
 		}
-		// Tokens of negotiated headers are correlated by observeNegotiation.
+		// Tokens of negotiated headers are correlated by ObserveNegotiation.
 		if sv.Part == "" && (c.Selectable == nil || c.Selectable(op, sv.Target)) {
-			for _, p := range sig.NewFiles {
+			for _, p := range newFiles {
 				if sel, ok := correlate(v, p); ok && c.newOnTheWay(sel, p) {
 					sel.Operation, sel.Target = op, sv.Target
 					found = append(found, sel)
@@ -96,12 +114,12 @@ func (c *FileCorrelator) Observe(op, target string, sent []gen.SentValue, sig Si
 			}
 		}
 		if sv.Target == target && len(c.effects) < maxEffects {
-			c.effects = append(c.effects, Effect{Operation: op, Target: sv.Target, Value: v, Files: append([]string(nil), sig.NewFiles...)})
+			c.effects = append(c.effects, Effect{Operation: op, Target: sv.Target, Value: v, Files: append([]string(nil), newFiles...)})
 		}
 	}
 	// The signal's directories join the book after correlation (see
 	// newOnTheWay) and before the selections say where their names came from.
-	c.names.note(sig.Dirs)
+	c.names.note(dirs)
 	var fresh []Selection
 	for _, sel := range found {
 		if c.recordLocked(&sel) {
@@ -114,7 +132,7 @@ func (c *FileCorrelator) Observe(op, target string, sent []gen.SentValue, sig Si
 // recordLocked records sel, with where its directory's names were known
 // from, and marks its directory selected in the name book; false when sel
 // (by operation, target and directory) was known. c.mu is held.
-func (c *FileCorrelator) recordLocked(sel *Selection) bool {
+func (c *Correlator) recordLocked(sel *Selection) bool {
 	k := selectionKey(*sel)
 	if _, ok := c.selections[k]; ok {
 		return false
@@ -128,7 +146,7 @@ func (c *FileCorrelator) recordLocked(sel *Selection) bool {
 }
 
 // hasSelection reports whether sel (by operation, target and directory) is known.
-func (c *FileCorrelator) hasSelection(sel Selection) bool {
+func (c *Correlator) hasSelection(sel Selection) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	_, ok := c.selections[selectionKey(sel)]
@@ -136,7 +154,7 @@ func (c *FileCorrelator) hasSelection(sel Selection) bool {
 }
 
 // addSelection records sel (see recordLocked) and returns it as recorded.
-func (c *FileCorrelator) addSelection(sel Selection) (Selection, bool) {
+func (c *Correlator) addSelection(sel Selection) (Selection, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	ok := c.recordLocked(&sel)
@@ -190,7 +208,7 @@ func matchComponent(v, p string, at func(comp string, last bool) int) (Selection
 // Candidates returns the names worth sending for sel: entries of its
 // directory in the image (through the name book), turned into values the
 // way the sent value became a name (suffix and prefix removed).
-func (c *FileCorrelator) Candidates(ctx context.Context, sel Selection) []string {
+func (c *Correlator) Candidates(ctx context.Context, sel Selection) []string {
 	entries, _ := c.names.entries(ctx, sel.Dir)
 	seen := map[string]bool{sel.Value: true}
 	var out []string
@@ -219,7 +237,7 @@ func (c *FileCorrelator) Candidates(ctx context.Context, sel Selection) []string
 }
 
 // Selections returns every selection found, in order of discovery.
-func (c *FileCorrelator) Selections() []Selection {
+func (c *Correlator) Selections() []Selection {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := make([]Selection, len(c.order))
@@ -231,7 +249,7 @@ func (c *FileCorrelator) Selections() []Selection {
 
 // Dirs returns the directories whose entries request values select: rebuild
 // should keep them whole.
-func (c *FileCorrelator) Dirs() []string {
+func (c *Correlator) Dirs() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := make([]string, 0, len(c.dirs))
@@ -243,84 +261,22 @@ func (c *FileCorrelator) Dirs() []string {
 }
 
 // Effects returns which files values newly caused to be opened.
-func (c *FileCorrelator) Effects() []Effect {
+func (c *Correlator) Effects() []Effect {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]Effect(nil), c.effects...)
 }
 
-// freeValued reports whether the value at target ("query.lang",
-// "path.breed", "body/owner/name") can take values the spec does not list.
-// Only such values can select files nobody enumerated: an enum's values are
-// all sent anyway, and a value that merely matches a file's name through the
-// application's own code (format=csv → import csv) must not make rebuild
-// keep the whole directory of that file.
-func freeValued(op *spec.Operation, target string) bool {
-	var s *openapi3.Schema
-	if rest, ok := strings.CutPrefix(target, "body"); ok {
-		if op.Body == nil || len(op.Body.Media) == 0 {
-			return true
-		}
-		s = op.Body.Media[0].Schema
-		for _, name := range strings.Split(strings.TrimPrefix(rest, "/"), "/") {
-			if name == "" || s == nil {
-				continue
+// Containing is the directory of dirs that f is in ("" if none); a
+// directory and its __pycache__ count as one.
+func Containing(dirs []string, f string) string {
+	for _, d := range dirs {
+		if strings.HasPrefix(f, d+"/") {
+			if path.Base(d) == "__pycache__" {
+				return path.Dir(d)
 			}
-			if p := s.Properties[name]; p != nil {
-				s = p.Value
-			} else if s.Items != nil {
-				s = s.Items.Value
-			} else {
-				s = nil
-			}
-		}
-	} else {
-		in, name, _ := strings.Cut(target, ".")
-		for _, p := range op.Params {
-			if p.In == in && p.Name == name {
-				s = p.Schema
-				break
-			}
+			return d
 		}
 	}
-	if s == nil {
-		return true
-	}
-	if s.Items != nil && s.Type.Is(openapi3.TypeArray) {
-		s = s.Items.Value
-	}
-	if s == nil {
-		return true
-	}
-	return !enumerated(s, 0)
-}
-
-// enumerated reports whether every value s accepts is listed by the spec:
-// an enum or const, a boolean, an allOf with such a member, or a oneOf/anyOf
-// whose alternatives all are.
-func enumerated(s *openapi3.Schema, depth int) bool {
-	if s == nil || depth > 8 {
-		return false
-	}
-	if len(s.Enum) > 0 || s.Type.Is(openapi3.TypeBoolean) {
-		return true
-	}
-	for _, m := range s.AllOf {
-		if m != nil && enumerated(m.Value, depth+1) {
-			return true
-		}
-	}
-	for _, alts := range []openapi3.SchemaRefs{s.OneOf, s.AnyOf} {
-		if len(alts) == 0 {
-			continue
-		}
-		all := true
-		for _, m := range alts {
-			all = all && m != nil && enumerated(m.Value, depth+1)
-		}
-		if all {
-			return true
-		}
-	}
-	return false
+	return ""
 }

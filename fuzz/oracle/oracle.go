@@ -1,31 +1,28 @@
-package fuzz
+// Package oracle judges a target's answers against its spec (LibAFL's
+// objectives): server errors, undocumented statuses and media types,
+// schema violations, timeouts and transport failures. A violation carries
+// a signature, stable across values, that tells findings apart; Curl
+// renders the requests that reproduce one.
+package oracle
 
 import (
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"net/http"
-	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
+
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/fuzz/gen"
 	"github.com/whittle-dev/whittle/fuzz/spec"
 )
-
-// Violation is what one oracle says about one answer.
-type Violation struct {
-	Check     Check
-	Signature string
-	Message   string
-}
 
 // Oracle judges answers against the spec.
 type Oracle struct {
@@ -34,8 +31,8 @@ type Oracle struct {
 	opts   *openapi3filter.Options
 }
 
-// NewOracle returns an oracle running checks (DefaultChecks when none given).
-func NewOracle(s *spec.Spec, checks ...Check) *Oracle {
+// New returns an oracle running checks (DefaultChecks when none given).
+func New(s *spec.Spec, checks ...Check) *Oracle {
 	if len(checks) == 0 {
 		checks = DefaultChecks
 	}
@@ -56,7 +53,7 @@ func NewOracle(s *spec.Spec, checks ...Check) *Oracle {
 // Check judges resp, the answer to req (made with intent).
 func (o *Oracle) Check(ctx context.Context, req corpus.Request, intent gen.Intent, resp corpus.Response) []Violation {
 	if resp.NoAnswer() {
-		if isTimeout(resp.Err) {
+		if IsTimeout(resp.Err) {
 			if o.checks[CheckTimeout] {
 				return []Violation{{CheckTimeout, "timeout", "no answer in time: " + oneLine(resp.Err)}}
 			}
@@ -180,50 +177,6 @@ func validateResponse(ctx context.Context, in *openapi3filter.ResponseValidation
 	return openapi3filter.ValidateResponse(ctx, in)
 }
 
-func schemaSignature(re *openapi3filter.ResponseError) (string, string) {
-	var se *openapi3.SchemaError
-	if errors.As(re, &se) {
-		path, inner := innermost(se, 0)
-		se = inner
-		ptr := "/" + strings.Join(path, "/")
-		ptr = digits.ReplaceAllString(ptr, "N")
-		sig := fmt.Sprintf("%s %s: %s", ptr, se.SchemaField, se.Reason)
-		return sig, oneLine(fmt.Sprintf("%s: at %s: %s", re.Reason, ptr, se.Reason))
-	}
-	msg := re.Reason
-	if re.Err != nil {
-		msg += ": " + re.Err.Error()
-	}
-	return oneLine(re.Reason), oneLine(msg)
-}
-
-// innermost follows allOf/oneOf/anyOf errors down to the schema error that
-// names the real fault, and returns the full path to it.
-func innermost(se *openapi3.SchemaError, depth int) ([]string, *openapi3.SchemaError) {
-	path := se.JSONPointer()
-	if se.Origin == nil || depth > 16 {
-		return path, se
-	}
-	var next error = se.Origin
-	for i := 0; i < 8 && next != nil; i++ {
-		var me openapi3.MultiError
-		if errors.As(next, &me) && len(me) > 0 {
-			next = me[0]
-			continue
-		}
-		var inner *openapi3.SchemaError
-		if errors.As(next, &inner) && inner != se {
-			p, deepest := innermost(inner, depth+1)
-			if len(p) >= len(path) && slices.Equal(p[:len(path)], path) {
-				return p, deepest
-			}
-			return append(path, p...), deepest
-		}
-		break
-	}
-	return path, se
-}
-
 func documentedTypes(op *spec.Operation, status int) string {
 	if op.Op.Responses == nil {
 		return "none"
@@ -241,53 +194,4 @@ func documentedTypes(op *spec.Operation, status int) string {
 	}
 	slices.Sort(cts)
 	return strings.Join(cts, ", ")
-}
-
-var (
-	digits = regexp.MustCompile(`[0-9]+`)
-	hexIDs = regexp.MustCompile(`[0-9a-fA-F-]{8,}`)
-)
-
-// bodyDigest fingerprints an error body with numbers and ids masked, so the
-// same fault with different values counts once.
-func bodyDigest(body []byte) string {
-	b := body
-	if len(b) > 512 {
-		b = b[:512]
-	}
-	s := hexIDs.ReplaceAllString(string(b), "H")
-	s = digits.ReplaceAllString(s, "N")
-	h := fnv.New32a()
-	h.Write([]byte(s))
-	return fmt.Sprintf("%08x", h.Sum32())
-}
-
-func snippet(body []byte) string {
-	s := strings.TrimSpace(string(body))
-	if len(s) > 120 {
-		s = s[:120] + "..."
-	}
-	if s == "" {
-		return "(empty body)"
-	}
-	return oneLine(s)
-}
-
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
-}
-
-func isTimeout(e string) bool {
-	e = strings.ToLower(e)
-	return strings.Contains(e, "timeout") || strings.Contains(e, "deadline exceeded")
-}
-
-func transportClass(e string) string {
-	e = strings.ToLower(e)
-	for _, c := range []string{"connection refused", "connection reset", "broken pipe", "eof", "no such host", "malformed http", "too many open files"} {
-		if strings.Contains(e, c) {
-			return c
-		}
-	}
-	return "other"
 }

@@ -1,49 +1,24 @@
 package fuzz
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"sort"
 	"sync"
 
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/fuzz/gen"
+	"github.com/whittle-dev/whittle/fuzz/oracle"
 )
-
-// Check names an oracle.
-type Check string
-
-// The oracles.
-const (
-	// CheckServerError: the target answered 5xx.
-	CheckServerError Check = "server-error"
-	// CheckStatus: the status code is not documented for the operation.
-	CheckStatus Check = "undocumented-status"
-	// CheckSchema: the body or a header does not match the documented schema.
-	CheckSchema Check = "response-schema"
-	// CheckContentType: the answer's media type is not documented.
-	CheckContentType Check = "content-type"
-	// CheckTimeout: no answer within the request timeout.
-	CheckTimeout Check = "timeout"
-	// CheckTransport: the connection failed (refused, reset, closed early).
-	CheckTransport Check = "transport-error"
-	// CheckAcceptedInvalid: a knowingly invalid request got a 2xx (off by default).
-	CheckAcceptedInvalid Check = "accepted-invalid"
-	// CheckCrash: the target died (its container exited) during or after a
-	// request. Found through WithTarget, whatever the checks; the finding
-	// holds the sequence that led there, minimised on fresh targets.
-	CheckCrash Check = "crash"
-)
-
-// DefaultChecks are the oracles on unless chosen otherwise.
-var DefaultChecks = []Check{CheckServerError, CheckStatus, CheckSchema, CheckContentType, CheckTimeout, CheckTransport}
 
 // Finding is a distinct problem: one operation, one check, one signature.
 type Finding struct {
 	// ID is a short stable hash of Operation, Check and Signature.
-	ID        string `json:"id"`
-	Operation string `json:"operation"`
-	Check     Check  `json:"check"`
+	ID        string       `json:"id"`
+	Operation string       `json:"operation"`
+	Check     oracle.Check `json:"check"`
 	// Signature tells findings of one check apart, e.g. "500 a1b2c3" or
 	// "/items/0/age: value must be an integer".
 	Signature string `json:"signature"`
@@ -64,7 +39,57 @@ type Finding struct {
 	Minimized bool `json:"minimized,omitempty"`
 }
 
-func findingID(op string, check Check, sig string) string {
+// judge turns the objectives' violations of one answer into findings
+// (LibAFL's solutions). With a target to watch, transport errors and
+// timeouts wait for the next answer (a target that died explains them);
+// a finding known already only counts; a new one is minimised first, on
+// the running target or on fresh ones (which restarts it), then recorded.
+func (l *loop) judge(ctx context.Context, rec *record) {
+	for _, v := range rec.violations {
+		f := Finding{
+			Operation: rec.op.ID, Check: v.Check, Signature: v.Signature, Message: v.Message,
+			Requests: slices.Clone(rec.seq), Response: rec.resp, Intent: rec.req.Intent, FirstRequest: rec.n,
+		}
+		if l.cfg.target != nil && (v.Check == oracle.CheckTransport || v.Check == oracle.CheckTimeout) {
+			l.instance.held = append(l.instance.held, f)
+			continue
+		}
+		if l.findings.has(rec.op.ID, v.Check, v.Signature) {
+			l.findings.add(f)
+			continue
+		}
+		f.Steps = l.instance.history.tail(1)
+		l.minimizeFinding(ctx, &f, f.Steps)
+		l.recordFinding(f)
+	}
+}
+
+// releaseHeld records the held transport findings: the target answered
+// since, so it did not die of them.
+func (l *loop) releaseHeld() {
+	for _, f := range l.instance.held {
+		f.Steps = nil
+		l.recordFinding(f)
+	}
+	l.instance.held = nil
+}
+
+// recordFinding adds f (deduplicated), persists it and announces it when new.
+func (l *loop) recordFinding(f Finding) (Finding, bool) {
+	if f.Curl == "" {
+		f.Curl = oracle.CurlSequence(l.baseURL(), f.Requests)
+	}
+	got, isNew, updated := l.findings.add(f)
+	if isNew || updated {
+		l.persistFinding(got)
+	}
+	if isNew {
+		l.mon.emit(Event{Kind: EventFinding, Request: got.FirstRequest, Operation: got.Operation, Finding: &got})
+	}
+	return got, isNew
+}
+
+func findingID(op string, check oracle.Check, sig string) string {
 	sum := sha256.Sum256([]byte(op + "\x00" + string(check) + "\x00" + sig))
 	return hex.EncodeToString(sum[:6])
 }
@@ -102,7 +127,7 @@ func (s *findingSet) add(f Finding) (got Finding, isNew, updated bool) {
 }
 
 // has reports whether a finding with this identity is known.
-func (s *findingSet) has(op string, check Check, sig string) bool {
+func (s *findingSet) has(op string, check oracle.Check, sig string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	_, ok := s.byID[findingID(op, check, sig)]

@@ -1,4 +1,4 @@
-package fuzz
+package upkeep
 
 import (
 	"fmt"
@@ -34,7 +34,7 @@ type LatencyPolicy struct {
 	MinGap    time.Duration // since the target started, and between restarts
 }
 
-// DefaultLatencyPolicy is the policy runs use unless told otherwise (WithLatencyRestarts).
+// DefaultLatencyPolicy is the policy runs use unless told otherwise (fuzz.WithLatencyRestarts).
 var DefaultLatencyPolicy = LatencyPolicy{
 	Warmup: 8, Baseline: 24, Window: 24, Factor: 4, MinExcess: 2 * time.Millisecond,
 	Persist: 3, Slowdown: 1.5, MinGap: 30 * time.Second,
@@ -43,9 +43,9 @@ var DefaultLatencyPolicy = LatencyPolicy{
 // recentSpan is how many of the last answers give the mix of operations.
 const recentSpan = 512
 
-// latencyTracker follows the latency of each operation of one target
-// instance. It is only used from the fuzz loop's goroutine.
-type latencyTracker struct {
+// Latency follows the latency of each operation of one target instance.
+// It is only used from the fuzz loop's goroutine.
+type Latency struct {
 	p     LatencyPolicy
 	now   func() time.Time
 	since time.Time // the instance's start
@@ -66,15 +66,16 @@ type keyLatency struct {
 	overMax time.Duration // largest window median of the current run of over
 }
 
-func newLatencyTracker(p LatencyPolicy, now func() time.Time) *latencyTracker {
+// NewLatency follows latencies under policy p; now is the clock (nil: time.Now).
+func NewLatency(p LatencyPolicy, now func() time.Time) *Latency {
 	if now == nil {
 		now = time.Now
 	}
-	return &latencyTracker{p: p, now: now, since: now(), keys: map[latencyKey]*keyLatency{}}
+	return &Latency{p: p, now: now, since: now(), keys: map[latencyKey]*keyLatency{}}
 }
 
-// reset starts over for a fresh instance: its baselines are its own.
-func (t *latencyTracker) reset() {
+// Reset starts over for a fresh instance: its baselines are its own.
+func (t *Latency) Reset() {
 	t.since = t.now()
 	clear(t.keys)
 	t.recent, t.next = t.recent[:0], 0
@@ -93,9 +94,9 @@ func (k latencyKey) less(o latencyKey) bool {
 	return k.op < o.op || k.op == o.op && k.class < o.class
 }
 
-// observe records one answer's latency. Answers that did not come (status
+// Observe records one answer's latency. Answers that did not come (status
 // 0) say nothing about the service's speed.
-func (t *latencyTracker) observe(op string, status int, d time.Duration) {
+func (t *Latency) Observe(op string, status int, d time.Duration) {
 	if status < 100 || d <= 0 {
 		return
 	}
@@ -137,8 +138,8 @@ func (t *latencyTracker) observe(op string, status int, d time.Duration) {
 	}
 }
 
-// verdict says whether the target should be restarted now, and why.
-func (t *latencyTracker) verdict() (bool, string) {
+// Verdict says whether the target should be restarted now, and why.
+func (t *Latency) Verdict() (bool, string) {
 	if t.now().Sub(t.since) < t.p.MinGap {
 		return false, ""
 	}
@@ -174,7 +175,7 @@ func ratio(l *keyLatency) float64 {
 // baseline: what a restart would buy. Taking the others' latest medians
 // too would add their sampling noise (a median of 24 answers on a loaded
 // machine easily moves by a third). Keys without a baseline do not count.
-func (t *latencyTracker) slowdown() float64 {
+func (t *Latency) slowdown() float64 {
 	count := map[latencyKey]int{}
 	for _, k := range t.recent {
 		count[k]++

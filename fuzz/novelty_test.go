@@ -47,7 +47,7 @@ func TestNoveltyFoldsMapsKeyedByData(t *testing.T) {
 		n := newNovelty()
 		for i, body := range c.bodies {
 			resp, doc := answer(body)
-			got := len(n.observe("GET /stats", resp, doc, true, c.schema)) > 0
+			got := len(n.news("GET /stats", resp, doc, true, c.schema)) > 0
 			if got != c.want[i] {
 				t.Errorf("schema %v, answer %d %s: new = %v, want %v", c.schema != nil, i, body, got, c.want[i])
 			}

@@ -1,0 +1,93 @@
+// Package fuzz exercises a service from its OpenAPI spec: each operation
+// once (EachOperationOnce), then a coverage-guided, stateful loop (Fuzzer)
+// whose oracles turn bad answers into findings. Given a TargetHealth it
+// notices the target dying, restarts it and shrinks the sequence that killed
+// it; given a corpus.Store it persists its corpus as it grows and resumes
+// from it. Replay runs stored entries again, against any target, with ids
+// re-bound from the answers of the run at hand.
+//
+// # The loop
+//
+// The parts carry the names LibAFL gives them: a corpus (pool.go) and a
+// scheduler that picks from it, an executor that runs a step on the target,
+// observers that record what a run did, feedbacks (novelty, coverage) that
+// decide admission to the corpus, objectives (the oracles) that decide what
+// is a finding, stages applied around the loop, and a monitor.
+//
+//	Fuzzer.Run                                                     fuzzer.go
+//	  stages, once: seeds (the stored corpus) → plan (each operation once,
+//	  producers first; plan.go) → negotiation sweep (negotiate.go)
+//	  loop:
+//	    upkeep     delete what the run made; restart a slowing target   cleanup.go
+//	    stop?      budget, plateau, Stop, target lost                   fuzzer.go
+//	    schedule   a proposed try, else a mutated corpus entry          schedule.go
+//	               picked by energy, else a fresh input
+//	    run the sequence, step by step (loop.runSequence)               loop.go
+//	      generate bind ids from the value store, encode               executor.go
+//	      send     through the Sender; no answer: ask TargetHealth     target.go
+//	      observe  every observer, in order, on the step's record      observe.go
+//	      act      queue the tries the observers proposed;
+//	               findings from violations, new ones minimised        findings.go, minimize.go
+//	               a crash: record it, restart, minimise it            crash.go
+//	    admit      the sequence joins the corpus if a step was new      admit.go
+//
+// # Observers
+//
+// In this order (newObservers in observe.go), each reading the step's
+// record and changing only what is listed:
+//
+//	observer     reads                                 may change
+//	bindings     2xx answers                           value store (ids for Bound parameters), producers
+//	dictionary   2xx JSON answers                      the generator's dictionary
+//	coverage     the tracer (Feedback.After)           record.sig
+//	novelty      status, response shape, sig           its table; record.new
+//	selection    values sent; sig's files and dirs     correlator, name book, dictionary; record.tries
+//	monitor      sig, new                              statistics; coverage events
+//	objectives   request and answer (fuzz/oracle)      record.violations
+//	exchanges    the whole exchange (WithExchangeHook)  nothing
+//	upkeep       latency; resources created, deleted   upkeep.Keeper
+//
+// No observer sends a request, restarts the target, resets the value store
+// or records a finding. The loop does, once every observer has seen the
+// step (act), and so do its stages: minimisation, cleanup, latency
+// restarts. A new observer is a type with an observe method (observe.go, or
+// a file of its own), placed in newObservers after the observers that fill
+// what it reads, with a field of record for what it finds; its logic goes in
+// a leaf package.
+//
+// # Packages
+//
+//	fuzz           the loop, scheduling, stages, crash handling, replay, persistence
+//	fuzz/spec      specs: loading, containment, discovery
+//	fuzz/gen       inputs: generation, mutation, encoding, negotiation headers
+//	fuzz/links     producer → consumer links, and the values answers gave for them
+//	fuzz/oracle    checks, finding signatures, curl reproducers
+//	fuzz/inputsel  input-selected files: correlation, the name book, negotiated variants
+//	fuzz/upkeep    what the run created, and the target's latency
+//	fuzz/param     the values of a request by key, free or enumerated
+//
+// The leaves never import this package (internal/depcheck keeps it so).
+package fuzz
+
+// Where the coming work goes (developers' notes, not the package
+// documentation):
+//
+//   - Concurrent workers: a worker owns an executor (its Sender and value
+//     store) and a generator (its own seed), and runs whole sequences with
+//     runSequence, so that a producer and its consumers stay in one worker.
+//     The scheduler, the corpus (locked), the findings and the monitor are
+//     shared behind the loop. Observers work on the record of their step;
+//     coverage is the one that asks "what is new since the last call", so a
+//     calibration stage between runSequence and admit re-runs a candidate
+//     alone before it joins the corpus.
+//   - Budgets: findings per operation and check are counted in judge
+//     (findings.go) before minimising; corpus entries and bytes in pool.go
+//     and persist.go; the crash history in history.go; validation depth and
+//     time in fuzz/oracle; each limit hit is reported once by the monitor
+//     (stats.go); spec and generation budgets in fuzz/spec and fuzz/gen.
+//   - Links crawled from HTML answers: an observer after objectives that
+//     proposes GETs of same-origin paths in record.tries, its parsing in a
+//     leaf package.
+//   - Names from interpreter libraries: the name book, fuzz/inputsel.
+//   - Newly covered units credited to the operation that first reached
+//     them: the coverage observer (the units in Signal) and the monitor.

@@ -1,0 +1,159 @@
+package fuzz
+
+import (
+	"context"
+
+	"github.com/whittle-dev/whittle/corpus"
+	"github.com/whittle-dev/whittle/fuzz/gen"
+	"github.com/whittle-dev/whittle/fuzz/links"
+	"github.com/whittle-dev/whittle/fuzz/oracle"
+	"github.com/whittle-dev/whittle/fuzz/spec"
+	"github.com/whittle-dev/whittle/fuzz/upkeep"
+)
+
+// record is one step as the observers see it: what the loop sent and got,
+// then what the observers make of it. Each observer reads what its comment
+// says and fills at most the fields marked as its own; it never sends a
+// request, restarts the target or records a finding: the loop does, from
+// the record, once every observer has seen it.
+type record struct {
+	idx  int   // the step's index in its sequence
+	n    int64 // the request's number in the run, from 1
+	op   *spec.Operation
+	step Step // as sent: Input holds the values sent
+	req  *gen.Request
+	resp corpus.Response
+	seq  []corpus.Request // the requests of the sequence so far, this one last
+	// doc is the answer's JSON body, decoded once for every observer
+	// (isJSON: it was JSON).
+	doc    any
+	isJSON bool
+
+	sig        Signal             // coverage: what the target newly did
+	new        []string           // novelty: what was new (corpus admission)
+	tries      [][]Step           // selection: sequences to run before any other
+	violations []oracle.Violation // objectives: what the answer breaks
+
+	// crash is set when the target died during or right after this step.
+	crash string
+}
+
+// maxDecoded bounds the bodies decoded for the observers.
+const maxDecoded = 256 << 10
+
+// observer learns from one answer (LibAFL's observers and feedbacks).
+type observer interface {
+	observe(ctx context.Context, rec *record)
+}
+
+// newObservers lists the observers of a run in the order they see each
+// step: each comes after those that fill what it reads.
+func (l *loop) newObservers() []observer {
+	list := []observer{
+		bindings{exec: l.exec, links: l.links, producers: l.producers},
+		dictionary{dict: l.gen.Dictionary()},
+		l.coverage,
+		newNovelty(),
+		l.selection,
+		l.mon,
+		objectives{oracle: l.oracle},
+	}
+	if l.cfg.onExchange != nil {
+		list = append(list, exchanges(l.cfg.onExchange))
+	}
+	return append(list, upkeeping{keeper: l.keeper, stats: l.mon.stats})
+}
+
+// observe shows rec to every observer, in order.
+func (l *loop) observe(ctx context.Context, rec *record) {
+	if !rec.resp.Truncated && len(rec.resp.Body) > 0 && len(rec.resp.Body) < maxDecoded {
+		rec.doc, rec.isJSON = decodeJSON(rec.resp)
+	}
+	for _, o := range l.observers {
+		o.observe(ctx, rec)
+	}
+}
+
+// bindings takes from a 2xx answer the values later requests bind (the ids
+// it hands out) and, for an operation that feeds links, the step itself, to
+// put before the consumers of what it made.
+// Reads: op, step, req, resp. Changes: the executor's value store, producers.
+type bindings struct {
+	exec      *executor
+	links     *links.Links
+	producers producers
+}
+
+func (o bindings) observe(_ context.Context, rec *record) {
+	if !is2xx(rec.resp.Status) {
+		return
+	}
+	o.exec.learn(rec.op, rec.req, rec.resp)
+	if rec.op.Method != "DELETE" && len(o.links.From(rec.op.ID)) > 0 {
+		o.producers[rec.op.ID] = sentStep{step: cloneStep(rec.step), req: rec.req.Request, resp: rec.resp}
+	}
+}
+
+// dictionary files the values of 2xx JSON answers for later inputs.
+// Reads: resp, doc. Changes: the generator's dictionary.
+type dictionary struct{ dict *gen.Dictionary }
+
+func (o dictionary) observe(_ context.Context, rec *record) {
+	if is2xx(rec.resp.Status) && rec.isJSON {
+		o.dict.AddValue(rec.doc)
+	}
+}
+
+// coverage asks the tracer (Feedback) what the target newly did since it
+// last asked: the signal of the request just answered.
+// Reads: nothing of the step. Fills: sig.
+type coverage struct{ feedback Feedback }
+
+func (o *coverage) observe(ctx context.Context, rec *record) {
+	if o.feedback == nil {
+		return
+	}
+	if sig, err := o.feedback.After(ctx); err == nil {
+		rec.sig = sig
+	}
+}
+
+// drain takes, and drops, what a request outside the loop (a minimisation
+// attempt, a liveness check, a cleanup DELETE) newly covered, so that it is
+// not credited to the loop's next request. That coverage counts for the
+// image all the same: the tracer saw it.
+func (o *coverage) drain(ctx context.Context) {
+	if o.feedback != nil {
+		_, _ = o.feedback.After(ctx)
+	}
+}
+
+// objectives judges the answer with the oracles (LibAFL's objectives).
+// Reads: req, resp. Fills: violations; the loop turns them into findings.
+type objectives struct{ oracle *oracle.Oracle }
+
+func (o objectives) observe(ctx context.Context, rec *record) {
+	rec.violations = o.oracle.Check(ctx, rec.req.Request, rec.req.Intent, rec.resp)
+}
+
+// exchanges hands every answer to WithExchangeHook's function.
+// Reads: n, req, resp, sig, new.
+type exchanges func(Exchange)
+
+func (o exchanges) observe(_ context.Context, rec *record) {
+	o(Exchange{Seq: rec.n, Request: rec.req.Request, Intent: rec.req.Intent, Response: rec.resp, Signal: rec.sig, New: rec.new})
+}
+
+// upkeeping follows the answer's latency and the resources it created or
+// deleted (upkeep.Keeper), for the cleanup and latency restarts the loop
+// does between sequences.
+// Reads: op, req, resp. Changes: the keeper, the operation's latency stats.
+type upkeeping struct {
+	keeper *upkeep.Keeper
+	stats  *statsCollector
+}
+
+func (o upkeeping) observe(_ context.Context, rec *record) {
+	o.stats.answerTime(rec.op.ID, rec.resp)
+	o.keeper.Observe(rec.op, rec.req, rec.resp)
+}
