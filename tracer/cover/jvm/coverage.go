@@ -428,6 +428,18 @@ func (c *Coverage) JVMs() []uint32 {
 	return out
 }
 
+// liveJVMs counts the JVMs that reported and still run (a restarted
+// container's JVM is gone). Called with c.mu held.
+func (c *Coverage) liveJVMs() int {
+	n := 0
+	for pid := range c.jvms {
+		if err := unix.Kill(int(pid), 0); err == nil || errors.Is(err, unix.EPERM) {
+			n++
+		}
+	}
+	return n
+}
+
 // JVM describes the first JVM that reported: "OpenJDK 64-Bit Server VM
 // 17.0.19+10-Debian" and its java.home.
 func (c *Coverage) JVM() (vm, home string) {
@@ -445,7 +457,7 @@ func (c *Coverage) Stats() cover.Stats {
 	s := cover.Stats{
 		Kind:      cover.JVMMethods,
 		Mechanism: "JVMTI breakpoints of whittle's agent",
-		Processes: len(c.jvms),
+		Processes: c.liveJVMs(),
 		Binary:    strings.TrimSuffix(home, "/") + "/bin/java",
 		Source:    c.agent.InContainer() + " in " + vm,
 		Attach:    "uprobe on the agent's message function",
