@@ -137,7 +137,7 @@ func TestIntegrationJvmshopMethods(t *testing.T) {
 	st := cov.Stats()
 	t.Logf("stats: %+v", st)
 	if st.Kind != cover.JVMMethods || st.Total < 30 || st.Hit == 0 || st.Hit >= st.Total || !st.Enabled ||
-		st.Binary != "/usr/lib/jvm/java-17-openjdk-amd64/bin/java" {
+		st.Binary != "/usr/lib/jvm/java-17-openjdk-amd64/bin/java" || st.Processes != 1 || st.Mechanism == "" {
 		t.Fatalf("unexpected stats %+v", st)
 	}
 	if p := cov.Problems(); len(p) > 0 {
