@@ -76,9 +76,11 @@ lint:
 	  if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
 	$(GO) vet ./...
 
-# Regenerates the committed BPF objects (needs clang-14 and libbpf-dev from Debian) and the
-# syscall table from linux-libc-dev's asm/unistd_64.h (alone: go generate -run gensyscalls ./tracer).
+# Regenerates the committed BPF objects (clang-14 and libbpf-dev from Debian), the JVM agent
+# (clang-14 and a JDK's headers) and the syscall table from linux-libc-dev's asm/unistd_64.h
+# (alone: go generate -run gensyscalls ./tracer); installs the tools it lacks first.
 generate:
+	@scripts/setup.sh generate
 	$(GO) generate ./tracer/...
 
 clean:

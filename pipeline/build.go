@@ -25,7 +25,7 @@ func needsFromTrace(files []tracer.FileAccess, selected []report.Selection, link
 	var needs []rebuild.Need
 	used := map[string]bool{}
 	for _, f := range files {
-		if f.Errno != 0 || imagepath.UnderAny(f.Path, imagepath.PseudoFS) {
+		if f.Errno != 0 || imagepath.UnderAny(f.Path, imagepath.PseudoFS) || isInstrumentation(f.Path) {
 			continue
 		}
 		used[f.Path] = true

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"github.com/whittle-dev/whittle/probe"
 	"github.com/whittle-dev/whittle/report"
 	"github.com/whittle-dev/whittle/tracer/cover"
+	"github.com/whittle-dev/whittle/tracer/cover/jvm"
 	"github.com/whittle-dev/whittle/tracer/cover/node"
 )
 
@@ -24,7 +26,7 @@ func (s *session) coverOptions() []cover.Option {
 		return []cover.Option{cover.WithoutCode()}
 	}
 	var opts []cover.Option
-	for _, rt := range coverRuntimes() {
+	for _, rt := range s.coverRuntimes() {
 		opts = append(opts, cover.WithRuntime(rt))
 	}
 	pats := s.run.cfg.CoverPatterns
@@ -35,28 +37,95 @@ func (s *session) coverOptions() []cover.Option {
 }
 
 // coverRuntimes are the runtimes whose coverage is not the tracer's
-// uprobes alone, tried in order before native and Python coverage.
-func coverRuntimes() []cover.Runtime {
-	return []cover.Runtime{node.New()}
+// uprobes alone, tried in order before native and Python coverage. They
+// are made once per run: a runtime may hold what its traced containers
+// share (the JVM's agent).
+func (s *session) coverRuntimes() []cover.Runtime {
+	if s.runtimes == nil {
+		s.runtimes = []cover.Runtime{node.New(), jvm.New(jvm.WithScope(s.run.cfg.CoverPatterns...))}
+	}
+	return s.runtimes
+}
+
+// prepareRuntimes lets the runtimes that instrument only the images that
+// need it (a JVM's agent) read the image's configuration.
+func (s *session) prepareRuntimes() {
+	if slices.Equal(s.run.cfg.CoverPatterns, []string{"none"}) {
+		return
+	}
+	img := cover.ImageConfig{Entrypoint: s.image.Entrypoint, Cmd: s.image.Cmd, Env: s.image.Env}
+	for _, rt := range s.coverRuntimes() {
+		p, ok := rt.(cover.Preparer)
+		if !ok {
+			continue
+		}
+		why, err := p.Prepare(img)
+		switch {
+		case err != nil:
+			s.run.logf(event.LevelWarn, "%s: no coverage: %v", rt.Name(), err)
+		case why != "":
+			s.run.logf(event.LevelInfo, "%s: %s; %s", rt.Name(), why, instrumentationSummary(rt, img.Env))
+		}
+	}
+}
+
+// instrumentationSummary says what a runtime's traced containers get.
+func instrumentationSummary(rt cover.Runtime, imageEnv []string) string {
+	var what []string
+	if m, ok := rt.(cover.Mounter); ok {
+		for _, mt := range m.Mounts() {
+			what = append(what, "a directory mounted read-only at "+mt.Target)
+		}
+	}
+	if in, ok := rt.(cover.Instrumenter); ok {
+		what = append(what, in.Env(imageEnv)...)
+	}
+	return "the traced containers only get " + strings.Join(what, ", ")
+}
+
+// closeRuntimes releases what the runtimes hold (the JVM's agent file).
+func (s *session) closeRuntimes() {
+	for _, rt := range s.runtimes {
+		if c, ok := rt.(interface{ Close() error }); ok {
+			if err := c.Close(); err != nil {
+				s.run.logf(event.LevelWarn, "%s: %v", rt.Name(), err)
+			}
+		}
+	}
 }
 
 // instrumentation is what the traced run of img gets on top of its own
 // configuration for the runtimes' mechanisms (Node.js's inspector on the
-// container's loopback); the other runs never get it.
+// container's loopback, a JVM's agent); the other runs never get it. It is
+// asked at each start: a runtime may be prepared late (a JVM the image's
+// configuration did not show) or drop its instrumentation (an image that
+// claimed a JVM but runs none).
 func (s *session) instrumentation(img *probe.Image) []probe.Option {
 	if slices.Equal(s.run.cfg.CoverPatterns, []string{"none"}) {
 		return nil
 	}
 	var env []string
-	for _, rt := range coverRuntimes() {
+	var opts []probe.Option
+	for _, rt := range s.coverRuntimes() {
 		if in, ok := rt.(cover.Instrumenter); ok {
 			env = append(env, in.Env(img.Env)...)
 		}
+		if m, ok := rt.(cover.Mounter); ok {
+			for _, mt := range m.Mounts() {
+				opts = append(opts, probe.WithInstrumentationDir(mt.Source, mt.Target))
+			}
+		}
 	}
-	if len(env) == 0 {
-		return nil
+	if len(env) > 0 {
+		opts = append(opts, probe.WithEnv(env...))
 	}
-	return []probe.Option{probe.WithEnv(env...)}
+	return opts
+}
+
+// isInstrumentation reports whether a traced path is whittle's own, mounted
+// into the traced containers only (the JVM agent): never the image's.
+func isInstrumentation(p string) bool {
+	return p == jvm.MountPoint || strings.HasPrefix(p, jvm.MountPoint+"/")
 }
 
 // startCoverage takes the coverage the first traced start began: the
@@ -64,9 +133,23 @@ func (s *session) instrumentation(img *probe.Image) []probe.Option {
 // the interpreter's USDT probes, a Node.js application through V8's
 // inspector). Without it the fuzzer still has files, syscalls and answers
 // to go by; the log, the report and the dashboard say why.
-func (s *session) startCoverage() {
+func (s *session) startCoverage(ctx context.Context) error {
 	r := s.run
 	cov, err := s.traced.Coverage()
+	if errors.Is(err, cover.ErrRestart) {
+		r.logf(event.LevelInfo, "coverage: %v: restarting the target", err)
+		if err := s.orig.Restart(ctx); err != nil {
+			return err
+		}
+		base := s.orig.BaseURL()
+		r.ctr.update(func(p *event.Progress) { p.TargetURL = base })
+		cov, err = s.traced.Coverage()
+	}
+	for _, rt := range s.runtimes {
+		if d, ok := rt.(interface{ Dropped() string }); ok && d.Dropped() != "" {
+			r.logf(event.LevelInfo, "%s: %s: its next containers get no instrumentation", rt.Name(), d.Dropped())
+		}
+	}
 	if err != nil {
 		why := err.Error()
 		if errors.Is(err, cover.ErrNoUSDT) {
@@ -76,7 +159,7 @@ func (s *session) startCoverage() {
 		s.rep.Trace.CodeCoverage = &report.CodeCoverage{Why: why}
 		r.ctr.update(func(p *event.Progress) { p.CoverageWhy = why })
 		r.logf(event.LevelWarn, "no code coverage, falling back to file-level coverage: %s", why)
-		return
+		return nil
 	}
 	s.cov = cov
 	st := cov.Stats()
@@ -103,9 +186,12 @@ func (s *session) startCoverage() {
 		r.logf(event.LevelInfo, "coverage: %d processes covered", st.Processes)
 	}
 	if sc := st.Scope; sc.From != "" {
-		s.rep.Trace.CoverageScope = &report.CoverageScope{Root: sc.Root, From: sc.From, Detail: sc.Detail,
-			Patterns: sc.Packages, Exclude: sc.Exclude, Packages: sc.InScope, Functions: sc.Functions}
-		r.logf(event.LevelInfo, "coverage scope: %s", sc)
+		s.recordScope(st)
+		if d, ok := cov.(interface{ ScopeDescription() string }); ok {
+			r.logf(event.LevelInfo, "coverage scope: %s", d.ScopeDescription())
+		} else {
+			r.logf(event.LevelInfo, "coverage scope: %s", sc)
+		}
 	}
 	if st.ScopeFrom != "" {
 		r.logf(event.LevelInfo, "coverage scope: %d files: %s", len(st.ScopeFiles), st.ScopeFrom)
@@ -129,6 +215,22 @@ func (s *session) startCoverage() {
 			r.logf(event.LevelWarn, "coverage: %v", p)
 		}
 	}
+	if pr, ok := cov.(interface{ Problems() []string }); ok {
+		for _, p := range pr.Problems() {
+			r.logf(event.LevelWarn, "coverage: %s", p)
+		}
+	}
+	return nil
+}
+
+// recordScope writes the coverage's default scope, and how it was chosen,
+// into the report. It is written again at the end: a runtime's scope grows
+// as the application loads code (a JVM's classes).
+func (s *session) recordScope(st cover.Stats) {
+	if sc := st.Scope; sc.From != "" {
+		s.rep.Trace.CoverageScope = &report.CoverageScope{Root: sc.Root, From: sc.From, Detail: sc.Detail,
+			Patterns: sc.Packages, Exclude: sc.Exclude, Packages: sc.InScope, Functions: sc.Functions}
+	}
 }
 
 // recordCoverage copies the coverage into the report: the counters, and
@@ -140,6 +242,7 @@ func (s *session) recordCoverage(fb *traceFeedback) {
 	}
 	st := s.cov.Stats()
 	s.rep.Trace.Functions, s.rep.Trace.FunctionsTotal = st.Hit, st.Total
+	s.recordScope(st)
 	hits := s.cov.Hits()
 	cc := summarizeCoverage(st, hits)
 	var firstBy map[string]string

@@ -65,7 +65,8 @@ type Config struct {
 
 	// CoverBinary is the file whose code is covered (default: the
 	// container's main process); CoverPatterns narrow or widen the scope
-	// (Go packages or symbol globs; Python file globs).
+	// (Go packages or symbol globs; Python file globs; Java packages,
+	// "com.example.shop", for the JVM agent).
 	CoverBinary   string
 	CoverPatterns []string
 
@@ -297,16 +298,19 @@ type session struct {
 	run *Run
 	rep *report.Report
 
-	spec    *spec.Spec
-	engine  *probe.Engine
-	image   *probe.Image
-	tracer  *tracer.Tracer
-	traced  *cover.Starter // starts the traced containers, covers the first one's code
-	cov     cover.Source   // nil when the target's code cannot be covered
-	starts  startLog       // when traced containers were starting (coverunits.go)
-	orig    *verify.Target // the traced original, restarted when it crashes
-	imageFS *imageExport
-	deps    *companions // the target's compose services; nil without --compose
+	spec   *spec.Spec
+	engine *probe.Engine
+	image  *probe.Image
+	tracer *tracer.Tracer
+	traced *cover.Starter // starts the traced containers, covers the first one's code
+	cov    cover.Source   // nil when the target's code cannot be covered
+	// runtimes are the runtimes whose coverage needs more than the
+	// tracer's uprobes, made once per run (coverRuntimes).
+	runtimes []cover.Runtime
+	starts   startLog       // when traced containers were starting (coverunits.go)
+	orig     *verify.Target // the traced original, restarted when it crashes
+	imageFS  *imageExport
+	deps     *companions // the target's compose services; nil without --compose
 
 	entries []fuzz.Entry  // the corpus the verification replays
 	source  *corpus.Store // the corpus a build from a corpus reads
@@ -335,6 +339,7 @@ func (s *session) close(ctx context.Context) {
 	if s.imageFS != nil {
 		s.imageFS.close()
 	}
+	s.closeRuntimes()
 	if s.engine != nil {
 		s.removeOwn(ctx)
 		// Again at the end: a run killed while this one ran (its owner
@@ -436,6 +441,7 @@ func (s *session) inspect(ctx context.Context) error {
 		return err
 	}
 	s.rep.Original.ID, s.rep.Original.Size = s.image.ID, s.image.Size
+	s.prepareRuntimes()
 	if err := s.checkCompanionImages(ctx); err != nil {
 		r.endPhase(event.PhaseInspect, "", err)
 		return err
@@ -496,7 +502,11 @@ func (s *session) startOriginal(ctx context.Context) error {
 	base := s.orig.BaseURL()
 	r.ctr.update(func(p *event.Progress) { p.TargetURL = base })
 	r.startPhase(event.PhaseTrace, "attaching coverage probes")
-	s.startCoverage()
+	if err := s.startCoverage(ctx); err != nil {
+		r.endPhase(event.PhaseTrace, "", err)
+		return err
+	}
+	base = s.orig.BaseURL() // another container when coverage needed a restart
 	r.endPhase(event.PhaseTrace, s.rep.Trace.Coverage, nil)
 	if s.spec == nil {
 		sp, where, err := spec.DiscoverSpec(ctx, base, s.specOptions()...)

@@ -29,13 +29,12 @@ func (s *session) containerStarter(img *probe.Image, traced bool, extra ...probe
 	if !traced {
 		return verify.Container(s.engine, img, opts...)
 	}
-	opts = append(opts, s.instrumentation(img)...)
 	return func(ctx context.Context) (verify.Instance, error) {
 		var t *probe.Target
 		defer s.starts.since(time.Now())
 		pid, err := s.traced.Start(ctx, func(ctx context.Context) (int, func(context.Context) error, error) {
 			var err error
-			if t, err = s.engine.Create(ctx, img, opts...); err != nil {
+			if t, err = s.engine.Create(ctx, img, append(opts, s.instrumentation(img)...)...); err != nil {
 				return 0, nil, err
 			}
 			if err := t.Start(ctx); err != nil {

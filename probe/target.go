@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/errdefs"
 	"github.com/docker/docker/pkg/stdcopy"
@@ -44,6 +45,7 @@ type runConfig struct {
 	noPort       bool     // a companion service: nothing published, no HTTP
 	health       *container.HealthConfig
 	labels       map[string]string
+	mounts       []mount.Mount // WithInstrumentationDir's read-only directories, nothing else
 }
 
 // WithPort publishes the given container port instead of the image's exposed one.
@@ -182,7 +184,7 @@ func (e *Engine) Create(ctx context.Context, img *Image, opts ...Option) (*Targe
 		// No restart policy: a crash must stay visible as a crash.
 		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled},
 		SecurityOpt:   cfg.securityOpt,
-		Mounts:        engineMounts(rc.Mounts),
+		Mounts:        append(engineMounts(rc.Mounts), cfg.mounts...),
 	}
 	if port != "" {
 		ccfg.ExposedPorts = nat.PortSet{nat.Port(port): struct{}{}}

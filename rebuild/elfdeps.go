@@ -369,6 +369,9 @@ func (l *Loader) find(name string, obj, exe *ELFInfo, it closureItem) []Dep {
 	if r := try(l.ConfDirs, "ld.so.conf"); r != nil {
 		return append(r, hw...)
 	}
+	if r := l.jvmLibrary(name, obj, it); r != nil {
+		return r
+	}
 	return hw
 }
 

@@ -94,7 +94,9 @@ type CoverageScope struct {
 	// From is "module" (the build info's main module), "build-info path"
 	// (a module-less GOPATH build: the main package's repository root),
 	// "pclntab prefix" (the non-standard prefix holding most functions)
-	// or "main only"; Detail says how in a sentence.
+	// or "main only"; for a JVM (methods) "Main-Class" or "Start-Class"
+	// (the jar's manifest), "main class" (java CLASS) or "options" (the
+	// --cover patterns). Detail says how in a sentence.
 	From   string `json:"derived_from"`
 	Detail string `json:"detail"`
 	// Patterns and Exclude are the package patterns applied; Packages the

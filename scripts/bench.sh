@@ -4,7 +4,8 @@
 # outputs) to bench/results/; bench/results/README.md says how, where and when they were measured.
 #
 #   scripts/bench.sh [all]          every part below, then the markdown
-#   scripts/bench.sh PART...        only these parts: tracer fuzz negotiate rate rebuild loop cached stateful services runtimes hostile concur render
+#   scripts/bench.sh PART...        only these parts: tracer fuzz negotiate rate rebuild loop cached stateful services runtimes hostile
+#                                   concur jvm (jvmmech + jvmfuzz) render
 #   scripts/bench.sh endurance      20 minutes on gopets → bench/results/endurance-gopets.md
 #
 # Needs root, Docker, BPF, bin/whittle and the fixture images (make bench builds them first).
@@ -28,6 +29,7 @@ gopets_spec=testdata/targets/gopets/openapi.yaml
 nego=whittle-fixture/nego:latest nego_spec=testdata/targets/nego/openapi.yaml
 slowdb=whittle-fixture/slowdb:latest
 shelf_spec=testdata/targets/shelf/openapi.yaml stateful_duration=${BENCH_STATEFUL_DURATION:-2m}
+jvmshop=whittle-fixture/jvmshop:latest
 pgnotes=whittle-fixture/pgnotes:latest pgdb=whittle-fixture/pgdb:latest pgnotes_compose=testdata/targets/pgnotes/compose.yaml
 services_duration=${BENCH_SERVICES_DURATION:-10s} services_rounds=${BENCH_SERVICES_ROUNDS:-3}
 steps=$raw/steps.tsv
@@ -242,6 +244,34 @@ part_stateful() {
 	docker image rm whittle-bench/shelf:kept whittle-bench/shelf:stateful >/dev/null 2>&1 || true
 }
 
+# part_jvm: JVM method coverage on jvmshop (issue 17): the candidate mechanisms' cost (part_jvmmech:
+# jvmbench, DTrace probes, JFR, whittle's agent), and fuzzing executions/s with coverage on and off
+# (part_jvmfuzz: three whole runs of each, interleaved).
+jvm_mechanisms() { "$tmp/jvmbench" -rounds "$rounds" -json "$raw/jvm-mechanisms.json" >"$raw/jvm-mechanisms.txt"; }
+jvm_fuzz() {
+	BENCH_DURATION=$duration go test ./pipeline -run '^$' -bench BenchmarkJvmshopFuzzing -benchtime 1x -timeout 90m \
+		>"$raw/jvm-fuzz-bench.txt"
+}
+need_jvmshop() {
+	docker image inspect "$jvmshop" >/dev/null 2>&1 || die "fixture $jvmshop missing: make fixtures (or scripts/fixtures.sh jvmshop)"
+}
+part_jvmmech() {
+	need_jvmshop
+	go build -o "$tmp/jvmbench" ./tracer/cmd/jvmbench
+	step jvm-mechanisms 1 jvm_mechanisms
+	cat "$raw/jvm-mechanisms.txt" >&2
+}
+part_jvmfuzz() {
+	need_jvmshop
+	# The traced target, its spare, and the reference or minimal containers of the verification.
+	step jvm-fuzz 3 jvm_fuzz
+	grep -E '^(Benchmark|ok|FAIL)' "$raw/jvm-fuzz-bench.txt" >&2 || true
+}
+part_jvm() {
+	part_jvmmech
+	part_jvmfuzz
+}
+
 # services: issue 15's start-up cost of companion services: pgnotes beside its database and migration
 # (from its compose file) against the same service alone (it starts without its database).
 part_services() {
@@ -284,7 +314,7 @@ part_hostile() {
 part_render() {
 	"$bt" render -raw "$raw" -out "$results"
 	if [[ -s $raw/hostile.json ]]; then "$bt" hostile-md -raw "$raw" -out "$results"; fi
-	log "wrote $results/README.md, tracer.md, fuzz.md, rebuild.md, stateful-shelf.md, hostile.md, runtimes.md, services.md, concurrency.md"
+	log "wrote $results/README.md, tracer.md, fuzz.md, rebuild.md, stateful-shelf.md, hostile.md, runtimes.md, services.md, concurrency.md, jvm-coverage.md"
 }
 
 # endurance: the 20-minute run issue 7 asks for, on the whole gopets spec (its planted crashes included:
@@ -323,13 +353,14 @@ all)
 	part_runtimes
 	part_hostile
 	part_concur
+	part_jvm
 	part_render
 	;;
 endurance) endurance ;;
 *)
 	[[ -s $raw/machine.json ]] || "$bt" machine -whittle "$whittle" >"$raw/machine.json"
 	for p in "${parts[@]}"; do
-		declare -F "part_$p" >/dev/null || die "unknown part $p (tracer fuzz negotiate rate rebuild loop cached stateful services runtimes hostile concur render, or all, endurance)"
+		declare -F "part_$p" >/dev/null || die "unknown part $p (tracer fuzz negotiate rate rebuild loop cached stateful services runtimes hostile concur jvm jvmmech jvmfuzz render, or all, endurance)"
 		"part_$p"
 	done
 	[[ " ${parts[*]} " == *" render "* ]] || part_render

@@ -6,6 +6,11 @@
 # toolchain in /usr/local/go/bin is usable. Needs root for anything it has to change.
 # When everything is already in place it only checks, in well under a second.
 #
+#   scripts/setup.sh            the machine for make demo, make test, .ci/run
+#   scripts/setup.sh generate   only the tools of make generate: clang-14, llvm-strip-14,
+#                               libbpf-dev, linux-libc-dev, a JDK (openjdk-17-jdk-headless: the
+#                               JVM agent's jni.h and jvmti.h)
+#
 # Environment:
 #   WHITTLE_DOCKERD_TIMEOUT  seconds to wait for a freshly started dockerd (default 60)
 #   WHITTLE_DOCKERD_LOG      dockerd log file (default /var/log/dockerd.log)
@@ -119,7 +124,24 @@ ensure_go() {
 	fi
 }
 
+# install_generate_tools installs what make generate needs (the BPF objects, the syscall
+# table, the JVM agent) when missing. Header-only packages are checked by a file of theirs
+# ("(headers)" is a command that never exists).
+install_generate_tools() {
+	install_missing clang-14:clang-14 llvm-strip-14:llvm-14
+	if [[ ! -f ${JAVA_HOME:-/nonexistent}/include/jvmti.h ]]; then
+		install_missing javac:openjdk-17-jdk-headless
+	fi
+	[[ -f /usr/include/bpf/bpf_helpers.h ]] || install_missing "(headers):libbpf-dev"
+	[[ -f /usr/include/x86_64-linux-gnu/asm/unistd_64.h ]] || install_missing "(headers):linux-libc-dev"
+}
+
 main() {
+	if [[ ${1:-} == generate ]]; then
+		install_generate_tools
+		ensure_go
+		return
+	fi
 	# gcc and libc6-dev: the gopets fixture is built with cgo. lcov: genhtml reads the lcov
 	# exports in the coverage tests. chromium: the crawl's browser load is tested (pagesite);
 	# 124 MB fetched, under 2 minutes on this machine's mirror.

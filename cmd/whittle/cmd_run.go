@@ -60,7 +60,7 @@ func newRunCommand() *cobra.Command {
 	fl.StringArrayVar(&f.cfg.Drivers, "driver", nil, "host `COMMAND` run while fuzzing, e.g. 'pytest tests/e2e'; WHITTLE_TARGET_URL points it at the target (repeatable; what it sends joins the corpus)")
 	inGroup(fl, groupCompose, "driver")
 	f.addBudgetFlags(fl)
-	fl.StringArrayVar(&f.cfg.CoverPatterns, "cover", nil, "coverage scope `PATTERN`: Go package or symbol globs, Python or JavaScript file globs, or none for files only (default: the application's own code; repeatable)")
+	fl.StringArrayVar(&f.cfg.CoverPatterns, "cover", nil, "coverage scope `PATTERN`: Go package or symbol globs, Python or JavaScript file globs, Java packages, or none for files only (default: the application's own code; repeatable)")
 	fl.StringVar(&f.cfg.CoverBinary, "cover-binary", "", "`FILE` in the image whose code is covered (default: the container's main process)")
 	addCoverPathMapFlag(fl, &f.coverPathMap)
 	inGroup(fl, groupCoverage, "cover", "cover-binary", "cover-path-map")

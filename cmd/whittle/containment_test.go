@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/client"
 	"github.com/spf13/pflag"
 )
 
@@ -21,37 +22,11 @@ func TestTargetContainment(t *testing.T) {
 	cli := requireGopets(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	var stdout, stderr lockedBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"run", gopetsImage, "--spec", gopetsSpec, "--auto", "--seed", "1", "--duration", "3s",
-			"--tag", testTag(t, cli, "containment")}, strings.NewReader(""), &stdout, &stderr)
-	}()
-	seen := map[string]container.InspectResponse{}
-	images := map[string]bool{}
-	var code int
-loop:
-	for {
-		select {
-		case code = <-done:
-			break loop
-		case <-time.After(50 * time.Millisecond):
-		}
-		for _, c := range containersOf(t, cli, os.Getpid()) {
-			if _, ok := seen[c.ID]; ok || c.State != "running" {
-				continue
-			}
-			info, err := cli.ContainerInspect(ctx, c.ID)
-			if err != nil {
-				continue // removed meanwhile
-			}
-			seen[c.ID] = info
-			images[info.Image] = true
-		}
-	}
+	seen, images, code, stderr := watchRun(ctx, t, cli, nil, "run", gopetsImage, "--spec", gopetsSpec, "--auto", "--seed", "1", "--duration", "3s",
+		"--tag", testTag(t, cli, "containment"))
 	// Containment is the point here, not the verdict (exit 3: diverged).
 	if code != exitOK && code != exitDiverged {
-		t.Fatalf("exit %d; stderr:\n%s", code, stderr.String())
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
 	}
 	if len(images) < 2 {
 		t.Fatalf("inspected %d running containers of %d images: want the original and the minimal image at least", len(seen), len(images))
@@ -69,6 +44,40 @@ loop:
 	}
 }
 
+// watchRun runs whittle with args and inspects every container of the run
+// while it runs (onSeen, when not nil, is called then); it returns them by
+// id, their images, the exit code and whittle's stderr.
+func watchRun(ctx context.Context, t *testing.T, cli *client.Client, onSeen func(container.InspectResponse),
+	args ...string) (map[string]container.InspectResponse, map[string]bool, int, string) {
+	t.Helper()
+	var stdout, stderr lockedBuffer
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, args, strings.NewReader(""), &stdout, &stderr) }()
+	seen := map[string]container.InspectResponse{}
+	images := map[string]bool{}
+	for {
+		select {
+		case code := <-done:
+			return seen, images, code, stderr.String()
+		case <-time.After(50 * time.Millisecond):
+		}
+		for _, c := range containersOf(t, cli, os.Getpid()) {
+			if _, ok := seen[c.ID]; ok || c.State != "running" {
+				continue
+			}
+			info, err := cli.ContainerInspect(ctx, c.ID)
+			if err != nil {
+				continue // removed meanwhile
+			}
+			seen[c.ID] = info
+			images[info.Image] = true
+			if onSeen != nil {
+				onSeen(info)
+			}
+		}
+	}
+}
+
 func checkContained(t *testing.T, id string, info container.InspectResponse, cgroupVersion string) {
 	t.Helper()
 	hc := info.HostConfig
@@ -81,14 +90,7 @@ func checkContained(t *testing.T, id string, info container.InspectResponse, cgr
 	if len(hc.CapAdd) > 0 {
 		t.Errorf("%s has added capabilities %v", id, hc.CapAdd)
 	}
-	if len(hc.Binds) > 0 || len(hc.Mounts) > 0 || len(hc.VolumesFrom) > 0 {
-		t.Errorf("%s has host mounts: binds %v, mounts %v, volumes-from %v", id, hc.Binds, hc.Mounts, hc.VolumesFrom)
-	}
-	for _, m := range info.Mounts {
-		if m.Type == "bind" {
-			t.Errorf("%s mounts host path %s at %s", id, m.Source, m.Destination)
-		}
-	}
+	checkMounts(t, id, info)
 	if len(hc.Devices) > 0 || len(hc.DeviceCgroupRules) > 0 {
 		t.Errorf("%s has host devices %v %v", id, hc.Devices, hc.DeviceCgroupRules)
 	}

@@ -89,7 +89,7 @@ func (s *Starter) coverFirst(ctx context.Context, pid int) {
 	if s.started {
 		return
 	}
-	s.started = true
+	s.started, s.covErr = true, nil
 	var cfg config
 	for _, o := range s.opts {
 		o(&cfg)
@@ -103,6 +103,11 @@ func (s *Starter) coverFirst(ctx context.Context, pid int) {
 		src, err := rt.Attach(ctx, p)
 		if errors.Is(err, ErrOtherRuntime) {
 			continue
+		}
+		if errors.Is(err, ErrRestart) {
+			s.started = false // the next process that gets ready tries again
+			s.covErr = fmt.Errorf("%s: %w", rt.Name(), err)
+			return
 		}
 		if err != nil {
 			s.covErr = fmt.Errorf("%s: %w", rt.Name(), err)
@@ -129,6 +134,9 @@ func (s *Starter) Coverage() (Source, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.started {
+		if s.covErr != nil {
+			return nil, s.covErr // ErrRestart
+		}
 		return nil, errNotStarted
 	}
 	return s.cov, s.covErr

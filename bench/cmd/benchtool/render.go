@@ -135,7 +135,7 @@ func renderAll(raw, out string) error {
 	for _, r := range []struct {
 		name string
 		fn   func(*inputs) *doc
-	}{{"tracer.md", renderTracer}, {"fuzz.md", renderFuzz}, {"rebuild.md", renderRebuild}, {"stateful-shelf.md", renderStateful}, {"runtimes.md", renderRuntimes}, {"concurrency.md", renderConcurrency}, {"README.md", renderReadme}} {
+	}{{"tracer.md", renderTracer}, {"fuzz.md", renderFuzz}, {"rebuild.md", renderRebuild}, {"stateful-shelf.md", renderStateful}, {"runtimes.md", renderRuntimes}, {"concurrency.md", renderConcurrency}, {"jvm-coverage.md", renderJVM}, {"README.md", renderReadme}} {
 		if err := r.fn(in).save(out, r.name); err != nil {
 			return err
 		}
@@ -373,6 +373,7 @@ func renderReadme(in *inputs) *doc {
 		{"[stateful-shelf.md](stateful-shelf.md)", "executions/s over 2 minutes on a service the fuzzer fills, with and without cleanup and latency restarts"},
 		{"[runtimes.md](runtimes.md)", "executions/s with code coverage on and off per runtime (Go, Python, packaged Python under gunicorn, Node.js)"},
 		{"[endurance-gopets.md](endurance-gopets.md)", "20-minute run: heap, goroutines, fds per minute (`make bench-endurance`)"},
+		{"[jvm-coverage.md](jvm-coverage.md)", "JVM method coverage on jvmshop: the mechanisms measured (req/s, start-up), the one used and why; fuzzing executions/s with coverage on and off"},
 		{"[services.md](services.md)", "start-up of a compose service beside its companions (database, migration) against the same service alone"},
 		{"[concurrency.md](concurrency.md)", "concurrent workers: executions/s against the fixture's 8-client capacity, coverage with 1 worker and adaptive, attribution"},
 		{"`raw/machine.json`, `raw/steps.tsv`", "machine facts; per step: start, wall time, load, containers running"},

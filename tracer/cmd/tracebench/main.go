@@ -21,12 +21,9 @@ import (
 	"os"
 	"os/signal"
 	"sort"
-	"sync"
-	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
-	"github.com/whittle-dev/whittle/internal/panics"
 	"github.com/whittle-dev/whittle/tracer"
 	"github.com/whittle-dev/whittle/tracer/cover"
 	"github.com/whittle-dev/whittle/tracer/internal/fixture"
@@ -236,7 +233,7 @@ func measure(ctx context.Context, m mode, o options) (measurement, error) {
 		}
 		defer cov.Close()
 	}
-	load(ctx, client, base, o.workers, o.warmup)
+	fixture.Load(ctx, client, base, benchMix(), o.workers, o.warmup)
 	if m.warm {
 		if _, err := cov.Prune(ctx); err != nil {
 			return res, err
@@ -246,7 +243,7 @@ func measure(ctx context.Context, m mode, o options) (measurement, error) {
 		st := cov.Stats()
 		res.Probed, res.Functions = st.Probed, st.Total
 	}
-	n, errs := load(ctx, client, base, o.workers, o.duration)
+	n, errs := fixture.Load(ctx, client, base, benchMix(), o.workers, o.duration)
 	if cov != nil {
 		res.Hit = cov.Stats().Hit
 	}
@@ -255,45 +252,4 @@ func measure(ctx context.Context, m mode, o options) (measurement, error) {
 		return res, fmt.Errorf("the target died (exit %d): %s", code, c.Logs())
 	}
 	return res, nil
-}
-
-// load sends the mix from workers keep-alive clients for d; it returns the
-// answers received and the failures.
-func load(ctx context.Context, client *http.Client, base string, workers int, d time.Duration) (int64, int64) {
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
-	mix := benchMix()
-	var done, failed atomic.Int64
-	var wg sync.WaitGroup
-	// A worker's panic is raised again here, once the others have stopped,
-	// so that the caller's deferred cleanup (container, tracer) runs.
-	var panicked atomic.Pointer[panics.Panic]
-	defer func() {
-		if p := panicked.Load(); p != nil {
-			panics.Report(p)
-		}
-	}()
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			defer panics.Catch("tracebench: load worker", func(p *panics.Panic) {
-				panicked.CompareAndSwap(nil, p)
-				cancel()
-			})
-			for i := w; ctx.Err() == nil; i++ {
-				a, err := fixture.Do(client, base, mix[i%len(mix)])
-				switch {
-				case ctx.Err() != nil:
-					return
-				case err != nil || a.Status >= 500:
-					failed.Add(1)
-				default:
-					done.Add(1)
-				}
-			}
-		}(w)
-	}
-	wg.Wait()
-	return done.Load(), failed.Load()
 }
