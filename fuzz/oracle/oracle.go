@@ -22,6 +22,7 @@ import (
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/fuzz/gen"
 	"github.com/whittle-dev/whittle/fuzz/spec"
+	"github.com/whittle-dev/whittle/internal/limits"
 )
 
 // Oracle judges answers against the spec.
@@ -29,6 +30,14 @@ type Oracle struct {
 	spec   *spec.Spec
 	checks map[Check]bool
 	opts   *openapi3filter.Options
+	limits *limits.Recorder
+}
+
+// WithLimits makes o record the validation budgets it reaches (see
+// limits.ValidationDepth, limits.ValidationSteps) in r, and returns o.
+func (o *Oracle) WithLimits(r *limits.Recorder) *Oracle {
+	o.limits = r
+	return o
 }
 
 // New returns an oracle running checks (DefaultChecks when none given).
@@ -106,6 +115,12 @@ func (o *Oracle) validate(ctx context.Context, op *spec.Operation, req corpus.Re
 	opts := *o.opts
 	if resp.Truncated || !decodable(op, resp) || contentEncoded(resp) {
 		opts.ExcludeResponseBody = true
+	}
+	if !opts.ExcludeResponseBody {
+		if l, over := overBudget(bodySchema(op, resp), resp.Body); over {
+			opts.ExcludeResponseBody = true
+			o.limits.Hit(l, fmt.Sprintf("%s %s, answer %d", op.Method, op.Path, resp.Status))
+		}
 	}
 	input := &openapi3filter.ResponseValidationInput{
 		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: hr, Route: route, Options: &opts},
