@@ -83,7 +83,7 @@ func newLoop(s *spec.Spec, send Sender, cfg *config) *loop {
 		instance:  instanceState{minimizedCrashes: map[string]int{}, liveness: livenessOp(s)},
 	}
 	l.exec = newExecutor(s, ln, l.gen, send)
-	l.oracle = oracle.New(s, cfg.checks...)
+	l.oracle = oracle.New(s, cfg.checks...).WithLimits(cfg.limits)
 	l.mon = newMonitor(l.ctl.pausedFor, cfg.events)
 	files.Selectable = func(op, target string) bool {
 		o := s.Operation(op)

@@ -132,7 +132,7 @@ var (
 	// Findings: signatures come from text the target chooses.
 	FindingsPerCheck = Limit{Name: "findings.per_check", Value: 16, Unit: Count,
 		Bounds: "distinct findings of one check on one operation, counted before minimising",
-		OnHit:  "further ones are not minimised nor stored; they count toward the run's total of that check"}
+		OnHit:  "further ones are neither minimised nor stored (this limit counts them)"}
 )
 
 // All lists every limit, in the order the README documents them.

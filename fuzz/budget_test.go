@@ -1,0 +1,65 @@
+package fuzz
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/whittle-dev/whittle/fuzz/oracle"
+	"github.com/whittle-dev/whittle/internal/limits"
+)
+
+// A target that answers every request with a new 500 body makes every
+// request a new signature: the run keeps limits.FindingsPerCheck of them per
+// operation, minimises only those, and records the limit.
+func TestFindingsFloodIsBounded(t *testing.T) {
+	s := loadPets(t)
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusInternalServerError)
+		fmt.Fprintf(w, "internal error in %s", word(n.Add(1)))
+	}))
+	t.Cleanup(srv.Close)
+	rec := limits.NewRecorder(nil)
+	f := New(s, newHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithMaxRequests(1500), WithLimits(rec))
+	res, err := f.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	per := map[string]int{}
+	for _, fd := range res.Findings {
+		if fd.Check == oracle.CheckServerError {
+			per[fd.Operation]++
+		}
+	}
+	t.Logf("%d requests, per operation %v", res.Stats.Requests, per)
+	if len(per) == 0 {
+		t.Fatal("no server error found")
+	}
+	for op, k := range per {
+		if k > limits.FindingsPerCheck.Int() {
+			t.Errorf("%s: %d server errors kept, over the limit of %d", op, k, limits.FindingsPerCheck.Int())
+		}
+	}
+	hits := rec.Hits()
+	if len(hits) != 1 || hits[0].Limit != limits.FindingsPerCheck.Name {
+		t.Fatalf("hits %+v, want %s", hits, limits.FindingsPerCheck.Name)
+	}
+	if total := int64(len(res.Findings)) + hits[0].Count; total < 100 {
+		t.Errorf("%d findings kept and %d over the limit: the flood was not a flood", len(res.Findings), hits[0].Count)
+	}
+	t.Logf("%d requests, %d findings kept, %d over the limit (first at %s)", res.Stats.Requests, len(res.Findings), hits[0].Count, hits[0].First)
+}
+
+// word spells n in letters that no digest masks as a number or an id.
+func word(n int64) string {
+	var b []byte
+	for ; n > 0; n /= 20 {
+		b = append(b, byte('g'+n%20))
+	}
+	return string(b)
+}
