@@ -82,6 +82,12 @@ func newLoop(s *spec.Spec, send Sender, cfg *config) *loop {
 		keeper:    upkeep.New(s, ln, cfg.maxLive, cfg.latency, cfg.target != nil),
 		instance:  instanceState{minimizedCrashes: map[string]int{}, liveness: livenessOp(s)},
 	}
+	l.instance.history.produce = func(op string, resp corpus.Response) map[string][]any {
+		if o := s.Operation(op); o != nil {
+			return links.Produced(s, ln, o, resp)
+		}
+		return nil
+	}
 	l.exec = newExecutor(s, ln, l.gen, send)
 	l.oracle = oracle.New(s, cfg.checks...).WithLimits(cfg.limits)
 	l.mon = newMonitor(l.ctl.pausedFor, cfg.events)
