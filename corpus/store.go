@@ -68,8 +68,11 @@ type Store struct {
 	unlock   func()
 	readOnly bool
 
-	mu       sync.Mutex
-	meta     Meta
+	mu   sync.Mutex
+	meta Meta
+	// entries is the index: every entry without its Responses, which a
+	// target chooses (up to the answer caps, a megabyte or two each) and
+	// stay on disk until Entries reads them.
 	entries  []Entry
 	byID     map[string]int
 	findings map[string]FindingRecord
@@ -273,7 +276,7 @@ func (s *Store) load() {
 		}
 		if _, dup := s.byID[e.ID]; !dup {
 			s.byID[e.ID] = len(s.entries)
-			s.entries = append(s.entries, e)
+			s.entries = append(s.entries, indexed(e))
 		}
 		return nil
 	})
@@ -355,11 +358,36 @@ func (s *Store) Len() int {
 	return len(s.entries)
 }
 
-// Entries returns the entries in the order they joined.
+// Entries returns the entries in the order they joined, with their
+// responses, read from disk. An entry whose file has gone or changed since
+// comes without them.
 func (s *Store) Entries() []Entry {
+	index := s.Index()
+	for i, e := range index {
+		data, err := readCapped(filepath.Join(s.dir, entriesDir, e.ID+".json"))
+		if err != nil {
+			continue
+		}
+		if full, err := DecodeEntry(data); err == nil && full.ID == e.ID {
+			index[i].Responses = full.Responses
+		}
+	}
+	return index
+}
+
+// Index returns the entries in the order they joined, without their
+// responses (Entries reads those): what resuming a run needs, held in
+// memory.
+func (s *Store) Index() []Entry {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.entries)
+}
+
+// indexed is e as the index holds it.
+func indexed(e Entry) Entry {
+	e.Responses = nil
+	return e
 }
 
 // Has reports whether an entry with this id is stored.
@@ -372,7 +400,7 @@ func (s *Store) Has(id string) bool {
 
 // Put stores e durably (its ID and Seq are set here) and returns it as
 // stored; added is false when an entry with the same content was already
-// there, which is then returned unchanged.
+// there, which is then returned as the index holds it (without Responses).
 func (s *Store) Put(e Entry) (stored Entry, added bool, err error) {
 	if s.readOnly {
 		return Entry{}, false, fmt.Errorf("storing corpus entry in %s: %w", s.dir, ErrReadOnly)
@@ -396,7 +424,7 @@ func (s *Store) Put(e Entry) (stored Entry, added bool, err error) {
 	}
 	s.nextSeq++
 	s.byID[e.ID] = len(s.entries)
-	s.entries = append(s.entries, e)
+	s.entries = append(s.entries, indexed(e))
 	return e, true, nil
 }
 
