@@ -46,6 +46,9 @@ type Entry struct {
 	Coverage Coverage `json:"coverage"`
 	// AddedAt is the request number of the run at which the entry joined.
 	AddedAt int64 `json:"added_at,omitempty"`
+	// Source says where the entry came from when not from the fuzzer:
+	// "driver: CMD" for what a user's driver command sent.
+	Source string `json:"source,omitempty"`
 }
 
 // Coverage is what a request newly exercised in the target.

@@ -2,6 +2,8 @@ package corpus
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -40,5 +42,35 @@ func FuzzDecodeEntry(f *testing.F) {
 		if _, err := DecodeFinding(data); err != nil && !errors.Is(err, ErrCorrupt) {
 			t.Fatalf("finding error does not wrap ErrCorrupt: %v", err)
 		}
+	})
+}
+
+// FuzzMeta: whatever meta.json holds, Load never panics, and the spec it
+// records is read only from files below DIR/spec whose digests match.
+func FuzzMeta(f *testing.F) {
+	f.Add([]byte(`{"format":"whittle-corpus","version":1,"spec_hash":"sha256:aa","spec":{"root":"openapi.yaml","documents":[{"name":"openapi.yaml","sha256":"00"}]}}`))
+	f.Add([]byte(`{"format":"whittle-corpus","version":1,"spec_hash":"sha256:aa","spec":{"root":"../meta.json","documents":[{"name":"../meta.json","sha256":"00"}]}}`))
+	f.Add([]byte(`{"format":"whittle-corpus","version":1,"spec_hash":"sha256:aa","shard":{"index":3,"count":2},"sources":[{"shard":null}],"selected_dirs":[{"dir":""}]}`))
+	f.Add([]byte(`{"format":"whittle-corpus","version":1,"spec":null}`))
+	f.Fuzz(func(t *testing.T, meta []byte) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "meta.json"), meta, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s, err := Load(dir)
+		if err != nil {
+			return
+		}
+		files, err := s.SpecFiles()
+		if err != nil {
+			return
+		}
+		for name := range files.Files {
+			if !validSpecName(name) {
+				t.Fatalf("read spec document %q", name)
+			}
+		}
+		_ = s.Selections()
+		_ = s.shards()
 	})
 }

@@ -8,8 +8,8 @@ import (
 
 func TestMerge(t *testing.T) {
 	a, b, out := t.TempDir(), t.TempDir(), t.TempDir()+"/merged"
-	sa := mustOpen(t, a, testKey)
-	sb := mustOpen(t, b, Key{SpecHash: testKey.SpecHash, ImageID: "sha256:2222"})
+	sa := mustOpen(t, a, testKey, WithImageRef("pets:1"), WithShard(Shard{Index: 1, Count: 2, CampaignSeed: 7}))
+	sb := mustOpen(t, b, testKey, WithImageRef("pets:1"), WithShard(Shard{Index: 2, Count: 2, CampaignSeed: 7}))
 	for i := 0; i < 4; i++ {
 		if _, _, err := sa.Put(testEntry(i)); err != nil {
 			t.Fatal(err)
@@ -39,6 +39,9 @@ func TestMerge(t *testing.T) {
 	if res.Sources != 2 || res.Read != 9 || res.Added != 7 || res.Duplicates != 2 || res.Findings != 2 {
 		t.Errorf("result %+v", res)
 	}
+	if len(res.Shards) != 2 || len(res.Warnings) != 0 {
+		t.Errorf("shards %v, warnings %q: both shards of the campaign are merged", res.Shards, res.Warnings)
+	}
 	m, err := Load(out)
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +56,7 @@ func TestMerge(t *testing.T) {
 		}
 	}
 	meta := m.Meta()
-	if meta.SpecHash != testKey.SpecHash || len(meta.Images) != 2 || len(meta.Sources) != 2 {
+	if meta.SpecHash != testKey.SpecHash || meta.ImageID != testKey.ImageID || meta.ImageRef != "pets:1" || len(meta.Sources) != 2 || meta.Shard != nil {
 		t.Errorf("meta %+v", meta)
 	}
 	if fs := m.Findings(); len(fs) != 2 || string(fs[0].Data) != `{}` {

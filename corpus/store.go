@@ -15,6 +15,7 @@ import (
 
 	"github.com/whittle-dev/whittle/internal/atomicfile"
 	"github.com/whittle-dev/whittle/internal/remedy"
+	"github.com/whittle-dev/whittle/internal/secrets"
 )
 
 // Layout of a corpus directory (FORMAT.md).
@@ -39,7 +40,6 @@ var (
 const (
 	FixLocked      = "wait for it to finish, or use another corpus directory"
 	FixOtherCorpus = "use another corpus directory"
-	FixForceMerge  = "merge them anyway only if the specs are compatible (force)"
 )
 
 // Key is what a corpus is recorded for: the spec (Spec.Hash) and the image
@@ -54,10 +54,23 @@ type Meta struct {
 	Format  string `json:"format"`
 	Version int    `json:"version"`
 	Key
+	// ImageRef is the name the first run gave the image of ImageID
+	// ("shop:1.4"): the original image, whose answers a replay compares
+	// with by default.
+	ImageRef string `json:"image_ref,omitempty"`
 	// Images lists every image id whose runs added entries, ImageID first.
 	Images []string `json:"images,omitempty"`
-	// Sources records the keys of corpora merged into this one.
-	Sources   []Key     `json:"sources,omitempty"`
+	// Spec records the spec's documents, kept in DIR/spec; nil when only
+	// its hash is known.
+	Spec *SpecRecord `json:"spec,omitempty"`
+	// Shard is the part of a campaign the corpus's runs fuzzed; nil for a
+	// whole campaign.
+	Shard *Shard `json:"shard,omitempty"`
+	// Selected are the directories whose files a request value selects:
+	// a minimal image built from the corpus keeps them whole.
+	Selected []Selection `json:"selected_dirs,omitempty"`
+	// Sources records the corpora merged into this one.
+	Sources   []Source  `json:"sources,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 }
 
@@ -79,6 +92,9 @@ type Store struct {
 	fOrder   []string
 	nextSeq  int64
 	warnings []string
+	// secrets are written as placeholders and put back when read; entries
+	// and findings are held as written.
+	secrets *secrets.Set
 }
 
 // OpenOption configures Open.
@@ -87,6 +103,9 @@ type OpenOption func(*openConfig)
 type openConfig struct {
 	strictImage bool
 	anySpec     bool
+	secrets     *secrets.Set
+	imageRef    string
+	shard       *Shard
 }
 
 // WithStrictImage makes Open refuse a corpus recorded against another image
@@ -95,6 +114,14 @@ func WithStrictImage() OpenOption { return func(c *openConfig) { c.strictImage =
 
 // WithAnySpec makes Open accept a corpus recorded for another spec (merge --force).
 func WithAnySpec() OpenOption { return func(c *openConfig) { c.anySpec = true } }
+
+// WithImageRef names the image of the key's ImageID as the user gave it
+// ("shop:1.4"); a new corpus records it as its original image.
+func WithImageRef(ref string) OpenOption { return func(c *openConfig) { c.imageRef = ref } }
+
+// WithShard says the run fuzzes one shard of a campaign; a new corpus
+// records it, and resuming a corpus of another shard is noted in Warnings.
+func WithShard(sh Shard) OpenOption { return func(c *openConfig) { c.shard = &sh } }
 
 // Open opens the corpus in dir for key, creating it when dir holds none, and
 // loads what it holds for resuming. It takes an exclusive lock on the
@@ -122,6 +149,7 @@ func Open(dir string, key Key, opts ...OpenOption) (*Store, error) {
 		return nil, fmt.Errorf("locking corpus %s: %w", dir, err)
 	}
 	s := newStore(dir)
+	s.secrets = cfg.secrets
 	s.unlock = unlock
 	ok := false
 	defer func() {
@@ -132,16 +160,13 @@ func Open(dir string, key Key, opts ...OpenOption) (*Store, error) {
 	meta, err := readMeta(dir)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		s.meta = Meta{Format: formatMeta, Version: FormatVersion, Key: key, CreatedAt: time.Now().UTC()}
-		if key.ImageID != "" {
-			s.meta.Images = []string{key.ImageID}
-		}
+		s.meta = newMeta(key, cfg)
 		if err := s.writeMeta(); err != nil {
 			return nil, err
 		}
 	case err != nil && errors.Is(err, ErrCorrupt):
 		s.warnf("%s is corrupt (%v): rewritten for spec %s", metaFile, err, key.SpecHash)
-		s.meta = Meta{Format: formatMeta, Version: FormatVersion, Key: key, CreatedAt: time.Now().UTC()}
+		s.meta = newMeta(key, cfg)
 		if err := s.writeMeta(); err != nil {
 			return nil, err
 		}
@@ -159,11 +184,18 @@ func Open(dir string, key Key, opts ...OpenOption) (*Store, error) {
 			}
 			s.warnf("corpus %s was recorded against image %s; resuming it against %s", dir, short(meta.ImageID), short(key.ImageID))
 		}
+		changed := false
 		if key.ImageID != "" && !slices.Contains(s.meta.Images, key.ImageID) {
 			if s.meta.ImageID == "" {
 				s.meta.ImageID = key.ImageID
 			}
 			s.meta.Images = append(s.meta.Images, key.ImageID)
+			changed = true
+		}
+		if cfg.imageRef != "" && s.meta.ImageRef == "" && s.meta.ImageID == key.ImageID {
+			s.meta.ImageRef, changed = cfg.imageRef, true
+		}
+		if changed {
 			if err := s.writeMeta(); err != nil {
 				return nil, err
 			}
@@ -171,13 +203,34 @@ func Open(dir string, key Key, opts ...OpenOption) (*Store, error) {
 	}
 	s.removeTemps()
 	s.load()
+	if sh := cfg.shard; sh != nil && (s.meta.Shard == nil && len(s.entries) > 0 || s.meta.Shard != nil && *s.meta.Shard != *sh) {
+		was := "a whole campaign"
+		if s.meta.Shard != nil {
+			was = "shard " + s.meta.Shard.String()
+		}
+		s.warnf("corpus %s was fuzzed as %s; this run fuzzes shard %s into it", dir, was, sh)
+	}
 	ok = true
 	return s, nil
 }
 
+func newMeta(key Key, cfg openConfig) Meta {
+	m := Meta{Format: formatMeta, Version: FormatVersion, Key: key, CreatedAt: time.Now().UTC(), Shard: cfg.shard}
+	if key.ImageID != "" {
+		m.Images = []string{key.ImageID}
+		m.ImageRef = cfg.imageRef
+	}
+	return m
+}
+
 // Load reads an existing corpus without locking it or changing it (replay,
 // merge sources). Corrupt files are skipped and named in Warnings.
-func Load(dir string) (*Store, error) {
+// WithSecrets is the only option it uses.
+func Load(dir string, opts ...OpenOption) (*Store, error) {
+	var cfg openConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
 	meta, err := readMeta(dir)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -186,6 +239,7 @@ func Load(dir string) (*Store, error) {
 		return nil, err
 	}
 	s := newStore(dir)
+	s.secrets = cfg.secrets
 	s.meta = meta
 	s.readOnly = true
 	s.load()
@@ -341,6 +395,7 @@ func (s *Store) Meta() Meta {
 	m := s.meta
 	m.Images = slices.Clone(m.Images)
 	m.Sources = slices.Clone(m.Sources)
+	m.Selected = slices.Clone(m.Selected)
 	return m
 }
 
@@ -358,9 +413,9 @@ func (s *Store) Len() int {
 	return len(s.entries)
 }
 
-// Entries returns the entries in the order they joined, with their
-// responses, read from disk. An entry whose file has gone or changed since
-// comes without them.
+// Entries returns the entries in the order they joined, secrets put back,
+// with their responses, read from disk. An entry whose file has gone or
+// changed since comes without them.
 func (s *Store) Entries() []Entry {
 	index := s.Index()
 	for i, e := range index {
@@ -369,19 +424,26 @@ func (s *Store) Entries() []Entry {
 			continue
 		}
 		if full, err := DecodeEntry(data); err == nil && full.ID == e.ID {
-			index[i].Responses = full.Responses
+			index[i].Responses = restoreEntry(s.secrets, Entry{Responses: full.Responses}).Responses
 		}
 	}
 	return index
 }
 
-// Index returns the entries in the order they joined, without their
-// responses (Entries reads those): what resuming a run needs, held in
-// memory.
+// Index returns the entries in the order they joined, secrets put back,
+// without their responses (Entries reads those): what resuming a run
+// needs, held in memory.
 func (s *Store) Index() []Entry {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return slices.Clone(s.entries)
+	if s.secrets.Empty() {
+		return slices.Clone(s.entries)
+	}
+	out := make([]Entry, len(s.entries))
+	for i, e := range s.entries {
+		out[i] = restoreEntry(s.secrets, e)
+	}
+	return out
 }
 
 // indexed is e as the index holds it.
@@ -405,11 +467,15 @@ func (s *Store) Put(e Entry) (stored Entry, added bool, err error) {
 	if s.readOnly {
 		return Entry{}, false, fmt.Errorf("storing corpus entry in %s: %w", s.dir, ErrReadOnly)
 	}
+	clear := e
+	// The id is the content's as written: it names the file, and the
+	// same entry run with other credentials is the same entry.
+	e = redactEntry(s.secrets, e)
 	e.ID = ContentID(e.Steps, e.Requests)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if i, ok := s.byID[e.ID]; ok {
-		return s.entries[i], false, nil
+		return restoreEntry(s.secrets, s.entries[i]), false, nil
 	}
 	e.Seq = s.nextSeq
 	if err := e.check(); err != nil {
@@ -425,7 +491,11 @@ func (s *Store) Put(e Entry) (stored Entry, added bool, err error) {
 	s.nextSeq++
 	s.byID[e.ID] = len(s.entries)
 	s.entries = append(s.entries, indexed(e))
-	return e, true, nil
+	if s.secrets.Empty() {
+		return e, true, nil
+	}
+	clear.ID, clear.Seq = e.ID, e.Seq
+	return clear, true, nil
 }
 
 // PutFinding stores or replaces a finding durably.
@@ -436,6 +506,8 @@ func (s *Store) PutFinding(f FindingRecord) error {
 	if !validName(f.ID) {
 		return fmt.Errorf("storing finding: bad id %q", f.ID)
 	}
+	f.Signature = s.secrets.Redact(f.Signature)
+	f.Data = s.secrets.RedactJSON(f.Data)
 	data, err := EncodeFinding(f)
 	if err != nil {
 		return fmt.Errorf("encoding finding: %w", err)
@@ -458,7 +530,10 @@ func (s *Store) Findings() []FindingRecord {
 	defer s.mu.Unlock()
 	out := make([]FindingRecord, 0, len(s.fOrder))
 	for _, id := range s.fOrder {
-		out = append(out, s.findings[id])
+		f := s.findings[id]
+		f.Signature = s.secrets.Restore(f.Signature)
+		f.Data = s.secrets.RestoreJSON(f.Data)
+		out = append(out, f)
 	}
 	return out
 }

@@ -19,9 +19,14 @@ type Progress struct {
 
 	Functions      int // application functions hit
 	FunctionsTotal int // application functions probed
-	Files          int
-	Syscalls       int
-	LastNewSignal  time.Time
+	// CoverageMechanism says what measures the application's code ("V8
+	// precise coverage through the inspector"); CoverageWhy, when nothing
+	// does, why (file-level coverage only then).
+	CoverageMechanism string
+	CoverageWhy       string
+	Files             int
+	Syscalls          int
+	LastNewSignal     time.Time
 
 	Operations []OperationProgress
 	Paused     bool

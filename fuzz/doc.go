@@ -44,7 +44,7 @@
 //	selection    values sent; sig's files and dirs     correlator, name book, dictionary; record.tries
 //	monitor      sig, new                              statistics; coverage events
 //	objectives   request and answer (fuzz/oracle)      record.violations
-//	exchanges    the whole exchange (a test's hook)     nothing
+//	exchanges    the whole exchange (WithExchangeHook)  nothing
 //	upkeep       latency; resources created, deleted   upkeep.Keeper
 //
 // No observer sends a request, restarts the target, resets the value store

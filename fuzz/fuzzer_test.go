@@ -121,7 +121,7 @@ func recordRun(t *testing.T, seed uint64, n int64) []string {
 	srv, _ := newPetsServer(t)
 	var got []string
 	f := New(s, newHTTPSender(srv.URL, 5*time.Second), WithSeed(seed), WithMaxRequests(n),
-		withExchangeHook(func(e Exchange) { got = append(got, e.Request.Key()) }))
+		WithExchangeHook(func(e Exchange) { got = append(got, e.Request.Key()) }))
 	if _, err := f.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}

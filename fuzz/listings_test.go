@@ -125,7 +125,7 @@ func runCachedImports(t *testing.T, startup []inputsel.DirListing, lister inputs
 
 func TestNamesListedAtStartupAreSentAndSelect(t *testing.T) {
 	swept := map[string]bool{}
-	res, target := runCachedImports(t, startupListings(), fakeimage.Python(), withExchangeHook(func(e Exchange) {
+	res, target := runCachedImports(t, startupListings(), fakeimage.Python(), WithExchangeHook(func(e Exchange) {
 		if e.Intent.Kind == "listed-name" {
 			swept[e.Request.Method+" "+e.Intent.Target] = true
 		}

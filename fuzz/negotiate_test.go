@@ -190,7 +190,7 @@ func TestNegotiatedTriesAreQueuedOnce(t *testing.T) {
 		"/srv/help":    {"de.html", "en.html", "fr.html", "sk.html"},
 	}
 	tries := map[string]int{}
-	hook := withExchangeHook(func(e Exchange) {
+	hook := WithExchangeHook(func(e Exchange) {
 		if e.Intent.Kind == "input-selected-file" {
 			tries[e.Intent.Target+" "+http.Header(e.Request.Header).Get("Accept-Language")]++
 		}

@@ -136,7 +136,7 @@ func (o objectives) observe(ctx context.Context, rec *record) {
 	rec.violations = o.oracle.Check(ctx, rec.req.Request, rec.req.Intent, rec.resp)
 }
 
-// exchanges hands every answer to withExchangeHook's function.
+// exchanges hands every answer to WithExchangeHook's function.
 // Reads: n, req, resp, sig, new.
 type exchanges func(Exchange)
 

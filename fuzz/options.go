@@ -83,7 +83,15 @@ func WithPlateau(d time.Duration) Option { return func(c *config) { c.plateau = 
 // input-selected files.
 func WithDirLister(l inputsel.DirLister) Option { return func(c *config) { c.lister = l } }
 
+// WithExchangeHook is called synchronously after every answer (e.g. to
+// credit coverage to the operation that reached it); it must be quick.
+func WithExchangeHook(f func(Exchange)) Option { return func(c *config) { c.onExchange = f } }
+
 // WithTarget lets the fuzzer notice that the target died (a crash finding,
+// with the sequence that led to it, minimised on fresh targets) and get a
+// fresh one to go on with. Without it a dead target only shows as
+// transport errors, and multi-step findings are not minimised.
+func WithTarget(t TargetHealth) Option { return func(c *config) { c.target = t } }
 
 // WithCrashGrace sets how long, after a request got no answer, the fuzzer
 // waits for TargetHealth to notice an exit (default 1s).
@@ -124,15 +132,6 @@ func withGeneratorOptions(opts ...gen.Option) Option {
 // withRetries sets how many more valid requests EachOperationOnce sends to
 // an operation that got no 2xx (default 2).
 func withRetries(n int) Option { return func(c *config) { c.retries = n } }
-
-// withExchangeHook is called synchronously after every answer (e.g. to
-// persist the corpus); it must be quick.
-func withExchangeHook(f func(Exchange)) Option { return func(c *config) { c.onExchange = f } }
-
-// with the sequence that led to it, minimised on fresh targets) and get a
-// fresh one to go on with. Without it a dead target only shows as
-// transport errors, and multi-step findings are not minimised.
-func WithTarget(t TargetHealth) Option { return func(c *config) { c.target = t } }
 
 // withMaxCrashes ends the run (ErrTooManyCrashes) once the target crashed
 // more than n times in a row, each time within a few requests of its start

@@ -111,3 +111,19 @@ func (l *loop) warn(format string, args ...any) {
 		l.warnings = append(l.warnings, fmt.Sprintf(format, args...))
 	}
 }
+
+// FindingsFromCorpus reads the findings a store holds; the warnings name
+// records that could not be read.
+func FindingsFromCorpus(recs []corpus.FindingRecord) ([]Finding, []string) {
+	var out []Finding
+	var warns []string
+	for _, rec := range recs {
+		var f Finding
+		if err := json.Unmarshal(rec.Data, &f); err != nil {
+			warns = append(warns, fmt.Sprintf("finding %s: %v", rec.ID, err))
+			continue
+		}
+		out = append(out, f)
+	}
+	return out, warns
+}

@@ -141,7 +141,7 @@ func TestSeedEntriesRunFirst(t *testing.T) {
 	var first []string
 	seed := Entry{Steps: []Step{{Op: "GET /stats", Raw: &corpus.Request{Operation: "GET /stats", Method: "GET", Path: "/v1/stats?seed=1"}}}}
 	f := New(s, newHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithMaxRequests(50), withSeedEntries([]Entry{seed}),
-		withExchangeHook(func(x Exchange) { first = append(first, x.Request.Path) }))
+		WithExchangeHook(func(x Exchange) { first = append(first, x.Request.Path) }))
 	res, err := f.Run(context.Background())
 	if err != nil {
 		t.Fatal(err)

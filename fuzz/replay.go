@@ -45,7 +45,7 @@ type Exchange struct {
 // is checked once more after the last request. Without WithTarget, a dead
 // target answers with transport errors until the end.
 //
-// Options that apply: WithTarget, WithCrashGrace, withExchangeHook. The
+// Options that apply: WithTarget, WithCrashGrace, WithExchangeHook. The
 // error is the context's, or wraps ErrTargetLost.
 func Replay(ctx context.Context, s *spec.Spec, send Sender, entries []Entry, opts ...Option) ([]Exchange, error) {
 	cfg := newConfig(opts)

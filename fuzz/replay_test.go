@@ -91,7 +91,7 @@ func TestReplayRestartsAfterCrash(t *testing.T) {
 	}
 	var hooked int
 	x, err := Replay(context.Background(), s, target.sender, entries, WithTarget(target), WithCrashGrace(200*time.Millisecond),
-		withExchangeHook(func(Exchange) { hooked++ }))
+		WithExchangeHook(func(Exchange) { hooked++ }))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -71,7 +71,9 @@ func (s *session) build(ctx context.Context) error {
 	}
 	s.recordTrace()
 	// The original container is no longer needed; the trace is complete.
-	s.orig.Close(ctx)
+	if s.orig != nil {
+		s.orig.Close(ctx)
+	}
 	fsys, err := s.imageFS.wait(ctx)
 	if err != nil {
 		r.endPhase(event.PhaseBuild, "", err)
@@ -98,12 +100,19 @@ func (s *session) build(ctx context.Context) error {
 	for _, h := range r.cfg.WithoutHeuristics {
 		opts = append(opts, rebuild.WithoutHeuristics(rebuild.Heuristic(h)))
 	}
+	if rc := r.cfg.Run; !rc.IsZero() {
+		opts = append(opts, rebuild.WithRunConfig(rebuild.RunConfig{
+			Entrypoint: rc.Entrypoint, Cmd: rc.Cmd, User: rc.User, WorkingDir: rc.WorkingDir,
+			Env: rc.Env, Mounts: rc.MountTargets(),
+		}, r.cfg.BakeRunConfig))
+	}
 	res, err := rebuild.Build(ctx, s.engine.Client(), r.cfg.Image, needsFromTrace(s.tracer.Files(), s.rep.Fuzz.SelectedDirs), opts...)
 	if err != nil {
 		r.endPhase(event.PhaseBuild, "", err)
 		return fmt.Errorf("building the minimal image: %w", err)
 	}
 	s.minimal = res
+	s.noteRunConfig(res)
 	files := 0
 	for _, f := range res.Files {
 		if !f.Mode.IsDir() {
@@ -134,6 +143,24 @@ func (s *session) build(ctx context.Context) error {
 		r.logf(event.LevelWarn, "rebuild: %s", w)
 	}
 	r.endPhase(event.PhaseBuild, fmt.Sprintf("%s: %s, %d files (%.1fx smaller)", res.Tag, report.HumanBytes(res.Size), files, s.rep.Ratio), nil)
+	return nil
+}
+
+// buildAndVerify records the original's answers to the corpus, builds the
+// minimal image and replays the corpus against it.
+func (s *session) buildAndVerify(ctx context.Context) error {
+	if err := s.reference(ctx); err != nil {
+		return err
+	}
+	if err := s.build(ctx); err != nil {
+		return err
+	}
+	if err := s.verify(ctx); err != nil {
+		return err
+	}
+	if v := s.rep.Verification; v != nil && v.Result != "identical" {
+		return fmt.Errorf("%w: %d of %d answers differ (see the report's divergences)", ErrDiverged, len(v.Divergences), v.Total)
+	}
 	return nil
 }
 
@@ -225,8 +252,10 @@ func (s *session) replayAndCompare(ctx context.Context) (*report.Verification, e
 }
 
 func (s *session) publishDivergences(v *report.Verification) {
+	sec := s.run.secrets
 	for _, d := range v.Divergences {
-		s.run.bus.Publish(event.Divergence{Stamp: event.Now(), Operation: d.Operation, Request: d.Request, Original: d.Original, Minimal: d.Minimal})
+		s.run.bus.Publish(event.Divergence{Stamp: event.Now(), Operation: d.Operation, Request: sec.Redact(d.Request),
+			Original: sec.Redact(d.Original), Minimal: sec.Redact(d.Minimal)})
 	}
 }
 

@@ -22,13 +22,15 @@ func TestPanicBecomesExecuteError(t *testing.T) {
 	const img = "whittle-fixture/gopets:latest"
 	requireFixture(t, img)
 	for _, tt := range []struct {
-		point faults.Point
-		where string
+		point    faults.Point
+		where    string
+		noCorpus bool // the panic comes before the corpus is opened
 	}{
-		{faults.TimelineSampler, string(faults.TimelineSampler)},
-		{faults.EventForwarder, string(faults.EventForwarder)},
-		{faults.Feedback, "pipeline"},
-		{faults.SpareStart, string(faults.SpareStart)}, // after gopets' first crash
+		{faults.TimelineSampler, string(faults.TimelineSampler), false},
+		{faults.EventForwarder, string(faults.EventForwarder), false},
+		{faults.Feedback, "pipeline", false},
+		{faults.SpareStart, string(faults.SpareStart), false}, // after gopets' first crash
+		{faults.TracedStart, "pipeline", true},                // a container created, never handed over
 	} {
 		t.Run(string(tt.point), func(t *testing.T) {
 			var fired atomic.Bool
@@ -67,6 +69,9 @@ func TestPanicBecomesExecuteError(t *testing.T) {
 				t.Errorf("report error %q", rep.Error)
 			}
 			assertNoContainersLeft(t)
+			if tt.noCorpus {
+				return
+			}
 			st, err := corpus.Load(dir)
 			if err != nil {
 				t.Fatal(err)

@@ -2,92 +2,238 @@ package pipeline
 
 import (
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"time"
 
+	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/event"
+	"github.com/whittle-dev/whittle/probe"
 	"github.com/whittle-dev/whittle/report"
 	"github.com/whittle-dev/whittle/tracer/cover"
+	"github.com/whittle-dev/whittle/tracer/cover/node"
 )
 
 // coverOptions narrow or widen the coverage scope: patterns with a slash
-// or a .py suffix name files (Python), others Go packages or symbols; the
-// coverage applies the ones its kind uses.
+// or a .py or .js suffix name files (Python, Node.js), others Go packages
+// or symbols; the coverage applies the ones its kind uses. The single
+// pattern "none" switches code coverage off (files only), to compare.
 func (s *session) coverOptions() []cover.Option {
+	if slices.Equal(s.run.cfg.CoverPatterns, []string{"none"}) {
+		return []cover.Option{cover.WithoutCode()}
+	}
+	var opts []cover.Option
+	for _, rt := range coverRuntimes() {
+		opts = append(opts, cover.WithRuntime(rt))
+	}
 	pats := s.run.cfg.CoverPatterns
 	if len(pats) == 0 {
+		return opts
+	}
+	return append(opts, cover.WithPackages(pats...), cover.WithSymbols(pats...), cover.WithPythonFiles(pats...))
+}
+
+// coverRuntimes are the runtimes whose coverage is not the tracer's
+// uprobes alone, tried in order before native and Python coverage.
+func coverRuntimes() []cover.Runtime {
+	return []cover.Runtime{node.New()}
+}
+
+// instrumentation is what the traced run of img gets on top of its own
+// configuration for the runtimes' mechanisms (Node.js's inspector on the
+// container's loopback); the other runs never get it.
+func (s *session) instrumentation(img *probe.Image) []probe.Option {
+	if slices.Equal(s.run.cfg.CoverPatterns, []string{"none"}) {
 		return nil
 	}
-	return []cover.Option{cover.WithPackages(pats...), cover.WithSymbols(pats...), cover.WithPythonFiles(pats...)}
+	var env []string
+	for _, rt := range coverRuntimes() {
+		if in, ok := rt.(cover.Instrumenter); ok {
+			env = append(env, in.Env(img.Env)...)
+		}
+	}
+	if len(env) == 0 {
+		return nil
+	}
+	return []probe.Option{probe.WithEnv(env...)}
 }
 
 // startCoverage takes the coverage the first traced start began: the
-// target's own code (its main executable, or the Python application
-// through the interpreter's USDT probes). Without it the fuzzer still has
-// files, syscalls and answers to go by; the report says so.
+// target's own code (its main executable, the Python application through
+// the interpreter's USDT probes, a Node.js application through V8's
+// inspector). Without it the fuzzer still has files, syscalls and answers
+// to go by; the log, the report and the dashboard say why.
 func (s *session) startCoverage() {
 	r := s.run
 	cov, err := s.traced.Coverage()
-	switch {
-	case errors.Is(err, cover.ErrNoUSDT):
-		s.rep.Trace.Coverage = "files only: the Python interpreter has no USDT probes"
-		r.logf(event.LevelWarn, "python: no USDT probes in the interpreter, file-level coverage only")
-		return
-	case err != nil:
-		s.rep.Trace.Coverage = "files only: " + err.Error()
-		r.logf(event.LevelWarn, "no code coverage, falling back to file-level coverage: %v", err)
+	if err != nil {
+		why := err.Error()
+		if errors.Is(err, cover.ErrNoUSDT) {
+			why = "the Python interpreter has no USDT probes"
+		}
+		s.rep.Trace.Coverage = "files only: " + why
+		s.rep.Trace.CodeCoverage = &report.CodeCoverage{Why: why}
+		r.ctr.update(func(p *event.Progress) { p.CoverageWhy = why })
+		r.logf(event.LevelWarn, "no code coverage, falling back to file-level coverage: %s", why)
 		return
 	}
 	s.cov = cov
 	st := cov.Stats()
-	s.rep.Trace.Coverage = string(st.Kind) + " from " + st.Source + " via " + st.Attach
-	r.logf(event.LevelInfo, "coverage: %d functions of %s probed (%s, %s)", st.Total, st.Binary, st.Source, st.Attach)
+	s.rep.Trace.Coverage = string(st.Kind) + " via " + st.Mechanism
+	if st.Source != "" {
+		s.rep.Trace.Coverage += " (" + st.Source + ")"
+	}
+	if st.Attach != "" {
+		// How the probes were attached matters on kernels without
+		// uprobe_multi: one link per address costs more to attach.
+		s.rep.Trace.Coverage += ", attached by " + st.Attach
+	}
+	mechanism := st.Mechanism
+	if st.Processes > 1 {
+		mechanism = fmt.Sprintf("%s, %d processes", mechanism, st.Processes)
+	}
+	r.ctr.update(func(p *event.Progress) { p.CoverageMechanism = mechanism })
+	what := st.Binary
+	if what == "" {
+		what = "the application"
+	}
+	r.logf(event.LevelInfo, "coverage: %s: %d functions of %s in scope (%s)", st.Mechanism, st.Total, what, st.Attach)
+	if st.Processes > 0 {
+		r.logf(event.LevelInfo, "coverage: %d processes covered", st.Processes)
+	}
 	if sc := st.Scope; sc.From != "" {
 		s.rep.Trace.CoverageScope = &report.CoverageScope{Root: sc.Root, From: sc.From, Detail: sc.Detail,
 			Patterns: sc.Packages, Exclude: sc.Exclude, Packages: sc.InScope, Functions: sc.Functions}
 		r.logf(event.LevelInfo, "coverage scope: %s", sc)
 	}
+	if st.ScopeFrom != "" {
+		r.logf(event.LevelInfo, "coverage scope: %d files: %s", len(st.ScopeFiles), st.ScopeFrom)
+		const shown = 20
+		files := st.ScopeFiles
+		if len(files) > shown {
+			files = append(files[:shown:shown], fmt.Sprintf("... (%d more)", len(st.ScopeFiles)-shown))
+		}
+		if len(files) > 0 {
+			r.logf(event.LevelInfo, "coverage scope files: %s", strings.Join(files, " "))
+		}
+	}
+	if st.Inactive != "" {
+		r.logf(event.LevelWarn, "coverage: inactive: %s", st.Inactive)
+	}
 	if st.NoMulti != nil {
 		r.logf(event.LevelWarn, "coverage: no uprobe_multi links on this kernel (Linux 6.6+), attaching one uprobe per address instead: %v", st.NoMulti)
 	}
-	for _, p := range cov.Problems() {
-		r.logf(event.LevelWarn, "coverage: %v", p)
+	if pr, ok := cov.(interface{ Problems() []cover.ProbeProblem }); ok {
+		for _, p := range pr.Problems() {
+			r.logf(event.LevelWarn, "coverage: %v", p)
+		}
 	}
 }
 
-// recordCoverage copies the coverage counters into the report.
-func (s *session) recordCoverage() {
+// recordCoverage copies the coverage into the report: the counters, and
+// function by function what was reached, when and by which operation
+// (fb's attribution; nil: none).
+func (s *session) recordCoverage(fb *traceFeedback) {
 	if s.cov == nil {
 		return
 	}
 	st := s.cov.Stats()
 	s.rep.Trace.Functions, s.rep.Trace.FunctionsTotal = st.Hit, st.Total
+	hits := s.cov.Hits()
+	cc := summarizeCoverage(st, hits)
+	var firstBy map[string]string
+	if fb != nil {
+		firstBy = fb.firstBy
+	}
+	cc.ByFunction = coverageByFunction(st, s.cov.Scope(), hits, firstBy, s.rep.StartedAt, s.starts.during)
+	cc.Operations = cc.ByFunction.Operations()
+	// Start-up as the function table tells it: it also knows the start-up
+	// code later containers ran (coverageByFunction).
+	_, _, cc.FunctionsAtStartup, cc.FunctionsByRequests = cc.ByFunction.Totals()
+	s.rep.Trace.CodeCoverage = &cc
 }
 
-// pythonDuty switches Python line coverage on for part of the time only:
-// while it is on every executed line traps (~8x slower requests), so the
-// fuzzer gets coverage feedback on a sample of its requests and runs at full
-// speed otherwise.
-type pythonDuty struct {
-	cov     *cover.Coverage
+// storeCoverage adds the run's coverage by function to its corpus (nil:
+// none), where resumed runs and merged shards add theirs.
+func (s *session) storeCoverage(store *corpus.Store) {
+	cc := s.rep.Trace.CodeCoverage
+	if store == nil || cc == nil || cc.ByFunction == nil {
+		return
+	}
+	if err := store.AddCoverage(cc.ByFunction); err != nil {
+		s.run.logf(event.LevelWarn, "corpus: %v", err)
+	}
+}
+
+// summarizeCoverage counts what start-up covered and what requests added,
+// by unit and by function (a Python line counts for its function; V8
+// blocks for none).
+func summarizeCoverage(st cover.Stats, hits []cover.FirstHit) report.CodeCoverage {
+	cc := report.CodeCoverage{Kind: string(st.Kind), Mechanism: st.Mechanism, Why: st.Inactive, Processes: st.Processes,
+		ScopeFrom: st.ScopeFrom, ScopeFiles: st.ScopeFiles, FunctionsTotal: st.Total}
+	seen := map[string]bool{}
+	for _, h := range hits {
+		cc.Units++
+		switch {
+		case h.Startup:
+			cc.UnitsAtStartup++
+		case !h.Background:
+			cc.UnitsByRequests++
+		}
+		key := ""
+		switch h.Level {
+		case cover.LevelFunction:
+			key = h.Unit()
+		case cover.LevelLine:
+			if strings.HasPrefix(h.Name, "<") && h.Name != "<module>" {
+				continue // comprehensions, lambdas: not counted as functions
+			}
+			key = h.File + "\x00" + h.Name
+		}
+		if key == "" || seen[key] {
+			continue
+		}
+		seen[key] = true
+		cc.Functions++
+		switch {
+		case h.Startup:
+			cc.FunctionsAtStartup++
+		case !h.Background:
+			cc.FunctionsByRequests++
+		}
+	}
+	return cc
+}
+
+// dutyCycle switches a costly coverage on for part of the time only: while
+// Python's line probe is on every executed line traps (~8x slower
+// requests); V8's coverage costs an inspector round trip per node process
+// after every answer. The fuzzer gets coverage feedback on a sample of its
+// requests and runs at full speed otherwise.
+type dutyCycle struct {
+	cov     cover.Source
 	on, off time.Duration
 	enabled bool
 	since   time.Time
 }
 
-func newPythonDuty(cov *cover.Coverage) *pythonDuty {
-	return &pythonDuty{cov: cov, on: time.Second, off: 3 * time.Second, enabled: true, since: time.Now()}
+func newDutyCycle(cov cover.Source) *dutyCycle {
+	return &dutyCycle{cov: cov, on: time.Second, off: 3 * time.Second, enabled: true, since: time.Now()}
 }
 
 // tick flips the probe when its phase is over. It is called between requests.
-func (d *pythonDuty) tick() {
+// It reports true when it switched the coverage on.
+func (d *dutyCycle) tick() (switchedOn bool) {
 	limit := d.off
 	if d.enabled {
 		limit = d.on
 	}
 	if time.Since(d.since) < limit {
-		return
+		return false
 	}
 	d.enabled = !d.enabled
 	d.since = time.Now()
 	_ = d.cov.Enable(d.enabled)
+	return d.enabled
 }

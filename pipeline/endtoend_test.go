@@ -167,6 +167,9 @@ func TestGopetsEndToEnd(t *testing.T) {
 	const img = "whittle-fixture/gopets:latest"
 	requireFixture(t, img)
 	rep := runPipeline(t, Config{Image: img, Spec: "../testdata/targets/gopets/openapi.yaml", Seed: 1, Duration: 20 * time.Second})
+	checkCoverageExport(t, rep, exportCase{from: "github.com/whittle-dev/gopets", to: "../testdata/targets/gopets",
+		covered: []string{"main.(*server).handleListPets", "main.(*server).handleCreatePet"},
+		never:   []string{"main.(*server).compactStore"}})
 	assertVerified(t, rep, 20)
 	assertEveryOperationSucceeded(t, rep)
 	assertFindings(t, rep, map[string]string{
@@ -298,6 +301,8 @@ func TestPypetsEndToEnd(t *testing.T) {
 	requireFixture(t, img)
 	// No spec given: it is discovered on the target (/openapi.json).
 	rep := runPipeline(t, Config{Image: img, Seed: 1, Duration: 20 * time.Second})
+	checkCoverageExport(t, rep, exportCase{from: "/app", to: "../testdata/targets/pypets/app",
+		covered: []string{"list_items", "create_item"}, never: []string{"purge_tombstones"}})
 	assertVerified(t, rep, 5)
 	assertEveryOperationSucceeded(t, rep)
 	assertFindings(t, rep, map[string]string{

@@ -24,11 +24,15 @@ import (
 func (s *session) exercise(ctx context.Context) error {
 	r := s.run
 	cfg := r.cfg
-	if cfg.Once {
+	switch {
+	case cfg.FromCorpus:
+		return s.exerciseCorpus(ctx)
+	case cfg.Once:
 		return s.exerciseOnce(ctx)
 	}
 	s.rep.Fuzz.Strategy = "fuzz"
-	r.startPhase(event.PhaseFuzz, fmt.Sprintf("%d operations, seed %d, budget %s", len(s.spec.Operations), cfg.Seed, budget(cfg)))
+	seed := s.planShard()
+	r.startPhase(event.PhaseFuzz, fmt.Sprintf("%d operations, seed %d, budget %s%s", len(s.fuzzSpec().Operations), seed, budget(cfg), s.shardNote()))
 	fb, err := newTraceFeedback(ctx, s.tracer, s.cov)
 	if err != nil {
 		r.endPhase(event.PhaseFuzz, "", err)
@@ -36,9 +40,10 @@ func (s *session) exercise(ctx context.Context) error {
 	}
 	events := make(chan fuzz.Event, 1024)
 	opts := []fuzz.Option{
-		fuzz.WithSeed(uint64(cfg.Seed)),
+		fuzz.WithSeed(uint64(seed)),
 		fuzz.WithBaseURL(s.orig.BaseURL()),
 		fuzz.WithFeedback(fb),
+		fuzz.WithExchangeHook(fb.credit),
 		fuzz.WithDirLister(s.imageFS),
 		fuzz.WithTarget(s.orig),
 		fuzz.WithEvents(events),
@@ -58,22 +63,22 @@ func (s *session) exercise(ctx context.Context) error {
 	case cfg.latency != nil:
 		opts = append(opts, fuzz.WithLatencyRestarts(*cfg.latency))
 	}
+	var store *corpus.Store
 	if cfg.CorpusDir != "" {
-		st, err := corpus.Open(cfg.CorpusDir, corpus.Key{SpecHash: s.spec.Hash, ImageID: s.image.ID})
+		st, err := s.openCorpus(ctx)
 		if err != nil {
 			r.endPhase(event.PhaseFuzz, "", err)
-			return fmt.Errorf("opening the corpus %s: %w", cfg.CorpusDir, err)
+			return err
 		}
 		defer st.Close()
-		for _, w := range st.Warnings() {
-			r.logf(event.LevelWarn, "corpus: %s", w)
-		}
-		if n := st.Len(); n > 0 {
-			r.logf(event.LevelInfo, "resuming from %d corpus entries in %s", n, cfg.CorpusDir)
-		}
 		opts = append(opts, fuzz.WithStore(st))
+		store = st
 	}
-	f := fuzz.New(s.spec, s.orig, opts...)
+	f := fuzz.New(s.fuzzSpec(), s.orig, opts...)
+	// The user's drivers run beside the fuzzer; one that fails stops it.
+	fctx, stopFuzzing := context.WithCancel(ctx)
+	defer stopFuzzing()
+	drv := s.startDrivers(ctx, stopFuzzing)
 	started := time.Now()
 	r.controls.attach(f)
 	r.ctr.setExtra(func(p *event.Progress) { s.fuzzProgress(p, f, started) })
@@ -97,7 +102,12 @@ func (s *session) exercise(ctx context.Context) error {
 		r.controls.detach()
 	})
 	defer finish()
-	res, err := f.Run(ctx)
+	res, err := f.Run(fctx)
+	if derr := s.waitDrivers(ctx, drv); derr != nil {
+		finish()
+		r.endPhase(event.PhaseFuzz, "", derr)
+		return derr
+	}
 	finish()
 	if fb.duty != nil {
 		// The replays need no line coverage: let the interpreter run at full speed.
@@ -109,8 +119,11 @@ func (s *session) exercise(ctx context.Context) error {
 		r.endPhase(event.PhaseFuzz, "", err)
 		return fmt.Errorf("fuzzing %s: %w", cfg.Image, err)
 	}
-	s.entries = res.Corpus
+	s.entries = append(res.Corpus, s.driverEntries(drv, store)...)
 	s.recordFuzz(res)
+	s.recordCoverage(fb)
+	s.storeCoverage(store)
+	s.keepSelections(store)
 	for _, w := range res.Warnings {
 		r.logf(event.LevelWarn, "fuzz: %s", w)
 	}
@@ -216,7 +229,7 @@ func (s *session) fuzzProgressFrom(p *event.Progress, st fuzz.Stats, started tim
 		skipped[op] = true
 	}
 	p.Operations = p.Operations[:0]
-	for _, op := range s.spec.Operations {
+	for _, op := range s.fuzzSpec().Operations {
 		o := st.Operations[op.ID]
 		p.Operations = append(p.Operations, event.OperationProgress{
 			Operation: op.ID, Requests: o.Requests,
@@ -236,7 +249,7 @@ func (s *session) recordFuzz(res *fuzz.Result) {
 	rep.Restarts, rep.LatencyRestarts = res.Stats.Restarts, res.Stats.LatencyRestarts
 	rep.GCDeletes, rep.GCDeleteFailures = res.Stats.CleanupDeletes, res.Stats.CleanupFailures
 	rep.Operations = rep.Operations[:0]
-	for _, op := range s.spec.Operations {
+	for _, op := range s.fuzzSpec().Operations {
 		o := res.Stats.Operations[op.ID]
 		rep.Operations = append(rep.Operations, report.Operation{
 			Operation: op.ID, Requests: o.Requests,
@@ -248,7 +261,7 @@ func (s *session) recordFuzz(res *fuzz.Result) {
 	fuzz.SortFindings(res.Findings)
 	rep.Findings = rep.Findings[:0]
 	for _, f := range res.Findings {
-		rep.Findings = append(rep.Findings, findingReport(f))
+		rep.Findings = append(rep.Findings, s.findingReport(f))
 	}
 	seen := map[string]bool{}
 	for _, sel := range res.Selections {
@@ -265,11 +278,19 @@ func (s *session) recordFuzz(res *fuzz.Result) {
 		}
 	}
 	sort.Slice(rep.SelectedDirs, func(i, j int) bool { return rep.SelectedDirs[i].Dir < rep.SelectedDirs[j].Dir })
-	s.recordCoverage()
 }
 
 // millis is d in milliseconds, to the microsecond.
 func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// findingReport is a finding as reports and interfaces show it: its curl
+// reproducer and texts hold placeholders, not the user's secrets.
+func (s *session) findingReport(f fuzz.Finding) report.Finding {
+	rf := findingReport(f)
+	sec := s.run.secrets
+	rf.Summary, rf.Curl, rf.Response, rf.Request = sec.Redact(rf.Summary), sec.Redact(rf.Curl), sec.Redact(rf.Response), sec.Redact(rf.Request)
+	return rf
+}
 
 func findingReport(f fuzz.Finding) report.Finding {
 	rf := report.Finding{
@@ -289,7 +310,7 @@ func findingReport(f fuzz.Finding) report.Finding {
 }
 
 func (s *session) findingEvent(f fuzz.Finding) event.Finding {
-	rf := findingReport(f)
+	rf := s.findingReport(f)
 	return event.Finding{Stamp: event.Now(), ID: rf.ID, Operation: rf.Operation, Check: rf.Check,
 		Summary: rf.Summary, Curl: rf.Curl, Severity: rf.Severity, Request: rf.Request, Response: rf.Response}
 }
@@ -313,24 +334,32 @@ func severityOf(c oracle.Check) string {
 func (s *session) exerciseOnce(ctx context.Context) error {
 	r := s.run
 	s.rep.Fuzz.Strategy = "once"
-	r.startPhase(event.PhaseFuzz, fmt.Sprintf("each of %d operations once", len(s.spec.Operations)))
+	seed := s.planShard()
+	r.startPhase(event.PhaseFuzz, fmt.Sprintf("each of %d operations once%s", len(s.fuzzSpec().Operations), s.shardNote()))
 	fb, err := newTraceFeedback(ctx, s.tracer, s.cov)
 	if err != nil {
 		r.endPhase(event.PhaseFuzz, "", err)
 		return err
 	}
-	res, err := fuzz.EachOperationOnce(ctx, s.spec, s.orig, fuzz.WithSeed(uint64(r.cfg.Seed)),
-		fuzz.WithBaseURL(s.orig.BaseURL()), fuzz.WithFeedback(fb))
+	fctx, stopFuzzing := context.WithCancel(ctx)
+	defer stopFuzzing()
+	drv := s.startDrivers(ctx, stopFuzzing)
+	res, err := fuzz.EachOperationOnce(fctx, s.fuzzSpec(), s.orig, fuzz.WithSeed(uint64(seed)),
+		fuzz.WithBaseURL(s.orig.BaseURL()), fuzz.WithFeedback(fb), fuzz.WithExchangeHook(fb.credit))
+	if derr := s.waitDrivers(ctx, drv); derr != nil {
+		r.endPhase(event.PhaseFuzz, "", derr)
+		return derr
+	}
 	if err != nil {
 		r.endPhase(event.PhaseFuzz, "", err)
 		return fmt.Errorf("exercising %s: %w", r.cfg.Image, err)
 	}
-	s.entries = []fuzz.Entry{res.Entry}
+	s.entries = append([]fuzz.Entry{res.Entry}, s.driverEntries(drv, nil)...)
 	s.rep.Fuzz.Requests = res.Stats.Requests
 	s.rep.Fuzz.Duration = res.Stats.Elapsed.Seconds()
 	s.rep.Fuzz.CorpusSize = len(s.entries)
 	s.rep.Fuzz.StopReason = "each operation sent"
-	for _, op := range s.spec.Operations {
+	for _, op := range s.fuzzSpec().Operations {
 		o := res.Stats.Operations[op.ID]
 		s.rep.Fuzz.Operations = append(s.rep.Fuzz.Operations, report.Operation{
 			Operation: op.ID, Requests: o.Requests,
@@ -338,9 +367,9 @@ func (s *session) exerciseOnce(ctx context.Context) error {
 		})
 	}
 	for _, f := range res.Findings {
-		s.rep.Fuzz.Findings = append(s.rep.Fuzz.Findings, findingReport(f))
+		s.rep.Fuzz.Findings = append(s.rep.Fuzz.Findings, s.findingReport(f))
 	}
-	s.recordCoverage()
+	s.recordCoverage(fb)
 	r.endPhase(event.PhaseFuzz, fmt.Sprintf("%d requests, %d operations answered 2xx", res.Stats.Requests, len(res.Succeeded)), nil)
 	return nil
 }

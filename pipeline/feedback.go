@@ -18,8 +18,8 @@ import (
 // target touch, from the tracer's append-only view of unique accesses.
 type traceFeedback struct {
 	tr       *tracer.Tracer
-	cov      *cover.Coverage // nil: no code coverage
-	duty     *pythonDuty     // nil unless Python line coverage
+	cov      cover.Source // nil: no code coverage
+	duty     *dutyCycle   // nil unless the source is costly (Python lines, V8)
 	covAt    int
 	cursor   int
 	syscalls int
@@ -34,10 +34,16 @@ type traceFeedback struct {
 	// the first signal (see listings.go).
 	dirs    map[string]bool
 	startup []inputsel.DirListing
+	// pending are the units the last After reported, until the exchange
+	// hook names the operation whose request reached them (credit);
+	// firstBy keeps that operation per unit, for the report.
+	pending []string
+	firstBy map[string]string
 }
 
-func newTraceFeedback(ctx context.Context, tr *tracer.Tracer, cov *cover.Coverage) (*traceFeedback, error) {
-	f := &traceFeedback{tr: tr, cov: cov, paths: map[string]bool{}, failedDirs: map[string]bool{}, dirs: map[string]bool{}}
+func newTraceFeedback(ctx context.Context, tr *tracer.Tracer, cov cover.Source) (*traceFeedback, error) {
+	f := &traceFeedback{tr: tr, cov: cov, paths: map[string]bool{}, failedDirs: map[string]bool{}, dirs: map[string]bool{},
+		firstBy: map[string]string{}}
 	if cov != nil {
 		// Functions hit while idle (start-up, timers) are nobody's merit.
 		cursor, _, err := cov.Baseline(ctx, 500*time.Millisecond)
@@ -45,8 +51,8 @@ func newTraceFeedback(ctx context.Context, tr *tracer.Tracer, cov *cover.Coverag
 			return nil, fmt.Errorf("measuring background coverage: %w", err)
 		}
 		f.covAt = cursor
-		if cov.Kind() == cover.PythonLines {
-			f.duty = newPythonDuty(cov)
+		if cov.Stats().Costly {
+			f.duty = newDutyCycle(cov)
 		}
 	}
 	// What start-up touched is the baseline, not any request's merit.
@@ -94,11 +100,22 @@ func (f *traceFeedback) After(ctx context.Context) (fuzz.Signal, error) {
 		}
 	}
 	if f.cov != nil {
+		if err := f.cov.Sync(ctx); err != nil {
+			return fuzz.Signal{}, fmt.Errorf("reading coverage: %w", err)
+		}
 		var units []string
 		units, f.covAt = f.cov.NewSince(f.covAt)
 		sig.Functions = len(units)
-		if f.duty != nil {
-			f.duty.tick()
+		// Units an After outside the loop reported (a minimisation, a
+		// liveness check: no exchange follows) stay nobody's.
+		f.pending = units
+		if f.duty != nil && f.duty.tick() {
+			// What ran while it was off (V8 keeps counting, Python does not)
+			// is coverage, but no single request's: skip it.
+			if err := f.cov.Sync(ctx); err != nil {
+				return fuzz.Signal{}, fmt.Errorf("reading coverage: %w", err)
+			}
+			_, f.covAt = f.cov.NewSince(f.covAt)
 		}
 	}
 	if n := len(f.tr.Syscalls()); n > f.syscalls {
@@ -106,4 +123,16 @@ func (f *traceFeedback) After(ctx context.Context) (fuzz.Signal, error) {
 		f.syscalls = n
 	}
 	return sig, nil
+}
+
+// credit attributes the units the last request newly reached to its
+// operation. It is the fuzzer's exchange hook, called synchronously after
+// the After of the same request.
+func (f *traceFeedback) credit(x fuzz.Exchange) {
+	for _, u := range f.pending {
+		if _, ok := f.firstBy[u]; !ok {
+			f.firstBy[u] = x.Request.Operation
+		}
+	}
+	f.pending = nil
 }

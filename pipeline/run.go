@@ -10,12 +10,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/event"
 	"github.com/whittle-dev/whittle/fuzz"
 	"github.com/whittle-dev/whittle/fuzz/spec"
 	"github.com/whittle-dev/whittle/fuzz/upkeep"
 	"github.com/whittle-dev/whittle/internal/faults"
 	"github.com/whittle-dev/whittle/internal/panics"
+	"github.com/whittle-dev/whittle/internal/secrets"
 	"github.com/whittle-dev/whittle/probe"
 	"github.com/whittle-dev/whittle/rebuild"
 	"github.com/whittle-dev/whittle/report"
@@ -66,6 +68,33 @@ type Config struct {
 	CoverBinary   string
 	CoverPatterns []string
 
+	// Run is how every container of the run starts beyond its image's
+	// config (environment, mounts, command, user, working directory): the
+	// traced one, the reference replays', the spare and the minimal
+	// image's alike. BakeRunConfig writes it into the minimal image's
+	// config, which otherwise keeps the original's.
+	Run           probe.RunConfig
+	BakeRunConfig bool
+	// Compose and Service take the target from a compose file: its image
+	// (when Image is empty), its settings, and the companion services it
+	// depends on, started fresh beside every container of the target.
+	Compose string
+	Service string
+	// Drivers are the user's host commands run while fuzzing, pointed at
+	// a recording proxy by WHITTLE_TARGET_URL.
+	Drivers []string
+
+	// Shard is the part of a campaign split across jobs this run fuzzes
+	// (zero: all of it); Seed is then the campaign's (see PlanShard).
+	Shard Shard
+	// FuzzOnly ends the run after fuzzing: the corpus is its result (a
+	// shard's; the minimal image is built once from the merged corpora).
+	FuzzOnly bool
+	// FromCorpus builds the minimal image from CorpusDir without fuzzing:
+	// its entries are replayed on the traced original, and its spec,
+	// findings and input-selected directories are the run's.
+	FromCorpus bool
+
 	// Tier forces a file-observation tier (tests, troubleshooting).
 	Tier tracer.Tier
 	// latency replaces upkeep.DefaultLatencyPolicy (tests).
@@ -90,6 +119,10 @@ type Run struct {
 	panicked *panics.Panic
 	cancel   context.CancelCauseFunc
 	finished bool // Execute has returned: no run left to end
+
+	// secrets are the values the user gave (environment, headers,
+	// credentials): never written, never shown.
+	secrets *secrets.Set
 }
 
 // New prepares a run; events go to bus (which may be nil).
@@ -106,7 +139,14 @@ func New(cfg Config, bus *event.Bus) *Run {
 	if cfg.RequestTimeout == 0 {
 		cfg.RequestTimeout = 10 * time.Second
 	}
-	r := &Run{cfg: cfg, bus: bus, runID: fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixNano())}
+	r := &Run{cfg: cfg, bus: bus, runID: fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixNano()), secrets: &secrets.Set{}}
+	r.secrets.AddEnv(cfg.Run.Env)
+	for _, h := range cfg.Headers {
+		r.secrets.AddHeaderLine(h)
+	}
+	for _, a := range cfg.Auth {
+		r.secrets.AddAuth(a)
+	}
 	r.ctr.update(func(p *event.Progress) {
 		p.Image = cfg.Image
 		p.Seed = cfg.Seed
@@ -143,8 +183,12 @@ func (r *Run) fail(p *panics.Panic) {
 	}
 }
 
+// Secrets are the values the user gave the run; what the run reports and
+// writes holds placeholders instead (report.Redacted).
+func (r *Run) Secrets() *secrets.Set { return r.secrets }
+
 func (r *Run) logf(level event.Level, format string, args ...any) {
-	r.bus.Publish(event.Log{Stamp: event.Now(), Level: level, Msg: fmt.Sprintf(format, args...)})
+	r.bus.Publish(event.Log{Stamp: event.Now(), Level: level, Msg: r.secrets.Redact(fmt.Sprintf(format, args...))})
 }
 
 func (r *Run) startPhase(p event.Phase, detail string) {
@@ -189,11 +233,13 @@ func (r *Run) Execute(ctx context.Context) (rep *report.Report, err error) {
 	}
 	rep.Fuzz.Seed = r.cfg.Seed
 	s := &session{run: r, rep: rep}
+	s.recordRunConfig()
 	defer func() {
 		if v := recover(); v != nil {
 			err = panics.New("pipeline", v)
 		}
 		s.close(ctx)
+		s.recordCompanions()
 		rep.FinishedAt = time.Now().UTC()
 		rep.Timings = r.timings
 		r.panicMu.Lock()
@@ -232,18 +278,12 @@ func (r *Run) Execute(ctx context.Context) (rep *report.Report, err error) {
 	if err := s.exercise(ctx); err != nil {
 		return rep, err
 	}
-	if err := s.reference(ctx); err != nil {
-		return rep, err
-	}
-	if err := s.build(ctx); err != nil {
-		return rep, err
-	}
-	if err := s.verify(ctx); err != nil {
-		return rep, err
-	}
-	if rep.Verification != nil && rep.Verification.Result != "identical" {
-		return rep, fmt.Errorf("%w: %d of %d answers differ (see the report's divergences)",
-			ErrDiverged, len(rep.Verification.Divergences), rep.Verification.Total)
+	if !r.cfg.FuzzOnly {
+		if err := s.buildAndVerify(ctx); err != nil {
+			return rep, err
+		}
+	} else {
+		r.skipPhases("fuzzing only: the corpus is this run's result", event.PhaseBuild, event.PhaseVerify)
 	}
 	if n := findingsAtOrAbove(rep.Fuzz.Findings, r.cfg.FailOn); n > 0 {
 		return rep, fmt.Errorf("%w: %d finding(s) of severity %s or higher", ErrFindings, n, r.cfg.FailOn)
@@ -260,12 +300,16 @@ type session struct {
 	engine  *probe.Engine
 	image   *probe.Image
 	tracer  *tracer.Tracer
-	traced  *cover.Starter  // starts the traced containers, covers the first one's code
-	cov     *cover.Coverage // nil when the target's code cannot be covered
-	orig    *verify.Target  // the traced original, restarted when it crashes
+	traced  *cover.Starter // starts the traced containers, covers the first one's code
+	cov     cover.Source   // nil when the target's code cannot be covered
+	starts  startLog       // when traced containers were starting (coverunits.go)
+	orig    *verify.Target // the traced original, restarted when it crashes
 	imageFS *imageExport
+	deps    *companions // the target's compose services; nil without --compose
 
-	entries []fuzz.Entry // the corpus the verification replays
+	entries []fuzz.Entry  // the corpus the verification replays
+	source  *corpus.Store // the corpus a build from a corpus reads
+	shard   *ShardPlan    // what this shard of a campaign fuzzes; nil: everything
 	// ref holds the original's answers to the replayed corpus and what in
 	// them changes between runs.
 	ref     *verify.Reference
@@ -289,7 +333,36 @@ func (s *session) close(ctx context.Context) {
 		s.imageFS.close()
 	}
 	if s.engine != nil {
+		s.removeOwn(ctx)
+		// Again at the end: a run killed while this one ran (its owner
+		// still exiting at the start) leaves nothing for long.
+		s.removeLeftovers(ctx)
 		s.engine.Close()
+	}
+}
+
+// removeOwn removes what this run created and no step released: a container
+// a failed or panicking step created but never handed over. Normally there
+// is nothing left; anything found is a bug worth a warning.
+func (s *session) removeOwn(ctx context.Context) {
+	removed, err := s.engine.RemoveRun(context.WithoutCancel(ctx), s.run.runID)
+	if !removed.Empty() {
+		s.run.logf(event.LevelWarn, "removed %s that a failed step of this run left behind", removed)
+	}
+	if err != nil {
+		s.run.logf(event.LevelWarn, "%v", err)
+	}
+}
+
+// removeLeftovers removes the containers, networks and volumes of earlier
+// whittle runs whose process is gone.
+func (s *session) removeLeftovers(ctx context.Context) {
+	removed, err := s.engine.RemoveLeftovers(context.WithoutCancel(ctx))
+	if !removed.Empty() {
+		s.run.logf(event.LevelInfo, "removed %s left behind by an interrupted run", removed)
+	}
+	if err != nil {
+		s.run.logf(event.LevelWarn, "%v", err)
 	}
 }
 
@@ -314,6 +387,14 @@ func (s *session) inspect(ctx context.Context) error {
 	r := s.run
 	r.startPhase(event.PhaseInspect, r.cfg.Image)
 	var err error
+	if r.cfg.Compose != "" {
+		if err := s.loadCompose(ctx); err != nil {
+			r.endPhase(event.PhaseInspect, "", err)
+			return err
+		}
+		s.recordRunConfig()
+	}
+	s.warnWidening()
 	if r.cfg.Spec != "" {
 		s.spec, err = spec.LoadSpec(ctx, r.cfg.Spec, s.specOptions()...)
 		if err != nil {
@@ -321,6 +402,12 @@ func (s *session) inspect(ctx context.Context) error {
 			return err
 		}
 		s.noteSpec()
+	}
+	if r.cfg.FromCorpus {
+		if err := s.openSourceCorpus(ctx); err != nil {
+			r.endPhase(event.PhaseInspect, "", err)
+			return err
+		}
 	}
 	s.tracer, err = tracer.New(tracer.WithTier(r.cfg.Tier))
 	if err != nil {
@@ -337,16 +424,18 @@ func (s *session) inspect(ctx context.Context) error {
 		r.endPhase(event.PhaseInspect, "", err)
 		return err
 	}
+	// First, whatever else fails: what killed runs left goes, whatever
+	// their image.
+	s.removeLeftovers(ctx)
 	s.image, err = s.engine.Inspect(ctx, r.cfg.Image)
 	if err != nil {
 		r.endPhase(event.PhaseInspect, "", err)
 		return err
 	}
 	s.rep.Original.ID, s.rep.Original.Size = s.image.ID, s.image.Size
-	if removed, err := s.engine.RemoveLeftovers(ctx); err != nil {
-		r.logf(event.LevelWarn, "%v", err)
-	} else if len(removed) > 0 {
-		r.logf(event.LevelInfo, "removed %d container(s) left behind by an interrupted run", len(removed))
+	if err := s.checkCompanionImages(ctx); err != nil {
+		r.endPhase(event.PhaseInspect, "", err)
+		return err
 	}
 	// The pristine filesystem is needed by the fuzzer (names in directories)
 	// and the build; export it while the target starts and runs.
@@ -383,12 +472,19 @@ func (s *session) probeOptions(extra ...probe.Option) []probe.Option {
 	if cfg.Port != 0 {
 		opts = append(opts, probe.WithPort(cfg.Port))
 	}
+	if !cfg.Run.IsZero() {
+		opts = append(opts, probe.WithRunConfig(cfg.Run))
+	}
 	return append(opts, extra...)
 }
 
 func (s *session) startOriginal(ctx context.Context) error {
 	r := s.run
-	r.startPhase(event.PhaseStart, "starting "+r.cfg.Image)
+	if r.cfg.FromCorpus && s.spec != nil {
+		r.skipPhases("the corpus's replays start the traced original", event.PhaseStart, event.PhaseTrace)
+		return nil
+	}
+	r.startPhase(event.PhaseStart, "starting "+r.cfg.Image+s.companionNames())
 	s.orig = verify.NewTarget(s.starter(s.image, true), s.targetOptions(s.image)...)
 	if err := s.orig.Start(ctx); err != nil {
 		r.endPhase(event.PhaseStart, "", err)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/whittle-dev/whittle/internal/faults"
+	"time"
 
 	"github.com/whittle-dev/whittle/event"
 	"github.com/whittle-dev/whittle/probe"
@@ -16,12 +18,21 @@ import (
 // under the tracer (cover.Starter: arm, start, bind, in that order) and
 // unbound when it is removed.
 func (s *session) starter(img *probe.Image, traced bool, extra ...probe.Option) verify.StartFunc {
+	return s.withCompanions(func(stack []probe.Option) verify.StartFunc {
+		return s.containerStarter(img, traced, append(append([]probe.Option{}, extra...), stack...)...)
+	})
+}
+
+// containerStarter starts the target's container alone.
+func (s *session) containerStarter(img *probe.Image, traced bool, extra ...probe.Option) verify.StartFunc {
 	opts := s.probeOptions(extra...)
 	if !traced {
 		return verify.Container(s.engine, img, opts...)
 	}
+	opts = append(opts, s.instrumentation(img)...)
 	return func(ctx context.Context) (verify.Instance, error) {
 		var t *probe.Target
+		defer s.starts.since(time.Now())
 		pid, err := s.traced.Start(ctx, func(ctx context.Context) (int, func(context.Context) error, error) {
 			var err error
 			if t, err = s.engine.Create(ctx, img, opts...); err != nil {
@@ -30,6 +41,7 @@ func (s *session) starter(img *probe.Image, traced bool, extra ...probe.Option) 
 			if err := t.Start(ctx); err != nil {
 				return 0, nil, err
 			}
+			_ = faults.At(faults.TracedStart)
 			return t.Pid, t.WaitReady, nil
 		})
 		if t == nil {

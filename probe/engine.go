@@ -16,7 +16,9 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/versions"
+	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/errdefs"
 
@@ -148,27 +150,101 @@ func (e *Engine) Inspect(ctx context.Context, ref string) (*Image, error) {
 	return img, nil
 }
 
-// RemoveLeftovers removes containers created by earlier whittle runs whose
-// owning process is gone (for example after SIGKILL). It returns their ids.
-func (e *Engine) RemoveLeftovers(ctx context.Context) ([]string, error) {
-	list, err := e.cli.ContainerList(ctx, container.ListOptions{
-		All:     true,
-		Filters: filters.NewArgs(filters.Arg("label", LabelRun)),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("listing leftover containers: %w", err)
+// Leftovers are what RemoveLeftovers removed.
+type Leftovers struct {
+	Containers, Networks, Volumes []string
+}
+
+// Empty reports whether nothing was removed.
+func (l Leftovers) Empty() bool {
+	return len(l.Containers)+len(l.Networks)+len(l.Volumes) == 0
+}
+
+// String says what was removed, for a log line: "2 container(s), 1 network(s)".
+func (l Leftovers) String() string {
+	var parts []string
+	for _, x := range []struct {
+		n    int
+		what string
+	}{{len(l.Containers), "container(s)"}, {len(l.Networks), "network(s)"}, {len(l.Volumes), "volume(s)"}} {
+		if x.n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", x.n, x.what))
+		}
 	}
-	var removed []string
+	return strings.Join(parts, ", ")
+}
+
+// RemoveLeftovers removes the containers, networks and volumes created by
+// earlier whittle runs whose owning process is gone (killed with SIGKILL,
+// or a zombie its parent has not reaped yet), whatever their image. It
+// goes on past what it cannot remove and returns the first such error
+// with what it did remove.
+func (e *Engine) RemoveLeftovers(ctx context.Context) (Leftovers, error) {
+	return e.removeLabelled(ctx, filters.NewArgs(filters.Arg("label", LabelRun)), func(labels map[string]string) bool {
+		return !ownerAlive(labels[LabelOwner])
+	})
+}
+
+// RemoveRun removes every container, network and volume labelled with
+// runID, whatever holds it. A run calls it last, so that a step that failed
+// (or panicked) between creating a container and handing it over leaves
+// nothing behind.
+func (e *Engine) RemoveRun(ctx context.Context, runID string) (Leftovers, error) {
+	return e.removeLabelled(ctx, filters.NewArgs(filters.Arg("label", LabelRun+"="+runID)), func(map[string]string) bool { return true })
+}
+
+// removeLabelled removes what byLabel lists and remove accepts: containers
+// first, then the networks and volumes they used. It goes on past what it
+// cannot remove and returns the first such error with what it did remove.
+func (e *Engine) removeLabelled(ctx context.Context, byLabel filters.Args, remove func(labels map[string]string) bool) (Leftovers, error) {
+	var out Leftovers
+	var errs []error
+	list, err := e.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: byLabel})
+	if err != nil {
+		return out, fmt.Errorf("listing leftover containers: %w", err)
+	}
 	for _, c := range list {
-		if ownerAlive(c.Labels[LabelOwner]) {
+		if !remove(c.Labels) {
 			continue
 		}
 		if err := e.cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !errdefs.IsNotFound(err) {
-			return removed, fmt.Errorf("removing leftover container %s: %w", shortID(c.ID), err)
+			errs = append(errs, fmt.Errorf("removing leftover container %s: %w", shortID(c.ID), err))
+			continue
 		}
-		removed = append(removed, c.ID)
+		out.Containers = append(out.Containers, c.ID)
 	}
-	return removed, nil
+	nets, err := e.cli.NetworkList(ctx, network.ListOptions{Filters: byLabel})
+	if err != nil {
+		errs = append(errs, fmt.Errorf("listing leftover networks: %w", err))
+	}
+	for _, n := range nets {
+		if !remove(n.Labels) {
+			continue
+		}
+		if err := e.cli.NetworkRemove(ctx, n.ID); err != nil && !errdefs.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("removing leftover network %s: %w", n.Name, err))
+			continue
+		}
+		out.Networks = append(out.Networks, n.Name)
+	}
+	vols, err := e.cli.VolumeList(ctx, volume.ListOptions{Filters: byLabel})
+	if err != nil {
+		errs = append(errs, fmt.Errorf("listing leftover volumes: %w", err))
+	}
+	for _, v := range vols.Volumes {
+		if v == nil || !remove(v.Labels) {
+			continue
+		}
+		if err := e.cli.VolumeRemove(ctx, v.Name, true); err != nil && !errdefs.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("removing leftover volume %s: %w", v.Name, err))
+			continue
+		}
+		out.Volumes = append(out.Volumes, v.Name)
+	}
+	if len(errs) > 0 {
+		return out, errs[0]
+	}
+	return out, nil
 }
 
 func shortID(id string) string {

@@ -200,7 +200,7 @@ func TestRemoveLeftovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	found := false
-	for _, id := range removed {
+	for _, id := range removed.Containers {
 		if id == live.ID {
 			t.Fatal("removed a live run's container")
 		}

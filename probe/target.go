@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/errdefs"
 	"github.com/docker/docker/pkg/stdcopy"
 	"github.com/docker/go-connections/nat"
@@ -36,6 +37,12 @@ type runConfig struct {
 	name         string
 	env          []string
 	securityOpt  []string
+	run          RunConfig
+	network      string   // a network of the run to join instead of the default bridge
+	aliases      []string // names the container answers to on that network
+	noPort       bool     // a companion service: nothing published, no HTTP
+	health       *container.HealthConfig
+	labels       map[string]string
 }
 
 // WithPort publishes the given container port instead of the image's exposed one.
@@ -77,6 +84,35 @@ func WithSeccompProfile(profileJSON []byte) Option {
 // WithEnv adds environment variables (KEY=VALUE) to the image's own.
 func WithEnv(env ...string) Option { return func(c *runConfig) { c.env = append(c.env, env...) } }
 
+// WithRunConfig starts the container with the user's run configuration
+// (environment, mounts, entrypoint, command, user, working directory).
+func WithRunConfig(rc RunConfig) Option { return func(c *runConfig) { c.run = rc } }
+
+// WithNetwork attaches the container to a network of the run (CreateNetwork)
+// under the given aliases; its port, if any, is still published on
+// 127.0.0.1 only.
+func WithNetwork(name string, aliases ...string) Option {
+	return func(c *runConfig) { c.network, c.aliases = name, aliases }
+}
+
+// WithoutPort makes a companion container (a database beside the target):
+// no port is published and none is required; Start does not look for one.
+func WithoutPort() Option { return func(c *runConfig) { c.noPort = true } }
+
+// WithHealthcheck replaces the image's health check (Test ["NONE"]
+// disables it).
+func WithHealthcheck(h *container.HealthConfig) Option { return func(c *runConfig) { c.health = h } }
+
+// WithLabel adds a label to the container (whittle's own labels win).
+func WithLabel(key, value string) Option {
+	return func(c *runConfig) {
+		if c.labels == nil {
+			c.labels = map[string]string{}
+		}
+		c.labels[key] = value
+	}
+}
+
 // Target is a running container of an image, reachable on 127.0.0.1.
 type Target struct {
 	engine *Engine
@@ -111,25 +147,48 @@ func (e *Engine) Create(ctx context.Context, img *Image, opts ...Option) (*Targe
 	for _, o := range opts {
 		o(&cfg)
 	}
-	port, err := choosePort(img, cfg.port)
-	if err != nil {
-		return nil, err
+	var port string
+	if !cfg.noPort {
+		var err error
+		if port, err = choosePort(img, cfg.port); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.owner == "" {
 		cfg.owner = ownerToken(os.Getpid())
 	}
-	labels := map[string]string{LabelRun: cfg.runID, LabelOwner: cfg.owner}
+	labels := map[string]string{}
+	for k, v := range cfg.labels {
+		labels[k] = v
+	}
+	labels[LabelRun], labels[LabelOwner] = cfg.runID, cfg.owner
+	rc := cfg.run
 	ccfg := &container.Config{
-		Image:        img.ID,
-		Env:          cfg.env,
-		Labels:       labels,
-		ExposedPorts: nat.PortSet{nat.Port(port): struct{}{}},
+		Image:       img.ID,
+		Env:         append(append([]string{}, rc.Env...), cfg.env...),
+		Labels:      labels,
+		Entrypoint:  rc.Entrypoint,
+		Cmd:         rc.Cmd,
+		User:        rc.User,
+		WorkingDir:  rc.WorkingDir,
+		Healthcheck: cfg.health,
 	}
 	hcfg := &container.HostConfig{
-		PortBindings: nat.PortMap{nat.Port(port): []nat.PortBinding{{HostIP: "127.0.0.1", HostPort: ""}}},
 		// No restart policy: a crash must stay visible as a crash.
 		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled},
 		SecurityOpt:   cfg.securityOpt,
+		Mounts:        engineMounts(rc.Mounts),
+	}
+	if port != "" {
+		ccfg.ExposedPorts = nat.PortSet{nat.Port(port): struct{}{}}
+		hcfg.PortBindings = nat.PortMap{nat.Port(port): []nat.PortBinding{{HostIP: "127.0.0.1", HostPort: ""}}}
+	}
+	var ncfg *network.NetworkingConfig
+	if cfg.network != "" {
+		hcfg.NetworkMode = container.NetworkMode(cfg.network)
+		ncfg = &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
+			cfg.network: {Aliases: cfg.aliases},
+		}}
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -138,7 +197,7 @@ func (e *Engine) Create(ctx context.Context, img *Image, opts ...Option) (*Targe
 	// container anyway, and whittle would not know its id to remove it.
 	createCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
-	created, err := e.cli.ContainerCreate(createCtx, ccfg, hcfg, nil, nil, cfg.name)
+	created, err := e.cli.ContainerCreate(createCtx, ccfg, hcfg, ncfg, nil, cfg.name)
 	if err != nil {
 		return nil, fmt.Errorf("creating container of %s: %w", img.Ref, err)
 	}
@@ -194,6 +253,9 @@ func (t *Target) Start(ctx context.Context) error {
 	}
 	if info.State != nil {
 		t.Pid = info.State.Pid
+	}
+	if t.cfg.noPort {
+		return nil
 	}
 	if info.NetworkSettings != nil {
 		for _, b := range info.NetworkSettings.Ports[nat.Port(t.Port)] {

@@ -66,6 +66,9 @@ type config struct {
 	fsys       *ImageFS
 	syscalls   []string
 	listed     bool
+	run        RunConfig
+	bake       bool
+	mounts     []string
 }
 
 func newConfig(opts []Option) *config {

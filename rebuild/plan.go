@@ -16,8 +16,11 @@ type Plan struct {
 	Files    []KeptFile
 	Skipped  []Need
 	Excluded []string
-	Warnings []string
-	ByReason map[string]int64
+	// MountExcluded are paths needed beneath a mount point of the run,
+	// left out: they came from the host or a volume.
+	MountExcluded []string
+	Warnings      []string
+	ByReason      map[string]int64
 	// Totals count the files and bytes of regular files by the kind of
 	// their first reason.
 	Totals map[string]ReasonTotal
@@ -63,6 +66,7 @@ type selector struct {
 	queue    []string
 	excludes []*regexp.Regexp
 	excluded map[string]bool
+	mounted  map[string]bool
 	skipped  []Need
 	warned   map[string]bool
 	warnings []string
@@ -86,6 +90,7 @@ func selectFiles(fsys *ImageFS, needs []Need, cfg *config) *Plan {
 		cfg:         cfg,
 		kept:        map[string]*keptEntry{},
 		excluded:    map[string]bool{},
+		mounted:     map[string]bool{},
 		warned:      map[string]bool{},
 		gconvDirs:   map[string]bool{},
 		nssDBs:      map[string]string{},
@@ -123,6 +128,7 @@ func selectFiles(fsys *ImageFS, needs []Need, cfg *config) *Plan {
 	s.includes()
 	s.keepShell()
 	s.configNeeds()
+	s.runNeeds()
 	for round := 0; round < 16; round++ {
 		s.drain()
 		before := len(s.kept)
@@ -177,7 +183,26 @@ func (s *selector) addNeed(n Need) {
 	case errors.Is(err, errExcluded):
 		skip("excluded")
 	default:
+		// Used yet not in the image: made at run time (a temporary file, a
+		// socket, a pid file). The directory it was made in must exist.
+		s.keepParent(p, reason)
 		skip("not in image")
+	}
+}
+
+// keepParent keeps the nearest directory above p that the image has (and
+// the symbolic links on the way to it), without its other contents.
+func (s *selector) keepParent(p, reason string) {
+	for q := path.Dir(p); q != "/"; q = path.Dir(q) {
+		res, err := s.fs.Resolve(q)
+		if err != nil {
+			continue
+		}
+		if h := s.fs.entries[res.Path]; h != nil && h.Typeflag == tar.TypeDir {
+			_ = s.need(q, "parent of "+p+", made at run time ("+reason+")", false)
+			return
+		}
+		return // a file or a dangling link where a directory was expected
 	}
 }
 
@@ -244,6 +269,10 @@ func (s *selector) need(p, reason string, whole bool) error {
 
 // keep adds the real path p with reason; it reports false when p is excluded.
 func (s *selector) keep(p, reason string) bool {
+	if s.cfg.underMount(p) != "" {
+		s.mounted[p] = true
+		return false
+	}
 	if s.isExcluded(p) {
 		s.excluded[p] = true
 		return false
@@ -455,6 +484,10 @@ func (s *selector) plan() *Plan {
 		pl.Excluded = append(pl.Excluded, p)
 	}
 	sort.Strings(pl.Excluded)
+	for p := range s.mounted {
+		pl.MountExcluded = append(pl.MountExcluded, p)
+	}
+	sort.Strings(pl.MountExcluded)
 	paths := make([]string, 0, len(s.kept))
 	for p := range s.kept {
 		if p != "/" {

@@ -1,6 +1,7 @@
 package rebuild
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -172,6 +173,42 @@ func TestSelectWholeDirectory(t *testing.T) {
 	}
 	if _, ok := kept["/srv/other.json"]; ok {
 		t.Error("sibling of the whole directory kept")
+	}
+}
+
+// A file made at run time (gunicorn's worker files in /tmp) is not in the
+// image, but the directory it was made in must be, with its mode.
+func TestSelectParentOfRuntimeFiles(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "tmp"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(root, "tmp"), 0o777|os.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, root, "tmp/leftover", "x", 0o644)
+	writeFile(t, root, "run/lock/other", "x", 0o644)
+	symlink(t, root, "var/run", "../run")
+	f := openDir(t, root)
+	pl := Select(f, []Need{
+		{Path: "/tmp/wgunicorn-abc123", Reason: "traced:open"},
+		{Path: "/var/run/app/app.pid", Reason: "traced:open"},
+	})
+	kept := keptPaths(pl.Files)
+	if k, ok := kept["/tmp"]; !ok || k.Mode&os.ModeSticky == 0 {
+		t.Errorf("/tmp: %+v, want it kept with its sticky bit", k)
+	}
+	if _, ok := kept["/tmp/leftover"]; ok {
+		t.Error("the directory's other files are kept")
+	}
+	if _, ok := kept["/run"]; !ok {
+		t.Errorf("/run (through the /var/run link) not kept: %v", kept)
+	}
+	if _, ok := kept["/var/run"]; !ok {
+		t.Error("the /var/run link is not kept")
+	}
+	if _, ok := kept["/run/lock/other"]; ok {
+		t.Error("/run's contents kept")
 	}
 }
 

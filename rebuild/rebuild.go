@@ -86,6 +86,12 @@ type Result struct {
 	Skipped []Need `json:"skipped,omitempty"`
 	// Excluded are paths that WithExclude dropped.
 	Excluded []string `json:"excluded,omitempty"`
+	// MountExcluded are paths the container used beneath a mount point of
+	// the run (WithRunConfig), left out of the minimal image.
+	MountExcluded []string `json:"mount_excluded,omitempty"`
+	// Baked is set when the run's settings were written into the minimal
+	// image's config (WithRunConfig with bake).
+	Baked bool `json:"baked,omitempty"`
 	// Warnings: unresolved libraries, symlink loops, unreadable ELF files.
 	Warnings []string `json:"warnings,omitempty"`
 	// ByReason totals the bytes of regular files by the kind of their first
@@ -141,7 +147,7 @@ func Build(ctx context.Context, cli client.APIClient, image string, needs []Need
 	cfg.step("select", 0, int64(len(needs)))
 	plan := selectFiles(fsys, needs, cfg)
 	res.Files, res.Skipped, res.Excluded, res.Warnings, res.ByReason = plan.Files, plan.Skipped, plan.Excluded, plan.Warnings, plan.ByReason
-	res.Totals, res.Heuristics = plan.Totals, plan.Heuristics
+	res.Totals, res.Heuristics, res.MountExcluded = plan.Totals, plan.Heuristics, plan.MountExcluded
 	res.Timings.Select = time.Since(t0)
 
 	t0 = time.Now()
@@ -152,7 +158,13 @@ func Build(ctx context.Context, cli client.APIClient, image string, needs []Need
 	}
 	defer layer.remove()
 	res.LayerDigest = layer.diffID.String()
-	img, err := NewImage(fsys.Config, fsys.ID, image, layer)
+	imgConfig := fsys.Config
+	if cfg.bake && imgConfig != nil {
+		imgConfig = imgConfig.DeepCopy()
+		bakeConfig(imgConfig, cfg.run)
+		res.Baked = true
+	}
+	img, err := NewImage(imgConfig, fsys.ID, image, layer)
 	if err != nil {
 		return nil, err
 	}

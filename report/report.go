@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/whittle-dev/whittle/internal/limits"
 )
 
 // SchemaVersion identifies the JSON report format; bump it on breaking changes.
@@ -32,7 +34,14 @@ type Report struct {
 	Outputs      []string         `json:"outputs,omitempty"`
 	// Timings are the seconds each phase took.
 	Timings map[string]float64 `json:"timings,omitempty"`
-	Error   string             `json:"error,omitempty"`
+	// RunConfig, Dependencies and Drivers describe a real service's run:
+	// the user's settings, the companion services, the user's drivers.
+	RunConfig    *RunConfig   `json:"run_config,omitempty"`
+	Dependencies []Dependency `json:"dependencies,omitempty"`
+	Drivers      []Driver     `json:"drivers,omitempty"`
+	// LimitsHit are the budgets the target made the run reach.
+	LimitsHit []limits.Hit `json:"limits_hit,omitempty"`
+	Error     string       `json:"error,omitempty"`
 }
 
 // Tool names the producer.
@@ -73,6 +82,8 @@ type TraceInfo struct {
 	// CoverageScope says which functions of a Go binary were probed by
 	// default and how that scope was derived.
 	CoverageScope *CoverageScope `json:"coverage_scope,omitempty"`
+	// CodeCoverage: the mechanism, the scope's files, start-up and requests.
+	CodeCoverage *CodeCoverage `json:"code_coverage,omitempty"`
 }
 
 // CoverageScope is the default coverage scope of a Go binary: package main
@@ -120,6 +131,20 @@ type FuzzInfo struct {
 	// created (not in Requests); GCDeleteFailures those that did not.
 	GCDeletes        int64 `json:"gc_deletes,omitempty"`
 	GCDeleteFailures int64 `json:"gc_delete_failures,omitempty"`
+	// Shard is the part of a campaign split across jobs this run fuzzed;
+	// Seed above is the campaign's.
+	Shard *Shard `json:"shard,omitempty"`
+}
+
+// Shard is one part of a campaign: shard Index of Count, fuzzed with its
+// own Seed (derived from the campaign's), its own Operations and the
+// Support operations they need (producers of their ids, cleanup).
+type Shard struct {
+	Index      int      `json:"index"`
+	Count      int      `json:"count"`
+	Seed       int64    `json:"seed"`
+	Operations []string `json:"operations"`
+	Support    []string `json:"support,omitempty"`
 }
 
 // Sample is the state of a run at one moment of fuzzing.

@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/whittle-dev/whittle/internal/limits"
+	"github.com/whittle-dev/whittle/report/covdata/covtest"
 )
 
 func sampleReport() *Report {
@@ -25,7 +28,11 @@ func sampleReport() *Report {
 		Trace: TraceInfo{Tier: "tracepoint-kernel-path", Files: 10, FailedLookups: 2, Syscalls: []string{"openat", "read"}, Events: 99,
 			CoverageScope: &CoverageScope{Root: "github.com/acme/shop", From: "build-info path", Detail: "GOPATH build",
 				Patterns: []string{"main", "github.com/acme/shop/..."}, Exclude: []string{"github.com/acme/shop/vendor/*"},
-				Packages: []string{"github.com/acme/shop/store", "main"}, Functions: 42}},
+				Packages: []string{"github.com/acme/shop/store", "main"}, Functions: 42},
+			CodeCoverage: &CodeCoverage{Kind: "v8-blocks", Mechanism: "V8 precise coverage through the inspector (functions and blocks)", Processes: 3,
+				ScopeFrom: "main script /srv/app/server.js", ScopeFiles: []string{"/srv/app/server.js"}, FunctionsTotal: 20, Functions: 12,
+				FunctionsAtStartup: 4, FunctionsByRequests: 8, Units: 30, UnitsAtStartup: 4, UnitsByRequests: 26,
+				ByFunction: covtest.Coverage(), Operations: covtest.Coverage().Operations()}},
 		Fuzz: FuzzInfo{
 			Seed: 1, Duration: 30, Requests: 120, CorpusSize: 7, StopReason: "duration",
 			Operations: []Operation{
@@ -45,8 +52,15 @@ func sampleReport() *Report {
 		},
 		Reasons: map[string]int64{"traced": 1000},
 		Timings: map[string]float64{"fuzz": 30, "build": 4.2},
+		LimitsHit: []limits.Hit{{Limit: "gen.length", Value: 65536, Count: 3, First: "GET /search query.q",
+			OnHit: "the value is not generated; an operation that needs it is skipped"}},
 		Verification: &Verification{Result: "diverged", Total: 3, Identical: 2, Volatile: 1,
 			Divergences: []Divergence{{Operation: "POST /pets", Request: "POST /pets", Reason: "status 500, want 201", Original: "201 {}", Minimal: "500 {}"}}},
+		RunConfig: &RunConfig{Env: []string{"TOKEN"}, Mounts: []Mount{{Source: "/srv/conf", Target: "/etc/shop", Kind: "bind", ReadOnly: true, Note: "not in the minimal image"}},
+			Entrypoint: []string{"/app"}, Cmd: []string{"serve"}, User: "1000", WorkingDir: "/srv", MountExcluded: []string{"/etc/shop/shop.conf"},
+			Compose: "compose.yaml", Service: "api"},
+		Dependencies: []Dependency{{Service: "db", Image: "pg:15", Condition: "service_healthy", State: "healthy", Starts: 4, Ready: 3.2}},
+		Drivers:      []Driver{{Command: "./e2e.sh", ExitCode: 0, Duration: 3.1, Requests: 7, Output: "all checks passed"}},
 	}
 }
 
@@ -105,6 +119,21 @@ func TestSchemaRejectsBadReports(t *testing.T) {
 		"bad verification":     func(d map[string]any) { d["verification"].(map[string]any)["result"] = "maybe" },
 		"relative file path":   func(d map[string]any) { d["files"].([]any)[0].(map[string]any)["path"] = "app" },
 		"file without reason":  func(d map[string]any) { d["files"].([]any)[0].(map[string]any)["reasons"] = []any{} },
+		"unknown function state": func(d map[string]any) {
+			row := byFunction(d)["rows"].([]any)[0].([]any)
+			row[5] = "sometimes"
+		},
+		"short function row": func(d map[string]any) {
+			rows := byFunction(d)["rows"].([]any)
+			rows[0] = rows[0].([]any)[:9]
+		},
+		"bad line ranges": func(d map[string]any) {
+			row := byFunction(d)["rows"].([]any)[0].([]any)
+			row[8] = "3-"
+		},
+		"negative start-up functions": func(d map[string]any) {
+			d["trace"].(map[string]any)["code_coverage"].(map[string]any)["functions_at_startup"] = -1
+		},
 	}
 	for name, mutate := range mutations {
 		t.Run(name, func(t *testing.T) {
@@ -117,6 +146,10 @@ func TestSchemaRejectsBadReports(t *testing.T) {
 			}
 		})
 	}
+}
+
+func byFunction(d map[string]any) map[string]any {
+	return d["trace"].(map[string]any)["code_coverage"].(map[string]any)["by_function"].(map[string]any)
 }
 
 func TestEmbeddedSchemaIsTheFile(t *testing.T) {

@@ -4,12 +4,14 @@
 # outputs) to bench/results/; bench/results/README.md says how, where and when they were measured.
 #
 #   scripts/bench.sh [all]          every part below, then the markdown
-#   scripts/bench.sh PART...        only these parts: tracer fuzz negotiate rate rebuild loop cached stateful render
+#   scripts/bench.sh PART...        only these parts: tracer fuzz negotiate rate rebuild loop cached stateful services runtimes hostile render
 #   scripts/bench.sh endurance      20 minutes on gopets → bench/results/endurance-gopets.md
 #
 # Needs root, Docker, BPF, bin/whittle and the fixture images (make bench builds them first).
 # Environment: BENCH_DURATION (60s) BENCH_SEED (1) BENCH_ROUNDS (5, tracebench rounds)
 #   BENCH_STATEFUL_DURATION (2m: the stateful runs on shelf)
+#   BENCH_SERVICES_DURATION (10s) BENCH_SERVICES_ROUNDS (3): the companion-services runs on pgnotes
+#   BENCH_RUNTIMES (gopets pypets pkgshop nodeviews: the fixtures of the runtimes part)
 #   ENDURANCE_DURATION (20m)  BENCH_RUN_TIMEOUT (15m per run; 90m for endurance)
 #   BENCH_QUIET_WAIT (300: seconds to wait before a step for other people's containers and builds)
 #   BENCH_RERUN (1: run a step once more when others used the machine while it was measuring)
@@ -25,6 +27,8 @@ gopets=whittle-fixture/gopets:latest pypets=whittle-fixture/pypets:latest pyplug
 gopets_spec=testdata/targets/gopets/openapi.yaml
 nego=whittle-fixture/nego:latest nego_spec=testdata/targets/nego/openapi.yaml
 shelf_spec=testdata/targets/shelf/openapi.yaml stateful_duration=${BENCH_STATEFUL_DURATION:-2m}
+pgnotes=whittle-fixture/pgnotes:latest pgdb=whittle-fixture/pgdb:latest pgnotes_compose=testdata/targets/pgnotes/compose.yaml
+services_duration=${BENCH_SERVICES_DURATION:-10s} services_rounds=${BENCH_SERVICES_ROUNDS:-3}
 steps=$raw/steps.tsv
 
 log() { printf 'bench: %s\n' "$*" >&2; }
@@ -211,9 +215,49 @@ part_stateful() {
 	docker image rm whittle-bench/shelf:kept whittle-bench/shelf:stateful >/dev/null 2>&1 || true
 }
 
+# services: issue 15's start-up cost of companion services: pgnotes beside its database and migration
+# (from its compose file) against the same service alone (it starts without its database).
+part_services() {
+	local i
+	for img in "$pgnotes" "$pgdb"; do
+		docker image inspect "$img" >/dev/null 2>&1 || die "fixture $img missing: make fixtures (or scripts/fixtures.sh pgdb pgnotes)"
+	done
+	for ((i = 1; i <= services_rounds; i++)); do
+		# Beside its companions: the target, the spare and two of each companion at a time at most.
+		step "pgnotes-compose-$i" 6 run_whittle "pgnotes-compose-$i" whittle-bench/pgnotes:compose "$pgnotes" \
+			--compose "$pgnotes_compose" --service api --duration "$services_duration"
+		step "pgnotes-alone-$i" 2 run_whittle "pgnotes-alone-$i" whittle-bench/pgnotes:alone "$pgnotes" \
+			--duration "$services_duration"
+	done
+	docker image rm whittle-bench/pgnotes:compose whittle-bench/pgnotes:alone >/dev/null 2>&1 || true
+	"$bt" services -raw "$raw" -out "$results"
+	cat "$results/services.md" >&2
+}
+
+# runtimes: each runtime's code coverage on and off (--cover none), same seed and duration (issue 17).
+part_runtimes() {
+	local fx img extra
+	for fx in ${BENCH_RUNTIMES:-gopets pypets pkgshop nodeviews}; do
+		img=whittle-fixture/$fx:latest extra=()
+		docker image inspect "$img" >/dev/null 2>&1 || die "fixture $img missing: make fixtures (or scripts/fixtures.sh $fx)"
+		[[ $fx == gopets ]] && extra=(--spec "$gopets_spec")
+		step "$fx-cover" 3 run_whittle "$fx-cover" "whittle-bench/$fx:cover" "$img" "${extra[@]}" --duration "$duration"
+		step "$fx-nocover" 3 run_whittle "$fx-nocover" "whittle-bench/$fx:nocover" "$img" "${extra[@]}" --duration "$duration" --cover none
+		docker image rm "whittle-bench/$fx:cover" "whittle-bench/$fx:nocover" >/dev/null 2>&1 || true
+	done
+}
+
+# part_hostile: issue 18's hostile targets (testdata/hostile/server), each run once as
+# `whittle run IMAGE --auto --duration 20s`: how it ended, its wall time and peak RSS. The binary before
+# issue 18 was measured the same way into raw/hostile-before.json (benchtool hostile -label ...).
+part_hostile() {
+	step hostile 3 "$bt" hostile -whittle "$whittle" -json "$raw/hostile.json"
+}
+
 part_render() {
 	"$bt" render -raw "$raw" -out "$results"
-	log "wrote $results/README.md, tracer.md, fuzz.md, rebuild.md, stateful-shelf.md"
+	if [[ -s $raw/hostile.json ]]; then "$bt" hostile-md -raw "$raw" -out "$results"; fi
+	log "wrote $results/README.md, tracer.md, fuzz.md, rebuild.md, stateful-shelf.md, hostile.md, runtimes.md, services.md"
 }
 
 # endurance: the 20-minute run issue 7 asks for, on the whole gopets spec (its planted crashes included:
@@ -248,13 +292,16 @@ all)
 	part_loop
 	part_cached
 	part_stateful
+	part_services
+	part_runtimes
+	part_hostile
 	part_render
 	;;
 endurance) endurance ;;
 *)
 	[[ -s $raw/machine.json ]] || "$bt" machine -whittle "$whittle" >"$raw/machine.json"
 	for p in "${parts[@]}"; do
-		declare -F "part_$p" >/dev/null || die "unknown part $p (tracer fuzz negotiate rate rebuild loop cached stateful render, or all, endurance)"
+		declare -F "part_$p" >/dev/null || die "unknown part $p (tracer fuzz negotiate rate rebuild loop cached stateful services runtimes hostile render, or all, endurance)"
 		"part_$p"
 	done
 	[[ " ${parts[*]} " == *" render "* ]] || part_render

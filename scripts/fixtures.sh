@@ -16,7 +16,9 @@
 # A target directory is self-describing: its Dockerfile (FROM the base, EXPOSE its port), an
 # optional executable `prebuild` run as `prebuild CONTEXT_DIR` from the target directory to put
 # host-built artifacts (Go binaries) into the docker build context, and a service answering
-# GET /health once ready (the smoke check polls it).
+# GET /health once ready (the smoke check polls it). A service that needs configuration to
+# start names the extra `docker run` arguments in `smoke-args` (@DIR@ stands for the target
+# directory); an image that serves no HTTP (a database) has an executable `smoke IMAGE` instead.
 #
 # Images are cached by tag: a step is skipped when its image exists and carries the
 # recipe hash of the current sources (label dev.whittle.fixture.hash); when the sources
@@ -282,9 +284,18 @@ build_target() {
 
 smoke_check() {
 	local name=$1 image=whittle-fixture/$1:latest cid addr deadline port
+	local -a extra=()
+	if [[ -x $targets_dir/$name/smoke ]]; then
+		(cd "$targets_dir/$name" && UPDATE_SPEC=$update_spec ./smoke "$image") || die "smoke check of $image failed"
+		echo "OK $image (own smoke check)"
+		return 0
+	fi
+	if [[ -f $targets_dir/$name/smoke-args ]]; then
+		read -r -a extra < <(sed "s|@DIR@|$targets_dir/$name|g" "$targets_dir/$name/smoke-args")
+	fi
 	port=$(port_of "$name")
 	[[ -n $port ]] || die "$targets_dir/$name/Dockerfile EXPOSEs no port"
-	cid=$(docker run -d --label dev.whittle.fixture=smoke -p "127.0.0.1::$port" "$image")
+	cid=$(docker run -d --label dev.whittle.fixture=smoke "${extra[@]}" -p "127.0.0.1::$port" "$image")
 	# shellcheck disable=SC2064
 	trap "docker rm -f '$cid' >/dev/null 2>&1 || true" EXIT
 	addr=$(docker port "$cid" "$port/tcp" | grep -m1 '^127\.0\.0\.1:') ||

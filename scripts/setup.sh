@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # setup.sh — idempotent machine set-up for whittle (make demo, make test, .ci/run).
 #
-# Installs what is missing (docker.io, debootstrap, curl, gcc + libc6-dev), starts dockerd when no
+# Installs what is missing (docker.io, debootstrap, curl, gcc + libc6-dev, lcov), starts dockerd when no
 # engine answers, mounts tracefs/debugfs/securityfs/bpffs when missing and makes sure the Go
 # toolchain in /usr/local/go/bin is usable. Needs root for anything it has to change.
 # When everything is already in place it only checks, in well under a second.
@@ -120,9 +120,10 @@ ensure_go() {
 }
 
 main() {
-	# gcc and libc6-dev: the gopets fixture is built with cgo.
+	# gcc and libc6-dev: the gopets fixture is built with cgo. lcov: genhtml reads the lcov
+	# exports in the coverage tests.
 	install_missing docker:docker.io dockerd:docker.io debootstrap:debootstrap \
-		curl:curl flock:util-linux gcc:gcc gcc:libc6-dev
+		curl:curl flock:util-linux gcc:gcc gcc:libc6-dev genhtml:lcov
 	start_dockerd
 	ensure_mount tracefs /sys/kernel/tracing yes
 	ensure_mount debugfs /sys/kernel/debug no

@@ -1,10 +1,8 @@
 package tracer
 
 import (
-	"os"
 	"path"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -50,9 +48,8 @@ type bucket struct {
 	set      fileSet             // accesses while the namespace was not bound
 	tgids    map[uint32]struct{} // live tracked processes, to find a root
 	rootPid  uint32              // last pid whose /proc/PID/root served
-	root     *os.File            // the container root, pinned (see pinRoot)
-	rootPath string              // /proc/self/fd/N of root
-	resolved map[string]string   // ResolveInRoot cache
+	root     *procfs.Root        // the container root, pinned (see pinRoot)
+	resolved map[string]string   // Root.Resolve cache
 	interps  map[string]string   // executable Path -> PT_INTERP ("" none)
 }
 
@@ -202,7 +199,7 @@ func (c *collector) elfInterp(b *bucket, r *record, exe string) string {
 	if !ok {
 		return ""
 	}
-	s := readInterp(root + procfs.ResolveInRoot(root, exe))
+	s := readInterp(root, exe)
 	if len(b.interps) >= maxResolveCache {
 		clear(b.interps)
 	}
@@ -374,7 +371,7 @@ func (c *collector) resolveRoot(r *record, p string) string {
 	if !ok {
 		return p
 	}
-	s := procfs.ResolveInRoot(root, p)
+	s := root.Resolve(p)
 	if len(b.resolved) >= maxResolveCache {
 		clear(b.resolved)
 	}
@@ -382,16 +379,16 @@ func (c *collector) resolveRoot(r *record, p string) string {
 	return s
 }
 
-// rootFor returns a host path of r's container root. The first live
-// process found pins it (pinRoot), so later lookups work even after every
-// process of the container has exited: the user-space tier may read the
-// records of a short-lived container only after it is gone.
-func (c *collector) rootFor(b *bucket, r *record) (string, bool) {
+// rootFor returns r's container root. The first live process found pins
+// it (pinRoot), so later lookups work even after every process of the
+// container has exited: the user-space tier may read the records of a
+// short-lived container only after it is gone.
+func (c *collector) rootFor(b *bucket, r *record) (*procfs.Root, bool) {
 	if b.root != nil {
-		return b.rootPath, true
+		return b.root, true
 	}
 	if r.flags&fTracked == 0 {
-		return "", false // runc init before its exec: maybe still in the host's root
+		return nil, false // runc init before its exec: maybe still in the host's root
 	}
 	try := func(pid uint32) bool {
 		if pid == 0 {
@@ -407,7 +404,7 @@ func (c *collector) rootFor(b *bucket, r *record) (string, bool) {
 	for _, pid := range cands {
 		if try(pid) {
 			b.rootPid = pid
-			return b.rootPath, true
+			return b.root, true
 		}
 	}
 	n := 0
@@ -417,29 +414,29 @@ func (c *collector) rootFor(b *bucket, r *record) (string, bool) {
 		}
 		if try(pid) {
 			b.rootPid = pid
-			return b.rootPath, true
+			return b.root, true
 		}
 	}
-	return "", false
+	return nil, false
 }
 
 // pinRoot opens a container root (/proc/PID/root): the open directory keeps
-// the root mount reachable through /proc/self/fd/N, whatever happens to PID.
+// the root mount reachable whatever happens to PID, and paths resolve
+// inside it (procfs.Root).
 func (b *bucket) pinRoot(dir string) bool {
-	f, err := os.Open(dir)
+	root, err := procfs.OpenRoot(dir)
 	if err != nil {
 		return false
 	}
 	b.unpinRoot()
-	b.root = f
-	b.rootPath = "/proc/self/fd/" + strconv.Itoa(int(f.Fd()))
+	b.root = root
 	return true
 }
 
 func (b *bucket) unpinRoot() {
 	if b.root != nil {
 		b.root.Close()
-		b.root, b.rootPath = nil, ""
+		b.root = nil
 	}
 }
 

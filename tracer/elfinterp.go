@@ -4,6 +4,8 @@ import (
 	"debug/elf"
 	"io"
 	"strings"
+
+	"github.com/whittle-dev/whittle/tracer/internal/procfs"
 )
 
 // The ELF interpreter (PT_INTERP, e.g. /lib64/ld-linux-x86-64.so.2) is
@@ -14,14 +16,19 @@ import (
 
 const maxInterpLen = 4096
 
-// readInterp returns the PT_INTERP string of an ELF file, "" when it has
-// none (static binaries, scripts, non-ELF files).
-func readInterp(file string) string {
-	f, err := elf.Open(file)
+// readInterp returns the PT_INTERP string of the ELF file at path exe in
+// the container's root, "" when it has none (static binaries, scripts,
+// non-ELF files).
+func readInterp(root *procfs.Root, exe string) string {
+	file, err := root.Open(exe)
 	if err != nil {
 		return ""
 	}
-	defer f.Close()
+	defer file.Close()
+	f, err := elf.NewFile(file)
+	if err != nil {
+		return ""
+	}
 	for _, p := range f.Progs {
 		if p.Type != elf.PT_INTERP {
 			continue

@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/whittle-dev/whittle/tracer/internal/procfs"
 )
 
 func TestJoinPath(t *testing.T) {
@@ -77,25 +75,4 @@ func fakeRoot(t *testing.T) string {
 	ln("loop1", "loop2")
 	ln("../../../../etc", "escape")
 	return root
-}
-
-func TestResolveInRoot(t *testing.T) {
-	root := fakeRoot(t)
-	tests := []struct{ in, want string }{
-		{"/", "/"},
-		{"/lib/x86_64", "/usr/lib/x86_64"},
-		{"/lib64/ld.so", "/usr/lib/x86_64/ld.so"},
-		{"/data/link", "/data/dir"},
-		{"/data/link/sub", "/data/dir/sub"},
-		{"/data/link/../dir/sub", "/data/dir/sub"}, // ".." after the link applies to the target
-		{"/data/missing/x", "/data/missing/x"},
-		{"/lib/nothere/y", "/usr/lib/nothere/y"},
-		{"/escape", "/etc"},
-		{"/loop1/x", "/loop1/x"}, // ELOOP: kept as is from the loop on
-	}
-	for _, tt := range tests {
-		if got := procfs.ResolveInRoot(root, tt.in); got != tt.want {
-			t.Errorf("resolveInRoot(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
 }

@@ -122,9 +122,23 @@ func runContainerOpts(t *testing.T, dockerOpts []string, image string, args ...s
 
 func (c container) signal(t *testing.T) {
 	t.Helper()
+	// The workload is its container's init: a signal it neither handles
+	// nor blocks yet is dropped, and it would wait for ever. Wait until it
+	// waits for SIGUSR1 (wait_usr1); on a busy machine that takes a while.
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if waitsForSignal(c.pid) {
+			break
+		}
+	}
 	if out, err := exec.Command("docker", "kill", "-s", "USR1", c.id).CombinedOutput(); err != nil {
 		t.Fatalf("docker kill -s USR1: %v: %s", err, out)
 	}
+}
+
+// waitsForSignal reports whether pid sits in rt_sigtimedwait (sigwait).
+func waitsForSignal(pid int) bool {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/syscall", pid))
+	return err == nil && strings.HasPrefix(string(data), "128 ")
 }
 
 func (c container) wait(t *testing.T) {

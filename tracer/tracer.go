@@ -472,3 +472,9 @@ func (t *Tracer) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// InContainerRoot says how container files are opened and resolved on this
+// kernel: nil with openat2(RESOLVE_IN_ROOT); otherwise why not, and they
+// are walked one component at a time from the pinned root instead (as
+// safe, slower). Either way no path leads out of the container's root.
+func InContainerRoot() error { return procfs.InRoot() }

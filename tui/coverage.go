@@ -92,6 +92,12 @@ func (c *coveragePane) View() string {
 	} else {
 		lines = append(lines, "functions –")
 	}
+	switch {
+	case p.CoverageMechanism != "":
+		lines = append(lines, t.dim.Render(ansi.Truncate("via "+p.CoverageMechanism, w, "…")))
+	case p.CoverageWhy != "":
+		lines = append(lines, t.dim.Render(ansi.Truncate("no code coverage: "+p.CoverageWhy, w, "…")))
+	}
 	lines = append(lines, fmt.Sprintf("files %s  syscalls %s", thousands(int64(p.Files)), thousands(int64(p.Syscalls))))
 	last := "never"
 	if at := c.lastSignal(); !at.IsZero() && !c.now.IsZero() {

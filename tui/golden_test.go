@@ -2,8 +2,10 @@ package tui
 
 import (
 	"fmt"
+	"github.com/whittle-dev/whittle/event"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
@@ -37,12 +39,28 @@ func TestGolden(t *testing.T) {
 		{"start", func(hs *harness) {}},
 		{"fuzzing", func(hs *harness) { hs.fuzzing() }},
 		{"paused", func(hs *harness) { hs.fuzzing(); hs.keys("p") }},
+		{"coverage_mechanism", func(hs *harness) {
+			hs.fuzzing()
+			hs.progress.update(func(p *event.Progress) {
+				p.CoverageMechanism = "V8 precise coverage through the inspector (functions and blocks), 3 processes"
+			})
+			hs.at(84 * time.Second)
+		}},
+		{"no_code_coverage", func(hs *harness) {
+			hs.fuzzing()
+			hs.progress.update(func(p *event.Progress) {
+				p.FunctionsTotal, p.Functions = 0, 0
+				p.CoverageWhy = "the Python interpreter has no USDT probes"
+			})
+			hs.at(84 * time.Second)
+		}},
 		{"filter_operations", func(hs *harness) { hs.fuzzing(); hs.keys("/", "p", "e", "t", "I", "d") }},
 		{"finding_detail", func(hs *harness) { hs.fuzzing(); hs.keys("tab", "enter") }},
 		{"operation_detail", func(hs *harness) { hs.fuzzing(); hs.keys("home", "enter") }},
 		{"help", func(hs *harness) { hs.fuzzing(); hs.keys("?") }},
 		{"confirm_quit", func(hs *harness) { hs.fuzzing(); hs.keys("q") }},
 		{"building", func(hs *harness) { hs.fuzzing(); hs.building() }},
+		{"companion_services", func(hs *harness) { hs.companions(); hs.fuzzing() }},
 		{"results", func(hs *harness) { hs.fuzzing(); hs.building(); hs.finished(false) }},
 		{"results_diverged", func(hs *harness) { hs.fuzzing(); hs.building(); hs.finished(true); hs.keys("tab") }},
 		{"results_divergence_detail", func(hs *harness) {
@@ -50,6 +68,25 @@ func TestGolden(t *testing.T) {
 			hs.building()
 			hs.finished(true)
 			hs.keys("tab", "enter")
+		}},
+		{"coverage_packages", func(hs *harness) { hs.fuzzing(); hs.building(); hs.finished(false); hs.keys("shift+tab") }},
+		{"coverage_functions", func(hs *harness) {
+			hs.fuzzing()
+			hs.building()
+			hs.finished(false)
+			hs.keys("shift+tab", "enter")
+		}},
+		{"coverage_find", func(hs *harness) {
+			hs.fuzzing()
+			hs.building()
+			hs.finished(false)
+			hs.keys("shift+tab", "/", "c", "o", "m", "p", "enter")
+		}},
+		{"coverage_function_detail", func(hs *harness) {
+			hs.fuzzing()
+			hs.building()
+			hs.finished(false)
+			hs.keys("shift+tab", "down", "enter", "down", "down", "down", "enter")
 		}},
 		{"results_file_detail", func(hs *harness) {
 			hs.fuzzing()

@@ -17,6 +17,7 @@ import (
 
 	"github.com/whittle-dev/whittle/event"
 	"github.com/whittle-dev/whittle/report"
+	"github.com/whittle-dev/whittle/report/covdata"
 )
 
 func TestMain(m *testing.M) {
@@ -287,6 +288,29 @@ func (hs *harness) building() {
 	hs.at(86 * time.Second)
 }
 
+// sampleCoverage is a Go service's coverage by function: two packages, a
+// function never reached, start-up code, handlers reached by operations.
+func sampleCoverage() *report.CodeCoverage {
+	const mod = "github.com/whittle-dev/gopets"
+	fn := func(file string, line int, name, pkg string, st covdata.State, at int, op string) covdata.Function {
+		return covdata.Function{File: mod + "/" + file, Line: line, Name: name, Package: pkg, State: st, FirstHit: time.Duration(at) * time.Second, Operation: op}
+	}
+	c := &covdata.Coverage{Kind: "native-functions", Started: base, Functions: []covdata.Function{
+		fn("main.go", 23, "main.main", "main", covdata.Startup, 1, ""),
+		fn("config.go", 18, "main.loadConfig", "main", covdata.Startup, 1, ""),
+		fn("handlers_pets.go", 77, "main.(*server).handleCreatePet", "main", covdata.Requests, 3, "POST /pets"),
+		fn("handlers_pets.go", 159, "main.(*server).handleListPets", "main", covdata.Requests, 3, "GET /pets"),
+		fn("store.go", 150, "main.(*server).compactStore", "main", covdata.Never, 0, ""),
+		fn("server.go", 120, "main.writeError", "main", covdata.Requests, 9, "GET /pets/{petId}"),
+		fn("internal/adopt/adopt.go", 62, mod+"/internal/adopt.Validate", mod+"/internal/adopt", covdata.Requests, 12, "POST /pets/{petId}/adopt"),
+		fn("internal/adopt/foster.go", 29, mod+"/internal/adopt.foster", mod+"/internal/adopt", covdata.Never, 0, ""),
+		fn("internal/adopt/foster.go", 51, mod+"/internal/adopt.fosterEligible", mod+"/internal/adopt", covdata.Never, 0, ""),
+	}}
+	c.Sort()
+	c.Summarize()
+	return &report.CodeCoverage{Kind: "native-functions", FunctionsTotal: 9, Functions: 6, ByFunction: c, Operations: c.Operations()}
+}
+
 func sampleReport(diverged bool) *report.Report {
 	r := &report.Report{
 		Schema:   report.SchemaVersion,
@@ -311,6 +335,7 @@ func sampleReport(diverged bool) *report.Report {
 		Verification: &report.Verification{Result: "identical", Total: 1234, Identical: 1234, Volatile: 3},
 		Outputs:      []string{"json=report.json"},
 	}
+	r.Trace.CodeCoverage = sampleCoverage()
 	if diverged {
 		r.Verification = &report.Verification{Result: "diverged", Total: 1234, Identical: 1232, Divergences: []report.Divergence{
 			{Operation: "GET /pets/{petId}/photos", Request: "GET /pets/7/photos", Reason: "status 200 != 500",
@@ -364,3 +389,14 @@ func (hs *harness) screenHas(t *testing.T, want ...string) {
 func windowSize(w, h int) tea.WindowSizeMsg { return tea.WindowSizeMsg{Width: w, Height: h} }
 
 var errInterrupted = errors.New("interrupted: context canceled")
+
+// companions: a compose target whose database is healthy and whose
+// migration ran, each started twice.
+func (hs *harness) companions() {
+	hs.events(
+		event.Dependency{Stamp: event.Stamp{At: base}, Service: "db", Image: "pg:15", State: "starting", Starts: 1},
+		event.Dependency{Stamp: event.Stamp{At: base}, Service: "db", Image: "pg:15", State: "healthy", Starts: 2},
+		event.Dependency{Stamp: event.Stamp{At: base}, Service: "migrate", Image: "api:1", State: "completed", Starts: 2},
+		event.Dependency{Stamp: event.Stamp{At: base}, Service: "cache", Image: "redis:7", State: "waiting (healthy)", Starts: 1},
+	)
+}

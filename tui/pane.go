@@ -155,4 +155,5 @@ var (
 	_ Pane = (*fileTreePane)(nil)
 	_ Pane = (*divergencesPane)(nil)
 	_ Pane = (*detailPane)(nil)
+	_ Pane = (*coverExplorer)(nil)
 )

@@ -26,6 +26,10 @@ type phaseTracker struct {
 	detail  map[event.Phase]string
 	step    map[event.Phase]event.Step
 	current event.Phase
+	// deps are the target's companion services, in the order first seen,
+	// with their last state.
+	deps    []event.Dependency
+	depSeen map[string]int
 }
 
 func newPhaseTracker() phaseTracker {
@@ -88,7 +92,50 @@ func (pt *phaseTracker) apply(e event.Event) {
 			p = pt.current
 		}
 		pt.step[p] = e
+	case event.Dependency:
+		if pt.depSeen == nil {
+			pt.depSeen = map[string]int{}
+		}
+		if i, ok := pt.depSeen[e.Service]; ok {
+			pt.deps[i] = e
+		} else {
+			pt.depSeen[e.Service] = len(pt.deps)
+			pt.deps = append(pt.deps, e)
+		}
 	}
+}
+
+// depLines is how many lines the companion services take (0 or 1).
+func (pt *phaseTracker) depLines() int {
+	if len(pt.deps) == 0 {
+		return 0
+	}
+	return 1
+}
+
+// depsView is one line: each companion service with its state and how
+// many times it was started.
+func (pt *phaseTracker) depsView(t *theme, w int) string {
+	parts := []string{t.dim.Render("services")}
+	for _, d := range pt.deps {
+		st := d.State
+		switch {
+		case strings.HasPrefix(st, "failed"):
+			st = t.bad.Render("✗ " + st)
+		case st == "healthy" || st == "running" || st == "completed":
+			st = t.good.Render("✓") + " " + st
+		case st == "removed":
+			st = t.dim.Render(st)
+		default:
+			st = t.accent.Render("… " + st)
+		}
+		starts := ""
+		if d.Starts > 1 {
+			starts = t.dim.Render(fmt.Sprintf(" ×%d", d.Starts))
+		}
+		parts = append(parts, t.bold.Render(d.Service)+" "+st+starts)
+	}
+	return fitLine(" "+strings.Join(parts, "  "), w)
 }
 
 // finish marks the run over: a phase still running ends with the run's

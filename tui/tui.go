@@ -90,6 +90,7 @@ type Model struct {
 	logs     *logPane
 	tree     *fileTreePane
 	divs     *divergencesPane
+	cover    *coverExplorer
 	detail   *detailPane // open detail view, nil when none
 
 	screen     screen
@@ -132,6 +133,7 @@ func New(cfg Config) *Model {
 		logs:     newLogPane(t, k),
 		tree:     newFileTreePane(t, k),
 		divs:     newDivergencesPane(t, k),
+		cover:    newCoverExplorer(t, k),
 	}
 	if cfg.Events != nil {
 		m.pump = &pump{src: cfg.Events, interval: 50 * time.Millisecond}
@@ -163,7 +165,7 @@ func (m *Model) Outcome() (Outcome, bool) { return m.outcome, m.finished }
 // ring is the panes tab cycles through on the current screen.
 func (m *Model) ring() []Pane {
 	if m.screen == screenResults {
-		return []Pane{m.tree, m.divs, m.findings, m.ops, m.logs}
+		return []Pane{m.tree, m.divs, m.findings, m.ops, m.logs, m.cover}
 	}
 	return []Pane{m.ops, m.findings, m.logs}
 }
@@ -175,7 +177,7 @@ func (m *Model) focused() Pane {
 
 // panes is every pane that receives data messages.
 func (m *Model) panes() []Pane {
-	return []Pane{m.coverage, m.ops, m.findings, m.logs, m.tree, m.divs}
+	return []Pane{m.coverage, m.ops, m.findings, m.logs, m.tree, m.divs, m.cover}
 }
 
 // active reports whether a run is going on that quitting would stop.

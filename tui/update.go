@@ -29,8 +29,12 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		m.pullProgress()
 		return tick(m.cfg.Interval)
 	case eventsMsg:
+		deps := m.phases.depLines()
 		for _, e := range msg {
 			m.phases.apply(e)
+		}
+		if m.phases.depLines() != deps {
+			m.layout() // the companion services' line takes a line of the panes
 		}
 		if m.finished {
 			m.phases.finish(m.outcome.Err != nil)
@@ -119,10 +123,10 @@ func (m *Model) updateKeys() {
 	k.Skip.SetEnabled(fuzzing && f == Pane(m.ops) && m.ops.Selected() != "")
 	_, canFilter := f.(filterable)
 	k.Filter.SetEnabled(canFilter && m.detail == nil)
-	k.Sort.SetEnabled(f == Pane(m.ops) && m.detail == nil)
+	k.Sort.SetEnabled((f == Pane(m.ops) || f == Pane(m.cover)) && m.detail == nil)
 	k.Collapse.SetEnabled(f == Pane(m.tree) && m.detail == nil)
 	k.Expand.SetEnabled(f == Pane(m.tree) && m.detail == nil)
-	k.Back.SetEnabled(m.detail != nil || m.showHelp || m.filterOf(f) != "")
+	k.Back.SetEnabled(m.detail != nil || m.showHelp || m.filterOf(f) != "" || f == Pane(m.cover) && m.cover.CanGoBack())
 }
 
 func (m *Model) filterOf(p Pane) string {
@@ -136,6 +140,8 @@ func (m *Model) filterOf(p Pane) string {
 	case *fileTreePane:
 		return p.filter
 	case *divergencesPane:
+		return p.filter
+	case *coverExplorer:
 		return p.filter
 	}
 	return ""
@@ -173,6 +179,8 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 			m.showHelp = false
 		case m.detail != nil:
 			m.detail = nil
+		case m.filterOf(m.focused()) == "" && m.focused() == Pane(m.cover) && m.cover.CanGoBack():
+			m.cover.GoBack()
 		default:
 			if fp, ok := m.focused().(filterable); ok {
 				fp.SetFilter("")

@@ -281,7 +281,7 @@ func TestResultsPanesCycle(t *testing.T) {
 	hs := newHarness(80, 24)
 	hs.fuzzing()
 	hs.finished(true)
-	for _, want := range []string{"files 9", "divergences 2", "findings 3", "operations 7", "log"} {
+	for _, want := range []string{"files 9", "divergences 2", "findings 3", "operations 7", "log", "coverage"} {
 		if !strings.Contains(titleOf(hs.m.focused()), strings.Fields(want)[0]) {
 			t.Fatalf("focus on %q, want %q", titleOf(hs.m.focused()), want)
 		}

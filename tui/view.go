@@ -32,7 +32,7 @@ func (m *Model) size() (int, int) {
 // dashboardGrid is the size of the dashboard's four boxes.
 func (m *Model) dashboardGrid() (leftW, rightW, topH, botH int) {
 	w, h := m.size()
-	body := h - 5
+	body := h - 5 - m.phases.depLines()
 	leftW = max(28, min(44, w*35/100))
 	rightW = w - leftW
 	topH = (body + 1) / 2
@@ -50,7 +50,7 @@ func (m *Model) layout() {
 		m.findings.SetSize(leftW-4, botH-2)
 		m.logs.SetSize(rightW-4, botH-2)
 		if m.detail != nil {
-			m.detail.SetSize(w-4, h-5-2)
+			m.detail.SetSize(w-4, h-5-m.phases.depLines()-2)
 		}
 		return
 	}
@@ -83,7 +83,10 @@ func (m *Model) View() string {
 		lines = append(lines, m.bodyView(w, m.resultsBoxHeight()))
 	} else {
 		lines = append(lines, m.phases.stepView(m.t, w))
-		lines = append(lines, m.bodyView(w, h-5))
+		if m.phases.depLines() > 0 {
+			lines = append(lines, m.phases.depsView(m.t, w))
+		}
+		lines = append(lines, m.bodyView(w, h-5-m.phases.depLines()))
 	}
 	lines = append(lines, m.statusView(w), m.helpView(w))
 	return fitBlock(strings.Join(lines, "\n"), w, h)
@@ -306,6 +309,7 @@ func (m *Model) tabsView(w int) string {
 		fmt.Sprintf("findings %d", m.findings.Len()),
 		fmt.Sprintf("operations %d", len(m.ops.rows)),
 		"log",
+		m.cover.Label(),
 	}
 	var parts []string
 	for i, l := range labels {

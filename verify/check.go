@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/fuzz"
@@ -27,8 +28,17 @@ type Check struct {
 	// Baseline is a previous check's report to compare with instead of
 	// the stored answers.
 	Baseline *Report
-	// OnRun is told when each replay starts (1-based).
-	OnRun func(run, runs int, baseURL string)
+	// Reference, when set, starts containers of the image whose answers
+	// are the reference (the original the corpus was recorded on): the
+	// entries are replayed Runs times on it too, like for like, and what
+	// changes between its replays is ignored. It is used instead of the
+	// stored answers when no Baseline is given.
+	Reference StartFunc
+	// ReferenceName names the reference's containers in messages.
+	ReferenceName string
+	// OnRun is told when each replay starts (1-based); reference is set
+	// for the replays of the Reference image.
+	OnRun func(run, runs int, baseURL string, reference bool)
 	// Options configure each replay's target.
 	Options []Option
 }
@@ -37,15 +47,21 @@ type Check struct {
 // --baseline reads back). The command fills in what it knows of the corpus
 // and image.
 type Report struct {
-	Corpus   string   `json:"corpus"`
-	Image    string   `json:"image"`
-	ImageID  string   `json:"image_id"`
-	SpecHash string   `json:"spec_hash"`
-	Runs     int      `json:"runs"`
-	Against  string   `json:"against"` // "corpus" or the baseline file
-	Summary  Summary  `json:"summary"`
-	Answers  []Answer `json:"answers"`
-	Warnings []string `json:"warnings,omitempty"`
+	Corpus   string `json:"corpus"`
+	Image    string `json:"image"`
+	ImageID  string `json:"image_id"`
+	SpecHash string `json:"spec_hash"`
+	Runs     int    `json:"runs"`
+	// Against is what the answers were compared with: "original" (the
+	// reference image replayed now, Reference naming it), "corpus" (the
+	// answers stored while fuzzing) or the baseline file.
+	Against   string `json:"against"`
+	Reference string `json:"reference,omitempty"`
+	// ReferenceID is the reference image's id.
+	ReferenceID string   `json:"reference_id,omitempty"`
+	Summary     Summary  `json:"summary"`
+	Answers     []Answer `json:"answers"`
+	Warnings    []string `json:"warnings,omitempty"`
 }
 
 // Summary counts a check's answers.
@@ -89,15 +105,30 @@ func (c *Check) Run(ctx context.Context) (*Report, error) {
 	}
 	es, warns := fuzz.EntriesFromCorpus(c.Entries)
 	var sp *spec.Spec
+	var refRuns [][]fuzz.Exchange
+	if c.Reference != nil && c.Baseline == nil {
+		for i := range c.Runs {
+			x, err := c.replay(ctx, c.Reference, i, true, &sp, es)
+			if err != nil {
+				return nil, fmt.Errorf("replaying on the reference image: %w", err)
+			}
+			refRuns = append(refRuns, x)
+		}
+	}
 	var runs [][]fuzz.Exchange
 	for i := range c.Runs {
-		x, err := c.replay(ctx, i, &sp, es)
+		x, err := c.replay(ctx, c.Start, i, false, &sp, es)
 		if err != nil {
 			return nil, err
 		}
 		runs = append(runs, x)
 	}
-	ref := c.reference(es)
+	var ref *Reference
+	if refRuns != nil {
+		ref = &Reference{Answers: refRuns[0], Volatile: LearnVolatility(refRuns...)}
+	} else {
+		ref = c.reference(es)
+	}
 	ref.Volatile.Merge(LearnVolatility(runs...))
 	rep := &Report{SpecHash: sp.Hash, Runs: c.Runs, Warnings: warns}
 	rep.Summary.Requests = len(runs[0])
@@ -130,10 +161,14 @@ func (c *Check) Run(ctx context.Context) (*Report, error) {
 	return rep, nil
 }
 
-// replay runs the entries once on a fresh target; the first run loads the
-// spec once its container answers.
-func (c *Check) replay(ctx context.Context, i int, sp **spec.Spec, es []fuzz.Entry) ([]fuzz.Exchange, error) {
-	t := NewTarget(c.Start, c.Options...)
+// replay runs the entries once on a fresh target of start; the first run
+// loads the spec once its container answers.
+func (c *Check) replay(ctx context.Context, start StartFunc, i int, reference bool, sp **spec.Spec, es []fuzz.Entry) ([]fuzz.Exchange, error) {
+	opts := c.Options
+	if reference && c.ReferenceName != "" {
+		opts = append(slices.Clone(opts), WithName(c.ReferenceName))
+	}
+	t := NewTarget(start, opts...)
 	defer t.Close(ctx)
 	if err := t.Start(ctx); err != nil {
 		return nil, err
@@ -146,7 +181,7 @@ func (c *Check) replay(ctx context.Context, i int, sp **spec.Spec, es []fuzz.Ent
 		*sp = s
 	}
 	if c.OnRun != nil {
-		c.OnRun(i+1, c.Runs, t.BaseURL())
+		c.OnRun(i+1, c.Runs, t.BaseURL(), reference)
 	}
 	return ReplayOn(ctx, *sp, t, es)
 }

@@ -56,7 +56,7 @@ func runCheck(t *testing.T, svc *service, sp *spec.Spec, baseline *Report, e3bod
 		Baseline: baseline,
 		Options:  []Option{fast()},
 	}
-	c.OnRun = func(run, _ int, _ string) { svc.setScript(crashScript(timings[run-1], e3body)) }
+	c.OnRun = func(run, _ int, _ string, _ bool) { svc.setScript(crashScript(timings[run-1], e3body)) }
 	rep, err := c.Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -134,7 +134,7 @@ func TestCheckAgainstBaselineToleratesCrashTiming(t *testing.T) {
 	svc.setScript(nil)
 	c := &Check{Entries: crashCorpus(), Start: svc.start, Runs: 1, Baseline: base, Options: []Option{fast()},
 		Spec: func(context.Context, string) (*spec.Spec, error) { return sp, nil }}
-	c.OnRun = func(int, int, string) {
+	c.OnRun = func(int, int, string, bool) {
 		svc.setScript(func(path string) (corpus.Response, fate) {
 			if path == "/e0" {
 				return corpus.Response{}, dieBefore
@@ -159,7 +159,7 @@ func TestCheckAgainstStoredAnswers(t *testing.T) {
 	svc := &service{}
 	c := &Check{Entries: crashCorpus(), Start: svc.start, Runs: 1, Options: []Option{fast()},
 		Spec: func(context.Context, string) (*spec.Spec, error) { return sp, nil }}
-	c.OnRun = func(int, int, string) { svc.setScript(crashScript(dieAfter, `{"n":3}`)) }
+	c.OnRun = func(int, int, string, bool) { svc.setScript(crashScript(dieAfter, `{"n":3}`)) }
 	rep, err := c.Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -167,5 +167,75 @@ func TestCheckAgainstStoredAnswers(t *testing.T) {
 	t.Logf("answers: %s", answersOf(rep))
 	if rep.Differences() != 0 || rep.Summary.Identical != 6 || rep.Summary.Crashes != 1 {
 		t.Fatalf("%s (%+v)", answersOf(rep), rep.Summary)
+	}
+}
+
+// Answers stored while fuzzing come from a target that held other state
+// (e0 counted 57 things then; a fresh container counts 1). Compared with
+// them, a minimal image that answers exactly as its original does now
+// differs; compared with the original replayed now (Reference), like for
+// like, it does not, and what the original's own replays disagree on (a
+// timestamp) is ignored. A real difference is still found.
+func TestCheckAgainstTheOriginal(t *testing.T) {
+	sp := testSpec(t, "/e0", "/e1a", "/e1b", "/e1c", "/e2", "/e3")
+	entries := []corpus.Entry{
+		storedEntry("e0", []string{"/e0"}, jsonResp(200, `{"count":57}`)),
+		storedEntry("e3", []string{"/e3"}, jsonResp(200, `{"n":3,"at":"then"}`)),
+	}
+	now := 0
+	fresh := func(e3 string) func(string) (corpus.Response, fate) {
+		return func(path string) (corpus.Response, fate) {
+			switch path {
+			case "/e0":
+				return jsonResp(200, `{"count":1}`), answer
+			case "/e3":
+				now++
+				return jsonResp(200, fmt.Sprintf(e3, now)), answer
+			}
+			return jsonResp(404, `{}`), answer
+		}
+	}
+	check := func(minimal string) *Report {
+		t.Helper()
+		original, min := &service{}, &service{}
+		original.setScript(fresh(`{"n":3,"at":"t%d"}`))
+		min.setScript(fresh(minimal))
+		var order []string
+		c := &Check{Entries: entries, Start: min.start, Reference: original.start, Runs: 2, Options: []Option{fast()},
+			Spec:  func(context.Context, string) (*spec.Spec, error) { return sp, nil },
+			OnRun: func(run, _ int, _ string, ref bool) { order = append(order, fmt.Sprintf("%d:%v", run, ref)) }}
+		rep, err := c.Run(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(order, " "); got != "1:true 2:true 1:false 2:false" {
+			t.Errorf("replays %s: the original twice, then the image twice", got)
+		}
+		if original.leftover() != 0 || min.leftover() != 0 || len(original.started) != 2 {
+			t.Errorf("original: %d started, %d left; minimal: %d left", len(original.started), original.leftover(), min.leftover())
+		}
+		return rep
+	}
+	rep := check(`{"n":3,"at":"t%d"}`)
+	t.Logf("answers: %s", answersOf(rep))
+	if rep.Differences() != 0 || rep.Summary.Identical != 2 {
+		t.Fatalf("like for like: %s (%+v)", answersOf(rep), rep.Summary)
+	}
+	rep = check(`{"n":33,"at":"t%d"}`)
+	if rep.Differences() != 1 || rep.Answers[1].Match != Differs || !strings.Contains(rep.Answers[1].Reason, "/n") {
+		t.Fatalf("a real difference: %s (%+v)", answersOf(rep), rep.Answers)
+	}
+
+	// Compared with the stored answers, the same image differs at e0.
+	min := &service{}
+	min.setScript(fresh(`{"n":3,"at":"t%d"}`))
+	c := &Check{Entries: entries, Start: min.start, Runs: 2, Options: []Option{fast()},
+		Spec: func(context.Context, string) (*spec.Spec, error) { return sp, nil }}
+	rep, err := c.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Answers[0].Match != Differs {
+		t.Errorf("the stored answer of a target holding more state: %s", answersOf(rep))
 	}
 }

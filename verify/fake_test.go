@@ -30,6 +30,9 @@ type service struct {
 	script  func(path string) (corpus.Response, fate)
 	started []*instance
 	removed int
+	// waitReady, when set, is how a container's start waits to be ready
+	// (its error is the start's; the container exists either way).
+	waitReady func(ctx context.Context) error
 }
 
 type instance struct {
@@ -48,9 +51,13 @@ func (s *service) setScript(f func(path string) (corpus.Response, fate)) {
 
 func (s *service) start(ctx context.Context) (Instance, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	in := &instance{svc: s, id: len(s.started) + 1}
 	s.started = append(s.started, in)
+	wait := s.waitReady
+	s.mu.Unlock()
+	if wait != nil {
+		return in, wait(ctx)
+	}
 	return in, nil
 }
 

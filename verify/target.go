@@ -59,7 +59,18 @@ type Target struct {
 	// containers report an exit at once).
 	crashGrace time.Duration
 
+	// life ends when the context given to Start is cancelled or the
+	// target is closed: restarts and the spare's start stop then, though
+	// a restart's own context may be one that cannot be cancelled (the
+	// fuzzer's survives the end of fuzzing, not Ctrl-C).
+	life context.Context
+	stop context.CancelCauseFunc
+	// busy counts restarts under way: Close waits for them to have
+	// released what they started.
+	busy sync.WaitGroup
+
 	mu       sync.Mutex
+	closed   bool
 	cur      Instance
 	restarts int
 	startup  time.Duration // how long the first container took to answer
@@ -79,27 +90,46 @@ type spareInstance struct {
 // restart then starts a container itself.
 var errSpareLost = errors.New("the spare container's start panicked")
 
+// ErrClosed is a restart of a target that was closed meanwhile: what it
+// started is removed.
+var ErrClosed = errors.New("target closed")
+
 // NewTarget returns a target whose containers come from start; Start
 // starts the first one.
 func NewTarget(start StartFunc, opts ...Option) *Target {
 	t := &Target{start: start, name: "the target", crashGrace: CrashGrace}
+	t.life, t.stop = context.WithCancelCause(context.Background())
 	for _, o := range opts {
 		o(t)
 	}
 	return t
 }
 
-// Start starts the first container.
+// Start starts the first container. The target lives within ctx: once it
+// is cancelled, restarts stop (see Restart).
 func (t *Target) Start(ctx context.Context) error {
+	context.AfterFunc(ctx, func() { t.stop(context.Cause(ctx)) })
 	began := time.Now()
 	inst, err := t.start(ctx)
 	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		t.release(ctx, inst)
+		return ErrClosed
+	}
 	t.cur = inst
 	if t.startup == 0 {
 		t.startup = time.Since(began)
 	}
 	t.mu.Unlock()
 	return err
+}
+
+// within is ctx, also cancelled when the target's life ends.
+func (t *Target) within(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	stop := context.AfterFunc(t.life, func() { cancel(context.Cause(t.life)) })
+	return ctx, func() { stop(); cancel(nil) }
 }
 
 func (t *Target) current() Instance {
@@ -128,44 +158,94 @@ func (t *Target) Crashed() (bool, string) {
 }
 
 // Restart replaces the current container by a fresh one of the same image:
-// the spare when one is ready, else a new one.
+// the spare when one is ready, else a new one. It stops when ctx is
+// cancelled, when the context Start was given is, or when the target is
+// closed; a target closed meanwhile gets nothing: what the restart started
+// is removed and the error is ErrClosed.
 func (t *Target) Restart(ctx context.Context) error {
 	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return fmt.Errorf("restarting %s: %w", t.name, ErrClosed)
+	}
 	old := t.cur
 	t.cur = nil
 	t.restarts++
 	spare := t.spare
 	t.spare = nil
+	t.busy.Add(1)
 	t.mu.Unlock()
+	defer t.busy.Done()
+	ctx, cancel := t.within(ctx)
+	defer cancel()
 	t.release(ctx, old)
 	if spare != nil {
-		got := <-spare
-		if got.err == nil {
-			t.mu.Lock()
-			t.cur = got.inst
-			t.mu.Unlock()
-			t.prepareSpare(ctx)
-			return nil
+		select {
+		case got := <-spare:
+			if got.err == nil {
+				return t.take(ctx, got.inst)
+			}
+			t.release(ctx, got.inst)
+		case <-ctx.Done():
+			t.discard(spare)
+			return fmt.Errorf("restarting %s: %w", t.name, context.Cause(ctx))
 		}
-		t.release(ctx, got.inst)
 	}
 	inst, err := t.start(ctx)
-	t.mu.Lock()
-	t.cur = inst
-	t.mu.Unlock()
 	if err != nil {
+		t.release(ctx, inst)
+		if t.isClosed() {
+			err = ErrClosed
+		}
 		return fmt.Errorf("restarting %s: %w", t.name, err)
 	}
-	t.prepareSpare(ctx)
+	return t.take(ctx, inst)
+}
+
+// take makes inst the current container and starts the next spare, unless
+// the target was closed meanwhile: inst is then removed.
+func (t *Target) take(ctx context.Context, inst Instance) error {
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		t.release(ctx, inst)
+		return fmt.Errorf("restarting %s: %w", t.name, ErrClosed)
+	}
+	t.cur = inst
+	t.mu.Unlock()
+	t.prepareSpare()
 	return nil
 }
 
-// prepareSpare starts the next container in the background. The goroutine
-// always delivers (a panic becomes errSpareLost), so Restart and Close never
-// wait for a spare that will not come.
-func (t *Target) prepareSpare(ctx context.Context) {
+func (t *Target) isClosed() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.closed
+}
+
+// discard removes a spare nobody will take once it has started; Close
+// waits for that.
+func (t *Target) discard(spare chan spareInstance) {
+	t.busy.Add(1)
+	go func() {
+		defer t.busy.Done()
+		defer panics.Catch(string(faults.SpareStart), t.onPanic)
+		got := <-spare
+		t.release(context.Background(), got.inst)
+	}()
+}
+
+// prepareSpare starts the next container in the background, within the
+// target's life. The goroutine always delivers (a panic becomes
+// errSpareLost), so Restart and Close never wait for a spare that will not
+// come.
+func (t *Target) prepareSpare() {
 	ch := make(chan spareInstance, 1)
 	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return
+	}
 	t.spare = ch
 	t.mu.Unlock()
 	go func() {
@@ -173,7 +253,7 @@ func (t *Target) prepareSpare(ctx context.Context) {
 		defer func() { ch <- got }()
 		defer panics.Catch(string(faults.SpareStart), t.onPanic)
 		_ = faults.At(faults.SpareStart)
-		got.inst, got.err = t.start(ctx)
+		got.inst, got.err = t.start(t.life)
 	}()
 }
 
@@ -199,18 +279,22 @@ func (t *Target) Restarts() int {
 	return t.restarts
 }
 
-// Close removes the current container and the spare (waiting for it to
-// have started, so that it cannot outlive the target).
+// Close removes the current container and the spare, stops a restart
+// under way and waits for it to have removed what it started: nothing
+// outlives the target.
 func (t *Target) Close(ctx context.Context) {
 	t.mu.Lock()
+	t.closed = true
 	cur, spare := t.cur, t.spare
 	t.cur, t.spare = nil, nil
 	t.mu.Unlock()
+	t.stop(ErrClosed)
 	t.release(ctx, cur)
 	if spare != nil {
 		got := <-spare
 		t.release(ctx, got.inst)
 	}
+	t.busy.Wait()
 }
 
 func (t *Target) release(ctx context.Context, inst Instance) {

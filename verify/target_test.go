@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,16 +22,23 @@ func kill(t *testing.T, tg *Target) {
 	}
 }
 
-// After the first crash a spare is started ahead; the next crash takes it,
-// and every container, spare included, is removed at the end.
-func TestTargetRestartTakesTheSpare(t *testing.T) {
+// startedTarget is a target of a fake image answering 200, started.
+func startedTarget(t *testing.T, ctx context.Context) (*service, *Target) {
+	t.Helper()
 	svc := &service{}
 	svc.setScript(func(string) (corpus.Response, fate) { return jsonResp(200, `{}`), answer })
-	ctx := context.Background()
 	tg := NewTarget(svc.start)
 	if err := tg.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
+	return svc, tg
+}
+
+// After the first crash a spare is started ahead; the next crash takes it,
+// and every container, spare included, is removed at the end.
+func TestTargetRestartTakesTheSpare(t *testing.T) {
+	ctx := context.Background()
+	svc, tg := startedTarget(t, ctx)
 	first := tg.BaseURL()
 	kill(t, tg)
 	if err := tg.Restart(ctx); err != nil {
@@ -136,5 +144,108 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("timed out")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// slowStarts makes every container start after the first wait for ready
+// until ctx is done or a minute has passed (a --ready-timeout), telling
+// entered when one begins.
+func slowStarts(svc *service) (entered chan struct{}) {
+	entered = make(chan struct{}, 16)
+	svc.mu.Lock()
+	svc.waitReady = func(ctx context.Context) error {
+		entered <- struct{}{}
+		select {
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case <-time.After(time.Minute):
+			return nil
+		}
+	}
+	svc.mu.Unlock()
+	return entered
+}
+
+func within(t *testing.T, what string, d time.Duration, f func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { f(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(d):
+		t.Fatalf("%s did not return within %s", what, d)
+	}
+}
+
+// Close while a restart is starting a container: the restart stops, what
+// it started is removed, and Close returns only then. Before, Close found
+// no container and returned, and the restart then set its container and a
+// spare on the closed target: both left behind (run with -race).
+func TestCloseDuringRestartLeavesNothing(t *testing.T) {
+	ctx := context.Background()
+	svc, tg := startedTarget(t, ctx)
+	entered := slowStarts(svc)
+	restarted := make(chan error, 1)
+	go func() { restarted <- tg.Restart(context.WithoutCancel(ctx)) }()
+	<-entered
+	within(t, "Close during a restart", 10*time.Second, func() { tg.Close(ctx) })
+	var err error
+	within(t, "the restart", 10*time.Second, func() { err = <-restarted })
+	if !errors.Is(err, ErrClosed) {
+		t.Errorf("restart of a closed target: %v, want ErrClosed", err)
+	}
+	if n := svc.leftover(); n != 0 {
+		t.Errorf("%d container(s) left after Close", n)
+	}
+	if err := tg.Restart(ctx); !errors.Is(err, ErrClosed) {
+		t.Errorf("restart after Close: %v, want ErrClosed", err)
+	}
+	if n := svc.leftover(); n != 0 {
+		t.Errorf("%d container(s) left after a restart of a closed target", n)
+	}
+}
+
+// Ctrl-C while a restart waits for its container to be ready: the
+// restart's own context cannot be cancelled (the fuzzer's survives the end
+// of fuzzing), the run's can, and ends the restart at once instead of after
+// the ready timeout; whether the restart starts a container itself or
+// waits for the spare's.
+func TestCancelledRunStopsARestart(t *testing.T) {
+	for _, waitsForSpare := range []bool{false, true} {
+		name := map[bool]string{false: "starting", true: "waiting for the spare"}[waitsForSpare]
+		t.Run(name, func(t *testing.T) {
+			run, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			svc, tg := startedTarget(t, run)
+			if waitsForSpare {
+				kill(t, tg)
+				if err := tg.Restart(context.WithoutCancel(run)); err != nil {
+					t.Fatal(err)
+				}
+				waitFor(t, func() bool { return len(svc.startedList()) == 3 }) // first, replacement, ready spare
+				entered := slowStarts(svc)
+				kill(t, tg)
+				if err := tg.Restart(context.WithoutCancel(run)); err != nil { // takes the spare, starts a slow one
+					t.Fatal(err)
+				}
+				<-entered
+			} else {
+				slowStarts(svc)
+			}
+			kill(t, tg)
+			restarted := make(chan error, 1)
+			go func() { restarted <- tg.Restart(context.WithoutCancel(run)) }()
+			time.Sleep(20 * time.Millisecond) // let it wait
+			cancel()
+			var err error
+			within(t, "a restart after the run was cancelled", 10*time.Second, func() { err = <-restarted })
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("restart: %v, want context.Canceled", err)
+			}
+			within(t, "Close", 10*time.Second, func() { tg.Close(context.Background()) })
+			if n := svc.leftover(); n != 0 {
+				t.Errorf("%d container(s) left after Close", n)
+			}
+		})
 	}
 }

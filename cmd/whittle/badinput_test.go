@@ -554,7 +554,7 @@ func runWithMissingFeature(t *testing.T, point faults.Point, tag, want string) *
 func TestNoUprobeMultiFallsBack(t *testing.T) {
 	rep := runWithMissingFeature(t, faults.UprobeMulti, "nouprobemulti",
 		"warn: coverage: no uprobe_multi links on this kernel (Linux 6.6+), attaching one uprobe per address instead: simulated")
-	if !strings.HasSuffix(rep.Trace.Coverage, " via uprobe per address") {
+	if !strings.HasSuffix(rep.Trace.Coverage, ", attached by uprobe per address") {
 		t.Errorf("report coverage %q should name the classic uprobes", rep.Trace.Coverage)
 	}
 	if rep.Trace.FunctionsTotal == 0 || rep.Trace.Functions == 0 {

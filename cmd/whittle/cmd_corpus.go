@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/whittle-dev/whittle/corpus"
+	"github.com/whittle-dev/whittle/pipeline"
 )
 
 // newCorpusCommand groups the commands that work on corpus directories.
@@ -27,12 +29,16 @@ func newCorpusMergeCommand() *cobra.Command {
 		Use:   "merge OUT DIR...",
 		Short: "Combine corpora from several runs into OUT, without duplicates",
 		Long: "merge adds the entries and findings of every DIR to OUT (created when missing; its own\n" +
-			"entries are kept), dropping entries whose content is already there. Corpora recorded\n" +
-			"for different specs are refused unless --force; different images are allowed.",
-		Example: "  whittle corpus merge all/ ci-job-1/corpus ci-job-2/corpus",
+			"entries are kept), dropping entries whose content is already there. The spec the corpora\n" +
+			"record, their original image and the directories the fuzzer found selected by request\n" +
+			"values travel with them: OUT replays (whittle replay) and builds (whittle build) like\n" +
+			"each of them. Corpora recorded for different specs, or on different images (the same\n" +
+			"Dockerfile built in each job makes another image), are refused unless --force; the\n" +
+			"shards of a campaign that are missing are named.",
+		Example: "  whittle corpus merge corpus/ shard-1/ shard-2/ shard-3/ shard-4/",
 		Args:    cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			res, err := corpus.Merge(args[0], args[1:], corpus.MergeOptions{Force: force})
+			res, err := corpus.Merge(args[0], args[1:], corpus.MergeOptions{Force: force, DescribeSpecs: pipeline.DescribeSpecDifference})
 			if res != nil {
 				for _, w := range res.Warnings {
 					fmt.Fprintln(cmd.ErrOrStderr(), "warning: "+w)
@@ -44,12 +50,16 @@ func newCorpusMergeCommand() *cobra.Command {
 			if asJSON {
 				return encodeIndented(cmd.OutOrStdout(), res)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "merged %d corpora into %s: %d entries read, %d added, %d duplicates, %d findings added\n",
-				res.Sources, args[0], res.Read, res.Added, res.Duplicates, res.Findings)
+			shards := ""
+			if len(res.Shards) > 0 {
+				shards = fmt.Sprintf(" (shards %s)", strings.Join(res.Shards, ", "))
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "merged %d corpora%s into %s: %d entries read, %d added, %d duplicates, %d findings added\n",
+				res.Sources, shards, args[0], res.Read, res.Added, res.Duplicates, res.Findings)
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&force, "force", false, "merge corpora recorded for different specs")
+	cmd.Flags().BoolVar(&force, "force", false, "merge corpora recorded for different specs or on different images (the first one's stay)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	return cmd
 }
@@ -107,8 +117,25 @@ func printCorpusInfo(w io.Writer, info corpusInfo) {
 	m := info.Meta
 	fmt.Fprintf(w, "corpus:    %s (format %d)\n", info.Dir, m.Version)
 	fmt.Fprintf(w, "spec:      %s\n", m.SpecHash)
-	if len(m.Images) > 0 {
+	if s := m.Spec; s != nil {
+		fmt.Fprintf(w, "           recorded in %s/spec/%s (%d documents), first read from %s\n", info.Dir, s.Root, len(s.Documents), s.Source)
+	} else {
+		fmt.Fprintln(w, "           (only the hash: replaying needs --spec)")
+	}
+	if m.ImageID != "" {
+		fmt.Fprintf(w, "original:  %s\n", originalImageName(m))
+	}
+	if len(m.Images) > 1 {
 		fmt.Fprintf(w, "images:    %v\n", m.Images)
+	}
+	if m.Shard != nil {
+		fmt.Fprintf(w, "shard:     %s of the campaign with seed %d\n", m.Shard, m.Shard.CampaignSeed)
+	}
+	if len(m.Sources) > 0 {
+		fmt.Fprintf(w, "merged:    %d corpora\n", len(m.Sources))
+	}
+	if len(m.Selected) > 0 {
+		fmt.Fprintf(w, "selected:  %d directories kept whole\n", len(m.Selected))
 	}
 	fmt.Fprintf(w, "entries:   %d (%d requests)\n", info.Entries, info.Requests)
 	ops := make([]string, 0, len(info.Operations))

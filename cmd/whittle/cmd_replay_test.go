@@ -45,7 +45,7 @@ func TestReplayCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := &replayFlags{readyPath: "/health", readyTimeout: time.Minute, requestTimeout: 10 * time.Second, runs: 2}
-	target := verify.NewTarget(verify.Container(eng, img, f.probeOptions()...))
+	target := verify.NewTarget(verify.Container(eng, img, f.probeOptions("replay-test", probe.RunConfig{})...))
 	if err := target.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -61,9 +61,9 @@ func TestReplayCommand(t *testing.T) {
 	var stdout, stderr strings.Builder
 	f.spec, f.outputs = specPath, []string{"json=" + out}
 	err = runReplay(ctx, &stdout, &stderr, dir, "whittle-fixture/gopets:latest", f)
-	t.Logf("against the corpus: %v\n%s%s", err, stdout.String(), stderr.String())
-	if err != nil && (!errors.Is(err, pipeline.ErrDiverged) || exitCode(err) != exitDiverged) {
-		t.Fatal(err)
+	t.Logf("against the original the corpus records: %v\n%s%s", err, stdout.String(), stderr.String())
+	if err != nil {
+		t.Fatalf("the image the corpus was recorded on, compared with itself replayed now: %v", err)
 	}
 	data, err := os.ReadFile(out)
 	if err != nil {
@@ -73,9 +73,25 @@ func TestReplayCommand(t *testing.T) {
 	if err := json.Unmarshal(data, &rep); err != nil {
 		t.Fatal(err)
 	}
-	if rep.Summary.Requests == 0 || rep.Summary.Identical == 0 || rep.ImageID != img.ID || rep.SpecHash != sp.Hash {
-		t.Fatalf("report %+v", rep.Summary)
+	if rep.Summary.Requests == 0 || rep.Summary.Identical != rep.Summary.Requests || rep.ImageID != img.ID || rep.SpecHash != sp.Hash ||
+		rep.Against != "original" || rep.ReferenceID != img.ID {
+		t.Fatalf("report %+v against %q %s", rep.Summary, rep.Against, rep.ReferenceID)
 	}
+
+	// Compared with the answers stored while fuzzing (a target holding
+	// more state), differences are expected: that is exit status 3.
+	stdout.Reset()
+	stderr.Reset()
+	f.reference, f.outputs = referenceStored, nil
+	err = runReplay(ctx, &stdout, &stderr, dir, "whittle-fixture/gopets:latest", f)
+	t.Logf("against the stored answers: %v\n%s", err, stdout.String())
+	if err != nil && (!errors.Is(err, pipeline.ErrDiverged) || exitCode(err) != exitDiverged) {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stdout.String(), "reference: the answers stored in the corpus while fuzzing") {
+		t.Errorf("output:\n%s", stdout.String())
+	}
+	f.reference = ""
 	volatile := 0
 	for _, a := range rep.Answers {
 		if len(a.Volatile.Paths) > 0 {

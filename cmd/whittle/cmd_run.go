@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,10 +11,12 @@ import (
 
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/whittle-dev/whittle/event"
 	"github.com/whittle-dev/whittle/internal/faults"
 	"github.com/whittle-dev/whittle/internal/panics"
+	"github.com/whittle-dev/whittle/internal/secrets"
 	"github.com/whittle-dev/whittle/pipeline"
 	"github.com/whittle-dev/whittle/rebuild"
 	"github.com/whittle-dev/whittle/report"
@@ -23,6 +26,10 @@ type runFlags struct {
 	cfg     pipeline.Config
 	auto    bool
 	outputs []string
+	runCfg  runConfigFlags
+	shard   string
+	// coverPathMap rewrites source paths in -o lcov/cobertura.
+	coverPathMap []string
 }
 
 func newRunCommand() *cobra.Command {
@@ -31,58 +38,152 @@ func newRunCommand() *cobra.Command {
 		Use:   "run IMAGE",
 		Short: "Trace and fuzz IMAGE, build its minimal image and verify it",
 		Example: "  whittle run shop:1.4 --spec openapi.yaml --auto -o json=report.json\n" +
-			"  whittle run pets:latest            # spec discovered at /openapi.json etc.",
-		Args: cobra.ExactArgs(1),
+			"  whittle run pets:latest            # spec discovered at /openapi.json etc.\n" +
+			"  whittle run shop:ci --auto --seed 7 --shard 2/4 --fuzz-only --corpus shard-2   # one job of four",
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			f.cfg.Image = args[0]
-			for _, a := range f.cfg.Auth {
-				if scheme, _, ok := strings.Cut(a, "="); !ok || scheme == "" {
-					return fmt.Errorf("bad --auth %q: want SCHEME=VALUE with SCHEME a security scheme of the spec", a)
-				}
+			if len(args) == 1 {
+				f.cfg.Image = args[0]
 			}
-			for _, h := range f.cfg.WithoutHeuristics {
-				if !slices.Contains(rebuild.AllHeuristics, rebuild.Heuristic(h)) {
-					return fmt.Errorf("unknown heuristic %q in --without-heuristic: use one of %s", h, heuristicNames())
-				}
+			if f.cfg.Image == "" && f.cfg.Compose == "" {
+				return fmt.Errorf("no image given: name IMAGE, or a compose file and its service with --compose FILE --service NAME")
 			}
-			if f.cfg.FailOn != "" && !slices.Contains(pipeline.Severities, f.cfg.FailOn) {
-				return fmt.Errorf("bad --fail-on %q: use one of %s", f.cfg.FailOn, strings.Join(pipeline.Severities, ", "))
-			}
-			outs, err := parseOutputs(f.outputs, runOutputFormats)
-			if err != nil {
+			if err := f.checkCampaign(cmd.Flags()); err != nil {
 				return err
 			}
-			return runPipeline(cmd, &f, outs)
+			return f.execute(cmd)
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.cfg.Spec, "spec", "", "OpenAPI/Swagger spec: a file or an http(s) URL (default: discovered on the target)")
-	fl.StringVar(&f.cfg.BasePath, "base-path", "", "path prefix of the API on the target (default: from the spec's servers/basePath)")
-	fl.StringArrayVar(&f.cfg.Headers, "header", nil, "header sent with every request, e.g. 'Authorization: Bearer x' (repeatable)")
-	fl.StringArrayVar(&f.cfg.Auth, "auth", nil, "value of a security scheme of the spec, SCHEME=VALUE: a token, an API key, or user:password (repeatable)")
-	fl.BoolVar(&f.auto, "auto", false, "headless: no TUI, progress lines on stderr (also when CI=true or no terminal)")
-	fl.StringArrayVarP(&f.outputs, "output", "o", nil, "write a report: json=FILE, junit=FILE, sarif=FILE, seccomp=FILE (repeatable)")
-	fl.StringVar(&f.cfg.Tag, "tag", "", "tag of the minimal image (default IMAGE-whittled)")
-	fl.Int64Var(&f.cfg.Seed, "seed", 0, "random seed; the same seed and answers give the same run (default: random, reported)")
-	fl.DurationVar(&f.cfg.Duration, "duration", 30*time.Second, "fuzzing time budget")
-	fl.Int64Var(&f.cfg.MaxRequests, "max-requests", 0, "stop fuzzing after this many requests (0: no limit)")
-	fl.DurationVar(&f.cfg.Plateau, "plateau", 0, "stop fuzzing when nothing new was found for this long (0: never)")
-	fl.BoolVar(&f.cfg.KeepState, "keep-state", false, "keep what the run creates and never restart a target that slows down (default: delete the oldest resources beyond 32 of a kind, restart when latency keeps growing)")
-	fl.BoolVar(&f.cfg.Once, "once", false, "send each operation once instead of fuzzing (what simple minifiers do; a baseline to compare with)")
-	fl.StringVar(&f.cfg.CorpusDir, "corpus", "", "keep the corpus in this directory and resume from what it holds")
-	fl.StringVar(&f.cfg.FailOn, "fail-on", "", "exit with code 2 when findings of this severity or higher exist: "+strings.Join(pipeline.Severities, ", "))
-	fl.IntVar(&f.cfg.Port, "port", 0, "container port the service listens on (default: the image's exposed port)")
-	fl.StringVar(&f.cfg.ReadyPath, "ready-path", "/", "HTTP path polled until the target answers")
+	f.addTargetFlags(fl)
+	f.addComposeFlags(fl)
+	fl.StringArrayVar(&f.cfg.Drivers, "driver", nil, "host `COMMAND` run while fuzzing, e.g. 'pytest tests/e2e'; WHITTLE_TARGET_URL points it at the target (repeatable; what it sends joins the corpus)")
+	inGroup(fl, groupCompose, "driver")
+	f.addBudgetFlags(fl)
+	fl.StringArrayVar(&f.cfg.CoverPatterns, "cover", nil, "coverage scope `PATTERN`: Go package or symbol globs, Python or JavaScript file globs, or none for files only (default: the application's own code; repeatable)")
+	fl.StringVar(&f.cfg.CoverBinary, "cover-binary", "", "`FILE` in the image whose code is covered (default: the container's main process)")
+	addCoverPathMapFlag(fl, &f.coverPathMap)
+	inGroup(fl, groupCoverage, "cover", "cover-binary", "cover-path-map")
+	f.addImageFlags(fl)
+	f.addOutputFlags(fl)
+	setGroupedHelp(cmd, helpFooter{exitCodes: []int{exitOK, exitError, exitFindings, exitDiverged, exitInterrupted}, needs: needsTracing})
+	return cmd
+}
+
+// addTargetFlags: what the target is and how it is reached and started
+// (run and build).
+func (f *runFlags) addTargetFlags(fl *pflag.FlagSet) {
+	fl.StringVar(&f.cfg.Spec, "spec", "", "OpenAPI/Swagger spec, a `FILE` or an http(s) URL (default: discovered on the target)")
+	fl.StringVar(&f.cfg.BasePath, "base-path", "", "`PATH` prefix of the API on the target (default: from the spec's servers/basePath)")
+	fl.StringArrayVar(&f.cfg.Headers, "header", nil, "`HEADER` sent with every request, e.g. 'Authorization: Bearer x' (repeatable)")
+	fl.StringArrayVar(&f.cfg.Auth, "auth", nil, "value of a security scheme of the spec, `SCHEME=VALUE`: a token, an API key, or user:password (repeatable)")
+	fl.IntVar(&f.cfg.Port, "port", 0, "container `PORT` the service listens on (default: the image's exposed port)")
+	fl.StringVar(&f.cfg.ReadyPath, "ready-path", "/", "HTTP `PATH` polled until the target answers")
 	fl.DurationVar(&f.cfg.ReadyTimeout, "ready-timeout", 60*time.Second, "how long to wait for the target to answer")
 	fl.DurationVar(&f.cfg.RequestTimeout, "request-timeout", 10*time.Second, "timeout of each request")
-	fl.StringArrayVar(&f.cfg.Include, "include", nil, "also keep this path or glob in the minimal image (repeatable)")
-	fl.StringArrayVar(&f.cfg.Exclude, "exclude", nil, "never keep paths matching this glob (repeatable)")
+	inGroup(fl, groupTarget, "spec", "base-path", "header", "auth", "port", "ready-path", "ready-timeout", "request-timeout")
+	f.runCfg.add(fl)
+}
+
+func (f *runFlags) addComposeFlags(fl *pflag.FlagSet) {
+	fl.StringVar(&f.cfg.Compose, "compose", "", "compose `FILE` holding the target service and the services it depends on (with --service; IMAGE then defaults to the service's image)")
+	fl.StringVar(&f.cfg.Service, "service", "", "the `SERVICE` of the --compose file to whittle")
+	inGroup(fl, groupCompose, "compose", "service")
+}
+
+func (f *runFlags) addBudgetFlags(fl *pflag.FlagSet) {
+	fl.DurationVar(&f.cfg.Duration, "duration", 30*time.Second, "fuzzing time budget")
+	fl.Int64Var(&f.cfg.MaxRequests, "max-requests", 0, "stop fuzzing after `N` requests (0: no limit)")
+	fl.DurationVar(&f.cfg.Plateau, "plateau", 0, "stop fuzzing when nothing new was found for this long (0: never)")
+	fl.Int64Var(&f.cfg.Seed, "seed", 0, "random seed `N`; the same seed and answers give the same run (default: random, reported)")
+	fl.BoolVar(&f.cfg.Once, "once", false, "send each operation once instead of fuzzing (what simple minifiers do; a baseline to compare with)")
+	fl.BoolVar(&f.cfg.KeepState, "keep-state", false, "keep what the run creates and never restart a target that slows down (default: delete the oldest resources beyond 32 of a kind, restart when latency keeps growing)")
+	fl.StringVar(&f.cfg.CorpusDir, "corpus", "", "keep the corpus in this `DIR` and resume from what it holds (it records the spec and the image: replay and build need nothing else)")
+	fl.StringVar(&f.shard, "shard", "", "fuzz shard `i/n` of a campaign split across jobs, e.g. 2/4: its own part of the operations with a seed derived from --seed (give every job the same --seed)")
+	fl.BoolVar(&f.cfg.FuzzOnly, "fuzz-only", false, "stop after fuzzing: the --corpus is the result (a shard's; merge the shards' corpora, then whittle build)")
+	inGroup(fl, groupBudget, "duration", "max-requests", "plateau", "seed", "once", "keep-state", "corpus", "shard", "fuzz-only")
+}
+
+func (f *runFlags) addImageFlags(fl *pflag.FlagSet) {
+	fl.StringVar(&f.cfg.Tag, "tag", "", "`TAG` of the minimal image (default IMAGE-whittled)")
+	fl.StringArrayVar(&f.cfg.Include, "include", nil, "also keep this `PATH` or glob in the minimal image (repeatable)")
+	fl.StringArrayVar(&f.cfg.Exclude, "exclude", nil, "never keep paths matching this `GLOB` (repeatable)")
 	fl.BoolVar(&f.cfg.KeepShell, "keep-shell", false, "keep a shell and basic tools in the minimal image for debugging")
-	fl.StringArrayVar(&f.cfg.WithoutHeuristics, "without-heuristic", nil, "switch off a rebuild heuristic: "+heuristicNames()+" (repeatable)")
-	fl.StringVar(&f.cfg.CoverBinary, "cover-binary", "", "file in the image whose code is covered (default: the container's main process)")
-	fl.StringArrayVar(&f.cfg.CoverPatterns, "cover", nil, "coverage scope: Go package or symbol globs, Python file globs (default: the application's own code; repeatable)")
-	fl.StringVar(&f.cfg.OutputDir, "output-dir", "", "also write the minimal image as a docker-archive tarball, an OCI layout, why.json and seccomp.json into this directory")
-	return cmd
+	fl.StringArrayVar(&f.cfg.WithoutHeuristics, "without-heuristic", nil, "switch off the rebuild heuristic `NAME`: "+heuristicNames()+" (repeatable)")
+	fl.BoolVar(&f.cfg.BakeRunConfig, "bake-run-config", false, "write --env/--env-file, --entrypoint, --cmd, --user and --workdir into the minimal image's config (default: it keeps the original image's config)")
+	inGroup(fl, groupImage, "tag", "include", "exclude", "keep-shell", "without-heuristic", "bake-run-config")
+}
+
+func (f *runFlags) addOutputFlags(fl *pflag.FlagSet) {
+	fl.StringArrayVarP(&f.outputs, "output", "o", nil, "write a report, `FORMAT=FILE`: json=FILE, junit=FILE, sarif=FILE, seccomp=FILE, lcov=FILE, cobertura=FILE (repeatable)")
+	fl.StringVar(&f.cfg.OutputDir, "output-dir", "", "also write the minimal image as a docker-archive tarball, an OCI layout, why.json and seccomp.json into this `DIR`")
+	fl.BoolVar(&f.auto, "auto", false, "headless: no TUI, progress lines on stderr (also when CI=true or no terminal)")
+	fl.StringVar(&f.cfg.FailOn, "fail-on", "", "exit with code 2 when findings of this `SEVERITY` or higher exist: "+strings.Join(pipeline.Severities, ", "))
+	inGroup(fl, groupOutputs, "output", "output-dir", "auto", "fail-on")
+}
+
+// execute checks the flags and runs the pipeline.
+func (f *runFlags) execute(cmd *cobra.Command) error {
+	outs, err := f.check()
+	if err != nil {
+		return err
+	}
+	return runPipeline(cmd, f, outs)
+}
+
+// check validates what run and build share and returns the outputs.
+func (f *runFlags) check() ([]output, error) {
+	if (f.cfg.Compose == "") != (f.cfg.Service == "") {
+		return nil, fmt.Errorf("--compose and --service go together: --compose FILE --service NAME")
+	}
+	rc, err := f.runCfg.build()
+	if err != nil {
+		return nil, err
+	}
+	f.cfg.Run = rc
+	if err := checkDrivers(f.cfg.Drivers); err != nil {
+		return nil, err
+	}
+	for _, a := range f.cfg.Auth {
+		if scheme, _, ok := strings.Cut(a, "="); !ok || scheme == "" {
+			return nil, fmt.Errorf("bad --auth %q: want SCHEME=VALUE with SCHEME a security scheme of the spec", a)
+		}
+	}
+	for _, h := range f.cfg.WithoutHeuristics {
+		if !slices.Contains(rebuild.AllHeuristics, rebuild.Heuristic(h)) {
+			return nil, fmt.Errorf("unknown heuristic %q in --without-heuristic: use one of %s", h, heuristicNames())
+		}
+	}
+	if f.cfg.FailOn != "" && !slices.Contains(pipeline.Severities, f.cfg.FailOn) {
+		return nil, fmt.Errorf("bad --fail-on %q: use one of %s", f.cfg.FailOn, strings.Join(pipeline.Severities, ", "))
+	}
+	outs, err := parseOutputs(f.outputs, runOutputFormats)
+	if err != nil {
+		return nil, err
+	}
+	return withCoverPathMap(outs, f.coverPathMap)
+}
+
+// checkCampaign reads --shard and checks the flags a campaign's jobs need.
+func (f *runFlags) checkCampaign(fl *pflag.FlagSet) error {
+	if f.shard != "" {
+		sh, err := pipeline.ParseShard(f.shard)
+		var se *pipeline.ShardError
+		if errors.As(err, &se) {
+			return fmt.Errorf("bad --shard %q: %s", se.Input, se.Problem)
+		}
+		if err != nil {
+			return err
+		}
+		if !fl.Changed("seed") || f.cfg.Seed == 0 {
+			return fmt.Errorf("--shard %s splits one campaign across jobs: give every job the same --seed N (not 0), so that the shards share the campaign's seed", sh)
+		}
+		f.cfg.Shard = sh
+	}
+	if f.cfg.FuzzOnly && f.cfg.CorpusDir == "" {
+		return fmt.Errorf("--fuzz-only keeps nothing but the corpus: add --corpus DIR")
+	}
+	return nil
 }
 
 func runPipeline(cmd *cobra.Command, f *runFlags, outs []output) error {
@@ -93,13 +194,17 @@ func runPipeline(cmd *cobra.Command, f *runFlags, outs []output) error {
 
 	var rep *report.Report
 	var runErr error
+	// Everything written or printed holds placeholders, not the values
+	// the user gave (--env, --env-file, --header, --auth).
+	redacted := func(r *report.Report) *report.Report { return report.Redacted(r, p.Secrets()) }
 	if interactive(f.auto, cmd.OutOrStdout(), stderr) {
 		wrote := false
 		rep, runErr = runInteractive(ctx, p, bus, cmd.InOrStdin(), cmd.OutOrStdout(),
 			withAfterRun(func(r *report.Report, _ error) error {
 				wrote = true
-				return writeOutputs(r, outs)
+				return writeOutputs(redacted(r), outs)
 			}))
+		rep = redacted(rep)
 		if rep != nil && !wrote {
 			if err := writeOutputs(rep, outs); err != nil && runErr == nil {
 				runErr = err
@@ -113,6 +218,7 @@ func runPipeline(cmd *cobra.Command, f *runFlags, outs []output) error {
 			printProgress(ctx, stderr, bus, p.Progress, noColor())
 		}()
 		rep, runErr = p.Execute(ctx)
+		rep = redacted(rep)
 		bus.Close()
 		<-done
 		if rep != nil {
@@ -125,9 +231,26 @@ func runPipeline(cmd *cobra.Command, f *runFlags, outs []output) error {
 	// the error line says it all.
 	if rep != nil && (rep.Fuzz.Requests > 0 || rep.Minimal != nil) {
 		printSummary(cmd.OutOrStdout(), rep)
+		if f.cfg.FuzzOnly && runErr == nil {
+			fmt.Fprintf(cmd.OutOrStdout(), "corpus:    %s (no image built: merge the shards' corpora with whittle corpus merge, then whittle build)\n", f.cfg.CorpusDir)
+		}
+	}
+	if runErr != nil && !p.Secrets().Empty() {
+		runErr = redactedError{runErr, p.Secrets()}
 	}
 	return runErr
 }
+
+// redactedError says err with placeholders for the run's secrets (the
+// error line goes to CI logs as much as the reports do); errors.Is and As
+// still see err.
+type redactedError struct {
+	err error
+	set *secrets.Set
+}
+
+func (e redactedError) Error() string { return e.set.Redact(e.err.Error()) }
+func (e redactedError) Unwrap() error { return e.err }
 
 // interactive decides between the TUI and headless progress lines: the TUI
 // only for a person at a terminal.
@@ -162,7 +285,15 @@ func printSummary(w io.Writer, r *report.Report) {
 		fmt.Fprintf(w, "minimal:   %s  %s  (%d files)\n", r.Minimal.Ref, report.HumanBytes(r.Minimal.Size), r.Minimal.Files)
 		fmt.Fprintf(w, "ratio:     %.1fx smaller\n", r.Ratio)
 	}
-	fmt.Fprintf(w, "requests:  %d to %d operations, %d findings\n", r.Fuzz.Requests, len(r.Fuzz.Operations), len(r.Fuzz.Findings))
+	switch {
+	case r.Fuzz.Strategy == "corpus":
+		fmt.Fprintf(w, "corpus:    %d entries replayed (no fuzzing), %d findings\n", r.Fuzz.CorpusSize, len(r.Fuzz.Findings))
+	default:
+		fmt.Fprintf(w, "requests:  %d to %d operations, %d findings\n", r.Fuzz.Requests, len(r.Fuzz.Operations), len(r.Fuzz.Findings))
+	}
+	if sh := r.Fuzz.Shard; sh != nil {
+		fmt.Fprintf(w, "shard:     %d/%d of the campaign with seed %d: its %d operations with seed %d (+%d they need)\n", sh.Index, sh.Count, r.Fuzz.Seed, len(sh.Operations), sh.Seed, len(sh.Support))
+	}
 	if v := r.Verification; v != nil {
 		switch v.Result {
 		case "identical":

@@ -140,6 +140,12 @@ func TestNoRunOptionWidensContainment(t *testing.T) {
 		"auth", "auto", "base-path", "corpus", "cover", "cover-binary", "duration", "exclude", "fail-on", "header",
 		"include", "keep-shell", "keep-state", "max-requests", "once", "output", "output-dir", "plateau", "port", "ready-path",
 		"ready-timeout", "request-timeout", "seed", "spec", "tag", "without-heuristic", "help",
+		"shard", "fuzz-only", "cover-path-map",
+		// How the target starts, within the default confinement; and host commands, not containers.
+		"env", "env-file", "entrypoint", "cmd", "workdir", "bake-run-config", "service", "driver",
+		// Widening, warned when used: host paths mounted (--mount, a compose file's bind volumes),
+		// root as the target's user (TestConfiguredServiceEndToEnd checks the warnings).
+		"mount", "compose", "user",
 	}
 	cmd := newRunCommand()
 	cmd.InitDefaultHelpFlag()

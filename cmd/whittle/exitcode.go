@@ -16,6 +16,15 @@ const (
 	exitInterrupted = 130
 )
 
+// exitMeanings say each exit code in the commands' help.
+var exitMeanings = map[int]string{
+	exitOK:          "ok: the minimal image answers every request of the corpus as the original did",
+	exitError:       "error: bad input, a failure or an internal error (one line names it and the fix)",
+	exitFindings:    "findings at or above the --fail-on severity",
+	exitDiverged:    "the minimal image answered differently from the original",
+	exitInterrupted: "interrupted (Ctrl-C, SIGTERM); containers, networks and BPF programs are removed first",
+}
+
 // exitCode maps an error from a command to the process exit status.
 func exitCode(err error) int {
 	switch {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/whittle-dev/whittle/compose"
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/fuzz/spec"
 	"github.com/whittle-dev/whittle/pipeline"
@@ -13,16 +14,24 @@ import (
 // Libraries say what a user can do in their own words, naming no option of
 // this command; here those remedies are said with whittle's flags.
 var flagFixes = map[string]string{
-	spec.FixPassSpec:      "pass --spec FILE|URL",
-	spec.FixCheckPath:     "check the path given with --spec, or pass a URL",
-	spec.FixPointAtSpec:   "point --spec at an OpenAPI 3 or Swagger 2.0 document",
-	spec.FixDownload:      "download the spec and pass the file with --spec",
-	probe.FixStartEngine:  "start dockerd, e.g. scripts/setup.sh",
-	probe.FixPort:         "pass --port with the port the service listens on",
-	probe.FixNotReady:     "pass --port if the service listens elsewhere, or raise --ready-timeout",
-	corpus.FixLocked:      "wait for it to finish, or use another --corpus directory",
-	corpus.FixOtherCorpus: "use another --corpus directory",
-	corpus.FixForceMerge:  "pass --force to merge anyway",
+	spec.FixPassSpec:        "pass --spec FILE|URL",
+	spec.FixCheckPath:       "check the path given with --spec, or pass a URL",
+	spec.FixPointAtSpec:     "point --spec at an OpenAPI 3 or Swagger 2.0 document",
+	spec.FixDownload:        "download the spec and pass the file with --spec",
+	probe.FixStartEngine:    "start dockerd, e.g. scripts/setup.sh",
+	probe.FixPort:           "pass --port with the port the service listens on",
+	probe.FixNotReady:       "pass --port if the service listens elsewhere, or raise --ready-timeout",
+	corpus.FixLocked:        "wait for it to finish, or use another --corpus directory",
+	corpus.FixOtherCorpus:   "use another --corpus directory",
+	corpus.FixForceMerge:    "pass --force to merge anyway",
+	corpus.FixOneImage:      "build the image once and docker load that image in every job, or pass --force (the first corpus's image stays the original)",
+	corpus.FixGiveSpec:      "pass --spec with the spec the corpus was recorded for",
+	pipeline.FixSameSecrets: "pass the same --header, --auth and --env values as the run that recorded it; they are never stored",
+	probe.FixMountSyntax:    "write --mount SOURCE:TARGET[:ro], SOURCE a host path or a volume name, TARGET an absolute path in the container",
+	probe.FixMountSource:    "create it, or correct the SOURCE of --mount",
+	probe.FixEnvSyntax:      "write each variable as NAME=VALUE",
+	compose.FixService:      "pass --service with one of the file's services",
+	compose.FixDependency:   "check the service's settings and health check in the compose file, or raise --ready-timeout",
 }
 
 // flagWords names the flag behind a library outcome.

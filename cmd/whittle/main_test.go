@@ -61,7 +61,7 @@ func TestUsageErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"no image", []string{"run"}, "accepts 1 arg"},
+		{"no image", []string{"run"}, "no image given"},
 		{"bad output format", []string{"run", "x", "-o", "yaml=out.yaml"}, `unknown output format "yaml"`},
 		{"output without file", []string{"run", "x", "-o", "json"}, "want FORMAT=FILE"},
 		{"replay output as a bare path", []string{"replay", "corpus", "x", "-o", "out.json"}, `bad -o "out.json": want FORMAT=FILE with FORMAT one of json, e.g. -o json=out.json`},
@@ -71,6 +71,13 @@ func TestUsageErrors(t *testing.T) {
 		{"bad auth", []string{"run", "x", "--auth", "token"}, `bad --auth "token": want SCHEME=VALUE`},
 		{"unknown heuristic", []string{"run", "x", "--without-heuristic", "magic"}, `unknown heuristic "magic"`},
 		{"spec syntax error", []string{"run", "x", "--spec", "testdata/broken.yaml"}, "broken.yaml:"},
+		{"shard beyond its count", []string{"run", "x", "--seed", "1", "--shard", "3/2"}, `bad --shard "3/2": shards are numbered 1 to 2, so i must be between 1 and 2`},
+		{"shard 0", []string{"run", "x", "--seed", "1", "--shard", "0/4"}, `bad --shard "0/4": shards are numbered 1 to 4`},
+		{"shard not i/n", []string{"run", "x", "--seed", "1", "--shard", "2"}, `bad --shard "2": want i/n, shard i of n jobs, e.g. 1/4`},
+		{"shard without a seed", []string{"run", "x", "--shard", "1/2"}, "--shard 1/2 splits one campaign across jobs: give every job the same --seed N"},
+		{"fuzz-only without a corpus", []string{"run", "x", "--fuzz-only"}, "--fuzz-only keeps nothing but the corpus: add --corpus DIR"},
+		{"reference and baseline", []string{"replay", "testdata", "x", "--reference", "stored", "--baseline", "b.json"}, "--reference and --baseline both say what to compare with: give one of them"},
+		{"build from no corpus", []string{"build", "testdata"}, "not a whittle corpus directory: testdata has no meta.json"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/whittle-dev/whittle/event"
@@ -72,6 +73,17 @@ func formatEvent(e event.Event) string {
 		return e.Level.String() + ": " + e.Msg
 	case event.Finding:
 		return fmt.Sprintf("[finding] %s %s: %s", e.Operation, e.Check, e.Summary)
+	case event.Dependency:
+		// Every container of the target gets fresh companions: their first
+		// start is told in full, later ones only when they fail.
+		if e.Starts > 1 && !strings.HasPrefix(e.State, "failed") {
+			return ""
+		}
+		line := fmt.Sprintf("[service] %s (%s): %s", e.Service, e.Image, e.State)
+		if e.Detail != "" {
+			line += " " + e.Detail
+		}
+		return line
 	case event.Divergence:
 		return fmt.Sprintf("[verify] DIVERGED %s %s", e.Operation, e.Request)
 	case event.Step:

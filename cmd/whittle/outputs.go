@@ -11,17 +11,20 @@ import (
 
 	"github.com/whittle-dev/whittle/internal/atomicfile"
 	"github.com/whittle-dev/whittle/report"
+	"github.com/whittle-dev/whittle/report/covdata"
 	"github.com/whittle-dev/whittle/seccomp"
 )
 
 type output struct {
 	format string
 	path   string
+	// pathMap rewrites source paths in coverage exports (--cover-path-map).
+	pathMap *covdata.PathMap
 }
 
 // Formats of -o FORMAT=FILE, per command: the flag means the same in each.
 var (
-	runOutputFormats    = []string{"json", "junit", "sarif", "seccomp"}
+	runOutputFormats    = []string{"json", "junit", "sarif", "seccomp", "lcov", "cobertura"}
 	replayOutputFormats = []string{"json"}
 )
 
@@ -67,6 +70,8 @@ func writeOutputs(r *report.Report, outs []output) error {
 			err = report.WriteSARIF(&buf, r)
 		case "seccomp":
 			err = writeSeccomp(&buf, r)
+		case "lcov", "cobertura":
+			err = writeCoverageExport(&buf, o.format, reportCoverage(r), o.pathMap)
 		default:
 			err = fmt.Errorf("output format %s is not implemented yet", o.format)
 		}

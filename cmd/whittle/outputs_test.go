@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/whittle-dev/whittle/report"
+	"github.com/whittle-dev/whittle/report/covdata/covtest"
 	"github.com/whittle-dev/whittle/verify"
 )
 
@@ -17,6 +18,7 @@ import (
 func TestOutputFileModes(t *testing.T) {
 	rep := &report.Report{}
 	rep.Trace.Syscalls = []string{"read", "write", "exit_group"}
+	rep.Trace.CodeCoverage = &report.CodeCoverage{ByFunction: covtest.Coverage()}
 	for _, c := range []struct {
 		umask int
 		want  fs.FileMode
@@ -30,7 +32,7 @@ func TestOutputFileModes(t *testing.T) {
 		old := syscall.Umask(c.umask)
 		err := writeOutputs(rep, outs)
 		if err == nil {
-			err = writeReplayReport(replayOut, &verify.Report{Corpus: "c", Image: "i"})
+			err = writeReplayReport(replayOut, &verify.Report{Corpus: "c", Image: "i"}, nil)
 		}
 		syscall.Umask(old)
 		if err != nil {

@@ -93,6 +93,6 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newRunCommand(), newReplayCommand(), newCorpusCommand())
+	root.AddCommand(newRunCommand(), newBuildCommand(), newReplayCommand(), newCorpusCommand(), newCoverageCommand())
 	return root
 }

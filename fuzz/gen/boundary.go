@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/whittle-dev/whittle/internal/limits"
 )
 
 type candidate struct {
@@ -14,12 +16,21 @@ type candidate struct {
 
 // boundary returns a conforming value at an edge of s: a bound, an exact
 // length, the fewest or most items, only the required properties.
-func (g *Generator) boundary(s *openapi3.Schema, name string) (any, string, bool) {
+func (g *Generator) boundary(s *openapi3.Schema, name string) (v any, kind string, ok bool) {
 	if s == nil {
 		return nil, "", false
 	}
+	g.begin()
+	defer func() {
+		if g.end(g.where(name)) {
+			v, kind, ok = nil, "", false
+		}
+	}()
 	cands := g.boundaryCandidates(mergeAllOf(s), name)
 	for _, i := range g.rng.Perm(len(cands)) {
+		if g.overBudget() {
+			break
+		}
 		v := cands[i].make()
 		if g.Validate(s, v) == nil {
 			return v, cands[i].kind, true
@@ -65,7 +76,7 @@ func (g *Generator) boundaryCandidates(s *openapi3.Schema, name string) []candid
 			cands = append(cands, fixed("null", nil))
 		case openapi3.TypeString:
 			lo, hi := lengthBounds(s)
-			if lo > 0 || (s.Format == "" && s.Pattern == "") {
+			if lo <= limits.GenLength.Int() && (lo > 0 || (s.Format == "" && s.Pattern == "")) {
 				cands = append(cands, candidate{"min-length", func() any { return g.strLen(s, name, lo) }})
 			}
 			if hi != math.MaxInt && hi <= 4096 {
@@ -156,6 +167,10 @@ func numericEdges(s *openapi3.Schema, lo, hi float64, integer bool) []candidate 
 
 // strLen generates a string of exactly n characters for s.
 func (g *Generator) strLen(s *openapi3.Schema, name string, n int) string {
+	if n > limits.GenLength.Int() {
+		g.exceed(limits.GenLength)
+		return ""
+	}
 	if s.Pattern != "" {
 		if v, ok := g.matching(s.Pattern, n, n); ok {
 			return v

@@ -7,10 +7,12 @@ import (
 	"encoding/json"
 	"maps"
 	"math/rand/v2"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/fuzz/spec"
+	"github.com/whittle-dev/whittle/internal/limits"
 )
 
 // Phase is the kind of input being generated.
@@ -164,6 +166,16 @@ func WithMaxDepth(n int) Option { return func(g *Generator) { g.maxDepth = n } }
 // WithMix sets the proportion of phases PickPhase returns.
 func WithMix(m Mix) Option { return func(g *Generator) { g.mix = m } }
 
+// WithLimits records the budgets generation reaches in rec (a value over
+// budget is not generated; see OverBudget).
+func WithLimits(rec *limits.Recorder) Option { return func(g *Generator) { g.rec = rec } }
+
+// WithValueBudget sets the budget of each generated value: schema nodes
+// visited and time (defaults: limits.GenSteps, limits.GenTime).
+func WithValueBudget(steps int, d time.Duration) Option {
+	return func(g *Generator) { g.maxSteps, g.maxTime = steps, d }
+}
+
 // WithExampleBias sets how often (0..1) examples and defaults are preferred
 // over random values in the valid phase (default 0.3).
 func WithExampleBias(p float64) Option { return func(g *Generator) { g.exampleBias = p } }
@@ -179,11 +191,22 @@ type Generator struct {
 	exampleBias float64
 	vopts       []openapi3.SchemaValidationOption
 	names       NameSource
+
+	rec      *limits.Recorder
+	maxSteps int
+	maxTime  time.Duration
+	b        valueBudget
+	overOps  map[string]bool
+	at       string // the operation being generated, for where a limit is reached
+	lastOver bool   // the last paramValue or bodyValue went over budget
+	twins    map[*openapi3.Schema]*openapi3.Schema
+	branches map[branchKey]*openapi3.Schema
 }
 
 // New returns a generator for s (s may be nil when only Value is used).
 func New(s *spec.Spec, opts ...Option) *Generator {
-	g := &Generator{spec: s, maxDepth: 5, exampleBias: 0.3}
+	g := &Generator{spec: s, maxDepth: 5, exampleBias: 0.3, maxSteps: limits.GenSteps.Int(), maxTime: limits.GenTime.Duration(),
+		overOps: map[string]bool{}, twins: map[*openapi3.Schema]*openapi3.Schema{}, branches: map[branchKey]*openapi3.Schema{}}
 	for _, o := range opts {
 		o(g)
 	}
@@ -197,7 +220,10 @@ func New(s *spec.Spec, opts ...Option) *Generator {
 	if g.mix == (Mix{}) {
 		g.mix = Mix{Valid: 0.7, Boundary: 0.15, Invalid: 0.15}
 	}
-	g.vopts = []openapi3.SchemaValidationOption{openapi3.SetSchemaRegexCompiler(spec.CompileRegex)}
+	// Only whether a value conforms matters here: kin-openapi's messages
+	// nest the messages of every allOf and oneOf branch, level by level,
+	// which on a recursive schema costs exponentially more than the check.
+	g.vopts = []openapi3.SchemaValidationOption{openapi3.SetSchemaRegexCompiler(spec.CompileRegex), openapi3.FailFast()}
 	if s != nil && s.Doc != nil && s.Doc.IsOpenAPI31OrLater() {
 		g.vopts = append(g.vopts, openapi3.EnableJSONSchema2020())
 	}
@@ -231,7 +257,18 @@ func (g *Generator) Validate(s *openapi3.Schema, v any) error {
 	if s == nil {
 		return nil
 	}
-	return s.VisitJSON(v, append(g.vopts, openapi3.VisitAsRequest())...)
+	g.spend(1)
+	err := g.checkSchema(s).VisitJSON(v, append(g.vopts, openapi3.VisitAsRequest())...)
+	g.inTime()
+	return err
+}
+
+// visit checks v against s (not as a request: readOnly properties count).
+func (g *Generator) visit(s *openapi3.Schema, v any) error {
+	g.spend(1)
+	err := g.checkSchema(s).VisitJSON(v, g.vopts...)
+	g.inTime()
+	return err
 }
 
 // Value generates one value for s in the given phase. ok is false when no
@@ -244,7 +281,13 @@ func (g *Generator) Value(s *openapi3.Schema, phase Phase) (any, Intent, bool) {
 
 // value generates for a named value; textual is set for parameters, whose
 // values travel as text (so a number is no wrong type for a string).
-func (g *Generator) value(s *openapi3.Schema, name string, phase Phase, textual bool) (any, Intent, bool) {
+func (g *Generator) value(s *openapi3.Schema, name string, phase Phase, textual bool) (v any, intent Intent, ok bool) {
+	g.begin()
+	defer func() {
+		if g.end(g.where(name)) {
+			v, intent, ok = nil, Intent{Phase: phase, Kind: "over-budget"}, false
+		}
+	}()
 	switch phase {
 	case Boundary:
 		if v, kind, ok := g.boundary(s, name); ok {
@@ -253,6 +296,9 @@ func (g *Generator) value(s *openapi3.Schema, name string, phase Phase, textual 
 		fallthrough
 	case Valid:
 		for range 4 {
+			if g.overBudget() {
+				break
+			}
 			v, kind := g.valid(s, name, 0)
 			if g.Validate(s, v) == nil {
 				return v, Intent{Phase: Valid, Kind: kind}, true
@@ -263,6 +309,17 @@ func (g *Generator) value(s *openapi3.Schema, name string, phase Phase, textual 
 		v, kind, ok := g.invalid(s, name, textual)
 		return v, Intent{Phase: Invalid, Kind: kind, SchemaInvalid: ok}, ok
 	}
+}
+
+// where names the value being generated, for the limits it reaches.
+func (g *Generator) where(name string) string {
+	if name == "" {
+		name = "body"
+	}
+	if g.at == "" {
+		return name
+	}
+	return g.at + " " + name
 }
 
 // normalize turns decoded YAML/JSON into JSON's types (float64 numbers,

@@ -8,17 +8,27 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/whittle-dev/whittle/fuzz/spec"
+	"github.com/whittle-dev/whittle/internal/limits"
 )
 
 // invalid returns a value known not to conform to s. For textual values
 // (parameters) conformance is judged on the value as a server would decode
 // it from text.
-func (g *Generator) invalid(s *openapi3.Schema, name string, textual bool) (any, string, bool) {
+func (g *Generator) invalid(s *openapi3.Schema, name string, textual bool) (v any, kind string, ok bool) {
 	if s == nil {
 		return nil, "", false
 	}
+	g.begin()
+	defer func() {
+		if g.end(g.where(name)) {
+			v, kind, ok = nil, "", false
+		}
+	}()
 	cands := g.invalidCandidates(mergeAllOf(s), name, textual, 0)
 	for _, i := range g.rng.Perm(len(cands)) {
+		if g.overBudget() {
+			break
+		}
 		v := cands[i].make()
 		check := v
 		if textual {
@@ -86,14 +96,14 @@ func (g *Generator) invalidCandidates(s *openapi3.Schema, name string, textual b
 			cands = append(cands, fixed("wrong-type", 12345.0))
 		}
 		lo, hi := lengthBounds(s)
-		if lo > 0 {
+		if lo > 0 && lo-1 <= limits.GenLength.Int() {
 			cands = append(cands, candidate{"too-short", func() any { return g.plainString(lo-1, lo-1) }})
 		}
-		if hi != math.MaxInt {
+		if hi != math.MaxInt && hi < limits.GenLength.Int() {
 			cands = append(cands, candidate{"overlong", func() any {
 				n := hi + 1
 				if g.rng.IntN(3) == 0 {
-					n = hi*2 + 64
+					n = min(hi*2+64, limits.GenLength.Int()+1)
 				}
 				return strings.Repeat("w", n)
 			}})
@@ -120,7 +130,7 @@ func (g *Generator) invalidCandidates(s *openapi3.Schema, name string, textual b
 				return g.array(&c, name, depth+1)
 			}})
 		}
-		if s.MaxItems != nil && *s.MaxItems < 1024 {
+		if s.MaxItems != nil && *s.MaxItems < uint64(limits.GenItems.Value) {
 			cands = append(cands, candidate{"too-many-items", func() any {
 				c := *s
 				c.MinItems = *s.MaxItems + 1

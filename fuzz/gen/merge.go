@@ -3,6 +3,7 @@ package gen
 import (
 	"maps"
 	"slices"
+	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
 )
@@ -10,13 +11,66 @@ import (
 // mergeAllOf folds s's allOf branches into one schema that generation can
 // follow: tightest bounds, union of properties and required names, the first
 // pattern and format. The result is checked against the original afterwards.
+//
+// Merges are remembered by schema: an allOf DAG (N_d_i allOf every
+// N_(d+1)_j) has a number of paths exponential in its depth, but each of
+// its schemas is merged once. The memory is shared by every generator and
+// encoder, and forgotten when it grows past mergeCacheSize.
 func mergeAllOf(s *openapi3.Schema) *openapi3.Schema {
-	return mergeDepth(s, 0)
+	if s == nil || len(s.AllOf) == 0 {
+		return s
+	}
+	return mergeMemo(s, newMergeCtx())
 }
 
-func mergeDepth(s *openapi3.Schema, depth int) *openapi3.Schema {
-	if len(s.AllOf) == 0 || depth > 8 {
+// mergeCtx is what one merge is in the middle of: schemas and pairs being
+// merged, so that a merge that meets itself again (an allOf cycle, items or
+// properties that refer back) ends there, leaving the schema as it is.
+type mergeCtx struct {
+	onPath map[*openapi3.Schema]bool
+	pairs  map[[2]*openapi3.Schema]bool
+}
+
+func newMergeCtx() *mergeCtx {
+	return &mergeCtx{onPath: map[*openapi3.Schema]bool{}, pairs: map[[2]*openapi3.Schema]bool{}}
+}
+
+const mergeCacheSize = 8192
+
+var mergeCache = struct {
+	sync.Mutex
+	m map[*openapi3.Schema]*openapi3.Schema
+}{m: map[*openapi3.Schema]*openapi3.Schema{}}
+
+// mergeMemo merges s, remembering the result.
+func mergeMemo(s *openapi3.Schema, mc *mergeCtx) *openapi3.Schema {
+	if len(s.AllOf) == 0 || mc.onPath[s] {
 		return s
+	}
+	mergeCache.Lock()
+	m, ok := mergeCache.m[s]
+	mergeCache.Unlock()
+	if ok {
+		return m
+	}
+	mc.onPath[s] = true
+	m = mergeOnce(s, mc)
+	delete(mc.onPath, s)
+	mergeCache.Lock()
+	if len(mergeCache.m) >= mergeCacheSize {
+		clear(mergeCache.m)
+	}
+	mergeCache.m[s] = m
+	mergeCache.Unlock()
+	return m
+}
+
+// mergeHook, when set (by tests), is called at every merge.
+var mergeHook func()
+
+func mergeOnce(s *openapi3.Schema, mc *mergeCtx) *openapi3.Schema {
+	if mergeHook != nil {
+		mergeHook()
 	}
 	m := *s
 	m.AllOf = nil
@@ -26,12 +80,24 @@ func mergeDepth(s *openapi3.Schema, depth int) *openapi3.Schema {
 		if ref == nil || ref.Value == nil {
 			continue
 		}
-		mergeInto(&m, mergeDepth(ref.Value, depth+1), depth)
+		mergeInto(&m, mergeMemo(ref.Value, mc), mc)
 	}
 	return &m
 }
 
-func mergeInto(m, o *openapi3.Schema, depth int) {
+// mergePair merges two schemas as allOf [a, b] would, without remembering
+// the pair (its parts are remembered).
+func mergePair(a, b *openapi3.SchemaRef, mc *mergeCtx) *openapi3.Schema {
+	key := [2]*openapi3.Schema{a.Value, b.Value}
+	if mc.pairs[key] {
+		return a.Value
+	}
+	mc.pairs[key] = true
+	defer delete(mc.pairs, key)
+	return mergeOnce(&openapi3.Schema{AllOf: openapi3.SchemaRefs{a, b}}, mc)
+}
+
+func mergeInto(m, o *openapi3.Schema, mc *mergeCtx) {
 	switch {
 	case m.Type == nil || len(*m.Type) == 0:
 		m.Type = o.Type
@@ -54,7 +120,7 @@ func mergeInto(m, o *openapi3.Schema, depth int) {
 	}
 	for n, p := range o.Properties {
 		if cur, ok := m.Properties[n]; ok && cur != nil && cur.Value != nil && p != nil && p.Value != nil && cur.Value != p.Value {
-			m.Properties[n] = &openapi3.SchemaRef{Value: mergeDepth(&openapi3.Schema{AllOf: openapi3.SchemaRefs{cur, p}}, depth+1)}
+			m.Properties[n] = &openapi3.SchemaRef{Value: mergePair(cur, p, mc)}
 		} else {
 			m.Properties[n] = p
 		}
@@ -107,7 +173,7 @@ func mergeInto(m, o *openapi3.Schema, depth int) {
 	if m.Items == nil {
 		m.Items = o.Items
 	} else if o.Items != nil && o.Items.Value != nil && m.Items.Value != nil && o.Items.Value != m.Items.Value {
-		m.Items = &openapi3.SchemaRef{Value: mergeDepth(&openapi3.Schema{AllOf: openapi3.SchemaRefs{m.Items, o.Items}}, depth+1)}
+		m.Items = &openapi3.SchemaRef{Value: mergePair(m.Items, o.Items, mc)}
 	}
 	switch {
 	case len(m.Enum) == 0:

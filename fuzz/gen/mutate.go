@@ -37,8 +37,8 @@ func (g *Generator) bodyFields(s *openapi3.Schema, v any) []field {
 		m := mergeAllOf(s)
 		if branches := append(append(openapi3.SchemaRefs{}, m.OneOf...), m.AnyOf...); len(branches) > 0 {
 			for _, br := range branches {
-				if br != nil && br.Value != nil && br.Value.VisitJSON(v, g.vopts...) == nil {
-					m = mergeAllOf(&openapi3.Schema{AllOf: openapi3.SchemaRefs{{Value: m}, br}})
+				if br != nil && br.Value != nil && g.visit(br.Value, v) == nil {
+					m = mergePair(&openapi3.SchemaRef{Value: m}, br, newMergeCtx())
 					break
 				}
 			}
@@ -116,6 +116,7 @@ func (g *Generator) targets(op *spec.Operation, in *Input, onlySet bool) []targe
 }
 
 func (g *Generator) applyBoundary(op *spec.Operation, in *Input) (Intent, bool) {
+	g.at = op.ID
 	ts := g.targets(op, in, false)
 	for _, i := range g.rng.Perm(len(ts)) {
 		t := ts[i]
@@ -150,6 +151,7 @@ func lastName(path []string) string {
 
 // applyInvalid breaks one thing in the input.
 func (g *Generator) applyInvalid(op *spec.Operation, in *Input) (Intent, bool) {
+	g.at = op.ID
 	type technique struct {
 		weight int
 		apply  func() (Intent, bool)
@@ -250,6 +252,7 @@ func (g *Generator) applyInvalid(op *spec.Operation, in *Input) (Intent, bool) {
 
 // Mutate changes one thing in a copy of in, in a phase drawn from the mix.
 func (g *Generator) Mutate(op *spec.Operation, in Input) (Input, Intent) {
+	g.at = op.ID
 	out := in.Clone()
 	switch g.PickPhase() {
 	case Boundary:
@@ -290,14 +293,17 @@ func (g *Generator) Mutate(op *spec.Operation, in Input) (Input, Intent) {
 			fields := g.bodyFields(m.Schema, out.Body)
 			if len(fields) > 0 {
 				f := fields[g.rng.IntN(len(fields))]
+				g.begin()
 				for range 3 {
 					v, _ := g.valid(f.schema, lastName(f.path), len(f.path))
 					body := setAt(out.Body, f.path, v)
-					if g.Validate(m.Schema, body) == nil {
+					if !g.overBudget() && g.Validate(m.Schema, body) == nil {
+						g.end(g.where(f.target()))
 						out.Body = body
 						return out, Intent{Phase: Valid, Kind: "regenerate", Target: f.target()}
 					}
 				}
+				g.end(g.where(f.target()))
 			}
 		}
 	}

@@ -38,11 +38,17 @@ func (g *Generator) Input(op *spec.Operation, phase Phase) (Input, Intent) {
 }
 
 func (g *Generator) validInput(op *spec.Operation) Input {
+	g.at = op.ID
 	in := Input{Op: op.ID}
 	for _, p := range op.Params {
 		pv := ParamValue{In: p.In, Name: p.Name}
 		if p.Required || g.rng.Float64() < 0.5 {
 			pv.Value, pv.Set = g.paramValue(p), true
+			if g.lastOver {
+				// Sent without: a value over budget is not generated.
+				pv.Value, pv.Set = nil, false
+				g.overOps[op.ID] = g.overOps[op.ID] || p.Required
+			}
 		}
 		in.Params = append(in.Params, pv)
 	}
@@ -51,14 +57,20 @@ func (g *Generator) validInput(op *spec.Operation) Input {
 		if op.Body.Required || g.rng.Float64() < 0.85 {
 			in.Media = m.Type
 			in.Body = g.bodyValue(m)
+			if g.lastOver {
+				in.Media, in.Body = "", nil
+				g.overOps[op.ID] = g.overOps[op.ID] || op.Body.Required
+			}
 		}
 	}
 	return in
 }
 
 // paramValue is a valid value for p; path parameters avoid empty strings,
-// which would change the route.
+// which would change the route. After it, lastOver tells whether the
+// value went over budget.
 func (g *Generator) paramValue(p *spec.Parameter) any {
+	g.lastOver = false
 	if len(p.Examples) > 0 && g.rng.Float64() < g.exampleBias {
 		v := normalize(p.Examples[g.rng.IntN(len(p.Examples))])
 		if g.Validate(p.Schema, v) == nil {
@@ -71,10 +83,11 @@ func (g *Generator) paramValue(p *spec.Parameter) any {
 		c.MinLength = 1
 		s = &c
 	}
-	v, _, _ := g.value(s, p.Name, Valid, true)
-	for i := 0; v == nil && p.In == openapi3.ParameterInPath && i < 4; i++ {
-		v, _, _ = g.value(s, p.Name, Valid, true) // null would empty the segment
+	v, intent, _ := g.value(s, p.Name, Valid, true)
+	for i := 0; v == nil && intent.Kind != "over-budget" && p.In == openapi3.ParameterInPath && i < 4; i++ {
+		v, intent, _ = g.value(s, p.Name, Valid, true) // null would empty the segment
 	}
+	g.lastOver = intent.Kind == "over-budget"
 	return v
 }
 
@@ -95,13 +108,15 @@ func (g *Generator) pickMedia(b *spec.RequestBody) *spec.Media {
 }
 
 func (g *Generator) bodyValue(m *spec.Media) any {
+	g.lastOver = false
 	if len(m.Examples) > 0 && g.rng.Float64() < g.exampleBias {
 		v := normalize(m.Examples[g.rng.IntN(len(m.Examples))])
 		if g.Validate(m.Schema, v) == nil {
 			return v
 		}
 	}
-	v, _, _ := g.value(m.Schema, "", Valid, false)
+	v, intent, _ := g.value(m.Schema, "", Valid, false)
+	g.lastOver = intent.Kind == "over-budget"
 	return v
 }
 

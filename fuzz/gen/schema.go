@@ -8,6 +8,8 @@ import (
 	"sort"
 
 	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/whittle-dev/whittle/internal/limits"
 )
 
 // valid generates a value meant to conform to s, and the technique used.
@@ -15,6 +17,9 @@ import (
 func (g *Generator) valid(s *openapi3.Schema, name string, depth int) (any, string) {
 	if s == nil {
 		return g.plainString(0, 8), "random"
+	}
+	if !g.spend(1) {
+		return nil, "over-budget"
 	}
 	if depth > 2*g.maxDepth+4 {
 		return nil, "too-deep"
@@ -63,7 +68,7 @@ func (g *Generator) valid(s *openapi3.Schema, name string, depth int) (any, stri
 		var v any
 		for range 16 {
 			v, _ = g.valid(&base, name, depth)
-			if s.Not.Value.VisitJSON(v, g.vopts...) != nil {
+			if g.overBudget() || g.visit(s.Not.Value, v) != nil {
 				break
 			}
 		}
@@ -160,8 +165,16 @@ func (g *Generator) validXOf(s *openapi3.Schema, name string, depth int) (any, s
 		if br == nil || br.Value == nil {
 			continue
 		}
-		m := mergeAllOf(&openapi3.Schema{AllOf: openapi3.SchemaRefs{{Value: &base}, br}})
+		key := branchKey{s, i}
+		m, ok := g.branches[key]
+		if !ok {
+			m = mergePair(&openapi3.SchemaRef{Value: &base}, br, newMergeCtx())
+			g.branches[key] = m
+		}
 		for range 3 {
+			if g.overBudget() {
+				return nil, "over-budget"
+			}
 			v, _ := g.valid(m, name, depth+1)
 			if obj, ok := v.(map[string]any); ok && s.Discriminator != nil && s.Discriminator.PropertyName != "" {
 				obj[s.Discriminator.PropertyName] = discriminatorValue(s.Discriminator, br)
@@ -172,7 +185,7 @@ func (g *Generator) validXOf(s *openapi3.Schema, name string, depth int) (any, s
 			}
 			n := 0
 			for _, other := range branches {
-				if other != nil && other.Value != nil && other.Value.VisitJSON(v, g.vopts...) == nil {
+				if other != nil && other.Value != nil && g.visit(other.Value, v) == nil {
 					n++
 				}
 			}
@@ -182,6 +195,13 @@ func (g *Generator) validXOf(s *openapi3.Schema, name string, depth int) (any, s
 		}
 	}
 	return last, "random"
+}
+
+// branchKey is one branch of a oneOf or anyOf, merged with the rest of
+// its schema once (Generator.branches).
+type branchKey struct {
+	s *openapi3.Schema
+	i int
 }
 
 func discriminatorValue(d *openapi3.Discriminator, br *openapi3.SchemaRef) string {
@@ -313,9 +333,12 @@ func (g *Generator) number(s *openapi3.Schema) float64 {
 }
 
 func (g *Generator) array(s *openapi3.Schema, name string, depth int) []any {
-	minItems := int(s.MinItems)
+	minItems := g.sizeLimit(s.MinItems, limits.GenItems)
+	if g.overBudget() {
+		return nil
+	}
 	maxItems := minItems + 3
-	if s.MaxItems != nil && int(*s.MaxItems) < maxItems {
+	if s.MaxItems != nil && *s.MaxItems < uint64(maxItems) {
 		maxItems = int(*s.MaxItems)
 	}
 	if depth >= g.maxDepth {
@@ -330,7 +353,7 @@ func (g *Generator) array(s *openapi3.Schema, name string, depth int) []any {
 	}
 	out := make([]any, 0, n)
 	seen := map[string]bool{}
-	for i, attempts := 0, 0; len(out) < n && attempts < n*8+8; attempts++ {
+	for i, attempts := 0, 0; len(out) < n && attempts < n*8+8 && !g.overBudget(); attempts++ {
 		var item any
 		if i < len(s.PrefixItems) && s.PrefixItems[i] != nil {
 			item, _ = g.valid(s.PrefixItems[i].Value, name, depth+1)
@@ -350,7 +373,7 @@ func (g *Generator) array(s *openapi3.Schema, name string, depth int) []any {
 		i++
 	}
 	if c := s.Contains; c != nil && c.Value != nil {
-		found := slices.ContainsFunc(out, func(v any) bool { return c.Value.VisitJSON(v, g.vopts...) == nil })
+		found := slices.ContainsFunc(out, func(v any) bool { return g.visit(c.Value, v) == nil })
 		if !found {
 			v, _ := g.valid(c.Value, name, depth+1)
 			if len(out) > 0 && (s.MaxItems == nil || len(out) >= int(*s.MaxItems)) {
@@ -375,9 +398,10 @@ func (g *Generator) object(s *openapi3.Schema, depth int) map[string]any {
 		required[r] = true
 	}
 	maxProps := math.MaxInt
-	if s.MaxProps != nil {
+	if s.MaxProps != nil && *s.MaxProps < math.MaxInt32 {
 		maxProps = int(*s.MaxProps)
 	}
+	minProps := uint64(g.sizeLimit(s.MinProps, limits.GenItems))
 	optional := 0.6
 	if depth >= g.maxDepth {
 		optional = 0
@@ -425,7 +449,7 @@ func (g *Generator) object(s *openapi3.Schema, depth int) map[string]any {
 	}
 	// Fill up to minProperties with optional then additional properties.
 	for _, n := range names {
-		if uint64(len(out)) >= s.MinProps {
+		if uint64(len(out)) >= minProps || g.overBudget() {
 			break
 		}
 		if _, ok := out[n]; !ok && s.Properties[n] != nil && s.Properties[n].Value != nil {
@@ -433,7 +457,7 @@ func (g *Generator) object(s *openapi3.Schema, depth int) map[string]any {
 		}
 	}
 	addExtra := allowExtra && (extra != nil || s.AdditionalProperties.Has != nil) && depth < g.maxDepth && g.rng.IntN(5) == 0
-	for i := 0; allowExtra && (uint64(len(out)) < s.MinProps || addExtra) && i < 16; i++ {
+	for i := 0; allowExtra && (uint64(len(out)) < minProps || addExtra) && i < 16 && !g.overBudget(); i++ {
 		n := fmt.Sprintf("extra%d", i)
 		if _, ok := out[n]; ok {
 			continue

@@ -10,6 +10,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/whittle-dev/whittle/fuzz/spec"
+	"github.com/whittle-dev/whittle/internal/limits"
 )
 
 const alnum = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -18,10 +19,15 @@ const alnum = "abcdefghijklmnopqrstuvwxyz0123456789"
 var epoch = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func (g *Generator) plainString(minLen, maxLen int) string {
+	minLen, maxLen = min(minLen, limits.GenLength.Int()), min(maxLen, limits.GenLength.Int())
 	if maxLen < minLen {
 		maxLen = minLen
 	}
 	n := minLen + g.rng.IntN(maxLen-minLen+1)
+	// Long strings cost steps too: a value's steps bound its size.
+	if !g.spend(n / bytesPerStep) {
+		return ""
+	}
 	b := make([]byte, n)
 	for i := range b {
 		b[i] = alnum[g.rng.IntN(len(alnum))]
@@ -40,6 +46,9 @@ func lengthBounds(s *openapi3.Schema) (int, int) {
 
 func (g *Generator) str(s *openapi3.Schema, name string) string {
 	lo, hi := lengthBounds(s)
+	if lo = g.sizeLimit(uint64(lo), limits.GenLength); g.overBudget() {
+		return ""
+	}
 	fits := func(v string) bool {
 		n := utf8.RuneCountInString(v)
 		return n >= lo && n <= hi
@@ -127,6 +136,11 @@ func (g *Generator) format(format string) (string, bool) {
 
 // matching generates a string that matches pattern with a length in [lo, hi].
 func (g *Generator) matching(pattern string, lo, hi int) (string, bool) {
+	if lo > limits.GenLength.Int() {
+		g.exceed(limits.GenLength)
+		return "", false
+	}
+	hi = min(hi, limits.GenLength.Int())
 	re := spec.ParseRegex(pattern)
 	if re.Re == nil {
 		return "", false
@@ -137,12 +151,15 @@ func (g *Generator) matching(pattern string, lo, hi int) (string, bool) {
 	}
 	for attempt := range 24 {
 		target := lo
-		if hi != math.MaxInt {
+		if hi != limits.GenLength.Int() && hi >= lo {
 			target = lo + g.rng.IntN(hi-lo+1)
 		} else if attempt%2 == 1 {
 			target = lo + g.rng.IntN(8)
 		}
 		v := pg.generate(g.rng, target)
+		if !g.spend(len(v) / bytesPerStep) {
+			return "", false
+		}
 		n := utf8.RuneCountInString(v)
 		if n < lo {
 			v = pg.pad(g.rng, v, lo-n)

@@ -53,10 +53,15 @@ func DiscoverSpec(ctx context.Context, baseURL string, opts ...SpecOption) (*Spe
 			return nil, "", err
 		}
 		u := base + p
-		data, status, location, err := fetch(ctx, c.client, u)
+		b := newBudget(capsFor(true), c.rec)
+		data, status, location, err := fetch(ctx, c.client, u, b)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, "", ctx.Err()
+			}
+			var ol *overLimit
+			if errors.As(err, &ol) {
+				return nil, u, limitError(u, err)
 			}
 			lastProblem = err
 			continue
@@ -67,12 +72,12 @@ func DiscoverSpec(ctx context.Context, baseURL string, opts ...SpecOption) (*Spe
 		if status != http.StatusOK {
 			continue
 		}
-		if _, _, err := sniff(u, data); err != nil {
-			continue // e.g. an HTML page
-		}
 		loc, _ := sourceURL(u)
-		s, err := load(ctx, c, u, data, loc, sameDocument)
+		s, err := load(ctx, c, u, data, loc, sameDocument, b)
 		if err != nil {
+			if errors.Is(err, ErrSyntax) || errors.Is(err, ErrNotOpenAPI) {
+				continue // e.g. an HTML page
+			}
 			var le *LoadError
 			if errors.As(err, &le) {
 				return nil, u, err

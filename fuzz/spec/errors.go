@@ -21,6 +21,7 @@ var (
 	ErrNoOperations  = errors.New("spec has no usable operations")
 	ErrNotFound      = errors.New("no spec found on target")
 	ErrRefRefused    = errors.New("$ref outside what the spec may reach")
+	ErrTooLarge      = errors.New("spec over a size limit")
 )
 
 // Fixes a LoadError names in the library's words. They name no command-line
@@ -90,8 +91,14 @@ var (
 	yamlLineRe = regexp.MustCompile(`line (\d+)(?:, column (\d+))?`)
 )
 
-// kinError turns what kin-openapi said into a LoadError.
-func kinError(source string, data []byte, scope refScope, err error) error {
+// kinError turns what kin-openapi said into a LoadError. data is the
+// document as read; loaded is what kin-openapi read, nil when that was the
+// document cut to fewer operations (its positions are not the file's).
+func kinError(source string, data, loaded []byte, scope refScope, err error) error {
+	var ol *overLimit
+	if errors.As(err, &ol) {
+		return limitError(source, ol)
+	}
 	msg := err.Error()
 	var dis *openapi3.DisallowedExternalRefError
 	var refused *RefRefusedError
@@ -125,7 +132,7 @@ func kinError(source string, data []byte, scope refScope, err error) error {
 		return le
 	}
 	le := &LoadError{Source: source, Kind: ErrInvalid, Problem: strings.TrimPrefix(msg, "failed to unmarshal data: "), Fix: "correct the document's structure (check it with an OpenAPI validator)"}
-	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
+	if m := yamlLineRe.FindStringSubmatch(msg); m != nil && loaded != nil {
 		le.Line, _ = strconv.Atoi(m[1])
 		le.Column, _ = strconv.Atoi(m[2])
 	}

@@ -20,11 +20,9 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"go.yaml.in/yaml/v4"
 
+	"github.com/whittle-dev/whittle/internal/limits"
 	"github.com/whittle-dev/whittle/internal/loopback"
 )
-
-// maxSpecSize caps what is read from a file or URL.
-const maxSpecSize = 64 << 20
 
 // SpecOption configures LoadSpec and DiscoverSpec.
 type SpecOption func(*loadConfig)
@@ -36,6 +34,7 @@ type loadConfig struct {
 	client      *http.Client
 	headerErr   error
 	noExtraRefs bool
+	rec         *limits.Recorder
 }
 
 // specTimeout bounds each fetch of a spec or a document it refers to.
@@ -87,6 +86,12 @@ func WithoutExternalRefs() SpecOption {
 	return func(c *loadConfig) { c.noExtraRefs = true }
 }
 
+// WithLimits records the limits a load reaches (limits.SpecOperations
+// when the spec is cut; any other when it is refused) in rec.
+func WithLimits(rec *limits.Recorder) SpecOption {
+	return func(c *loadConfig) { c.rec = rec }
+}
+
 // ParseHeader splits "Name: value".
 func ParseHeader(line string) (string, string, error) {
 	name, value, ok := strings.Cut(line, ":")
@@ -118,7 +123,8 @@ func LoadSpec(ctx context.Context, source string, opts ...SpecOption) (*Spec, er
 	if c.headerErr != nil {
 		return nil, c.headerErr
 	}
-	data, loc, err := read(ctx, c.client, source)
+	b := newBudget(capsFor(false), c.rec)
+	data, loc, err := read(ctx, c.client, source, b)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +135,7 @@ func LoadSpec(ctx context.Context, source string, opts ...SpecOption) (*Spec, er
 	if c.noExtraRefs {
 		scope = sameDocument
 	}
-	return load(ctx, c, source, data, loc, scope)
+	return load(ctx, c, source, data, loc, scope, b)
 }
 
 // LoadSpecData loads a document from memory; source names it in messages.
@@ -143,7 +149,11 @@ func LoadSpecData(ctx context.Context, source string, data []byte, opts ...SpecO
 	if err != nil {
 		loc = &url.URL{Path: source}
 	}
-	return load(ctx, c, source, data, loc, sameDocument)
+	b := newBudget(capsFor(false), c.rec)
+	if err := b.read(len(data)); err != nil {
+		return nil, limitError(source, err)
+	}
+	return load(ctx, c, source, data, loc, sameDocument, b)
 }
 
 func isURL(source string) bool {
@@ -161,7 +171,7 @@ func sourceURL(source string) (*url.URL, error) {
 	return &url.URL{Path: filepath.ToSlash(abs)}, nil
 }
 
-func read(ctx context.Context, client *http.Client, source string) ([]byte, *url.URL, error) {
+func read(ctx context.Context, client *http.Client, source string, b *budget) ([]byte, *url.URL, error) {
 	loc, err := sourceURL(source)
 	if err != nil {
 		return nil, nil, &LoadError{Source: source, Kind: ErrFetch, Problem: "bad location: " + err.Error(), Fix: "pass a file path or an http(s) URL"}
@@ -179,14 +189,15 @@ func read(ctx context.Context, client *http.Client, source string) ([]byte, *url
 			return nil, nil, &LoadError{Source: source, Kind: ErrFetch, Problem: problem, Fix: fix}
 		}
 		defer f.Close()
-		data, err := readCapped(f)
+		data, err := b.readCapped(f)
 		if err != nil {
+			var ol *overLimit
+			if errors.As(err, &ol) {
+				return nil, nil, limitError(source, err)
+			}
 			fix := "check the file is readable"
 			if errors.Is(err, syscall.EISDIR) {
 				fix = "pass the spec file, not a directory"
-			}
-			if errors.Is(err, errTooLarge) {
-				fix = "pass a smaller document"
 			}
 			return nil, nil, &LoadError{Source: source, Kind: ErrFetch, Problem: err.Error(), Fix: fix}
 		}
@@ -196,8 +207,12 @@ func read(ctx context.Context, client *http.Client, source string) ([]byte, *url
 		return nil, nil, &LoadError{Source: source, Kind: ErrFetch,
 			Problem: "whittle fetches specs only from loopback addresses (127.0.0.1, ::1, localhost)", Fix: FixDownload}
 	}
-	data, status, location, err := fetch(ctx, client, source)
+	data, status, location, err := fetch(ctx, client, source, b)
 	if err != nil {
+		var ol *overLimit
+		if errors.As(err, &ol) {
+			return nil, nil, limitError(source, err)
+		}
 		return nil, nil, &LoadError{Source: source, Kind: ErrFetch, Problem: err.Error(), Fix: "check the URL and that the service is up"}
 	}
 	if status != http.StatusOK {
@@ -210,23 +225,25 @@ func read(ctx context.Context, client *http.Client, source string) ([]byte, *url
 	return data, loc, nil
 }
 
-// errTooLarge is a document over maxSpecSize.
-var errTooLarge = errors.New("larger than 64 MiB")
-
-func readCapped(r io.Reader) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxSpecSize+1))
+// readCapped reads a document, no more than what is left of the budget's
+// bytes.
+func (b *budget) readCapped(r io.Reader) ([]byte, error) {
+	b.mu.Lock()
+	left := b.caps.bytes.Value - b.bytes
+	b.mu.Unlock()
+	data, err := io.ReadAll(io.LimitReader(r, max(left, 0)+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(data) > maxSpecSize {
-		return nil, errTooLarge
+	if err := b.read(len(data)); err != nil {
+		return nil, err
 	}
 	return data, nil
 }
 
 // fetch GETs u with client and returns the body, the status and, for a
 // redirect, where it pointed (never followed).
-func fetch(ctx context.Context, client *http.Client, u string) (data []byte, status int, location string, err error) {
+func fetch(ctx context.Context, client *http.Client, u string, b *budget) (data []byte, status int, location string, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, 0, "", err
@@ -237,10 +254,13 @@ func fetch(ctx context.Context, client *http.Client, u string) (data []byte, sta
 		return nil, 0, "", err
 	}
 	defer resp.Body.Close()
+	if l := resp.Header.Get(loopback.LimitHeader); l != "" {
+		return nil, 0, "", fmt.Errorf("the answer was cut: over the limit %s", l)
+	}
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
 		location = resp.Header.Get("Location")
 	}
-	data, err = readCapped(resp.Body)
+	data, err = b.readCapped(resp.Body)
 	return data, resp.StatusCode, location, err
 }
 
@@ -252,16 +272,31 @@ func statusProblem(status int, location string) string {
 	return fmt.Sprintf("HTTP status %d", status)
 }
 
-func load(ctx context.Context, c *loadConfig, source string, data []byte, loc *url.URL, scope refScope) (s *Spec, err error) {
+func load(ctx context.Context, c *loadConfig, source string, data []byte, loc *url.URL, scope refScope, b *budget) (s *Spec, err error) {
 	defer func() {
 		// kin-openapi must not bring the process down on hostile input.
 		if r := recover(); r != nil {
 			s, err = nil, &LoadError{Source: source, Kind: ErrInvalid, Problem: fmt.Sprintf("document cannot be processed (%v)", r), Fix: "check the document with an OpenAPI validator"}
 		}
 	}()
-	version, swagger, err := sniff(source, data)
+	doc0, err := parse(source, data)
 	if err != nil {
 		return nil, err
+	}
+	version, swagger := doc0.version, doc0.swagger
+	sh, err := b.measure(doc0.tree())
+	if err != nil {
+		return nil, limitError(source, err)
+	}
+	cut, err := doc0.prune(sh)
+	if err != nil {
+		return nil, &LoadError{Source: source, Kind: ErrInvalid, Problem: "cutting the operations: " + err.Error(), Fix: "pass a spec of the operations to fuzz"}
+	}
+	doc0 = nil // the parsed tree is large: let it go before kin-openapi parses
+	original, kinErrData := data, data
+	if cut != nil {
+		b.rec.Hit(limits.SpecOperations, fmt.Sprintf("%s: %d operations", source, cut.total))
+		data, kinErrData = cut.data, nil
 	}
 	loader := openapi3.NewLoader()
 	// The reader below decides what a $ref may read (kin-openapi leaves the
@@ -271,6 +306,7 @@ func load(ctx context.Context, c *loadConfig, source string, data []byte, loc *u
 	loader.IncludeOrigin = true
 	loader.Context = ctx
 	refs := newRefReader(scope, loc, data, c.client)
+	refs.original, refs.budget = original, b
 	loader.ReadFromURIFunc = refs.read
 
 	var doc *openapi3.T
@@ -279,16 +315,16 @@ func load(ctx context.Context, c *loadConfig, source string, data []byte, loc *u
 	if swagger {
 		var doc2 openapi2.T
 		if err := openapi2.UnmarshalFromData(data, &doc2); err != nil {
-			return nil, kinError(source, data, scope, err)
+			return nil, kinError(source, original, kinErrData, scope, err)
 		}
 		collection = swaggerCollectionFormats(&doc2)
 		basePath = doc2.BasePath
 		if doc, err = openapi2conv.ToV3WithLoader(&doc2, loader, loc); err != nil {
-			return nil, kinError(source, data, scope, err)
+			return nil, kinError(source, original, kinErrData, scope, err)
 		}
 	} else {
 		if doc, err = loader.LoadFromDataWithPath(data, loc); err != nil {
-			return nil, kinError(source, data, scope, err)
+			return nil, kinError(source, original, kinErrData, scope, err)
 		}
 		basePath = serverBasePath(doc)
 	}
@@ -303,7 +339,12 @@ func load(ctx context.Context, c *loadConfig, source string, data []byte, loc *u
 		BasePath: cleanBasePath(basePath),
 		Auth:     Auth{Headers: c.headers, Schemes: c.schemes},
 	}
-	s.extract(ctx, collection)
+	var keep map[opKey]bool
+	if cut != nil {
+		s.Warnings = append(s.Warnings, cut.warning())
+		keep = cut.keep
+	}
+	s.extract(ctx, collection, keep)
 	for name := range c.schemes {
 		if doc.Components == nil || doc.Components.SecuritySchemes[name] == nil {
 			s.Warnings = append(s.Warnings, fmt.Sprintf("security scheme %q given a value but not defined in the spec; ignored", name))
@@ -322,28 +363,55 @@ func load(ctx context.Context, c *loadConfig, source string, data []byte, loc *u
 	return s, nil
 }
 
-// sniff checks the syntax with positions and finds which kind of document it is.
-func sniff(source string, data []byte) (version string, swagger bool, err error) {
+// document is a spec parsed to check its syntax, find its kind, measure
+// it and cut its operations, before kin-openapi loads it.
+type document struct {
+	version string
+	swagger bool
+	json    map[string]any // a JSON document (numbers as json.Number)
+	yaml    *yaml.Node     // or a YAML one
+}
+
+func (d *document) tree() any {
+	if d.yaml != nil {
+		return d.yaml
+	}
+	return d.json
+}
+
+// prune cuts the document to the operations a run fuzzes; nil when it has
+// no more than that.
+func (d *document) prune(sh *shape) (*pruned, error) {
+	if d.yaml != nil {
+		return pruneYAML(d.yaml, sh)
+	}
+	return pruneJSON(d.json, sh)
+}
+
+// parse checks the syntax with positions, finds which kind of document it
+// is and keeps its tree.
+func parse(source string, data []byte) (*document, error) {
 	trimmed := bytes.TrimLeft(data, " \t\r\n\ufeff")
 	if len(trimmed) == 0 {
-		return "", false, &LoadError{Source: source, Kind: ErrNotOpenAPI, Problem: "empty document", Fix: FixPointAtSpec}
+		return nil, &LoadError{Source: source, Kind: ErrNotOpenAPI, Problem: "empty document", Fix: FixPointAtSpec}
 	}
+	d := &document{}
 	top := map[string]any{}
 	if trimmed[0] == '{' || trimmed[0] == '[' {
-		var v any
-		if err := json.Unmarshal(data, &v); err != nil {
+		v, err := decodeJSON(data)
+		if err != nil {
 			le := &LoadError{Source: source, Kind: ErrSyntax, Problem: "JSON syntax error: " + err.Error(), Fix: "correct the JSON at that position"}
 			var se *json.SyntaxError
 			if errors.As(err, &se) {
 				le.Line, le.Column = lineCol(data, int(se.Offset)-1)
 			}
-			return "", false, le
+			return nil, le
 		}
 		m, ok := v.(map[string]any)
 		if !ok {
-			return "", false, notOpenAPI(source)
+			return nil, notOpenAPI(source)
 		}
-		top = m
+		top, d.json = m, m
 	} else {
 		var n yaml.Node
 		if err := yaml.Unmarshal(data, &n); err != nil {
@@ -355,36 +423,70 @@ func sniff(source string, data []byte) (version string, swagger bool, err error)
 			} else {
 				le.Problem += ": " + strings.TrimPrefix(err.Error(), "yaml: ")
 			}
-			return "", false, le
+			return nil, le
 		}
 		root := &n
 		if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
 			root = root.Content[0]
 		}
 		if root.Kind != yaml.MappingNode {
-			return "", false, notOpenAPI(source)
+			return nil, notOpenAPI(source)
 		}
 		for i := 0; i+1 < len(root.Content); i += 2 {
 			if k := root.Content[i].Value; k == "openapi" || k == "swagger" {
 				top[k] = root.Content[i+1].Value
 			}
 		}
+		d.yaml = &n
 	}
 	if v, ok := top["openapi"]; ok {
-		version = fmt.Sprint(v)
-		if !strings.HasPrefix(version, "3.") {
-			return "", false, &LoadError{Source: source, Kind: ErrNotOpenAPI, Problem: fmt.Sprintf("unsupported openapi version %q", version), Fix: "use OpenAPI 3.0/3.1 or Swagger 2.0"}
+		d.version = fmt.Sprint(v)
+		if !strings.HasPrefix(d.version, "3.") {
+			return nil, &LoadError{Source: source, Kind: ErrNotOpenAPI, Problem: fmt.Sprintf("unsupported openapi version %q", d.version), Fix: "use OpenAPI 3.0/3.1 or Swagger 2.0"}
 		}
-		return version, false, nil
+		return d, nil
 	}
 	if v, ok := top["swagger"]; ok {
-		version = fmt.Sprint(v)
-		if version != "2.0" && version != "2" {
-			return "", false, &LoadError{Source: source, Kind: ErrNotOpenAPI, Problem: fmt.Sprintf("unsupported swagger version %q", version), Fix: "convert it to Swagger 2.0 or OpenAPI 3"}
+		d.version = fmt.Sprint(v)
+		if d.version != "2.0" && d.version != "2" {
+			return nil, &LoadError{Source: source, Kind: ErrNotOpenAPI, Problem: fmt.Sprintf("unsupported swagger version %q", d.version), Fix: "convert it to Swagger 2.0 or OpenAPI 3"}
 		}
-		return "2.0", true, nil
+		d.version, d.swagger = "2.0", true
+		return d, nil
 	}
-	return "", false, notOpenAPI(source)
+	return nil, notOpenAPI(source)
+}
+
+// plainTree parses JSON or YAML that is not a whole OpenAPI document.
+func plainTree(data []byte) (any, error) {
+	trimmed := bytes.TrimLeft(data, " \t\r\n\ufeff")
+	if len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') {
+		return decodeJSON(data)
+	}
+	var n yaml.Node
+	if err := yaml.Unmarshal(data, &n); err != nil {
+		return nil, err
+	}
+	return &n, nil
+}
+
+// decodeJSON decodes one JSON value, numbers kept as written (they are
+// written out again when the document is cut), nothing after it.
+func decodeJSON(data []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		if err == nil {
+			err = &json.SyntaxError{Offset: dec.InputOffset() + 1}
+			return nil, fmt.Errorf("invalid character after top-level value: %w", err)
+		}
+		return nil, err
+	}
+	return v, nil
 }
 
 func notOpenAPI(source string) error {

@@ -350,7 +350,8 @@ func BenchmarkLoadSpec4000(b *testing.B) {
 }
 
 func FuzzLoadSpecData(f *testing.F) {
-	for _, seed := range []string{swagger2, openapi31, invalidOperation, cyclic, "{", "openapi: 3.0.0\npaths: {/a: {get: {}}}", "swagger: '2.0'\npaths: 3"} {
+	for _, seed := range []string{swagger2, openapi31, invalidOperation, cyclic, "{", "openapi: 3.0.0\npaths: {/a: {get: {}}}", "swagger: '2.0'\npaths: 3",
+		aliasBomb, refChain(40), deep(300), opsSpec(3, `"x": {"$ref": "#/paths/~1r00001/get"}`)} {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {

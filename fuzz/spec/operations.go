@@ -11,6 +11,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi2"
 	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/whittle-dev/whittle/internal/limits"
 )
 
 // methodOrder sorts the operations of one path.
@@ -81,8 +83,10 @@ func validationOptions(doc *openapi3.T) []openapi3.ValidationOption {
 	return opts
 }
 
-// extract fills Operations and Warnings from Doc.
-func (s *Spec) extract(ctx context.Context, cf collectionFormats) {
+// extract fills Operations and Warnings from Doc. keep, when not nil, are
+// the operations to fuzz of a document cut before loading (it also holds
+// the path items $refs point into, loaded to resolve, not fuzzed).
+func (s *Spec) extract(ctx context.Context, cf collectionFormats, keep map[opKey]bool) {
 	s.byID = map[string]*Operation{}
 	if s.Doc.Paths == nil {
 		return
@@ -94,6 +98,7 @@ func (s *Spec) extract(ctx context.Context, cf collectionFormats) {
 	}
 	sort.Strings(keys)
 	vopts := validationOptions(s.Doc)
+	var all []opKey
 	for _, path := range keys {
 		item := paths[path]
 		if item == nil {
@@ -102,7 +107,9 @@ func (s *Spec) extract(ctx context.Context, cf collectionFormats) {
 		ops := item.Operations()
 		methods := make([]string, 0, len(ops))
 		for m := range ops {
-			methods = append(methods, m)
+			if ops[m] != nil {
+				methods = append(methods, m)
+			}
 		}
 		sort.Slice(methods, func(i, j int) bool {
 			ri, rj := methodRank(methods[i]), methodRank(methods[j])
@@ -111,20 +118,33 @@ func (s *Spec) extract(ctx context.Context, cf collectionFormats) {
 			}
 			return methods[i] < methods[j]
 		})
-		for _, method := range methods {
-			op := ops[method]
-			if op == nil {
-				continue
-			}
-			id := strings.ToUpper(method) + " " + path
-			o, err := s.operation(ctx, id, strings.ToUpper(method), path, item, op, cf, vopts)
-			if err != nil {
-				s.Warnings = append(s.Warnings, oneLine(fmt.Sprintf("skipping %s%s: %v", id, s.where(op.Origin), err)))
-				continue
-			}
-			s.Operations = append(s.Operations, o)
-			s.byID[id] = o
+		for _, m := range methods {
+			all = append(all, opKey{path, m})
 		}
+	}
+	if keep != nil {
+		all = slices.DeleteFunc(all, func(k opKey) bool { return !keep[opKey{k.path, strings.ToLower(k.method)}] })
+	}
+	if max := limits.SpecOperations.Int(); len(all) > max {
+		// The document was not cut before loading (its $refs point into
+		// every path item): only an even spread is validated and fuzzed.
+		p := &pruned{total: len(all), kept: max}
+		s.Warnings = append(s.Warnings, p.warning())
+		keep := spread(slices.Clone(all), max)
+		all = slices.DeleteFunc(all, func(k opKey) bool { return !keep[k] })
+	}
+	for _, k := range all {
+		path, method := k.path, k.method
+		item := paths[path]
+		op := item.GetOperation(method)
+		id := strings.ToUpper(method) + " " + path
+		o, err := s.operation(ctx, id, strings.ToUpper(method), path, item, op, cf, vopts)
+		if err != nil {
+			s.Warnings = append(s.Warnings, oneLine(fmt.Sprintf("skipping %s%s: %v", id, s.where(op.Origin), err)))
+			continue
+		}
+		s.Operations = append(s.Operations, o)
+		s.byID[id] = o
 	}
 	s.resolveLinks()
 }

@@ -50,12 +50,16 @@ func (e *RefRefusedError) Error() string {
 // may read (kin-openapi does not apply IsExternalRefsAllowed to a custom
 // reader), and records digests of what it read for the spec's hash.
 type refReader struct {
-	scope  refScope
-	self   string // the document's own location, without fragment
-	data   []byte // the document's bytes
-	client *http.Client
-	origin string // scheme://host[:port], for sameOrigin
-	dir    string // absolute directory of the spec file, for sameTree
+	scope refScope
+	self  string // the document's own location, without fragment
+	data  []byte // the document's bytes, as loaded (cut to the operations fuzzed)
+	// original is the document as read, for the hash; budget counts the
+	// documents read through $refs.
+	original []byte
+	budget   *budget
+	client   *http.Client
+	origin   string // scheme://host[:port], for sameOrigin
+	dir      string // absolute directory of the spec file, for sameTree
 
 	mu    sync.Mutex
 	sums  map[string]bool
@@ -102,8 +106,14 @@ func (r *refReader) read(l *openapi3.Loader, u *url.URL) ([]byte, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	if err := r.budget.document(); err != nil {
+		return nil, err
+	}
 	data, err := r.fetch(ctx, &loc)
 	if err != nil {
+		return nil, err
+	}
+	if err := r.measure(key, data); err != nil {
 		return nil, err
 	}
 	sum := sha256.Sum256(data)
@@ -145,7 +155,7 @@ func (r *refReader) fetch(ctx context.Context, u *url.URL) ([]byte, error) {
 }
 
 func (r *refReader) fetchURL(ctx context.Context, u *url.URL) ([]byte, error) {
-	data, status, location, err := fetch(ctx, r.client, u.String())
+	data, status, location, err := fetch(ctx, r.client, u.String(), r.budget)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", u, err)
 	}
@@ -179,7 +189,25 @@ func (r *refReader) readFile(u *url.URL) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	return readCapped(f)
+	return r.budget.readCapped(f)
+}
+
+// measure counts a document read through a $ref against the load's
+// budget (values, keys per object, nesting, $ref chains within it).
+func (r *refReader) measure(source string, data []byte) error {
+	d, err := parse(source, data)
+	if err != nil {
+		// Not a whole OpenAPI document (a fragment file of schemas):
+		// measured as plain JSON or YAML.
+		var tree any
+		if tree, err = plainTree(data); err != nil {
+			return nil // kin-openapi will say what is wrong with it
+		}
+		_, err = r.budget.measure(tree)
+		return err
+	}
+	_, err = r.budget.measure(d.tree())
+	return err
 }
 
 // hash is "sha256:<hex>" of the root document's bytes when it has no
@@ -189,12 +217,16 @@ func (r *refReader) readFile(u *url.URL) ([]byte, error) {
 func (r *refReader) hash() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	own := r.original
+	if own == nil {
+		own = r.data
+	}
 	if len(r.sums) == 0 {
-		sum := sha256.Sum256(r.data)
+		sum := sha256.Sum256(own)
 		return "sha256:" + hex.EncodeToString(sum[:])
 	}
 	h := sha256.New()
-	h.Write(r.data)
+	h.Write(own)
 	keys := make([]string, 0, len(r.sums))
 	for k := range r.sums {
 		keys = append(keys, k)

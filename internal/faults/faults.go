@@ -25,6 +25,9 @@ const (
 	RingReader       Point = "tracer: ring-buffer reader"
 	ProgressPrinter  Point = "cli: progress printer"
 	SpareStart       Point = "verify: spare target start"
+	// Not a goroutine: a panic between creating the traced container and
+	// handing it over, which only the run's own label finds again.
+	TracedStart Point = "pipeline: traced start"
 
 	// Kernel features: a test returns an error to simulate their absence.
 	UprobeMulti Point = "tracer: uprobe_multi feature probe"

@@ -12,8 +12,13 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/whittle-dev/whittle/internal/limits"
 )
 
 // ErrNotLoopback is a connection refused because its address is not a
@@ -22,8 +27,9 @@ var ErrNotLoopback = errors.New("not a loopback address")
 
 // NewClient returns an HTTP client that only ever connects to 127.0.0.0/8
 // or ::1 (the name "localhost" means 127.0.0.1), ignores proxy settings and
-// returns redirects as answers instead of following them. timeout bounds
-// each request (0: none).
+// returns redirects as answers instead of following them, and reads no
+// more than limits.AnswerHeaderBytes of an answer's headers (see
+// headerCap). timeout bounds each request (0: none).
 func NewClient(timeout time.Duration) *http.Client {
 	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	tr := &http.Transport{
@@ -34,15 +40,21 @@ func NewClient(timeout time.Duration) *http.Client {
 				return nil, err
 			}
 			// Dial the checked address itself, never a name resolved again.
-			return dialer.DialContext(ctx, network, net.JoinHostPort(ip.String(), port))
+			c, err := dialer.DialContext(ctx, network, net.JoinHostPort(ip.String(), port))
+			if err != nil {
+				return nil, err
+			}
+			return &headConn{Conn: c}, nil
 		},
 		MaxIdleConns:        64,
 		MaxIdleConnsPerHost: 64,
 		IdleConnTimeout:     30 * time.Second,
 		DisableCompression:  true,
+		// Go's default is 10 MiB per answer, each held while it is read.
+		MaxResponseHeaderBytes: limits.AnswerHeaderBytes.Value,
 	}
 	return &http.Client{
-		Transport:     tr,
+		Transport:     headerCap{tr},
 		Timeout:       timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
@@ -77,4 +89,70 @@ func CheckURL(u *url.URL) error {
 		return fmt.Errorf("%s: host %s is %w", u.Redacted(), u.Hostname(), ErrNotLoopback)
 	}
 	return nil
+}
+
+// NewClientInNetwork returns a client like NewClient whose connections are
+// made inside the network namespace of the host process pid: a loopback
+// address there is the target container's own loopback, which nothing
+// publishes (a runtime's debugging endpoint bound to it is reachable by
+// whittle alone). Each dial enters the namespace on a locked thread for the
+// socket's creation only.
+func NewClientInNetwork(pid int, timeout time.Duration) *http.Client {
+	c := NewClient(timeout)
+	tr := c.Transport.(headerCap).Transport
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		ip, port, err := hostIP(addr)
+		if err != nil {
+			return nil, err
+		}
+		conn, err := dialInNetwork(ctx, pid, network, net.JoinHostPort(ip.String(), port))
+		if err != nil {
+			return nil, err
+		}
+		return &headConn{Conn: conn}, nil
+	}
+	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 4, 4
+	return c
+}
+
+// dialInNetwork connects to addr from inside pid's network namespace. The
+// socket belongs to the namespace it was created in, so only its creation
+// needs the thread to be there; the thread goes back to whittle's own
+// namespace, and is discarded if it cannot (never reused in the wrong one).
+func dialInNetwork(ctx context.Context, pid int, network, addr string) (net.Conn, error) {
+	type result struct {
+		c   net.Conn
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		own, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			runtime.UnlockOSThread()
+			done <- result{err: fmt.Errorf("opening whittle's network namespace: %w", err)}
+			return
+		}
+		defer unix.Close(own)
+		theirs, err := unix.Open(fmt.Sprintf("/proc/%d/ns/net", pid), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			runtime.UnlockOSThread()
+			done <- result{err: fmt.Errorf("opening the network namespace of pid %d: %w", pid, err)}
+			return
+		}
+		defer unix.Close(theirs)
+		if err := unix.Setns(theirs, unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
+			done <- result{err: fmt.Errorf("entering the network namespace of pid %d: %w", pid, err)}
+			return
+		}
+		var d net.Dialer
+		c, err := d.DialContext(ctx, network, addr)
+		if unix.Setns(own, unix.CLONE_NEWNET) == nil {
+			runtime.UnlockOSThread()
+		} // else the goroutine ends locked: the runtime discards the thread
+		done <- result{c, err}
+	}()
+	r := <-done
+	return r.c, r.err
 }

@@ -3,13 +3,19 @@ package loopback
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/whittle-dev/whittle/internal/limits"
 )
 
 // hostAddress is an IPv4 address of this machine that is not loopback.
@@ -92,6 +98,49 @@ func TestLocalhostMeansLoopback(t *testing.T) {
 		u, _ := url.Parse(good)
 		if err := CheckURL(u); err != nil {
 			t.Errorf("CheckURL(%s): %v", good, err)
+		}
+	}
+}
+
+// An answer's headers are read up to limits.AnswerHeaderBytes: beyond, the
+// answer keeps its status but not its headers nor its body (marked with
+// LimitHeader), instead of megabytes held per request, or an error that
+// would read as if the target had not answered.
+func TestClientCapsAnswerHeaders(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.Atoi(r.URL.Query().Get("kib"))
+		for i := range n {
+			w.Header().Set(fmt.Sprintf("X-H%d", i), strings.Repeat("h", 1000))
+		}
+		w.WriteHeader(http.StatusTeapot)
+		fmt.Fprint(w, "body")
+	}))
+	defer srv.Close()
+	c := NewClient(5 * time.Second)
+	get := func(kib int) (*http.Response, string, error) {
+		resp, err := c.Get(fmt.Sprintf("%s/?kib=%d", srv.URL, kib))
+		if err != nil {
+			return nil, "", err
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b), nil
+	}
+	under := int(limits.AnswerHeaderBytes.Value/1024) - 64
+	resp, body, err := get(under)
+	if err != nil || resp.StatusCode != http.StatusTeapot || body != "body" || resp.Header.Get("X-H0") == "" || resp.Header.Get(LimitHeader) != "" {
+		t.Fatalf("%d KiB of headers: %v, %v, %q", under, err, resp, body)
+	}
+	for range 3 { // on fresh and on reused connections
+		resp, body, err = get(8 << 10)
+		if err != nil {
+			t.Fatalf("8 MiB of headers: %v", err)
+		}
+		if resp.StatusCode != http.StatusTeapot || body != "" || resp.Header.Get("X-H0") != "" || resp.Header.Get(LimitHeader) != limits.AnswerHeaderBytes.Name {
+			t.Fatalf("8 MiB of headers: status %d, body %q, headers %d, %s %q", resp.StatusCode, body, len(resp.Header), LimitHeader, resp.Header.Get(LimitHeader))
+		}
+		if _, body, err := get(1); err != nil || body != "body" {
+			t.Fatalf("the client is unusable after an answer over the limit: %v", err)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
 )
@@ -91,4 +93,61 @@ func GoProgram(t testing.TB, cli *client.Client, name, source string, files map[
 		_, _ = cli.ImageRemove(context.Background(), name, image.RemoveOptions{Force: true, PruneChildren: true})
 	})
 	return name
+}
+
+// Start runs a container of image (with env, "K=V") until the test ends,
+// when it is removed, and returns its init process's pid on the host.
+func Start(t testing.TB, cli *client.Client, image string, env ...string) int {
+	t.Helper()
+	ctx := context.Background()
+	c, err := cli.ContainerCreate(ctx, &container.Config{Image: image, Env: env, Labels: map[string]string{"dev.whittle.run": "test"}}, nil, nil, nil, "")
+	if err != nil {
+		t.Fatalf("creating a container of %s: %v", image, err)
+	}
+	t.Cleanup(func() {
+		_ = cli.ContainerRemove(context.Background(), c.ID, container.RemoveOptions{Force: true})
+	})
+	if err := cli.ContainerStart(ctx, c.ID, container.StartOptions{}); err != nil {
+		t.Fatalf("starting a container of %s: %v", image, err)
+	}
+	info, err := cli.ContainerInspect(ctx, c.ID)
+	if err != nil || info.State == nil || info.State.Pid == 0 {
+		t.Fatalf("inspecting the container of %s: %v", image, err)
+	}
+	return info.State.Pid
+}
+
+// Swapping starts, in a real container, the Go program at src (the
+// tracer's testdata/swap: /probe swapped between a directory and an
+// absolute link to a host directory as fast as it can) and returns its pid
+// and that host directory, which holds "HOST" in a file named secret: a
+// reader that resolves the container's paths by name in its own root reads
+// it, one that stays in the container's root never does.
+func Swapping(t *testing.T, src string) (pid int, hostDir string) {
+	t.Helper()
+	cli := RequireDocker(t)
+	source, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostDir = fmt.Sprintf("/tmp/whittle-swap-%d-%d", os.Getpid(), time.Now().UnixNano())
+	if err := os.MkdirAll(hostDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(hostDir) })
+	if err := os.WriteFile(filepath.Join(hostDir, "secret"), []byte("HOST"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	img := GoProgram(t, cli, fmt.Sprintf("whittle-test/swap:%d", os.Getpid()), string(source), nil, `ENTRYPOINT ["/app"]`)
+	pid = Start(t, cli, img, "SWAP_TO="+hostDir)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d/root/ready", pid)); err == nil {
+			return pid, hostDir
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the swapping container never got ready")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

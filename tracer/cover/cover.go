@@ -36,22 +36,40 @@ const (
 // which .py files were opened) is all there is.
 var ErrNoUSDT = fmt.Errorf("%w: the Python interpreter has no USDT line probe (built without --with-dtrace): file-level coverage only", tracer.ErrNotSupported)
 
-// Function is a unit of coverage.
+// Function is a unit of coverage: a function, or a line or block of one
+// (Level). Fields a runtime does not know are zero.
 type Function struct {
-	// Name is the symbol (native: "main.(*server).handleBreed") or the
-	// Python function name (co_name, e.g. "list_pets", "<module>").
+	// Name is the symbol (native: "main.(*server).handleBreed"), the Python
+	// function name (co_name, e.g. "list_pets", "<module>") or the
+	// JavaScript function name ("" for an anonymous one; a block carries
+	// its function's name).
 	Name string
 	// Package is the Go package path of a Go function, "" for other native
 	// code, and the file (absolute, in the container) of a Python function.
 	Package string
-	// Line is the line of a Python line unit; 0 otherwise.
+	// Line is the line of a Python line unit, the first line of a function
+	// or block where known; 0 otherwise.
 	Line int
+	// File is the source file (absolute in the container, or the script's
+	// URL for V8) where known.
+	File string
+	// EndLine is the last line of a block or function where known.
+	EndLine int
+	// Start and End are the unit's byte offsets in File where the runtime
+	// gives them (V8); End is 0 otherwise.
+	Start, End int
+	// Level says whether the unit is a function, a line or a block.
+	Level Level
 }
 
 // Unit is the string NewSince reports: the symbol for native code,
-// "file:function:line" for Python lines.
+// "file:function:line" for Python lines, "file:function@start-end" for
+// units located by byte offsets (V8 functions and blocks).
 func (f Function) Unit() string {
-	if f.Line != 0 || strings.HasPrefix(f.Package, "/") {
+	switch {
+	case f.End > 0:
+		return fmt.Sprintf("%s:%s@%d-%d", f.File, f.Name, f.Start, f.End)
+	case f.Line != 0 && f.Level == LevelLine, strings.HasPrefix(f.Package, "/"):
 		return fmt.Sprintf("%s:%s:%d", f.Package, f.Name, f.Line)
 	}
 	return f.Name
@@ -66,6 +84,8 @@ type config struct {
 	chunk                      int
 	pruneEvery                 time.Duration
 	mode                       Kind
+	runtimes                   []Runtime
+	off                        bool
 }
 
 // WithPackages replaces the default scope (a Go binary's application, see
@@ -108,6 +128,29 @@ func WithPruneInterval(d time.Duration) Option {
 // WithKind forces native or Python coverage instead of detecting it.
 func WithKind(k Kind) Option { return func(c *config) { c.mode = k } }
 
+// WithRuntime adds a runtime the Starter tries, in the order given, before
+// native and Python coverage (NewStarter only; Attach ignores it).
+func WithRuntime(rt Runtime) Option { return func(c *config) { c.runtimes = append(c.runtimes, rt) } }
+
+// WithoutCode makes the Starter measure no code at all (Coverage returns
+// ErrCoverageOff): the file-level view only, e.g. to measure what code
+// coverage costs.
+func WithoutCode() Option { return func(c *config) { c.off = true } }
+
+// ErrCoverageOff: code coverage was switched off (WithoutCode).
+var ErrCoverageOff = errors.New("code coverage switched off")
+
+// patterns are the user's scope patterns, for a Runtime.
+func (c *config) patterns() []string {
+	var out []string
+	for _, p := range slices.Concat(c.packages, c.symbols, c.pyFiles) {
+		if !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // Coverage is the code coverage of one binary (all containers bound to the
 // tracer that run it). Its methods are safe for concurrent use.
 type Coverage struct {
@@ -125,15 +168,17 @@ type Coverage struct {
 	nat     *nativeCover
 	py      *pythonCover
 
-	mu         sync.Mutex
-	units      []Function
-	hit        []bool
-	order      []int // first-hit order, append-only
-	background map[int]bool
-	lost       uint64 // first hits found in the hit array, not in records
-	closed     bool
-	stop       chan struct{}
-	done       chan struct{}
+	// ledger holds the first hits in order; units and hit index them by
+	// unit number (native: cookie - base).
+	ledger Ledger
+
+	mu     sync.Mutex
+	units  []Function
+	hit    []bool
+	lost   uint64 // first hits found in the hit array, not in records
+	closed bool
+	stop   chan struct{}
+	done   chan struct{}
 }
 
 // Attach starts code coverage of binary (its path inside the container of
@@ -164,11 +209,15 @@ func Attach(ctx context.Context, tr *tracer.Tracer, pid int, binary string, opts
 	if err != nil {
 		return nil, err
 	}
+	if binary == "" {
+		pid = applicationPid(procfs.Host, pid)
+	}
 	target, err := openTarget(procfs.Host, pid, binary)
 	if err != nil {
 		return nil, err
 	}
-	c := &Coverage{tr: tr, set: set, binary: target.inside, cfg: cfg, background: map[int]bool{},
+	defer target.unpin()
+	c := &Coverage{tr: tr, set: set, binary: target.inside, cfg: cfg,
 		stop: make(chan struct{}), done: make(chan struct{})}
 	mode := cfg.mode
 	var pyErr error
@@ -236,61 +285,69 @@ func (c *Coverage) Total() int {
 }
 
 // HitCount is the number of units hit (Python: lines).
-func (c *Coverage) HitCount() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.order)
-}
+func (c *Coverage) HitCount() int { return c.ledger.Len() }
 
 // Hit returns the functions hit, in first-hit order (Python: each function
 // once, with Line 0; its lines are in Units).
 func (c *Coverage) Hit() []Function {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	var out []Function
-	seen := map[Function]bool{}
-	for _, i := range c.order {
-		f := c.units[i]
+	seen := map[string]bool{}
+	for _, h := range c.ledger.Hits() {
+		f := h.Function
 		if c.kind == PythonLines {
-			f.Line = 0
+			f = pythonFunction(f)
 			if strings.HasPrefix(f.Name, "<") && f.Name != "<module>" {
 				continue // comprehensions, lambdas: not counted as functions
 			}
 		}
-		if !seen[f] {
-			seen[f] = true
+		if k := f.Unit(); !seen[k] {
+			seen[k] = true
 			out = append(out, f)
 		}
 	}
 	return out
 }
 
+// pythonFunction is the function a Python line unit belongs to.
+func pythonFunction(f Function) Function {
+	return Function{Name: f.Name, Package: f.Package, File: f.File}
+}
+
 // Units returns every unit hit, in first-hit order.
 func (c *Coverage) Units() []Function {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := make([]Function, 0, len(c.order))
-	for _, i := range c.order {
-		out = append(out, c.units[i])
+	hits := c.ledger.Hits()
+	out := make([]Function, len(hits))
+	for i, h := range hits {
+		out[i] = h.Function
 	}
 	return out
 }
+
+// Hits returns every unit hit with the time of its first hit, in first-hit
+// order.
+func (c *Coverage) Hits() []FirstHit { return c.ledger.Hits() }
+
+// Scope returns the functions that can be hit: the probed functions
+// (native), the functions of the in-scope source files (Python: their def
+// statements, with File and Line, and one "<module>" per file).
+func (c *Coverage) Scope() []Function {
+	if c.py != nil {
+		return slices.Clone(c.py.scope)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.units)
+}
+
+// Sync returns at once: coverage records come through the tracer's ring
+// buffer, which the tracer's Sync has read up to the call.
+func (c *Coverage) Sync(context.Context) error { return nil }
 
 // NewSince returns the units (Function.Unit) first hit at or after cursor,
 // background ones excluded, and the next cursor: like FilesSince, Sync the
 // tracer after the request's answer, then ask what is new.
 func (c *Coverage) NewSince(cursor int) (units []string, next int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if cursor >= len(c.order) {
-		return nil, len(c.order)
-	}
-	for _, i := range c.order[max(cursor, 0):] {
-		if !c.background[i] {
-			units = append(units, c.units[i].Unit())
-		}
-	}
-	return units, len(c.order)
+	return c.ledger.NewSince(cursor)
 }
 
 // Baseline waits idle for d (no requests should be sent meanwhile), syncs
@@ -298,16 +355,7 @@ func (c *Coverage) NewSince(cursor int) (units []string, next int) {
 // goroutines) as background: never reported by NewSince. It returns the
 // cursor to start from and the background units.
 func (c *Coverage) Baseline(ctx context.Context, d time.Duration) (cursor int, background []string, err error) {
-	select {
-	case <-time.After(d):
-	case <-ctx.Done():
-		return 0, nil, ctx.Err()
-	}
-	if err := c.tr.Sync(ctx); err != nil {
-		return 0, nil, err
-	}
-	background, cursor = c.MarkBackground(0)
-	return cursor, background, nil
+	return c.ledger.Baseline(ctx, d, c.tr.Sync)
 }
 
 // MarkBackground marks the units first hit at or after cursor as background
@@ -315,29 +363,11 @@ func (c *Coverage) Baseline(ctx context.Context, d time.Duration) (cursor int, b
 // was in flight meanwhile (Sync first), e.g. between two requests of a
 // slow fuzzing loop: a timer firing then is not the next request's merit.
 func (c *Coverage) MarkBackground(cursor int) (units []string, next int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, i := range c.order[min(max(cursor, 0), len(c.order)):] {
-		if !c.background[i] {
-			c.background[i] = true
-			units = append(units, c.units[i].Unit())
-		}
-	}
-	return units, len(c.order)
+	return c.ledger.MarkBackground(cursor)
 }
 
 // Background returns the units marked by Baseline and MarkBackground.
-func (c *Coverage) Background() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var out []string
-	for _, i := range c.order {
-		if c.background[i] {
-			out = append(out, c.units[i].Unit())
-		}
-	}
-	return out
-}
+func (c *Coverage) Background() []string { return c.ledger.Background() }
 
 // markHit records the first hit of unit i (a cover record or the hit array).
 // Called with c.mu held.
@@ -346,7 +376,7 @@ func (c *Coverage) markHit(i int) bool {
 		return false
 	}
 	c.hit[i] = true
-	c.order = append(c.order, i)
+	c.ledger.Add(c.units[i], time.Now())
 	return true
 }
 
@@ -474,7 +504,7 @@ func (s *coverSet) register(c *Coverage) error {
 		s.next += n
 		c.units = make([]Function, n)
 		for i, f := range c.nat.funcs {
-			c.units[i] = Function{Name: f.Name, Package: f.Package}
+			c.units[i] = Function{Name: f.Name, Package: f.Package, File: f.File, Line: f.Line}
 		}
 		c.hit = make([]bool, n)
 	}

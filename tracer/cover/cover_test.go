@@ -52,13 +52,13 @@ func TestPyInScope(t *testing.T) {
 // records dispatched by index range.
 func TestCoverageCursor(t *testing.T) {
 	set := &coverSet{}
-	a := &Coverage{kind: NativeFunctions, background: map[int]bool{},
+	a := &Coverage{kind: NativeFunctions,
 		nat: &nativeCover{}}
 	a.nat.funcs = make([]elfsym.Func, 3)
 	for i, n := range []string{"main.a", "main.b", "main.c"} {
 		a.nat.funcs[i].Name, a.nat.funcs[i].Package = n, "main"
 	}
-	b := &Coverage{kind: NativeFunctions, background: map[int]bool{}, nat: &nativeCover{}}
+	b := &Coverage{kind: NativeFunctions, nat: &nativeCover{}}
 	b.nat.funcs = make([]elfsym.Func, 2)
 	b.nat.funcs[0].Name, b.nat.funcs[1].Name = "x", "y"
 	for _, c := range []*Coverage{a, b} {
@@ -70,7 +70,7 @@ func TestCoverageCursor(t *testing.T) {
 		t.Fatalf("second coverage at %d, want 3", b.base)
 	}
 	handle(t, set, record{typ: evCover, idx: 1})
-	a.background[a.order[0]] = true // as Baseline does
+	a.MarkBackground(0) // as Baseline does
 	handle(t, set, record{typ: evCover, idx: 2})
 	handle(t, set, record{typ: evCover, idx: 2}) // a second CPU raced: ignored
 	handle(t, set, record{typ: evCover, idx: 4})
@@ -119,7 +119,12 @@ func TestPythonDetection(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { f.Close() })
-		return &target{pid: os.Getpid(), inside: p, file: f, root: "/proc/self/root", proc: procfs.Host}
+		root, err := procfs.OpenRoot("/proc/self/root")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { root.Close() })
+		return &target{pid: os.Getpid(), inside: p, file: f, root: root, proc: procfs.Host}
 	}
 	if _, err := newPythonCover(context.Background(), &coverSet{}, open(noUSDT), config{}); !errors.Is(err, ErrNoUSDT) || !errors.Is(err, tracer.ErrNotSupported) {
 		t.Errorf("python without USDT: %v, want ErrNoUSDT", err)
@@ -138,7 +143,7 @@ func TestPythonDetection(t *testing.T) {
 }
 
 func TestMarkBackground(t *testing.T) {
-	c := &Coverage{kind: NativeFunctions, background: map[int]bool{},
+	c := &Coverage{kind: NativeFunctions,
 		units: []Function{{Name: "a"}, {Name: "b"}, {Name: "c"}}, hit: make([]bool, 3)}
 	c.markHit(0)
 	bg, cur := c.MarkBackground(0)

@@ -2,6 +2,12 @@
 // follows and feeds the fuzzer through NewSince: Sync the tracer after an
 // answer, then ask which units the request hit first.
 //
+// Source is what every runtime's coverage implements (Coverage here for
+// native code and CPython; runtime packages for V8 and the JVM, plugged in
+// with WithRuntime): its units carry file and line where known and the
+// time of their first hit (Ledger keeps them), Stats say which mechanism
+// measures them and why none is active.
+//
 // Starter is how a target is started and covered: it arms the tracer,
 // calls the caller's start function, binds the tracer to the new process
 // (tracer.Start, one start at a time), waits until the process is ready

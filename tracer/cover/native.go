@@ -293,7 +293,7 @@ func (c *Coverage) needsPrune() bool {
 	defer n.mu.Unlock()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if n.disabled || len(c.order) == 0 {
+	if n.disabled || c.ledger.Len() == 0 {
 		return false
 	}
 	for _, ch := range n.chunks {

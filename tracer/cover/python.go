@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -34,16 +33,19 @@ var errNotPython = errors.New("not a Python interpreter")
 // then traps. BPF deduplicates (file, function, line) triples, so each is
 // read once.
 type pythonCover struct {
-	tg     *target // the file holding the probes (interpreter or libpython)
-	probes string  // its path inside the container
-	sites  []usdt.Probe
-	slots  []uint32 // usdt_specs slot (cookie) per site
-	ex     *link.Executable
-	prog   *ebpf.Program
-	multi  bool     // one uprobe_multi link; else a classic uprobe per site
-	cwd    string   // the interpreter's working directory (relative file names)
-	files  []string // scope globs
-	total  int
+	tg         *target // the file holding the probes (interpreter or libpython)
+	probes     string  // its path inside the container
+	sites      []usdt.Probe
+	slots      []uint32 // usdt_specs slot (cookie) per site
+	ex         *link.Executable
+	prog       *ebpf.Program
+	multi      bool       // one uprobe_multi link; else a classic uprobe per site
+	cwd        string     // the interpreter's working directory (relative file names)
+	files      []string   // scope globs
+	scopeFrom  string     // how they were found
+	scope      []Function // the functions of the in-scope files
+	scopeFiles []string   // the in-scope source files
+	total      int
 
 	mu      sync.Mutex
 	l       io.Closer // the line probe's link(s) while enabled
@@ -68,7 +70,7 @@ func newPythonCover(ctx context.Context, set *coverSet, tg *target, cfg config) 
 		if lib := mappedLibpython(tg); lib != "" {
 			isPy = true
 			lt := &target{pid: tg.pid, inside: lib, root: tg.root, proc: tg.proc}
-			if f, err := os.Open(tg.root + procfs.ResolveInRoot(tg.root, lib)); err == nil {
+			if f, err := tg.root.Open(lib); err == nil {
 				lt.file = f
 				if sites, err = pythonLineSites(lt); err != nil || len(sites) == 0 {
 					lt.close()
@@ -102,16 +104,37 @@ func newPythonCover(ctx context.Context, set *coverSet, tg *target, cfg config) 
 		p.slots = append(p.slots, slot)
 	}
 	p.cwd, _ = tg.proc.Cwd(uint32(tg.pid))
-	p.files = cfg.pyFiles
+	p.files, p.scopeFrom = cfg.pyFiles, "the scope patterns given"
 	if len(p.files) == 0 {
-		if p.cwd == "" || p.cwd == "/" {
-			p.files = []string{"!/usr/lib/python3*", "!/usr/local/lib/python3*", "!<*"}
-		} else {
-			p.files = []string{strings.TrimSuffix(p.cwd, "/") + "/*"}
-		}
+		p.files, p.scopeFrom = defaultPythonScope(tg, p.cwd)
 	}
-	p.total = countPythonFunctions(ctx, tg.root, p.files)
+	p.scope, p.scopeFiles = pythonScope(ctx, tg.root, p.files)
+	p.total = len(p.scope)
 	return p, nil
+}
+
+// defaultPythonScope finds the application's code from the interpreter's
+// command line (findPythonApp), else takes its working directory, else
+// everything outside the standard library.
+func defaultPythonScope(tg *target, cwd string) (globs []string, from string) {
+	cmd := pyCommand{root: tg.proc.Root(uint32(tg.pid)), cwd: cwd, exe: tg.inside}
+	pid := uint32(tg.pid)
+	if raw, err := os.ReadFile(tg.proc.PidPath(pid, "cmdline")); err == nil {
+		cmd.args = strings.Split(strings.TrimRight(string(raw), "\x00"), "\x00")
+	}
+	if raw, err := os.ReadFile(tg.proc.PidPath(pid, "environ")); err == nil {
+		cmd.env = strings.Split(string(raw), "\x00")
+	}
+	if exe, ok := tg.proc.Exe(pid); ok {
+		cmd.exe = exe
+	}
+	if app, ok := findPythonApp(cmd); ok {
+		return app.globs, app.from
+	}
+	if cwd == "" || cwd == "/" {
+		return []string{"!/usr/lib/python3*", "!/usr/local/lib/python3*", "!<*"}, "no application found from the command line: everything outside the standard library"
+	}
+	return []string{strings.TrimSuffix(cwd, "/") + "/*"}, "no application found from the command line: the working directory " + cwd
 }
 
 // pythonLineSites returns the python:line probes of the file, checked.
@@ -277,7 +300,7 @@ func (p *pythonCover) record(c *Coverage, r *record) {
 		p.outOfScope++
 		return
 	}
-	u := Function{Name: r.pyFunc, Package: file, Line: int(r.line)}
+	u := Function{Name: r.pyFunc, Package: file, File: file, Line: int(r.line), Level: LevelLine}
 	key := u.Unit()
 	i, ok := p.unitIdx[key]
 	if !ok {
@@ -307,13 +330,14 @@ func pyInScope(globs []string, file string) bool {
 	return in || !anyPositive
 }
 
-var pyDef = regexp.MustCompile(`^\s*(async\s+)?def\s+\w+`)
+// pyDef matches what runs as a code object of its own: functions, and
+// class bodies (their code object is named after the class).
+var pyDef = regexp.MustCompile(`^\s*(?:(?:async\s+)?def|class)\s+(\w+)`)
 
-// countPythonFunctions estimates the functions of the in-scope source
-// files: their def statements, plus one "<module>" per file. Only globs
-// with a fixed directory prefix are walked.
-func countPythonFunctions(ctx context.Context, root string, globs []string) int {
-	total, files := 0, 0
+// pythonScope lists the functions of the in-scope source files: their def
+// and class statements, plus one "<module>" per file. Only globs with a fixed
+// directory prefix are walked.
+func pythonScope(ctx context.Context, root *procfs.Root, globs []string) (scope []Function, files []string) {
 	seen := map[string]bool{}
 	for _, g := range globs {
 		if strings.HasPrefix(g, "!") {
@@ -327,40 +351,42 @@ func countPythonFunctions(ctx context.Context, root string, globs []string) int 
 			continue
 		}
 		seen[dir] = true
-		_ = filepath.WalkDir(root+dir, func(p string, d fs.DirEntry, err error) error {
-			if err != nil || ctx.Err() != nil || files > 5000 {
-				return filepath.SkipDir
+		_ = fs.WalkDir(root.FS(), strings.TrimPrefix(dir, "/"), func(p string, d fs.DirEntry, err error) error {
+			if err != nil || ctx.Err() != nil || len(files) > 5000 {
+				return fs.SkipDir
 			}
 			if d.IsDir() && (d.Name() == "__pycache__" || strings.HasPrefix(d.Name(), ".")) {
-				return filepath.SkipDir
+				return fs.SkipDir
 			}
-			inside := strings.TrimPrefix(p, root)
-			if d.IsDir() || !strings.HasSuffix(p, ".py") || !pyInScope(globs, inside) {
+			inside := "/" + p
+			if d.IsDir() || !strings.HasSuffix(p, ".py") && inside != g || !pyInScope(globs, inside) {
 				return nil
 			}
-			files++
-			total += 1 + countDefs(p)
+			files = append(files, inside)
+			scope = append(scope, Function{Name: "<module>", Package: inside, File: inside, Line: 1})
+			scope = append(scope, pythonDefs(root, inside)...)
 			return nil
 		})
 	}
-	return total
+	return scope, files
 }
 
-func countDefs(file string) int {
-	f, err := os.Open(file)
+// pythonDefs lists the def and class statements of a source file.
+func pythonDefs(root *procfs.Root, inside string) []Function {
+	f, err := root.Open(inside)
 	if err != nil {
-		return 0
+		return nil
 	}
 	defer f.Close()
-	n := 0
+	var defs []Function
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		if pyDef.Match(sc.Bytes()) {
-			n++
+	for line := 1; sc.Scan(); line++ {
+		if m := pyDef.FindSubmatch(sc.Bytes()); m != nil {
+			defs = append(defs, Function{Name: string(m[1]), Package: inside, File: inside, Line: line})
 		}
 	}
-	return n
+	return defs
 }
 
 func (p *pythonCover) close() error {

@@ -3,6 +3,7 @@ package cover
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -19,8 +20,10 @@ type StartFunc func(ctx context.Context) (pid int, ready func(context.Context) e
 // them from their first exec, and covers the code they run: arm the
 // tracer, start, bind it to the new process (tracer.Start, serialised with
 // every other start), wait until the process is ready, and, the first
-// time, begin coverage of its binary. Later processes running the same
-// file are covered by that one Coverage (probes sit on the file's inode).
+// time, begin coverage: the first of its runtimes (WithRuntime) that
+// recognises the process, else native or Python coverage of its binary
+// (Attach). Later processes are covered by that one Source: probes sit on
+// the file's inode, and runtimes follow the tracer's bound namespaces.
 // Its methods are safe for concurrent use.
 type Starter struct {
 	tr     *tracer.Tracer
@@ -29,7 +32,7 @@ type Starter struct {
 
 	mu      sync.Mutex
 	started bool // a process got ready: coverage was attempted
-	cov     *Coverage
+	cov     Source
 	covErr  error
 }
 
@@ -87,7 +90,33 @@ func (s *Starter) coverFirst(ctx context.Context, pid int) {
 		return
 	}
 	s.started = true
-	s.cov, s.covErr = Attach(ctx, s.tr, pid, s.binary, s.opts...)
+	var cfg config
+	for _, o := range s.opts {
+		o(&cfg)
+	}
+	if cfg.off {
+		s.covErr = ErrCoverageOff
+		return
+	}
+	p := Process{Tracer: s.tr, Pid: pid, Binary: s.binary, Patterns: cfg.patterns()}
+	for _, rt := range cfg.runtimes {
+		src, err := rt.Attach(ctx, p)
+		if errors.Is(err, ErrOtherRuntime) {
+			continue
+		}
+		if err != nil {
+			s.covErr = fmt.Errorf("%s: %w", rt.Name(), err)
+		} else {
+			s.cov = src
+		}
+		return
+	}
+	cov, err := Attach(ctx, s.tr, pid, s.binary, s.opts...)
+	if err != nil {
+		s.covErr = err
+		return
+	}
+	s.cov = cov
 }
 
 // errNotStarted: Coverage before any process got ready.
@@ -95,8 +124,8 @@ var errNotStarted = errors.New("cover: no process started yet")
 
 // Coverage returns the coverage begun by the first process that got
 // ready, or why there is none (ErrNoUSDT: a Python interpreter without
-// USDT probes; tracer.ErrNotSupported: no uprobes; ...).
-func (s *Starter) Coverage() (*Coverage, error) {
+// USDT probes; tracer.ErrNotSupported: no uprobes; a runtime's own error).
+func (s *Starter) Coverage() (Source, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.started {

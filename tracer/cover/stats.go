@@ -8,10 +8,31 @@ import (
 	"github.com/whittle-dev/whittle/tracer/elfsym"
 )
 
-// Stats are a Coverage's counters, for reports.
+// Stats are a Source's counters, for reports.
 type Stats struct {
-	Kind   Kind
-	Binary string // the covered file inside the container
+	Kind Kind
+	// Mechanism says in a few words how the units are measured, for people:
+	// "uprobes on function entries", "python:line USDT probe", "V8 precise
+	// coverage through the inspector".
+	Mechanism string
+	// Inactive says why nothing is measured right now although the source
+	// exists (no process reachable yet, probe switched off); "" when active.
+	Inactive string
+	// Costly: measuring costs much per request while enabled (a trap per
+	// Python line; an inspector round trip per node process), so callers
+	// switch it on for part of the time only (Enable), and skip what a
+	// Sync right after switching on reports (what ran while off, if the
+	// runtime kept counting).
+	Costly bool
+	// Processes counts the processes measured right now where the
+	// mechanism works per process (V8 isolates, JVMs); 0 otherwise.
+	Processes int
+	// ScopeFiles are the source files whose functions form the scope
+	// (interpreted runtimes), and ScopeFrom how they were found ("the
+	// gunicorn application module pets.app in /usr/lib/python3/dist-packages").
+	ScopeFiles []string
+	ScopeFrom  string
+	Binary     string // the covered file inside the container
 	// Source is where the units come from: "symtab" or "gopclntab" (native,
 	// with TextStartFrom saying how the Go text start was established), or
 	// "usdt python:line in FILE".
@@ -39,8 +60,9 @@ type Stats struct {
 // Stats returns the coverage's counters.
 func (c *Coverage) Stats() Stats {
 	s := Stats{Kind: c.kind, Binary: c.binary, Total: c.Total(), Hit: len(c.Hit()), Attach: c.attach, NoMulti: c.noMulti}
+	s.Mechanism = "uprobes on function entries"
 	c.mu.Lock()
-	s.Units, s.Lost = len(c.order), c.lost
+	s.Units, s.Lost = c.ledger.Len(), c.lost
 	if c.py != nil {
 		s.OutOfScope = c.py.outOfScope
 	}
@@ -61,6 +83,8 @@ func (c *Coverage) Stats() Stats {
 	}
 	if p := c.py; p != nil {
 		s.Source = fmt.Sprintf("usdt python:line in %s", p.probes)
+		s.Mechanism, s.Costly = "python:line USDT probe", true
+		s.ScopeFrom, s.ScopeFiles = p.scopeFrom, slices.Clone(p.scopeFiles)
 		s.Enabled = p.isEnabled()
 		if s.Enabled {
 			s.Probed = len(p.sites)

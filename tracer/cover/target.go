@@ -16,9 +16,9 @@ import (
 // that named it is gone).
 type target struct {
 	pid    int
-	inside string   // path inside the container
-	file   *os.File // the file, pinned
-	root   string   // /proc/PID/root
+	inside string       // path inside the container
+	file   *os.File     // the file, pinned
+	root   *procfs.Root // the container's root, while coverage is set up (see unpin)
 	proc   procfs.FS
 }
 
@@ -30,42 +30,61 @@ func (tg *target) close() {
 	}
 }
 
+// unpin closes the container's root once coverage is set up (the file
+// stays open).
+func (tg *target) unpin() {
+	if tg.root != nil {
+		tg.root.Close()
+	}
+}
+
 func (tg *target) executable() (*link.Executable, error) {
 	return link.OpenExecutable(tg.attachPath())
 }
 
-// openTarget resolves binary inside pid's container and opens it.
+// openTarget resolves binary inside pid's container and opens it there
+// (never a host file: procfs.Root). The caller unpins the root when
+// coverage is set up.
 func openTarget(proc procfs.FS, pid int, binary string) (*target, error) {
 	if pid <= 0 {
 		return nil, fmt.Errorf("cover: invalid pid %d", pid)
 	}
-	tg := &target{pid: pid, root: proc.Root(uint32(pid)), proc: proc}
-	host := ""
+	root, err := proc.OpenRoot(uint32(pid))
+	if err != nil {
+		return nil, fmt.Errorf("cover: pinning the root of pid %d: %w", pid, err)
+	}
+	tg := &target{pid: pid, root: root, proc: proc}
+	var f *os.File
 	switch {
 	case binary == "":
 		exe, ok := proc.Exe(uint32(pid))
 		if !ok {
+			root.Close()
 			return nil, fmt.Errorf("cover: reading /proc/%d/exe: no such process?", pid)
 		}
-		tg.inside, host = exe, proc.PidPath(uint32(pid), "exe")
+		// The kernel's own link to the process's executable.
+		tg.inside = exe
+		f, err = os.Open(proc.PidPath(uint32(pid), "exe"))
 	case !strings.Contains(binary, "/"):
-		found := lookPathIn(tg.root, procPATH(proc, uint32(pid)), binary)
+		found := lookPathIn(root, procPATH(proc, uint32(pid)), binary)
 		if found == "" {
+			root.Close()
 			return nil, fmt.Errorf("cover: %s not found in the PATH of pid %d", binary, pid)
 		}
 		tg.inside = found
 	default:
-		tg.inside = procfs.ResolveInRoot(tg.root, path.Clean("/"+binary))
+		tg.inside = root.Resolve(path.Clean("/" + binary))
 	}
-	if host == "" {
-		host = tg.root + tg.inside
+	if f == nil && err == nil {
+		f, err = root.Open(tg.inside)
 	}
-	f, err := os.Open(host)
 	if err != nil {
+		root.Close()
 		return nil, fmt.Errorf("cover: opening %s of pid %d: %w", tg.inside, pid, err)
 	}
 	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
 		f.Close()
+		root.Close()
 		return nil, fmt.Errorf("cover: %s of pid %d is not a regular file", tg.inside, pid)
 	}
 	tg.file = f
@@ -85,13 +104,19 @@ func procPATH(proc procfs.FS, pid uint32) string {
 	return "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 }
 
-func lookPathIn(root, pathList, name string) string {
+func lookPathIn(root *procfs.Root, pathList, name string) string {
 	for _, dir := range strings.Split(pathList, ":") {
 		if !strings.HasPrefix(dir, "/") {
 			continue
 		}
-		p := procfs.ResolveInRoot(root, path.Join(dir, name))
-		if fi, err := os.Stat(root + p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+		p := root.Resolve(path.Join(dir, name))
+		f, err := root.Open(p)
+		if err != nil {
+			continue
+		}
+		fi, err := f.Stat()
+		f.Close()
+		if err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
 			return p
 		}
 	}

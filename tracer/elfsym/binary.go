@@ -243,6 +243,9 @@ func (b *Binary) Functions() (t *Table, err error) {
 			return nil, err
 		}
 	}
+	if t.Source != SourcePclntab && b.IsGo() {
+		b.addGoPositions(t)
+	}
 	l, err := b.CheckLayout(t, layoutSamples)
 	t.Layout = l
 	if err != nil {

@@ -257,7 +257,7 @@ func (b *Binary) pclntabFunctions() (*Table, error) {
 	}
 	cands := make([]Func, 0, len(raw))
 	for _, r := range raw {
-		cands = append(cands, Func{Name: r.Name, Package: GoPackage(r.Name), Addr: base + r.Entry, End: base + r.End})
+		cands = append(cands, Func{Name: r.Name, Package: GoPackage(r.Name), Addr: base + r.Entry, End: base + r.End, File: r.File, Line: r.Line})
 	}
 	return b.finish(t, cands), nil
 }

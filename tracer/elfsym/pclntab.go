@@ -32,6 +32,9 @@ type Pclntab struct {
 	FuncnameOff   uint64 // offset of funcnametab from the table start (1.16+)
 	data          []byte
 	funcnametab   []byte
+	cutab         []byte // 1.16+: file indexes of each compilation unit → filetab offsets
+	filetab       []byte // 1.16+: NUL-terminated file names
+	pctab         []byte // 1.16+: the pc-value tables (pcfile, pcln)
 	functab       []byte // nfunc+1 (entry, funcoff) pairs
 	funcdata      []byte // base of funcoff
 	functabField  int    // size of one functab field: 4 (1.18+) or ptrSize
@@ -95,6 +98,7 @@ func ParsePclntab(data []byte) (*Pclntab, error) {
 			return nil, err
 		}
 		p.funcdata = p.functab
+		p.lineTables(sub, 3)
 	case magic118, magic120:
 		p.functabField = 4
 		p.entryRelative = true
@@ -106,6 +110,7 @@ func ParsePclntab(data []byte) (*Pclntab, error) {
 			return nil, err
 		}
 		p.funcdata = p.functab
+		p.lineTables(sub, 4)
 	default:
 		return nil, fmt.Errorf("%w: unknown magic %#x", errNoPclntab, p.Magic)
 	}
@@ -137,6 +142,10 @@ func (p *Pclntab) field(b []byte, i int) (uint64, bool) {
 type RawFunc struct {
 	Name       string
 	Entry, End uint64
+	// File and Line are where the function starts in its source, as the
+	// compiler recorded it (Go 1.16+ tables; "" and 0 otherwise).
+	File string
+	Line int
 }
 
 // Funcs decodes the function table. Entries whose name cannot be read are
@@ -155,7 +164,8 @@ func (p *Pclntab) Funcs() (funcs []RawFunc, bad int) {
 			bad++
 			continue
 		}
-		funcs = append(funcs, RawFunc{Name: name, Entry: entry, End: end})
+		file, line := p.funcLine(funcoff)
+		funcs = append(funcs, RawFunc{Name: name, Entry: entry, End: end, File: file, Line: line})
 	}
 	return funcs, bad
 }

@@ -25,6 +25,11 @@ type Func struct {
 	Addr, End uint64
 	// Offset is the file offset of Addr: what uprobes attach to.
 	Offset uint64
+	// File and Line are where a Go function starts in its source, as the
+	// pclntab records it (the build's path, or the module path with
+	// -trimpath); "" and 0 when unknown.
+	File string
+	Line int
 }
 
 func (f Func) String() string { return fmt.Sprintf("%s@%#x", f.Name, f.Addr) }

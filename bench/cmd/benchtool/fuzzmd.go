@@ -58,7 +58,7 @@ func renderFuzz(in *inputs) *doc {
 		d.p("pypets is bounded by the application itself: a single uvicorn worker running FastAPI/pydantic under")
 		d.p("CPython, which answers about %s plain GETs/s untraced over one connection; the fuzzer reached %.0f/s",
 			rateOr(in.rate["pypets-1"]), rateStats(r.Fuzz).Overall)
-		d.p("with Python line coverage (USDT `python:line`) switched on for part of the time only (`pythonDuty` in `pipeline/coverage.go`).\n")
+		d.p("with Python line coverage (USDT `python:line`) switched on for part of the time only (`dutyCycle` in `pipeline/coverage.go`).\n")
 	}
 
 	d.p("### Untraced throughput for context (`benchtool rate`)\n")

@@ -8,6 +8,10 @@
 //	benchtool trim IN OUT                     a whittle report without its per-file list
 //	benchtool render -raw DIR -out DIR        README.md, tracer.md, fuzz.md, rebuild.md, stateful-shelf.md
 //	benchtool endurance -raw DIR -out DIR     endurance-gopets.md
+//	benchtool services -raw DIR -out DIR      services.md
+//	benchtool hostile [-whittle BIN] [-label TEXT] [-case A,B] [-json FILE]
+//	                                          the hostile targets (bench/hostile): each run's end, wall time, peak RSS
+//	benchtool hostile-md -raw DIR -out DIR    hostile.md
 package main
 
 import (
@@ -43,7 +47,7 @@ func main() {
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: benchtool machine|rate|trim|render|endurance [flags]")
+		return errors.New("usage: benchtool machine|rate|trim|render|endurance|services|hostile|hostile-md [flags]")
 	}
 	cmd, args := args[0], args[1:]
 	fs := flag.NewFlagSet("benchtool "+cmd, flag.ContinueOnError)
@@ -73,6 +77,18 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 		return renderEndurance(*raw, *out)
+	case "services":
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		return renderServices(*raw, *out)
+	case "hostile":
+		return runHostile(ctx, fs, args, stdout)
+	case "hostile-md":
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		return renderHostile(*raw, *out)
 	}
 	return fmt.Errorf("unknown command %q", cmd)
 }

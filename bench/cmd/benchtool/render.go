@@ -135,7 +135,7 @@ func renderAll(raw, out string) error {
 	for _, r := range []struct {
 		name string
 		fn   func(*inputs) *doc
-	}{{"tracer.md", renderTracer}, {"fuzz.md", renderFuzz}, {"rebuild.md", renderRebuild}, {"stateful-shelf.md", renderStateful}, {"README.md", renderReadme}} {
+	}{{"tracer.md", renderTracer}, {"fuzz.md", renderFuzz}, {"rebuild.md", renderRebuild}, {"stateful-shelf.md", renderStateful}, {"runtimes.md", renderRuntimes}, {"README.md", renderReadme}} {
 		if err := r.fn(in).save(out, r.name); err != nil {
 			return err
 		}
@@ -371,7 +371,9 @@ func renderReadme(in *inputs) *doc {
 		{"[fuzz.md](fuzz.md)", "fuzzing executions/s, coverage over time vs `--once`, untraced throughput, fuzz loop alone"},
 		{"[rebuild.md](rebuild.md)", "fat and minimal sizes, time to build and verify, rebuild package benchmark"},
 		{"[stateful-shelf.md](stateful-shelf.md)", "executions/s over 2 minutes on a service the fuzzer fills, with and without cleanup and latency restarts"},
+		{"[runtimes.md](runtimes.md)", "executions/s with code coverage on and off per runtime (Go, Python, packaged Python under gunicorn, Node.js)"},
 		{"[endurance-gopets.md](endurance-gopets.md)", "20-minute run: heap, goroutines, fds per minute (`make bench-endurance`)"},
+		{"[services.md](services.md)", "start-up of a compose service beside its companions (database, migration) against the same service alone"},
 		{"`raw/machine.json`, `raw/steps.tsv`", "machine facts; per step: start, wall time, load, containers running"},
 		{"`raw/*-fuzz.json`, `raw/*-once.json`, `raw/shelf-stateful*.json`", "whittle JSON reports (schema whittle.report/v1) without the per-file list (`files`)"},
 		{"`raw/*.cmd`, `raw/*.log`", "each whittle run's command line and its output (progress lines and summary)"},

@@ -22,13 +22,17 @@ type server struct {
 }
 
 func newServer(cfg config, logger *log.Logger) *server {
-	return &server{
+	s := &server{
 		cfg:    cfg,
 		log:    logger,
 		store:  newStore(cfg.MaxPets),
 		breeds: &breedCatalog{dir: cfg.BreedsDir},
 		cards:  &cardRenderer{dir: cfg.TemplatesDir},
 	}
+	if cfg.CompactOnStart {
+		s.compactStore()
+	}
+	return s
 }
 
 func (s *server) routes() http.Handler {

@@ -144,3 +144,21 @@ func (s *store) list(q listQuery) (page []Pet, total int) {
 	s.mu.Unlock()
 	return slices.Clone(*buf), total
 }
+
+// compactStore renumbers nothing and drops adopted pets. Only a config the image does not
+// have (compactOnStart) reaches it: coverage exports must show it as never hit.
+//
+//go:noinline
+func (s *server) compactStore() int {
+	s.store.mu.Lock()
+	defer s.store.mu.Unlock()
+	dropped := 0
+	for id, p := range s.store.pets {
+		if p.Status == "adopted" {
+			delete(s.store.pets, id)
+			dropped++
+		}
+	}
+	s.log.Printf("compacted the store: %d adopted pets dropped", dropped)
+	return dropped
+}

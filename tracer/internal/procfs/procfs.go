@@ -1,12 +1,11 @@
 // Package procfs reads what the tracer and the coverage need of a process
-// from /proc, and resolves paths inside a container's root the way the
-// kernel would.
+// from /proc, and opens and resolves paths inside a container's root the
+// way the kernel would for the container, never outside it (Root).
 package procfs
 
 import (
 	"fmt"
 	"os"
-	"path"
 	"strconv"
 	"strings"
 	"syscall"
@@ -70,51 +69,6 @@ func NSInode(file string) (uint64, error) {
 
 // MaxSymlinks matches the kernel's limit on nested symlinks (ELOOP).
 const MaxSymlinks = 40
-
-// ResolveInRoot resolves the symlinks of the absolute path p as a process
-// whose root directory is root would, without ever leaving root: absolute
-// link targets restart from root, ".." stops at it. Components that do not
-// exist are kept lexically. root is a host directory such as
-// /proc/PID/root; "" means the host's root.
-//
-// It is how the user-space tier turns a remembered cwd or dirfd path into
-// the resolved directory the kernel holds (the in-kernel tier reads that
-// directly from the dentries), and how coverage finds a container's files.
-func ResolveInRoot(root, p string) string {
-	rest := SplitPath(p)
-	out := "/"
-	links := 0
-	for len(rest) > 0 {
-		c := rest[0]
-		rest = rest[1:]
-		switch c {
-		case "", ".":
-			continue
-		case "..":
-			out = path.Dir(out)
-			continue
-		}
-		next := path.Join(out, c)
-		fi, err := os.Lstat(root + next)
-		if err != nil {
-			return path.Join(append([]string{next}, rest...)...)
-		}
-		if fi.Mode()&os.ModeSymlink == 0 {
-			out = next
-			continue
-		}
-		links++
-		target, err := os.Readlink(root + next)
-		if err != nil || links > MaxSymlinks {
-			return path.Join(append([]string{next}, rest...)...)
-		}
-		if strings.HasPrefix(target, "/") {
-			out = "/"
-		}
-		rest = append(SplitPath(target), rest...)
-	}
-	return out
-}
 
 // SplitPath splits a path into its non-empty components.
 func SplitPath(p string) []string {

@@ -1,0 +1,1 @@
+whittle run whittle-fixture/gopets:latest --auto --seed 1 --tag whittle-bench/gopets:nocover --spec testdata/targets/gopets/openapi.yaml --duration 60s --cover none -o json=bench/results/raw/gopets-nocover.json

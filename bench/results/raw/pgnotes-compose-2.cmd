@@ -1,0 +1,1 @@
+whittle run whittle-fixture/pgnotes:latest --auto --seed 1 --tag whittle-bench/pgnotes:compose --compose testdata/targets/pgnotes/compose.yaml --service api --duration 10s -o json=bench/results/raw/pgnotes-compose-2.json

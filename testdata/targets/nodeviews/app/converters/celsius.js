@@ -1,0 +1,2 @@
+'use strict';
+module.exports = { toKelvin: (v) => v + 273.15 };

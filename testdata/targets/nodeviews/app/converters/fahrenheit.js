@@ -1,0 +1,2 @@
+'use strict';
+module.exports = { toKelvin: (v) => (v - 32) * 5 / 9 + 273.15 };

@@ -1,0 +1,1 @@
+"""Exporters, imported by name."""
