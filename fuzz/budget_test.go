@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/whittle-dev/whittle/fuzz/internal/testspecs"
 	"github.com/whittle-dev/whittle/fuzz/oracle"
 	"github.com/whittle-dev/whittle/internal/limits"
 )
@@ -62,4 +64,44 @@ func word(n int64) string {
 		b = append(b, byte('g'+n%20))
 	}
 	return string(b)
+}
+
+const minLengthSpec = `openapi: 3.0.3
+info: {title: search, version: "1"}
+paths:
+  /search:
+    get:
+      parameters:
+        - {name: q, in: query, required: true, schema: {type: string, minLength: 4000000000}}
+      responses:
+        "200": {description: ok}
+  /health:
+    get:
+      responses:
+        "200": {description: ok}
+`
+
+// An operation whose required value cannot be generated within budget
+// gets one request without it, then is skipped; the others go on.
+func TestOverBudgetOperationIsSkipped(t *testing.T) {
+	s := testspecs.Load(t, "search.yaml", minLengthSpec)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	t.Cleanup(srv.Close)
+	rec := limits.NewRecorder(nil)
+	f := New(s, newHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithMaxRequests(300), WithLimits(rec))
+	res, err := f.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rec.Reached(limits.GenLength) {
+		t.Errorf("hits %+v, want %s", rec.Hits(), limits.GenLength.Name)
+	}
+	search, health := res.Stats.Operations["GET /search"], res.Stats.Operations["GET /health"]
+	t.Logf("%d requests: /search %d, /health %d; skipped %v", res.Stats.Requests, search.Requests, health.Requests, res.Stats.Skipped)
+	if search.Requests == 0 || search.Requests > 3 {
+		t.Errorf("GET /search got %d requests, want one or so before it is skipped", search.Requests)
+	}
+	if health.Requests < 100 || !slices.Contains(res.Stats.Skipped, "GET /search") {
+		t.Errorf("GET /health got %d requests; skipped %v", health.Requests, res.Stats.Skipped)
+	}
 }

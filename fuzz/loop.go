@@ -142,6 +142,9 @@ func (l *loop) runSequence(ctx context.Context, seq []Step) []record {
 		if !ok || p.op == nil {
 			continue
 		}
+		if l.gen.OverBudget(p.op.ID) {
+			l.ctl.skipOverBudget(p.op.ID) // this request goes without the value, later ones not at all
+		}
 		resp := l.exec.deliver(ctx, p.req.Request)
 		if ctx.Err() != nil && resp.Status == 0 {
 			break // cancelled, not the target's fault
