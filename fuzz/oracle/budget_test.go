@@ -10,6 +10,7 @@ import (
 	"github.com/whittle-dev/whittle/fuzz/gen"
 	"github.com/whittle-dev/whittle/fuzz/internal/testspecs"
 	"github.com/whittle-dev/whittle/internal/limits"
+	"github.com/whittle-dev/whittle/internal/loopback"
 )
 
 // deepOneOf is the hostile bench's deep-oneof case: a tree is an integer or
@@ -164,5 +165,26 @@ components:
 	o.Check(context.Background(), req, gen.Intent{}, corpus.Response{Status: 200, Header: jsonHeader, Body: []byte(`{"p0_0":"a"}`)})
 	if !rec.Reached(limits.ValidationSteps) {
 		t.Fatalf("hits %+v, want %s", rec.Hits(), limits.ValidationSteps.Name)
+	}
+}
+
+// An answer cut at the header cap has lost its media type and its body:
+// only its status is judged, and both answer caps are recorded.
+func TestCutAnswersAreRecorded(t *testing.T) {
+	s := testspecs.Pets(t)
+	rec := limits.NewRecorder(nil)
+	o := New(s).WithLimits(rec)
+	get := corpus.Request{Operation: "GET /pets/{petId}", Method: "GET", Path: "/v1/pets/1"}
+	cut := map[string][]string{loopback.LimitHeader: {limits.AnswerHeaderBytes.Name}}
+	if vs := o.Check(context.Background(), get, gen.Intent{}, corpus.Response{Status: 200, Header: cut}); len(vs) != 0 {
+		t.Errorf("a 200 cut at the header cap: %+v", vs)
+	}
+	if vs := o.Check(context.Background(), get, gen.Intent{}, corpus.Response{Status: 418, Header: cut}); len(vs) != 1 || vs[0].Check != CheckStatus {
+		t.Errorf("a 418 cut at the header cap: %+v, want a %s violation", vs, CheckStatus)
+	}
+	o.Check(context.Background(), get, gen.Intent{}, corpus.Response{Status: 200, Header: jsonHeader, Body: []byte(`{"id":1,`), Truncated: true})
+	hits := rec.Hits()
+	if len(hits) != 2 || hits[0].Limit != limits.AnswerHeaderBytes.Name || hits[0].Count != 2 || hits[1].Limit != limits.AnswerBodyBytes.Name {
+		t.Errorf("hits %+v", hits)
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/whittle-dev/whittle/fuzz/gen"
 	"github.com/whittle-dev/whittle/fuzz/spec"
 	"github.com/whittle-dev/whittle/internal/limits"
+	"github.com/whittle-dev/whittle/internal/loopback"
 )
 
 // Oracle judges answers against the spec.
@@ -73,6 +74,17 @@ func (o *Oracle) Check(ctx context.Context, req corpus.Request, intent gen.Inten
 		}
 		return nil
 	}
+	where := fmt.Sprintf("%s %s, answer %d", req.Method, req.Path, resp.Status)
+	if req.Operation != "" {
+		where = fmt.Sprintf("%s, answer %d", req.Operation, resp.Status)
+	}
+	if resp.Truncated {
+		o.limits.Hit(limits.AnswerBodyBytes, where)
+	}
+	headersCut := http.Header(resp.Header).Get(loopback.LimitHeader) == limits.AnswerHeaderBytes.Name
+	if headersCut {
+		o.limits.Hit(limits.AnswerHeaderBytes, where)
+	}
 	var out []Violation
 	if resp.Status >= 500 {
 		if o.checks[CheckServerError] {
@@ -91,6 +103,13 @@ func (o *Oracle) Check(ctx context.Context, req corpus.Request, intent gen.Inten
 		if op, _, ok = o.spec.Match(req.Method, req.Path); !ok {
 			return out
 		}
+	}
+	if headersCut {
+		// Neither its media type nor its body is known: only its status.
+		if o.checks[CheckStatus] && !documentedStatus(op, resp.Status) {
+			out = append(out, Violation{CheckStatus, fmt.Sprint(resp.Status), fmt.Sprintf("status %d is not documented for %s", resp.Status, op.ID)})
+		}
+		return out
 	}
 	if resp.Status == http.StatusNotAcceptable && refusedNegotiation(op, req) {
 		return out // asked for what the spec does not promise
@@ -190,6 +209,10 @@ func validateResponse(ctx context.Context, in *openapi3filter.ResponseValidation
 		}
 	}()
 	return openapi3filter.ValidateResponse(ctx, in)
+}
+
+func documentedStatus(op *spec.Operation, status int) bool {
+	return op.Op.Responses != nil && (op.Op.Responses.Status(status) != nil || op.Op.Responses.Default() != nil)
 }
 
 func documentedTypes(op *spec.Operation, status int) string {
