@@ -80,11 +80,15 @@ package fuzz
 //     coverage is the one that asks "what is new since the last call", so a
 //     calibration stage between runSequence and admit re-runs a candidate
 //     alone before it joins the corpus.
-//   - Budgets: findings per operation and check are counted in judge
-//     (findings.go) before minimising; corpus entries and bytes in pool.go
-//     and persist.go; the crash history in history.go; validation depth and
-//     time in fuzz/oracle; each limit hit is reported once by the monitor
-//     (stats.go); spec and generation budgets in fuzz/spec and fuzz/gen.
+//   - Budgets (internal/limits, recorded through WithLimits): findings
+//     per operation and check are counted before minimising (judge,
+//     findings.go); the crash history keeps no answers (history.go); the
+//     on-disk corpus keeps an index in memory (corpus.Store.Index); the
+//     in-memory pool keeps maxPool entries (pool.go); validation depth and
+//     work are counted in fuzz/oracle (budget.go); spec and generation
+//     budgets in fuzz/spec and fuzz/gen, and an operation over the latter
+//     is skipped (controls.go). Still open: corpus entries and bytes on
+//     disk.
 //   - Links crawled from HTML answers: an observer after objectives that
 //     proposes GETs of same-origin paths in record.tries, its parsing in a
 //     leaf package.
