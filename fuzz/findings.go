@@ -2,6 +2,7 @@ package fuzz
 
 import (
 	"context"
+	"maps"
 	"crypto/sha256"
 	"encoding/hex"
 	"slices"
@@ -109,6 +110,42 @@ func (l *loop) overFindingBudget(f Finding) bool {
 	return true
 }
 
+// findingAnswerBytes bounds what a finding keeps of its answer's headers,
+// and of its body: it is shown, not replayed, and a run keeps up to
+// limits.FindingsPerCheck findings of each check on each operation.
+const findingAnswerBytes = 64 << 10
+
+// findingAnswer is resp as a finding keeps it: headers in sorted order
+// while they fit findingAnswerBytes, the body cut there (marked truncated).
+func findingAnswer(resp corpus.Response) corpus.Response {
+	if len(resp.Body) > findingAnswerBytes {
+		resp.Body, resp.Truncated = resp.Body[:findingAnswerBytes:findingAnswerBytes], true
+	}
+	size := 0
+	for k, vs := range resp.Header {
+		size += len(k)
+		for _, v := range vs {
+			size += len(v)
+		}
+	}
+	if size <= findingAnswerBytes {
+		return resp
+	}
+	kept, left := map[string][]string{}, findingAnswerBytes
+	for _, k := range slices.Sorted(maps.Keys(resp.Header)) {
+		n := len(k)
+		for _, v := range resp.Header[k] {
+			n += len(v)
+		}
+		if n > left {
+			continue
+		}
+		kept[k], left = slices.Clone(resp.Header[k]), left-n
+	}
+	resp.Header = kept
+	return resp
+}
+
 func findingID(op string, check oracle.Check, sig string) string {
 	sum := sha256.Sum256([]byte(op + "\x00" + string(check) + "\x00" + sig))
 	return hex.EncodeToString(sum[:6])
@@ -142,6 +179,7 @@ func (s *findingSet) full(op string, check oracle.Check) bool {
 // only count.
 func (s *findingSet) add(f Finding) (got Finding, isNew, updated bool) {
 	f.ID = findingID(f.Operation, f.Check, f.Signature)
+	f.Response = findingAnswer(f.Response)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if cur, ok := s.byID[f.ID]; ok {
