@@ -2,9 +2,9 @@ package fuzz
 
 import (
 	"context"
-	"maps"
 	"crypto/sha256"
 	"encoding/hex"
+	"maps"
 	"slices"
 	"sort"
 	"sync"
