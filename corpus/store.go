@@ -87,6 +87,9 @@ type Store struct {
 	// target chooses (up to the answer caps, a megabyte or two each) and
 	// stay on disk until Entries reads them.
 	entries  []Entry
+	// added and addedBytes count what Put wrote since Open.
+	added      int
+	addedBytes int64
 	byID     map[string]int
 	findings map[string]FindingRecord
 	fOrder   []string
@@ -452,6 +455,14 @@ func indexed(e Entry) Entry {
 	return e
 }
 
+// Added counts the entries Put wrote since the store was opened, and their
+// bytes.
+func (s *Store) Added() (entries int, bytes int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.added, s.addedBytes
+}
+
 // Has reports whether an entry with this id is stored.
 func (s *Store) Has(id string) bool {
 	s.mu.Lock()
@@ -489,6 +500,8 @@ func (s *Store) Put(e Entry) (stored Entry, added bool, err error) {
 		return Entry{}, false, fmt.Errorf("writing corpus entry: %w", err)
 	}
 	s.nextSeq++
+	s.added++
+	s.addedBytes += int64(len(data))
 	s.byID[e.ID] = len(s.entries)
 	s.entries = append(s.entries, indexed(e))
 	if s.secrets.Empty() {

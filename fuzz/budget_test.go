@@ -105,3 +105,25 @@ func TestOverBudgetOperationIsSkipped(t *testing.T) {
 		t.Errorf("GET /health got %d requests; skipped %v", health.Requests, res.Stats.Skipped)
 	}
 }
+
+// A run adds at most limits.CorpusEntries entries to a corpus directory;
+// later ones stay in memory, and the limit is recorded.
+func TestCorpusOnDiskIsBounded(t *testing.T) {
+	old := limits.CorpusEntries.Value
+	limits.CorpusEntries.Value = 5
+	t.Cleanup(func() { limits.CorpusEntries.Value = old })
+	s := loadPets(t)
+	st := openStore(t, t.TempDir(), s.Hash)
+	srv, _ := newPetsServer(t)
+	rec := limits.NewRecorder(nil)
+	res, err := New(s, newHTTPSender(srv.URL, 5*time.Second), WithSeed(1), WithMaxRequests(800), WithStore(st), WithLimits(rec)).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := st.Added(); n != 5 || st.Len() != 5 {
+		t.Errorf("%d entries added to the directory, %d there; want 5", n, st.Len())
+	}
+	if len(res.Corpus) <= 5 || !rec.Reached(limits.CorpusEntries) {
+		t.Errorf("corpus of %d in memory; hits %+v", len(res.Corpus), rec.Hits())
+	}
+}

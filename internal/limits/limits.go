@@ -129,6 +129,14 @@ var (
 		Bounds: "work to check one answer's body against its schema: schema nodes times values, every oneOf, anyOf and allOf branch counted; the same on every machine",
 		OnHit:  "the body is not checked against its schema (status and media type still are)"}
 
+	// The corpus on disk: an entry holds the answers its requests got.
+	CorpusEntries = Limit{Name: "corpus.entries", Value: 20_000, Unit: Count,
+		Bounds: "entries one run adds to a corpus directory",
+		OnHit:  "later entries stay in memory only (the in-memory corpus keeps its own bound)"}
+	CorpusBytes = Limit{Name: "corpus.bytes", Value: 1 << 30, Unit: Bytes,
+		Bounds: "bytes of entries one run adds to a corpus directory",
+		OnHit:  "later entries stay in memory only (the in-memory corpus keeps its own bound)"}
+
 	// Findings: signatures come from text the target chooses.
 	FindingsPerCheck = Limit{Name: "findings.per_check", Value: 16, Unit: Count,
 		Bounds: "distinct findings of one check on one operation, counted before minimising",
@@ -142,7 +150,7 @@ func All() []Limit {
 		SpecNesting, RefChain, SpecDocuments, SpecOperations,
 		GenLength, GenItems, GenSteps, GenTime,
 		AnswerHeaderBytes, AnswerBodyBytes,
-		ValidationDepth, ValidationSteps, FindingsPerCheck,
+		ValidationDepth, ValidationSteps, CorpusEntries, CorpusBytes, FindingsPerCheck,
 	}
 }
 
