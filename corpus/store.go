@@ -86,15 +86,15 @@ type Store struct {
 	// entries is the index: every entry without its Responses, which a
 	// target chooses (up to the answer caps, a megabyte or two each) and
 	// stay on disk until Entries reads them.
-	entries  []Entry
+	entries []Entry
 	// added and addedBytes count what Put wrote since Open.
 	added      int
 	addedBytes int64
-	byID     map[string]int
-	findings map[string]FindingRecord
-	fOrder   []string
-	nextSeq  int64
-	warnings []string
+	byID       map[string]int
+	findings   map[string]FindingRecord
+	fOrder     []string
+	nextSeq    int64
+	warnings   []string
 	// secrets are written as placeholders and put back when read; entries
 	// and findings are held as written.
 	secrets *secrets.Set
