@@ -125,7 +125,7 @@ var (
 	ValidationDepth = Limit{Name: "oracle.validation_depth", Value: 64, Unit: Count,
 		Bounds: "how deep arrays and objects nest in an answer's JSON body",
 		OnHit:  "the body is not checked against its schema (status and media type still are)"}
-	ValidationSteps = Limit{Name: "oracle.validation_steps", Value: 200_000, Unit: Count,
+	ValidationSteps = Limit{Name: "oracle.validation_steps", Value: 1_000_000, Unit: Count,
 		Bounds: "work to check one answer's body against its schema: schema nodes times values, every oneOf, anyOf and allOf branch counted; the same on every machine",
 		OnHit:  "the body is not checked against its schema (status and media type still are)"}
 
