@@ -90,3 +90,38 @@ func TestIntegrationBindTakesOverAReusedNamespace(t *testing.T) {
 		t.Error("unbinding twice succeeded")
 	}
 }
+
+// While armed for a start, another container (a build's RUN step, a CI job's
+// test run) may exec, exit, and leave its mount namespace inode to the
+// container being started: the kernel reuses the numbers of gone
+// namespaces at once. The started container must not inherit the gone
+// one's files.
+func TestCollectorForgetsAGoneUnboundNamespace(t *testing.T) {
+	c := newCollector(false, procfs.FS{Dir: t.TempDir()})
+	c.handle(fileRec(7, 1, nrOpenat, "/app", 3))
+	c.bind(7, 0)
+
+	c.arm()
+	c.handle(&record{typ: evExec, nr: nrExecve, pid: 50, tgid: 50, flags: fTracked, mntns: 9, comm: "sh", dirfd: atFDCWD, path: "/usr/sbin/useradd"})
+	c.handle(fileRec(9, 50, nrOpenat, "/etc/login.defs", 3))
+	c.handle(&record{typ: evExit, pid: 50, tgid: 50, mntns: 9}) // the build step is gone
+	// The new container gets inode 9 again.
+	c.handle(&record{typ: evExec, nr: nrExecve, pid: 60, tgid: 60, flags: fTracked, mntns: 9, comm: "app", dirfd: atFDCWD, path: "/app"})
+	c.handle(fileRec(9, 60, nrOpenat, "/startup", 3))
+	c.bind(9, 0)
+
+	var paths []string
+	for _, f := range c.files() {
+		paths = append(paths, f.Path)
+	}
+	for _, p := range []string{"/usr/sbin/useradd", "/etc/login.defs"} {
+		if slices.Contains(paths, p) {
+			t.Errorf("%s of a gone container was credited to the one that reused its namespace: %v", p, paths)
+		}
+	}
+	for _, p := range []string{"/app", "/startup"} {
+		if !slices.Contains(paths, p) {
+			t.Errorf("%s of the started container is missing: %v", p, paths)
+		}
+	}
+}

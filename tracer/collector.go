@@ -154,7 +154,13 @@ func (c *collector) exit(r *record) {
 	delete(b.tgids, r.tgid)
 	delete(c.procs, r.tgid)
 	if _, ok := c.bound[r.mntns]; !ok && len(b.tgids) == 0 {
-		b.unpinRoot() // an unbound container is gone: do not keep its mount alive
+		// An unbound container is gone: do not keep its mount alive, and
+		// forget what it did. The kernel hands its namespace inode to the
+		// next namespace made, maybe the container about to be bound, which
+		// must not inherit another container's files (a build's RUN step
+		// beside a traced start).
+		b.unpinRoot()
+		delete(c.buckets, r.mntns)
 	}
 }
 
