@@ -15,10 +15,11 @@ import (
 // recursive oneOf answered with deep data makes it try every branch at
 // every level (and, for answers, deep-copy the value for each branch and
 // visit the matching one again), which is exponential in the depth, in time
-// and in the messages it nests. So the work is counted first, on the
-// decoded body, with the validator's own walk over-approximated, and a body
-// over budget is not validated at all. Counting stops at the budget, so it
-// costs at most that.
+// and in the messages it nests. So its work is counted first, on the
+// decoded body, with the validator's walk over-approximated, and a body
+// over budget is not validated at all. The count is memoised per schema and
+// value: what costs the validator exponential time costs this a product of
+// their numbers.
 
 // bodySchema is the schema the validator would check resp's body against,
 // or nil (no body, not JSON, nothing documented for it).
@@ -52,114 +53,130 @@ func overBudget(s *openapi3.Schema, body []byte) (limits.Limit, bool) {
 	if d.Decode(&v) != nil {
 		return limits.Limit{}, false
 	}
-	if depthOver(v, limits.ValidationDepth.Int()) {
+	root, ok := newValueNode(v, limits.ValidationDepth.Int())
+	if !ok {
 		return limits.ValidationDepth, true
 	}
-	w := work{left: limits.ValidationSteps.Int()}
-	if !w.visit(s, v) {
+	w := work{max: limits.ValidationSteps.Value, memo: map[workKey]int64{}}
+	if w.cost(s, root) > w.max {
 		return limits.ValidationSteps, true
 	}
 	return limits.Limit{}, false
 }
 
-// depthOver reports whether v nests deeper than max.
-func depthOver(v any, max int) bool {
-	if max < 0 {
-		return true
+// valueNode is a decoded JSON value with the number of values in it.
+type valueNode struct {
+	items []*valueNode
+	props map[string]*valueNode
+	size  int64
+}
+
+// newValueNode builds v's tree; false when it nests deeper than depth.
+func newValueNode(v any, depth int) (*valueNode, bool) {
+	if depth < 0 {
+		return nil, false
 	}
+	n := &valueNode{size: 1}
 	switch x := v.(type) {
 	case []any:
 		for _, e := range x {
-			if depthOver(e, max-1) {
-				return true
+			c, ok := newValueNode(e, depth-1)
+			if !ok {
+				return nil, false
 			}
+			n.items = append(n.items, c)
+			n.size += c.size
 		}
 	case map[string]any:
-		for _, e := range x {
-			if depthOver(e, max-1) {
-				return true
+		n.props = make(map[string]*valueNode, len(x))
+		for k, e := range x {
+			c, ok := newValueNode(e, depth-1)
+			if !ok {
+				return nil, false
 			}
+			n.props[k] = c
+			n.size += c.size
 		}
 	}
-	return false
+	return n, true
 }
 
-// work counts down the steps of one validation; nesting guards against
-// schemas that name themselves without descending into the value (an allOf
-// of itself), which the validator refuses as a cycle.
-type work struct{ left, nesting int }
+type workKey struct {
+	s *openapi3.Schema
+	v *valueNode
+}
+
+// work counts the validator's steps, saturating just past max; nesting
+// guards against schemas that name themselves without descending into the
+// value (an allOf of itself), which the validator refuses as a cycle.
+type work struct {
+	max     int64
+	memo    map[workKey]int64
+	nesting int
+}
 
 const maxNesting = 1024
 
-func (w *work) spend(n int) bool {
-	w.left -= n
-	return w.left >= 0
+func (w *work) add(a, b int64) int64 {
+	if a+b > w.max {
+		return w.max + 1
+	}
+	return a + b
 }
 
-// visit spends what validating v against s costs, over-approximated: every
+// cost is what validating v against s costs, over-approximated: every
 // branch of oneOf and anyOf is taken (with a copy of v each, and the first
-// taken again as if it matched), every allOf member and not, and every item
-// and property against its schema. It reports false once over budget.
-func (w *work) visit(s *openapi3.Schema, v any) bool {
+// taken again as if it matched), every allOf member, not, if, then and
+// else, and every item and property against its schemas.
+func (w *work) cost(s *openapi3.Schema, v *valueNode) int64 {
 	if s == nil {
-		return true
+		return 0
 	}
-	if !w.spend(1) || w.nesting >= maxNesting {
-		return false
+	k := workKey{s, v}
+	if c, ok := w.memo[k]; ok {
+		return c
+	}
+	if w.nesting >= maxNesting {
+		return w.max + 1
 	}
 	w.nesting++
 	defer func() { w.nesting-- }()
+	w.memo[k] = w.max + 1 // a cycle through k costs the whole budget
+	c := int64(1)
 	for _, list := range []openapi3.SchemaRefs{s.OneOf, s.AnyOf} {
 		if len(list) == 0 {
 			continue
 		}
 		for _, b := range list {
-			if !w.spend(size(v, w.left+1)) || !w.visit(refValue(b), v) {
-				return false
-			}
+			c = w.add(c, w.add(v.size, w.cost(refValue(b), v)))
 		}
-		if !w.visit(refValue(list[0]), v) {
-			return false
-		}
+		c = w.add(c, w.cost(refValue(list[0]), v))
 	}
 	for _, b := range s.AllOf {
-		if !w.visit(refValue(b), v) {
-			return false
-		}
+		c = w.add(c, w.cost(refValue(b), v))
 	}
 	for _, b := range []*openapi3.SchemaRef{s.Not, s.If, s.Then, s.Else} {
-		if !w.visit(refValue(b), v) {
-			return false
+		c = w.add(c, w.cost(refValue(b), v))
+	}
+	for i, e := range v.items {
+		if i < len(s.PrefixItems) {
+			c = w.add(c, w.cost(refValue(s.PrefixItems[i]), e))
+		}
+		c = w.add(c, w.add(w.cost(refValue(s.Items), e), w.cost(refValue(s.Contains), e)))
+	}
+	for name, e := range v.props {
+		ps := refValue(s.Properties[name])
+		if ps == nil && s.AdditionalProperties.Schema != nil {
+			ps = refValue(s.AdditionalProperties.Schema)
+		}
+		c = w.add(c, w.cost(ps, e))
+		// Which patterns match is not worked out: all are counted.
+		for _, p := range s.PatternProperties {
+			c = w.add(c, w.cost(refValue(p), e))
 		}
 	}
-	switch x := v.(type) {
-	case []any:
-		for i, e := range x {
-			if i < len(s.PrefixItems) && !w.visit(refValue(s.PrefixItems[i]), e) {
-				return false
-			}
-			if !w.visit(refValue(s.Items), e) || !w.visit(refValue(s.Contains), e) {
-				return false
-			}
-		}
-	case map[string]any:
-		for k, e := range x {
-			ps := refValue(s.Properties[k])
-			if ps == nil && s.AdditionalProperties.Schema != nil {
-				ps = refValue(s.AdditionalProperties.Schema)
-			}
-			if !w.visit(ps, e) {
-				return false
-			}
-			// Which patterns match is not worked out: all are counted.
-			for _, p := range s.PatternProperties {
-				if !w.visit(refValue(p), e) {
-					return false
-				}
-			}
-		}
-	}
-	return true
+	w.memo[k] = c
+	return c
 }
 
 func refValue(r *openapi3.SchemaRef) *openapi3.Schema {
@@ -167,26 +184,4 @@ func refValue(r *openapi3.SchemaRef) *openapi3.Schema {
 		return nil
 	}
 	return r.Value
-}
-
-// size counts the values in v, stopping past max.
-func size(v any, max int) int {
-	n := 1
-	switch x := v.(type) {
-	case []any:
-		for _, e := range x {
-			if n > max {
-				return n
-			}
-			n += size(e, max-n)
-		}
-	case map[string]any:
-		for _, e := range x {
-			if n > max {
-				return n
-			}
-			n += size(e, max-n)
-		}
-	}
-	return n
 }
