@@ -44,6 +44,8 @@
 //	selection    values sent; sig's files and dirs     correlator, name book, dictionary; record.tries
 //	monitor      sig, new                              statistics; coverage events
 //	objectives   request and answer (fuzz/oracle)      record.violations
+//	crawling     GETs' HTML, CSS, script, manifest     its crawler (fuzz/crawl), its browser
+//	             answers; sig's files of linked GETs   (served recorded answers only); record.tries
 //	exchanges    the whole exchange (WithExchangeHook)  nothing
 //	upkeep       latency; resources created, deleted   upkeep.Keeper
 //
@@ -65,6 +67,8 @@
 //	fuzz/inputsel  input-selected files: correlation, the name book, negotiated variants
 //	fuzz/upkeep    what the run created, and the target's latency
 //	fuzz/param     the values of a request by key, free or enumerated
+//	fuzz/crawl     paths a page links on its origin, the bounded crawl;
+//	               fuzz/crawl/browser runs pages' scripts on recorded answers
 //
 // The leaves never import this package (internal/depcheck keeps it so).
 package fuzz
@@ -83,15 +87,12 @@ package fuzz
 //   - Budgets (internal/limits, recorded through WithLimits): findings
 //     per operation and check are counted before minimising (judge,
 //     findings.go); the crash history keeps no answers (history.go); the
-//     on-disk corpus keeps an index in memory (corpus.Store.Index); the
-//     in-memory pool keeps maxPool entries (pool.go); validation depth and
-//     work are counted in fuzz/oracle (budget.go); spec and generation
+//     on-disk corpus keeps an index in memory (corpus.Store.Index) and a
+//     run adds a bounded number of entries and bytes to it (persist.go);
+//     the in-memory pool keeps maxPool entries (pool.go); validation depth
+//     and work are counted in fuzz/oracle (budget.go); spec and generation
 //     budgets in fuzz/spec and fuzz/gen, and an operation over the latter
-//     is skipped (controls.go). Still open: corpus entries and bytes on
-//     disk.
-//   - Links crawled from HTML answers: an observer after objectives that
-//     proposes GETs of same-origin paths in record.tries, its parsing in a
-//     leaf package.
+//     is skipped (controls.go).
 //   - Names from interpreter libraries: the name book, fuzz/inputsel.
 //   - Newly covered units credited to the operation that first reached
 //     them: the coverage observer (the units in Signal) and the monitor.

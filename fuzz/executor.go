@@ -53,7 +53,11 @@ func (x *executor) prepare(st Step, sent []*gen.Input) (prepared, bool) {
 		if op == nil {
 			op, _, _ = x.spec.Match(req.Method, req.Path)
 		}
-		return prepared{req: &gen.Request{Request: req}, op: op}, true
+		if op == nil && st.Intent.Kind == linkedKind {
+			op = linkedOperation(req)
+			req.Operation = op.ID
+		}
+		return prepared{req: &gen.Request{Request: req, Intent: st.Intent}, op: op}, true
 	}
 	op := x.spec.Operation(st.Op)
 	if op == nil {

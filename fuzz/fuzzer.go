@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/whittle-dev/whittle/fuzz/crawl"
 	"github.com/whittle-dev/whittle/fuzz/inputsel"
 	"github.com/whittle-dev/whittle/fuzz/spec"
 )
@@ -30,6 +31,15 @@ type Result struct {
 	Selections   []inputsel.Selection `json:"selections,omitempty"`
 	SelectedDirs []string             `json:"selected_dirs,omitempty"`
 	Effects      []inputsel.Effect    `json:"effects,omitempty"`
+	// ValueNames counts the names tried because a value the target
+	// accepted spelled a name of a directory it listed (its sample, not the
+	// directory's every name).
+	ValueNames int `json:"value_names,omitempty"`
+	// Linked are the files that requests of linked paths (assets the
+	// target's pages link) made the target use, with the page that linked
+	// each; Crawl says what the crawl did.
+	Linked []crawl.File  `json:"linked,omitempty"`
+	Crawl  crawl.Summary `json:"crawl"`
 	// NoSuccess lists operations that never got a 2xx.
 	NoSuccess []string `json:"no_success,omitempty"`
 	// StopReason is "duration", "max requests", "plateau", "stopped",
@@ -72,6 +82,7 @@ func (f *Fuzzer) Corpus() []Entry { return f.corpus.snapshot() }
 // ErrTooManyCrashes.
 func (f *Fuzzer) Run(ctx context.Context) (*Result, error) {
 	l := f.l
+	defer l.crawling.close()
 	l.mon.stats.restartClock()
 	l.ctl.resetClock()
 	f.runSeeds(ctx)
@@ -109,6 +120,9 @@ func (f *Fuzzer) Run(ctx context.Context) (*Result, error) {
 		Selections:   l.selection.files.Selections(),
 		SelectedDirs: l.selection.files.Dirs(),
 		Effects:      l.selection.files.Effects(),
+		ValueNames:   l.selection.valueNames,
+		Linked:       l.crawling.crawler.Files(),
+		Crawl:        l.crawling.crawler.Summary(),
 		StopReason:   reason,
 		Warnings:     l.warnings,
 	}

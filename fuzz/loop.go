@@ -31,6 +31,7 @@ type loop struct {
 	observers []observer
 	coverage  *coverage  // the observer that asks the tracer; stages drain it
 	selection *selection // the input selection observer; Result reads it
+	crawling  *crawling  // the linked pages observer; Result reads it
 	producers producers  // written by the bindings observer
 	// queue holds the sequences observers proposed (tries of input-selected
 	// names), run before any other.
@@ -97,6 +98,7 @@ func newLoop(s *spec.Spec, send Sender, cfg *config) *loop {
 	}
 	l.coverage = &coverage{feedback: cfg.feedback}
 	l.selection = newSelection(s, l.gen, l.exec.values, files, l.ctl, l.mon)
+	l.crawling = newCrawling(l.baseURL(), cfg.crawl, cfg.browser, func(note string) { l.warnings = append(l.warnings, note) })
 	l.observers = l.newObservers()
 	return l
 }

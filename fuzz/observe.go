@@ -57,6 +57,7 @@ func (l *loop) newObservers() []observer {
 		l.selection,
 		l.mon,
 		objectives{oracle: l.oracle},
+		l.crawling,
 	}
 	if l.cfg.onExchange != nil {
 		list = append(list, exchanges(l.cfg.onExchange))

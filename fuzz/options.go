@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/whittle-dev/whittle/corpus"
+	"github.com/whittle-dev/whittle/fuzz/crawl"
 	"github.com/whittle-dev/whittle/fuzz/gen"
 	"github.com/whittle-dev/whittle/fuzz/inputsel"
 	"github.com/whittle-dev/whittle/fuzz/oracle"
@@ -38,6 +39,8 @@ type config struct {
 	maxLive     int
 	latency     upkeep.LatencyPolicy
 	limits      *limits.Recorder
+	crawl       crawl.Limits
+	browser     string
 
 	freshMinimize bool
 }
@@ -155,3 +158,12 @@ func withFreshMinimization(on bool) Option { return func(c *config) { c.freshMin
 func withSeedEntries(entries []Entry) Option {
 	return func(c *config) { c.seeds = append(c.seeds, entries...) }
 }
+
+// WithCrawlLimits bounds the requests of paths the target's pages link
+// (zero fields: crawl.DefaultLimits).
+func WithCrawlLimits(l crawl.Limits) Option { return func(c *config) { c.crawl = l } }
+
+// WithBrowser has the crawl load each page in the headless Chromium at bin
+// (browser.Find), served the run's answers, so that what the pages'
+// scripts ask for at run time is requested too.
+func WithBrowser(bin string) Option { return func(c *config) { c.browser = bin } }

@@ -48,6 +48,7 @@ func EachOperationOnce(ctx context.Context, s *spec.Spec, send Sender, opts ...O
 		}
 	}
 	l := newLoop(s, send, cfg)
+	defer l.crawling.close()
 	var steps []Step
 	ok, failed := l.runPlan(ctx, func(seq []sentStep, _ record) {
 		steps = append(steps, seq[len(seq)-1].step)

@@ -104,7 +104,10 @@ func (p *pool) pick(rng *rand.Rand, now int64, opCount func(op string) int64, sk
 		age := float64(now - e.AddedAt)
 		recency := math.Exp(-age / recencyWindow)
 		last := e.Steps[len(e.Steps)-1].Op
-		if skipped(last) {
+		// A raw last step (a linked asset, a request of a corpus whose
+		// steps could not be read) is not mutated: picking it only sends
+		// it again.
+		if skipped(last) || e.Steps[len(e.Steps)-1].Raw != nil {
 			continue
 		}
 		rarity := 1 / math.Sqrt(1+float64(opCount(last)))

@@ -29,13 +29,24 @@ type selection struct {
 	// values proposed (operation, target, value): each is proposed once.
 	swept map[string]bool
 	tried map[string]bool
+	// proposed are the values proposed anywhere; valueDirs counts the
+	// directories valueSweeps sampled per operation and place, valueNames
+	// the names it proposed (Result.ValueNames).
+	proposed   map[string]bool
+	valueDirs  map[string]int
+	valueNames int
 }
+
+// maxValueSweepDirs bounds the directories whose names are sampled at one
+// place of an operation because values sent there spelled their names.
+const maxValueSweepDirs = 2
 
 // maxSelectionTries bounds the values proposed for one selection.
 const maxSelectionTries = 32
 
 func newSelection(s *spec.Spec, g *gen.Generator, values *links.Store, files *inputsel.Correlator, ctl *controls, mon *monitor) *selection {
-	return &selection{spec: s, gen: g, values: values, files: files, ctl: ctl, mon: mon, swept: map[string]bool{}, tried: map[string]bool{}}
+	return &selection{spec: s, gen: g, values: values, files: files, ctl: ctl, mon: mon, swept: map[string]bool{}, tried: map[string]bool{},
+		proposed: map[string]bool{}, valueDirs: map[string]int{}}
 }
 
 func (o *selection) observe(ctx context.Context, rec *record) {
@@ -50,6 +61,45 @@ func (o *selection) observe(ctx context.Context, rec *record) {
 		}
 	}
 	rec.tries = append(rec.tries, o.nameSweeps(o.files.Names().Load(ctx))...)
+	if is2xx(rec.resp.Status) && len(rec.req.Values) > 0 {
+		rec.tries = append(rec.tries, o.valueSweeps(rec.op, rec.req.Values)...)
+	}
+}
+
+// valueSweeps proposes, for a value the target accepted that spells a name
+// of a directory it listed (a codec of the interpreter's encodings/, a
+// driver, a locale: inputsel.ValueDirs), a sample of that directory's other
+// names at the same place, once per operation and directory. One that
+// makes the target open a file there selects the directory.
+func (o *selection) valueSweeps(op *spec.Operation, sent []gen.SentValue) [][]Step {
+	var out [][]Step
+	for _, t := range inputsel.NameTargets(op) {
+		for _, sv := range sent {
+			if sv.Target != t.Key || sv.Part != "" {
+				continue
+			}
+			// A name this observer proposed, echoed at another place (an
+			// answer's values feed the dictionary), shows nothing new.
+			if o.proposed[sv.Value] {
+				continue
+			}
+			for _, d := range o.files.Names().ValueDirs(sv.Value) {
+				// Once per operation and directory: the value echoed at
+				// another place (answers feed the dictionary) adds nothing.
+				k := op.ID + "\x00value\x00" + d.Path()
+				at := op.ID + "\x00" + t.Key
+				if o.swept[k] || o.valueDirs[at] >= maxValueSweepDirs {
+					continue
+				}
+				o.swept[k] = true
+				o.valueDirs[at]++
+				tries := o.sweep(op, t, d.SampleNames(sv.Value))
+				o.valueNames += len(tries)
+				out = append(out, tries...)
+			}
+		}
+	}
+	return out
 }
 
 func (o *selection) announce(rec *record, sel inputsel.Selection) {
@@ -157,6 +207,7 @@ func (o *selection) firstTry(op, key, v string) bool {
 		return false
 	}
 	o.tried[k] = true
+	o.proposed[v] = true
 	return true
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/whittle-dev/whittle/event"
 	"github.com/whittle-dev/whittle/fuzz"
+	"github.com/whittle-dev/whittle/fuzz/crawl"
 	"github.com/whittle-dev/whittle/internal/imagepath"
 	"github.com/whittle-dev/whittle/probe"
 	"github.com/whittle-dev/whittle/rebuild"
@@ -19,13 +20,21 @@ import (
 
 // needsFromTrace turns what the container used into what the minimal image
 // must hold. Failed lookups are not needs: the file did not exist.
-func needsFromTrace(files []tracer.FileAccess, selected []report.Selection) []rebuild.Need {
+// A file that a linked path's request used is kept "linked from GET /" too.
+func needsFromTrace(files []tracer.FileAccess, selected []report.Selection, linked []report.Linked) []rebuild.Need {
 	var needs []rebuild.Need
+	used := map[string]bool{}
 	for _, f := range files {
 		if f.Errno != 0 || imagepath.UnderAny(f.Path, imagepath.PseudoFS) {
 			continue
 		}
+		used[f.Path] = true
 		needs = append(needs, rebuild.Need{Path: f.Path, Reason: "traced:" + f.Kind.String()})
+	}
+	for _, l := range linked {
+		if used[l.Path] {
+			needs = append(needs, rebuild.Need{Path: l.Path, Reason: crawl.Reason(l.From)})
+		}
 	}
 	for _, sel := range selected {
 		reason := "input-selected"
@@ -106,7 +115,7 @@ func (s *session) build(ctx context.Context) error {
 			Env: rc.Env, Mounts: rc.MountTargets(),
 		}, r.cfg.BakeRunConfig))
 	}
-	res, err := rebuild.Build(ctx, s.engine.Client(), r.cfg.Image, needsFromTrace(s.tracer.Files(), s.rep.Fuzz.SelectedDirs), opts...)
+	res, err := rebuild.Build(ctx, s.engine.Client(), r.cfg.Image, needsFromTrace(s.tracer.Files(), s.rep.Fuzz.SelectedDirs, s.rep.Fuzz.Linked), opts...)
 	if err != nil {
 		r.endPhase(event.PhaseBuild, "", err)
 		return fmt.Errorf("building the minimal image: %w", err)

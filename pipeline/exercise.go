@@ -11,6 +11,8 @@ import (
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/event"
 	"github.com/whittle-dev/whittle/fuzz"
+	"github.com/whittle-dev/whittle/fuzz/crawl"
+	"github.com/whittle-dev/whittle/fuzz/crawl/browser"
 	"github.com/whittle-dev/whittle/fuzz/oracle"
 	"github.com/whittle-dev/whittle/fuzz/upkeep"
 	"github.com/whittle-dev/whittle/internal/faults"
@@ -75,6 +77,12 @@ func (s *session) exercise(ctx context.Context) error {
 		opts = append(opts, fuzz.WithStore(st))
 		store = st
 	}
+	if bin, err := browser.Find(); err == nil {
+		opts = append(opts, fuzz.WithBrowser(bin))
+		r.logf(event.LevelInfo, "crawl: %s, and pages loaded in a headless Chromium (%s) served the run's answers, so that what their scripts fetch is requested too", crawl.Mode(), bin)
+	} else {
+		r.logf(event.LevelInfo, "crawl: %s; %v: scripts are not run", crawl.Mode(), err)
+	}
 	f := fuzz.New(s.fuzzSpec(), s.orig, opts...)
 	// The user's drivers run beside the fuzzer; one that fails stops it.
 	fctx, stopFuzzing := context.WithCancel(ctx)
@@ -125,6 +133,9 @@ func (s *session) exercise(ctx context.Context) error {
 	s.recordCoverage(fb)
 	s.storeCoverage(store)
 	s.keepSelections(store)
+	if c := res.Crawl; c.Requested > 0 {
+		r.logf(event.LevelInfo, "crawl: %d linked paths requested from %d pages; %d files kept as linked", c.Requested, c.Pages, len(res.Linked))
+	}
 	for _, w := range res.Warnings {
 		r.logf(event.LevelWarn, "fuzz: %s", w)
 	}
@@ -279,6 +290,11 @@ func (s *session) recordFuzz(res *fuzz.Result) {
 		}
 	}
 	sort.Slice(rep.SelectedDirs, func(i, j int) bool { return rep.SelectedDirs[i].Dir < rep.SelectedDirs[j].Dir })
+	rep.ValueNames = res.ValueNames
+	rep.Linked = rep.Linked[:0]
+	for _, lf := range res.Linked {
+		rep.Linked = append(rep.Linked, report.Linked{Path: lf.Path, From: lf.From, Request: lf.Request})
+	}
 }
 
 // millis is d in milliseconds, to the microsecond.

@@ -117,6 +117,13 @@ type FuzzInfo struct {
 	// SelectedDirs are directories whose files a request value selects; the
 	// minimal image keeps them whole.
 	SelectedDirs []Selection `json:"selected_dirs,omitempty"`
+	// ValueNames counts the names tried because a value the target
+	// accepted spelled a name of a directory it listed (a sample of an
+	// interpreter's codecs, drivers, locales: never the whole directory).
+	ValueNames int `json:"value_names,omitempty"`
+	// Linked are files that requests of paths the target's pages link
+	// (assets no spec lists) made it use; the minimal image keeps them.
+	Linked []Linked `json:"linked,omitempty"`
 	// Strategy is "fuzz" (coverage-guided) or "once" (each operation once).
 	Strategy string `json:"strategy,omitempty"`
 	// Timeline samples progress during fuzzing (coverage over time, and
@@ -173,6 +180,15 @@ type Selection struct {
 	// target at start-up"): it resolves names from that listing, so only a
 	// value naming an entry showed the selection.
 	Names string `json:"names,omitempty"`
+}
+
+// Linked is a file kept because a linked path's request used it.
+type Linked struct {
+	Path string `json:"path"`
+	// From is the request of the page that linked it ("GET /"); Request the
+	// linked request ("GET /static/site.css").
+	From    string `json:"from"`
+	Request string `json:"request"`
 }
 
 // Operation counts one spec operation's requests.

@@ -42,6 +42,8 @@ func sampleReport() *Report {
 			Findings: []Finding{{ID: "f1", Operation: "GET /pets", Check: "server-error", Severity: "high",
 				Summary: "500 on limit=100", Curl: "curl -sS 'http://127.0.0.1:1/pets?limit=100'", Request: "GET /pets?limit=100", Response: "500 {}", Sequence: 1}},
 			SelectedDirs: []Selection{{Dir: "/usr/share/shop/tpl", Operation: "GET /card", Parameter: "query.lang"}},
+			ValueNames:   16,
+			Linked:       []Linked{{Path: "/srv/static/site.css", From: "GET /", Request: "GET /static/site.css"}},
 			Strategy:     "fuzz",
 			Restarts:     3, LatencyRestarts: 1, GCDeletes: 120, GCDeleteFailures: 2,
 			Timeline: []Sample{{Seconds: 1, Requests: 500, Functions: 40, Files: 12, CorpusSize: 5, HeapBytes: 1 << 20, Goroutines: 12, FDs: 9}},

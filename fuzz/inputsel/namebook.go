@@ -38,6 +38,12 @@ type NameBook struct {
 	// picks caches, per parameter name, what a pick chooses from, until a
 	// directory is added or loaded or selected (see invalidate).
 	picks map[string]*pickTable
+	// byName files the directories by the names they hold, as a registry
+	// spells them (ValueDirs).
+	byName map[string][]*NameDir
+	// picked are the values PickName gave (up to maxNames): the book's own
+	// names, which show nothing when they come back (ValueDirs).
+	picked map[string]bool
 }
 
 // pickTable is what a pick for one parameter name chooses from: the
@@ -78,7 +84,7 @@ const (
 )
 
 func newNameBook(lister DirLister) *NameBook {
-	return &NameBook{lister: lister, dirs: map[string]*NameDir{}, selected: map[string]bool{}, listings: map[string][]string{}, picks: map[string]*pickTable{}}
+	return &NameBook{lister: lister, dirs: map[string]*NameDir{}, selected: map[string]bool{}, listings: map[string][]string{}, picks: map[string]*pickTable{}, byName: map[string][]*NameDir{}, picked: map[string]bool{}}
 }
 
 // invalidate forgets the pick tables: a weight changed. b.mu is held.
@@ -206,6 +212,7 @@ func (b *NameBook) setEntries(nd *NameDir, entries []string) {
 		b.total++
 	}
 	sort.Slice(nd.names, func(i, j int) bool { return nd.names[i].stem < nd.names[j].stem })
+	b.indexNames(nd)
 }
 
 // weight is how often a pick for param chooses d.
@@ -238,6 +245,15 @@ func (b *NameBook) weight(d *NameDir, param nameWords) float64 {
 func (b *NameBook) PickName(rng *rand.Rand, param string) (string, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	v, ok := b.pickName(rng, param)
+	if ok && len(b.picked) < maxNames {
+		b.picked[v] = true
+	}
+	return v, ok
+}
+
+// pickName is PickName; b.mu is held.
+func (b *NameBook) pickName(rng *rand.Rand, param string) (string, bool) {
 	t := b.picks[param]
 	if t == nil {
 		t = b.pickTable(param)

@@ -13,7 +13,7 @@ import (
 // of fuzz gets a line of its own. Tests may also use the fixtures of
 // fuzz/internal.
 var fuzzImports = map[string][]string{
-	"fuzz":                    {"fuzz/spec", "fuzz/gen", "fuzz/param", "fuzz/links", "fuzz/oracle", "fuzz/inputsel", "fuzz/upkeep"},
+	"fuzz":                    {"fuzz/spec", "fuzz/gen", "fuzz/param", "fuzz/links", "fuzz/oracle", "fuzz/inputsel", "fuzz/upkeep", "fuzz/crawl", "fuzz/crawl/browser"},
 	"fuzz/spec":               {},
 	"fuzz/gen":                {"fuzz/spec"},
 	"fuzz/param":              {"fuzz/spec", "fuzz/gen"},
@@ -21,6 +21,8 @@ var fuzzImports = map[string][]string{
 	"fuzz/oracle":             {"fuzz/spec", "fuzz/gen"},
 	"fuzz/inputsel":           {"fuzz/spec", "fuzz/gen", "fuzz/param"},
 	"fuzz/upkeep":             {"fuzz/spec", "fuzz/gen", "fuzz/param", "fuzz/links"},
+	"fuzz/crawl":              {},
+	"fuzz/crawl/browser":      {},
 	"fuzz/internal/testspecs": {"fuzz/spec"},
 	"fuzz/internal/fakeimage": {},
 }
