@@ -81,14 +81,20 @@ type Store struct {
 	unlock   func()
 	readOnly bool
 
-	mu       sync.Mutex
-	meta     Meta
-	entries  []Entry
-	byID     map[string]int
-	findings map[string]FindingRecord
-	fOrder   []string
-	nextSeq  int64
-	warnings []string
+	mu   sync.Mutex
+	meta Meta
+	// entries is the index: every entry without its Responses, which a
+	// target chooses (up to the answer caps, a megabyte or two each) and
+	// stay on disk until Entries reads them.
+	entries []Entry
+	// added and addedBytes count what Put wrote since Open.
+	added      int
+	addedBytes int64
+	byID       map[string]int
+	findings   map[string]FindingRecord
+	fOrder     []string
+	nextSeq    int64
+	warnings   []string
 	// secrets are written as placeholders and put back when read; entries
 	// and findings are held as written.
 	secrets *secrets.Set
@@ -327,7 +333,7 @@ func (s *Store) load() {
 		}
 		if _, dup := s.byID[e.ID]; !dup {
 			s.byID[e.ID] = len(s.entries)
-			s.entries = append(s.entries, e)
+			s.entries = append(s.entries, indexed(e))
 		}
 		return nil
 	})
@@ -410,8 +416,27 @@ func (s *Store) Len() int {
 	return len(s.entries)
 }
 
-// Entries returns the entries in the order they joined, secrets put back.
+// Entries returns the entries in the order they joined, secrets put back,
+// with their responses, read from disk. An entry whose file has gone or
+// changed since comes without them.
 func (s *Store) Entries() []Entry {
+	index := s.Index()
+	for i, e := range index {
+		data, err := readCapped(filepath.Join(s.dir, entriesDir, e.ID+".json"))
+		if err != nil {
+			continue
+		}
+		if full, err := DecodeEntry(data); err == nil && full.ID == e.ID {
+			index[i].Responses = restoreEntry(s.secrets, Entry{Responses: full.Responses}).Responses
+		}
+	}
+	return index
+}
+
+// Index returns the entries in the order they joined, secrets put back,
+// without their responses (Entries reads those): what resuming a run
+// needs, held in memory.
+func (s *Store) Index() []Entry {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.secrets.Empty() {
@@ -424,6 +449,20 @@ func (s *Store) Entries() []Entry {
 	return out
 }
 
+// indexed is e as the index holds it.
+func indexed(e Entry) Entry {
+	e.Responses = nil
+	return e
+}
+
+// Added counts the entries Put wrote since the store was opened, and their
+// bytes.
+func (s *Store) Added() (entries int, bytes int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.added, s.addedBytes
+}
+
 // Has reports whether an entry with this id is stored.
 func (s *Store) Has(id string) bool {
 	s.mu.Lock()
@@ -434,7 +473,7 @@ func (s *Store) Has(id string) bool {
 
 // Put stores e durably (its ID and Seq are set here) and returns it as
 // stored; added is false when an entry with the same content was already
-// there, which is then returned unchanged.
+// there, which is then returned as the index holds it (without Responses).
 func (s *Store) Put(e Entry) (stored Entry, added bool, err error) {
 	if s.readOnly {
 		return Entry{}, false, fmt.Errorf("storing corpus entry in %s: %w", s.dir, ErrReadOnly)
@@ -461,8 +500,10 @@ func (s *Store) Put(e Entry) (stored Entry, added bool, err error) {
 		return Entry{}, false, fmt.Errorf("writing corpus entry: %w", err)
 	}
 	s.nextSeq++
+	s.added++
+	s.addedBytes += int64(len(data))
 	s.byID[e.ID] = len(s.entries)
-	s.entries = append(s.entries, e)
+	s.entries = append(s.entries, indexed(e))
 	if s.secrets.Empty() {
 		return e, true, nil
 	}

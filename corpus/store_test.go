@@ -276,3 +276,40 @@ func TestDecodeEntryRejects(t *testing.T) {
 		})
 	}
 }
+
+// The store holds an index in memory; the answers, which the target
+// chooses, are read from disk when Entries asks for them, in a run and
+// after reopening.
+func TestIndexHoldsNoResponses(t *testing.T) {
+	dir := t.TempDir()
+	s := mustOpen(t, dir, testKey)
+	big := testEntry(1)
+	big.Responses[0].Header["X-Flood"] = []string{strings.Repeat("h", 900<<10)}
+	if _, _, err := s.Put(big); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Put(testEntry(2)); err != nil {
+		t.Fatal(err)
+	}
+	check := func(s *Store) {
+		t.Helper()
+		for _, e := range s.Index() {
+			if e.Responses != nil {
+				t.Errorf("index entry %s holds its responses", e.ID)
+			}
+		}
+		full := s.Entries()
+		if len(full) != 2 || len(full[0].Responses) != 1 || len(full[0].Responses[0].Header["X-Flood"][0]) != 900<<10 ||
+			string(full[1].Responses[0].Body) != `{"id":1}` {
+			t.Fatalf("entries read back: %d", len(full))
+		}
+		for _, e := range s.entries {
+			if e.Responses != nil {
+				t.Errorf("the store keeps the responses of %s in memory", e.ID)
+			}
+		}
+	}
+	check(s)
+	s.Close()
+	check(mustOpen(t, dir, testKey))
+}

@@ -31,6 +31,9 @@ type Progress struct {
 
 	Operations []OperationProgress
 	Paused     bool
+	// LimitsHit names the budgets the target made the run reach, in the
+	// order first reached (internal/limits).
+	LimitsHit []string
 }
 
 // OperationProgress counts one operation's requests by answer class.

@@ -18,6 +18,10 @@ type controls struct {
 	resume      chan struct{}
 	stopped     bool
 	skip        map[string]bool
+	// overBudget are the operations skipped because a required value could
+	// not be generated within budget; each is skipped once, so that the
+	// user may schedule it again.
+	overBudget map[string]bool
 }
 
 func newControls() *controls { return &controls{skip: map[string]bool{}} }
@@ -109,6 +113,22 @@ func (c *controls) setSkipped(op string, skip bool) {
 	} else {
 		delete(c.skip, op)
 	}
+}
+
+// skipOverBudget skips op the first time a required value of it could not
+// be generated within budget (gen.OverBudget): its requests would all go
+// without it. It reports whether op was skipped now.
+func (c *controls) skipOverBudget(op string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.overBudget[op] {
+		return false
+	}
+	if c.overBudget == nil {
+		c.overBudget = map[string]bool{}
+	}
+	c.overBudget[op], c.skip[op] = true, true
+	return true
 }
 
 func (c *controls) skipped(op string) bool {

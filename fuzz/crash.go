@@ -23,7 +23,7 @@ func (l *loop) onCrash(ctx context.Context, rec *record, reason string) bool {
 	l.mon.stats.crash()
 	l.instance.held = nil // failures of a dying target, not findings
 	h := l.instance.history
-	l.instance.history = history{}
+	l.instance.history = h.fresh()
 	n := l.mon.stats.requests.Load()
 	last := rec.req.Request
 	f := Finding{

@@ -90,11 +90,15 @@ package fuzz
 //     and time would let a runtime that serves a request per thread credit
 //     coverage in shared windows too: the record's flight number and the
 //     batch's window are where that would plug in.
-//   - Budgets: findings per operation and check are counted in judge
-//     (findings.go) before minimising; corpus entries and bytes in pool.go
-//     and persist.go; the crash history in history.go; validation depth and
-//     time in fuzz/oracle; each limit hit is reported once by the monitor
-//     (stats.go); spec and generation budgets in fuzz/spec and fuzz/gen.
+//   - Budgets (internal/limits, recorded through WithLimits): findings
+//     per operation and check are counted before minimising (judge,
+//     findings.go); the crash history keeps no answers (history.go); the
+//     on-disk corpus keeps an index in memory (corpus.Store.Index) and a
+//     run adds a bounded number of entries and bytes to it (persist.go);
+//     the in-memory pool keeps maxPool entries (pool.go); validation depth
+//     and work are counted in fuzz/oracle (budget.go); spec and generation
+//     budgets in fuzz/spec and fuzz/gen, and an operation over the latter
+//     is skipped (controls.go).
 //   - Names from interpreter libraries: the name book, fuzz/inputsel.
 //   - Newly covered units credited to the operation that first reached
 //     them: the coverage observer (the units in Signal) and the monitor.

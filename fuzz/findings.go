@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"maps"
 	"slices"
 	"sort"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/fuzz/gen"
 	"github.com/whittle-dev/whittle/fuzz/oracle"
+	"github.com/whittle-dev/whittle/internal/limits"
 )
 
 // Finding is a distinct problem: one operation, one check, one signature.
@@ -58,6 +60,9 @@ func (l *loop) judge(ctx context.Context, rec *record) {
 			l.findings.add(f)
 			continue
 		}
+		if l.overFindingBudget(f) {
+			continue // counted before minimising, which costs requests and restarts
+		}
 		if rec.batch != nil {
 			rec.batch.deferFinding(f, rec) // minimised after the batch (workers.go)
 			continue
@@ -80,6 +85,9 @@ func (l *loop) releaseHeld() {
 
 // recordFinding adds f (deduplicated), persists it and announces it when new.
 func (l *loop) recordFinding(f Finding) (Finding, bool) {
+	if l.overFindingBudget(f) {
+		return f, false
+	}
 	if f.Curl == "" {
 		f.Curl = oracle.CurlSequence(l.baseURL(), f.Requests)
 	}
@@ -93,25 +101,89 @@ func (l *loop) recordFinding(f Finding) (Finding, bool) {
 	return got, isNew
 }
 
+// overFindingBudget reports whether f would be one finding too many of its
+// check on its operation (limits.FindingsPerCheck), recording the limit:
+// signatures come from text the target chooses, and a target that answers
+// a new 500 body every time would otherwise make every request a finding,
+// minimised with restarts.
+func (l *loop) overFindingBudget(f Finding) bool {
+	if l.findings.has(f.Operation, f.Check, f.Signature) || !l.findings.full(f.Operation, f.Check) {
+		return false
+	}
+	l.cfg.limits.Hit(limits.FindingsPerCheck, f.Operation+" "+string(f.Check))
+	return true
+}
+
+// findingAnswerBytes bounds what a finding keeps of its answer's headers,
+// and of its body: it is shown, not replayed, and a run keeps up to
+// limits.FindingsPerCheck findings of each check on each operation.
+const findingAnswerBytes = 64 << 10
+
+// findingAnswer is resp as a finding keeps it: headers in sorted order
+// while they fit findingAnswerBytes, the body cut there (marked truncated).
+func findingAnswer(resp corpus.Response) corpus.Response {
+	if len(resp.Body) > findingAnswerBytes {
+		resp.Body, resp.Truncated = resp.Body[:findingAnswerBytes:findingAnswerBytes], true
+	}
+	size := 0
+	for k, vs := range resp.Header {
+		size += len(k)
+		for _, v := range vs {
+			size += len(v)
+		}
+	}
+	if size <= findingAnswerBytes {
+		return resp
+	}
+	kept, left := map[string][]string{}, findingAnswerBytes
+	for _, k := range slices.Sorted(maps.Keys(resp.Header)) {
+		n := len(k)
+		for _, v := range resp.Header[k] {
+			n += len(v)
+		}
+		if n > left {
+			continue
+		}
+		kept[k], left = slices.Clone(resp.Header[k]), left-n
+	}
+	resp.Header = kept
+	return resp
+}
+
 func findingID(op string, check oracle.Check, sig string) string {
 	sum := sha256.Sum256([]byte(op + "\x00" + string(check) + "\x00" + sig))
 	return hex.EncodeToString(sum[:6])
 }
 
-// findingSet deduplicates findings; safe for concurrent use.
+// findingSet deduplicates findings, and counts the distinct ones of each
+// check on each operation; safe for concurrent use.
 type findingSet struct {
-	mu    sync.Mutex
-	byID  map[string]*Finding
-	order []string
+	mu       sync.Mutex
+	byID     map[string]*Finding
+	order    []string
+	perCheck map[string]int
 }
 
-func newFindingSet() *findingSet { return &findingSet{byID: map[string]*Finding{}} }
+func newFindingSet() *findingSet {
+	return &findingSet{byID: map[string]*Finding{}, perCheck: map[string]int{}}
+}
+
+func checkKey(op string, check oracle.Check) string { return op + "\x00" + string(check) }
+
+// full reports whether op has as many distinct findings of check as a run
+// keeps.
+func (s *findingSet) full(op string, check oracle.Check) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.perCheck[checkKey(op, check)] >= limits.FindingsPerCheck.Int()
+}
 
 // add records f and reports whether it is new, and whether an existing
 // finding got a better reproducer (minimised, or shorter); repeated ones
 // only count.
 func (s *findingSet) add(f Finding) (got Finding, isNew, updated bool) {
 	f.ID = findingID(f.Operation, f.Check, f.Signature)
+	f.Response = findingAnswer(f.Response)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if cur, ok := s.byID[f.ID]; ok {
@@ -125,6 +197,7 @@ func (s *findingSet) add(f Finding) (got Finding, isNew, updated bool) {
 		return *cur, false, better
 	}
 	f.Count = 1
+	s.perCheck[checkKey(f.Operation, f.Check)]++
 	s.byID[f.ID] = &f
 	s.order = append(s.order, f.ID)
 	return f, true, false

@@ -182,7 +182,7 @@ func (f *Fuzzer) runSeeds(ctx context.Context) {
 	l := f.l
 	var seeds []Entry
 	if l.cfg.store != nil {
-		got, warns := EntriesFromCorpus(l.cfg.store.Entries())
+		got, warns := EntriesFromCorpus(l.cfg.store.Index())
 		seeds = append(seeds, got...)
 		l.warnings = append(l.warnings, warns...)
 	}

@@ -4,7 +4,14 @@ import "github.com/whittle-dev/whittle/corpus"
 
 // history is what the target was sent since it last (re)started, for crash
 // reproducers: concrete steps (with the values sent) and their requests.
+// Of the answers it keeps no header and no body (a target chooses their
+// size: up to the answer caps, a megabyte or two a step), only the status
+// and the ids they produced (see recorded).
 type history struct {
+	// produce takes from an answer to op the values later steps are
+	// bound to (links.Produced); nil keeps none.
+	produce func(op string, resp corpus.Response) map[string][]any
+
 	steps  []Step
 	reqs   []corpus.Request
 	starts []int // index of the first step of each sequence
@@ -15,6 +22,17 @@ type history struct {
 
 // maxHistory bounds the steps kept; older ones are dropped.
 const maxHistory = 1024
+
+// recorded is what the history keeps of a step's answer: its status and
+// the values its bindings took from it, so that a reproduction can map the
+// ids it produced to the new ones (renames).
+type recorded struct {
+	status   int
+	produced map[string][]any
+}
+
+// fresh is an empty history that records as h does.
+func (h *history) fresh() history { return history{produce: h.produce} }
 
 func (h *history) reset() {
 	h.gone += len(h.steps)
@@ -28,13 +46,10 @@ func (h *history) startSequence() { h.starts = append(h.starts, len(h.steps)) }
 // that its copies can be rebased.
 func (h *history) add(st Step, req corpus.Request, resp corpus.Response, local []int) int {
 	s := cloneStep(st)
-	// Only the ids of a 2xx answer are read back (producedValues, renames),
-	// and a truncated body does not parse: keep no other body, or the
-	// history of an endless answer holds a megabyte per step.
-	if !is2xx(resp.Status) || resp.Truncated {
-		resp.Body = nil
+	s.orig = &recorded{status: resp.Status}
+	if is2xx(resp.Status) && h.produce != nil {
+		s.orig.produced = h.produce(st.Op, resp)
 	}
-	s.orig = &resp
 	cs := s.Copies[:0]
 	for _, c := range s.Copies {
 		if c.Step < 0 || c.Step >= len(local) || local[c.Step] < 0 {

@@ -97,8 +97,14 @@ func newLoop(s *spec.Spec, send Sender, cfg *config) *loop {
 		instance:  instanceState{minimizedCrashes: map[string]int{}, liveness: livenessOp(s)},
 		genOpts:   gopts,
 	}
+	l.instance.history.produce = func(op string, resp corpus.Response) map[string][]any {
+		if o := s.Operation(op); o != nil {
+			return links.Produced(s, ln, o, resp)
+		}
+		return nil
+	}
 	l.exec = newExecutor(s, ln, l.gen, send)
-	l.oracle = oracle.New(s, cfg.checks...)
+	l.oracle = oracle.New(s, cfg.checks...).WithLimits(cfg.limits)
 	l.mon = newMonitor(l.ctl.pausedFor, cfg.events)
 	files.Selectable = func(op, target string) bool {
 		o := s.Operation(op)
@@ -152,6 +158,9 @@ func (l *loop) runSequence(ctx context.Context, seq []Step) []record {
 		p, ok := l.exec.prepare(st, inputs)
 		if !ok || p.op == nil {
 			continue
+		}
+		if l.gen.OverBudget(p.op.ID) {
+			l.ctl.skipOverBudget(p.op.ID) // this request goes without the value, later ones not at all
 		}
 		resp := l.exec.deliver(ctx, p.req.Request)
 		if ctx.Err() != nil && resp.Status == 0 {

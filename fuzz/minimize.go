@@ -327,12 +327,11 @@ func (l *loop) idValues(st Step) []string {
 
 // producedValues are the ids st's recorded answer gave for later steps.
 func (l *loop) producedValues(st Step) []string {
-	op := l.spec.Operation(st.Op)
-	if op == nil || st.orig == nil || !is2xx(st.orig.Status) {
+	if st.orig == nil || !is2xx(st.orig.status) {
 		return nil
 	}
 	var out []string
-	for _, list := range links.Produced(l.spec, l.links, op, *st.orig) {
+	for _, list := range st.orig.produced {
 		for _, v := range list {
 			out = append(out, gen.Scalar(v))
 		}
@@ -434,11 +433,11 @@ type renames map[string]any
 
 // learn pairs the values the bindings of op take from the recorded answer
 // and from the new one.
-func (rn renames) learn(l *links.Links, sp *spec.Spec, op *spec.Operation, orig *corpus.Response, now corpus.Response) {
-	if op == nil || orig == nil || !is2xx(orig.Status) || !is2xx(now.Status) {
+func (rn renames) learn(l *links.Links, sp *spec.Spec, op *spec.Operation, orig *recorded, now corpus.Response) {
+	if op == nil || orig == nil || !is2xx(orig.status) || !is2xx(now.Status) {
 		return
 	}
-	was := links.Produced(sp, l, op, *orig)
+	was := orig.produced
 	got := links.Produced(sp, l, op, now)
 	for k, old := range was {
 		cur := got[k]

@@ -9,6 +9,7 @@ import (
 	"github.com/whittle-dev/whittle/fuzz/inputsel"
 	"github.com/whittle-dev/whittle/fuzz/oracle"
 	"github.com/whittle-dev/whittle/fuzz/upkeep"
+	"github.com/whittle-dev/whittle/internal/limits"
 )
 
 // Option configures EachOperationOnce and New.
@@ -37,6 +38,7 @@ type config struct {
 	seeds       []Entry
 	maxLive     int
 	latency     upkeep.LatencyPolicy
+	limits      *limits.Recorder
 	crawl       crawl.Limits
 	browser     string
 
@@ -60,6 +62,16 @@ func newConfig(opts []Option) *config {
 
 // WithSeed makes the run reproducible: same seed and same answers, same requests.
 func WithSeed(seed uint64) Option { return func(c *config) { c.seed = seed } }
+
+// WithLimits records in r the budgets the run reaches: the generator's
+// (an operation whose required value is over budget is then skipped), the
+// oracle's validation depth and work, and findings per operation and check.
+func WithLimits(r *limits.Recorder) Option {
+	return func(c *config) {
+		c.limits = r
+		c.genOpts = append(c.genOpts, gen.WithLimits(r))
+	}
+}
 
 // WithBaseURL is the target's base URL, used in curl reproducers.
 func WithBaseURL(u string) Option { return func(c *config) { c.baseURL = u } }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/whittle-dev/whittle/corpus"
+	"github.com/whittle-dev/whittle/internal/limits"
 )
 
 // entryFromCorpus turns a stored entry into one the fuzzer can run and
@@ -76,6 +77,14 @@ func (l *loop) persistEntry(e Entry, resps []corpus.Response, sig Signal) string
 	ce := corpus.Entry{Steps: steps, Requests: e.Requests, Responses: resps, Reasons: e.Reasons, AddedAt: e.AddedAt,
 		Coverage: corpus.Coverage{Functions: sig.Functions, Files: sig.Files, Syscalls: sig.Syscalls, NewFiles: sig.NewFiles}}
 	if len(ce.Requests) == 0 {
+		return ""
+	}
+	switch n, size := st.Added(); {
+	case n >= limits.CorpusEntries.Int():
+		l.cfg.limits.Hit(limits.CorpusEntries, st.Dir())
+		return ""
+	case size >= limits.CorpusBytes.Value:
+		l.cfg.limits.Hit(limits.CorpusBytes, st.Dir())
 		return ""
 	}
 	stored, _, err := st.Put(ce)

@@ -24,7 +24,7 @@ type Step struct {
 
 	// orig is the answer the step got when it was recorded (history), so
 	// that a reproduction can map the ids it produced to the new ones.
-	orig *corpus.Response
+	orig *recorded
 }
 
 // Copy makes parameter Param take the value step Step of the sequence sent

@@ -385,6 +385,9 @@ func (f *Fuzzer) settle(ctx context.Context, b *batch) {
 			l.findings.add(fd)
 			continue
 		}
+		if l.overFindingBudget(fd) {
+			continue // a batch can defer more new findings than the budget holds
+		}
 		if l.instance.lost == nil && ctx.Err() == nil {
 			l.minimizeFinding(ctx, &fd, fd.Steps)
 		}

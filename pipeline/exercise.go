@@ -46,6 +46,7 @@ func (s *session) exercise(ctx context.Context) error {
 		fuzz.WithBaseURL(s.orig.BaseURL()),
 		fuzz.WithFeedback(fb),
 		fuzz.WithExchangeHook(fb.credit),
+		fuzz.WithLimits(s.limits),
 		fuzz.WithDirLister(s.imageFS),
 		fuzz.WithTarget(s.orig),
 		fuzz.WithEvents(events),
@@ -374,7 +375,7 @@ func (s *session) exerciseOnce(ctx context.Context) error {
 	defer stopFuzzing()
 	drv := s.startDrivers(ctx, stopFuzzing)
 	res, err := fuzz.EachOperationOnce(fctx, s.fuzzSpec(), s.orig, fuzz.WithSeed(uint64(seed)),
-		fuzz.WithBaseURL(s.orig.BaseURL()), fuzz.WithFeedback(fb), fuzz.WithExchangeHook(fb.credit))
+		fuzz.WithBaseURL(s.orig.BaseURL()), fuzz.WithFeedback(fb), fuzz.WithExchangeHook(fb.credit), fuzz.WithLimits(s.limits))
 	if derr := s.waitDrivers(ctx, drv); derr != nil {
 		r.endPhase(event.PhaseFuzz, "", derr)
 		return derr

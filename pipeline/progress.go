@@ -45,6 +45,7 @@ func (c *counters) progress() event.Progress {
 	defer c.mu.Unlock()
 	p := c.snapshot
 	p.Operations = append([]event.OperationProgress(nil), p.Operations...)
+	p.LimitsHit = append([]string(nil), p.LimitsHit...)
 	if c.extra != nil {
 		c.extra(&p)
 	}

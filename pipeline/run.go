@@ -16,6 +16,7 @@ import (
 	"github.com/whittle-dev/whittle/fuzz/spec"
 	"github.com/whittle-dev/whittle/fuzz/upkeep"
 	"github.com/whittle-dev/whittle/internal/faults"
+	"github.com/whittle-dev/whittle/internal/limits"
 	"github.com/whittle-dev/whittle/internal/panics"
 	"github.com/whittle-dev/whittle/internal/secrets"
 	"github.com/whittle-dev/whittle/probe"
@@ -234,7 +235,7 @@ func (r *Run) Execute(ctx context.Context) (rep *report.Report, err error) {
 		Spec:      report.SpecInfo{Source: r.cfg.Spec},
 	}
 	rep.Fuzz.Seed = r.cfg.Seed
-	s := &session{run: r, rep: rep}
+	s := &session{run: r, rep: rep, limits: r.newLimits()}
 	s.recordRunConfig()
 	defer func() {
 		if v := recover(); v != nil {
@@ -244,6 +245,7 @@ func (r *Run) Execute(ctx context.Context) (rep *report.Report, err error) {
 		s.recordCompanions()
 		rep.FinishedAt = time.Now().UTC()
 		rep.Timings = r.timings
+		rep.LimitsHit = s.limits.Hits()
 		r.panicMu.Lock()
 		r.finished = true
 		if r.panicked != nil {
@@ -325,6 +327,8 @@ type session struct {
 	restartReasons map[string]bool
 	// maxWorkersLogged is the highest worker count logged (workers.go).
 	maxWorkersLogged int
+	// limits records the budgets the target made the run reach (limits.go).
+	limits *limits.Recorder
 }
 
 func (s *session) close(ctx context.Context) {
@@ -375,7 +379,7 @@ func (s *session) removeLeftovers(ctx context.Context) {
 }
 
 func (s *session) specOptions() []spec.SpecOption {
-	var opts []spec.SpecOption
+	opts := []spec.SpecOption{spec.WithLimits(s.limits)}
 	if s.run.cfg.BasePath != "" {
 		opts = append(opts, spec.WithBasePath(s.run.cfg.BasePath))
 	}
@@ -427,6 +431,7 @@ func (s *session) inspect(ctx context.Context) error {
 	for _, fb := range s.tracer.Fallbacks() {
 		r.logf(event.LevelInfo, "tracer: tier %s unavailable here, falling back (%v)", fb.Tier, fb.Err)
 	}
+	logContainerRoot(r)
 	s.engine, err = probe.Connect(ctx)
 	if err != nil {
 		r.endPhase(event.PhaseInspect, "", err)

@@ -20,6 +20,7 @@ import (
 	"github.com/docker/go-connections/nat"
 
 	"github.com/whittle-dev/whittle/internal/faults"
+	"github.com/whittle-dev/whittle/internal/limits"
 	"github.com/whittle-dev/whittle/internal/loopback"
 	"github.com/whittle-dev/whittle/internal/panics"
 	"github.com/whittle-dev/whittle/internal/remedy"
@@ -62,7 +63,8 @@ func WithReadyTimeout(d time.Duration) Option { return func(c *runConfig) { c.re
 // WithRequestTimeout bounds each request sent to the target.
 func WithRequestTimeout(d time.Duration) Option { return func(c *runConfig) { c.reqTimeout = d } }
 
-// WithMaxBody caps how much of an answer's body is read.
+// WithMaxBody caps how much of an answer's body is read (default
+// limits.AnswerBodyBytes).
 func WithMaxBody(n int64) Option { return func(c *runConfig) { c.maxBody = n } }
 
 // WithRun labels the container with the run id; the owner is this process.
@@ -149,7 +151,7 @@ func (e *Engine) Create(ctx context.Context, img *Image, opts ...Option) (*Targe
 		readyPath:    "/",
 		readyTimeout: 60 * time.Second,
 		reqTimeout:   10 * time.Second,
-		maxBody:      1 << 20,
+		maxBody:      limits.AnswerBodyBytes.Value,
 	}
 	for _, o := range opts {
 		o(&cfg)

@@ -54,6 +54,13 @@ func TestGolden(t *testing.T) {
 			})
 			hs.at(84 * time.Second)
 		}},
+		{"limits_hit", func(hs *harness) {
+			hs.fuzzing()
+			hs.progress.update(func(p *event.Progress) {
+				p.LimitsHit = []string{"findings.per_check", "oracle.validation_steps"}
+			})
+			hs.at(84 * time.Second)
+		}},
 		{"filter_operations", func(hs *harness) { hs.fuzzing(); hs.keys("/", "p", "e", "t", "I", "d") }},
 		{"finding_detail", func(hs *harness) { hs.fuzzing(); hs.keys("tab", "enter") }},
 		{"operation_detail", func(hs *harness) { hs.fuzzing(); hs.keys("home", "enter") }},

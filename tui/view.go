@@ -211,6 +211,10 @@ func (m *Model) statusView(w int) string {
 	if n := m.divs.Len(); n > 0 || m.phase() == event.PhaseVerify {
 		parts = append(parts, fmt.Sprintf("divergences %d", n))
 	}
+	if n := len(p.LimitsHit); n > 0 {
+		// Each limit is logged when first reached; the count keeps them in sight.
+		parts = append(parts, fmt.Sprintf("limits hit %d", n))
+	}
 	left := " " + strings.Join(parts, " · ")
 	flash := ""
 	if m.flash != "" && m.now.Sub(m.flashAt) < flashFor {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -80,6 +81,11 @@ func TestHostileTargets(t *testing.T) {
 			}
 			if res.Leftovers > 0 {
 				t.Errorf("%d container(s) of the run left behind", res.Leftovers)
+			}
+			for _, l := range c.Limits {
+				if !slices.Contains(res.LimitsHit, l) {
+					t.Errorf("the report's limits_hit %v lacks %s", res.LimitsHit, l)
+				}
 			}
 			checkMessage(t, res)
 		})

@@ -22,6 +22,8 @@ import (
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/fuzz/gen"
 	"github.com/whittle-dev/whittle/fuzz/spec"
+	"github.com/whittle-dev/whittle/internal/limits"
+	"github.com/whittle-dev/whittle/internal/loopback"
 )
 
 // Oracle judges answers against the spec.
@@ -29,6 +31,14 @@ type Oracle struct {
 	spec   *spec.Spec
 	checks map[Check]bool
 	opts   *openapi3filter.Options
+	limits *limits.Recorder
+}
+
+// WithLimits makes o record the validation budgets it reaches (see
+// limits.ValidationDepth, limits.ValidationSteps) in r, and returns o.
+func (o *Oracle) WithLimits(r *limits.Recorder) *Oracle {
+	o.limits = r
+	return o
 }
 
 // New returns an oracle running checks (DefaultChecks when none given).
@@ -64,6 +74,17 @@ func (o *Oracle) Check(ctx context.Context, req corpus.Request, intent gen.Inten
 		}
 		return nil
 	}
+	where := fmt.Sprintf("%s %s, answer %d", req.Method, req.Path, resp.Status)
+	if req.Operation != "" {
+		where = fmt.Sprintf("%s, answer %d", req.Operation, resp.Status)
+	}
+	if resp.Truncated {
+		o.limits.Hit(limits.AnswerBodyBytes, where)
+	}
+	headersCut := http.Header(resp.Header).Get(loopback.LimitHeader) == limits.AnswerHeaderBytes.Name
+	if headersCut {
+		o.limits.Hit(limits.AnswerHeaderBytes, where)
+	}
 	var out []Violation
 	if resp.Status >= 500 {
 		if o.checks[CheckServerError] {
@@ -82,6 +103,13 @@ func (o *Oracle) Check(ctx context.Context, req corpus.Request, intent gen.Inten
 		if op, _, ok = o.spec.Match(req.Method, req.Path); !ok {
 			return out
 		}
+	}
+	if headersCut {
+		// Neither its media type nor its body is known: only its status.
+		if o.checks[CheckStatus] && !documentedStatus(op, resp.Status) {
+			out = append(out, Violation{CheckStatus, fmt.Sprint(resp.Status), fmt.Sprintf("status %d is not documented for %s", resp.Status, op.ID)})
+		}
+		return out
 	}
 	if resp.Status == http.StatusNotAcceptable && refusedNegotiation(op, req) {
 		return out // asked for what the spec does not promise
@@ -106,6 +134,12 @@ func (o *Oracle) validate(ctx context.Context, op *spec.Operation, req corpus.Re
 	opts := *o.opts
 	if resp.Truncated || !decodable(op, resp) || contentEncoded(resp) {
 		opts.ExcludeResponseBody = true
+	}
+	if !opts.ExcludeResponseBody {
+		if l, over := overBudget(bodySchema(op, resp), resp.Body); over {
+			opts.ExcludeResponseBody = true
+			o.limits.Hit(l, fmt.Sprintf("%s %s, answer %d", op.Method, op.Path, resp.Status))
+		}
 	}
 	input := &openapi3filter.ResponseValidationInput{
 		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: hr, Route: route, Options: &opts},
@@ -175,6 +209,10 @@ func validateResponse(ctx context.Context, in *openapi3filter.ResponseValidation
 		}
 	}()
 	return openapi3filter.ValidateResponse(ctx, in)
+}
+
+func documentedStatus(op *spec.Operation, status int) bool {
+	return op.Op.Responses != nil && (op.Op.Responses.Status(status) != nil || op.Op.Responses.Default() != nil)
 }
 
 func documentedTypes(op *spec.Operation, status int) string {

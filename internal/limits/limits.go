@@ -118,6 +118,29 @@ var (
 	AnswerBodyBytes = Limit{Name: "answer.body_bytes", Value: 1 << 20, Unit: Bytes,
 		Bounds: "the body of one answer",
 		OnHit:  "the body is cut there and marked truncated"}
+
+	// Judging answers: the oracle's schema validation, per answer. A
+	// recursive oneOf answered with deep data costs the validator every
+	// branch at every level; the work is counted before validating.
+	ValidationDepth = Limit{Name: "oracle.validation_depth", Value: 64, Unit: Count,
+		Bounds: "how deep arrays and objects nest in an answer's JSON body",
+		OnHit:  "the body is not checked against its schema (status and media type still are)"}
+	ValidationSteps = Limit{Name: "oracle.validation_steps", Value: 1_000_000, Unit: Count,
+		Bounds: "work to check one answer's body against its schema: schema nodes times values, every oneOf, anyOf and allOf branch counted; the same on every machine",
+		OnHit:  "the body is not checked against its schema (status and media type still are)"}
+
+	// The corpus on disk: an entry holds the answers its requests got.
+	CorpusEntries = Limit{Name: "corpus.entries", Value: 20_000, Unit: Count,
+		Bounds: "entries one run adds to a corpus directory",
+		OnHit:  "later entries stay in memory only (the in-memory corpus keeps its own bound)"}
+	CorpusBytes = Limit{Name: "corpus.bytes", Value: 1 << 30, Unit: Bytes,
+		Bounds: "bytes of entries one run adds to a corpus directory",
+		OnHit:  "later entries stay in memory only (the in-memory corpus keeps its own bound)"}
+
+	// Findings: signatures come from text the target chooses.
+	FindingsPerCheck = Limit{Name: "findings.per_check", Value: 16, Unit: Count,
+		Bounds: "distinct findings of one check on one operation, counted before minimising",
+		OnHit:  "further ones are neither minimised nor stored (this limit counts them)"}
 )
 
 // All lists every limit, in the order the README documents them.
@@ -127,6 +150,7 @@ func All() []Limit {
 		SpecNesting, RefChain, SpecDocuments, SpecOperations,
 		GenLength, GenItems, GenSteps, GenTime,
 		AnswerHeaderBytes, AnswerBodyBytes,
+		ValidationDepth, ValidationSteps, CorpusEntries, CorpusBytes, FindingsPerCheck,
 	}
 }
 

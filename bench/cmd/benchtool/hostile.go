@@ -92,13 +92,15 @@ func runHostile(ctx context.Context, fs *flag.FlagSet, args []string, stdout io.
 }
 
 // renderHostile writes hostile.md from raw/hostile.json and, when there,
-// raw/hostile-before.json (the same cases with the binary before issue 18).
+// raw/hostile-before.json (the same cases with the binary before issue 18)
+// and raw/hostile-round1.json (after its first round).
 func renderHostile(raw, out string) error {
-	var after, before HostileRun
+	var after, before, round1 HostileRun
 	if err := readJSON(filepath.Join(raw, "hostile.json"), &after); err != nil {
 		return err
 	}
 	haveBefore := readJSON(filepath.Join(raw, "hostile-before.json"), &before) == nil
+	haveRound1 := readJSON(filepath.Join(raw, "hostile-round1.json"), &round1) == nil
 	d := &doc{}
 	d.p("# Hostile targets (issue 18)\n")
 	d.p("`benchtool hostile` runs the real whittle binary as `whittle run IMAGE --auto --duration %s`", after.Duration)
@@ -112,13 +114,24 @@ func renderHostile(raw, out string) error {
 	if haveBefore {
 		d.p("Before: %s, measured %s.", before.Binary, before.Machine.Date.Format("2006-01-02"))
 	}
+	if haveRound1 {
+		d.p("After the first round (spec, generation and answer caps): %s, measured %s, load %.1f.",
+			round1.Binary, round1.Machine.Date.Format("2006-01-02"), round1.Machine.Load[0])
+	}
 	d.p("")
 	prev := map[string]hostile.Result{}
 	for _, r := range before.Results {
 		prev[r.Case] = r
 	}
+	first := map[string]hostile.Result{}
+	for _, r := range round1.Results {
+		first[r.Case] = r
+	}
 	dur, _ := time.ParseDuration(after.Duration)
-	header := []string{"case", "what the target does", "passes", "ended", "wall", "peak RSS", "requests", "findings"}
+	header := []string{"case", "what the target does", "passes", "ended", "wall", "peak RSS", "requests", "findings", "limits hit"}
+	if haveRound1 {
+		header = append(header, "round 1: peak RSS")
+	}
 	if haveBefore {
 		header = append(header, "before: ended", "wall", "peak RSS")
 	}
@@ -130,7 +143,14 @@ func renderHostile(raw, out string) error {
 			pass = "**no**: " + why
 		}
 		row := []string{"`" + r.Case + "`", c.What, pass, ended(r), fmt.Sprintf("%.0f s", r.WallSeconds), fmt.Sprintf("%d MiB", r.MaxRSSBytes>>20),
-			fmt.Sprint(r.Requests), fmt.Sprint(r.Findings)}
+			fmt.Sprint(r.Requests), fmt.Sprint(r.Findings), limitsHit(r.LimitsHit)}
+		if haveRound1 {
+			if b, ok := first[r.Case]; ok {
+				row = append(row, fmt.Sprintf("%d MiB", b.MaxRSSBytes>>20))
+			} else {
+				row = append(row, "-")
+			}
+		}
 		if haveBefore {
 			if b, ok := prev[r.Case]; ok {
 				row = append(row, ended(b), fmt.Sprintf("%.0f s", b.WallSeconds), fmt.Sprintf("%d MiB", b.MaxRSSBytes>>20))
@@ -140,21 +160,47 @@ func renderHostile(raw, out string) error {
 		}
 		rows = append(rows, row)
 	}
-	d.table("llllrrrr"+"lrr", header, rows)
+	align := "llllrrrrl"
+	if haveRound1 {
+		align += "r"
+	}
+	if haveBefore {
+		align += "lrr"
+	}
+	d.table(align, header, rows)
 	d.p("\nHow each run ended (its summary, or its error line):\n")
 	for _, r := range after.Results {
 		d.p("- `%s`: %s", r.Case, "`"+strings.ReplaceAll(firstNonEmpty(r.ErrorLine, r.Summary, r.LastLine), "`", "'")+"`")
 	}
-	d.p("\nStill to come in issue 18's second round (the fuzzer's own budgets):\n")
+	if haveRound1 {
+		d.p("\nThe second round bounds what the fuzzer itself keeps: an answer's body is checked against its")
+		d.p("schema only within a depth and a count of the validator's work (`oracle.validation_*`), findings")
+		d.p("are counted per operation and check before minimising (`findings.per_check`), the crash history")
+		d.p("keeps no header or body, the corpus store keeps an index with the answers on disk, and an")
+		d.p("operation whose required value is over the generation budget is skipped after one request.")
+	}
+	var todo []string
 	for _, c := range hostile.Cases {
 		switch {
 		case c.SecondRound != "":
-			d.p("- `%s` (its end-to-end test is skipped until then): %s.", c.Name, c.SecondRound)
+			todo = append(todo, fmt.Sprintf("- `%s` (its end-to-end test is skipped until then): %s.", c.Name, c.SecondRound))
 		case c.Note != "":
-			d.p("- `%s` passes: %s.", c.Name, c.Note)
+			todo = append(todo, fmt.Sprintf("- `%s` passes: %s.", c.Name, c.Note))
 		}
 	}
+	if len(todo) > 0 {
+		d.p("\nStill to come in issue 18's second round (the fuzzer's own budgets):\n")
+		d.p("%s", strings.Join(todo, "\n"))
+	}
 	return d.save(out, "hostile.md")
+}
+
+// limitsHit names the limits a run reached (its report's limits_hit).
+func limitsHit(names []string) string {
+	if len(names) == 0 {
+		return "-"
+	}
+	return strings.Join(names, ", ")
 }
 
 func ended(r hostile.Result) string {
