@@ -19,6 +19,9 @@ import (
 
 const (
 	maxPageLoads = 3
+	// maxBrowserLoads bounds the browser's loads in a run: each starts
+	// Chromium afresh (see load).
+	maxBrowserLoads = 32
 	// maxServedBody and maxServedBytes bound the answers kept to serve the
 	// browser.
 	maxServedBody  = 2 << 20
@@ -30,6 +33,7 @@ const (
 
 // pageBrowser is the crawl's browser and what it serves.
 type pageBrowser struct {
+	total   int // loads so far (maxBrowserLoads)
 	bin     string
 	br      *browser.Browser
 	failed  bool
@@ -80,9 +84,10 @@ func (b *pageBrowser) answered(path string) []string {
 // load loads page (a path on origin) and returns what it asked for that
 // was not served. A browser that does not start is said once, in note.
 func (b *pageBrowser) load(ctx context.Context, origin, page string) (missing []string, note string) {
-	if b.failed || b.loads[page] >= maxPageLoads {
+	if b.failed || b.loads[page] >= maxPageLoads || b.total >= maxBrowserLoads {
 		return nil, ""
 	}
+	b.total++
 	if b.br == nil {
 		br, err := browser.Start(ctx, b.bin)
 		if err != nil {
@@ -97,6 +102,11 @@ func (b *pageBrowser) load(ctx context.Context, origin, page string) (missing []
 		return a, ok
 	}
 	missing, err := b.br.Load(ctx, "http://"+origin+page, serve, loadQuiet, loadLimit)
+	// Closed after every load: an idle Chromium (a page's timers, its
+	// helper processes) took most of two cores from the fuzzer and the
+	// target for the rest of the run. Starting it again costs well under
+	// a second, and a run loads at most a few hundred pages.
+	b.close()
 	if err != nil && ctx.Err() == nil {
 		return nil, "crawl: loading GET " + page + " in the browser: " + oneLine(err.Error())
 	}

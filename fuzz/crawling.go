@@ -30,10 +30,15 @@ type crawling struct {
 	// trailing slash): links resolve as a browser at the base URL would.
 	origin, prefix string
 	note           func(string)
+	// browsedOps are the operations one of whose pages the browser loaded:
+	// an operation that renders a page per id (a label, an invoice) runs
+	// the same scripts on each, and a browser load costs the target and
+	// the fuzzer a second of two cores.
+	browsedOps map[string]bool
 }
 
 func newCrawling(base string, limits crawl.Limits, browserBin string, note func(string)) *crawling {
-	o := &crawling{crawler: crawl.New(limits), browser: newPageBrowser(browserBin), origin: "127.0.0.1", note: note}
+	o := &crawling{crawler: crawl.New(limits), browser: newPageBrowser(browserBin), origin: "127.0.0.1", note: note, browsedOps: map[string]bool{}}
 	if u, err := url.Parse(base); err == nil && u.Host != "" {
 		o.origin, o.prefix = u.Host, strings.TrimRight(u.EscapedPath(), "/")
 	}
@@ -67,8 +72,9 @@ func (o *crawling) observe(ctx context.Context, rec *record) {
 	for _, page := range o.browser.answered(full) {
 		o.browse(ctx, rec, page)
 	}
-	if kind == crawl.HTML && o.browser.loads[full] == 0 {
+	if kind == crawl.HTML && o.browser.loads[full] == 0 && !o.browsedOps[rec.op.ID] {
 		// Loaded again only once what its load asked for was answered.
+		o.browsedOps[rec.op.ID] = true
 		o.browse(ctx, rec, full)
 	}
 }

@@ -60,10 +60,11 @@ func (s *session) exercise(ctx context.Context) error {
 	if cfg.Plateau > 0 {
 		opts = append(opts, fuzz.WithPlateau(cfg.Plateau))
 	}
-	if cfg.Workers > 0 {
-		opts = append(opts, fuzz.WithWorkers(cfg.Workers))
-	} else {
+	switch {
+	case cfg.Workers == AdaptiveWorkers:
 		opts = append(opts, fuzz.WithAdaptiveWorkers(0))
+	case cfg.Workers > 0:
+		opts = append(opts, fuzz.WithWorkers(cfg.Workers))
 	}
 	switch {
 	case cfg.KeepState:

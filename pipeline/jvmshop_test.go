@@ -83,6 +83,9 @@ func TestJvmshopEndToEnd(t *testing.T) {
 	}
 	t.Logf("scope %s: %d methods in %d packages; called: %d at start-up, %d after %d requests; %d corpus entries for new methods",
 		sc.Root, sc.Functions, len(sc.Packages), start, end, rep.Fuzz.Requests, grown)
+	checkCoverageExport(t, rep, exportCase{from: "com/example/jvmshop", to: "../testdata/targets/jvmshop/src/com/example/jvmshop",
+		covered: []string{"com.example.jvmshop.orders.OrderService.place(Map)", "com.example.jvmshop.render.Template.render(Map)"},
+		never:   []string{"com.example.jvmshop.orders.OrderService.purgeAbandoned(long)"}})
 
 	// The input-selected directories were found and kept whole: the minimal
 	// image serves every template and codec, sent by the fuzzer or not.

@@ -164,7 +164,7 @@ concur() {
 	"$bt" rate -url "http://$hostport$path" -workers 1 -duration 10s >"$raw/$fx-capacity-1.json" || return
 	docker rm -f "$rate_cid" >/dev/null || return
 	rate_cid=
-	run_whittle "$fx-concur-adaptive" "whittle-bench/$fx:concur" "$image" --duration "$duration" "$@" || return
+	run_whittle "$fx-concur-adaptive" "whittle-bench/$fx:concur" "$image" --workers 0 --duration "$duration" "$@" || return
 	run_whittle "$fx-concur-1" "whittle-bench/$fx:concur1" "$image" --workers 1 --duration "$duration" "$@" || return
 	docker image rm "whittle-bench/$fx:concur" "whittle-bench/$fx:concur1" >/dev/null 2>&1 || true
 }

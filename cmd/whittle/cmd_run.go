@@ -95,7 +95,7 @@ func (f *runFlags) addBudgetFlags(fl *pflag.FlagSet) {
 	fl.DurationVar(&f.cfg.Duration, "duration", 30*time.Second, "fuzzing time budget")
 	fl.Int64Var(&f.cfg.MaxRequests, "max-requests", 0, "stop fuzzing after `N` requests (0: no limit)")
 	fl.DurationVar(&f.cfg.Plateau, "plateau", 0, "stop fuzzing when nothing new was found for this long (0: never)")
-	fl.IntVar(&f.cfg.Workers, "workers", 0, "`N` sequences in flight at once (1: one request at a time); 0 adapts from 1 up to 16 to what the target takes")
+	fl.IntVar(&f.cfg.Workers, "workers", 1, "`N` sequences in flight at once (1: one request at a time); 0 adapts from 1 up to 16 to what the target takes (input selection, cleanup and latency restarts see less of such a run)")
 	fl.Int64Var(&f.cfg.Seed, "seed", 0, "random seed `N`: it fixes what each worker generates; with --workers 1 the same seed and answers give the same run (default: random, reported)")
 	fl.BoolVar(&f.cfg.Once, "once", false, "send each operation once instead of fuzzing (what simple minifiers do; a baseline to compare with)")
 	fl.BoolVar(&f.cfg.KeepState, "keep-state", false, "keep what the run creates and never restart a target that slows down (default: delete the oldest resources beyond 32 of a kind, restart when latency keeps growing)")
@@ -154,6 +154,12 @@ func (f *runFlags) check() ([]output, error) {
 		if !slices.Contains(rebuild.AllHeuristics, rebuild.Heuristic(h)) {
 			return nil, fmt.Errorf("unknown heuristic %q in --without-heuristic: use one of %s", h, heuristicNames())
 		}
+	}
+	switch {
+	case f.cfg.Workers < 0:
+		return nil, fmt.Errorf("bad --workers %d: want N ≥ 1 sequences in flight, or 0 to adapt", f.cfg.Workers)
+	case f.cfg.Workers == 0:
+		f.cfg.Workers = pipeline.AdaptiveWorkers
 	}
 	if f.cfg.FailOn != "" && !slices.Contains(pipeline.Severities, f.cfg.FailOn) {
 		return nil, fmt.Errorf("bad --fail-on %q: use one of %s", f.cfg.FailOn, strings.Join(pipeline.Severities, ", "))

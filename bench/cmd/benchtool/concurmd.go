@@ -56,7 +56,7 @@ func renderConcurrency(in *inputs) *doc {
 	d.p("# Concurrent workers: executions/s against the target's capacity (issue 19)\n")
 	d.p("`scripts/bench.sh concur`. For each fixture, in one step: its capacity, `benchtool rate` with 8 keep-alive")
 	d.p("clients (and 1) for 10 s on its cheapest 2xx operation (`GET /health`) in a fresh untraced container of the")
-	d.p("image; then whittle on the same image, 60 s with adaptive workers (the default) and 60 s with `--workers 1`,")
+	d.p("image; then whittle on the same image, 60 s with adaptive workers (`--workers 0`) and 60 s with `--workers 1`,")
 	d.p("coverage feedback on. The machine is shared: the load during each step is in the last table.\n")
 	var rows, cov, attr, load [][]string
 	for _, fx := range concurFixtures {
