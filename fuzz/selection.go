@@ -44,6 +44,11 @@ const maxValueSweepDirs = 2
 // maxSelectionTries bounds the values proposed for one selection.
 const maxSelectionTries = 32
 
+// maxConfirmingTries bounds the values proposed to confirm a match: any
+// name of a directory the value really selects in should do, and most
+// matches that wait are coincidences (a name below /usr/share).
+const maxConfirmingTries = 8
+
 func newSelection(s *spec.Spec, g *gen.Generator, values *links.Store, files *inputsel.Correlator, ctl *controls, mon *monitor) *selection {
 	return &selection{spec: s, gen: g, values: values, files: files, ctl: ctl, mon: mon, swept: map[string]bool{}, tried: map[string]bool{},
 		proposed: map[string]bool{}, valueDirs: map[string]int{}}
@@ -54,6 +59,9 @@ func (o *selection) observe(ctx context.Context, rec *record) {
 		for _, sel := range o.files.Observe(rec.op.ID, rec.req.Intent.Target, rec.req.Values, rec.sig.NewFiles, rec.sig.Dirs) {
 			o.announce(rec, sel)
 			rec.tries = append(rec.tries, o.selected(ctx, rec.op, rec.step, sel)...)
+		}
+		for _, sel := range o.files.Unconfirmed() {
+			rec.tries = append(rec.tries, o.confirming(ctx, rec.op, rec.step, sel)...)
 		}
 		for _, ns := range o.files.ObserveNegotiation(ctx, rec.op, rec.req.Values, rec.sig.NewFiles, rec.step.Input.Headers) {
 			o.announce(rec, ns.Selection)
@@ -115,6 +123,21 @@ func (o *selection) selected(ctx context.Context, op *spec.Operation, st Step, s
 	}
 	for _, name := range names {
 		o.gen.Dictionary().Add(dictName(sel.Target), name)
+	}
+	return o.variants(op, st, sel.Target, names)
+}
+
+// confirming proposes, for a match that waits for another value (a value
+// found at a directory on the way to a file another value explained, or
+// right below a broad directory: inputsel.Correlator.Unconfirmed), the
+// other names of its directory at the same place, the rest of st
+// unchanged: one that makes the target use a file there confirms the
+// selection. Unlike selected, the names do not join the dictionary: the
+// directory may be /usr/share.
+func (o *selection) confirming(ctx context.Context, op *spec.Operation, st Step, sel inputsel.Selection) [][]Step {
+	names := o.files.Candidates(ctx, sel)
+	if len(names) > maxConfirmingTries {
+		names = names[:maxConfirmingTries]
 	}
 	return o.variants(op, st, sel.Target, names)
 }

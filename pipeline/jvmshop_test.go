@@ -93,9 +93,19 @@ func TestJvmshopEndToEnd(t *testing.T) {
 	for _, s := range rep.Fuzz.SelectedDirs {
 		selected = append(selected, s.Dir)
 	}
-	for _, d := range []string{"/usr/share/jvmshop/templates", "/app/plugins/com/example/jvmshop/codec"} {
+	want := []string{"/usr/share/jvmshop/templates", "/app/plugins/com/example/jvmshop/codec"}
+	for _, d := range want {
 		if !slices.Contains(selected, d) {
 			t.Errorf("%s not found input-selected (%q)", d, selected)
+		}
+	}
+	// No value selects a directory on the way to them ("jvmshop" sent as
+	// customer= spells /usr/share/jvmshop: /usr/share kept whole).
+	for _, d := range selected {
+		for _, w := range want {
+			if d == "/" || strings.HasPrefix(w, d+"/") {
+				t.Errorf("%s input-selected: a directory on the way to %s (%q)", d, w, selected)
+			}
 		}
 	}
 	paths := []string{"/render/invoice?customer=ann", "/render/receipt", "/render/label", "/render/packing-slip",

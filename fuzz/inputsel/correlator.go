@@ -71,6 +71,15 @@ type Correlator struct {
 	effects    []Effect
 	// names holds the directories' entries (read through the lister).
 	names *NameBook
+	// reached are the directories on the way to the paths the target used
+	// or looked up; explained the values (operation, place, value) that
+	// showed in them; unconfirmed the matches (by selectionKey) waiting
+	// for another value, doubts those not yet returned by Unconfirmed.
+	// See confirm.go.
+	reached     map[string]bool
+	explained   map[string]bool
+	unconfirmed map[string]Selection
+	doubts      []Selection
 
 	// Selectable, when set, says whether values at target of operation op
 	// may select files (see param.FreeValued); others only record effects.
@@ -80,7 +89,8 @@ type Correlator struct {
 // NewCorrelator returns a correlator whose name book reads directories
 // through lister (nil: none are read).
 func NewCorrelator(lister DirLister) *Correlator {
-	return &Correlator{selections: map[string]Selection{}, dirs: map[string]bool{}, names: newNameBook(lister)}
+	return &Correlator{selections: map[string]Selection{}, dirs: map[string]bool{}, names: newNameBook(lister),
+		reached: map[string]bool{}, explained: map[string]bool{}, unconfirmed: map[string]Selection{}}
 }
 
 // Names is the book of names that exist where the target resolves names.
@@ -95,30 +105,42 @@ const (
 // next (the files it used for the first time, the directories it listed or
 // used files in) and returns the selections it had not seen before. target
 // is the value the request was about (its intent's target), "" if none.
+// Matches that need another value to confirm them (see confirm.go) wait:
+// Unconfirmed returns them.
 func (c *Correlator) Observe(op, target string, sent []gen.SentValue, newFiles []string, dirs []DirListing) []Selection {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var found []Selection
-	for _, sv := range sent {
-		v := sv.Value
-		if len(newFiles) == 0 || len(v) < minCorrelatedLen || strings.ContainsAny(v, "\x00") || v == "true" || v == "false" {
-			continue
-		}
-		// Tokens of negotiated headers are correlated by ObserveNegotiation.
-		if sv.Part == "" && (c.Selectable == nil || c.Selectable(op, sv.Target)) {
-			for _, p := range newFiles {
-				if sel, ok := correlate(v, p); ok && c.newOnTheWay(sel, p) {
-					sel.Operation, sel.Target = op, sv.Target
-					found = append(found, sel)
-				}
+	if len(newFiles) > 0 {
+		for _, sv := range sent {
+			v := sv.Value
+			if sv.Target == target && correlatable(v) && len(c.effects) < maxEffects {
+				c.effects = append(c.effects, Effect{Operation: op, Target: sv.Target, Value: v, Files: append([]string(nil), newFiles...)})
 			}
 		}
-		if sv.Target == target && len(c.effects) < maxEffects {
-			c.effects = append(c.effects, Effect{Operation: op, Target: sv.Target, Value: v, Files: append([]string(nil), newFiles...)})
+	}
+	all := c.matches(op, sent, newFiles)
+	var found []Selection
+	for _, m := range all {
+		if !m.selects || !c.newOnTheWay(m.sel, m.sel.Path) {
+			continue
+		}
+		if _, known := c.selections[selectionKey(m.sel)]; known {
+			continue
+		}
+		switch {
+		case c.confirms(m.sel) && !explainedDeeper(m, all):
+			delete(c.unconfirmed, selectionKey(m.sel))
+			found = append(found, m.sel)
+		case needsConfirmation(m, all):
+			c.doubt(m.sel)
+		default:
+			found = append(found, m.sel)
 		}
 	}
-	// The signal's directories join the book after correlation (see
-	// newOnTheWay) and before the selections say where their names came from.
+	// The request's paths are on the way from now on, and its directories
+	// join the book, after correlation (see newOnTheWay) and before the
+	// selections say where their names came from.
+	c.reach(op, all, newFiles, dirs)
 	c.names.note(dirs)
 	var fresh []Selection
 	for _, sel := range found {
@@ -127,6 +149,12 @@ func (c *Correlator) Observe(op, target string, sent []gen.SentValue, newFiles [
 		}
 	}
 	return fresh
+}
+
+// correlatable reports whether v can be told in a path: long enough, no
+// NUL, not a boolean.
+func correlatable(v string) bool {
+	return len(v) >= minCorrelatedLen && !strings.ContainsRune(v, 0) && v != "true" && v != "false"
 }
 
 // recordLocked records sel, with where its directory's names were known

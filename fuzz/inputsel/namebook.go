@@ -314,14 +314,6 @@ func (b *NameBook) origin(dir string) string {
 	return "listed by the target"
 }
 
-// knows reports whether dir is a directory of the book.
-func (b *NameBook) knows(dir string) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	_, ok := b.dirs[path.Clean(dir)]
-	return ok
-}
-
 // Selected reports whether a request value selects files in dir.
 func (b *NameBook) Selected(dir string) bool {
 	b.mu.Lock()
@@ -350,14 +342,4 @@ func (d *NameDir) SweepNames() []string {
 		out[i] = d.names[i].stem
 	}
 	return out
-}
-
-// newOnTheWay reports whether the component of p that sel matched can have
-// been selected by the value: a directory on the way to the file that the
-// target had used before cannot ("pyplugins" sent while the request
-// imported /app/pyplugins/codecs/x.py). Called before the signal's
-// directories join the book.
-func (c *Correlator) newOnTheWay(sel Selection, p string) bool {
-	m := path.Join(sel.Dir, sel.Prefix+sel.Value+sel.Suffix)
-	return m == path.Clean(p) || !c.names.knows(m)
 }

@@ -85,6 +85,13 @@ func systemDir(p string) bool {
 	return false
 }
 
+// broadDir reports whether p is the root or one of the broad directories
+// at the top of the filesystem hierarchy (/usr/share, /etc, /usr/lib):
+// keeping one whole keeps most of an image.
+func broadDir(p string) bool {
+	return p == "/" || slices.Contains(systemExact, p)
+}
+
 // nameMatch says how well a parameter's name matches a directory's name:
 // 2 when they are the same word (singular or plural, any case or
 // separators: "codec" ↔ "codecs", "template_name" ↔ "template-names"), 1
