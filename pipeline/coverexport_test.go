@@ -3,6 +3,7 @@ package pipeline
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/whittle-dev/whittle/report"
@@ -18,6 +19,9 @@ type exportCase struct {
 	// path, the application's directory in the image); to the fixture's
 	// directory holding those sources, relative to this package.
 	from, to string
+	// more are further FROM=TO rules (TO relative to this package), for
+	// sources kept apart (a plugin directory beside the application).
+	more []string
 	// covered are handlers the run must reach; never the planted
 	// functions no request can reach.
 	covered, never []string
@@ -44,7 +48,16 @@ func checkCoverageExport(t *testing.T, rep *report.Report, ec exportCase) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := covdata.ParsePathMap([]string{ec.from + "=" + to})
+	rules := []string{ec.from + "=" + to}
+	for _, r := range ec.more {
+		from, rel, _ := strings.Cut(r, "=")
+		abs, err := filepath.Abs(rel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rules = append(rules, from+"="+abs)
+	}
+	m, err := covdata.ParsePathMap(rules)
 	if err != nil {
 		t.Fatal(err)
 	}

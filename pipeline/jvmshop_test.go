@@ -85,7 +85,8 @@ func TestJvmshopEndToEnd(t *testing.T) {
 		sc.Root, sc.Functions, len(sc.Packages), start, end, rep.Fuzz.Requests, grown)
 	checkCoverageExport(t, rep, exportCase{from: "com/example/jvmshop", to: "../testdata/targets/jvmshop/src/com/example/jvmshop",
 		covered: []string{"com.example.jvmshop.orders.OrderService.place(Map)", "com.example.jvmshop.render.Template.render(Map)"},
-		never:   []string{"com.example.jvmshop.orders.OrderService.purgeAbandoned(long)"}})
+		never:   []string{"com.example.jvmshop.orders.OrderService.purgeAbandoned(long)"},
+		more:    []string{"com/example/jvmshop/codec=../testdata/targets/jvmshop/plugins/com/example/jvmshop/codec"}})
 
 	// The input-selected directories were found and kept whole: the minimal
 	// image serves every template and codec, sent by the fuzzer or not.
