@@ -110,7 +110,8 @@ func newLoop(s *spec.Spec, send Sender, cfg *config) *loop {
 		o := s.Operation(op)
 		return o == nil || param.FreeValued(o, target)
 	}
-	l.coverage = &coverage{feedback: cfg.feedback, unattributed: l.unattributed}
+	l.coverage = &coverage{feedback: cfg.feedback, unattributed: l.unattributed,
+		listings: func(dirs []inputsel.DirListing) { files.Observe("", "", nil, nil, dirs) }}
 	l.conc = newConcurrency(cfg)
 	l.selection = newSelection(s, l.gen, l.exec.values, files, l.ctl, l.mon)
 	l.crawling = newCrawling(l.baseURL(), cfg.crawl, cfg.browser, func(note string) { l.warnings = append(l.warnings, note) })

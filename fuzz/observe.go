@@ -5,6 +5,7 @@ import (
 
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/fuzz/gen"
+	"github.com/whittle-dev/whittle/fuzz/inputsel"
 	"github.com/whittle-dev/whittle/fuzz/links"
 	"github.com/whittle-dev/whittle/fuzz/oracle"
 	"github.com/whittle-dev/whittle/fuzz/spec"
@@ -128,6 +129,8 @@ func (o dictionary) observe(_ context.Context, rec *record) {
 type coverage struct {
 	feedback     Feedback
 	unattributed func(*Signal)
+	// listings gives the name book the directories of a drained signal.
+	listings func([]inputsel.DirListing)
 }
 
 func (o *coverage) observe(ctx context.Context, rec *record) {
@@ -148,8 +151,14 @@ func (o *coverage) observe(ctx context.Context, rec *record) {
 // not credited to the loop's next request. That coverage counts for the
 // image all the same: the tracer saw it.
 func (o *coverage) drain(ctx context.Context) {
-	if o.feedback != nil {
-		_, _ = o.feedback.After(ctx)
+	if o.feedback == nil {
+		return
+	}
+	// The directories the target listed still join the name book: the
+	// first drain (connections.go) holds the start-up listings, which
+	// value sweeps need (an interpreter's encodings/).
+	if sig, err := o.feedback.After(ctx); err == nil && len(sig.Dirs) > 0 && o.listings != nil {
+		o.listings(sig.Dirs)
 	}
 }
 
