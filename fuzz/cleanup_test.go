@@ -17,12 +17,21 @@ import (
 // The run deletes what it created with real DELETE requests, counted apart
 // from the fuzzing requests; without it the pets pile up.
 func TestCleanupBoundsWhatTheRunCreated(t *testing.T) {
+	for _, workers := range []int{1, 4} {
+		t.Run(fmt.Sprintf("%d workers", workers), func(t *testing.T) { testCleanupBounds(t, workers) })
+	}
+}
+
+// testCleanupBounds runs the pets with and without cleanup; with several
+// workers the cleanup sends its DELETEs at once, as many as there are
+// workers, between batches.
+func testCleanupBounds(t *testing.T, workers int) {
 	const maxLive = 8
 	run := func(cleanup int) (*Result, *petsAPI) {
 		s := loadPets(t)
 		srv, api := newPetsServer(t)
 		f := New(s, newHTTPSender(srv.URL, 5*time.Second), WithSeed(3), WithMaxRequests(2000),
-			WithMinimizeBudget(0, 0), WithCleanup(cleanup))
+			WithMinimizeBudget(0, 0), WithCleanup(cleanup), WithWorkers(workers))
 		res, err := f.Run(context.Background())
 		if err != nil {
 			t.Fatal(err)
@@ -44,8 +53,13 @@ func TestCleanupBoundsWhatTheRunCreated(t *testing.T) {
 		}
 	}
 	api.mu.Unlock()
-	if live > maxLive+newConfig(nil).maxSeqLen {
-		t.Errorf("%d pets alive at the end, bound %d (+ one sequence's creates)", live, maxLive)
+	// What was made since the last cleanup: one sequence, or a batch.
+	since := newConfig(nil).maxSeqLen
+	if workers > 1 {
+		since *= workers * batchSequences
+	}
+	if live > maxLive+since {
+		t.Errorf("%d pets alive at the end, bound %d (+ %d creates since the last cleanup)", live, maxLive, since)
 	}
 	// Requests counts the fuzzing only; the target saw the cleanup too.
 	if int64(served) != st.Requests+st.CleanupDeletes {
