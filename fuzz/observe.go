@@ -41,11 +41,12 @@ type record struct {
 	// exec is the executor that sent it (a worker's, or the loop's).
 	exec *executor
 	// In a concurrent batch (workers.go): batch, the request's number in
-	// it (flight), whether its coverage was seen in a shared window and
-	// credited to nobody (shared), and the steps its sequence sent so far
-	// (sofar, for a finding's steps).
+	// it (flight), whether it saw new coverage (novel), whether that was in
+	// a shared window and credited to nobody (shared), and the steps its
+	// sequence sent so far (sofar, for a finding's steps).
 	batch  *batch
 	flight int
+	novel  bool
 	shared bool
 	sofar  []sentStep
 }
@@ -140,7 +141,13 @@ func (o *coverage) observe(ctx context.Context, rec *record) {
 	if sig, err := o.feedback.After(ctx); err == nil {
 		rec.sig = sig
 	}
-	if rec.batch != nil && !rec.batch.solo(rec.flight) && rec.sig.New() {
+	if rec.batch == nil {
+		return
+	}
+	alone, others := rec.batch.solo(rec.flight)
+	rec.sig.NewFiles = rec.batch.offer(rec.flight, others, rec.sig.NewFiles)
+	rec.novel = rec.sig.New()
+	if !alone && rec.novel {
 		rec.shared = true
 		o.unattributed(&rec.sig)
 	}

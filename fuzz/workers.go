@@ -41,10 +41,17 @@ import (
 // a short sequential lane (calibration, as AFL calibrates new inputs), and
 // join the corpus only for what they earn there. Response novelty (a new
 // status, a new shape) belongs to its own answer and needs no calibration.
+// Such a window also tells the pace controller to go back to one worker
+// while new coverage comes: discovery runs alone and is credited exactly,
+// what the run already knows runs at many at once. New files of a shared
+// window are shown to every request that was in flight in it: the
+// correlation of values with files (inputsel) tells by the name whose
+// value selected one.
 //
 // Stages that need the target to themselves (crash handling, minimising a
-// new finding, cleanup, latency restarts, calibration) run between
-// batches, when nothing is in flight: a worker defers them to the batch.
+// new finding, latency restarts, calibration) run between batches, when
+// nothing is in flight: a worker defers them to the batch. The cleanup
+// runs between batches too, as many DELETEs at once as there are workers.
 
 // lane is one worker.
 type lane struct {
@@ -115,8 +122,13 @@ type batch struct {
 	inflight map[int]bool
 	// window holds the requests in flight since the tracer was last asked.
 	window map[int]bool
-	crash  *record
-	why    string
+	// offered are the new files seen in a shared window, kept for the
+	// requests that were in flight then and are answered later: the
+	// correlation of values with files (inputsel) attributes a file by
+	// its name, so each of them is shown it.
+	offered map[int][]string
+	crash   *record
+	why     string
 	// pending are new findings, minimised and recorded after the batch.
 	pending    []Finding
 	candidates []candidate
@@ -124,7 +136,9 @@ type batch struct {
 	until      time.Time
 }
 
-func newBatch() *batch { return &batch{inflight: map[int]bool{}, window: map[int]bool{}} }
+func newBatch() *batch {
+	return &batch{inflight: map[int]bool{}, window: map[int]bool{}, offered: map[int][]string{}}
+}
 
 func (b *batch) begin() int {
 	b.nextID++
@@ -133,17 +147,45 @@ func (b *batch) begin() int {
 	return b.nextID
 }
 
-func (b *batch) end(id int, resp corpusResponse) {
+// end notes request id's answer and returns its index in b.answers.
+func (b *batch) end(id int, resp corpusResponse) int {
 	delete(b.inflight, id)
 	b.answers = append(b.answers, pace.Answer{Latency: resp.dur, Timeout: resp.timeout, ServerError: resp.status >= 500})
+	return len(b.answers) - 1
 }
 
 // solo reports whether request id was alone in flight since the tracer was
-// last asked, and starts the next window with those still in flight.
-func (b *batch) solo(id int) bool {
-	alone := len(b.window) == 1 && b.window[id]
+// last asked, with the others that were (all still in flight: each answer
+// asks the tracer), and starts the next window with those still in flight.
+func (b *batch) solo(id int) (alone bool, others []int) {
+	for o := range b.window {
+		if o != id {
+			others = append(others, o)
+		}
+	}
 	b.window = maps.Clone(b.inflight)
-	return alone
+	return len(others) == 0, others
+}
+
+// maxOffered bounds the files kept for one request in flight.
+const maxOffered = 256
+
+// offer shows the new files of request id's window to the others in it,
+// and returns id's own with those offered to it before.
+func (b *batch) offer(id int, others []int, files []string) []string {
+	if len(files) > 0 {
+		for _, o := range others {
+			if room := maxOffered - len(b.offered[o]); room > 0 {
+				b.offered[o] = append(b.offered[o], files[:min(room, len(files))]...)
+			}
+		}
+	}
+	mine := b.offered[id]
+	delete(b.offered, id)
+	if len(mine) == 0 {
+		return files
+	}
+	return append(files, mine...)
 }
 
 type corpusResponse struct {
@@ -325,7 +367,7 @@ func (l *loop) runLane(ctx context.Context, ln *lane, seq []Step, b *batch) (res
 		l.mu.Unlock()
 		resp := ln.exec.deliver(ctx, p.req.Request)
 		l.mu.Lock()
-		b.end(id, corpusResponse{status: resp.Status, dur: resp.Duration, timeout: oracle.IsTimeout(resp.Err)})
+		answer := b.end(id, corpusResponse{status: resp.Status, dur: resp.Duration, timeout: oracle.IsTimeout(resp.Err)})
 		if ctx.Err() != nil && resp.Status == 0 {
 			break
 		}
@@ -342,6 +384,7 @@ func (l *loop) runLane(ctx context.Context, ln *lane, seq []Step, b *batch) (res
 		rec.n = l.mon.stats.request(p.op.ID, resp.Status, int(p.req.Intent.Phase))
 		if !dead || !resp.NoAnswer() {
 			l.observe(ctx, &rec)
+			b.answers[answer].Novel, b.answers[answer].Shared = rec.novel, rec.shared
 			candidate = candidate || rec.shared
 			l.queue.push(rec.tries...)
 			rec.sofar = sentSteps(seq, append(sent, rec))

@@ -382,3 +382,34 @@ func (b *bindingsSeen) observe(_ context.Context, rec *record) {
 		}
 	}
 }
+
+// TestSharedWindowFilesReachEveryRequestInFlight: the new files the tracer
+// reports after one answer, while another request was in flight, are also
+// shown to that other request when it is answered (inputsel then tells by
+// name whose value selected them); a solo window offers nothing.
+func TestSharedWindowFilesReachEveryRequestInFlight(t *testing.T) {
+	b := newBatch()
+	first, second := b.begin(), b.begin()
+	b.end(first, corpusResponse{status: 200})
+	alone, others := b.solo(first)
+	if alone || !slices.Equal(others, []int{second}) {
+		t.Fatalf("solo(first) = %v, %v; want shared with [%d]", alone, others, second)
+	}
+	if got := b.offer(first, others, []string{"/srv/views/b.tmpl"}); !slices.Equal(got, []string{"/srv/views/b.tmpl"}) {
+		t.Fatalf("first's own files = %q", got)
+	}
+	b.end(second, corpusResponse{status: 200})
+	alone, others = b.solo(second)
+	if !alone || len(others) != 0 {
+		t.Fatalf("solo(second) = %v, %v; want alone (nothing else was in flight since)", alone, others)
+	}
+	if got := b.offer(second, others, []string{"/srv/views/c.tmpl"}); !slices.Equal(got, []string{"/srv/views/c.tmpl", "/srv/views/b.tmpl"}) {
+		t.Fatalf("second's files = %q, want its own and the one of the shared window", got)
+	}
+	third := b.begin()
+	b.end(third, corpusResponse{status: 200})
+	alone, others = b.solo(third)
+	if got := b.offer(third, others, nil); !alone || len(got) != 0 {
+		t.Fatalf("a solo window offered %q (alone %v)", got, alone)
+	}
+}

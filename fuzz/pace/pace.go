@@ -4,6 +4,12 @@
 // per second keep rising and the 95th percentile latency stays within a
 // bound of what one worker saw, and halve on timeouts, a burst of 5xx
 // answers or latency that grew past the bound. A fixed count never changes.
+//
+// Coverage comes first: new coverage seen while several requests were in
+// flight can be credited to none of them (the tracer cannot tell whose it
+// is), so the count goes back to one at once, and it rises only after a
+// window that found nothing new. A run explores alone while it discovers,
+// and runs many at once on what it knows.
 package pace
 
 import (
@@ -78,6 +84,9 @@ type Answer struct {
 	Latency     time.Duration
 	Timeout     bool // no answer in time
 	ServerError bool // a 5xx
+	// Novel says the request showed new coverage; Shared that it came
+	// while other requests were in flight (credited to nobody).
+	Novel, Shared bool
 }
 
 // Change is a decision to run another number of workers, and why.
@@ -99,6 +108,8 @@ type Controller struct {
 	latencies []time.Duration
 	timeouts  int
 	errors5xx int
+	novel     int
+	shared    int
 
 	// baseP95 and baseErr are the p95 and 5xx share of the windows at one
 	// worker (the latency and error rate of the target unloaded).
@@ -163,13 +174,19 @@ func (c *Controller) Observe(now time.Time, answers []Answer) (Change, bool) {
 		if a.ServerError {
 			c.errors5xx++
 		}
+		if a.Novel {
+			c.novel++
+			if a.Shared {
+				c.shared++
+			}
+		}
 	}
 	elapsed := now.Sub(c.start)
 	if len(c.latencies) < c.p.Window || elapsed < c.p.MinWindow {
 		return Change{}, false
 	}
 	ch, ok := c.decide(elapsed)
-	c.start, c.latencies, c.timeouts, c.errors5xx = now, c.latencies[:0], 0, 0
+	c.start, c.latencies, c.timeouts, c.errors5xx, c.novel, c.shared = now, c.latencies[:0], 0, 0, 0, 0
 	return ch, ok
 }
 
@@ -202,6 +219,11 @@ func (c *Controller) decide(elapsed time.Duration) (Change, bool) {
 		}
 	}
 	switch {
+	case c.shared > 0 && c.workers > 1:
+		// Not a ceiling: the target took them; the coverage could not be
+		// told apart. The count rises again once nothing new comes.
+		c.workers, c.lastRate, c.raised, c.slow = 1, rate, false, 0
+		return Change{From: from, To: 1, Reason: fmt.Sprintf("new coverage while %d were in flight: one at a time while it comes", from)}, true
 	case c.timeouts > 0 && c.workers > 1:
 		return c.cut(from, rate, fmt.Sprintf("%d timeouts", c.timeouts))
 	case errShare > c.baseErr+c.p.Burst && c.workers > 1:
@@ -215,6 +237,8 @@ func (c *Controller) decide(elapsed time.Duration) (Change, bool) {
 		c.workers--
 		c.lastRate, c.raised = rate, false
 		return Change{From: from, To: c.workers, Reason: fmt.Sprintf("executions/s stopped rising (%.0f/s)", rate)}, true
+	case c.novel > 0:
+		// Still discovering: stay, so that what comes is credited.
 	case c.workers < c.p.Max && (c.ceiling == 0 || c.workers+1 < c.ceiling) && p95 <= bound:
 		c.workers++
 		c.lastRate, c.raised = rate, true

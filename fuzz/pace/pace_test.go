@@ -191,3 +191,41 @@ func FuzzController(f *testing.F) {
 		}
 	})
 }
+
+// TestControllerExploresAloneWhileCoverageComes: new coverage in a shared
+// window brings the count back to one at once, and it rises again only
+// after windows that found nothing new.
+func TestControllerExploresAloneWhileCoverageComes(t *testing.T) {
+	c := New(Policy{})
+	now := time.Unix(0, 0)
+	feed := func(novel bool) (Change, bool) {
+		w := c.Workers()
+		answers := make([]Answer, 40*w) // a target with room for all
+		for i := range answers {
+			answers[i] = Answer{Latency: 5 * time.Millisecond}
+		}
+		answers[0].Novel, answers[0].Shared = novel, novel && w > 1
+		now = now.Add(time.Second)
+		return c.Observe(now, answers)
+	}
+	c.Observe(now, nil) // the first window starts here
+	for range 6 {
+		feed(false)
+	}
+	if c.Workers() < 4 {
+		t.Fatalf("count %d after 6 quiet windows, want it to have risen", c.Workers())
+	}
+	ch, ok := feed(true)
+	if !ok || ch.To != 1 || !strings.Contains(ch.Reason, "new coverage") {
+		t.Fatalf("new coverage in a shared window: change %v (%v), want back to 1 for new coverage", ch, ok)
+	}
+	// Discovering alone: credited, so the count stays.
+	for range 5 {
+		if ch, ok := feed(true); ok {
+			t.Fatalf("count changed while coverage still came alone: %v", ch)
+		}
+	}
+	if _, ok := feed(false); !ok || c.Workers() != 2 {
+		t.Fatalf("count %d after a quiet window, want 2", c.Workers())
+	}
+}
