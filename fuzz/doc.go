@@ -34,7 +34,8 @@
 // With several workers (WithWorkers, WithAdaptiveWorkers; workers.go) the
 // loop schedules a batch, one sequence per worker, runs them at once, and
 // settles what needs the target alone (a crash, new findings to minimise,
-// calibration of candidates) between batches; fuzz/pace sets the count.
+// calibration of candidates) between batches; fuzz/pace sets the count,
+// back to one as soon as new coverage comes while several are in flight.
 // Before the seeds, connections.go checks whether kept-alive connections
 // answer late and switches to one connection per request if so.
 //
@@ -86,10 +87,13 @@ package fuzz
 //
 //   - Concurrent workers (workers.go): coverage is credited only in solo
 //     windows, since the tracer reports first hits only (a pruned probe
-//     cannot be seen again on a re-run). Tracer events carrying the thread
-//     and time would let a runtime that serves a request per thread credit
-//     coverage in shared windows too: the record's flight number and the
-//     batch's window are where that would plug in.
+//     cannot be seen again on a re-run); new files of a shared window are
+//     shown to every request of it (inputsel attributes by name), and new
+//     coverage in one sends the count back to one (fuzz/pace). Tracer
+//     events carrying the thread and time would let a runtime that serves
+//     a request per thread credit coverage in shared windows too: the
+//     record's flight number and the batch's window are where that would
+//     plug in.
 //   - Budgets (internal/limits, recorded through WithLimits): findings
 //     per operation and check are counted before minimising (judge,
 //     findings.go); the crash history keeps no answers (history.go); the

@@ -61,9 +61,9 @@ func (s *session) exercise(ctx context.Context) error {
 		opts = append(opts, fuzz.WithPlateau(cfg.Plateau))
 	}
 	switch {
-	case cfg.Workers == AdaptiveWorkers:
+	case cfg.Workers <= 0:
 		opts = append(opts, fuzz.WithAdaptiveWorkers(0))
-	case cfg.Workers > 0:
+	default:
 		opts = append(opts, fuzz.WithWorkers(cfg.Workers))
 	}
 	switch {

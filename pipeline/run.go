@@ -31,11 +31,10 @@ import (
 var Version = "dev"
 
 // Config is everything a run needs to know; the CLI fills it from flags.
-// AdaptiveWorkers as Config.Workers adapts the number of sequences in flight
-// to what the target takes (fuzz.WithAdaptiveWorkers). It is not the
-// default: with several requests in flight, new files are credited to no
-// request, so the correlation of values with the files they select, the
-// cleanup of what the run created and latency restarts see less of the run.
+// AdaptiveWorkers as Config.Workers (the default, as is 0) adapts the number
+// of sequences in flight to what the target takes (fuzz.WithAdaptiveWorkers):
+// it runs one at a time while new coverage comes, so that it is credited,
+// and more on what the run knows.
 const AdaptiveWorkers = -1
 
 type Config struct {
@@ -49,7 +48,7 @@ type Config struct {
 	Duration    time.Duration
 	MaxRequests int64
 	Plateau     time.Duration // stop when nothing new came for this long
-	Workers     int           // sequences in flight at once: 0 or 1 one at a time, N > 1 fixed, AdaptiveWorkers adapts
+	Workers     int           // sequences in flight at once: 1 one at a time, N > 1 fixed, 0 or AdaptiveWorkers adapts
 	CorpusDir   string        // resume from and persist to this corpus
 	Once        bool          // send each operation once instead of fuzzing (a baseline)
 	// KeepState leaves what the run created alive and never restarts a

@@ -95,7 +95,7 @@ func (f *runFlags) addBudgetFlags(fl *pflag.FlagSet) {
 	fl.DurationVar(&f.cfg.Duration, "duration", 30*time.Second, "fuzzing time budget")
 	fl.Int64Var(&f.cfg.MaxRequests, "max-requests", 0, "stop fuzzing after `N` requests (0: no limit)")
 	fl.DurationVar(&f.cfg.Plateau, "plateau", 0, "stop fuzzing when nothing new was found for this long (0: never)")
-	fl.IntVar(&f.cfg.Workers, "workers", 1, "`N` sequences in flight at once (1: one request at a time); 0 adapts from 1 up to 16 to what the target takes (input selection, cleanup and latency restarts see less of such a run)")
+	fl.IntVar(&f.cfg.Workers, "workers", 0, "`N` sequences in flight at once; 0 adapts from 1 up to 16 to what the target takes, one at a time while new coverage comes; 1 sends one request at a time")
 	fl.Int64Var(&f.cfg.Seed, "seed", 0, "random seed `N`: it fixes what each worker generates; with --workers 1 the same seed and answers give the same run (default: random, reported)")
 	fl.BoolVar(&f.cfg.Once, "once", false, "send each operation once instead of fuzzing (what simple minifiers do; a baseline to compare with)")
 	fl.BoolVar(&f.cfg.KeepState, "keep-state", false, "keep what the run creates and never restart a target that slows down (default: delete the oldest resources beyond 32 of a kind, restart when latency keeps growing)")
