@@ -75,12 +75,12 @@ func (s *session) measureCapacity(ctx context.Context, fb *traceFeedback) {
 			r.phaseStart[event.PhaseFuzz] = t.Add(took)
 		}
 	}()
-	rc := &report.Capacity{Path: probe.Path}
-	s.rep.Fuzz.Capacity = rc
 	if err := CheckCapacityPath(probe.Path); err != nil {
 		r.logf(event.LevelWarn, "capacity: not measured: path %v", err)
 		return
 	}
+	rc := &report.Capacity{Path: probe.Path}
+	s.rep.Fuzz.Capacity = rc
 	paused := fb != nil && fb.duty != nil
 	switch {
 	case paused:
