@@ -340,3 +340,16 @@ func (d *dutyCycle) tick() (switchedOn bool) {
 	_ = d.cov.Enable(d.enabled)
 	return d.enabled
 }
+
+// pause switches the coverage off until resume, whatever its phase.
+func (d *dutyCycle) pause() {
+	d.enabled = false
+	_ = d.cov.Enable(false)
+}
+
+// resume switches the coverage on and starts its on phase afresh.
+func (d *dutyCycle) resume() {
+	d.enabled = true
+	d.since = time.Now()
+	_ = d.cov.Enable(true)
+}

@@ -40,6 +40,7 @@ func (s *session) exercise(ctx context.Context) error {
 		r.endPhase(event.PhaseFuzz, "", err)
 		return err
 	}
+	s.measureCapacity(ctx, fb)
 	events := make(chan fuzz.Event, 1024)
 	opts := []fuzz.Option{
 		fuzz.WithSeed(uint64(seed)),
@@ -372,6 +373,7 @@ func (s *session) exerciseOnce(ctx context.Context) error {
 		r.endPhase(event.PhaseFuzz, "", err)
 		return err
 	}
+	s.measureCapacity(ctx, fb)
 	fctx, stopFuzzing := context.WithCancel(ctx)
 	defer stopFuzzing()
 	drv := s.startDrivers(ctx, stopFuzzing)

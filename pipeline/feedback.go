@@ -125,6 +125,23 @@ func (f *traceFeedback) After(ctx context.Context) (fuzz.Signal, error) {
 	return sig, nil
 }
 
+// drain takes what requests outside the fuzzer (the capacity probe) newly
+// made the target do, so that the fuzzer's first request is not credited
+// with it; the tracer keeps it for the image all the same. The directories
+// listed (the start-up listings among them) stay for the fuzzer's first
+// signal.
+func (f *traceFeedback) drain(ctx context.Context) error {
+	startup := f.startup
+	sig, err := f.After(ctx)
+	f.pending = nil
+	if err != nil {
+		f.startup = startup
+		return fmt.Errorf("draining what the load made the target do: %w", err)
+	}
+	f.startup = sig.Dirs
+	return nil
+}
+
 // credit attributes the units the last request newly reached to its
 // operation. It is the fuzzer's exchange hook, called synchronously after
 // the After of the same request.

@@ -57,6 +57,9 @@ type Config struct {
 	// replaced by a fresh one).
 	KeepState bool
 	FailOn    string // severity at or above which findings fail the run ("" never)
+	// Capacity, when set, measures what the traced target takes right
+	// before fuzzing (report's fuzz.capacity): a bench hook.
+	Capacity *CapacityProbe
 
 	Port           int
 	ReadyPath      string

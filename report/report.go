@@ -148,6 +148,36 @@ type FuzzInfo struct {
 	// request opened a connection of its own ("": kept-alive ones).
 	Concurrency *Concurrency `json:"concurrency,omitempty"`
 	Connections string       `json:"connections,omitempty"`
+	// Capacity is what the traced target took from a closed loop of
+	// keep-alive GETs right before fuzzing (asked for by the bench), to
+	// set the fuzzer's executions/s against.
+	Capacity *Capacity `json:"capacity,omitempty"`
+}
+
+// Capacity is a load of plain keep-alive GETs of one path, sent to the
+// traced target right before fuzzing: what it takes with the tracer
+// attached, in the same run as the fuzzing.
+type Capacity struct {
+	Path string `json:"path"`
+	// CodeCoverage is "paused" when the code coverage was switched off
+	// during the load (a costly one, Python's line probe or V8's, which
+	// the fuzzer samples too), "on" when it was on, "" without any.
+	CodeCoverage string                `json:"code_coverage,omitempty"`
+	Measurements []CapacityMeasurement `json:"measurements"`
+}
+
+// CapacityMeasurement is one load: Connections clients each sending the
+// next GET as soon as the last one is answered, for Seconds.
+type CapacityMeasurement struct {
+	Connections int     `json:"connections"`
+	Seconds     float64 `json:"seconds"`
+	// Requests are the answered ones, whatever their status.
+	Requests          int64            `json:"requests"`
+	RequestsPerSecond float64          `json:"requests_per_second"`
+	Statuses          map[string]int64 `json:"statuses"`
+	// Error says why the figure is not the target's capacity: most answers
+	// were not 2xx, or a request failed (the load stopped there).
+	Error string `json:"error,omitempty"`
 }
 
 // Shard is one part of a campaign: shard Index of Count, fuzzed with its

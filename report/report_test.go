@@ -46,6 +46,9 @@ func sampleReport() *Report {
 			Linked:       []Linked{{Path: "/srv/static/site.css", From: "GET /", Request: "GET /static/site.css"}},
 			Strategy:     "fuzz",
 			Restarts:     3, LatencyRestarts: 1, GCDeletes: 120, GCDeleteFailures: 2,
+			Capacity: &Capacity{Path: "/health", CodeCoverage: "paused", Measurements: []CapacityMeasurement{
+				{Connections: 8, Seconds: 10, Requests: 3000, RequestsPerSecond: 300, Statuses: map[string]int64{"200": 3000}},
+				{Connections: 1, Seconds: 0.2, Requests: 2, RequestsPerSecond: 10, Statuses: map[string]int64{"500": 2}, Error: "2 of 2 answers were not 2xx"}}},
 			Timeline: []Sample{{Seconds: 1, Requests: 500, Functions: 40, Files: 12, CorpusSize: 5, HeapBytes: 1 << 20, Goroutines: 12, FDs: 9}},
 		},
 		Files: []File{

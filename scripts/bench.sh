@@ -152,20 +152,23 @@ rate() {
 	rate_cid=
 }
 
-# concur FIXTURE IMAGE PORT PATH [WHITTLE ARGS...]: the fixture's capacity (benchtool rate: 8 and 1
-# keep-alive clients on PATH, its cheapest 2xx operation, in a fresh untraced container), then whittle on
-# the same image in the same step, $duration with adaptive workers and $duration with one.
+# concur FIXTURE IMAGE PORT PATH [WHITTLE ARGS...]: the fixture's untraced capacity (benchtool rate: 8
+# and 1 keep-alive clients on PATH, its cheapest 2xx operation, in a fresh untraced container), then
+# whittle on the same image in the same step, $duration with adaptive workers and $duration with one;
+# each run measures the capacity on PATH itself first (--measure-capacity: 8 connections for 10 s, then
+# 1 for 5 s, on the traced container right before fuzzing), which the markdown sets executions/s against.
 concur() {
 	local fx=$1 image=$2 port=$3 path=$4 hostport
 	shift 4
 	rate_cid=$(docker run -d --rm -p "127.0.0.1::$port" "$image") || return
 	hostport=$(docker port "$rate_cid" "$port/tcp" | head -n 1) || return
-	"$bt" rate -url "http://$hostport$path" -workers 8 -duration 10s >"$raw/$fx-capacity-8.json" || return
-	"$bt" rate -url "http://$hostport$path" -workers 1 -duration 10s >"$raw/$fx-capacity-1.json" || return
+	"$bt" rate -url "http://$hostport$path" -workers 8 -duration 10s >"$raw/$fx-capacity-untraced-8.json" || return
+	"$bt" rate -url "http://$hostport$path" -workers 1 -duration 10s >"$raw/$fx-capacity-untraced-1.json" || return
 	docker rm -f "$rate_cid" >/dev/null || return
 	rate_cid=
-	run_whittle "$fx-concur-adaptive" "whittle-bench/$fx:concur" "$image" --workers 0 --duration "$duration" "$@" || return
-	run_whittle "$fx-concur-1" "whittle-bench/$fx:concur1" "$image" --workers 1 --duration "$duration" "$@" || return
+	rm -f "$raw/$fx-capacity-8.json" "$raw/$fx-capacity-1.json" # the names before the traced measurement
+	run_whittle "$fx-concur-adaptive" "whittle-bench/$fx:concur" "$image" --workers 0 --duration "$duration" --measure-capacity "$path" "$@" || return
+	run_whittle "$fx-concur-1" "whittle-bench/$fx:concur1" "$image" --workers 1 --duration "$duration" --measure-capacity "$path" "$@" || return
 	docker image rm "whittle-bench/$fx:concur" "whittle-bench/$fx:concur1" >/dev/null 2>&1 || true
 }
 

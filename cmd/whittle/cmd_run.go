@@ -28,6 +28,8 @@ type runFlags struct {
 	outputs []string
 	runCfg  runConfigFlags
 	shard   string
+	// capacityPath is --measure-capacity's (run only).
+	capacityPath string
 	// coverPathMap rewrites source paths in -o lcov/cobertura.
 	coverPathMap []string
 }
@@ -60,6 +62,10 @@ func newRunCommand() *cobra.Command {
 	fl.StringArrayVar(&f.cfg.Drivers, "driver", nil, "host `COMMAND` run while fuzzing, e.g. 'pytest tests/e2e'; WHITTLE_TARGET_URL points it at the target (repeatable; what it sends joins the corpus)")
 	inGroup(fl, groupCompose, "driver")
 	f.addBudgetFlags(fl)
+	// A bench hook (scripts/bench.sh concur), not a user's option: hidden.
+	fl.StringVar(&f.capacityPath, "measure-capacity", "", "before fuzzing, measure what the traced target takes on request `PATH` (its cheapest 2xx operation, e.g. /health): keep-alive GETs as fast as it answers, 8 connections for 10 s then 1 for 5 s; the report's fuzz.capacity sets executions/s against it")
+	inGroup(fl, groupBudget, "measure-capacity")
+	_ = fl.MarkHidden("measure-capacity")
 	fl.StringArrayVar(&f.cfg.CoverPatterns, "cover", nil, "coverage scope `PATTERN`: Go package or symbol globs, Python or JavaScript file globs, Java packages, or none for files only (default: the application's own code; repeatable)")
 	fl.StringVar(&f.cfg.CoverBinary, "cover-binary", "", "`FILE` in the image whose code is covered (default: the container's main process)")
 	addCoverPathMapFlag(fl, &f.coverPathMap)
@@ -160,6 +166,12 @@ func (f *runFlags) check() ([]output, error) {
 		return nil, fmt.Errorf("bad --workers %d: want N ≥ 1 sequences in flight, or 0 to adapt", f.cfg.Workers)
 	case f.cfg.Workers == 0:
 		f.cfg.Workers = pipeline.AdaptiveWorkers
+	}
+	if f.capacityPath != "" {
+		if err := pipeline.CheckCapacityPath(f.capacityPath); err != nil {
+			return nil, fmt.Errorf("bad --measure-capacity %w", err)
+		}
+		f.cfg.Capacity = &pipeline.CapacityProbe{Path: f.capacityPath}
 	}
 	if f.cfg.FailOn != "" && !slices.Contains(pipeline.Severities, f.cfg.FailOn) {
 		return nil, fmt.Errorf("bad --fail-on %q: use one of %s", f.cfg.FailOn, strings.Join(pipeline.Severities, ", "))

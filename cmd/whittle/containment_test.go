@@ -143,6 +143,8 @@ func TestNoRunOptionWidensContainment(t *testing.T) {
 		"include", "keep-shell", "keep-state", "max-requests", "once", "output", "output-dir", "plateau", "port", "ready-path",
 		"ready-timeout", "request-timeout", "seed", "spec", "tag", "without-heuristic", "workers", "help",
 		"shard", "fuzz-only", "cover-path-map",
+		// A bench hook (hidden): plain GETs of one path to the traced target, as the fuzzer sends.
+		"measure-capacity",
 		// How the target starts, within the default confinement; and host commands, not containers.
 		"env", "env-file", "entrypoint", "cmd", "workdir", "bake-run-config", "service", "driver",
 		// Widening, warned when used: host paths mounted (--mount, a compose file's bind volumes),

@@ -18,7 +18,8 @@ func documentedCommands() []*cobra.Command {
 
 func eachFlag(cmd *cobra.Command, fn func(*pflag.Flag)) {
 	cmd.LocalFlags().VisitAll(func(f *pflag.Flag) {
-		if f.Name != "help" {
+		// Hidden flags are hooks for the bench, not documented options.
+		if f.Name != "help" && !f.Hidden {
 			fn(f)
 		}
 	})
@@ -77,6 +78,23 @@ func helpSections(help string) map[string]string {
 		out[cur] += line + "\n"
 	}
 	return out
+}
+
+// --measure-capacity is a bench hook: run takes it, its help does not show
+// it, and what it says explains it.
+func TestBenchHookIsHidden(t *testing.T) {
+	cmd := newRunCommand()
+	f := cmd.Flags().Lookup("measure-capacity")
+	if f == nil || !f.Hidden || !strings.Contains(f.Usage, "fuzz.capacity") {
+		t.Fatalf("--measure-capacity: %+v: want a hidden flag whose usage explains it", f)
+	}
+	stdout, _, err := execCommand(t, cmd, "--help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(stdout, "measure-capacity") {
+		t.Errorf("run's help shows the bench hook:\n%s", stdout)
+	}
 }
 
 // TestREADMEListsEveryFlag: every flag of run, replay and build is in the

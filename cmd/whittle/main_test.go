@@ -69,6 +69,8 @@ func TestUsageErrors(t *testing.T) {
 		{"spec file missing", []string{"run", "x", "--spec", "/nonexistent/openapi.yaml"}, "/nonexistent/openapi.yaml"},
 		{"bad fail-on", []string{"run", "x", "--fail-on", "severe"}, `bad --fail-on "severe": use one of low, medium, high, critical`},
 		{"bad auth", []string{"run", "x", "--auth", "token"}, `bad --auth "token": want SCHEME=VALUE`},
+		{"capacity path without a slash", []string{"run", "x", "--measure-capacity", "health"}, `bad --measure-capacity "health": not a request path: want one starting with a single /, such as /health`},
+		{"capacity path naming a host", []string{"run", "x", "--measure-capacity", "//example.com/health"}, `bad --measure-capacity "//example.com/health": not a request path`},
 		{"unknown heuristic", []string{"run", "x", "--without-heuristic", "magic"}, `unknown heuristic "magic"`},
 		{"spec syntax error", []string{"run", "x", "--spec", "testdata/broken.yaml"}, "broken.yaml:"},
 		{"shard beyond its count", []string{"run", "x", "--seed", "1", "--shard", "3/2"}, `bad --shard "3/2": shards are numbered 1 to 2, so i must be between 1 and 2`},

@@ -12,9 +12,11 @@ import (
 // latency-bound one first.
 var concurFixtures = []string{"slowdb", "gopets", "pypets"}
 
-// concurRun is what one fixture's concur step left in raw/.
+// concurRun is what one fixture's concur step left in raw/: the untraced
+// capacity (benchtool rate) and the two whittle runs, each with the
+// capacity it measured on its traced container right before fuzzing.
 type concurRun struct {
-	capacity8, capacity1 *Rate
+	untraced8, untraced1 *Rate
 	adaptive, one        *report.Report
 	step                 *Step
 }
@@ -22,17 +24,50 @@ type concurRun struct {
 func loadConcur(in *inputs, fx string) (concurRun, bool) {
 	var c concurRun
 	path := func(name string) string { return filepath.Join(in.raw, name) }
-	var r8, r1 Rate
-	if readJSON(path(fx+"-capacity-8.json"), &r8) == nil {
-		c.capacity8 = &r8
-	}
-	if readJSON(path(fx+"-capacity-1.json"), &r1) == nil {
-		c.capacity1 = &r1
-	}
+	c.untraced8 = readRate(path(fx+"-capacity-untraced-8.json"), path(fx+"-capacity-8.json"))
+	c.untraced1 = readRate(path(fx+"-capacity-untraced-1.json"), path(fx+"-capacity-1.json"))
 	c.adaptive, _ = readReport(path(fx + "-concur-adaptive.json"))
 	c.one, _ = readReport(path(fx + "-concur-1.json"))
 	c.step = lastStep(in.steps, fx+"-concur")
-	return c, c.capacity8 != nil || c.adaptive != nil || c.one != nil
+	return c, c.untraced8 != nil || c.adaptive != nil || c.one != nil
+}
+
+// readRate reads the first of paths that holds a Rate (raw files of older
+// runs have older names); nil: none.
+func readRate(paths ...string) *Rate {
+	for _, p := range paths {
+		var r Rate
+		if readJSON(p, &r) == nil {
+			return &r
+		}
+	}
+	return nil
+}
+
+// capacityOf is the requests/s of r's capacity measurement with conns
+// connections; ok is false when r has none (a run without
+// --measure-capacity, an older report) or it failed (why says so).
+func capacityOf(r *report.Report, conns int) (rps float64, why string, ok bool) {
+	if r == nil || r.Fuzz.Capacity == nil {
+		return 0, "", false
+	}
+	for _, m := range r.Fuzz.Capacity.Measurements {
+		if m.Connections != conns {
+			continue
+		}
+		if m.Error != "" {
+			return 0, m.Error, false
+		}
+		return m.RequestsPerSecond, "", true
+	}
+	return 0, "", false
+}
+
+func perSecond(rps float64, ok bool) string {
+	if !ok {
+		return "-"
+	}
+	return f0(rps) + "/s"
 }
 
 func execsPerSecond(r *report.Report) float64 {
@@ -54,39 +89,47 @@ func coverageAtEnd(r *report.Report) (functions, files int, ok bool) {
 func renderConcurrency(in *inputs) *doc {
 	d := &doc{}
 	d.p("# Concurrent workers: executions/s against the target's capacity (issue 19)\n")
-	d.p("`scripts/bench.sh concur`. For each fixture, in one step: its capacity, `benchtool rate` with 8 keep-alive")
-	d.p("clients (and 1) for 10 s on its cheapest 2xx operation (`GET /health`) in a fresh untraced container of the")
-	d.p("image; then whittle on the same image, 60 s with adaptive workers (`--workers 0`) and 60 s with `--workers 1`,")
-	d.p("coverage feedback on. The machine is shared: the load during each step is in the last table.\n")
+	d.p("`scripts/bench.sh concur`. For each fixture, in one step: whittle on its image, 60 s with adaptive workers")
+	d.p("(`--workers 0`) and 60 s with `--workers 1`, coverage feedback on, each run with `--measure-capacity /health`:")
+	d.p("right before fuzzing, on the traced container with the tracer attached, whittle sends keep-alive GETs of the")
+	d.p("fixture's cheapest 2xx operation (`GET /health`) as fast as they are answered, 8 connections for 10 s, then 1")
+	d.p("for 5 s, and drains what they made the target do (no fuzzed request is credited with it). Before the runs,")
+	d.p("for context, the same load untraced: `benchtool rate` with 8 keep-alive clients for 10 s in a fresh")
+	d.p("container of the image. The machine is shared: the load during each step is in the last table.\n")
 	var rows, cov, attr, load [][]string
+	var notes []string
 	for _, fx := range concurFixtures {
 		c, ok := loadConcur(in, fx)
 		if !ok {
-			rows = append(rows, []string{fx, "not measured", "", "", "", "", ""})
+			rows = append(rows, []string{fx, "not measured", "", "", "", "", "", ""})
 			continue
 		}
-		capacity, one := "-", "-"
-		var cap8 float64
-		if c.capacity8 != nil {
-			cap8 = c.capacity8.RPS
-			capacity = f0(cap8) + "/s"
+		cap8, why8, ok8 := capacityOf(c.adaptive, 8)
+		cap1, _, ok1 := capacityOf(c.adaptive, 1)
+		if why8 != "" {
+			notes = append(notes, fmt.Sprintf("%s: the capacity was not measured: %s", fx, why8))
 		}
-		if c.capacity1 != nil {
-			one = f0(c.capacity1.RPS) + "/s"
+		if c.adaptive != nil && c.adaptive.Fuzz.Capacity != nil && c.adaptive.Fuzz.Capacity.CodeCoverage != "" {
+			notes = append(notes, fmt.Sprintf("%s: code coverage during the load: %s", fx, coverageDuringLoad(c.adaptive.Fuzz.Capacity.CodeCoverage)))
+		}
+		untraced := "-"
+		if c.untraced8 != nil {
+			untraced = f0(c.untraced8.RPS) + "/s"
 		}
 		ad, w1 := execsPerSecond(c.adaptive), execsPerSecond(c.one)
 		ratio := "-"
-		if cap8 > 0 && c.adaptive != nil {
+		if ok8 && cap8 > 0 && c.adaptive != nil {
 			ratio = fmt.Sprintf("**%.0f%%**", 100*ad/cap8)
 		}
 		maxW := "-"
 		if c.adaptive != nil && c.adaptive.Fuzz.Concurrency != nil {
 			maxW = fmt.Sprint(c.adaptive.Fuzz.Concurrency.MaxWorkers)
 		}
-		rows = append(rows, []string{fx, capacity, one, f0(ad) + "/s", ratio, maxW, f0(w1) + "/s"})
+		rows = append(rows, []string{fx, perSecond(cap8, ok8), perSecond(cap1, ok1), perSecond(ad, c.adaptive != nil), ratio, maxW,
+			perSecond(w1, c.one != nil), untraced})
 		fa, fia, oka := coverageAtEnd(c.adaptive)
-		f1w, fi1, ok1 := coverageAtEnd(c.one)
-		if oka && ok1 {
+		f1w, fi1, ok1w := coverageAtEnd(c.one)
+		if oka && ok1w {
 			cov = append(cov, []string{fx, fmt.Sprint(f1w), fmt.Sprint(fa), fmt.Sprint(fi1), fmt.Sprint(fia),
 				yesNo(fa >= f1w && fia >= fi1), verdict(c.one), verdict(c.adaptive)})
 		}
@@ -99,10 +142,16 @@ func renderConcurrency(in *inputs) *doc {
 			load = append(load, []string{fx, s.Started, f1(s.Seconds), f1(s.LoadStart), f1(s.LoadMax), fmt.Sprint(s.Others), undisturbed(s)})
 		}
 	}
-	d.table("lrrrrrr", []string{"fixture", "capacity, 8 clients", "1 client", "whittle adaptive", "of capacity", "max workers", "whittle, 1 worker"}, rows)
-	d.p("- whittle's executions/s = requests / fuzzing seconds of its report; the capacity is measured untraced, whittle")
-	d.p("  runs under its tracer (uprobes or Python line probes cost the target time), on the same machine minutes apart.")
-	d.p("- Acceptance (issue 19): on latency-bound services, executions/s at least half the 8-client capacity.\n")
+	d.table("lrrrrrrr", []string{"fixture", "capacity, 8 connections", "1 connection", "whittle adaptive", "of capacity", "max workers", "whittle, 1 worker", "untraced, 8 clients"}, rows)
+	d.p("- The capacity is the adaptive run's own (`fuzz.capacity` of its report): the same traced container, measured")
+	d.p("  right before the fuzzing whose executions/s (requests / fuzzing seconds of the report) it is set against.")
+	d.p("  \"untraced\" is the same 8-client load on a fresh untraced container of the image, a few minutes earlier, for")
+	d.p("  context: the difference is what the tracer costs, and how the machine's load differed.")
+	d.p("- Acceptance (issue 19): on latency-bound services, executions/s at least half the 8-connection capacity.")
+	for _, n := range notes {
+		d.p("- %s", n)
+	}
+	d.p("")
 	d.p("## Coverage after 60 s, 1 worker against adaptive\n")
 	d.table("lrrrrlll", []string{"fixture", "functions, 1 worker", "adaptive", "files, 1 worker", "adaptive", "adaptive ≥ 1 worker", "verified, 1 worker", "adaptive"}, cov)
 	d.p("Functions and files are the last timeline sample of each report (what the tracer saw, credited or not).\n")
@@ -118,6 +167,13 @@ func renderConcurrency(in *inputs) *doc {
 	d.p("## Machine load during each step\n")
 	d.table("llrrrrl", []string{"fixture", "started", "seconds", "load at start", "max load", "others' busy processes", "undisturbed"}, load)
 	return d
+}
+
+func coverageDuringLoad(state string) string {
+	if state == "paused" {
+		return "paused (a costly one, Python's line probe or V8's, that the fuzzer has on one second in four); the file tracer stayed attached"
+	}
+	return state
 }
 
 func verdict(r *report.Report) string {
