@@ -29,7 +29,7 @@ gopets_spec=testdata/targets/gopets/openapi.yaml
 nego=whittle-fixture/nego:latest nego_spec=testdata/targets/nego/openapi.yaml
 slowdb=whittle-fixture/slowdb:latest
 shelf_spec=testdata/targets/shelf/openapi.yaml stateful_duration=${BENCH_STATEFUL_DURATION:-2m}
-jvmshop=whittle-fixture/jvmshop:latest
+jvmshop=whittle-fixture/jvmshop:latest nodeviews=whittle-fixture/nodeviews:latest
 pgnotes=whittle-fixture/pgnotes:latest pgdb=whittle-fixture/pgdb:latest pgnotes_compose=testdata/targets/pgnotes/compose.yaml
 services_duration=${BENCH_SERVICES_DURATION:-10s} services_rounds=${BENCH_SERVICES_ROUNDS:-3}
 steps=$raw/steps.tsv
@@ -215,6 +215,11 @@ part_concur() {
 	step slowdb-concur 3 concur slowdb "$slowdb" 8000 /health
 	step gopets-concur 3 concur gopets "$gopets" 8080 /health --spec "$gopets_spec"
 	step pypets-concur 3 concur pypets "$pypets" 8000 /health
+	# the runtimes issue 19 measured: the JDK's HttpServer (keep-alive answers late) and Express
+	need_jvmshop
+	step jvmshop-concur 3 concur jvmshop "$jvmshop" 8080 /health
+	docker image inspect "$nodeviews" >/dev/null 2>&1 || die "fixture $nodeviews missing: make fixtures (or scripts/fixtures.sh nodeviews)"
+	step nodeviews-concur 3 concur nodeviews "$nodeviews" 8080 /health
 }
 
 part_rebuild() {

@@ -10,7 +10,7 @@ import (
 
 // concurFixtures are the fixtures of `scripts/bench.sh concur`, the
 // latency-bound one first.
-var concurFixtures = []string{"slowdb", "gopets", "pypets"}
+var concurFixtures = []string{"slowdb", "gopets", "pypets", "jvmshop", "nodeviews"}
 
 // concurRun is what one fixture's concur step left in raw/: the untraced
 // capacity (benchtool rate) and the two whittle runs, each with the
