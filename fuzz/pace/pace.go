@@ -4,6 +4,11 @@
 // per second keep rising and the 95th percentile latency stays within a
 // bound of what one worker saw, and halve on timeouts, a burst of 5xx
 // answers or latency that grew past the bound. A fixed count never changes.
+// As TCP's slow start, the count doubles at first, up to the first count
+// that bought nothing or brought trouble (the threshold), and grows by one
+// from there. A target's speed varies from window to window (a coverage
+// probe switched on for a second, the machine's load): a rate that did not
+// rise takes a worker back only after two windows in a row.
 //
 // Coverage comes first: new coverage seen while several requests were in
 // flight can be credited to none of them (the tracer cannot tell whose it
@@ -128,6 +133,9 @@ type Controller struct {
 	lastCeiling            int
 	// slow counts the windows in a row whose p95 was over the bound.
 	slow int
+	// threshold is where doubling stops; prev is the count before the last
+	// rise, flat the windows since it in which the rate did not rise.
+	threshold, prev, flat int
 }
 
 // initialHold is how many windows a ceiling holds at first.
@@ -136,7 +144,7 @@ const initialHold = 8
 // New returns a controller at one worker (or at p.Fixed).
 func New(p Policy) *Controller {
 	p = p.withDefaults()
-	c := &Controller{p: p, workers: 1}
+	c := &Controller{p: p, workers: 1, threshold: p.Max}
 	if p.Fixed > 0 {
 		c.workers = p.Fixed
 	}
@@ -222,7 +230,8 @@ func (c *Controller) decide(elapsed time.Duration) (Change, bool) {
 	case c.shared > 0 && c.workers > 1:
 		// Not a ceiling: the target took them; the coverage could not be
 		// told apart. The count rises again once nothing new comes.
-		c.workers, c.lastRate, c.raised, c.slow = 1, rate, false, 0
+		c.workers, c.lastRate, c.raised, c.slow, c.flat = 1, rate, false, 0, 0
+		c.threshold = max(2, from) // the target took them: back there fast
 		return Change{From: from, To: 1, Reason: fmt.Sprintf("new coverage while %d were in flight: one at a time while it comes", from)}, true
 	case c.timeouts > 0 && c.workers > 1:
 		return c.cut(from, rate, fmt.Sprintf("%d timeouts", c.timeouts))
@@ -232,19 +241,33 @@ func (c *Controller) decide(elapsed time.Duration) (Change, bool) {
 		c.slow = 0
 		return c.cut(from, rate, fmt.Sprintf("latency grew: p95 %s, bound %s", round(p95), round(bound)))
 	case c.raised && rate < c.lastRate*(1+c.p.Rise):
-		// One more worker bought nothing: take it back and stay under.
+		if c.flat++; c.flat < 2 {
+			return Change{}, false // one slow window proves nothing: another at this count
+		}
+		// More workers bought nothing: go back and stay under.
 		c.hold(c.workers)
-		c.workers--
+		c.workers, c.threshold, c.flat = c.prev, c.prev, 0
 		c.lastRate, c.raised = rate, false
 		return Change{From: from, To: c.workers, Reason: fmt.Sprintf("executions/s stopped rising (%.0f/s)", rate)}, true
 	case c.novel > 0:
 		// Still discovering: stay, so that what comes is credited.
-	case c.workers < c.p.Max && (c.ceiling == 0 || c.workers+1 < c.ceiling) && p95 <= bound:
-		c.workers++
+	case p95 <= bound:
+		next := c.workers + 1
+		if c.workers < c.threshold {
+			next = min(2*c.workers, c.threshold)
+		}
+		next = min(next, c.p.Max)
+		if c.ceiling > 0 {
+			next = min(next, c.ceiling-1)
+		}
+		if next <= c.workers {
+			break
+		}
+		c.prev, c.workers, c.flat = c.workers, next, 0
 		c.lastRate, c.raised = rate, true
 		return Change{From: from, To: c.workers, Reason: fmt.Sprintf("%.0f executions/s, p95 %s within %s", rate, round(p95), round(bound))}, true
 	}
-	c.lastRate, c.raised = rate, false
+	c.lastRate, c.raised, c.flat = rate, false, 0
 	return Change{}, false
 }
 
@@ -252,6 +275,7 @@ func (c *Controller) decide(elapsed time.Duration) (Change, bool) {
 func (c *Controller) cut(from int, rate float64, why string) (Change, bool) {
 	c.hold(from)
 	c.workers = max(1, c.workers/2)
+	c.threshold, c.flat = c.workers, 0
 	c.lastRate, c.raised = rate, false
 	return Change{From: from, To: c.workers, Reason: why}, true
 }

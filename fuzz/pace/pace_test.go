@@ -48,7 +48,9 @@ func TestControllerFindsTheKnee(t *testing.T) {
 		tg     target
 		lo, hi int // where the count must settle
 	}{
-		{"latency-bound, room for 6", target{base: 5 * time.Millisecond, capacity: 6}, 5, 7},
+		// Doubling overshoots the knee up to the next power of two, where
+		// the model's rate is the same as at 6 (only the latency grew).
+		{"latency-bound, room for 6", target{base: 5 * time.Millisecond, capacity: 6}, 5, 8},
 		{"latency-bound, room for many", target{base: 5 * time.Millisecond, capacity: 64}, DefaultMax, DefaultMax},
 		{"cpu-bound, room for 1", target{base: time.Millisecond, capacity: 1}, 1, 2},
 		{"5xx from 4 workers on", target{base: 5 * time.Millisecond, capacity: 64, fail5xx: 4}, 1, 3},
@@ -227,5 +229,37 @@ func TestControllerExploresAloneWhileCoverageComes(t *testing.T) {
 	}
 	if _, ok := feed(false); !ok || c.Workers() != 2 {
 		t.Fatalf("count %d after a quiet window, want 2", c.Workers())
+	}
+}
+
+// TestOneSlowWindowTakesNothingBack: a window slower than the last (a
+// coverage probe switched on for a second) does not cost a worker; two in
+// a row do.
+func TestOneSlowWindowTakesNothingBack(t *testing.T) {
+	c := New(Policy{})
+	now := time.Unix(0, 0)
+	feed := func(perWorker int) (Change, bool) {
+		answers := make([]Answer, perWorker*c.Workers())
+		for i := range answers {
+			answers[i] = Answer{Latency: 5 * time.Millisecond}
+		}
+		now = now.Add(time.Second)
+		return c.Observe(now, answers)
+	}
+	c.Observe(now, nil)
+	feed(100) // 1 → 2
+	feed(100) // 2 → 4
+	if c.Workers() != 4 {
+		t.Fatalf("count %d after two rising windows, want 4 (doubling)", c.Workers())
+	}
+	if ch, ok := feed(20); ok {
+		t.Fatalf("one slow window changed the count: %v", ch)
+	}
+	if ch, ok := feed(100); !ok || ch.To != 8 {
+		t.Fatalf("after the slow window a rising one: %v (%v), want 4 → 8", ch, ok)
+	}
+	feed(40)
+	if ch, ok := feed(40); !ok || ch.To != 4 {
+		t.Fatalf("two windows in a row without a rise: %v (%v), want back to 4", ch, ok)
 	}
 }

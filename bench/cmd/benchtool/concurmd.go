@@ -90,7 +90,7 @@ func renderConcurrency(in *inputs) *doc {
 	d := &doc{}
 	d.p("# Concurrent workers: executions/s against the target's capacity (issue 19)\n")
 	d.p("`scripts/bench.sh concur`. For each fixture, in one step: whittle on its image, 60 s with adaptive workers")
-	d.p("(`--workers 0`) and 60 s with `--workers 1`, coverage feedback on, each run with `--measure-capacity /health`:")
+	d.p("(`--workers 0`, the default) and 60 s with `--workers 1`, coverage feedback on, each run with `--measure-capacity /health`:")
 	d.p("right before fuzzing, on the traced container with the tracer attached, whittle sends keep-alive GETs of the")
 	d.p("fixture's cheapest 2xx operation (`GET /health`) as fast as they are answered, 8 connections for 10 s, then 1")
 	d.p("for 5 s, and drains what they made the target do (no fuzzed request is credited with it). Before the runs,")
@@ -136,7 +136,7 @@ func renderConcurrency(in *inputs) *doc {
 		if c.adaptive != nil && c.adaptive.Fuzz.Concurrency != nil {
 			cc := c.adaptive.Fuzz.Concurrency
 			attr = append(attr, []string{fx, fmt.Sprint(c.adaptive.Fuzz.CorpusSize), fmt.Sprint(cc.Batches), fmt.Sprint(cc.Unattributed),
-				fmt.Sprint(cc.Calibrated), fmt.Sprint(cc.Confirmed), lastChange(cc), orDash(c.adaptive.Fuzz.Connections)})
+				fmt.Sprint(cc.Calibrated), fmt.Sprint(cc.Confirmed), fmt.Sprint(coverageCuts(cc)), lastChange(cc), orDash(c.adaptive.Fuzz.Connections)})
 		}
 		if s := c.step; s != nil {
 			load = append(load, []string{fx, s.Started, f1(s.Seconds), f1(s.LoadStart), f1(s.LoadMax), fmt.Sprint(s.Others), undisturbed(s)})
@@ -156,12 +156,16 @@ func renderConcurrency(in *inputs) *doc {
 	d.table("lrrrrlll", []string{"fixture", "functions, 1 worker", "adaptive", "files, 1 worker", "adaptive", "adaptive ≥ 1 worker", "verified, 1 worker", "adaptive"}, cov)
 	d.p("Functions and files are the last timeline sample of each report (what the tracer saw, credited or not).\n")
 	d.p("## Attribution\n")
-	d.table("lrrrrrll", []string{"fixture", "corpus", "batches", "unattributed units", "calibrated", "confirmed", "last worker change", "connections"}, attr)
+	d.table("lrrrrrrll", []string{"fixture", "corpus", "batches", "unattributed units", "calibrated", "confirmed", "back to 1 for coverage", "last worker change", "connections"}, attr)
 	d.p("- Coverage is credited to a request only when no other was in flight since the tracer was last asked; what came")
 	d.p("  while several were is *unattributed*: the image keeps it, no corpus entry is credited with it. Those")
 	d.p("  sequences are *calibrated* (re-run alone) and *confirmed* when that run earns them a place in the corpus.")
 	d.p("  The tracer reports first hits only (a probe hit once is pruned), so a re-run cannot show that coverage again:")
 	d.p("  calibration confirms what a request shows alone (a new status or shape), which is why confirmed stays low.")
+	d.p("- New coverage in such a window sends the count back to one worker (*back to 1 for coverage*, among the last 64")
+	d.p("  changes), and it rises only after a window that found nothing new: a run explores alone, and what comes then")
+	d.p("  is credited exactly. New files of a shared window are shown to every request that was in flight in it (the")
+	d.p("  correlation of values with files attributes them by name).")
 	d.p("- False credits: none by construction; `TestConcurrentRunCreditsCoverageExactly` (fuzz) checks every credited")
 	d.p("  entry of a 6-worker run against the ground truth of a first-hit tracer (and fails with naive attribution).\n")
 	d.p("## Machine load during each step\n")
@@ -189,6 +193,18 @@ func lastChange(c *report.Concurrency) string {
 	}
 	ch := c.Changes[len(c.Changes)-1]
 	return fmt.Sprintf("%d → %d: %s", ch.From, ch.To, strings.ReplaceAll(ch.Reason, "|", "/"))
+}
+
+// coverageCuts counts the changes back to one worker for new coverage seen
+// while several requests were in flight.
+func coverageCuts(c *report.Concurrency) int {
+	n := 0
+	for _, ch := range c.Changes {
+		if strings.HasPrefix(ch.Reason, "new coverage while") {
+			n++
+		}
+	}
+	return n
 }
 
 func orDash(s string) string {
