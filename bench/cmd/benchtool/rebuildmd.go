@@ -108,7 +108,10 @@ func renderRebuild(in *inputs) *doc {
 		for k := range r.Reasons {
 			kinds = append(kinds, k)
 		}
-		sort.Slice(kinds, func(i, j int) bool { return r.Reasons[kinds[i]] > r.Reasons[kinds[j]] })
+		sort.Slice(kinds, func(i, j int) bool { // largest first; equal sizes by name, so renders do not churn
+			a, b := r.Reasons[kinds[i]], r.Reasons[kinds[j]]
+			return a > b || a == b && kinds[i] < kinds[j]
+		})
 		for _, k := range kinds {
 			rows = append(rows, []string{fx, k, report.HumanBytes(r.Reasons[k])})
 		}
