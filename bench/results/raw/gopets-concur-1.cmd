@@ -1,1 +1,1 @@
-whittle run whittle-fixture/gopets:latest --auto --seed 1 --tag whittle-bench/gopets:concur1 --workers 1 --duration 60s --spec testdata/targets/gopets/openapi.yaml -o json=bench/results/raw/gopets-concur-1.json
+whittle run whittle-fixture/gopets:latest --auto --seed 1 --tag whittle-bench/gopets:concur1 --workers 1 --duration 60s --measure-capacity /health --spec testdata/targets/gopets/openapi.yaml -o json=bench/results/raw/gopets-concur-1.json

@@ -1,1 +1,1 @@
-whittle run whittle-fixture/pypets:latest --auto --seed 1 --tag whittle-bench/pypets:concur --duration 60s -o json=bench/results/raw/pypets-concur-adaptive.json
+whittle run whittle-fixture/pypets:latest --auto --seed 1 --tag whittle-bench/pypets:concur --workers 0 --duration 60s --measure-capacity /health -o json=bench/results/raw/pypets-concur-adaptive.json

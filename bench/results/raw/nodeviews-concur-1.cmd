@@ -1,0 +1,1 @@
+whittle run whittle-fixture/nodeviews:latest --auto --seed 1 --tag whittle-bench/nodeviews:concur1 --workers 1 --duration 60s --measure-capacity /health -o json=bench/results/raw/nodeviews-concur-1.json
