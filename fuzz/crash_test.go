@@ -3,6 +3,7 @@ package fuzz
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -13,9 +14,18 @@ import (
 )
 
 func TestCrashesAreFoundMinimisedAndSurvived(t *testing.T) {
+	for _, workers := range []int{1, 4} {
+		t.Run(fmt.Sprintf("%d workers", workers), func(t *testing.T) { testCrashesFound(t, workers) })
+	}
+}
+
+// testCrashesFound: with several workers a request without an answer waits
+// for the crash outside the loop's lock, and the crash is settled (minimised,
+// the target restarted) between batches.
+func testCrashesFound(t *testing.T, workers int) {
 	s := loadPets(t)
 	target := newCrashTarget(t)
-	f := New(s, target.sender, WithSeed(1), WithMaxRequests(4000), WithTarget(target), WithCrashGrace(50*time.Millisecond))
+	f := New(s, target.sender, WithSeed(1), WithMaxRequests(4000), WithTarget(target), WithCrashGrace(50*time.Millisecond), WithWorkers(workers))
 	res, err := f.Run(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -366,6 +366,9 @@ func (l *loop) runLane(ctx context.Context, ln *lane, seq []Step, b *batch) (res
 		id := b.begin()
 		l.mu.Unlock()
 		resp := ln.exec.deliver(ctx, p.req.Request)
+		// A request without an answer waits up to the crash grace for the
+		// target to be seen dead: the other workers go on meanwhile.
+		dead, why := crashed(ctx, l.cfg.target, resp, l.cfg.crashGrace)
 		l.mu.Lock()
 		answer := b.end(id, corpusResponse{status: resp.Status, dur: resp.Duration, timeout: oracle.IsTimeout(resp.Err)})
 		if ctx.Err() != nil && resp.Status == 0 {
@@ -376,7 +379,6 @@ func (l *loop) runLane(ctx context.Context, ln *lane, seq []Step, b *batch) (res
 		concrete := st
 		concrete.Input = p.req.Input
 		local[i] = l.instance.history.add(concrete, p.req.Request, resp, local)
-		dead, why := crashed(ctx, l.cfg.target, resp, l.cfg.crashGrace)
 		if dead && b.crash != nil {
 			break // another worker's request killed it: that one is the crash
 		}
