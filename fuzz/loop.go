@@ -54,9 +54,11 @@ type loop struct {
 	connections atomic.Pointer[string]
 	// conc is the concurrent workers' state (nil: one worker, as always);
 	// mu is the lock they share, batch the batch running (workers.go).
-	conc  *concurrency
-	mu    sync.Mutex
-	batch *batch
+	conc *concurrency
+	mu   sync.Mutex
+	// graces is how long an unanswered request waits for the crash.
+	graces *graceBook
+	batch  *batch
 }
 
 // instanceState is what the loop knows of the target instance it sends to.
@@ -85,6 +87,7 @@ func newLoop(s *spec.Spec, send Sender, cfg *config) *loop {
 	gopts = append(gopts, cfg.genOpts...)
 	ln := links.Infer(s)
 	l := &loop{
+		graces:    newGraceBook(),
 		cfg:       cfg,
 		spec:      s,
 		links:     ln,
@@ -172,7 +175,7 @@ func (l *loop) runSequence(ctx context.Context, seq []Step) []record {
 		concrete := st
 		concrete.Input = p.req.Input
 		local[i] = l.instance.history.add(concrete, p.req.Request, resp, local)
-		dead, why := crashed(ctx, l.cfg.target, resp, l.cfg.crashGrace)
+		dead, why := l.graces.crashed(ctx, l.cfg.target, p.op.ID, resp, l.cfg.crashGrace)
 		rec := record{idx: i, op: p.op, step: concrete, req: p.req, resp: resp, seq: sent, exec: l.exec}
 		rec.n = l.mon.stats.request(p.op.ID, resp.Status, int(p.req.Intent.Phase))
 		// A request that got no answer because the target died is counted,

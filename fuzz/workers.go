@@ -368,7 +368,7 @@ func (l *loop) runLane(ctx context.Context, ln *lane, seq []Step, b *batch) (res
 		resp := ln.exec.deliver(ctx, p.req.Request)
 		// A request without an answer waits up to the crash grace for the
 		// target to be seen dead: the other workers go on meanwhile.
-		dead, why := crashed(ctx, l.cfg.target, resp, l.cfg.crashGrace)
+		dead, why := l.graces.crashed(ctx, l.cfg.target, p.op.ID, resp, l.cfg.crashGrace)
 		l.mu.Lock()
 		answer := b.end(id, corpusResponse{status: resp.Status, dur: resp.Duration, timeout: oracle.IsTimeout(resp.Err)})
 		if ctx.Err() != nil && resp.Status == 0 {
