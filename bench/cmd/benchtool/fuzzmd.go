@@ -46,8 +46,9 @@ func renderFuzz(in *inputs) *doc {
 	d.p("- executions/s = requests / fuzzing seconds (`fuzz.requests / fuzz.duration_seconds` of the report).")
 	d.p("- \"while sending\" leaves out the seconds in which the timeline saw no new request (target restarts after")
 	d.p("  crashes, crash minimisation, start-up of coverage); \"best 5 s\" is the best rate over any 5-s stretch.")
-	d.p("- \"untraced, 1 client\": plain keep-alive GETs to a fresh untraced container (below); the fuzzer too sends one")
-	d.p("  request at a time, so this bounds what it can reach on the target.\n")
+	d.p("- \"untraced, 1 client\": plain keep-alive GETs to a fresh untraced container (below), for scale: runs use")
+	d.p("  adaptive workers (the default; one at a time while coverage comes, more on what the run knows), so a")
+	d.p("  latency-bound target can take more than one client's worth (concurrency.md sets runs against 8 connections).\n")
 	if r := in.fuzz["gopets"]; r != nil {
 		st := rateStats(r.Fuzz)
 		d.p("Target (issue 4): ≥ 500 executions/s on gopets with coverage on (%d-core machine): **%s** — measured %.0f/s.",
