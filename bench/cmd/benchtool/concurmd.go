@@ -2,10 +2,13 @@ package main
 
 import (
 	"fmt"
+	"path"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/whittle-dev/whittle/report"
+	"github.com/whittle-dev/whittle/report/covdata"
 )
 
 // concurFixtures are the fixtures of `scripts/bench.sh concur`, the
@@ -154,7 +157,15 @@ func renderConcurrency(in *inputs) *doc {
 	d.p("")
 	d.p("## Coverage after 60 s, 1 worker against adaptive\n")
 	d.table("lrrrrlll", []string{"fixture", "functions, 1 worker", "adaptive", "files, 1 worker", "adaptive", "adaptive ≥ 1 worker", "verified, 1 worker", "adaptive"}, cov)
-	d.p("Functions and files are the last timeline sample of each report (what the tracer saw, credited or not).\n")
+	d.p("Functions and files are the last timeline sample of each report (what the tracer saw, credited or not).")
+	for _, fx := range concurFixtures {
+		if c, ok := loadConcur(in, fx); ok {
+			if diff := functionsOnlyOneSaw(c.one, c.adaptive); diff != "" {
+				d.p("- %s, functions only one run saw (state, first hit): %s", fx, diff)
+			}
+		}
+	}
+	d.p("")
 	d.p("## Attribution\n")
 	d.table("lrrrrrrll", []string{"fixture", "corpus", "batches", "unattributed units", "calibrated", "confirmed", "back to 1 for coverage", "last worker change", "connections"}, attr)
 	d.p("- Coverage is credited to a request only when no other was in flight since the tracer was last asked; what came")
@@ -171,6 +182,47 @@ func renderConcurrency(in *inputs) *doc {
 	d.p("## Machine load during each step\n")
 	d.table("llrrrrl", []string{"fixture", "started", "seconds", "load at start", "max load", "others' busy processes", "undisturbed"}, load)
 	return d
+}
+
+// functionsOnlyOneSaw lists the functions one run hit and the other never
+// did, with the state (start-up or requests) and first hit of the run that
+// did: whether a difference is code a request reached, or a module body
+// run when an instance started.
+func functionsOnlyOneSaw(one, adaptive *report.Report) string {
+	hits := func(r *report.Report) map[string]covdata.Function {
+		out := map[string]covdata.Function{}
+		if r == nil || r.Trace.CodeCoverage == nil || r.Trace.CodeCoverage.ByFunction == nil {
+			return out
+		}
+		for _, fn := range r.Trace.CodeCoverage.ByFunction.Functions {
+			if fn.State != covdata.Never {
+				out[fmt.Sprintf("%s:%d %s", path.Base(fn.File), fn.Line, fn.Name)] = fn
+			}
+		}
+		return out
+	}
+	a, b := hits(one), hits(adaptive)
+	var parts []string
+	for _, side := range []struct {
+		name       string
+		mine, them map[string]covdata.Function
+	}{{"1 worker only", a, b}, {"adaptive only", b, a}} {
+		var names []string
+		for k, fn := range side.mine {
+			if _, ok := side.them[k]; !ok {
+				names = append(names, fmt.Sprintf("`%s` (%s, %.1f s)", k, fn.State, fn.FirstHit.Seconds()))
+			}
+		}
+		if len(names) > 0 {
+			sort.Strings(names)
+			const show = 6
+			if len(names) > show {
+				names = append(names[:show], fmt.Sprintf("and %d more", len(names)-show))
+			}
+			parts = append(parts, side.name+": "+strings.Join(names, ", "))
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 func coverageDuringLoad(state string) string {
