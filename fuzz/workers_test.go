@@ -413,3 +413,19 @@ func TestSharedWindowFilesReachEveryRequestInFlight(t *testing.T) {
 		t.Fatalf("a solo window offered %q (alone %v)", got, alone)
 	}
 }
+
+// The request budget holds with several workers: the requests in flight
+// count against it, so the run sends exactly as many as it was allowed.
+func TestWorkersKeepToTheRequestBudget(t *testing.T) {
+	srv, _ := newSlowPets(t, 2*time.Millisecond)
+	const budget = 301
+	f := New(testspecs.Pets(t), newHTTPSender(srv.URL, 5*time.Second), WithSeed(4), WithMaxRequests(budget), WithWorkers(8),
+		WithMinimizeBudget(0, 0))
+	res, err := f.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Stats.Requests != budget || res.StopReason != "max requests" {
+		t.Fatalf("%d requests, stop %q: want exactly %d, stopped by the budget", res.Stats.Requests, res.StopReason, budget)
+	}
+}
