@@ -129,13 +129,23 @@ func (l *loop) budgetLeft(ctx context.Context) bool {
 	if l.stopped || l.instance.lost != nil || ctx.Err() != nil || l.ctl.isStopped() {
 		return false
 	}
-	if l.cfg.maxRequests > 0 && l.mon.stats.requests.Load() >= l.cfg.maxRequests {
+	if l.cfg.maxRequests > 0 && l.mon.stats.requests.Load()+l.inflight() >= l.cfg.maxRequests {
 		return false
 	}
 	if l.cfg.duration > 0 && l.mon.stats.elapsed() >= l.cfg.duration {
 		return false
 	}
 	return true
+}
+
+// inflight counts the requests of the running batch that are on the wire:
+// they are counted once answered, and without them several workers passed
+// the budget check at its last request. The caller holds the loop's lock.
+func (l *loop) inflight() int64 {
+	if l.batch == nil {
+		return 0
+	}
+	return int64(len(l.batch.inflight))
 }
 
 // runSequence runs a sequence, one step after the other: generate (bind

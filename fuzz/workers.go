@@ -288,6 +288,8 @@ func (f *Fuzzer) runBatch(ctx context.Context, k int) *batch {
 	for i := range lanes {
 		lanes[i] = f.laneFor(i)
 	}
+	l.batch = b // the budget counts its requests in flight (budgetLeft)
+	defer func() { l.batch = nil }()
 	panicked := make([]any, k)
 	var wg sync.WaitGroup
 	for i, ln := range lanes {
@@ -353,7 +355,7 @@ func (l *loop) runLane(ctx context.Context, ln *lane, seq []Step, b *batch) (res
 	}
 	l.instance.history.startSequence()
 	for i, st := range seq {
-		if b.crash != nil || !l.budgetLeft(ctx) || l.overRequestBudget(len(b.inflight)) {
+		if b.crash != nil || !l.budgetLeft(ctx) {
 			break
 		}
 		if l.ctl.skipped(st.Op) {
@@ -406,13 +408,6 @@ func (l *loop) runLane(ctx context.Context, ln *lane, seq []Step, b *batch) (res
 		sent = append(sent, rec)
 	}
 	return results, candidate
-}
-
-// overRequestBudget reports whether the requests counted and those in
-// flight (counted once answered) use up the run's request budget: without
-// them several workers passed the check at the budget's last request.
-func (l *loop) overRequestBudget(inflight int) bool {
-	return l.cfg.maxRequests > 0 && l.mon.stats.requests.Load()+int64(inflight) >= l.cfg.maxRequests
 }
 
 // deferFinding keeps a new finding of a batch for its end, with the steps
