@@ -232,6 +232,7 @@ func (t *Tracer) UnbindMountNamespace(ns uint64) error {
 		return fmt.Errorf("unbinding tracer: %w", err)
 	}
 	delete(t.bound, ns)
+	delete(t.starts, ns)
 	t.col.unbind(ns)
 	if !t.armed {
 		t.dropUnbound()

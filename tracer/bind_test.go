@@ -125,3 +125,49 @@ func TestCollectorForgetsAGoneUnboundNamespace(t *testing.T) {
 		}
 	}
 }
+
+// A container's records count as start-up from Starting until Ready, by
+// their kernel time stamp; a container never marked starting has none,
+// and unbinding one forgets its span (namespace numbers are reused).
+func TestIntegrationStartSpansByNamespaceAndTime(t *testing.T) {
+	requireIntegration(t)
+	tr := newTestTracer(t)
+	const ns, other = 4026500011, 4026500012
+	const pid, otherPid = 1<<30 + 11, 1<<30 + 12
+	for _, b := range []struct {
+		ns  uint64
+		pid uint32
+	}{{ns, pid}, {other, otherPid}} {
+		if err := tr.bind(b.ns, b.pid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := monotonicNow()
+	if tr.DuringStart(ns, before) {
+		t.Fatal("a container never marked starting has records during a start")
+	}
+	tr.Starting(pid)
+	if !tr.DuringStart(ns, before) || !tr.DuringStart(ns, monotonicNow()+1e9) {
+		t.Fatal("records of a starting container are not start-up work")
+	}
+	if tr.DuringStart(other, before) {
+		t.Fatal("another container's records count as this one's start-up")
+	}
+	tr.Ready(pid)
+	after := monotonicNow() + 1
+	if !tr.DuringStart(ns, before) {
+		t.Error("a record stamped before the container got ready is no longer start-up work")
+	}
+	if tr.DuringStart(ns, after) {
+		t.Error("a record stamped after the container got ready counts as start-up")
+	}
+	if err := tr.Unbind(pid); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.bind(ns, pid+100); err != nil {
+		t.Fatal(err)
+	}
+	if tr.DuringStart(ns, before) {
+		t.Error("a namespace number reused by a later container keeps the gone one's start-up")
+	}
+}

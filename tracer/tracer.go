@@ -94,12 +94,15 @@ type Tracer struct {
 	// superseded are pids bound once whose namespace inode a newer bound
 	// container got: their Unbind is a no-op.
 	superseded map[uint32]uint64
-	armed      bool
-	everBound  bool
-	sysAcc     []uint64 // syscall bits of namespaces unbound since
-	ext        map[string]Extension
-	closed     bool
-	readErr    error
+	// starts maps the namespaces of starting containers to the kernel time
+	// they got ready (0: still starting); see starting.go.
+	starts    map[uint64]uint64
+	armed     bool
+	everBound bool
+	sysAcc    []uint64 // syscall bits of namespaces unbound since
+	ext       map[string]Extension
+	closed    bool
+	readErr   error
 	// snapshots taken by Close, served afterwards
 	finalSyscalls []Syscall
 	finalStats    Stats

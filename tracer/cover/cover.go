@@ -371,12 +371,20 @@ func (c *Coverage) Background() []string { return c.ledger.Background() }
 
 // markHit records the first hit of unit i (a cover record or the hit array).
 // Called with c.mu held.
-func (c *Coverage) markHit(i int) bool {
+func (c *Coverage) markHit(i int) bool { return c.markHitBy(i, false) }
+
+// markHitBy is markHit for a hit whose record says whether a container
+// made it while starting (a restart, a spare): start-up work, no request's.
+func (c *Coverage) markHitBy(i int, starting bool) bool {
 	if i < 0 || i >= len(c.hit) || c.hit[i] {
 		return false
 	}
 	c.hit[i] = true
-	c.ledger.Add(c.units[i], time.Now())
+	if starting {
+		c.ledger.AddStartup(c.units[i], time.Now())
+	} else {
+		c.ledger.Add(c.units[i], time.Now())
+	}
 	return true
 }
 
@@ -409,6 +417,7 @@ func (c *Coverage) closeProbes() error {
 // coverSet is the tracer's coverage BPF object (loaded on the first Attach,
 // a tracer.Extension) and the coverages sharing its hit array.
 type coverSet struct {
+	tr   *tracer.Tracer // whose start-up spans tell a starting container's hits
 	maps *coverMaps
 	// entry and pyLine are the programs of the attach mode in use: multi,
 	// uprobe_multi links (Linux 6.6+); else one classic uprobe per address.
@@ -451,7 +460,7 @@ func loadSet(tr *tracer.Tracer) (*coverSet, error) {
 	shared := tr.SharedMaps()
 	spec.Maps["events"].MaxEntries = shared["events"].MaxEntries()
 	opts := &ebpf.CollectionOptions{MapReplacements: shared}
-	set := &coverSet{multi: noMulti == nil, noMulti: noMulti}
+	set := &coverSet{tr: tr, multi: noMulti == nil, noMulti: noMulti}
 	// Only the programs of one mode are loaded: a kernel without
 	// uprobe_multi refuses the others.
 	if set.multi {
@@ -528,15 +537,16 @@ func (s *coverSet) Handle(raw []byte) error {
 	s.mu.Lock()
 	covs := s.covs
 	s.mu.Unlock()
+	starting := s.tr != nil && s.tr.DuringStart(r.mntns, r.ts)
 	for _, c := range covs {
 		switch {
 		case r.typ == evCover && c.nat != nil && r.idx >= c.base && r.idx-c.base < uint32(len(c.nat.funcs)):
 			c.mu.Lock()
-			c.markHit(int(r.idx - c.base))
+			c.markHitBy(int(r.idx-c.base), starting)
 			c.mu.Unlock()
 			return nil
 		case r.typ == evPyLine && c.py != nil:
-			c.py.record(c, &r)
+			c.py.record(c, &r, starting)
 		}
 	}
 	return nil

@@ -289,7 +289,7 @@ func (p *pythonCover) isEnabled() bool {
 }
 
 // record applies a python line record.
-func (p *pythonCover) record(c *Coverage, r *record) {
+func (p *pythonCover) record(c *Coverage, r *record, starting bool) {
 	file := r.pyFile
 	if !strings.HasPrefix(file, "/") && !strings.HasPrefix(file, "<") && p.cwd != "" {
 		file = path.Join(p.cwd, file)
@@ -309,7 +309,7 @@ func (p *pythonCover) record(c *Coverage, r *record) {
 		c.units = append(c.units, u)
 		c.hit = append(c.hit, false)
 	}
-	c.markHit(i)
+	c.markHitBy(i, starting)
 }
 
 // pyInScope: a file is in scope when it matches a glob and no "!glob".

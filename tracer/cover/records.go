@@ -26,6 +26,9 @@ var errShortRecord = errors.New("short coverage record")
 // on typ.
 type record struct {
 	typ uint8
+	// mntns and ts are the header's: the hitting process's mount
+	// namespace and the kernel time (bpf_ktime_get_ns) of the hit.
+	mntns, ts uint64
 	idx uint32 // evCover: the probe's cookie
 
 	// evPyLine
@@ -39,7 +42,7 @@ func (r *record) decode(b []byte) error {
 		return fmt.Errorf("%w: %d bytes", errShortRecord, len(b))
 	}
 	le := binary.LittleEndian
-	*r = record{typ: b[0]}
+	*r = record{typ: b[0], mntns: le.Uint64(b[16:]), ts: le.Uint64(b[24:])}
 	switch r.typ {
 	case evCover:
 		if len(b) < coverSize {

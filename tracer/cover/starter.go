@@ -73,11 +73,15 @@ func (s *Starter) Start(ctx context.Context, start StartFunc) (int, error) {
 	case err != nil:
 		return 0, err
 	}
+	// Until it is ready, what the process runs is its start-up: hits of a
+	// later container (a restart, a spare) are no request's merit.
+	s.tr.Starting(pid)
 	if ready != nil {
 		if err := ready(ctx); err != nil {
 			return pid, err
 		}
 	}
+	s.tr.Ready(pid)
 	s.coverFirst(ctx, pid)
 	return pid, nil
 }

@@ -256,7 +256,13 @@ func (c *Coverage) apply(r record) {
 		}
 		c.methods[i].Hit, c.methods[i].HitAt, c.methods[i].JVMPid = true, wallTime(m.at), r.tgid
 		c.order = append(c.order, i)
-		c.ledger.Add(c.methods[i].Function(), c.methods[i].HitAt)
+		// A JVM still starting (a restart, a spare) runs its start-up code
+		// while requests to the current one are in flight: no request's merit.
+		if c.tr != nil && c.tr.DuringStart(r.mntns, r.ts) {
+			c.ledger.AddStartup(c.methods[i].Function(), c.methods[i].HitAt)
+		} else {
+			c.ledger.Add(c.methods[i].Function(), c.methods[i].HitAt)
+		}
 	case 'E':
 		c.problem(m.text)
 	case 'R':
