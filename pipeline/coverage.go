@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/whittle-dev/whittle/corpus"
@@ -314,12 +315,27 @@ func summarizeCoverage(st cover.Stats, hits []cover.FirstHit) report.CodeCoverag
 // requests); V8's coverage costs an inspector round trip per node process
 // after every answer. The fuzzer gets coverage feedback on a sample of its
 // requests and runs at full speed otherwise.
+//
+// The first startupSamples containers started after the first (a restart,
+// a spare) run with it on: their start-up code (module bodies, class
+// definitions) is the only start-up a probe attached to a running
+// container can see, and it should not be left to the phase's luck. The
+// tracer marks those hits as start-up, no request's.
 type dutyCycle struct {
 	cov     cover.Source
 	on, off time.Duration
-	enabled bool
-	since   time.Time
+
+	mu       sync.Mutex // tick runs in the fuzzing loop, holds in spare starts
+	enabled  bool
+	since    time.Time
+	held     int  // starts in progress that keep it on
+	switched bool // switched on by a start: see switchedByStart
+	samples  int  // starts seen with it on
 }
+
+// startupSamples is how many later containers start with the costly
+// coverage on: module bodies run the same at every start.
+const startupSamples = 2
 
 func newDutyCycle(cov cover.Source) *dutyCycle {
 	return &dutyCycle{cov: cov, on: time.Second, off: 3 * time.Second, enabled: true, since: time.Now()}
@@ -328,11 +344,13 @@ func newDutyCycle(cov cover.Source) *dutyCycle {
 // tick flips the probe when its phase is over. It is called between requests.
 // It reports true when it switched the coverage on.
 func (d *dutyCycle) tick() (switchedOn bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	limit := d.off
 	if d.enabled {
 		limit = d.on
 	}
-	if time.Since(d.since) < limit {
+	if d.held > 0 || time.Since(d.since) < limit {
 		return false
 	}
 	d.enabled = !d.enabled
@@ -341,14 +359,52 @@ func (d *dutyCycle) tick() (switchedOn bool) {
 	return d.enabled
 }
 
+// switchedByStart reports, once, that a start switched the coverage on
+// since the last call: what was counted meanwhile (V8 counts while off)
+// belongs to no single request.
+func (d *dutyCycle) switchedByStart() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	was := d.switched
+	d.switched = false
+	return was
+}
+
+// holdForStart keeps the coverage on while a container starts, for the
+// first startupSamples starts; release ends the hold, and the on phase
+// runs on from there while the start-up's last hits are read.
+func (d *dutyCycle) holdForStart() (release func()) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.samples+d.held >= startupSamples {
+		return func() {}
+	}
+	d.held++
+	if !d.enabled {
+		d.enabled, d.switched = true, true
+		_ = d.cov.Enable(true)
+	}
+	return sync.OnceFunc(func() {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		d.held--
+		d.samples++
+		d.since = time.Now()
+	})
+}
+
 // pause switches the coverage off until resume, whatever its phase.
 func (d *dutyCycle) pause() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	d.enabled = false
 	_ = d.cov.Enable(false)
 }
 
 // resume switches the coverage on and starts its on phase afresh.
 func (d *dutyCycle) resume() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	d.enabled = true
 	d.since = time.Now()
 	_ = d.cov.Enable(true)

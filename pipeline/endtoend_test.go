@@ -21,6 +21,7 @@ import (
 	"github.com/whittle-dev/whittle/internal/testimage"
 	"github.com/whittle-dev/whittle/probe"
 	"github.com/whittle-dev/whittle/report"
+	"github.com/whittle-dev/whittle/report/covdata"
 )
 
 // These tests are the acceptance of the whole pipeline on the bundled
@@ -312,6 +313,7 @@ func TestPypetsEndToEnd(t *testing.T) {
 		"server-error": "GET /items",
 	})
 	assertCrashReproducer(t, rep, "-X 'DELETE'")
+	assertRestartStartupIsNoRequestsMerit(t, rep, "/app/pypets/models.py")
 	kept := keptPaths(rep)
 	// The module imported only when format=xml, and what it imports.
 	lazy := false
@@ -326,5 +328,34 @@ func TestPypetsEndToEnd(t *testing.T) {
 	}
 	if _, ok := kept["/usr/bin/apt"]; ok {
 		t.Error("the minimal image keeps apt")
+	}
+}
+
+// assertRestartStartupIsNoRequestsMerit checks that the module body of
+// file, run only when a container starts, was seen in a restarted
+// container (the first ones start with the costly coverage on) and counts
+// as start-up, credited to no request: the coverage probes attach to the
+// first container once it is ready, so its own start-up is never seen.
+func assertRestartStartupIsNoRequestsMerit(t *testing.T, rep *report.Report, file string) {
+	t.Helper()
+	if rep.Fuzz.Restarts == 0 {
+		t.Fatalf("the run never restarted its target: nothing to check")
+	}
+	cc := rep.Trace.CodeCoverage
+	if cc == nil || cc.ByFunction == nil {
+		t.Fatal("no function coverage in the report")
+	}
+	found := false
+	for _, fn := range cc.ByFunction.Functions {
+		if fn.File != file || fn.Name != "<module>" {
+			continue
+		}
+		found = true
+		if fn.State != covdata.Startup || fn.Operation != "" {
+			t.Errorf("%s <module>: state %q, credited to %q; want start-up, no request's", file, fn.State, fn.Operation)
+		}
+	}
+	if !found {
+		t.Errorf("%s <module> was not seen in any of %d restarted containers", file, rep.Fuzz.Restarts)
 	}
 }

@@ -40,6 +40,8 @@ func (s *session) exercise(ctx context.Context) error {
 		r.endPhase(event.PhaseFuzz, "", err)
 		return err
 	}
+	s.fuzzDuty.Store(fb.duty)
+	defer s.fuzzDuty.Store(nil)
 	s.measureCapacity(ctx, fb)
 	events := make(chan fuzz.Event, 1024)
 	opts := []fuzz.Option{
@@ -125,6 +127,7 @@ func (s *session) exercise(ctx context.Context) error {
 		return derr
 	}
 	finish()
+	s.fuzzDuty.Store(nil)
 	if fb.duty != nil {
 		// The replays need no line coverage: let the interpreter run at full speed.
 		_ = s.cov.Enable(false)

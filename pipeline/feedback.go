@@ -103,6 +103,9 @@ func (f *traceFeedback) After(ctx context.Context) (fuzz.Signal, error) {
 		if err := f.cov.Sync(ctx); err != nil {
 			return fuzz.Signal{}, fmt.Errorf("reading coverage: %w", err)
 		}
+		if f.duty != nil && f.duty.switchedByStart() {
+			_, f.covAt = f.cov.NewSince(f.covAt)
+		}
 		var units []string
 		units, f.covAt = f.cov.NewSince(f.covAt)
 		sig.Functions = len(units)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/whittle-dev/whittle/corpus"
@@ -318,7 +319,10 @@ type session struct {
 	// runtimes are the runtimes whose coverage needs more than the
 	// tracer's uprobes, made once per run (coverRuntimes).
 	runtimes []cover.Runtime
-	starts   startLog       // when traced containers were starting (coverunits.go)
+	starts   startLog // when traced containers were starting (coverunits.go)
+	// fuzzDuty is the costly coverage's duty cycle while fuzzing (nil
+	// otherwise): traced starts hold it on (dutyCycle.holdForStart).
+	fuzzDuty atomic.Pointer[dutyCycle]
 	orig     *verify.Target // the traced original, restarted when it crashes
 	imageFS  *imageExport
 	deps     *companions // the target's compose services; nil without --compose

@@ -32,6 +32,9 @@ func (s *session) containerStarter(img *probe.Image, traced bool, extra ...probe
 	return func(ctx context.Context) (verify.Instance, error) {
 		var t *probe.Target
 		defer s.starts.since(time.Now())
+		if d := s.fuzzDuty.Load(); d != nil {
+			defer d.holdForStart()()
+		}
 		pid, err := s.traced.Start(ctx, func(ctx context.Context) (int, func(context.Context) error, error) {
 			var err error
 			if t, err = s.engine.Create(ctx, img, append(opts, s.instrumentation(img)...)...); err != nil {
