@@ -80,13 +80,22 @@ func execsPerSecond(r *report.Report) float64 {
 	return float64(r.Fuzz.Requests) / r.Fuzz.Duration
 }
 
-// coverageAtEnd is the functions and files of the last timeline sample.
-func coverageAtEnd(r *report.Report) (functions, files int, ok bool) {
+// coverageAtEnd is what a run covered: the functions requests reached and
+// those run at start-up (the report's code coverage), and the files of the
+// last timeline sample.
+type coverageAtEnd struct {
+	byRequests, atStartup, files int
+}
+
+func coverageOf(r *report.Report) (coverageAtEnd, bool) {
 	if r == nil || len(r.Fuzz.Timeline) == 0 {
-		return 0, 0, false
+		return coverageAtEnd{}, false
 	}
-	s := r.Fuzz.Timeline[len(r.Fuzz.Timeline)-1]
-	return s.Functions, s.Files, true
+	c := coverageAtEnd{files: r.Fuzz.Timeline[len(r.Fuzz.Timeline)-1].Files}
+	if cc := r.Trace.CodeCoverage; cc != nil {
+		c.byRequests, c.atStartup = cc.FunctionsByRequests, cc.FunctionsAtStartup
+	}
+	return c, true
 }
 
 func renderConcurrency(in *inputs) *doc {
@@ -130,11 +139,12 @@ func renderConcurrency(in *inputs) *doc {
 		}
 		rows = append(rows, []string{fx, perSecond(cap8, ok8), perSecond(cap1, ok1), perSecond(ad, c.adaptive != nil), ratio, maxW,
 			perSecond(w1, c.one != nil), untraced})
-		fa, fia, oka := coverageAtEnd(c.adaptive)
-		f1w, fi1, ok1w := coverageAtEnd(c.one)
+		ca, oka := coverageOf(c.adaptive)
+		c1, ok1w := coverageOf(c.one)
 		if oka && ok1w {
-			cov = append(cov, []string{fx, fmt.Sprint(f1w), fmt.Sprint(fa), fmt.Sprint(fi1), fmt.Sprint(fia),
-				yesNo(fa >= f1w && fia >= fi1), verdict(c.one), verdict(c.adaptive)})
+			cov = append(cov, []string{fx, fmt.Sprint(c1.byRequests), fmt.Sprint(ca.byRequests), fmt.Sprint(c1.files), fmt.Sprint(ca.files),
+				yesNo(ca.byRequests >= c1.byRequests && ca.files >= c1.files), fmt.Sprint(c1.atStartup), fmt.Sprint(ca.atStartup),
+				verdict(c.one), verdict(c.adaptive)})
 		}
 		if c.adaptive != nil && c.adaptive.Fuzz.Concurrency != nil {
 			cc := c.adaptive.Fuzz.Concurrency
@@ -156,8 +166,14 @@ func renderConcurrency(in *inputs) *doc {
 	}
 	d.p("")
 	d.p("## Coverage after 60 s, 1 worker against adaptive\n")
-	d.table("lrrrrlll", []string{"fixture", "functions, 1 worker", "adaptive", "files, 1 worker", "adaptive", "adaptive ≥ 1 worker", "verified, 1 worker", "adaptive"}, cov)
-	d.p("Functions and files are the last timeline sample of each report (what the tracer saw, credited or not).")
+	d.table("lrrrrlrrll", []string{"fixture", "functions requests reached, 1 worker", "adaptive", "files, 1 worker", "adaptive", "adaptive ≥ 1 worker",
+		"functions at start-up, 1 worker", "adaptive", "verified, 1 worker", "adaptive"}, cov)
+	d.p("Functions requests reached (credited or not) and functions run at start-up are the report's code coverage")
+	d.p("(`functions_by_requests`, `functions_at_startup`); files are the last timeline sample (what the tracer saw).")
+	d.p("Start-up code is not what fuzzing reaches: probes attach to a running container, so a module body shows only")
+	d.p("when a later container (a restart, a spare) starts, and the first two of those start with the costly coverage")
+	d.p("on. The tracer tells their hits by mount namespace and kernel time, so they count as start-up, in no request's")
+	d.p("credit. A run that restarted its target more often can show more of them; they are not compared.")
 	for _, fx := range concurFixtures {
 		if c, ok := loadConcur(in, fx); ok {
 			if diff := functionsOnlyOneSaw(c.one, c.adaptive); diff != "" {
