@@ -32,15 +32,23 @@ type CapacityProbe struct {
 }
 
 // CapacityLoad is one measurement: Connections clients, each sending the
-// next request as soon as the last one is answered, for Duration.
+// next request as soon as the last one is answered, for Duration; on
+// kept-alive connections, or with Fresh on a new connection each.
 type CapacityLoad struct {
 	Connections int
 	Duration    time.Duration
+	Fresh       bool
 }
 
-// DefaultCapacityLoads: 8 connections, as the wrk measurements, then
-// one, as a sequential fuzzer sends.
-var DefaultCapacityLoads = []CapacityLoad{{Connections: 8, Duration: 10 * time.Second}, {Connections: 1, Duration: 5 * time.Second}}
+// DefaultCapacityLoads: 8 keep-alive connections, as the wrk
+// measurements; one, as a sequential fuzzer sends; and 8 clients opening a
+// connection per request, as whittle does where keep-alive answers are
+// slow (Nagle's algorithm against delayed ACKs): the ceiling there.
+var DefaultCapacityLoads = []CapacityLoad{
+	{Connections: 8, Duration: 10 * time.Second},
+	{Connections: 1, Duration: 5 * time.Second},
+	{Connections: 8, Duration: 5 * time.Second, Fresh: true},
+}
 
 // errCapacityPath is a capacity path that is not a request path.
 var errCapacityPath = errors.New("not a request path")
@@ -113,24 +121,29 @@ func (s *session) runLoads(ctx context.Context, probe *CapacityProbe, rc *report
 			header.Add(name, value)
 		}
 	}
-	client := loopback.NewClient(r.cfg.RequestTimeout)
-	defer client.CloseIdleConnections()
+	kept := loopback.NewClient(r.cfg.RequestTimeout)
+	defer kept.CloseIdleConnections()
+	fresh := loopback.NewClient(r.cfg.RequestTimeout, loopback.WithoutKeepAlive())
 	loads := probe.Loads
 	if len(loads) == 0 {
 		loads = DefaultCapacityLoads
 	}
 	for _, l := range loads {
+		client, how := kept, "connection(s)"
+		if l.Fresh {
+			client, how = fresh, "client(s), a fresh connection per request"
+		}
 		m := loadPath(ctx, client, s.orig.BaseURL()+probe.Path, header, l, r.fail)
 		if ctx.Err() != nil {
 			return
 		}
 		rc.Measurements = append(rc.Measurements, m)
 		if m.Error != "" {
-			r.logf(event.LevelWarn, "capacity: GET %s, %d connection(s): %s; the run goes on without measuring further", probe.Path, l.Connections, m.Error)
+			r.logf(event.LevelWarn, "capacity: GET %s, %d %s: %s; the run goes on without measuring further", probe.Path, l.Connections, how, m.Error)
 			return
 		}
-		r.logf(event.LevelInfo, "capacity: GET %s, %d connection(s), %.1f s: %d answers, %.0f/s (%s)%s",
-			probe.Path, l.Connections, m.Seconds, m.Requests, m.RequestsPerSecond, statusSummary(m.Statuses), coverageNote(rc.CodeCoverage))
+		r.logf(event.LevelInfo, "capacity: GET %s, %d %s, %.1f s: %d answers, %.0f/s (%s)%s",
+			probe.Path, l.Connections, how, m.Seconds, m.Requests, m.RequestsPerSecond, statusSummary(m.Statuses), coverageNote(rc.CodeCoverage))
 	}
 }
 
@@ -155,8 +168,9 @@ func statusSummary(statuses map[string]int64) string {
 	return strings.Join(parts, ", ")
 }
 
-// loadPath sends GETs of url on l.Connections keep-alive connections, each
-// the next as soon as the last is answered, for l.Duration. The first
+// loadPath sends GETs of url from l.Connections clients (on client's
+// connections: kept alive or not), each the next as soon as the last is
+// answered, for l.Duration. The first
 // request that fails stops the load: its error is the measurement's. So does
 // a majority of answers that are not 2xx, at the end.
 func loadPath(ctx context.Context, client *http.Client, url string, header http.Header, l CapacityLoad, fail func(*panics.Panic)) report.CapacityMeasurement {
@@ -203,7 +217,7 @@ func loadPath(ctx context.Context, client *http.Client, url string, header http.
 		}()
 	}
 	wg.Wait()
-	m := report.CapacityMeasurement{Connections: conns, Seconds: time.Since(started).Seconds(), Statuses: map[string]int64{}}
+	m := report.CapacityMeasurement{Connections: conns, FreshConnections: l.Fresh, Seconds: time.Since(started).Seconds(), Statuses: map[string]int64{}}
 	var ok int64
 	for code, n := range statuses {
 		m.Statuses[strconv.Itoa(code)] = n

@@ -75,6 +75,23 @@ func TestLoadPathCountsAnswersOnKeptAliveConnections(t *testing.T) {
 	t.Logf("%d answers in %.2f s (%.0f/s) on %d connection(s)", m.Requests, m.Seconds, m.RequestsPerSecond, srv.conns.Load())
 }
 
+// Where keep-alive answers are slow, whittle opens a connection per
+// request; the capacity is then measured the same way.
+func TestLoadPathOnFreshConnections(t *testing.T) {
+	srv := newCountingServer(t, http.StatusOK, time.Millisecond)
+	client := loopback.NewClient(5*time.Second, loopback.WithoutKeepAlive())
+	m := loadPath(context.Background(), client, srv.URL+"/health", nil, CapacityLoad{Connections: 4, Duration: 300 * time.Millisecond, Fresh: true}, nil)
+	if m.Error != "" || m.Requests < 10 {
+		t.Fatalf("measurement %+v: want answers and no error", m)
+	}
+	if !m.FreshConnections {
+		t.Error("the measurement does not say its connections were fresh")
+	}
+	if served, conns := srv.requests.Load(), srv.conns.Load(); conns != served {
+		t.Errorf("%d connections for %d requests: want one each", conns, served)
+	}
+}
+
 func TestLoadPathOfNon2xxIsAnError(t *testing.T) {
 	srv := newCountingServer(t, http.StatusInternalServerError, 0)
 	m := loadPath(context.Background(), loopback.NewClient(5*time.Second), srv.URL+"/health", nil, CapacityLoad{Connections: 2, Duration: 200 * time.Millisecond}, nil)

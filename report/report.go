@@ -169,8 +169,11 @@ type Capacity struct {
 // CapacityMeasurement is one load: Connections clients each sending the
 // next GET as soon as the last one is answered, for Seconds.
 type CapacityMeasurement struct {
-	Connections int     `json:"connections"`
-	Seconds     float64 `json:"seconds"`
+	Connections int `json:"connections"`
+	// FreshConnections: each request opened a connection of its own
+	// (otherwise they were kept alive).
+	FreshConnections bool    `json:"fresh_connections,omitempty"`
+	Seconds          float64 `json:"seconds"`
 	// Requests are the answered ones, whatever their status.
 	Requests          int64            `json:"requests"`
 	RequestsPerSecond float64          `json:"requests_per_second"`

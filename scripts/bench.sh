@@ -155,12 +155,16 @@ rate() {
 # concur FIXTURE IMAGE PORT PATH [WHITTLE ARGS...]: the fixture's untraced capacity (benchtool rate: 8
 # and 1 keep-alive clients on PATH, its cheapest 2xx operation, in a fresh untraced container), then
 # whittle on the same image in the same step, $duration with adaptive workers and $duration with one;
-# each run measures the capacity on PATH itself first (--measure-capacity: 8 connections for 10 s, then
-# 1 for 5 s, on the traced container right before fuzzing), which the markdown sets executions/s against.
+# each run measures the capacity on PATH itself first (--measure-capacity: 8 keep-alive connections for
+# 10 s, 1 for 5 s, 8 clients with a fresh connection per request for 5 s, on the traced container right
+# before fuzzing), which the markdown sets executions/s against. With `--cmd WORDS` as the first whittle
+# arguments, the untraced container runs WORDS too.
 concur() {
 	local fx=$1 image=$2 port=$3 path=$4 hostport
 	shift 4
-	rate_cid=$(docker run -d --rm -p "127.0.0.1::$port" "$image") || return
+	local cmd=()
+	if [[ ${1-} == --cmd ]]; then read -r -a cmd <<<"$2"; fi
+	rate_cid=$(docker run -d --rm -p "127.0.0.1::$port" "$image" ${cmd[@]+"${cmd[@]}"}) || return
 	hostport=$(docker port "$rate_cid" "$port/tcp" | head -n 1) || return
 	"$bt" rate -url "http://$hostport$path" -workers 8 -duration 10s >"$raw/$fx-capacity-untraced-8.json" || return
 	"$bt" rate -url "http://$hostport$path" -workers 1 -duration 10s >"$raw/$fx-capacity-untraced-1.json" || return
@@ -218,6 +222,8 @@ part_concur() {
 	# the runtimes issue 19 measured: the JDK's HttpServer (keep-alive answers late) and Express
 	need_jvmshop
 	step jvmshop-concur 3 concur jvmshop "$jvmshop" 8080 /health
+	# the same service without TCP_NODELAY: about 40 ms a kept-alive answer, the issue's first case
+	step jvmnagle-concur 3 concur jvmnagle "$jvmshop" 8080 /health --cmd 'java -jar /app/jvmshop.jar'
 	docker image inspect "$nodeviews" >/dev/null 2>&1 || die "fixture $nodeviews missing: make fixtures (or scripts/fixtures.sh nodeviews)"
 	step nodeviews-concur 3 concur nodeviews "$nodeviews" 8080 /health
 }
