@@ -32,6 +32,11 @@ type Signal struct {
 	// start-up in the first signal); their entries, read from the image
 	// (inputsel.DirLister), become values for free-form strings.
 	Dirs []inputsel.DirListing `json:"dirs,omitempty"`
+	// Observed says a costly coverage probe (Python's lines, V8's) was on
+	// while the target ran the request: it ran slower than unobserved,
+	// which the worker count's pace control must not take for the
+	// target's speed.
+	Observed bool `json:"-"`
 }
 
 // New reports whether the signal holds anything new.

@@ -389,6 +389,7 @@ func (l *loop) runLane(ctx context.Context, ln *lane, seq []Step, b *batch) (res
 		if !dead || !resp.NoAnswer() {
 			l.observe(ctx, &rec)
 			b.answers[answer].Novel, b.answers[answer].Shared = rec.novel, rec.shared
+			b.answers[answer].Observed = rec.sig.Observed
 			candidate = candidate || rec.shared
 			l.queue.push(rec.tries...)
 			rec.sofar = sentSteps(seq, append(sent, rec))

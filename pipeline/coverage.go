@@ -359,6 +359,13 @@ func (d *dutyCycle) tick() (switchedOn bool) {
 	return d.enabled
 }
 
+// isOn reports whether the coverage is on now.
+func (d *dutyCycle) isOn() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.enabled
+}
+
 // switchedByStart reports, once, that a start switched the coverage on
 // since the last call: what was counted meanwhile (V8 counts while off)
 // belongs to no single request.

@@ -100,6 +100,7 @@ func (f *traceFeedback) After(ctx context.Context) (fuzz.Signal, error) {
 		}
 	}
 	if f.cov != nil {
+		sig.Observed = f.duty != nil && f.duty.isOn()
 		if err := f.cov.Sync(ctx); err != nil {
 			return fuzz.Signal{}, fmt.Errorf("reading coverage: %w", err)
 		}

@@ -6,8 +6,9 @@
 // answers or latency that grew past the bound. A fixed count never changes.
 // As TCP's slow start, the count doubles at first, up to the first count
 // that bought nothing or brought trouble (the threshold), and grows by one
-// from there. A target's speed varies from window to window (a coverage
-// probe switched on for a second, the machine's load): a rate that did not
+// from there. A target's speed varies from window to window: windows in
+// which a costly coverage probe was on (Answer.Observed) decide nothing
+// about rate or latency, and, for the machine's load, a rate that did not
 // rise takes a worker back only after two windows in a row.
 //
 // Coverage comes first: new coverage seen while several requests were in
@@ -92,6 +93,10 @@ type Answer struct {
 	// Novel says the request showed new coverage; Shared that it came
 	// while other requests were in flight (credited to nobody).
 	Novel, Shared bool
+	// Observed says a costly coverage probe was on while the target ran
+	// it (Python's line probe traps every line): it ran slower than the
+	// target runs unobserved.
+	Observed bool
 }
 
 // Change is a decision to run another number of workers, and why.
@@ -115,6 +120,7 @@ type Controller struct {
 	errors5xx int
 	novel     int
 	shared    int
+	observed  int
 
 	// baseP95 and baseErr are the p95 and 5xx share of the windows at one
 	// worker (the latency and error rate of the target unloaded).
@@ -188,13 +194,16 @@ func (c *Controller) Observe(now time.Time, answers []Answer) (Change, bool) {
 				c.shared++
 			}
 		}
+		if a.Observed {
+			c.observed++
+		}
 	}
 	elapsed := now.Sub(c.start)
 	if len(c.latencies) < c.p.Window || elapsed < c.p.MinWindow {
 		return Change{}, false
 	}
 	ch, ok := c.decide(elapsed)
-	c.start, c.latencies, c.timeouts, c.errors5xx, c.novel, c.shared = now, c.latencies[:0], 0, 0, 0, 0
+	c.start, c.latencies, c.timeouts, c.errors5xx, c.novel, c.shared, c.observed = now, c.latencies[:0], 0, 0, 0, 0, 0
 	return ch, ok
 }
 
@@ -204,7 +213,10 @@ func (c *Controller) decide(elapsed time.Duration) (Change, bool) {
 	p95 := percentile(c.latencies, 0.95)
 	errShare := float64(c.errors5xx) / float64(n)
 	from := c.workers
-	if c.workers == 1 {
+	// A window with answers a costly coverage probe slowed is not the
+	// target's speed: its rate and latency are compared with nothing.
+	observed := c.observed > 0
+	if c.workers == 1 && !observed {
 		// What one worker sees is the target unloaded: the bounds follow
 		// it, smoothed (a target that fills up answers slower, alone too).
 		if !c.based {
@@ -216,9 +228,11 @@ func (c *Controller) decide(elapsed time.Duration) (Change, bool) {
 		c.based = true
 	}
 	bound := max(time.Duration(float64(c.baseP95)*c.p.P95Factor), c.baseP95+c.p.P95Excess)
-	if p95 > bound {
+	switch {
+	case observed:
+	case p95 > bound:
 		c.slow++
-	} else {
+	default:
 		c.slow = 0
 	}
 	if c.ceiling > 0 {
@@ -237,6 +251,8 @@ func (c *Controller) decide(elapsed time.Duration) (Change, bool) {
 		return c.cut(from, rate, fmt.Sprintf("%d timeouts", c.timeouts))
 	case errShare > c.baseErr+c.p.Burst && c.workers > 1:
 		return c.cut(from, rate, fmt.Sprintf("5xx burst: %.0f%% of answers (%.0f%% at 1 worker)", 100*errShare, 100*c.baseErr))
+	case observed:
+		return Change{}, false // the next window the probe leaves alone decides
 	case c.slow >= c.p.Persist && c.workers > 1:
 		c.slow = 0
 		return c.cut(from, rate, fmt.Sprintf("latency grew: p95 %s, bound %s", round(p95), round(bound)))

@@ -263,3 +263,37 @@ func TestOneSlowWindowTakesNothingBack(t *testing.T) {
 		t.Fatalf("two windows in a row without a rise: %v (%v), want back to 4", ch, ok)
 	}
 }
+
+// Python's line probe is on one second in four and makes every request
+// several times slower: windows it slowed say nothing of the target's
+// speed, however many come in a row, nor of its latency. The windows it
+// leaves alone decide.
+func TestWindowsACoverageProbeSlowedDecideNothing(t *testing.T) {
+	c := New(Policy{})
+	now := time.Unix(0, 0)
+	feed := func(total int, latency time.Duration, observed bool) (Change, bool) {
+		answers := make([]Answer, total)
+		for i := range answers {
+			answers[i] = Answer{Latency: latency, Observed: observed}
+		}
+		now = now.Add(time.Second)
+		return c.Observe(now, answers)
+	}
+	c.Observe(now, nil)
+	feed(100, 5*time.Millisecond, false) // 1 → 2
+	if c.Workers() != 2 {
+		t.Fatalf("count %d after a rising window, want 2", c.Workers())
+	}
+	for i := range 6 {
+		if ch, ok := feed(40, 200*time.Millisecond, true); ok {
+			t.Fatalf("slowed window %d changed the count: %v", i+1, ch)
+		}
+	}
+	if ch, ok := feed(200, 5*time.Millisecond, false); !ok || ch.To != 4 {
+		t.Fatalf("a rising window after the slowed ones: %v (%v), want 2 → 4", ch, ok)
+	}
+	feed(200, 5*time.Millisecond, false)
+	if ch, ok := feed(200, 5*time.Millisecond, false); !ok || ch.To != 2 {
+		t.Fatalf("two flat windows the probe left alone: %v (%v), want back to 2", ch, ok)
+	}
+}
