@@ -164,12 +164,15 @@ concur() {
 	shift 4
 	local cmd=()
 	if [[ ${1-} == --cmd ]]; then read -r -a cmd <<<"$2"; fi
-	rate_cid=$(docker run -d --rm -p "127.0.0.1::$port" "$image" ${cmd[@]+"${cmd[@]}"}) || return
-	hostport=$(docker port "$rate_cid" "$port/tcp" | head -n 1) || return
-	"$bt" rate -url "http://$hostport$path" -workers 8 -duration 10s >"$raw/$fx-capacity-untraced-8.json" || return
-	"$bt" rate -url "http://$hostport$path" -workers 1 -duration 10s >"$raw/$fx-capacity-untraced-1.json" || return
-	docker rm -f "$rate_cid" >/dev/null || return
-	rate_cid=
+	rm -f "$raw/$fx-capacity-untraced-8.json" "$raw/$fx-capacity-untraced-1.json"
+	if [[ ${1-} != --compose ]]; then # a service with companions has no untraced figure alone
+		rate_cid=$(docker run -d --rm -p "127.0.0.1::$port" "$image" ${cmd[@]+"${cmd[@]}"}) || return
+		hostport=$(docker port "$rate_cid" "$port/tcp" | head -n 1) || return
+		"$bt" rate -url "http://$hostport$path" -workers 8 -duration 10s >"$raw/$fx-capacity-untraced-8.json" || return
+		"$bt" rate -url "http://$hostport$path" -workers 1 -duration 10s >"$raw/$fx-capacity-untraced-1.json" || return
+		docker rm -f "$rate_cid" >/dev/null || return
+		rate_cid=
+	fi
 	rm -f "$raw/$fx-capacity-8.json" "$raw/$fx-capacity-1.json" # the names before the traced measurement
 	run_whittle "$fx-concur-adaptive" "whittle-bench/$fx:concur" "$image" --workers 0 --duration "$duration" --measure-capacity "$path" "$@" || return
 	run_whittle "$fx-concur-1" "whittle-bench/$fx:concur1" "$image" --workers 1 --duration "$duration" --measure-capacity "$path" "$@" || return
@@ -226,6 +229,11 @@ part_concur() {
 	step jvmnagle-concur 3 concur jvmnagle "$jvmshop" 8080 /health --cmd 'java -jar /app/jvmshop.jar'
 	docker image inspect "$nodeviews" >/dev/null 2>&1 || die "fixture $nodeviews missing: make fixtures (or scripts/fixtures.sh nodeviews)"
 	step nodeviews-concur 3 concur nodeviews "$nodeviews" 8080 /health
+	# PostgreSQL beside the service (compose); /tags is its cheapest operation that reads the database
+	for img in "$pgnotes" "$pgdb"; do
+		docker image inspect "$img" >/dev/null 2>&1 || die "fixture $img missing: make fixtures (or scripts/fixtures.sh pgnotes pgdb)"
+	done
+	step pgnotes-concur 4 concur pgnotes "$pgnotes" 8000 /tags --compose "$pgnotes_compose" --service api
 }
 
 part_rebuild() {

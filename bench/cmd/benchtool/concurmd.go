@@ -13,7 +13,7 @@ import (
 
 // concurFixtures are the fixtures of `scripts/bench.sh concur`, the
 // latency-bound one first.
-var concurFixtures = []string{"slowdb", "gopets", "pypets", "jvmshop", "jvmnagle", "nodeviews"}
+var concurFixtures = []string{"slowdb", "gopets", "pypets", "jvmshop", "jvmnagle", "nodeviews", "pgnotes"}
 
 // concurRun is what one fixture's concur step left in raw/: the untraced
 // capacity (benchtool rate) and the two whittle runs, each with the
@@ -169,6 +169,11 @@ func renderConcurrency(in *inputs) *doc {
 	d.p("- jvmnagle is jvmshop's image run with `--cmd 'java -jar /app/jvmshop.jar'`: without the fixture's")
 	d.p("  `-Dsun.net.httpserver.nodelay=true`, the JDK's HttpServer writes headers and body apart and Nagle's algorithm")
 	d.p("  holds the body until the client's delayed ACK, about 40 ms a kept-alive request: issue 19's first case.")
+	d.p("- pgnotes is FastAPI with PostgreSQL beside it (`--compose testdata/targets/pgnotes/compose.yaml --service api`);")
+	d.p("  its capacity is measured on `GET /tags`, its cheapest operation that reads the database (`/health` does not), and")
+	d.p("  it has no untraced figure (it needs its database). Its pool keeps one connection (psycopg2's")
+	d.p("  `ThreadedConnectionPool(1, 8)`): every request beyond the first in flight opens and closes a PostgreSQL")
+	d.p("  connection of its own, so the service takes less with more clients, and the adaptive count stays low.")
 	d.p("  \"untraced\" is the same 8-client load on a fresh untraced container of the image, a few minutes earlier, for")
 	d.p("  context: the difference is what the tracer costs, and how the machine's load differed.")
 	d.p("- Acceptance (issue 19): on latency-bound services, executions/s at least half the 8-connection capacity.")
