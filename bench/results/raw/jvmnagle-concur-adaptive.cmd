@@ -1,0 +1,1 @@
+whittle run whittle-fixture/jvmshop:latest --auto --seed 1 --tag whittle-bench/jvmnagle:concur --workers 0 --duration 60s --measure-capacity /health --cmd java -jar /app/jvmshop.jar -o json=bench/results/raw/jvmnagle-concur-adaptive.json

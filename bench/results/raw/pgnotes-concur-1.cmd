@@ -1,0 +1,1 @@
+whittle run whittle-fixture/pgnotes:latest --auto --seed 1 --tag whittle-bench/pgnotes:concur1 --workers 1 --duration 60s --measure-capacity /tags --compose testdata/targets/pgnotes/compose.yaml --service api -o json=bench/results/raw/pgnotes-concur-1.json
