@@ -29,7 +29,7 @@ type record struct {
 	// mntns and ts are the header's: the hitting process's mount
 	// namespace and the kernel time (bpf_ktime_get_ns) of the hit.
 	mntns, ts uint64
-	idx uint32 // evCover: the probe's cookie
+	idx       uint32 // evCover: the probe's cookie
 
 	// evPyLine
 	line           int32
