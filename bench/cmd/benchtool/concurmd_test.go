@@ -52,8 +52,18 @@ func TestConcurrencyCapacityFromTheRunItself(t *testing.T) {
 	writeRaw(t, dir, "slowdb-concur-adaptive.json", run(6000, &report.Capacity{Path: "/health", CodeCoverage: "paused",
 		Measurements: []report.CapacityMeasurement{
 			{Connections: 8, Seconds: 10, Requests: 4000, RequestsPerSecond: 400, Statuses: map[string]int64{"200": 4000}},
-			{Connections: 1, Seconds: 5, Requests: 500, RequestsPerSecond: 100, Statuses: map[string]int64{"200": 500}}}}))
+			{Connections: 1, Seconds: 5, Requests: 500, RequestsPerSecond: 100, Statuses: map[string]int64{"200": 500}},
+			{Connections: 8, FreshConnections: true, Seconds: 5, Requests: 1000, RequestsPerSecond: 200, Statuses: map[string]int64{"200": 1000}}}}))
 	writeRaw(t, dir, "slowdb-concur-1.json", run(3000, nil))
+	// jvmnagle: kept-alive answers are slow; whittle opened a connection per
+	// request, and the fresh-connection load is the higher ceiling.
+	nagle := run(6000, &report.Capacity{Path: "/health", CodeCoverage: "on",
+		Measurements: []report.CapacityMeasurement{
+			{Connections: 8, Seconds: 10, Requests: 500, RequestsPerSecond: 50, Statuses: map[string]int64{"200": 500}},
+			{Connections: 1, Seconds: 5, Requests: 30, RequestsPerSecond: 6, Statuses: map[string]int64{"200": 30}},
+			{Connections: 8, FreshConnections: true, Seconds: 5, Requests: 2500, RequestsPerSecond: 500, Statuses: map[string]int64{"200": 2500}}}})
+	nagle.Fuzz.Connections = "keep-alive answers took 42ms, answers on fresh connections 2ms: every request opens a connection of its own"
+	writeRaw(t, dir, "jvmnagle-concur-adaptive.json", nagle)
 	// gopets: an older step (untraced capacity under its old name, no traced one).
 	writeRaw(t, dir, "gopets-capacity-8.json", Rate{Workers: 8, RPS: 3907})
 	writeRaw(t, dir, "gopets-concur-adaptive.json", run(29160, nil))
@@ -64,16 +74,18 @@ func TestConcurrencyCapacityFromTheRunItself(t *testing.T) {
 
 	md := renderConcurrency(&inputs{raw: dir}).String()
 	for fx, want := range map[string][]string{
-		// fixture, capacity 8, 1 connection, adaptive, of capacity, max workers, 1 worker, untraced 8
-		"slowdb": {"slowdb", "400/s", "100/s", "100/s", "**25%**", "4", "50/s", "900/s"},
-		"gopets": {"gopets", "-", "-", "486/s", "-", "4", "-", "3907/s"},
-		"pypets": {"pypets", "-", "-", "10/s", "-", "4", "-", "-"},
+		// fixture, capacity 8 kept alive, 8 fresh, 1 connection, adaptive, of capacity, max workers, 1 worker, untraced 8
+		"slowdb":   {"slowdb", "400/s", "200/s", "100/s", "100/s", "**25%**", "4", "50/s", "900/s"},
+		"jvmnagle": {"jvmnagle", "50/s", "500/s", "6/s", "100/s", "**20%**", "4", "-", "-"},
+		"gopets":   {"gopets", "-", "-", "-", "486/s", "-", "4", "-", "3907/s"},
+		"pypets":   {"pypets", "-", "-", "-", "10/s", "-", "4", "-", "-"},
 	} {
 		if got := tableRow(t, md, fx); strings.Join(got, "|") != strings.Join(want, "|") {
 			t.Errorf("%s: row %q, want %q", fx, got, want)
 		}
 	}
-	for _, w := range []string{"slowdb: code coverage during the load: paused", "pypets: the capacity was not measured: 10 of 10 answers were not 2xx"} {
+	for _, w := range []string{"slowdb: code coverage during the load: paused", "pypets: the capacity was not measured: 10 of 10 answers were not 2xx",
+		"jvmnagle: whittle chose: keep-alive answers took 42ms"} {
 		if !strings.Contains(md, w) {
 			t.Errorf("the notes lack %q:\n%s", w, md)
 		}
