@@ -90,3 +90,33 @@ func TestMergeRefusesOtherSpecs(t *testing.T) {
 		t.Errorf("merge of a non-corpus: %v", err)
 	}
 }
+
+// A finding a better one replaced is removed from the store, on disk too.
+func TestRemoveFinding(t *testing.T) {
+	dir := t.TempDir()
+	s := mustOpen(t, dir, testKey)
+	for _, id := range []string{"f1", "f2"} {
+		if err := s.PutFinding(FindingRecord{ID: id, Check: "crash", Data: json.RawMessage(`{}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.RemoveFinding("f1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RemoveFinding("f1"); err != nil {
+		t.Errorf("removing it again: %v", err)
+	}
+	if err := s.RemoveFinding("../meta"); err == nil {
+		t.Error("a bad id was accepted")
+	}
+	if got := s.Findings(); len(got) != 1 || got[0].ID != "f2" {
+		t.Fatalf("findings after the removal: %+v", got)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again := mustOpen(t, dir, testKey)
+	if got := again.Findings(); len(got) != 1 || got[0].ID != "f2" {
+		t.Errorf("findings read again: %+v", got)
+	}
+}

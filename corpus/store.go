@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -534,6 +535,25 @@ func (s *Store) PutFinding(f FindingRecord) error {
 		s.fOrder = append(s.fOrder, f.ID)
 	}
 	s.findings[f.ID] = f
+	return nil
+}
+
+// RemoveFinding removes a stored finding (one a better finding replaced);
+// an id not stored is no error.
+func (s *Store) RemoveFinding(id string) error {
+	if s.readOnly {
+		return fmt.Errorf("removing finding from %s: %w", s.dir, ErrReadOnly)
+	}
+	if !validName(id) {
+		return fmt.Errorf("removing finding: bad id %q", id)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := os.Remove(filepath.Join(s.dir, findingsDir, id+".json")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("removing finding: %w", err)
+	}
+	delete(s.findings, id)
+	s.fOrder = slices.DeleteFunc(s.fOrder, func(x string) bool { return x == id })
 	return nil
 }
 
