@@ -13,9 +13,11 @@ import (
 const maxMinimizePerCrash = 3
 
 // onCrash records a crash found after the answer rec got, restarts the
-// target and minimises the crash's sequence. It returns false when the run
-// cannot go on (l.instance.lost says why).
-func (l *loop) onCrash(ctx context.Context, rec *record, reason string) bool {
+// target and minimises the crash's sequence. suspects are sequences that
+// may have caused it (the workers' whose requests went unanswered), tried
+// first. It returns false when the run cannot go on (l.instance.lost says
+// why).
+func (l *loop) onCrash(ctx context.Context, rec *record, reason string, suspects ...[]Step) bool {
 	if l.mon.stats.requests.Load()-l.instance.lifeStart >= healthyLife {
 		l.instance.crashLoop = 0
 	}
@@ -50,7 +52,7 @@ func (l *loop) onCrash(ctx context.Context, rec *record, reason string) bool {
 	}
 	if l.cfg.minRequests > 0 {
 		l.instance.minimizedCrashes[reason]++
-		if !l.minimizeCrash(ctx, &f, &h) {
+		if !l.minimizeCrash(ctx, &f, &h, suspects) {
 			if known := l.anyCrash(reason); known != nil {
 				// Not reproduced: most likely the crash already known.
 				f.Operation = known.Operation
@@ -60,6 +62,13 @@ func (l *loop) onCrash(ctx context.Context, rec *record, reason string) bool {
 	if f.Minimized && len(f.Requests) > 0 {
 		last := f.Requests[len(f.Requests)-1]
 		f.Message = fmt.Sprintf("target crashed (%s) after %s %s, %d requests from a fresh start", reason, last.Method, last.Path, len(f.Requests))
+		ids, n := l.findings.dropGuesses(f)
+		if n > 0 {
+			f.Count = 1 + n // this crash and those the guesses counted
+		}
+		for _, id := range ids {
+			l.unpersistFinding(id)
+		}
 	}
 	f.Curl = oracle.CurlSequence(l.baseURL(), f.Requests)
 	l.recordFinding(f)
@@ -91,6 +100,9 @@ func (l *loop) knownCrash(reason string, h *history) *Finding {
 	}
 	recent := h.tail(2)
 	for i := range same {
+		if !same[i].Minimized && l.instance.minimizedCrashes[reason] < maxMinimizePerCrash {
+			continue // its operation is a guess: minimise this one
+		}
 		for _, st := range recent {
 			if st.Op == same[i].Operation {
 				return &same[i]

@@ -187,7 +187,7 @@ func (s *findingSet) add(f Finding) (got Finding, isNew, updated bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if cur, ok := s.byID[f.ID]; ok {
-		cur.Count++
+		cur.Count += max(1, f.Count)
 		better := f.Minimized && !cur.Minimized ||
 			f.Minimized == cur.Minimized && len(f.Requests) < len(cur.Requests)
 		if better {
@@ -196,11 +196,32 @@ func (s *findingSet) add(f Finding) (got Finding, isNew, updated bool) {
 		}
 		return *cur, false, better
 	}
-	f.Count = 1
+	f.Count = max(1, f.Count)
 	s.perCheck[checkKey(f.Operation, f.Check)]++
 	s.byID[f.ID] = &f
 	s.order = append(s.order, f.ID)
 	return f, true, false
+}
+
+// dropGuesses removes the crash findings of f's signature that were never
+// reproduced from a fresh start and name another operation than f: the
+// request that noticed such a crash, while several were in flight, need
+// not have caused it. It returns their ids and how many crashes they
+// counted; f, reproduced, takes their place.
+func (s *findingSet) dropGuesses(f Finding) (ids []string, count int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.order = slices.DeleteFunc(s.order, func(id string) bool {
+		g := s.byID[id]
+		if g.Check != oracle.CheckCrash || g.Signature != f.Signature || g.Minimized || g.Operation == f.Operation {
+			return false
+		}
+		ids, count = append(ids, id), count+g.Count
+		s.perCheck[checkKey(g.Operation, g.Check)]--
+		delete(s.byID, id)
+		return true
+	})
+	return ids, count
 }
 
 // has reports whether a finding with this identity is known.

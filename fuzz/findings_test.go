@@ -53,3 +53,39 @@ func TestFindingsKeepABoundedAnswer(t *testing.T) {
 		t.Error("the answer given was changed")
 	}
 }
+
+// A crash that was never reproduced from a fresh start names the request
+// that noticed it, a guess with several in flight; one reproduced later
+// under another operation takes its place and its count. Reproduced ones,
+// other signatures and other checks stay.
+func TestAReproducedCrashReplacesTheGuesses(t *testing.T) {
+	fs := newFindingSet()
+	crash := func(op, sig string, minimised bool) Finding {
+		return Finding{Operation: op, Check: oracle.CheckCrash, Signature: sig, Minimized: minimised}
+	}
+	fs.add(crash("POST /pets", "exited with status 70", false))
+	fs.add(crash("POST /pets", "exited with status 70", false))
+	fs.add(crash("PUT /pets/{id}", "exited with status 70", true))
+	fs.add(crash("DELETE /pets/{id}", "exited with status 2", false))
+	fs.add(Finding{Operation: "GET /pets", Check: oracle.CheckServerError, Signature: "exited with status 70"})
+	cause := crash("GET /pets/{id}", "exited with status 70", true)
+	ids, n := fs.dropGuesses(cause)
+	if len(ids) != 1 || ids[0] != findingID("POST /pets", oracle.CheckCrash, "exited with status 70") || n != 2 {
+		t.Fatalf("dropped %v counting %d: want the POST guess, counting 2", ids, n)
+	}
+	var left []string
+	for _, f := range fs.list() {
+		left = append(left, f.Operation+" "+string(f.Check)+" "+f.Signature)
+	}
+	want := "PUT /pets/{id} crash exited with status 70, DELETE /pets/{id} crash exited with status 2, GET /pets server-error exited with status 70"
+	if strings.Join(left, ", ") != want {
+		t.Errorf("left %q, want %q", strings.Join(left, ", "), want)
+	}
+	if fs.full("POST /pets", oracle.CheckCrash) || fs.perCheck[checkKey("POST /pets", oracle.CheckCrash)] != 0 {
+		t.Error("the dropped guess still counts against its operation's budget")
+	}
+	cause.Count = 1 + n
+	if got, isNew, _ := fs.add(cause); !isNew || got.Count != 3 {
+		t.Errorf("the reproduced crash: new %v, count %d; want new, 3", isNew, got.Count)
+	}
+}

@@ -210,16 +210,29 @@ func split(n, k int) [][2]int {
 }
 
 // minimizeCrash looks for a part of the history since the last restart that
-// reproduces the crash on a fresh target, cheapest guesses first: the last
+// reproduces the crash on a fresh target, cheapest guesses first: the
+// suspects (the sequences of the workers left unanswered); the last
 // sequence; the steps that touched the resources it addressed (created,
 // changed or deleted them: a slice by id); the same for the last two
 // sequences; then ever longer suffixes. It shrinks the first that does. It
 // returns false when nothing reproduced within the budget; f is then left
 // as recorded (the history since the last restart).
-func (l *loop) minimizeCrash(ctx context.Context, f *Finding, h *history) bool {
+func (l *loop) minimizeCrash(ctx context.Context, f *Finding, h *history, suspects [][]Step) bool {
 	m := l.newMinimizer(oracle.CheckCrash, f.Signature, "")
 	all := h.tail(0)
 	var cands [][]Step
+	// Several workers' sequences interleave in the history: each suspect's
+	// own sequence, alone, comes first (short, so cheap to shrink). The
+	// tries of those that did not do it are the price of concurrency, not
+	// taken from what shrinking the one that did may spend.
+	if len(suspects) > 1 && m.restarts > 0 {
+		m.restarts += len(suspects) - 1
+	}
+	for _, seq := range suspects {
+		if len(seq) > 0 && len(seq) <= maxCrashCandidate {
+			cands = append(cands, seq)
+		}
+	}
 	seen := map[string]bool{}
 	add := func(keep []int) {
 		if len(keep) > maxCrashCandidate {

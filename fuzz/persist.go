@@ -112,6 +112,15 @@ func (l *loop) persistFinding(f Finding) {
 	}
 }
 
+// unpersistFinding removes a finding a better one replaced from the store.
+func (l *loop) unpersistFinding(id string) {
+	if st := l.cfg.store; st != nil {
+		if err := st.RemoveFinding(id); err != nil {
+			l.warn("%v", err)
+		}
+	}
+}
+
 // maxWarnings bounds the warnings a run keeps (a full disk fails every write).
 const maxWarnings = 20
 

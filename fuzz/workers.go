@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -129,6 +130,10 @@ type batch struct {
 	offered map[int][]string
 	crash   *record
 	why     string
+	// dying are the sequences of the workers whose request the dying
+	// target left unanswered, each up to that request: any of them may
+	// have killed it (the first to notice need not be the one).
+	dying [][]Step
 	// pending are new findings, minimised and recorded after the batch.
 	pending    []Finding
 	candidates []candidate
@@ -381,8 +386,14 @@ func (l *loop) runLane(ctx context.Context, ln *lane, seq []Step, b *batch) (res
 		concrete := st
 		concrete.Input = p.req.Input
 		local[i] = l.instance.history.add(concrete, p.req.Request, resp, local)
+		b.answers[answer].Crashed = dead
 		if dead && b.crash != nil {
-			break // another worker's request killed it: that one is the crash
+			// Another worker noticed the crash first; this request may
+			// still be the one that caused it.
+			if resp.NoAnswer() {
+				b.noteDying(seq, sent, record{idx: i, req: p.req, resp: resp})
+			}
+			break
 		}
 		rec := record{idx: i, op: p.op, step: concrete, req: p.req, resp: resp, seq: append([]corpus.Request(nil), reqs...), exec: ln.exec, flight: id, batch: b}
 		rec.n = l.mon.stats.request(p.op.ID, resp.Status, int(p.req.Intent.Phase))
@@ -400,6 +411,7 @@ func (l *loop) runLane(ctx context.Context, ln *lane, seq []Step, b *batch) (res
 			results = append(results, rec)
 			c := rec
 			b.crash, b.why = &c, why
+			b.noteDying(seq, sent, rec)
 			break
 		}
 		if resp.Status != 0 {
@@ -409,6 +421,17 @@ func (l *loop) runLane(ctx context.Context, ln *lane, seq []Step, b *batch) (res
 		sent = append(sent, rec)
 	}
 	return results, candidate
+}
+
+// noteDying keeps a worker's sequence up to its request last, which the
+// dying target left unanswered: a suspect of the crash (settle).
+func (b *batch) noteDying(seq []Step, sent []record, last record) {
+	done := sentSteps(seq, append(slices.Clone(sent), last))
+	steps := make([]Step, len(done))
+	for i, s := range done {
+		steps[i] = s.step
+	}
+	b.dying = append(b.dying, steps)
 }
 
 // deferFinding keeps a new finding of a batch for its end, with the steps
@@ -426,7 +449,7 @@ func (b *batch) deferFinding(f Finding, rec *record) {
 func (f *Fuzzer) settle(ctx context.Context, b *batch) {
 	l := f.l
 	if b.crash != nil {
-		l.onCrash(ctx, b.crash, b.why)
+		l.onCrash(ctx, b.crash, b.why, b.dying...)
 	}
 	for _, fd := range b.pending {
 		if l.findings.has(fd.Operation, fd.Check, fd.Signature) {

@@ -97,6 +97,8 @@ type Answer struct {
 	// it (Python's line probe traps every line): it ran slower than the
 	// target runs unobserved.
 	Observed bool
+	// Crashed says the target died while the request was in flight.
+	Crashed bool
 }
 
 // Change is a decision to run another number of workers, and why.
@@ -121,6 +123,7 @@ type Controller struct {
 	novel     int
 	shared    int
 	observed  int
+	crashed   int
 
 	// baseP95 and baseErr are the p95 and 5xx share of the windows at one
 	// worker (the latency and error rate of the target unloaded).
@@ -197,13 +200,16 @@ func (c *Controller) Observe(now time.Time, answers []Answer) (Change, bool) {
 		if a.Observed {
 			c.observed++
 		}
+		if a.Crashed {
+			c.crashed++
+		}
 	}
 	elapsed := now.Sub(c.start)
 	if len(c.latencies) < c.p.Window || elapsed < c.p.MinWindow {
 		return Change{}, false
 	}
 	ch, ok := c.decide(elapsed)
-	c.start, c.latencies, c.timeouts, c.errors5xx, c.novel, c.shared, c.observed = now, c.latencies[:0], 0, 0, 0, 0, 0
+	c.start, c.latencies, c.timeouts, c.errors5xx, c.novel, c.shared, c.observed, c.crashed = now, c.latencies[:0], 0, 0, 0, 0, 0, 0
 	return ch, ok
 }
 
@@ -247,6 +253,13 @@ func (c *Controller) decide(elapsed time.Duration) (Change, bool) {
 		c.workers, c.lastRate, c.raised, c.slow, c.flat = 1, rate, false, 0, 0
 		c.threshold = max(2, from) // the target took them: back there fast
 		return Change{From: from, To: 1, Reason: fmt.Sprintf("new coverage while %d were in flight: one at a time while it comes", from)}, true
+	case c.crashed > 0 && c.workers > 1:
+		// Which request killed it, or which mix of the workers' sequences,
+		// is found by replaying them alone: crashes that come one request
+		// at a time are minimised to their cause.
+		c.workers, c.lastRate, c.raised, c.slow, c.flat = 1, rate, false, 0, 0
+		c.threshold = max(2, from)
+		return Change{From: from, To: 1, Reason: fmt.Sprintf("the target crashed while %d were in flight: one at a time while crashes come", from)}, true
 	case c.timeouts > 0 && c.workers > 1:
 		return c.cut(from, rate, fmt.Sprintf("%d timeouts", c.timeouts))
 	case errShare > c.baseErr+c.p.Burst && c.workers > 1:
@@ -265,8 +278,9 @@ func (c *Controller) decide(elapsed time.Duration) (Change, bool) {
 		c.workers, c.threshold, c.flat = c.prev, c.prev, 0
 		c.lastRate, c.raised = rate, false
 		return Change{From: from, To: c.workers, Reason: fmt.Sprintf("executions/s stopped rising (%.0f/s)", rate)}, true
-	case c.novel > 0:
-		// Still discovering: stay, so that what comes is credited.
+	case c.novel > 0 || c.crashed > 0:
+		// Still discovering (or crashing): stay, so that what comes is
+		// credited (or minimised alone).
 	case p95 <= bound:
 		next := c.workers + 1
 		if c.workers < c.threshold {

@@ -297,3 +297,36 @@ func TestWindowsACoverageProbeSlowedDecideNothing(t *testing.T) {
 		t.Fatalf("two flat windows the probe left alone: %v (%v), want back to 2", ch, ok)
 	}
 }
+
+// A crash while several were in flight cannot say which request (or which
+// mix of sequences) caused it: the count goes back to one, so that the
+// crashes that follow come one request at a time and minimise to their
+// cause, and rises again only after a window without a crash.
+func TestCrashesSendTheCountBackToOne(t *testing.T) {
+	c := New(Policy{})
+	now := time.Unix(0, 0)
+	feed := func(total int, crashed bool) (Change, bool) {
+		answers := make([]Answer, total)
+		for i := range answers {
+			answers[i] = Answer{Latency: 5 * time.Millisecond}
+		}
+		answers[0].Crashed = crashed
+		now = now.Add(time.Second)
+		return c.Observe(now, answers)
+	}
+	c.Observe(now, nil)
+	feed(100, false) // 1 → 2
+	feed(200, false) // 2 → 4
+	if c.Workers() != 4 {
+		t.Fatalf("count %d after two rising windows, want 4", c.Workers())
+	}
+	if ch, ok := feed(400, true); !ok || ch.To != 1 || !strings.Contains(ch.Reason, "crashed while 4 were in flight") {
+		t.Fatalf("a crash with 4 in flight: %v (%v), want back to 1, saying why", ch, ok)
+	}
+	if ch, ok := feed(100, true); ok {
+		t.Fatalf("a window with a crash at one worker changed the count: %v", ch)
+	}
+	if ch, ok := feed(100, false); !ok || ch.To != 2 {
+		t.Fatalf("a window without a crash: %v (%v), want 1 → 2", ch, ok)
+	}
+}
