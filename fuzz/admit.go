@@ -50,6 +50,15 @@ func sentSteps(seq []Step, res []record) []sentStep {
 	return out
 }
 
+// stepsOf returns the steps of sent, without their requests and answers.
+func stepsOf(sent []sentStep) []Step {
+	steps := make([]Step, len(sent))
+	for i, s := range sent {
+		steps[i] = s.step
+	}
+	return steps
+}
+
 // join adds a sequence whose last step earned something new to the corpus
 // (and to the store).
 func (f *Fuzzer) join(seq []sentStep, last record) {

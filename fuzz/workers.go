@@ -426,21 +426,13 @@ func (l *loop) runLane(ctx context.Context, ln *lane, seq []Step, b *batch) (res
 // noteDying keeps a worker's sequence up to its request last, which the
 // dying target left unanswered: a suspect of the crash (settle).
 func (b *batch) noteDying(seq []Step, sent []record, last record) {
-	done := sentSteps(seq, append(slices.Clone(sent), last))
-	steps := make([]Step, len(done))
-	for i, s := range done {
-		steps[i] = s.step
-	}
-	b.dying = append(b.dying, steps)
+	b.dying = append(b.dying, stepsOf(sentSteps(seq, append(slices.Clone(sent), last))))
 }
 
 // deferFinding keeps a new finding of a batch for its end, with the steps
 // its worker's sequence sent so far (the history interleaves the workers).
 func (b *batch) deferFinding(f Finding, rec *record) {
-	f.Steps = make([]Step, len(rec.sofar))
-	for i, s := range rec.sofar {
-		f.Steps[i] = s.step
-	}
+	f.Steps = stepsOf(rec.sofar)
 	b.pending = append(b.pending, f)
 }
 
