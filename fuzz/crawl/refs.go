@@ -129,6 +129,11 @@ func sameOrigin(base *url.URL, ref string) (string, bool) {
 	if p == "" {
 		p = "/"
 	}
+	if strings.HasPrefix(p, "//") {
+		// A request line's path that starts with "//" reads as an
+		// authority to URL parsers on the way: it is not safely the origin's.
+		return "", false
+	}
 	if u.RawQuery != "" {
 		p += "?" + u.RawQuery
 	}
