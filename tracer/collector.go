@@ -28,6 +28,7 @@ type collector struct {
 	view      fileSet           // merged accesses of every namespace bound so far
 
 	buckets map[uint64]*bucket
+	heads   heads
 	procs   map[uint32]*procState // user-space tier shadow, by tgid
 
 	events, decodeErrors, unresolved, truncated uint64
@@ -118,6 +119,8 @@ func (c *collector) handle(r *record) {
 		c.exec(r)
 	case evFile:
 		c.file(r)
+	case evHead:
+		c.head(r)
 	}
 }
 

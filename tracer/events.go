@@ -18,7 +18,8 @@ const (
 	evExit = 4
 	evSync = 5
 	// 6 and 7 are coverage records (bpf/cover.bpf.c), decoded by the
-	// extension that owns them (package tracer/cover).
+	// extension that owns them (package tracer/cover); 8 is evHead
+	// (heads.go).
 )
 
 // record flags (enum ev_flags)
@@ -116,6 +117,8 @@ func (r *record) decode(b []byte) error {
 			return fmt.Errorf("%w: sync record of %d bytes", errShortRecord, len(b))
 		}
 		r.seq = le.Uint64(b[48:])
+	case evHead:
+		return r.decodeHead(b)
 	case evExit:
 	default:
 		return fmt.Errorf("unknown record type %d", r.typ)

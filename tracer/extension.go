@@ -51,7 +51,7 @@ func (t *Tracer) Extend(name string, types []uint8, load func() (Extension, erro
 		handlers = maps.Clone(*cur)
 	}
 	for _, typ := range types {
-		if typ <= evSync {
+		if typ <= evSync || typ == evHead {
 			return nil, fmt.Errorf("loading %s: record type %d is the tracer's own", name, typ)
 		}
 		if _, taken := handlers[typ]; taken {

@@ -29,6 +29,7 @@ enum ev_type {
 	EV_SYNC = 5,
 	EV_COVER = 6,  /* first hit of a probed function (cover.bpf.c) */
 	EV_PYLINE = 7, /* first execution of a Python (file, function, line) */
+	EV_HEAD = 8,   /* a thread read the start of an HTTP request */
 };
 
 /* Record flags. Keep in sync with events.go. */
@@ -50,6 +51,7 @@ enum special {
 	SP_CHDIR = 3,   /* base = cwd at exit, i.e. the new cwd when it succeeded */
 	SP_FCHDIR = 4,  /* base = the fd's path */
 	SP_EXEC = 5,    /* reported by sched_process_exec when it succeeds */
+	SP_HEAD = 6,    /* read, recvfrom: a record when the bytes start an HTTP request */
 };
 
 /* Counters (per CPU). Keep in sync with tracer.go. */
@@ -94,6 +96,16 @@ struct fork_ev {
 struct sync_ev {
 	struct hdr h;
 	u64 seq;
+};
+
+/* The first bytes of an HTTP request a thread read (EV_HEAD): which thread
+ * serves which request, for attributing coverage with several in flight. */
+#define HEAD_MAX 192
+
+struct head_ev {
+	struct hdr h;
+	s64 ret; /* bytes the read returned; data holds min(ret, HEAD_MAX) */
+	char data[HEAD_MAX];
 };
 
 /* Coverage (cover.bpf.c). */

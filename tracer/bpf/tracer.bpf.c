@@ -202,6 +202,41 @@ static __noinline int emit_one(struct scratch *sc, struct inflight *a, struct sp
 	return 0;
 }
 
+/* is_method: whether w, the first four bytes a read returned, start an
+ * HTTP/1 request line (little-endian). */
+static __always_inline int is_method(u32 w)
+{
+	return w == 0x20544547 /* "GET " */ || w == 0x54534f50 /* "POST" */ || w == 0x20545550 /* "PUT " */ ||
+	       w == 0x454c4544 /* "DELE" */ || w == 0x43544150 /* "PATC" */ || w == 0x44414548 /* "HEAD" */ ||
+	       w == 0x4954504f /* "OPTI" */;
+}
+
+/* emit_head sends the start of a read's bytes when they begin an HTTP
+ * request: the thread that read it is serving it. */
+static __noinline int emit_head(u64 buf, s64 ret, u64 mntns, u32 flags)
+{
+	u32 w = 0;
+	if (ret < 16 || bpf_probe_read_user(&w, sizeof(w), (void *)buf) || !is_method(w))
+		return 0;
+	struct head_ev *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(C_DROPS);
+		return 0;
+	}
+	fill_hdr(&e->h, EV_HEAD, mntns, flags);
+	e->ret = ret;
+	/* The buffer is at least ret bytes; past them (ret < HEAD_MAX) it holds
+	 * stale bytes, which user space cuts off. A read that fails near the
+	 * end of a mapping keeps the first 16, known readable. */
+	if (bpf_probe_read_user(e->data, HEAD_MAX, (void *)buf)) {
+		__builtin_memset(e->data, 0, HEAD_MAX);
+		bpf_probe_read_user(e->data, 16, (void *)buf);
+		e->ret = 16;
+	}
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
 static __always_inline void mark_syscall(u64 mntns, long nr)
 {
 	struct sysbits *v = bpf_map_lookup_elem(&sysbits, &mntns);
@@ -298,6 +333,8 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	} else {
 		mntns = task_mntns(current_task());
 	}
+	if (s->special == SP_HEAD)
+		return emit_head(a.a[1], (s64)ctx->args[1], mntns, flags);
 	fill_hdr(&sc->ev.h, EV_FILE, mntns, flags);
 	sc->ev.h.kind = s->kind;
 	sc->ev.h.nr = (u16)a.nr;

@@ -3,7 +3,7 @@
 // imported into a throw-away image with its loader, libc and /etc/ld.so.cache.
 //
 //   wl [wait] MODE [ARG]    "wait": block until SIGUSR1 first (so the test can Bind)
-//   MODE: suite | b | child | execd | deep | loop N [RATE] | sleep
+//   MODE: suite | b | child | execd | deep | loop N [RATE] | sleep | heads
 //   run as a script interpreter ("#!/usr/bin/wl"): opens /data/from-script.txt
 #define _GNU_SOURCE
 #include <errno.h>
@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -110,6 +111,30 @@ static void deep(void)
 		close(fd);
 }
 
+/* heads: a child reads a request from a pipe (read), the parent another
+ * from a socket pair (recvfrom), and bytes that are no request. */
+static void heads(void)
+{
+	static const char get[] = "GET /a?x=1 HTTP/1.1\r\nHost: t\r\n\r\n";
+	static const char post[] = "POST /b HTTP/1.1\r\nContent-Length: 0\r\n\r\n";
+	static const char other[] = "GETTING nothing: not a request line\r\n";
+	char buf[4096];
+	int p[2], sv[2];
+	if (pipe(p) || socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+		exit(3);
+	pid_t child = fork();
+	if (child == 0) {
+		ssize_t n = read(p[0], buf, sizeof(buf));
+		_exit(n > 0 ? 0 : 4);
+	}
+	write(p[1], get, sizeof(get) - 1);
+	waitpid(child, NULL, 0);
+	write(sv[0], post, sizeof(post) - 1);
+	recv(sv[1], buf, sizeof(buf), 0);
+	write(p[1], other, sizeof(other) - 1);
+	read(p[0], buf, sizeof(buf));
+}
+
 static double now(void)
 {
 	struct timeval tv;
@@ -141,6 +166,8 @@ int main(int argc, char **argv)
 		touch("/data/child.txt");
 	} else if (!strcmp(mode, "execd")) {
 		touch("/data/execd.txt");
+	} else if (!strcmp(mode, "heads")) {
+		heads();
 	} else if (!strcmp(mode, "sleep")) {
 		wait_usr1();
 	} else if (!strcmp(mode, "loop")) {
