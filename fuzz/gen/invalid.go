@@ -105,6 +105,9 @@ func (g *Generator) invalidCandidates(s *openapi3.Schema, name string, textual b
 				if g.rng.IntN(3) == 0 {
 					n = min(hi*2+64, limits.GenLength.Int()+1)
 				}
+				if !g.spend(n / bytesPerStep) {
+					return ""
+				}
 				return strings.Repeat("w", n)
 			}})
 		}

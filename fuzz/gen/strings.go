@@ -157,13 +157,14 @@ func (g *Generator) matching(pattern string, lo, hi int) (string, bool) {
 			target = lo + g.rng.IntN(8)
 		}
 		v := pg.generate(g.rng, target)
-		if !g.spend(len(v) / bytesPerStep) {
-			return "", false
-		}
 		n := utf8.RuneCountInString(v)
 		if n < lo {
 			v = pg.pad(g.rng, v, lo-n)
 			n = utf8.RuneCountInString(v)
+		}
+		// The padding costs steps too: a value's steps bound its size.
+		if !g.spend(len(v) / bytesPerStep) {
+			return "", false
 		}
 		if n >= lo && n <= hi && re.MatchString(v) {
 			return v, true
