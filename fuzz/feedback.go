@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/fuzz/inputsel"
 )
 
@@ -13,6 +14,22 @@ import (
 // after each answer, from the fuzz loop's goroutine.
 type Feedback interface {
 	After(ctx context.Context) (Signal, error)
+}
+
+// Flights is a Feedback that can tell which of several requests in flight
+// newly covered what: the tracer, by the thread that ran the code, where
+// the target's runtime serves a request on one thread. The workers of a
+// concurrent run (workers.go) say when each request leaves and when its
+// answer came; its methods are safe for concurrent use.
+type Flights interface {
+	Feedback
+	// Sending says request id is about to go on the wire.
+	Sending(id int, req corpus.Request)
+	// Answered says request id's answer came, or that none will.
+	Answered(id int)
+	// Owners returns, of the functions the last After reported, how many
+	// each request made, by id; those it cannot tell are in no count.
+	Owners() map[int]int
 }
 
 // Signal is what is new in the target since the previous call.

@@ -113,7 +113,7 @@ func newLoop(s *spec.Spec, send Sender, cfg *config) *loop {
 		o := s.Operation(op)
 		return o == nil || param.FreeValued(o, target)
 	}
-	l.coverage = &coverage{feedback: cfg.feedback, unattributed: l.unattributed,
+	l.coverage = &coverage{feedback: cfg.feedback, unattributed: l.unattributed, threadCredited: l.threadCredited,
 		listings: func(dirs []inputsel.DirListing) { files.Observe("", "", nil, nil, dirs) }}
 	l.conc = newConcurrency(cfg)
 	l.selection = newSelection(s, l.gen, l.exec.values, files, l.ctl, l.mon)

@@ -130,6 +130,9 @@ func (o dictionary) observe(_ context.Context, rec *record) {
 type coverage struct {
 	feedback     Feedback
 	unattributed func(*Signal)
+	// threadCredited counts functions of shared windows that Flights
+	// credited to one request.
+	threadCredited func(n int)
 	// listings gives the name book the directories of a drained signal.
 	listings func([]inputsel.DirListing)
 }
@@ -144,13 +147,46 @@ func (o *coverage) observe(ctx context.Context, rec *record) {
 	if rec.batch == nil {
 		return
 	}
-	alone, others := rec.batch.solo(rec.flight)
-	rec.sig.NewFiles = rec.batch.offer(rec.flight, others, rec.sig.NewFiles)
+	b := rec.batch
+	alone, others := b.solo(rec.flight)
+	rec.sig.NewFiles = b.offer(rec.flight, others, rec.sig.NewFiles)
 	rec.novel = rec.sig.New()
+	owed := b.owed[rec.flight]
+	delete(b.owed, rec.flight)
 	if !alone && rec.novel {
-		rec.shared = true
-		o.unattributed(&rec.sig)
+		// The functions a thread made while serving one request alone are
+		// that request's (Flights); what is left is nobody's.
+		var owners map[int]int
+		if fl, ok := o.feedback.(Flights); ok {
+			owners = fl.Owners()
+		}
+		mine, told := 0, 0
+		for id, n := range owners {
+			switch {
+			case id == rec.flight:
+				mine = n
+			case b.inflight[id]:
+				b.owed[id] += n // credited when its answer comes
+			default:
+				continue // answered before: its signal is gone
+			}
+			told += n
+		}
+		if told > rec.sig.Functions {
+			mine, told = 0, 0 // a feedback that miscounts is not believed
+		}
+		rec.sig.Functions -= told
+		if rec.sig.New() {
+			rec.shared = true
+			o.unattributed(&rec.sig)
+		}
+		rec.sig.Functions = mine
+		if told > 0 && o.threadCredited != nil {
+			o.threadCredited(told)
+		}
 	}
+	rec.sig.Functions += owed
+	rec.novel = rec.novel || owed > 0
 }
 
 // drain takes, and drops, what a request outside the loop (a minimisation

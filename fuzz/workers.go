@@ -36,7 +36,10 @@ import (
 // several requests in flight, what it reports after one answer may be
 // another's doing. Coverage is therefore credited to a request only when no
 // other request was in flight since the tracer was last asked (a solo
-// window). Coverage seen in a shared window is credited to nobody: it
+// window), or when a feedback that implements Flights tells whose it was
+// (the tracer, by the thread that ran it: pipeline/flights.go): functions
+// of a request still in flight wait in the batch for its answer. The rest
+// of a shared window's coverage is credited to nobody: it
 // counts for the image (the tracer saw it) and as Unattributed; the
 // sequences in flight then are candidates, re-run alone after the batch in
 // a short sequential lane (calibration, as AFL calibrates new inputs), and
@@ -81,6 +84,10 @@ type ConcurrencyStats struct {
 	Calibrated   int64 `json:"calibrated,omitempty"`
 	Confirmed    int64 `json:"confirmed,omitempty"`
 	Unattributed int64 `json:"unattributed,omitempty"`
+	// ThreadCredited counts functions seen while several requests were in
+	// flight and credited to one of them by the thread that ran them
+	// (Flights): no calibration needed.
+	ThreadCredited int64 `json:"thread_credited,omitempty"`
 }
 
 // WorkerChange is one change of the worker count.
@@ -128,8 +135,11 @@ type batch struct {
 	// correlation of values with files (inputsel) attributes a file by
 	// its name, so each of them is shown it.
 	offered map[int][]string
-	crash   *record
-	why     string
+	// owed are functions Flights credited to a request still in flight,
+	// added to its signal when its answer comes.
+	owed  map[int]int
+	crash *record
+	why   string
 	// dying are the sequences of the workers whose request the dying
 	// target left unanswered, each up to that request: any of them may
 	// have killed it (the first to notice need not be the one).
@@ -142,7 +152,7 @@ type batch struct {
 }
 
 func newBatch() *batch {
-	return &batch{inflight: map[int]bool{}, window: map[int]bool{}, offered: map[int][]string{}}
+	return &batch{inflight: map[int]bool{}, window: map[int]bool{}, offered: map[int][]string{}, owed: map[int]int{}}
 }
 
 func (b *batch) begin() int {
@@ -372,7 +382,14 @@ func (l *loop) runLane(ctx context.Context, ln *lane, seq []Step, b *batch) (res
 		}
 		id := b.begin()
 		l.mu.Unlock()
+		fl, _ := l.coverage.feedback.(Flights)
+		if fl != nil {
+			fl.Sending(id, p.req.Request)
+		}
 		resp := ln.exec.deliver(ctx, p.req.Request)
+		if fl != nil {
+			fl.Answered(id)
+		}
 		// A request without an answer waits up to the crash grace for the
 		// target to be seen dead: the other workers go on meanwhile.
 		dead, why := l.graces.crashed(ctx, l.cfg.target, p.op.ID, resp, l.cfg.crashGrace)
@@ -480,6 +497,13 @@ func (l *loop) runSequenceWith(ctx context.Context, x *executor, seq []Step) []r
 	l.exec = x
 	defer func() { l.exec = saved }()
 	return l.runSequence(ctx, seq)
+}
+
+// threadCredited counts functions of shared windows credited by thread.
+func (l *loop) threadCredited(n int) {
+	if l.conc != nil {
+		l.conc.update(func(st *ConcurrencyStats) { st.ThreadCredited += int64(n) })
+	}
 }
 
 // unattributed moves the coverage of a step seen in a shared window out of

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/fuzz/internal/testspecs"
 )
 
@@ -29,6 +30,8 @@ type unitTracer struct {
 	mu      sync.Mutex
 	seen    map[string]string // unit -> key of the request that first hit it
 	pending int
+	// hitters are the keys of the first hitters of the pending units.
+	hitters []string
 }
 
 // requestKey names a request by what the server saw: its method, target
@@ -47,6 +50,7 @@ func (u *unitTracer) hit(key string, units []string) {
 		if _, ok := u.seen[x]; !ok {
 			u.seen[x] = key
 			u.pending++
+			u.hitters = append(u.hitters, key)
 		}
 	}
 }
@@ -55,7 +59,7 @@ func (u *unitTracer) After(context.Context) (Signal, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	n := u.pending
-	u.pending = 0
+	u.pending, u.hitters = 0, nil
 	return Signal{Functions: n}, nil
 }
 
@@ -428,4 +432,109 @@ func TestWorkersKeepToTheRequestBudget(t *testing.T) {
 	if res.Stats.Requests != budget || res.StopReason != "max requests" {
 		t.Fatalf("%d requests, stop %q: want exactly %d, stopped by the budget", res.Stats.Requests, res.StopReason, budget)
 	}
+}
+
+// flightTracer is a unitTracer that, as the tracer does by thread, tells
+// which request in flight first hit each unit (Flights): it knows the
+// server's request for every hit, and names it when no other request in
+// flight looks the same.
+type flightTracer struct {
+	*unitTracer
+	mu       sync.Mutex
+	flying   map[string][]int // request key -> ids sent and not yet seen by After after their answer
+	answered map[int]bool
+	owners   map[int]int
+}
+
+func newFlightTracer(u *unitTracer) *flightTracer {
+	return &flightTracer{unitTracer: u, flying: map[string][]int{}, answered: map[int]bool{}}
+}
+
+func flightKey(r corpus.Request) string { return requestKey(r.Method, r.Path, string(r.Body)) }
+
+func (f *flightTracer) Sending(id int, r corpus.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.forget(id) // ids start again with every batch
+	k := flightKey(r)
+	f.flying[k] = append(f.flying[k], id)
+}
+
+func (f *flightTracer) forget(id int) {
+	delete(f.answered, id)
+	for k, ids := range f.flying {
+		if i := slices.Index(ids, id); i >= 0 {
+			f.flying[k] = slices.Delete(ids, i, i+1)
+		}
+	}
+}
+
+func (f *flightTracer) Answered(id int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.answered[id] = true
+}
+
+func (f *flightTracer) After(ctx context.Context) (Signal, error) {
+	f.unitTracer.mu.Lock()
+	hitters := f.unitTracer.hitters
+	f.unitTracer.mu.Unlock()
+	sig, err := f.unitTracer.After(ctx)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.owners = map[int]int{}
+	for _, k := range hitters {
+		if ids := f.flying[k]; len(ids) == 1 {
+			f.owners[ids[0]]++
+		}
+	}
+	// A request answered is done once an After came after its answer.
+	for id := range f.answered {
+		f.forget(id)
+	}
+	return sig, err
+}
+
+func (f *flightTracer) Owners() map[int]int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.owners
+}
+
+// With a feedback that tells which request in flight hit what, coverage of
+// shared windows is credited to its request (the one answered, or one
+// still in flight when its answer comes) without calibration, and exactly.
+func TestFlightsCreditSharedWindowsExactly(t *testing.T) {
+	srv, units := newSlowPets(t, 3*time.Millisecond)
+	tr := newFlightTracer(units)
+	f := New(testspecs.Pets(t), newHTTPSender(srv.URL, 5*time.Second), WithSeed(9), WithMaxRequests(900), WithFeedback(tr), WithWorkers(6))
+	res, err := f.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := res.Stats.Concurrency
+	if cs == nil || cs.ThreadCredited == 0 {
+		t.Fatalf("nothing credited by thread: %+v", cs)
+	}
+	if cs.Unattributed >= cs.ThreadCredited {
+		t.Errorf("%d units unattributed, %d credited by thread: most shared coverage should find its request", cs.Unattributed, cs.ThreadCredited)
+	}
+	hitters := units.firstHitters()
+	credited := 0
+	for _, e := range res.Corpus {
+		if !slices.ContainsFunc(e.Reasons, func(r string) bool { return strings.Contains(r, "functions") }) {
+			continue
+		}
+		credited++
+		last := e.Requests[len(e.Requests)-1]
+		if !hitters[requestKey(last.Method, last.Path, string(last.Body))] {
+			t.Errorf("entry %v credited with %v, but its last request %s %s first hit nothing", e.StoreID, e.Reasons, last.Method, last.Path)
+		}
+	}
+	// Every request that first hit a unit is credited, bar those that
+	// were not alone with their key in flight.
+	if credited < len(hitters)/2 {
+		t.Errorf("%d entries credited with coverage, of %d requests that first hit units", credited, len(hitters))
+	}
+	t.Logf("%d entries credited of %d first hitters; %+v", credited, len(hitters), *cs)
 }
