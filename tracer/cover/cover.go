@@ -350,6 +350,10 @@ func (c *Coverage) NewSince(cursor int) (units []string, next int) {
 	return c.ledger.NewSince(cursor)
 }
 
+// NewHitsSince is NewSince with the first hits, each by the thread whose
+// record it was.
+func (c *Coverage) NewHitsSince(cursor int) ([]FirstHit, int) { return c.ledger.NewHitsSince(cursor) }
+
 // Baseline waits idle for d (no requests should be sent meanwhile), syncs
 // the tracer and marks every unit hit so far (start-up, timers, health
 // goroutines) as background: never reported by NewSince. It returns the
@@ -371,20 +375,24 @@ func (c *Coverage) Background() []string { return c.ledger.Background() }
 
 // markHit records the first hit of unit i (a cover record or the hit array).
 // Called with c.mu held.
-func (c *Coverage) markHit(i int) bool { return c.markHitBy(i, false) }
+func (c *Coverage) markHit(i int) bool { return c.markHitBy(i, hitStamp{}) }
 
-// markHitBy is markHit for a hit whose record says whether a container
-// made it while starting (a restart, a spare): start-up work, no request's.
-func (c *Coverage) markHitBy(i int, starting bool) bool {
+// hitStamp is what a record says of a hit: the thread and kernel time, and
+// whether a container made it while starting (a restart, a spare):
+// start-up work, no request's.
+type hitStamp struct {
+	thread   uint32
+	mono     uint64
+	starting bool
+}
+
+// markHitBy is markHit for a hit a record stamped.
+func (c *Coverage) markHitBy(i int, st hitStamp) bool {
 	if i < 0 || i >= len(c.hit) || c.hit[i] {
 		return false
 	}
 	c.hit[i] = true
-	if starting {
-		c.ledger.AddStartup(c.units[i], time.Now())
-	} else {
-		c.ledger.Add(c.units[i], time.Now())
-	}
+	c.ledger.AddStamped(c.units[i], time.Now(), st.thread, st.mono, st.starting)
 	return true
 }
 
@@ -537,16 +545,16 @@ func (s *coverSet) Handle(raw []byte) error {
 	s.mu.Lock()
 	covs := s.covs
 	s.mu.Unlock()
-	starting := s.tr != nil && s.tr.DuringStart(r.mntns, r.ts)
+	st := hitStamp{thread: r.thread, mono: r.ts, starting: s.tr != nil && s.tr.DuringStart(r.mntns, r.ts)}
 	for _, c := range covs {
 		switch {
 		case r.typ == evCover && c.nat != nil && r.idx >= c.base && r.idx-c.base < uint32(len(c.nat.funcs)):
 			c.mu.Lock()
-			c.markHitBy(int(r.idx-c.base), starting)
+			c.markHitBy(int(r.idx-c.base), st)
 			c.mu.Unlock()
 			return nil
 		case r.typ == evPyLine && c.py != nil:
-			c.py.record(c, &r, starting)
+			c.py.record(c, &r, st)
 		}
 	}
 	return nil

@@ -37,6 +37,12 @@ func (l *Ledger) add(h FirstHit) bool {
 	return true
 }
 
+// AddStamped records f's first hit at at by thread at mono (FirstHit),
+// as a start-up one when startup; it returns false when f was hit before.
+func (l *Ledger) AddStamped(f Function, at time.Time, thread uint32, mono uint64, startup bool) bool {
+	return l.add(FirstHit{Function: f, At: at, Thread: thread, Mono: mono, Startup: startup, Background: startup})
+}
+
 // AddStartup records f's first hit at at as a start-up one (background):
 // what a process that was already running did before coverage could see
 // it, e.g. a later container's start-up. It returns false when f was hit
@@ -81,6 +87,18 @@ func (l *Ledger) NewSince(cursor int) (units []string, next int) {
 		}
 	}
 	return units, len(l.hits)
+}
+
+// NewHitsSince is NewSince with the first hits.
+func (l *Ledger) NewHitsSince(cursor int) (hits []FirstHit, next int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, h := range l.hits[min(max(cursor, 0), len(l.hits)):] {
+		if !h.Background {
+			hits = append(hits, h)
+		}
+	}
+	return hits, len(l.hits)
 }
 
 // MarkBackground marks the units first hit at or after cursor as background

@@ -289,7 +289,7 @@ func (p *pythonCover) isEnabled() bool {
 }
 
 // record applies a python line record.
-func (p *pythonCover) record(c *Coverage, r *record, starting bool) {
+func (p *pythonCover) record(c *Coverage, r *record, st hitStamp) {
 	file := r.pyFile
 	if !strings.HasPrefix(file, "/") && !strings.HasPrefix(file, "<") && p.cwd != "" {
 		file = path.Join(p.cwd, file)
@@ -309,7 +309,7 @@ func (p *pythonCover) record(c *Coverage, r *record, starting bool) {
 		c.units = append(c.units, u)
 		c.hit = append(c.hit, false)
 	}
-	c.markHitBy(i, starting)
+	c.markHitBy(i, st)
 }
 
 // pyInScope: a file is in scope when it matches a glob and no "!glob".

@@ -26,9 +26,11 @@ var errShortRecord = errors.New("short coverage record")
 // on typ.
 type record struct {
 	typ uint8
-	// mntns and ts are the header's: the hitting process's mount
-	// namespace and the kernel time (bpf_ktime_get_ns) of the hit.
+	// mntns, ts and thread are the header's: the hitting process's mount
+	// namespace, the kernel time (bpf_ktime_get_ns) of the hit, and the
+	// hitting thread (host id).
 	mntns, ts uint64
+	thread    uint32
 	idx       uint32 // evCover: the probe's cookie
 
 	// evPyLine
@@ -42,7 +44,7 @@ func (r *record) decode(b []byte) error {
 		return fmt.Errorf("%w: %d bytes", errShortRecord, len(b))
 	}
 	le := binary.LittleEndian
-	*r = record{typ: b[0], mntns: le.Uint64(b[16:]), ts: le.Uint64(b[24:])}
+	*r = record{typ: b[0], thread: le.Uint32(b[4:]), mntns: le.Uint64(b[16:]), ts: le.Uint64(b[24:])}
 	switch r.typ {
 	case evCover:
 		if len(b) < coverSize {

@@ -36,6 +36,9 @@ type Source interface {
 	// NewSince returns the units (Function.Unit) first hit at or after
 	// cursor, background ones excluded, and the next cursor.
 	NewSince(cursor int) (units []string, next int)
+	// NewHitsSince is NewSince with each unit's first hit: its thread and
+	// time tell which of several requests in flight made it.
+	NewHitsSince(cursor int) (hits []FirstHit, next int)
 	// Baseline waits idle for d, syncs, and marks everything hit so far
 	// (start-up, timers) as background, at start-up: never reported by
 	// NewSince. It returns the cursor to start from and those units.
@@ -88,6 +91,12 @@ type FirstHit struct {
 	// Background: marked by Baseline or MarkBackground: start-up, timers,
 	// nobody's request.
 	Background bool
+	// Thread and Mono are the host thread that made the first hit and the
+	// kernel's CLOCK_MONOTONIC time of it, where the mechanism tells (the
+	// uprobes, Python's line probe, the JVM agent's breakpoints); zero
+	// where it does not (V8's counters, a hit found in the hit array).
+	Thread uint32
+	Mono   uint64
 }
 
 // Runtime begins the coverage of a process of one runtime that the

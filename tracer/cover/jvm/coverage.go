@@ -258,11 +258,14 @@ func (c *Coverage) apply(r record) {
 		c.order = append(c.order, i)
 		// A JVM still starting (a restart, a spare) runs its start-up code
 		// while requests to the current one are in flight: no request's merit.
-		if c.tr != nil && c.tr.DuringStart(r.mntns, r.ts) {
-			c.ledger.AddStartup(c.methods[i].Function(), c.methods[i].HitAt)
-		} else {
-			c.ledger.Add(c.methods[i].Function(), c.methods[i].HitAt)
+		starting := c.tr != nil && c.tr.DuringStart(r.mntns, r.ts)
+		// A hit sent long after it happened was replayed (made before
+		// whittle attached) by another thread than the one that made it.
+		var thread uint32
+		if r.ts >= m.at && r.ts-m.at < uint64(replayedAfter) {
+			thread = r.thread
 		}
+		c.ledger.AddStamped(c.methods[i].Function(), c.methods[i].HitAt, thread, m.at, starting)
 	case 'E':
 		c.problem(m.text)
 	case 'R':
@@ -270,6 +273,10 @@ func (c *Coverage) apply(r record) {
 		c.replayedOnce.Do(func() { close(c.replayed) })
 	}
 }
+
+// replayedAfter: a hit message sent later than this after its hit was
+// replayed, not sent by the hitting thread.
+const replayedAfter = 20 * time.Millisecond
 
 // maxMethods bounds what a JVM can make whittle hold: the agent runs in
 // the target, which may call its message function with anything.
@@ -356,6 +363,12 @@ func (c *Coverage) Sync(context.Context) error { return nil }
 // cursor, background ones excluded, and the next cursor: Sync the tracer
 // after the request's answer, then ask what is new.
 func (c *Coverage) NewSince(cursor int) (units []string, next int) { return c.ledger.NewSince(cursor) }
+
+// NewHitsSince is NewSince with the first hits, each by the thread whose
+// breakpoint it was.
+func (c *Coverage) NewHitsSince(cursor int) ([]cover.FirstHit, int) {
+	return c.ledger.NewHitsSince(cursor)
+}
 
 // Baseline waits idle for d (no requests should be sent meanwhile), syncs
 // the tracer and marks every method called so far (start-up, timers) as

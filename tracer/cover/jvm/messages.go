@@ -25,10 +25,13 @@ var errMalformed = errors.New("malformed JVM agent message")
 
 // record is one agent message and who sent it.
 type record struct {
-	tgid  uint32 // host process id of the JVM
-	mntns uint64
-	ts    uint64 // CLOCK_MONOTONIC ns when BPF read it
-	msg   message
+	tgid uint32 // host process id of the JVM
+	// thread is the host thread that sent the message: for a hit, the
+	// thread whose breakpoint it was, unless the agent replayed it.
+	thread uint32
+	mntns  uint64
+	ts     uint64 // CLOCK_MONOTONIC ns when BPF read it
+	msg    message
 }
 
 // message is a parsed agent message; which fields are set depends on kind.
@@ -62,7 +65,7 @@ func decodeRecord(b []byte) (record, error) {
 		return record{}, fmt.Errorf("%w: record of %d bytes", errMalformed, len(b))
 	}
 	le := binary.LittleEndian
-	r := record{tgid: le.Uint32(b[8:]), mntns: le.Uint64(b[16:]), ts: le.Uint64(b[24:])}
+	r := record{thread: le.Uint32(b[4:]), tgid: le.Uint32(b[8:]), mntns: le.Uint64(b[16:]), ts: le.Uint64(b[24:])}
 	n := int(le.Uint32(b[hdrSize:]))
 	if n > maxMessage || msgOffset+n > len(b) {
 		return record{}, fmt.Errorf("%w: message of %d bytes in a record of %d", errMalformed, n, len(b))

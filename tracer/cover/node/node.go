@@ -416,6 +416,11 @@ func (c *Coverage) Hits() []cover.FirstHit { return c.ledger.Hits() }
 // NewSince: see cover.Source.
 func (c *Coverage) NewSince(cursor int) ([]string, int) { return c.ledger.NewSince(cursor) }
 
+// NewHitsSince is NewSince with the first hits (V8 tells no thread).
+func (c *Coverage) NewHitsSince(cursor int) ([]cover.FirstHit, int) {
+	return c.ledger.NewHitsSince(cursor)
+}
+
 // MarkBackground: see cover.Source.
 func (c *Coverage) MarkBackground(cursor int) ([]string, int) { return c.ledger.MarkBackground(cursor) }
 
