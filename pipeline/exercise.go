@@ -43,12 +43,13 @@ func (s *session) exercise(ctx context.Context) error {
 	s.fuzzDuty.Store(fb.duty)
 	defer s.fuzzDuty.Store(nil)
 	s.measureCapacity(ctx, fb)
+	feedback, credit := s.creditByThread(fb)
 	events := make(chan fuzz.Event, 1024)
 	opts := []fuzz.Option{
 		fuzz.WithSeed(uint64(seed)),
 		fuzz.WithBaseURL(s.orig.BaseURL()),
-		fuzz.WithFeedback(fb),
-		fuzz.WithExchangeHook(fb.credit),
+		fuzz.WithFeedback(feedback),
+		fuzz.WithExchangeHook(credit),
 		fuzz.WithLimits(s.limits),
 		fuzz.WithDirLister(s.imageFS),
 		fuzz.WithTarget(s.orig),
@@ -277,6 +278,7 @@ func (s *session) recordFuzz(res *fuzz.Result) {
 	rep.StopReason = res.StopReason
 	rep.Restarts, rep.LatencyRestarts = res.Stats.Restarts, res.Stats.LatencyRestarts
 	rep.Concurrency, rep.Connections = reportConcurrency(res.Stats.Concurrency), res.Stats.Connections
+	s.reportThreadCredit(rep.Concurrency)
 	rep.GCDeletes, rep.GCDeleteFailures = res.Stats.CleanupDeletes, res.Stats.CleanupFailures
 	rep.Operations = rep.Operations[:0]
 	for _, op := range s.fuzzSpec().Operations {

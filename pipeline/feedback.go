@@ -39,6 +39,8 @@ type traceFeedback struct {
 	// firstBy keeps that operation per unit, for the report.
 	pending []string
 	firstBy map[string]string
+	// lastHits are the first hits the last After reported (flights.go).
+	lastHits []cover.FirstHit
 }
 
 func newTraceFeedback(ctx context.Context, tr *tracer.Tracer, cov cover.Source) (*traceFeedback, error) {
@@ -87,6 +89,7 @@ func (f *traceFeedback) After(ctx context.Context) (fuzz.Signal, error) {
 	if err := f.tr.Sync(ctx); err != nil {
 		return fuzz.Signal{}, fmt.Errorf("flushing trace events: %w", err)
 	}
+	f.lastHits = nil
 	files, next := f.tr.FilesSince(f.cursor)
 	f.cursor = next
 	var sig fuzz.Signal
@@ -107,8 +110,13 @@ func (f *traceFeedback) After(ctx context.Context) (fuzz.Signal, error) {
 		if f.duty != nil && f.duty.switchedByStart() {
 			_, f.covAt = f.cov.NewSince(f.covAt)
 		}
-		var units []string
-		units, f.covAt = f.cov.NewSince(f.covAt)
+		var hits []cover.FirstHit
+		hits, f.covAt = f.cov.NewHitsSince(f.covAt)
+		units := make([]string, len(hits))
+		for i, h := range hits {
+			units[i] = h.Unit()
+		}
+		f.lastHits = hits
 		sig.Functions = len(units)
 		// Units an After outside the loop reported (a minimisation, a
 		// liveness check: no exchange follows) stay nobody's.

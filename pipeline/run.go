@@ -340,6 +340,10 @@ type session struct {
 	restartReasons map[string]bool
 	// maxWorkersLogged is the highest worker count logged (workers.go).
 	maxWorkersLogged int
+	// threadCredit says how a concurrent run credits coverage by thread,
+	// flights is its book (workers.go).
+	threadCredit string
+	flights      *flightBook
 	// limits records the budgets the target made the run reach (limits.go).
 	limits *limits.Recorder
 }

@@ -210,6 +210,16 @@ type Concurrency struct {
 	Calibrated   int64 `json:"calibrated,omitempty"`
 	Confirmed    int64 `json:"confirmed,omitempty"`
 	Unattributed int64 `json:"unattributed,omitempty"`
+	// ThreadCredited counts the functions first seen in shared windows that
+	// were credited to one request by the thread that ran them (the thread
+	// was serving that request alone); ThreadCredit says whether the run
+	// could credit by thread, or why not; Heads and HeadsMatched count the
+	// request lines the target's threads were seen reading, and those
+	// matched to one request.
+	ThreadCredited int64  `json:"thread_credited,omitempty"`
+	ThreadCredit   string `json:"thread_credit,omitempty"`
+	Heads          int    `json:"heads,omitempty"`
+	HeadsMatched   int    `json:"heads_matched,omitempty"`
 }
 
 // WorkerChange is one change of the worker count: at which request, from
