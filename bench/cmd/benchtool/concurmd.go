@@ -155,7 +155,7 @@ func renderConcurrency(in *inputs) *doc {
 		if c.adaptive != nil && c.adaptive.Fuzz.Concurrency != nil {
 			cc := c.adaptive.Fuzz.Concurrency
 			attr = append(attr, []string{fx, fmt.Sprint(c.adaptive.Fuzz.CorpusSize), fmt.Sprint(cc.Batches), fmt.Sprint(cc.Unattributed),
-				fmt.Sprint(cc.Calibrated), fmt.Sprint(cc.Confirmed), fmt.Sprint(coverageCuts(cc)), lastChange(cc), orDash(c.adaptive.Fuzz.Connections)})
+				threadCredit(cc), fmt.Sprint(cc.Calibrated), fmt.Sprint(cc.Confirmed), fmt.Sprint(coverageCuts(cc)), lastChange(cc), orDash(c.adaptive.Fuzz.Connections)})
 		}
 		if s := c.step; s != nil {
 			load = append(load, []string{fx, s.Started, f1(s.Seconds), f1(s.LoadStart), f1(s.LoadMax), fmt.Sprint(s.Others), undisturbed(s)})
@@ -200,9 +200,12 @@ func renderConcurrency(in *inputs) *doc {
 	}
 	d.p("")
 	d.p("## Attribution\n")
-	d.table("lrrrrrrll", []string{"fixture", "corpus", "batches", "unattributed units", "calibrated", "confirmed", "back to 1 for coverage", "last worker change", "connections"}, attr)
-	d.p("- Coverage is credited to a request only when no other was in flight since the tracer was last asked; what came")
-	d.p("  while several were is *unattributed*: the image keeps it, no corpus entry is credited with it. Those")
+	d.table("lrrrlrrrll", []string{"fixture", "corpus", "batches", "unattributed units", "credited by thread (heads matched/seen)", "calibrated", "confirmed", "back to 1 for coverage", "last worker change", "connections"}, attr)
+	d.p("- Coverage is credited to a request when no other was in flight since the tracer was last asked, or, with")
+	d.p("  several in flight, when the thread that first ran a function was serving that request alone (*credited by")
+	d.p("  thread*: the tracer sees the request line each thread reads; heads matched are those lines that name one")
+	d.p("  request in flight; `-` where the runtime tells no thread or moves requests between threads). What is left")
+	d.p("  is *unattributed*: the image keeps it, no corpus entry is credited with it. Those")
 	d.p("  sequences are *calibrated* (re-run alone) and *confirmed* when that run earns them a place in the corpus.")
 	d.p("  The tracer reports first hits only (a probe hit once is pruned), so a re-run cannot show that coverage again:")
 	d.p("  calibration confirms what a request shows alone (a new status or shape), which is why confirmed stays low.")
@@ -211,7 +214,9 @@ func renderConcurrency(in *inputs) *doc {
 	d.p("  is credited exactly. New files of a shared window are shown to every request that was in flight in it (the")
 	d.p("  correlation of values with files attributes them by name).")
 	d.p("- False credits: none by construction; `TestConcurrentRunCreditsCoverageExactly` (fuzz) checks every credited")
-	d.p("  entry of a 6-worker run against the ground truth of a first-hit tracer (and fails with naive attribution).\n")
+	d.p("  entry of a 6-worker run against the ground truth of a first-hit tracer (and fails with naive attribution);")
+	d.p("  `TestFlightsCreditSharedWindowsExactly` does the same with crediting by request; on a real JDK thread pool,")
+	d.p("  `TestThreadCreditOnAJVMThreadPool` (pipeline) checks every method that serves one route is credited to it.\n")
 	d.p("## Machine load during each step\n")
 	d.table("llrrrrl", []string{"fixture", "started", "seconds", "load at start", "max load", "others' busy processes", "undisturbed"}, load)
 	return d
@@ -304,4 +309,12 @@ func undisturbed(s *Step) string {
 		return "no: others ran meanwhile"
 	}
 	return "yes"
+}
+
+// threadCredit is the attribution table's cell for crediting by thread.
+func threadCredit(cc *report.Concurrency) string {
+	if cc.ThreadCredit == "" || strings.HasPrefix(cc.ThreadCredit, "not") {
+		return "-"
+	}
+	return fmt.Sprintf("%d (%d/%d)", cc.ThreadCredited, cc.HeadsMatched, cc.Heads)
 }
