@@ -11,12 +11,16 @@ import (
 	"github.com/whittle-dev/whittle/tracer/usdt"
 )
 
-// encodeRecord writes r in the BPF wire format, behind a made-up header.
+// encodeRecord writes r in the BPF wire format, behind a header with r's
+// thread, mount namespace and time and a made-up process.
 func encodeRecord(r record) []byte {
 	le := binary.LittleEndian
 	b := make([]byte, hdrSize)
 	b[0] = r.typ
-	le.PutUint32(b[4:], 9) // pid
+	le.PutUint32(b[4:], r.thread)
+	le.PutUint32(b[8:], 9) // tgid
+	le.PutUint64(b[16:], r.mntns)
+	le.PutUint64(b[24:], r.ts)
 	copy(b[32:48], "gopets")
 	switch r.typ {
 	case evCover:
@@ -42,8 +46,8 @@ func handle(t *testing.T, set *coverSet, r record) {
 
 func TestRecordDecode(t *testing.T) {
 	for _, want := range []record{
-		{typ: evCover, idx: 77},
-		{typ: evPyLine, line: 42, pyFile: "/app/x.py", pyFunc: "<module>"},
+		{typ: evCover, idx: 77, thread: 12, mntns: 4026532000, ts: 5e12},
+		{typ: evPyLine, line: 42, pyFile: "/app/x.py", pyFunc: "<module>", thread: 13},
 	} {
 		var got record
 		if err := got.decode(encodeRecord(want)); err != nil {
