@@ -5,8 +5,6 @@ import (
 	"strings"
 	"sync"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/fuzz"
 	"github.com/whittle-dev/whittle/tracer"
@@ -87,14 +85,6 @@ func newFlightBook(tr *tracer.Tracer, base string) (*flightBook, error) {
 	return &flightBook{heads: tr.RequestHeadsSince, base: base, cursor: cursor, flights: map[int]*flight{}, threads: map[uint32][]threadRead{}}, nil
 }
 
-func monotonic() uint64 {
-	var ts unix.Timespec
-	if unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts) != nil {
-		return 0
-	}
-	return uint64(ts.Nano())
-}
-
 // requestLine is the line net/http writes for r against base.
 func requestLine(r corpus.Request, base string) string {
 	hr, err := r.HTTPRequest(base)
@@ -104,7 +94,7 @@ func requestLine(r corpus.Request, base string) string {
 	return hr.Method + " " + hr.URL.RequestURI() + " HTTP/1.1"
 }
 
-func (b *flightBook) sending(id int, r corpus.Request) { b.sendingAt(id, r, monotonic()) }
+func (b *flightBook) sending(id int, r corpus.Request) { b.sendingAt(id, r, tracer.MonotonicNow()) }
 
 func (b *flightBook) sendingAt(id int, r corpus.Request, now uint64) {
 	f := &flight{id: id, line: requestLine(r, b.base), op: r.Operation, sent: now}
@@ -114,7 +104,7 @@ func (b *flightBook) sendingAt(id int, r corpus.Request, now uint64) {
 	b.recent = append(b.recent, f)
 }
 
-func (b *flightBook) answered(id int) { b.answeredAt(id, monotonic()) }
+func (b *flightBook) answered(id int) { b.answeredAt(id, tracer.MonotonicNow()) }
 
 func (b *flightBook) answeredAt(id int, now uint64) {
 	b.mu.Lock()
@@ -223,7 +213,7 @@ func (b *flightBook) quietAt(mono uint64) bool {
 // forget drops flights answered long ago, and the reads of them. Called
 // with b.mu held.
 func (b *flightBook) forget() {
-	now := monotonic()
+	now := tracer.MonotonicNow()
 	keep := b.recent[:0]
 	for _, f := range b.recent {
 		if f.answered == 0 || now-f.answered < forgetAfter {

@@ -33,7 +33,7 @@ func hitBy(unit string, thread uint32, at uint64) cover.FirstHit {
 }
 
 func TestFlightBookCreditsAThreadServingOneRequest(t *testing.T) {
-	base := monotonic()
+	base := tracer.MonotonicNow()
 	tb := newTestBook()
 	get := corpus.Request{Operation: "GET /pets", Method: "GET", Path: "/pets?limit=2"}
 	post := corpus.Request{Operation: "POST /pets", Method: "POST", Path: "/pets"}

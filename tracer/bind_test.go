@@ -142,19 +142,19 @@ func TestIntegrationStartSpansByNamespaceAndTime(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	before := monotonicNow()
+	before := MonotonicNow()
 	if tr.DuringStart(ns, before) {
 		t.Fatal("a container never marked starting has records during a start")
 	}
 	tr.Starting(pid)
-	if !tr.DuringStart(ns, before) || !tr.DuringStart(ns, monotonicNow()+1e9) {
+	if !tr.DuringStart(ns, before) || !tr.DuringStart(ns, MonotonicNow()+1e9) {
 		t.Fatal("records of a starting container are not start-up work")
 	}
 	if tr.DuringStart(other, before) {
 		t.Fatal("another container's records count as this one's start-up")
 	}
 	tr.Ready(pid)
-	after := monotonicNow() + 1
+	after := MonotonicNow() + 1
 	if !tr.DuringStart(ns, before) {
 		t.Error("a record stamped before the container got ready is no longer start-up work")
 	}

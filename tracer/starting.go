@@ -30,7 +30,7 @@ func (t *Tracer) Starting(pid int) {
 // Ready ends the start-up of the container bound by pid: its records
 // stamped from now on are its work as a running service.
 func (t *Tracer) Ready(pid int) {
-	now := monotonicNow()
+	now := MonotonicNow()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if ns := t.nsOfLocked(pid); ns != 0 {
@@ -65,8 +65,9 @@ func (t *Tracer) nsOfLocked(pid int) uint64 {
 	return 0
 }
 
-// monotonicNow is bpf_ktime_get_ns's clock, now.
-func monotonicNow() uint64 {
+// MonotonicNow is bpf_ktime_get_ns's clock, now: the clock of every
+// stamp the tracer hands out (Head.Mono, coverage records' times).
+func MonotonicNow() uint64 {
 	var ts unix.Timespec
 	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
 		return 0
