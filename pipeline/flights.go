@@ -132,10 +132,10 @@ func (b *flightBook) match(h tracer.Head) *flight {
 	return found
 }
 
-// attribute reads the new heads and credits hits; it returns the
-// functions each flight made, by the fuzzer's id, and the operation of
-// each credited unit.
-func (b *flightBook) attribute(hits []cover.FirstHit) (map[int]int, map[string]string) {
+// attribute reads the new heads and credits hits: the functions each
+// flight made, by the fuzzer's id, become the owners (Owners); it returns
+// the operation of each credited unit.
+func (b *flightBook) attribute(hits []cover.FirstHit) map[string]string {
 	heads, next := b.heads(b.cursor)
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -163,7 +163,8 @@ func (b *flightBook) attribute(hits []cover.FirstHit) (map[int]int, map[string]s
 		}
 	}
 	b.forget()
-	return owners, ops
+	b.owners = owners
+	return ops
 }
 
 // servedBy returns the flight whose serving thread made hit, or nil.
@@ -253,16 +254,11 @@ func (f *flightFeedback) Answered(id int)                  { f.book.answered(id)
 
 func (f *flightFeedback) After(ctx context.Context) (fuzz.Signal, error) {
 	sig, err := f.traceFeedback.After(ctx)
-	f.book.mu.Lock()
-	f.book.owners = nil
-	f.book.mu.Unlock()
 	if err != nil {
+		f.book.attribute(nil) // owners of nothing
 		return sig, err
 	}
-	owners, ops := f.book.attribute(f.traceFeedback.lastHits)
-	f.book.mu.Lock()
-	f.book.owners = owners
-	f.book.mu.Unlock()
+	ops := f.book.attribute(f.traceFeedback.lastHits)
 	// The report names the operation that first reached each unit: the
 	// credited ones are their request's; the others are the answered
 	// request's only if the fuzzer credited it with all of them (a solo

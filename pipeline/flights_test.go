@@ -28,6 +28,12 @@ func (tb *testBook) read(thread uint32, at uint64, line string) {
 	tb.log = append(tb.log, tracer.Head{Thread: thread, Mono: at, Line: line})
 }
 
+// credit is attribute with the owners it leaves.
+func (tb *testBook) credit(hits []cover.FirstHit) (map[int]int, map[string]string) {
+	ops := tb.attribute(hits)
+	return tb.owners, ops
+}
+
 func hitBy(unit string, thread uint32, at uint64) cover.FirstHit {
 	return cover.FirstHit{Function: cover.Function{Name: unit}, Thread: thread, Mono: at}
 }
@@ -41,7 +47,7 @@ func TestFlightBookCreditsAThreadServingOneRequest(t *testing.T) {
 	tb.sendingAt(2, post, base+11)
 	tb.read(100, base+20, "GET /v1/pets?limit=2 HTTP/1.1")
 	tb.read(200, base+21, "POST /v1/pets HTTP/1.1")
-	owners, ops := tb.attribute([]cover.FirstHit{
+	owners, ops := tb.credit([]cover.FirstHit{
 		hitBy("list", 100, base+30), hitBy("create", 200, base+31),
 		hitBy("timer", 300, base+32), // a thread that read nothing
 		hitBy("v8", 0, 0),            // no thread
@@ -58,13 +64,13 @@ func TestFlightBookCreditsAThreadServingOneRequest(t *testing.T) {
 	// is answered; from then on, its hits are nobody's.
 	tb.sendingAt(3, corpus.Request{Method: "GET", Path: "/pets/1"}, base+40)
 	tb.read(100, base+41, "GET /v1/pets/1 HTTP/1.1")
-	if owners, _ := tb.attribute([]cover.FirstHit{hitBy("show", 100, base+50)}); len(owners) != 0 {
+	if owners, _ := tb.credit([]cover.FirstHit{hitBy("show", 100, base+50)}); len(owners) != 0 {
 		t.Fatalf("a thread holding two requests credited %v", owners)
 	}
 	// Answered after its hit: still credited; a hit after its answer
 	// is not.
 	tb.answeredAt(2, base+60)
-	if owners, _ := tb.attribute([]cover.FirstHit{hitBy("late", 200, base+61), hitBy("in-time", 200, base+59)}); !maps.Equal(owners, map[int]int{2: 1}) {
+	if owners, _ := tb.credit([]cover.FirstHit{hitBy("late", 200, base+61), hitBy("in-time", 200, base+59)}); !maps.Equal(owners, map[int]int{2: 1}) {
 		t.Fatalf("owners %v: want only the hit before the answer", owners)
 	}
 	// Two requests alike in flight: their line tells neither.
@@ -72,7 +78,7 @@ func TestFlightBookCreditsAThreadServingOneRequest(t *testing.T) {
 	tb.sendingAt(5, get, base+71)
 	tb.answeredAt(1, base+65)
 	tb.read(400, base+72, "GET /v1/pets?limit=2 HTTP/1.1")
-	if owners, _ := tb.attribute([]cover.FirstHit{hitBy("twin", 400, base+80)}); len(owners) != 0 {
+	if owners, _ := tb.credit([]cover.FirstHit{hitBy("twin", 400, base+80)}); len(owners) != 0 {
 		t.Fatalf("an ambiguous line credited %v", owners)
 	}
 	// A quiet read (no flight in flight: whittle's own request alone)
@@ -82,7 +88,7 @@ func TestFlightBookCreditsAThreadServingOneRequest(t *testing.T) {
 	tb2.read(500, base+5, "GET /v1/health HTTP/1.1")
 	tb2.sendingAt(1, corpus.Request{Method: "GET", Path: "/pets?q=aaaaaaaaaaaaaaaaaaaa"}, base+10)
 	tb2.log = append(tb2.log, tracer.Head{Thread: 500, Mono: base + 20, Line: "GET /v1/pets?q=aaaa", Truncated: true})
-	if owners, _ := tb2.attribute([]cover.FirstHit{hitBy("q", 500, base+30)}); !maps.Equal(owners, map[int]int{1: 1}) {
+	if owners, _ := tb2.credit([]cover.FirstHit{hitBy("q", 500, base+30)}); !maps.Equal(owners, map[int]int{1: 1}) {
 		t.Fatalf("owners %v: want the truncated line's flight after a quiet read", owners)
 	}
 }
