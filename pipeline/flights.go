@@ -1,7 +1,9 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"strings"
 	"sync"
 
@@ -58,10 +60,24 @@ type flightBook struct {
 	cursor  int
 	flights map[int]*flight // by the fuzzer's id, the latest of each
 	recent  []*flight       // in flight or answered lately, oldest first
-	threads map[uint32][]threadRead
-	owners  map[int]int // of the last After
-	stats   flightStats
+	// byLine indexes recent by request line: a head is matched against
+	// the flights of its own line, not every flight of the last seconds
+	// (at a thousand requests a second, ten thousand).
+	byLine map[string][]*flight
+	// busy holds the periods in which some flight was in flight, oldest
+	// first (the last one open while open > 0): what quietAt asks.
+	busy       []busySpan
+	open       int
+	lastAnswer uint64 // the latest answer of the last period
+	forgotAt   uint64 // the last forget
+	threads    map[uint32][]threadRead
+	owners     map[int]int // of the last After
+	stats      flightStats
 }
+
+// busySpan is a period in which at least one flight was in flight; to is
+// 0 while it lasts.
+type busySpan struct{ from, to uint64 }
 
 // flightStats count, for the report, heads and the hits credited by thread.
 type flightStats struct {
@@ -75,6 +91,8 @@ const (
 	keptReads = 32
 	// forgetAfter: flights answered this long ago are dropped.
 	forgetAfter = 10e9
+	// forgetEvery: how often forget looks (it walks every recent flight).
+	forgetEvery = 1e9
 )
 
 func newFlightBook(tr *tracer.Tracer, base string) (*flightBook, error) {
@@ -82,7 +100,11 @@ func newFlightBook(tr *tracer.Tracer, base string) (*flightBook, error) {
 		return nil, err
 	}
 	_, cursor := tr.RequestHeadsSince(0)
-	return &flightBook{heads: tr.RequestHeadsSince, base: base, cursor: cursor, flights: map[int]*flight{}, threads: map[uint32][]threadRead{}}, nil
+	return newBook(tr.RequestHeadsSince, base, cursor), nil
+}
+
+func newBook(heads func(int) ([]tracer.Head, int), base string, cursor int) *flightBook {
+	return &flightBook{heads: heads, base: base, cursor: cursor, flights: map[int]*flight{}, byLine: map[string][]*flight{}, threads: map[uint32][]threadRead{}}
 }
 
 // requestLine is the line net/http writes for r against base.
@@ -102,6 +124,20 @@ func (b *flightBook) sendingAt(id int, r corpus.Request, now uint64) {
 	defer b.mu.Unlock()
 	b.flights[id] = f
 	b.recent = append(b.recent, f)
+	b.byLine[f.line] = append(b.byLine[f.line], f)
+	if b.open == 0 {
+		b.busy = append(b.busy, busySpan{from: now})
+		b.lastAnswer = 0
+	}
+	b.open++
+	// Workers read the clock before the lock: a period may begin before
+	// the last one ended, or before it began; they are one then.
+	last := &b.busy[len(b.busy)-1]
+	last.from = min(last.from, now)
+	for n := len(b.busy); n > 1 && b.busy[n-2].to >= b.busy[n-1].from; n-- {
+		b.busy[n-2] = busySpan{from: min(b.busy[n-2].from, b.busy[n-1].from)}
+		b.busy = b.busy[:n-1]
+	}
 }
 
 func (b *flightBook) answered(id int) { b.answeredAt(id, tracer.MonotonicNow()) }
@@ -111,14 +147,23 @@ func (b *flightBook) answeredAt(id int, now uint64) {
 	defer b.mu.Unlock()
 	if f := b.flights[id]; f != nil && f.answered == 0 {
 		f.answered = now
+		b.lastAnswer = max(b.lastAnswer, now)
+		if b.open--; b.open == 0 {
+			last := &b.busy[len(b.busy)-1]
+			last.to = max(b.lastAnswer, last.from)
+		}
 	}
 }
 
 // match returns the one flight in flight when h was read whose line h's
 // is (or starts, when truncated); nil when none or several.
 func (b *flightBook) match(h tracer.Head) *flight {
+	candidates := b.byLine[h.Line]
+	if h.Truncated {
+		candidates = b.recent // a line's start: rare (lines over a record)
+	}
 	var found *flight
-	for _, f := range b.recent {
+	for _, f := range candidates {
 		if f.sent > h.Mono || (f.answered != 0 && f.answered < h.Mono) {
 			continue
 		}
@@ -203,28 +248,40 @@ func (b *flightBook) servedBy(hit cover.FirstHit) *flight {
 // quietAt reports whether none of the fuzzer's flights was in flight at
 // mono. Called with b.mu held.
 func (b *flightBook) quietAt(mono uint64) bool {
-	for _, f := range b.recent {
-		if f.sent <= mono && (f.answered == 0 || f.answered >= mono) {
-			return false
-		}
+	// the last period that began by mono
+	i, _ := slices.BinarySearchFunc(b.busy, mono, func(s busySpan, t uint64) int { return cmp.Compare(s.from, t+1) })
+	if i == 0 {
+		return true
 	}
-	return true
+	s := b.busy[i-1]
+	return s.to != 0 && s.to < mono
 }
 
 // forget drops flights answered long ago, and the reads of them. Called
 // with b.mu held.
 func (b *flightBook) forget() {
 	now := tracer.MonotonicNow()
+	if now-b.forgotAt < forgetEvery {
+		return
+	}
+	b.forgotAt = now
 	keep := b.recent[:0]
+	clear(b.byLine)
 	for _, f := range b.recent {
 		if f.answered == 0 || now-f.answered < forgetAfter {
 			keep = append(keep, f)
+			b.byLine[f.line] = append(b.byLine[f.line], f)
 		} else if b.flights[f.id] == f {
 			delete(b.flights, f.id)
 		}
 	}
 	clear(b.recent[len(keep):])
 	b.recent = keep
+	old := 0
+	for old < len(b.busy) && b.busy[old].to != 0 && now-b.busy[old].to > forgetAfter {
+		old++
+	}
+	b.busy = append(b.busy[:0], b.busy[old:]...)
 	for th, reads := range b.threads {
 		if n := len(reads); n > 0 && now-reads[n-1].mono > forgetAfter {
 			delete(b.threads, th)

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"maps"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/whittle-dev/whittle/corpus"
@@ -19,8 +20,7 @@ type testBook struct {
 
 func newTestBook() *testBook {
 	tb := &testBook{}
-	tb.flightBook = &flightBook{base: "http://127.0.0.1:8080/v1", flights: map[int]*flight{}, threads: map[uint32][]threadRead{},
-		heads: func(c int) ([]tracer.Head, int) { return tb.log[min(c, len(tb.log)):], len(tb.log) }}
+	tb.flightBook = newBook(func(c int) ([]tracer.Head, int) { return tb.log[min(c, len(tb.log)):], len(tb.log) }, "http://127.0.0.1:8080/v1", 0)
 	return tb
 }
 
@@ -91,4 +91,70 @@ func TestFlightBookCreditsAThreadServingOneRequest(t *testing.T) {
 	if owners, _ := tb2.credit([]cover.FirstHit{hitBy("q", 500, base+30)}); !maps.Equal(owners, map[int]int{1: 1}) {
 		t.Fatalf("owners %v: want the truncated line's flight after a quiet read", owners)
 	}
+}
+
+// The book's indexes (flights by line, busy periods) answer as a scan of
+// every recent flight does. Workers read the clock before the lock, so
+// times come slightly out of order: matches still agree exactly; a busy
+// period may then cover a gap narrower than that disorder, never the
+// other way round (quiet excuses a read, busy only refuses a credit).
+func TestFlightBookIndexesAgreeWithAScan(t *testing.T) {
+	for _, disorder := range []int{0, 1e6} {
+		rng := rand.New(rand.NewPCG(19, uint64(disorder)))
+		lines := []string{"/pets", "/pets/1", "/orders", "/health"}
+		for round := range 200 {
+			tb := newTestBook()
+			now := uint64(1e12)
+			inFlight := map[int]*flight{}
+			for step := range 60 {
+				now += uint64(rng.IntN(3e6))
+				at := now
+				if disorder > 0 {
+					at -= uint64(rng.IntN(disorder)) // read before the lock
+				}
+				id := rng.IntN(6)
+				if f := inFlight[id]; f != nil {
+					tb.answeredAt(id, max(at, f.sent)) // one worker's clock runs forward
+					delete(inFlight, id)
+				} else {
+					tb.sendingAt(id, corpus.Request{Method: "GET", Path: lines[rng.IntN(len(lines))]}, at)
+					inFlight[id] = tb.flights[id]
+				}
+				mono := now - uint64(rng.IntN(8e6))
+				for _, line := range lines {
+					h := tracer.Head{Mono: mono, Line: "GET /v1" + line + " HTTP/1.1"}
+					if got, want := tb.match(h), scanMatch(tb.recent, h); got != want {
+						t.Fatalf("disorder %d round %d step %d: match(%q at %d) = %v, a scan finds %v", disorder, round, step, h.Line, mono, got, want)
+					}
+				}
+				got, want := tb.quietAt(mono), scanQuiet(tb.recent, mono)
+				if got && !want || disorder == 0 && got != want {
+					t.Fatalf("disorder %d round %d step %d: quietAt(%d) = %v, a scan says %v", disorder, round, step, mono, got, want)
+				}
+			}
+		}
+	}
+}
+
+func scanMatch(recent []*flight, h tracer.Head) *flight {
+	var found *flight
+	for _, f := range recent {
+		if f.sent > h.Mono || (f.answered != 0 && f.answered < h.Mono) || f.line != h.Line {
+			continue
+		}
+		if found != nil {
+			return nil
+		}
+		found = f
+	}
+	return found
+}
+
+func scanQuiet(recent []*flight, mono uint64) bool {
+	for _, f := range recent {
+		if f.sent <= mono && (f.answered == 0 || f.answered >= mono) {
+			return false
+		}
+	}
+	return true
 }
