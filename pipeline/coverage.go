@@ -316,8 +316,8 @@ func summarizeCoverage(st cover.Stats, hits []cover.FirstHit) report.CodeCoverag
 // after every answer. The fuzzer gets coverage feedback on a sample of its
 // requests and runs at full speed otherwise.
 //
-// The first startupSamples containers started after the first (a restart,
-// a spare) run with it on: their start-up code (module bodies, class
+// The first container started after the first (a restart, a spare) that
+// comes up runs with it on: their start-up code (module bodies, class
 // definitions) is the only start-up a probe attached to a running
 // container can see, and it should not be left to the phase's luck. The
 // tracer marks those hits as start-up, no request's.
@@ -334,8 +334,12 @@ type dutyCycle struct {
 }
 
 // startupSamples is how many later containers start with the costly
-// coverage on: module bodies run the same at every start.
-const startupSamples = 2
+// coverage on: module bodies run the same at every start, and a second
+// sample is no longer free. The first is usually a restart the fuzzer waits
+// for anyway; the next, the spare that restart starts in the background,
+// would slow every request in flight about 8x for the seconds an
+// interpreter takes to start (slowdb: 5 s at ~100/s instead of ~850/s).
+const startupSamples = 1
 
 func newDutyCycle(cov cover.Source) *dutyCycle {
 	return &dutyCycle{cov: cov, on: time.Second, off: 3 * time.Second, enabled: true, since: time.Now()}
@@ -378,26 +382,32 @@ func (d *dutyCycle) switchedByStart() bool {
 }
 
 // holdForStart keeps the coverage on while a container starts, for the
-// first startupSamples starts; release ends the hold, and the on phase
-// runs on from there while the start-up's last hits are read.
-func (d *dutyCycle) holdForStart() (release func()) {
+// first startupSamples starts that come up; release ends the hold (up:
+// the container answered, so the sample counts), and the on phase runs on
+// from there while the start-up's last hits are read.
+func (d *dutyCycle) holdForStart() (release func(up bool)) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.samples+d.held >= startupSamples {
-		return func() {}
+		return func(bool) {}
 	}
 	d.held++
 	if !d.enabled {
 		d.enabled, d.switched = true, true
 		_ = d.cov.Enable(true)
 	}
-	return sync.OnceFunc(func() {
-		d.mu.Lock()
-		defer d.mu.Unlock()
-		d.held--
-		d.samples++
-		d.since = time.Now()
-	})
+	var once sync.Once
+	return func(up bool) {
+		once.Do(func() {
+			d.mu.Lock()
+			defer d.mu.Unlock()
+			d.held--
+			if up {
+				d.samples++
+			}
+			d.since = time.Now()
+		})
+	}
 }
 
 // pause switches the coverage off until resume, whatever its phase.

@@ -30,11 +30,21 @@ func (s *switchRecorder) last() bool {
 
 // The first containers started while fuzzing run with the costly coverage
 // on, whatever the phase: their start-up code is what a probe attached to
-// a running container can only see there. Later starts leave the phase as
-// it is, and a start that switched it on says so once.
+// a running container can only see there. A start that did not come up is
+// no sample. Later starts leave the phase as it is, and a start that
+// switched it on says so once.
 func TestDutyCycleHoldsCoverageOnForTheFirstStarts(t *testing.T) {
 	src := &switchRecorder{}
 	d := &dutyCycle{cov: src, on: time.Hour, off: time.Hour, since: time.Now()} // off phase, for an hour
+	failed := d.holdForStart()
+	if !src.last() {
+		t.Fatal("coverage off while the first container starts")
+	}
+	failed(false)
+	d.since = time.Now().Add(-2 * time.Hour)
+	if d.tick() || src.last() || !d.switchedByStart() {
+		t.Fatal("the failed start did not end its on phase as a start does")
+	}
 	for i := range startupSamples {
 		release := d.holdForStart()
 		if !src.last() {
@@ -47,8 +57,8 @@ func TestDutyCycleHoldsCoverageOnForTheFirstStarts(t *testing.T) {
 		if !src.last() {
 			t.Fatalf("start %d: tick switched the coverage off during the start", i+1)
 		}
-		release()
-		release() // twice: released once
+		release(true)
+		release(true) // twice: released once
 		// It was off before each start.
 		if !d.switchedByStart() {
 			t.Fatal("the start that switched the coverage on did not say so")
@@ -69,7 +79,7 @@ func TestDutyCycleHoldsCoverageOnForTheFirstStarts(t *testing.T) {
 		}
 	}
 	n := len(src.on)
-	d.holdForStart()()
+	d.holdForStart()(true)
 	if len(src.on) != n || src.last() {
 		t.Fatalf("start %d switched the coverage: %v", startupSamples+1, src.on[n:])
 	}

@@ -29,11 +29,12 @@ func (s *session) containerStarter(img *probe.Image, traced bool, extra ...probe
 	if !traced {
 		return verify.Container(s.engine, img, opts...)
 	}
-	return func(ctx context.Context) (verify.Instance, error) {
+	return func(ctx context.Context) (_ verify.Instance, err error) {
 		var t *probe.Target
 		defer s.starts.since(time.Now())
 		if d := s.fuzzDuty.Load(); d != nil {
-			defer d.holdForStart()()
+			release := d.holdForStart()
+			defer func() { release(err == nil) }()
 		}
 		pid, err := s.traced.Start(ctx, func(ctx context.Context) (int, func(context.Context) error, error) {
 			var err error
