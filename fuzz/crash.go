@@ -15,9 +15,11 @@ const maxMinimizePerCrash = 3
 // onCrash records a crash found after the answer rec got, restarts the
 // target and minimises the crash's sequence. suspects are sequences that
 // may have caused it (the workers' whose requests went unanswered), tried
-// first. It returns false when the run cannot go on (l.instance.lost says
-// why).
-func (l *loop) onCrash(ctx context.Context, rec *record, reason string, suspects ...[]Step) bool {
+// first. It reports whether the crash repeated one whose cause is known
+// (a finding minimised to the requests that crash a fresh instance):
+// nothing was minimised then. A run that cannot go on says so in
+// l.instance.lost.
+func (l *loop) onCrash(ctx context.Context, rec *record, reason string, suspects ...[]Step) (knownCause bool) {
 	if l.mon.stats.requests.Load()-l.instance.lifeStart >= healthyLife {
 		l.instance.crashLoop = 0
 	}
@@ -48,7 +50,7 @@ func (l *loop) onCrash(ctx context.Context, rec *record, reason string, suspects
 		f.Operation = known.Operation
 		f.Requests, f.Steps, f.Response = known.Requests, known.Steps, known.Response
 		l.recordFinding(f)
-		return true
+		return known.Minimized
 	}
 	if l.cfg.minRequests > 0 {
 		l.instance.minimizedCrashes[reason]++
@@ -72,7 +74,7 @@ func (l *loop) onCrash(ctx context.Context, rec *record, reason string, suspects
 	}
 	f.Curl = oracle.CurlSequence(l.baseURL(), f.Requests)
 	l.recordFinding(f)
-	return l.instance.lost == nil
+	return false
 }
 
 // anyCrash returns the first crash finding with this signature.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -275,4 +276,46 @@ func isSubsequence(want, got []string) bool {
 		}
 	}
 	return i == len(want)
+}
+
+// A crash whose cause is known (minimised) is not looked for again: the
+// adaptive count goes back to one for the crashes it has yet to minimise,
+// not for every repeat of one it has, and it rises although they repeat
+// (here every GET of a pet whose id starts with 9 kills the instance).
+func TestKnownCrashesKeepTheWorkerCount(t *testing.T) {
+	s := loadPets(t)
+	target := newCrashTarget(t)
+	target.dieOn = func(r *http.Request) bool { return r.Method == "GET" && strings.HasPrefix(r.URL.Path, "/v1/pets/9") }
+	f := New(s, target.sender, WithSeed(1), WithMaxRequests(6000), WithTarget(target), WithCrashGrace(50*time.Millisecond), WithAdaptiveWorkers(8))
+	res, err := f.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	minimised := map[string]bool{}
+	for _, fd := range res.Findings {
+		if fd.Check == oracle.CheckCrash && fd.Minimized {
+			minimised[fd.Signature] = true
+		}
+	}
+	back := 0
+	for _, ch := range res.Stats.Concurrency.Changes {
+		if strings.Contains(ch.Reason, "crashed while") {
+			back++
+		}
+	}
+	t.Logf("%d requests, %d crashes, %d minimised signatures, %d times back to one worker for a crash, max %d workers, changes %v", res.Stats.Requests, res.Stats.Crashes, len(minimised), back, res.Stats.Concurrency.Max, res.Stats.Concurrency.Changes)
+	if len(minimised) == 0 {
+		t.Fatal("no crash minimised: nothing is known to repeat")
+	}
+	// Each signature is minimised at most maxMinimizePerCrash times before
+	// its cause counts as known.
+	if limit := len(minimised) * maxMinimizePerCrash; back > limit {
+		t.Errorf("back to one worker %d times for crashes of %d known causes (at most %d expected)", back, len(minimised), limit)
+	}
+	if res.Stats.Concurrency.Max < 2 {
+		t.Errorf("the count never rose above one: repeats of known crashes held it there")
+	}
+	if res.Stats.Crashes <= back {
+		t.Errorf("%d crashes, %d of them sent the count back to one: no known crash repeated, the test proves nothing", res.Stats.Crashes, back)
+	}
 }

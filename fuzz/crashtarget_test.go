@@ -27,7 +27,10 @@ type crashTarget struct {
 	// dieAfter > 0 makes each instance die on its dieAfter-th request,
 	// whatever it is, instead of on the planted bugs.
 	dieAfter int
-	sender   *httpSender
+	// dieOn, when set, makes an instance die (status 3) on each request
+	// it accepts, before the API sees it: a crash one request causes.
+	dieOn  func(*http.Request) bool
+	sender *httpSender
 }
 
 func newCrashTarget(t testing.TB) *crashTarget {
@@ -64,6 +67,16 @@ func (c *crashTarget) start() {
 				return
 			}
 			api.ServeHTTP(w, r)
+		})
+	}
+	if c.dieOn != nil {
+		inner := handler
+		handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if c.dieOn(r) {
+				c.die("exited with status 3", w, false)
+				return
+			}
+			inner.ServeHTTP(w, r)
 		})
 	}
 	srv := httptest.NewServer(handler)

@@ -457,8 +457,12 @@ func (b *batch) deferFinding(f Finding, rec *record) {
 // the new findings (minimised), and the calibration of the candidates.
 func (f *Fuzzer) settle(ctx context.Context, b *batch) {
 	l := f.l
-	if b.crash != nil {
-		l.onCrash(ctx, b.crash, b.why, b.dying...)
+	if b.crash != nil && l.onCrash(ctx, b.crash, b.why, b.dying...) {
+		// A crash whose cause is known is not looked for again: the worker
+		// count need not go back to one to replay the suspects alone.
+		for i := range b.answers {
+			b.answers[i].Crashed = false
+		}
 	}
 	for _, fd := range b.pending {
 		if l.findings.has(fd.Operation, fd.Check, fd.Signature) {

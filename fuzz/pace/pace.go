@@ -97,7 +97,9 @@ type Answer struct {
 	// it (Python's line probe traps every line): it ran slower than the
 	// target runs unobserved.
 	Observed bool
-	// Crashed says the target died while the request was in flight.
+	// Crashed says the target died while the request was in flight, of a
+	// crash whose cause the fuzzer has yet to find (repeats of a crash it
+	// minimised are not told: replaying them alone finds nothing new).
 	Crashed bool
 }
 
