@@ -76,6 +76,9 @@ func (s *session) exercise(ctx context.Context) error {
 	case cfg.latency != nil:
 		opts = append(opts, fuzz.WithLatencyRestarts(*cfg.latency))
 	}
+	if cfg.maxLive > 0 && !cfg.KeepState {
+		opts = append(opts, fuzz.WithCleanup(cfg.maxLive))
+	}
 	var store *corpus.Store
 	if cfg.CorpusDir != "" {
 		st, err := s.openCorpus(ctx)

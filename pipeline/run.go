@@ -112,6 +112,10 @@ type Config struct {
 	Tier tracer.Tier
 	// latency replaces upkeep.DefaultLatencyPolicy (tests).
 	latency *upkeep.LatencyPolicy
+	// maxLive, when positive, replaces upkeep.DefaultMaxLive (tests): the
+	// fuzzer's own DELETEs keep a kind's live count near its creates', so
+	// a short run may never pass the default bound.
+	maxLive int
 }
 
 // Run is one execution of the pipeline.
