@@ -3,6 +3,7 @@ package pipeline
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"github.com/whittle-dev/whittle/fuzz"
 	"github.com/whittle-dev/whittle/tracer"
 	"github.com/whittle-dev/whittle/tracer/cover"
+	"github.com/whittle-dev/whittle/tracer/cover/jvm"
 )
 
 // Crediting coverage by thread (issue 19). With several requests in
@@ -29,7 +31,8 @@ import (
 //
 // Runtimes that move requests between threads (Go's goroutines, JVM
 // virtual threads) break the last rule unseen: Go targets are never
-// credited by thread; virtual threads are not told apart (a limitation).
+// credited by thread, nor JVMs of Java 21 and later, which may run virtual
+// threads (whether a service does is not told apart).
 // Hits that no rule credits stay nobody's, as before: the fuzzer calibrates.
 
 // flight is one request the fuzzer sent.
@@ -360,6 +363,13 @@ func threadCredit(cov cover.Source) (bool, string) {
 	st := cov.Stats()
 	if st.Source == "gopclntab" {
 		return false, "Go moves goroutines between threads"
+	}
+	if v, ok := cov.(interface{ VMVersion() string }); ok && st.Kind == cover.JVMMethods {
+		// Virtual threads move between carrier threads, unseen by the
+		// tracer; whether the service uses them is not told.
+		if n, known := jvm.FeatureVersion(v.VMVersion()); known && n >= 21 {
+			return false, fmt.Sprintf("Java %d may serve requests on virtual threads, which move between threads", n)
+		}
 	}
 	// V8's counters tell no thread: its hits are never credited, which
 	// costs nothing to find out.

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"maps"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/whittle-dev/whittle/corpus"
@@ -157,4 +158,27 @@ func scanQuiet(recent []*flight, mono uint64) bool {
 		}
 	}
 	return true
+}
+
+// jvmSource is a JVM's coverage as threadCredit sees it.
+type jvmSource struct {
+	cover.Source
+	version string
+}
+
+func (j jvmSource) Stats() cover.Stats { return cover.Stats{Kind: cover.JVMMethods} }
+func (j jvmSource) VMVersion() string  { return j.version }
+
+// Runtimes that may move a request between threads are not credited by
+// thread: Go, and Java from 21 (virtual threads).
+func TestThreadCreditRefusesRuntimesThatMoveRequests(t *testing.T) {
+	for _, c := range []struct {
+		version string
+		ok      bool
+	}{{"17.0.9+9-Debian-1deb12u1", true}, {"11.0.21+9", true}, {"", true}, {"21.0.2+13-LTS", false}, {"23+37", false}} {
+		ok, why := threadCredit(jvmSource{version: c.version})
+		if ok != c.ok || !ok && !strings.Contains(why, "virtual threads") {
+			t.Errorf("JVM %q: credit %v (%q), want %v", c.version, ok, why, c.ok)
+		}
+	}
 }

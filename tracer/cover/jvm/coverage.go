@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -465,6 +466,32 @@ func (c *Coverage) JVM() (vm, home string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return strings.TrimSpace(c.vm[0] + " " + c.vm[1]), c.vm[2]
+}
+
+// VMVersion is the java.vm.version the agent reported ("" until then).
+func (c *Coverage) VMVersion() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.vm[1]
+}
+
+// FeatureVersion reads the Java feature release (17, 21) from a
+// java.vm.version: "17.0.9+9-Debian-1deb12u1", "21+35". Before Java 9 that
+// property was HotSpot's own version ("25.392-b08" in Java 8), reported
+// as 8. It says false when it cannot tell (OpenJ9's "openj9-0.41.0").
+func FeatureVersion(vmVersion string) (int, bool) {
+	end := strings.IndexFunc(vmVersion, func(r rune) bool { return r < '0' || r > '9' })
+	if end < 0 {
+		end = len(vmVersion)
+	}
+	n, err := strconv.Atoi(vmVersion[:end])
+	switch {
+	case err != nil:
+		return 0, false
+	case (n == 24 || n == 25) && strings.Contains(vmVersion, "-b"):
+		return n - 17, true // HotSpot 24 and 25: Java 7 and 8
+	}
+	return n, true
 }
 
 // Stats returns the coverage's counters.

@@ -122,3 +122,25 @@ func TestJavaParams(t *testing.T) {
 		t.Errorf("splitClass(Main) = %q, %q", p, s)
 	}
 }
+
+func TestFeatureVersion(t *testing.T) {
+	for _, c := range []struct {
+		in    string
+		want  int
+		known bool
+	}{
+		{"17.0.9+9-Debian-1deb12u1", 17, true},
+		{"21+35", 21, true},
+		{"21.0.2+13-LTS", 21, true},
+		{"11.0.21+9-post-Debian-1deb11u1", 11, true},
+		{"25.392-b08", 8, true}, // Java 8's HotSpot
+		{"24.80-b11", 7, true},
+		{"25", 25, true}, // a Java 25 that says nothing more
+		{"openj9-0.41.0", 0, false},
+		{"", 0, false},
+	} {
+		if got, known := FeatureVersion(c.in); got != c.want || known != c.known {
+			t.Errorf("FeatureVersion(%q) = %d, %v; want %d, %v", c.in, got, known, c.want, c.known)
+		}
+	}
+}
