@@ -27,7 +27,9 @@ type unitEntry struct {
 // A unit no request was credited with, first hit while a later container
 // was starting (a restart, the spare), counts as start-up (starting):
 // probes are attached once the first container is ready, so its start-up
-// code is only ever seen in the containers started after it.
+// code is only ever seen in the containers started after it. That is for
+// hits whose record does not tell their container (V8's counters, the hit
+// array); the others' start-up was decided by container (Startup).
 func coverageByFunction(st cover.Stats, scope []cover.Function, hits []cover.FirstHit, firstBy map[string]string, started time.Time, starting func(time.Time) bool) *covdata.Coverage {
 	b := &unitBuilder{st: st, byKey: map[string]*unitEntry{}, byFile: map[string][]*unitEntry{}, starting: starting}
 	var blocks []cover.Function
@@ -163,7 +165,10 @@ func (b *unitBuilder) mark(e *unitEntry, h cover.FirstHit, firstBy map[string]st
 	default:
 		e.State = covdata.Requests
 		e.Operation = firstBy[h.Unit()]
-		if e.Operation == "" && b.starting != nil && b.starting(h.At) {
+		// A hit a record stamped (Mono) was told apart by its container
+		// already (FirstHit.Startup): one that came while another
+		// container started, the spare, is a request's all the same.
+		if e.Operation == "" && h.Mono == 0 && b.starting != nil && b.starting(h.At) {
 			e.State = covdata.Startup
 		}
 	}

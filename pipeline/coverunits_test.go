@@ -18,7 +18,8 @@ func byName(c *covdata.Coverage) map[string]covdata.Function {
 }
 
 // Native functions: in scope, hit at start-up, by a request (with its
-// operation), during a later container's start, or never.
+// operation), during a later container's start (told by time when the
+// record did not tell its container), or never.
 func TestCoverageByFunctionNative(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	scope := []cover.Function{
@@ -27,12 +28,15 @@ func TestCoverageByFunctionNative(t *testing.T) {
 		{Name: "main.handleList", Package: "main", File: "example.com/x/h.go", Line: 20},
 		{Name: "main.compactStore", Package: "main", File: "example.com/x/store.go", Line: 99},
 		{Name: "example.com/x/db.Open", Package: "example.com/x/db", File: "example.com/x/db/db.go", Line: 3},
+		{Name: "main.export", Package: "main", File: "example.com/x/export.go", Line: 7},
 	}
 	hits := []cover.FirstHit{
 		{Function: scope[4], At: t0.Add(time.Second), Startup: true, Background: true},
 		{Function: scope[2], At: t0.Add(5 * time.Second)},
 		{Function: scope[0], At: t0.Add(30 * time.Second)},
 		{Function: scope[1], At: t0.Add(40 * time.Second)},
+		// a record of the running container, stamped, while the spare started
+		{Function: scope[5], At: t0.Add(30 * time.Second), Thread: 42, Mono: 30e9},
 	}
 	firstBy := map[string]string{"main.handleList": "GET /pets"}
 	restart := func(at time.Time) bool { return at.Equal(t0.Add(30 * time.Second)) }
@@ -47,6 +51,7 @@ func TestCoverageByFunctionNative(t *testing.T) {
 		"main.main":             {covdata.Startup, ""},  // seen only in a restarted container
 		"main.loadConfig":       {covdata.Requests, ""}, // nobody's request, outside any start
 		"main.compactStore":     {covdata.Never, ""},
+		"main.export":           {covdata.Requests, ""}, // its record told its container: not the starting one
 	} {
 		f := fns[name]
 		if f.State != want.state || f.Operation != want.op {
@@ -61,7 +66,7 @@ func TestCoverageByFunctionNative(t *testing.T) {
 	}
 	want := []covdata.PackageSummary{
 		{Package: "example.com/x/db", Functions: 1, Hit: 1, AtStartup: 1},
-		{Package: "main", Functions: 4, Hit: 3, AtStartup: 1, ByRequests: 2},
+		{Package: "main", Functions: 5, Hit: 4, AtStartup: 1, ByRequests: 3},
 	}
 	if !reflect.DeepEqual(c.Packages, want) {
 		t.Errorf("packages %+v, want %+v", c.Packages, want)
