@@ -258,8 +258,10 @@ func (c *Coverage) apply(r record) {
 		c.methods[i].Hit, c.methods[i].HitAt, c.methods[i].JVMPid = true, wallTime(m.at), r.tgid
 		c.order = append(c.order, i)
 		// A JVM still starting (a restart, a spare) runs its start-up code
-		// while requests to the current one are in flight: no request's merit.
-		starting := c.tr != nil && c.tr.DuringStart(r.mntns, r.ts)
+		// while requests to the current one are in flight: no request's
+		// merit. When the hit was made tells (a replayed record came later):
+		// the JVM's clock is the kernel's monotonic one.
+		starting := c.tr != nil && c.tr.DuringStart(r.mntns, m.at)
 		// A hit sent long after it happened was replayed (made before
 		// whittle attached) by another thread than the one that made it.
 		var thread uint32
