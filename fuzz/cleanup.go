@@ -3,6 +3,7 @@ package fuzz
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/whittle-dev/whittle/corpus"
 	"github.com/whittle-dev/whittle/fuzz/gen"
@@ -32,6 +33,8 @@ func (l *loop) betweenSequences(ctx context.Context) {
 		// a crash: they name nothing on the fresh one.
 		if err := l.restart(ctx, why); err != nil {
 			l.instance.lost = err
+		} else if l.conc != nil {
+			l.conc.pace.Restarted(time.Now())
 		}
 	}
 }

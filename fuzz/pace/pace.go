@@ -55,6 +55,11 @@ type Policy struct {
 	// Burst is the share of 5xx answers above the share at one worker that
 	// makes a burst (0.25).
 	Burst float64
+	// Settle is how long after a fresh instance replaced a slowed one
+	// (Restarted) the windows decide nothing about rate and latency (5 s):
+	// a JVM's JIT, a cache warm up, and the spare container starting in
+	// the background takes the machine's CPU meanwhile.
+	Settle time.Duration
 }
 
 func (p Policy) withDefaults() Policy {
@@ -81,6 +86,9 @@ func (p Policy) withDefaults() Policy {
 	}
 	if p.Burst <= 0 {
 		p.Burst = 0.25
+	}
+	if p.Settle <= 0 {
+		p.Settle = 5 * time.Second
 	}
 	return p
 }
@@ -147,6 +155,17 @@ type Controller struct {
 	// threshold is where doubling stops; prev is the count before the last
 	// rise, flat the windows since it in which the rate did not rise.
 	threshold, prev, flat int
+	// settling: windows ending before then decide nothing (Restarted).
+	settling time.Time
+	settled  bool // the last window ended before settling
+}
+
+// Restarted says a fresh instance replaced a target that kept slowing
+// down, at now: it warms up for a while (Policy.Settle), and its first
+// latencies say nothing of what the count does to it.
+func (c *Controller) Restarted(now time.Time) {
+	c.settling = now.Add(c.p.Settle)
+	c.slow, c.flat, c.raised = 0, 0, false
 }
 
 // initialHold is how many windows a ceiling holds at first.
@@ -210,6 +229,7 @@ func (c *Controller) Observe(now time.Time, answers []Answer) (Change, bool) {
 	if len(c.latencies) < c.p.Window || elapsed < c.p.MinWindow {
 		return Change{}, false
 	}
+	c.settled = now.Before(c.settling)
 	ch, ok := c.decide(elapsed)
 	c.start, c.latencies, c.timeouts, c.errors5xx, c.novel, c.shared, c.observed, c.crashed = now, c.latencies[:0], 0, 0, 0, 0, 0, 0
 	return ch, ok
@@ -221,9 +241,10 @@ func (c *Controller) decide(elapsed time.Duration) (Change, bool) {
 	p95 := percentile(c.latencies, 0.95)
 	errShare := float64(c.errors5xx) / float64(n)
 	from := c.workers
-	// A window with answers a costly coverage probe slowed is not the
-	// target's speed: its rate and latency are compared with nothing.
-	observed := c.observed > 0
+	// A window with answers a costly coverage probe slowed, or of an
+	// instance warming up, is not the target's speed: its rate and latency
+	// are compared with nothing.
+	observed := c.observed > 0 || c.settled
 	if c.workers == 1 && !observed {
 		// What one worker sees is the target unloaded: the bounds follow
 		// it, smoothed (a target that fills up answers slower, alone too).

@@ -330,3 +330,39 @@ func TestCrashesSendTheCountBackToOne(t *testing.T) {
 		t.Fatalf("a window without a crash: %v (%v), want 1 → 2", ch, ok)
 	}
 }
+
+// A fresh instance that replaced a slowed one warms up: its slow windows
+// right after the restart cut nothing; the same windows once it settled do.
+func TestWindowsOfAWarmingInstanceDecideNothing(t *testing.T) {
+	c := New(Policy{Window: 4, MinWindow: time.Millisecond, Settle: time.Second})
+	now := time.Unix(0, 0)
+	feed := func(n int, lat time.Duration) (Change, bool) {
+		answers := make([]Answer, n)
+		for i := range answers {
+			answers[i] = Answer{Latency: lat}
+		}
+		now = now.Add(100 * time.Millisecond)
+		return c.Observe(now, answers)
+	}
+	feed(4, 5*time.Millisecond) // the baseline at one worker; then 1 → 2
+	for c.Workers() < 4 {
+		feed(4*c.Workers(), 5*time.Millisecond) // the rate rises with the count
+	}
+	w := c.Workers()
+	c.Restarted(now)
+	for i := range 8 { // 0.8 s of slow windows, within the settling second
+		if ch, ok := feed(4*w, 200*time.Millisecond); ok {
+			t.Fatalf("window %d after the restart changed the count: %v", i+1, ch)
+		}
+	}
+	now = now.Add(time.Second)
+	cut := false
+	for range 5 {
+		if ch, ok := feed(4*w, 200*time.Millisecond); ok && strings.Contains(ch.Reason, "latency grew") {
+			cut = true
+		}
+	}
+	if !cut {
+		t.Errorf("slow windows once settled never cut the count (%d workers)", c.Workers())
+	}
+}
