@@ -85,13 +85,17 @@ func execsPerSecond(r *report.Report) float64 {
 // last timeline sample.
 type coverageAtEnd struct {
 	byRequests, atStartup, files int
+	// used and failed split the report's files: those the target used and
+	// the paths it looked up that do not exist (the latter grow with the
+	// distinct values sent, so with the requests a run made).
+	used, failed int
 }
 
 func coverageOf(r *report.Report) (coverageAtEnd, bool) {
 	if r == nil || len(r.Fuzz.Timeline) == 0 {
 		return coverageAtEnd{}, false
 	}
-	c := coverageAtEnd{files: r.Fuzz.Timeline[len(r.Fuzz.Timeline)-1].Files}
+	c := coverageAtEnd{files: r.Fuzz.Timeline[len(r.Fuzz.Timeline)-1].Files, used: r.Trace.Files, failed: r.Trace.FailedLookups}
 	if cc := r.Trace.CodeCoverage; cc != nil {
 		c.byRequests, c.atStartup = cc.FunctionsByRequests, cc.FunctionsAtStartup
 	}
@@ -188,9 +192,20 @@ func renderConcurrency(in *inputs) *doc {
 	d.p("Functions requests reached (credited or not) and functions run at start-up are the report's code coverage")
 	d.p("(`functions_by_requests`, `functions_at_startup`); files are the last timeline sample (what the tracer saw).")
 	d.p("Start-up code is not what fuzzing reaches: probes attach to a running container, so a module body shows only")
-	d.p("when a later container (a restart, a spare) starts, and the first two of those start with the costly coverage")
+	d.p("when a later container (a restart, a spare) starts, and the first of those starts with the costly coverage")
 	d.p("on. The tracer tells their hits by mount namespace and kernel time, so they count as start-up, in no request's")
 	d.p("credit. A run that restarted its target more often can show more of them; they are not compared.")
+	for _, fx := range concurFixtures {
+		c, ok := loadConcur(in, fx)
+		if !ok {
+			continue
+		}
+		ca, oka := coverageOf(c.adaptive)
+		c1, ok1 := coverageOf(c.one)
+		if oka && ok1 && ca.files < c1.files {
+			d.p("- %s, files by kind (1 worker / adaptive): used %d / %d, failed lookups %d / %d; requests %d / %d", fx, c1.used, ca.used, c1.failed, ca.failed, c.one.Fuzz.Requests, c.adaptive.Fuzz.Requests)
+		}
+	}
 	for _, fx := range concurFixtures {
 		if c, ok := loadConcur(in, fx); ok {
 			if diff := functionsOnlyOneSaw(c.one, c.adaptive); diff != "" {
