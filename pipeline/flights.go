@@ -138,6 +138,7 @@ func (b *flightBook) sendingAt(id int, r corpus.Request, now uint64) {
 	last := &b.busy[len(b.busy)-1]
 	last.from = min(last.from, now)
 	for n := len(b.busy); n > 1 && b.busy[n-2].to >= b.busy[n-1].from; n-- {
+		b.lastAnswer = max(b.lastAnswer, b.busy[n-2].to) // the merged period ends no earlier
 		b.busy[n-2] = busySpan{from: min(b.busy[n-2].from, b.busy[n-1].from)}
 		b.busy = b.busy[:n-1]
 	}
