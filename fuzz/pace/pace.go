@@ -157,7 +157,6 @@ type Controller struct {
 	threshold, prev, flat int
 	// settling: windows ending before then decide nothing (Restarted).
 	settling time.Time
-	settled  bool // the last window ended before settling
 }
 
 // Restarted says a fresh instance replaced a target that kept slowing
@@ -229,13 +228,12 @@ func (c *Controller) Observe(now time.Time, answers []Answer) (Change, bool) {
 	if len(c.latencies) < c.p.Window || elapsed < c.p.MinWindow {
 		return Change{}, false
 	}
-	c.settled = now.Before(c.settling)
-	ch, ok := c.decide(elapsed)
+	ch, ok := c.decide(elapsed, now.Before(c.settling))
 	c.start, c.latencies, c.timeouts, c.errors5xx, c.novel, c.shared, c.observed, c.crashed = now, c.latencies[:0], 0, 0, 0, 0, 0, 0
 	return ch, ok
 }
 
-func (c *Controller) decide(elapsed time.Duration) (Change, bool) {
+func (c *Controller) decide(elapsed time.Duration, settling bool) (Change, bool) {
 	n := len(c.latencies)
 	rate := float64(n) / elapsed.Seconds()
 	p95 := percentile(c.latencies, 0.95)
@@ -244,7 +242,7 @@ func (c *Controller) decide(elapsed time.Duration) (Change, bool) {
 	// A window with answers a costly coverage probe slowed, or of an
 	// instance warming up, is not the target's speed: its rate and latency
 	// are compared with nothing.
-	observed := c.observed > 0 || c.settled
+	observed := c.observed > 0 || settling
 	if c.workers == 1 && !observed {
 		// What one worker sees is the target unloaded: the bounds follow
 		// it, smoothed (a target that fills up answers slower, alone too).
