@@ -114,7 +114,7 @@ func renderConcurrency(in *inputs) *doc {
 	d.p("for context, the same load untraced: `benchtool rate` with 8 keep-alive clients for 10 s in a fresh")
 	d.p("container of the image. The machine is shared: the load during each step is in the last table.\n")
 	var rows, cov, attr, load [][]string
-	var notes []string
+	var notes, fileNotes []string
 	for _, fx := range concurFixtures {
 		c, ok := loadConcur(in, fx)
 		if !ok {
@@ -155,6 +155,10 @@ func renderConcurrency(in *inputs) *doc {
 			cov = append(cov, []string{fx, fmt.Sprint(c1.byRequests), fmt.Sprint(ca.byRequests), fmt.Sprint(c1.files), fmt.Sprint(ca.files),
 				yesNo(ca.byRequests >= c1.byRequests && ca.files >= c1.files), fmt.Sprint(c1.atStartup), fmt.Sprint(ca.atStartup),
 				verdict(c.one), verdict(c.adaptive)})
+			if ca.files < c1.files {
+				fileNotes = append(fileNotes, fmt.Sprintf("%s, files by kind (1 worker / adaptive): used %d / %d, failed lookups %d / %d; requests %d / %d",
+					fx, c1.used, ca.used, c1.failed, ca.failed, c.one.Fuzz.Requests, c.adaptive.Fuzz.Requests))
+			}
 		}
 		if c.adaptive != nil && c.adaptive.Fuzz.Concurrency != nil {
 			cc := c.adaptive.Fuzz.Concurrency
@@ -195,16 +199,8 @@ func renderConcurrency(in *inputs) *doc {
 	d.p("when a later container (a restart, a spare) starts, and the first of those starts with the costly coverage")
 	d.p("on. The tracer tells their hits by mount namespace and kernel time, so they count as start-up, in no request's")
 	d.p("credit. A run that restarted its target more often can show more of them; they are not compared.")
-	for _, fx := range concurFixtures {
-		c, ok := loadConcur(in, fx)
-		if !ok {
-			continue
-		}
-		ca, oka := coverageOf(c.adaptive)
-		c1, ok1 := coverageOf(c.one)
-		if oka && ok1 && ca.files < c1.files {
-			d.p("- %s, files by kind (1 worker / adaptive): used %d / %d, failed lookups %d / %d; requests %d / %d", fx, c1.used, ca.used, c1.failed, ca.failed, c.one.Fuzz.Requests, c.adaptive.Fuzz.Requests)
-		}
+	for _, n := range fileNotes {
+		d.p("- %s", n)
 	}
 	for _, fx := range concurFixtures {
 		if c, ok := loadConcur(in, fx); ok {
